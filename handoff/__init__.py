@@ -1,0 +1,1 @@
+"""The front door service: every customer channel, one timeline per customer, the bot and the people."""

@@ -1,0 +1,80 @@
+"""The ASGI application: FastAPI routes with the Socket.IO server in front, wired once per process."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import socketio
+import structlog
+from fastapi import FastAPI
+
+from handoff.bot_client import RasaClient
+from handoff.channels.webchat import WebchatChannel, WebchatDeliverer
+from handoff.conversation import Conversations
+from handoff.logs import configure_logging
+from handoff.operations import load_operations
+from handoff.ratelimit import SlidingWindowLimiter
+from handoff.routes import health, pages
+from handoff.settings import REPO_ROOT, Settings, get_settings
+from handoff.signing import load_secret_key
+from handoff.store.db import create_engine, session_factory
+
+log = structlog.get_logger(__name__)
+
+
+def create_socketio(settings: Settings) -> socketio.AsyncServer:
+    """With REDIS_URL, emits travel through Redis so any worker reaches any visitor."""
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    return socketio.AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins=settings.allowed_origins,
+        client_manager=manager,
+        max_http_buffer_size=256 * 1024,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
+    """Builds the object graph: store, assistant client, channels, routes."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    operations = load_operations(settings.operations_file)
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    bot = RasaClient(settings.rasa_url, timeout=settings.bot_timeout_seconds, retries=settings.bot_retries,
+                     backoff=settings.bot_retry_backoff_seconds)
+    sio = create_socketio(settings)
+    conversations = Conversations(sessions, bot, operations, {"webchat": WebchatDeliverer(sio)})
+    WebchatChannel(
+        sio, conversations, sessions, load_secret_key(settings.secret_key, REPO_ROOT / "var" / "secret_key"),
+        max_chars=settings.webchat_max_message_chars,
+        limiter=SlidingWindowLimiter(settings.webchat_rate_limit_messages,
+                                     settings.webchat_rate_limit_window_seconds),
+        default_language=operations.default_language,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        replay = asyncio.create_task(conversations.replay_pending())
+        log.info("service_started", port=settings.port, redis=bool(settings.redis_url))
+        yield
+        replay.cancel()
+        await bot.aclose()
+        await engine.dispose()
+
+    api = FastAPI(title="Front door", lifespan=lifespan)
+    api.state.settings = settings
+    api.state.sessions = sessions
+    api.state.operations = operations
+    api.state.conversations = conversations
+    api.state.sio = sio
+    api.include_router(health.router)
+    api.include_router(pages.router)
+    return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
+
+
+def app() -> socketio.ASGIApp:
+    """Factory for `uvicorn --factory handoff.app:app`."""
+    return create_app()

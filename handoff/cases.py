@@ -1,0 +1,47 @@
+"""A customer's open case across all channels, and the recontact link to the one before it."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handoff.hashchain import utc_iso
+from handoff.store.models import Case, Customer, utcnow
+
+OPEN_STATUSES = ("bot", "queued", "assigned")
+CLOSED_STATUSES = ("resolved", "abandoned")
+
+
+def is_recontact(previous_closed_at: datetime | None, now: datetime, window_hours: int) -> bool:
+    """A customer back within the follow-up window continues a story, not a new one."""
+    if previous_closed_at is None:
+        return False
+    if previous_closed_at.tzinfo is None:
+        previous_closed_at = datetime.fromisoformat(utc_iso(previous_closed_at).replace("Z", "+00:00"))
+    return now - previous_closed_at <= timedelta(hours=window_hours)
+
+
+async def open_case(
+    session: AsyncSession, customer: Customer, channel: str, *, follow_up_window_hours: int
+) -> Case:
+    """The customer's open case (moved to `channel`), or a new one linked to a recent closed case."""
+    latest = await session.scalar(
+        select(Case).where(Case.customer_id == customer.id).order_by(Case.created_at.desc()).limit(1)
+    )
+    if latest is not None and latest.status in OPEN_STATUSES:
+        latest.channel = channel
+        return latest
+    now = utcnow()
+    previous = latest if latest and is_recontact(latest.resolved_at, now, follow_up_window_hours) else None
+    case = Case(
+        customer_id=customer.id,
+        status="bot",
+        channel=channel,
+        language=customer.language,
+        previous_case_id=previous.id if previous else None,
+        created_at=now,
+    )
+    session.add(case)
+    await session.flush()
+    return case

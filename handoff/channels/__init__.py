@@ -1,0 +1,1 @@
+"""Channel adapters: each knows one provider's wire format and nothing else does."""

@@ -1,0 +1,46 @@
+"""Command line: `python -m handoff db upgrade`, `python -m handoff stack`, ..."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from handoff.settings import get_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m handoff", description="Front door service commands")
+    commands = parser.add_subparsers(dest="command", required=True)
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="migrate to the latest schema")
+    down = db_commands.add_parser("downgrade", help="migrate back to a revision")
+    down.add_argument("revision")
+    rev = db_commands.add_parser("revision", help="autogenerate a migration from the models")
+    rev.add_argument("-m", "--message", required=True)
+    commands.add_parser("stack", help="run Rasa, the action server and the service together")
+    commands.add_parser("wait-ready", help="wait for /readyz, print the URLs, keep running")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    if args.command == "db":
+        from handoff.store import migrate
+
+        if args.db_command == "upgrade":
+            migrate.upgrade(settings.database_url)
+        elif args.db_command == "downgrade":
+            migrate.downgrade(settings.database_url, args.revision)
+        else:
+            migrate.revision(settings.database_url, args.message)
+        return 0
+    from handoff import stack
+
+    if args.command == "stack":
+        return stack.run_stack(settings)
+    return stack.wait_ready(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Identity normalization: the same phone or email written differently is the same customer."""
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+IDENTITY_KINDS = frozenset({"phone", "email", "whatsapp", "webchat", "crm"})
+
+
+class InvalidIdentity(ValueError):
+    """A value that cannot be an identity of its kind."""
+
+
+def normalize_phone(raw: str, default_region: str | None = None) -> str:
+    """E.164, so a WhatsApp wa_id, a caller id and a typed number compare equal."""
+    text = raw.strip()
+    if text and text[0].isdigit() and default_region is None:
+        text = "+" + text  # wa_id and caller ids come as digits with the country code
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentity(f"not a phone number: {raw!r}") from exc
+    if number.country_code == 52 and str(number.national_number).startswith("1") \
+            and len(str(number.national_number)) == 11:
+        # Mexico dropped the mobile "1" in 2019, but WhatsApp still sends wa_ids like 521XXXXXXXXXX.
+        number = phonenumbers.PhoneNumber(country_code=52, national_number=int(str(number.national_number)[1:]))
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidIdentity(f"not a possible phone number: {raw!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str) -> str:
+    """Lower-cased and trimmed; mailbox case-sensitivity is not worth splitting customers over."""
+    value = raw.strip().lower()
+    if not EMAIL_RE.match(value):
+        raise InvalidIdentity(f"not an email address: {raw!r}")
+    return value
+
+
+def normalize(kind: str, raw: str, default_region: str | None = None) -> str:
+    """The stored form of an identity value of `kind`."""
+    if kind not in IDENTITY_KINDS:
+        raise InvalidIdentity(f"unknown identity kind: {kind!r}")
+    if kind in ("phone", "whatsapp"):
+        return normalize_phone(raw, default_region)
+    if kind == "email":
+        return normalize_email(raw)
+    value = raw.strip()
+    if not value:
+        raise InvalidIdentity(f"empty {kind} identity")
+    return value

@@ -1,0 +1,75 @@
+"""The service's own message shapes: what channels turn provider formats into, and render back."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class QuickReply:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A customer message as any channel adapter hands it to the service."""
+
+    channel: str
+    identity_kind: str
+    identity_value: str  # normalized
+    address: str  # where answers go on this channel (webchat session id, wa_id, call sid)
+    text: str  # readable rendering for agents
+    bot_input: str  # what the assistant gets: the text, or a button payload like "/affirm"
+    provider_id: str | None = None
+    verified: bool = False
+    verified_by: str | None = None
+    display_name: str | None = None
+    language: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """Something said to the customer by the assistant, an agent or the service itself."""
+
+    actor: str  # bot, agent, system
+    text: str | None = None
+    quick_replies: tuple[QuickReply, ...] = ()
+    image: str | None = None
+    custom: dict[str, Any] = field(default_factory=dict)
+    agent_name: str | None = None
+
+    def as_payload(self) -> dict[str, Any]:
+        """Stored on the timeline event so any channel can render it again (history, another door)."""
+        body: dict[str, Any] = {}
+        if self.quick_replies:
+            body["quick_replies"] = [{"title": reply.title, "payload": reply.payload} for reply in self.quick_replies]
+        if self.image:
+            body["image"] = self.image
+        if self.custom:
+            body["custom"] = self.custom
+        if self.agent_name:
+            body["agent_name"] = self.agent_name
+        return body
+
+    @classmethod
+    def from_payload(cls, actor: str, text: str | None, payload: dict[str, Any]) -> OutboundMessage:
+        """The inverse of as_payload, for replaying stored messages."""
+        return cls(
+            actor=actor,
+            text=text,
+            quick_replies=tuple(QuickReply(str(r.get("title", "")), str(r.get("payload", "")))
+                                for r in payload.get("quick_replies", [])),
+            image=payload.get("image"),
+            custom=payload.get("custom") or {},
+            agent_name=payload.get("agent_name"),
+        )
+
+
+class Deliverer(Protocol):
+    """A channel's way of reaching a customer at an address."""
+
+    async def deliver(self, address: str, message: OutboundMessage) -> None: ...
+
+    async def typing(self, address: str, actor: str, on: bool) -> None: ...

@@ -1,0 +1,1 @@
+"""HTTP routes: thin, they call services and return their results."""

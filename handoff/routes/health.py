@@ -1,0 +1,64 @@
+"""Liveness and readiness, for load balancers and `make run`'s own wait."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """Answers while the process lives."""
+    return {"status": "ok"}
+
+
+async def _check_database(request: Request) -> tuple[bool, str]:
+    try:
+        async with request.app.state.sessions() as session:
+            await session.execute(text("SELECT 1"))
+        return True, "ok"
+    except Exception as exc:  # readiness reports every failure instead of raising
+        return False, type(exc).__name__
+
+
+async def _check_rasa(client: httpx.AsyncClient, rasa_url: str, token: str | None) -> tuple[bool, str]:
+    try:
+        response = await client.get(f"{rasa_url}/status", params={"token": token} if token else None)
+        if response.status_code != 200:
+            return False, f"HTTP {response.status_code}"
+        model = response.json().get("model_file")
+        return (True, model) if model else (False, "no model loaded")
+    except (httpx.HTTPError, ValueError) as exc:
+        return False, type(exc).__name__
+
+
+async def _check_actions(client: httpx.AsyncClient, action_url: str) -> tuple[bool, str]:
+    try:
+        response = await client.get(f"{action_url}/health")
+        return response.status_code == 200, f"HTTP {response.status_code}"
+    except httpx.HTTPError as exc:
+        return False, type(exc).__name__
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """200 only when the database, Rasa with a model and the action server all answer."""
+    settings = request.app.state.settings
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        database, rasa, actions = await asyncio.gather(
+            _check_database(request),
+            _check_rasa(client, settings.rasa_url.rstrip("/"), settings.rasa_token),
+            _check_actions(client, settings.action_server_url.rstrip("/")),
+        )
+    checks: dict[str, Any] = {
+        name: {"ok": ok, "detail": detail}
+        for name, (ok, detail) in {"database": database, "rasa": rasa, "action_server": actions}.items()
+    }
+    ready = all(check["ok"] for check in checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)

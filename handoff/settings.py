@@ -1,0 +1,73 @@
+"""All settings in one place, read from the environment so secrets never live in the repository."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Environment-driven settings; every default is safe for the embedded single-machine mode."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    port: int = 8000
+    database_url: str = f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'frontdoor.sqlite3'}"
+    redis_url: str | None = None
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str | None = None
+    action_server_url: str = "http://127.0.0.1:5055"
+    public_base_url: str = "http://127.0.0.1:8000"
+    secret_key: str | None = None
+    operations_file: Path = REPO_ROOT / "operations.yml"
+
+    # Channels and providers (used by later channel issues; read here so there is one settings object).
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_access_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    twilio_auth_token: str | None = None
+    call_events_secret: str | None = None
+
+    webchat_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webchat_max_message_chars: int = 2000
+    webchat_rate_limit_messages: int = 20
+    webchat_rate_limit_window_seconds: float = 60.0
+
+    bot_timeout_seconds: float = 10.0
+    bot_retries: int = 1
+    bot_retry_backoff_seconds: float = 0.3
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("webchat_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """Accept a comma-separated string, as environment variables are."""
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """The configured origins plus the service's own, so the demo page always works."""
+        own = {self.public_base_url.rstrip("/"), f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
+        return sorted(set(self.webchat_allowed_origins) | own)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """SQLite needs WAL and a local directory; PostgreSQL needs neither."""
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """One Settings per process; tests build their own instead."""
+    return Settings()

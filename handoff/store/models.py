@@ -1,0 +1,195 @@
+"""The data model of DESIGN.md: one customer, one conversation, many doors."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY, PostgreSQL wants BIGINT for an event log.
+BigIntId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def utcnow() -> datetime:
+    """Timezone-aware UTC with microseconds, the only clock the timeline uses."""
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    """Random ids: they appear in URLs and as Rasa sender ids, so they must not be guessable."""
+    return uuid.uuid4().hex
+
+
+class UTCDateTime(DateTime):
+    """Stored with time zone where the database supports it."""
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(8))
+    merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # told on one channel, known on all
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Identity(Base):
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_identity_kind_value"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # phone, email, whatsapp, webchat, crm
+    value: Mapped[str] = mapped_column(String(320))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified_by: Mapped[str | None] = mapped_column(String(32))  # whatsapp, caller_id, agent, ...
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_customer_status", "customer_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(String(16), default="bot")  # bot queued assigned resolved abandoned
+    channel: Mapped[str] = mapped_column(String(16))  # the customer's latest channel
+    language: Mapped[str | None] = mapped_column(String(8))
+    team: Mapped[str | None] = mapped_column(String(64))
+    assignee_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    handoff_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_due_at: Mapped[datetime | None]
+    answer_due_at: Mapped[datetime | None]
+    csat: Mapped[int | None] = mapped_column(Integer)
+    disposition: Mapped[str | None] = mapped_column(String(64))
+    previous_case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"))
+    queued_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    last_customer_message_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TimelineEvent(Base):
+    """Append-only: rows are inserted, never updated, except the delivery status of outbound messages."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_timeline_case_seq"),
+        UniqueConstraint("channel", "provider_id", name="uq_timeline_channel_provider_id"),
+        Index("ix_timeline_customer_created", "customer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(8))  # in, out, internal
+    actor: Mapped[str] = mapped_column(String(64))  # customer, bot, system, agent:<id>
+    kind: Mapped[str] = mapped_column(String(16))  # message call note handoff assignment status delivery csat
+    text: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    provider_id: Mapped[str | None] = mapped_column(String(255))
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Handoff(Base):
+    """Every bot-to-human and human-to-bot transition, each its own row."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(16), default="to_human")  # to_human, to_bot
+    reason: Mapped[str] = mapped_column(String(32))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    slots: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    summary: Mapped[str | None] = mapped_column(Text)
+    team: Mapped[str | None] = mapped_column(String(64))
+    bot_turns: Mapped[int] = mapped_column(Integer, default=0)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
+    outcome: Mapped[str | None] = mapped_column(String(32))  # resolved returned_to_bot transferred abandoned
+    review_tag: Mapped[str | None] = mapped_column(String(32))
+    review_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="agent")  # agent supervisor designer admin
+    teams: Mapped[list[str]] = mapped_column(JSON, default=list)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    capacity: Mapped[int] = mapped_column(Integer, default=3)
+    presence: Mapped[str] = mapped_column(String(16), default="offline")  # online away offline
+    last_seen_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Outbox(Base):
+    """Every outbound provider message until the provider accepted it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("timeline_events.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending sending sent failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PendingTurn(Base):
+    """A stored customer message the bot has not answered yet; replayed after a crash or restart."""
+
+    __tablename__ = "pending_turns"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("timeline_events.id"), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))  # where the answer goes: webchat session, wa_id, ...
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,84 @@
+"""Fixtures for the service's tests: real databases, Redis, Rasa and the service process."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.store.db import create_engine, session_factory
+from tests.service.support.servers import Postgres, postgres_bin, start_postgres, start_redis
+from tests.service.support.stack import RasaStack, Service, migrate, start_service
+
+
+@pytest.fixture(scope="session")
+def workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="frontdoor-tests-"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Postgres]:
+    if postgres_bin() is None:
+        pytest.skip("Debian package postgresql is not installed (no initdb)")
+    server = start_postgres()
+    yield server
+    server.process.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("Debian package redis-server is not installed")
+    process, url = start_redis()
+    yield url
+    process.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, workdir: Path) -> str:
+    """A freshly migrated, empty database on each backend."""
+    name = f"t{uuid.uuid4().hex[:12]}"
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{workdir / f'{name}.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database(name)
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def rasa_stack() -> Iterator[RasaStack]:
+    stack = RasaStack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def service_factory(rasa_stack: RasaStack, workdir: Path) -> Iterator[Callable[..., Service]]:
+    started: list[Service] = []
+
+    def factory(**env: str) -> Service:
+        settings = {"RASA_URL": rasa_stack.rasa_url, "ACTION_SERVER_URL": rasa_stack.action_url, **env}
+        service = start_service(settings, workdir)
+        started.append(service)
+        return service
+
+    yield factory
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def live_service(service_factory: Callable[..., Service]) -> Service:
+    return service_factory()

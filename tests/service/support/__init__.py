@@ -1,0 +1,1 @@
+"""Real servers for tests: PostgreSQL, Redis, Rasa, the action server and the service itself."""

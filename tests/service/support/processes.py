@@ -1,0 +1,69 @@
+"""Starting and stopping real server processes on free loopback ports."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Process:
+    """A child process with its output in a log file, stopped with its whole process group."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str] | None = None,
+                 cwd: Path = REPO, log_dir: Path | None = None) -> None:
+        self.name = name
+        self.command = command
+        log_dir = log_dir or Path(os.environ.get("TEST_LOG_DIR", "/tmp"))
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log"
+        self._log = open(self.log_path, "wb")
+        self.popen = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})}, stdout=self._log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_until(self, check: Callable[[], bool], timeout: float, what: str) -> None:
+        """Polls `check` until true; fails with the process's last log lines otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.popen.returncode}) before {what}:\n{self.log_tail()}")
+            try:
+                if check():
+                    return
+            except (httpx.HTTPError, OSError):
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.name} not {what} after {timeout}s:\n{self.log_tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, sig)
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(5)
+            except ProcessLookupError:
+                pass
+        self._log.close()
+
+
+def http_ok(url: str) -> Callable[[], bool]:
+    return lambda: httpx.get(url, timeout=2).status_code == 200

@@ -1,0 +1,100 @@
+"""The real assistant (trained model + action server) and the service, as subprocesses."""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.service.support.processes import REPO, Process, free_port, http_ok
+
+BOT_VENV = Path(os.environ.get("BOT_VENV", REPO / ".venv-bot")).resolve()
+VENV = Path(os.environ.get("VENV", REPO / ".venv")).resolve()
+MODEL = REPO / "models" / "current.tar.gz"
+BOT_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def start_action_server(orders_db: Path) -> tuple[Process, str]:
+    port = free_port()
+    process = Process("actions", [str(BOT_VENV / "bin" / "rasa"), "run", "actions", "--actions", "actions",
+                                  "--port", str(port)], env={**BOT_ENV, "ORDERS_DB_PATH": str(orders_db)})
+    url = f"http://127.0.0.1:{port}"
+    process.wait_until(http_ok(f"{url}/health"), 120, "healthy")
+    return process, url
+
+
+def start_rasa(action_url: str, workdir: Path) -> tuple[Process, str]:
+    """Rasa with the trained model, its own endpoints file pointing at the test action server."""
+    endpoints = workdir / f"endpoints-{free_port()}.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "{action_url}/webhook"\n')
+    port = free_port()
+    process = Process("rasa", [str(BOT_VENV / "bin" / "rasa"), "run", "--model", str(MODEL), "--enable-api",
+                               "--interface", "127.0.0.1", "--port", str(port), "--endpoints", str(endpoints),
+                               "--credentials", str(REPO / "credentials.yml")], env=BOT_ENV)
+    url = f"http://127.0.0.1:{port}"
+    process.wait_until(lambda: bool(httpx.get(f"{url}/status", timeout=2).json().get("model_file")), 300,
+                       "serving the model")
+    return process, url
+
+
+@dataclass
+class RasaStack:
+    workdir: Path
+    actions: Process
+    action_url: str
+    rasa: Process
+    rasa_url: str
+    extra: list[Process] = field(default_factory=list)
+
+    @classmethod
+    def start(cls) -> RasaStack:
+        if not MODEL.exists():
+            raise RuntimeError(f"{MODEL} is missing: run `make train` first")
+        workdir = Path(tempfile.mkdtemp(prefix="frontdoor-rasa-"))
+        actions, action_url = start_action_server(workdir / "orders.sqlite3")
+        rasa, rasa_url = start_rasa(action_url, workdir)
+        return cls(workdir, actions, action_url, rasa, rasa_url)
+
+    def second_rasa(self) -> tuple[Process, str]:
+        """Another Rasa on the same action server, for tests that stop it."""
+        process, url = start_rasa(self.action_url, self.workdir)
+        self.extra.append(process)
+        return process, url
+
+    def stop(self) -> None:
+        for process in [*self.extra, self.rasa, self.actions]:
+            process.stop()
+
+
+@dataclass
+class Service:
+    process: Process
+    base_url: str
+    database_url: str
+    env: dict[str, str]
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def migrate(database_url: str) -> None:
+    subprocess.run([str(VENV / "bin" / "python"), "-m", "handoff", "db", "upgrade"], cwd=REPO, check=True,
+                   env={**os.environ, "DATABASE_URL": database_url}, capture_output=True)
+
+
+def start_service(env: dict[str, str], workdir: Path) -> Service:
+    """Migrates its database, then runs uvicorn as `make run` does."""
+    port = free_port()
+    database_url = env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{workdir / f'service-{port}.sqlite3'}"
+    full_env = {"PORT": str(port), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "DATABASE_URL": database_url,
+                "LOG_LEVEL": "INFO", **env}
+    full_env["DATABASE_URL"] = database_url
+    migrate(database_url)
+    process = Process("service", [str(VENV / "bin" / "uvicorn"), "handoff.app:app", "--factory", "--host",
+                                  "127.0.0.1", "--port", str(port)], env=full_env)
+    base_url = f"http://127.0.0.1:{port}"
+    process.wait_until(http_ok(f"{base_url}/healthz"), 60, "healthy")
+    return Service(process, base_url, database_url, full_env)
