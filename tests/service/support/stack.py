@@ -26,11 +26,11 @@ def start_action_server(orders_db: Path) -> tuple[Process, str]:
     return process, url
 
 
-def start_rasa(action_url: str, workdir: Path) -> tuple[Process, str]:
+def start_rasa(action_url: str, workdir: Path, port: int | None = None) -> tuple[Process, str]:
     """Rasa with the trained model, its own endpoints file pointing at the test action server."""
     endpoints = workdir / f"endpoints-{free_port()}.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "{action_url}/webhook"\n')
-    port = free_port()
+    port = port or free_port()
     process = Process("rasa", [str(BOT_VENV / "bin" / "rasa"), "run", "--model", str(MODEL), "--enable-api",
                                "--interface", "127.0.0.1", "--port", str(port), "--endpoints", str(endpoints),
                                "--credentials", str(REPO / "credentials.yml")], env=BOT_ENV)
@@ -58,9 +58,9 @@ class RasaStack:
         rasa, rasa_url = start_rasa(action_url, workdir)
         return cls(workdir, actions, action_url, rasa, rasa_url)
 
-    def second_rasa(self) -> tuple[Process, str]:
+    def second_rasa(self, port: int | None = None) -> tuple[Process, str]:
         """Another Rasa on the same action server, for tests that stop it."""
-        process, url = start_rasa(self.action_url, self.workdir)
+        process, url = start_rasa(self.action_url, self.workdir, port)
         self.extra.append(process)
         return process, url
 

@@ -1,0 +1,41 @@
+"""Stopping Rasa mid-conversation loses nothing; when it is back, new conversations reach it again."""
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+
+from handoff.store.db import create_engine, session_factory
+from handoff.store.models import Case, Handoff, TimelineEvent
+from tests.service.support.processes import free_port
+from tests.service.support.webchat_client import Visitor
+
+
+async def test_rasa_outage_is_survived(rasa_stack, service_factory) -> None:
+    port = free_port()
+    rasa, rasa_url = rasa_stack.second_rasa(port)
+    service = service_factory(RASA_URL=rasa_url, BOT_TIMEOUT_SECONDS="5")
+    visitor = Visitor(service.base_url)
+    await visitor.connect()
+    assert (await visitor.say("hi there"))[0]["text"]
+
+    rasa.stop()
+    held = await visitor.say("I need to know where my order is")
+    assert len(held) == 1 and held[0]["actor"] == "system"
+    assert "person" in held[0]["text"]  # in English, the language the customer writes in
+    assert httpx.get(f"{service.base_url}/readyz").status_code == 503
+
+    engine = create_engine(service.database_url)
+    async with session_factory(engine)() as session:
+        kept = await session.scalar(select(TimelineEvent).where(TimelineEvent.text == "I need to know where my order is"))
+        case = await session.get(Case, kept.case_id)
+        handoff = await session.scalar(select(Handoff).where(Handoff.case_id == case.id))
+    assert case.status == "queued" and handoff.reason == "bot_unavailable"
+
+    rasa_stack.second_rasa(port)
+    newcomer = Visitor(service.base_url)
+    await newcomer.connect()
+    replies = await newcomer.say("hola")
+    assert replies and "actor" not in replies[0], replies
+    await newcomer.close()
+    await visitor.close()
+    await engine.dispose()
