@@ -17,7 +17,7 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
     """Bring the schema to `revision`; safe to run on every start."""
     command.upgrade(alembic_config(database_url), revision)
 
