@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     bot = RasaClient(settings.rasa_url, timeout=settings.bot_timeout_seconds, retries=settings.bot_retries,
-                     backoff=settings.bot_retry_backoff_seconds)
+                     backoff=settings.bot_retry_backoff_seconds, token=settings.rasa_token)
     sio = create_socketio(settings)
     conversations = Conversations(sessions, bot, operations, {"webchat": WebchatDeliverer(sio)})
     WebchatChannel(

@@ -74,8 +74,9 @@ class RasaClient:
     """
 
     def __init__(self, base_url: str, *, timeout: float, retries: int, backoff: float,
-                 client: httpx.AsyncClient | None = None) -> None:
+                 token: str | None = None, client: httpx.AsyncClient | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.token = token
         self.retries = retries
         self.backoff = backoff
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)))
@@ -104,6 +105,15 @@ class RasaClient:
             except ValueError as exc:
                 raise BotUnavailable("Rasa answered with invalid JSON") from exc
         raise BotUnavailable("Rasa unavailable")
+
+    async def slot(self, sender: str, name: str) -> Any:
+        """A slot of the conversation (the language the assistant settled on); None if Rasa can't say."""
+        params = {"include_events": "NONE", **({"token": self.token} if self.token else {})}
+        try:
+            response = await self._client.get(f"{self.base_url}/conversations/{sender}/tracker", params=params)
+            return response.json().get("slots", {}).get(name) if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
 
     async def aclose(self) -> None:
         await self._client.aclose()

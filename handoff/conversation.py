@@ -94,13 +94,17 @@ class Conversations:
         except BotUnavailable as exc:
             log.warning("bot_unavailable", case_id=case.id, error=str(exc))
             turn = None
-        outgoing = await self._record_turn(event_id, turn)
+        language = None
+        if turn is not None and not case.language:
+            language = await self.bot.slot(case.id, "language")  # learnt once, for when Rasa is down
+        outgoing = await self._record_turn(event_id, turn, language)
         if deliverer:
             for message in outgoing:
                 await deliverer.deliver(pending.address, message)
             await deliverer.typing(pending.address, "bot", False)
 
-    async def _record_turn(self, event_id: int, turn: BotTurn | None) -> list[OutboundMessage]:
+    async def _record_turn(self, event_id: int, turn: BotTurn | None,
+                           language: str | None = None) -> list[OutboundMessage]:
         """Stores the assistant's answer (or the holding message and handoff) and clears the pending turn."""
         async with self.sessions() as session, session.begin():
             pending = await session.get(PendingTurn, event_id)
@@ -109,10 +113,17 @@ class Conversations:
             case = await session.get(Case, pending.case_id)
             customer = await session.get(Customer, case.customer_id)
             outgoing: list[OutboundMessage] = []
+            if language in self.operations.languages and not case.language:
+                case.language = language
+                customer.language = customer.language or language
+            deliverer = self.deliverers.get(pending.channel)
             if turn is not None:
                 for message in turn.messages:
-                    await append_event(session, case, channel=pending.channel, direction="out", actor="bot",
-                                       kind="message", text=message.text, payload=message.as_payload())
+                    event = await append_event(session, case, channel=pending.channel, direction="out",
+                                               actor="bot", kind="message", text=message.text,
+                                               payload=message.as_payload())
+                    if deliverer:
+                        await deliverer.stage(session, event, pending.address, message)
                     outgoing.append(message)
                 if turn.handoff is not None:
                     language = turn.handoff.slots.get("language")
@@ -123,8 +134,10 @@ class Conversations:
             else:
                 language = self.operations.language_or_default(case.language or customer.language)
                 holding = OutboundMessage(actor="system", text=service_text("bot_unavailable", language))
-                await append_event(session, case, channel=pending.channel, direction="out", actor="system",
-                                   kind="message", text=holding.text, payload={})
+                event = await append_event(session, case, channel=pending.channel, direction="out",
+                                           actor="system", kind="message", text=holding.text, payload={})
+                if deliverer:
+                    await deliverer.stage(session, event, pending.address, holding)
                 outgoing.append(holding)
                 await hand_to_people(session, case, HandoffRequest(reason="bot_unavailable"), self.operations,
                                      actor="system")

@@ -68,7 +68,13 @@ class OutboundMessage:
 
 
 class Deliverer(Protocol):
-    """A channel's way of reaching a customer at an address."""
+    """A channel's way of reaching a customer at an address.
+
+    `stage` runs inside the transaction that stores the outbound event (store-and-forward channels put
+    it in the outbox there, so a crash cannot lose it); `deliver` runs after the commit (live pushes).
+    """
+
+    async def stage(self, session: Any, event: Any, address: str, message: OutboundMessage) -> None: ...
 
     async def deliver(self, address: str, message: OutboundMessage) -> None: ...
 

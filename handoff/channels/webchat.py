@@ -76,6 +76,10 @@ class WebchatDeliverer:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
 
+    async def stage(self, session: AsyncSession, event: TimelineEvent, address: str,
+                    message: OutboundMessage) -> None:
+        """Nothing to stage: a visitor who missed the push gets the message from the history."""
+
     async def deliver(self, address: str, message: OutboundMessage) -> None:
         for shape in render(message):
             await self.sio.emit("bot_uttered", shape, room=room(address))

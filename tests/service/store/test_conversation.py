@@ -17,6 +17,10 @@ class RecordingDeliverer:
     def __init__(self) -> None:
         self.delivered: list[tuple[str, OutboundMessage]] = []
         self.typing_states: list[bool] = []
+        self.staged: list[int] = []
+
+    async def stage(self, session, event, address: str, message: OutboundMessage) -> None:
+        self.staged.append(event.id)
 
     async def deliver(self, address: str, message: OutboundMessage) -> None:
         self.delivered.append((address, message))
@@ -54,6 +58,7 @@ async def test_rasa_down_keeps_the_message_tells_the_customer_and_queues(session
     assert events[0].text == "hi, where is my order?"
     assert "person" in deliverer.delivered[0][1].text  # told in English, the language the page declared
     assert deliverer.typing_states == [True, False]
+    assert deliverer.staged == [events[1].id]  # staged inside the transaction that stored it
 
 
 async def test_after_a_handoff_messages_wait_for_people_not_the_bot(sessions) -> None:
