@@ -151,6 +151,8 @@ class WebchatChannel:
                                           "message": "Send session_request before user_uttered."}, to=sid)
             return
         message = data.get("message") if isinstance(data, dict) else None
+        if isinstance(data, dict) and "message" not in data:
+            return  # rasa-webchat sends a bare user_uttered when opened without an initPayload
         if not isinstance(message, str) or not message.strip():
             await self.error(sid, "invalid_message", language)
             return

@@ -59,12 +59,13 @@ async def test_the_timeline_holds_every_message_in_order_and_verifies(live_servi
         events = list(await session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == first.case_id)
                                             .order_by(TimelineEvent.seq)))
         check = await verify_case(session, first.case_id)
+        stored = [(e.actor, e.text) for e in events if e.kind == "message"]
         event = events[1]
         event.text = event.text + "."
         await session.commit()
         tampered = await verify_case(session, first.case_id)
     await engine.dispose()
-    assert [(e.actor, e.text) for e in events if e.kind == "message"] == said
+    assert stored == said
     assert check.ok and not tampered.ok
     assert session_id
 

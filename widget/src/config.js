@@ -1,0 +1,34 @@
+import { pickLanguage } from "./i18n.js";
+
+const SCRIPT_PATH_RE = /\/widget\/widget(\.min)?\.js$/;
+
+// Reads the widget's settings from the attributes of its own <script> tag:
+//   data-lang="es|en"      UI and assistant language (default: the page's <html lang>, then the browser's)
+//   data-title="..."       header title
+//   data-server="https://chat.example.com[/prefix]"   the front door service (default: where widget.js came from)
+//   data-socket-path="/socket.io"                     Socket.IO path on that server
+//   data-open="true"       open the panel on page load
+export function readConfig(script) {
+  const ds = (script && script.dataset) || {};
+  let origin = window.location.origin;
+  let prefix = "";
+  const src = script && script.src;
+  if (ds.server) {
+    const u = new URL(ds.server, window.location.href);
+    origin = u.origin;
+    prefix = u.pathname.replace(/\/+$/, "");
+  } else if (src) {
+    const u = new URL(src, window.location.href);
+    origin = u.origin;
+    prefix = SCRIPT_PATH_RE.test(u.pathname) ? u.pathname.replace(SCRIPT_PATH_RE, "") : "";
+  }
+  const lang = pickLanguage(ds.lang);
+  return {
+    server: origin,
+    socketPath: ds.socketPath || `${prefix}/socket.io`,
+    lang,
+    title: ds.title || null,
+    openOnLoad: ds.open === "true" || ds.open === "",
+    storageKey: `handoff-webchat:${origin}${prefix}:session`,
+  };
+}

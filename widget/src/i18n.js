@@ -1,0 +1,76 @@
+// UI text in the languages the assistant speaks. Keys are used by ui.js; add a language by adding a block.
+export const STRINGS = {
+  es: {
+    title: "Atención al cliente",
+    launcher: "Chatea con nosotros",
+    open: "Abrir el chat",
+    close: "Cerrar el chat",
+    placeholder: "Escribe tu mensaje…",
+    inputLabel: "Mensaje",
+    send: "Enviar",
+    typingBot: "El asistente está escribiendo…",
+    typingAgent: "{name} está escribiendo…",
+    typingAgentAnon: "Un agente está escribiendo…",
+    connecting: "Conectando…",
+    reconnecting: "Conexión perdida. Reconectando…",
+    connected: "Conectado",
+    agentJoined: "{name} se ha unido a la conversación",
+    you: "Tú",
+    assistant: "Asistente",
+    agent: "Agente",
+    quickReplies: "Respuestas sugeridas",
+    image: "Imagen enviada en el chat",
+    file: "Archivo adjunto",
+    unread: "{count} mensajes nuevos",
+    errors: {
+      rate_limited: "Estás enviando mensajes demasiado rápido. Espera un momento e inténtalo de nuevo.",
+      message_too_large: "El mensaje es demasiado largo. Acórtalo e inténtalo de nuevo.",
+      invalid_message: "No hemos podido enviar ese mensaje.",
+      unknown_session: "Tu sesión ha caducado; empezamos una nueva conversación.",
+      generic: "Algo ha fallado. Inténtalo de nuevo.",
+    },
+  },
+  en: {
+    title: "Customer support",
+    launcher: "Chat with us",
+    open: "Open chat",
+    close: "Close chat",
+    placeholder: "Type your message…",
+    inputLabel: "Message",
+    send: "Send",
+    typingBot: "The assistant is typing…",
+    typingAgent: "{name} is typing…",
+    typingAgentAnon: "An agent is typing…",
+    connecting: "Connecting…",
+    reconnecting: "Connection lost. Reconnecting…",
+    connected: "Connected",
+    agentJoined: "{name} joined the conversation",
+    you: "You",
+    assistant: "Assistant",
+    agent: "Agent",
+    quickReplies: "Suggested replies",
+    image: "Image sent in the chat",
+    file: "Attachment",
+    unread: "{count} new messages",
+    errors: {
+      rate_limited: "You are sending messages too quickly. Please wait a moment and try again.",
+      message_too_large: "That message is too long. Please shorten it and try again.",
+      invalid_message: "We could not send that message.",
+      unknown_session: "Your session expired; we started a new conversation.",
+      generic: "Something went wrong. Please try again.",
+    },
+  },
+};
+
+export function pickLanguage(requested) {
+  const candidates = [requested, document.documentElement.lang, ...(navigator.languages || [navigator.language])];
+  for (const c of candidates) {
+    const base = String(c || "").trim().toLowerCase().split(/[-_]/)[0];
+    if (base && STRINGS[base]) return base;
+  }
+  return "es";
+}
+
+export function format(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, k) => (values && values[k] != null ? String(values[k]) : ""));
+}
