@@ -28,12 +28,21 @@ def create_engine(database_url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            # The driver's own implicit BEGIN comes only before the first write, after the reads that
+            # decided it; we begin ourselves (below) so a transaction's reads and writes are one unit.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+            # Take the write lock up front: two writers (tasks or worker processes) then queue on
+            # busy_timeout instead of one reading a stale "last event" and failing at commit.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
