@@ -1,0 +1,1 @@
+"""Custom actions of the assistant (Rasa SDK) and the backends they call."""

@@ -1,0 +1,106 @@
+"""Order status: the order form's question and validation, and the answer from the OrderBackend."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backend_http import BackendUnavailable
+from actions.orders import Order, OrderBackend, normalize_order_number, order_backend_from_env
+from actions.replies import pick_language, reply
+
+logger = logging.getLogger(__name__)
+MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+             "septiembre", "octubre", "noviembre", "diciembre")
+
+
+def format_date(value: Optional[str], language: str) -> str:
+    """ISO date → "15 de enero de 2026" / "January 15, 2026" (unparseable values pass through)."""
+    try:
+        day = date.fromisoformat(str(value))
+    except ValueError:
+        return str(value or "")
+    if language == "es":
+        return f"{day.day} de {MONTHS_ES[day.month - 1]} de {day.year}"
+    return f"{day.strftime('%B')} {day.day}, {day.year}"
+
+
+def describe_order(order: Order, language: str) -> str:
+    """The customer-facing sentence for one order."""
+    values = {
+        "number": order.number,
+        "tracking_url": order.tracking_url or "",
+        "date": format_date(order.delivered_on, language),
+        "eta": format_date(order.eta, language),
+    }
+    key = f"order_{order.status}" if f"order_{order.status}" in {
+        "order_processing", "order_shipped", "order_delivered", "order_delayed", "order_cancelled"
+    } else "order_processing"
+    return reply(key, language, **values)
+
+
+class ActionAskOrderNumber(Action):
+    """The order form's question, in the customer's language."""
+
+    def name(self) -> Text:
+        return "action_ask_order_number"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        dispatcher.utter_message(text=reply("ask_order_number", tracker.get_slot("language")))
+        return []
+
+
+class ValidateOrderForm(FormValidationAction):
+    """Keeps only well-formed 6-digit order numbers ("#100002" → "100002")."""
+
+    def name(self) -> Text:
+        return "validate_order_form"
+
+    def validate_order_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Normalizes the number; an unusable one is cleared so the form asks again."""
+        return {"order_number": normalize_order_number(value)}
+
+
+class ActionOrderStatus(Action):
+    """Looks the order up and tells the customer; records the outcome in `order_lookup` for the dialogue."""
+
+    def __init__(self, backend: Optional[OrderBackend] = None) -> None:
+        self._backend = backend
+
+    def name(self) -> Text:
+        return "action_order_status"
+
+    @property
+    def backend(self) -> OrderBackend:
+        """The injected backend (tests) or the one configured by the environment."""
+        return self._backend or order_backend_from_env()
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        language = pick_language(tracker.get_slot("language"))
+        number = normalize_order_number(tracker.get_slot("order_number"))
+        if not number:
+            dispatcher.utter_message(text=reply("ask_order_number", language))
+            return [SlotSet("order_number", None), SlotSet("order_lookup", "not_found")]
+        try:
+            order = await asyncio.to_thread(self.backend.get_order, number)
+        except BackendUnavailable as exc:
+            logger.warning("order backend unavailable: %s", exc)
+            dispatcher.utter_message(text=reply("order_backend_down", language))
+            return [SlotSet("order_lookup", "unavailable")]
+        if order is None:
+            dispatcher.utter_message(text=reply("order_not_found", language, number=number))
+            return [SlotSet("order_number", None), SlotSet("order_lookup", "not_found")]
+        dispatcher.utter_message(text=describe_order(order, language))
+        return [SlotSet("order_lookup", "found")]

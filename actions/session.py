@@ -1,0 +1,65 @@
+"""Starts a session with everything the service already knows, so the assistant never re-asks it."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.language import metadata_language
+
+VERIFYING_KINDS = frozenset({"phone", "whatsapp", "email"})
+VERIFIED_CHANNELS = frozenset({"whatsapp", "voice"})
+CARRIED_SLOTS = ("customer_name", "language", "verified", "phone", "email", "order_number", "channel", "customer_id")
+
+
+def _identity(identities: List[Mapping[str, Any]], kind: str) -> Optional[str]:
+    """The value of the first identity of `kind`, preferring verified ones."""
+    matches = [i for i in identities if isinstance(i, Mapping) and i.get("kind") == kind and i.get("value")]
+    matches.sort(key=lambda i: not i.get("verified"))
+    return str(matches[0]["value"]) if matches else None
+
+
+def slots_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """Maps the service's metadata contract onto slot values (only those it knows, plus `verified`)."""
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    customer = metadata.get("customer") if isinstance(metadata.get("customer"), Mapping) else {}
+    known = metadata.get("known") if isinstance(metadata.get("known"), Mapping) else {}
+    identities = [i for i in customer.get("identities") or [] if isinstance(i, Mapping)]
+    channel = metadata.get("channel")
+    verified = channel in VERIFIED_CHANNELS or any(
+        i.get("verified") is True and i.get("kind") in VERIFYING_KINDS for i in identities
+    )
+    values: Dict[str, Any] = {
+        "channel": channel,
+        "customer_id": customer.get("id"),
+        "customer_name": customer.get("name"),
+        "language": metadata_language(metadata),
+        "order_number": known.get("order_number"),
+        "email": known.get("email") or _identity(identities, "email"),
+        "phone": known.get("phone") or _identity(identities, "phone") or _identity(identities, "whatsapp"),
+    }
+    slots = {key: str(value) for key, value in values.items() if value not in (None, "")}
+    slots["verified"] = bool(verified)
+    return slots
+
+
+class ActionSessionStart(Action):
+    """Fills slots from the session's metadata and carries known facts over from the previous session."""
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        events: List[EventType] = [SessionStarted()]
+        carried = {slot: tracker.get_slot(slot) for slot in CARRIED_SLOTS if tracker.get_slot(slot) is not None}
+        fresh = slots_from_metadata(tracker.get_slot("session_started_metadata"))
+        if carried.get("verified") and not fresh.get("verified"):
+            fresh.pop("verified")  # a verification earlier in this conversation still holds
+        merged = {**carried, **fresh}
+        events.extend(SlotSet(key, value) for key, value in merged.items())
+        events.append(ActionExecuted("action_listen"))
+        return events

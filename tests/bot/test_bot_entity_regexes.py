@@ -1,0 +1,44 @@
+"""The entity regexes in bot/data/nlu/regex.yml: order numbers, phones and emails never overlap."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def patterns() -> Dict[str, List[re.Pattern]]:
+    """The regexes as RegexEntityExtractor compiles them (case-insensitive, no extra word boundaries)."""
+    data = yaml.safe_load((ROOT / "bot" / "data" / "nlu" / "regex.yml").read_text())
+    return {
+        item["regex"]: [re.compile(line[2:], re.IGNORECASE) for line in item["examples"].splitlines() if line.strip()]
+        for item in data["nlu"]
+    }
+
+
+def extract(text: str) -> Dict[str, List[str]]:
+    """Every match per entity type."""
+    return {name: [m.group() for p in pats for m in p.finditer(text)] for name, pats in patterns().items()}
+
+
+@pytest.mark.parametrize(
+    "text,order,phone,email",
+    [
+        ("pedido #100002", ["100002"], [], []),
+        ("orden nro 100003.", ["100003"], [], []),
+        ("mi cel es 5512345678", [], ["5512345678"], []),
+        ("+52 55 1234 5678", [], ["+52 55 1234 5678"], []),
+        ("call me at (415) 555-0100", [], ["(415) 555-0100"], []),
+        ("pedido 100002 y mi tel +5215512345678", ["100002"], ["+5215512345678"], []),
+        ("mi correo es ana.123456@gmail.com", [], [], ["ana.123456@gmail.com"]),
+        ("order 1000021", [], [], []),
+        ("cp 06000", [], [], []),
+    ],
+)
+def test_entities_do_not_overlap(text: str, order, phone, email) -> None:
+    found = extract(text)
+    assert (found["order_number"], found["phone"], found["email"]) == (order, phone, email)

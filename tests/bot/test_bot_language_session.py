@@ -1,0 +1,131 @@
+"""Language choice and session start: metadata first, detection second, the operations default last."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+
+from actions.language import ActionDetectLanguage, choose_language, detect_language
+from actions.session import ActionSessionStart, slots_from_metadata
+
+METADATA = {
+    "channel": "webchat",
+    "language": None,
+    "customer": {
+        "id": "cust-1",
+        "name": "Ana Lopez",
+        "language": "es",
+        "identities": [
+            {"kind": "webchat", "value": "visitor-9", "verified": False},
+            {"kind": "email", "value": "ana@example.com", "verified": True},
+        ],
+    },
+    "case": {"id": "case-1", "status": "bot"},
+    "known": {"order_number": "100002", "phone": "+5215512345678"},
+}
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("hola q onda, kiero saber de mi pedido", "es"),
+        ("vos tenes el horario del sabado?", "es"),
+        ("porfa pasame con un asesor", "es"),
+        ("where is my order", "en"),
+        ("can i talk to a person pls", "en"),
+        ("hi", "en"),
+        ("gracias", "es"),
+        ("ok", None),
+        ("100002", None),
+        ("👍", None),
+        ("", None),
+    ],
+)
+def test_detect_language(text: str, expected: str) -> None:
+    assert detect_language(text) == expected
+
+
+def test_choose_language_precedence() -> None:
+    assert choose_language("en", {"language": "es"}, "hola") == "en"  # an already set language stays
+    assert choose_language(None, {"language": "en"}, "hola") == "en"  # metadata beats the text
+    assert choose_language(None, {"customer": {"language": "es"}}, "hello") == "es"  # profile language
+    assert choose_language(None, {}, "hello there") == "en"  # detected
+    assert choose_language(None, None, "ok") == "es"  # operations.yml default_language
+
+
+def test_default_language_comes_from_operations_file(isolated_env: Path) -> None:
+    ops = isolated_env / "operations.yml"
+    ops.write_text(ops.read_text().replace("default_language: es", "default_language: en"))
+    assert choose_language(None, None, "100002") == "en"
+
+
+def test_detect_language_action(dispatcher, make_tracker, run_action) -> None:
+    action = ActionDetectLanguage()
+    assert run_action(action, dispatcher, make_tracker({}, "hola, buenas tardes")) == [SlotSet("language", "es")]
+    with_meta = make_tracker({}, "ok", metadata={"language": "en"})
+    assert run_action(action, dispatcher, with_meta) == [SlotSet("language", "en")]
+    assert dispatcher.messages == []
+
+
+def test_slots_from_metadata() -> None:
+    assert slots_from_metadata(METADATA) == {
+        "channel": "webchat",
+        "customer_id": "cust-1",
+        "customer_name": "Ana Lopez",
+        "language": "es",
+        "order_number": "100002",
+        "email": "ana@example.com",
+        "phone": "+5215512345678",
+        "verified": True,  # a verified email identity
+    }
+
+
+@pytest.mark.parametrize(
+    "metadata,verified",
+    [
+        ({"channel": "whatsapp"}, True),
+        ({"channel": "voice"}, True),
+        ({"channel": "webchat"}, False),
+        ({"channel": "webchat", "customer": {"identities": [{"kind": "webchat", "value": "v", "verified": True}]}}, False),
+        ({"channel": "webchat", "customer": {"identities": [{"kind": "phone", "value": "+1", "verified": False}]}}, False),
+        ({"channel": "webchat", "customer": {"identities": [{"kind": "phone", "value": "+1", "verified": True}]}}, True),
+        (None, False),
+        ("garbage", False),
+    ],
+)
+def test_verified_rules(metadata, verified: bool) -> None:
+    assert slots_from_metadata(metadata)["verified"] is verified
+
+
+def test_session_start_fills_slots_and_listens(dispatcher, make_tracker, run_action) -> None:
+    tracker = make_tracker({"session_started_metadata": METADATA})
+    events = run_action(ActionSessionStart(), dispatcher, tracker)
+    assert events[0] == SessionStarted()
+    assert events[-1] == ActionExecuted("action_listen")
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots["order_number"] == "100002" and slots["language"] == "es" and slots["verified"] is True
+    assert dispatcher.messages == []
+
+
+def test_session_start_carries_over_known_slots(dispatcher, make_tracker, run_action) -> None:
+    tracker = make_tracker(
+        {"session_started_metadata": {"channel": "webchat"}, "email": "old@example.com", "language": "en", "verified": True}
+    )
+    slots = {e["name"]: e["value"] for e in run_action(ActionSessionStart(), dispatcher, tracker) if e["event"] == "slot"}
+    assert slots == {"email": "old@example.com", "language": "en", "verified": True, "channel": "webchat"}
+
+
+def test_default_guess_is_replaced_once_the_customer_tells(dispatcher, run_action) -> None:
+    from rasa_sdk import Tracker
+
+    def tracker(slots, events, text):
+        latest = {"text": text, "intent": {}, "entities": [], "metadata": {}}
+        return Tracker("s", slots, latest, events + [{"event": "user", **latest}], False, None, {}, "action_listen")
+
+    guessed = tracker({"language": "es"}, [{"event": "user", "text": "100002", "metadata": {}}], "where is my order")
+    assert run_action(ActionDetectLanguage(), dispatcher, guessed) == [SlotSet("language", "en")]
+    told = tracker({"language": "es"}, [{"event": "user", "text": "hola", "metadata": {}}], "where is my order")
+    assert run_action(ActionDetectLanguage(), dispatcher, told) == []
+    from_metadata = tracker({"language": "es"}, [{"event": "user", "text": "ok", "metadata": {"language": "es"}}], "hello")
+    assert run_action(ActionDetectLanguage(), dispatcher, from_metadata) == []
