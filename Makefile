@@ -77,3 +77,4 @@ test-service: setup train tests/service/browser/node_modules/.installed
 bench: setup train
 	$(BOT_PY) bench/nlu_heldout.py
 	$(PY) bench/bot_turn.py
+	$(PY) bench/routing.py

@@ -11,14 +11,20 @@ from fastapi import FastAPI
 
 from handoff.bot_client import RasaClient
 from handoff.channels.webchat import WebchatChannel, WebchatDeliverer
+from handoff.channels.whatsapp_runtime import WhatsAppRuntime
 from handoff.conversation import Conversations
+from handoff.inbox.wiring import build_inbox
 from handoff.logs import configure_logging
 from handoff.operations import load_operations
 from handoff.ratelimit import SlidingWindowLimiter
 from handoff.routes import health, pages
+from handoff.routes import whatsapp as whatsapp_routes
 from handoff.settings import REPO_ROOT, Settings, get_settings
 from handoff.signing import load_secret_key
 from handoff.store.db import create_engine, session_factory
+from handoff.store.models import utcnow
+from handoff.voice_assistant import VoiceDeliverer
+from handoff.voice_wiring import mount_voice
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +52,14 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     bot = RasaClient(settings.rasa_url, timeout=settings.bot_timeout_seconds, retries=settings.bot_retries,
                      backoff=settings.bot_retry_backoff_seconds, token=settings.rasa_token)
     sio = create_socketio(settings)
-    conversations = Conversations(sessions, bot, operations, {"webchat": WebchatDeliverer(sio)})
+    whatsapp = WhatsAppRuntime(settings, sessions, operations)
+    voice = VoiceDeliverer()
+    conversations = Conversations(sessions, bot, operations,
+                                  {"webchat": WebchatDeliverer(sio), "whatsapp": whatsapp.deliverer, "voice": voice})
+    whatsapp_ingest = whatsapp.attach(conversations)
+    inbox = build_inbox(settings, sessions, operations, sio, conversations.deliverers,
+                        load_secret_key(settings.secret_key, REPO_ROOT / "var" / "secret_key"))
+    conversations.desk = inbox.desk
     WebchatChannel(
         sio, conversations, sessions, load_secret_key(settings.secret_key, REPO_ROOT / "var" / "secret_key"),
         max_chars=settings.webchat_max_message_chars,
@@ -58,9 +71,13 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         replay = asyncio.create_task(conversations.replay_pending())
+        whatsapp.start(started_at=utcnow())
+        inbox.start()
         log.info("service_started", port=settings.port, redis=bool(settings.redis_url))
         yield
         replay.cancel()
+        await whatsapp.stop()
+        await inbox.stop()
         await bot.aclose()
         await engine.dispose()
 
@@ -70,8 +87,13 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.state.operations = operations
     api.state.conversations = conversations
     api.state.sio = sio
+    api.state.whatsapp = whatsapp.deliverer  # agent replies: send_agent_text, send_template, window
+    api.state.whatsapp_ingest = whatsapp_ingest
     api.include_router(health.router)
     api.include_router(pages.router)
+    api.include_router(whatsapp_routes.router)
+    mount_voice(api, settings, sessions, operations, conversations, whatsapp.templates, voice)
+    inbox.mount(api)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
 
 

@@ -19,6 +19,14 @@ def build_parser() -> argparse.ArgumentParser:
     rev.add_argument("-m", "--message", required=True)
     commands.add_parser("stack", help="run Rasa, the action server and the service together")
     commands.add_parser("wait-ready", help="wait for /readyz, print the URLs, keep running")
+    agents = commands.add_parser("agents", help="inbox accounts")
+    agent_commands = agents.add_subparsers(dest="agents_command", required=True)
+    create = agent_commands.add_parser("create", help="create an account; the password is read from stdin or a prompt")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=["agent", "supervisor", "designer", "admin"])
+    create.add_argument("--teams", default="", help="comma-separated team keys of operations.yml, e.g. care,returns")
+    create.add_argument("--capacity", type=int, default=3, help="cases at once (default 3)")
     return parser
 
 
@@ -35,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             migrate.revision(settings.database_url, args.message)
         return 0
+    if args.command == "agents":
+        from handoff.agents_cli import create_agent_command
+
+        return create_agent_command(settings, args)
     from handoff import stack
 
     if args.command == "stack":

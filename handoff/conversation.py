@@ -5,7 +5,7 @@ One object per process, shared by every channel (Chatwoot-style: one service cal
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import delete, select
@@ -13,13 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.bot_client import BotTurn, BotUnavailable, RasaClient, build_metadata
 from handoff.cases import open_case
-from handoff.customers import identities_of, resolve_customer
+from handoff.customers import identities_of, link_told_phone, resolve_customer
 from handoff.handoffs import HandoffRequest, hand_to_people, remember_facts
 from handoff.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.operations import Operations
+from handoff.sending import Staged, stage_to_customer
 from handoff.store.models import Case, Customer, PendingTurn, TimelineEvent, utcnow
 from handoff.texts import text as service_text
 from handoff.timeline import DuplicateProviderMessage, append_event
+
+if TYPE_CHECKING:
+    from handoff.inbox.desk import Desk
 
 log = structlog.get_logger(__name__)
 
@@ -32,20 +36,36 @@ class Received:
     case_id: str | None
     duplicate: bool = False
     to_bot: bool = False
+    turn: Turn | None = None  # gathered while storing, so answering needs no second read
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the assistant's turn for one stored message needs."""
+
+    event_id: int
+    case_id: str
+    channel: str
+    address: str
+    bot_input: str
+    metadata: dict[str, Any]
+    language_known: bool
 
 
 class Conversations:
     """Receives customer messages from any channel and runs the assistant's turn for them."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], bot: RasaClient, operations: Operations,
-                 deliverers: dict[str, Deliverer]) -> None:
+                 deliverers: dict[str, Deliverer], desk: Desk | None = None) -> None:
         self.sessions = sessions
         self.bot = bot
         self.operations = operations
         self.deliverers = deliverers
+        self.desk = desk  # people: routing, the inbox, CSAT (None: handed-off cases just wait in the queue)
 
     async def receive(self, inbound: InboundMessage) -> Received:
         """Stores the message durably (with a pending bot turn when the bot owns the case)."""
+        thanks: list[Staged] = []
         async with self.sessions() as session:
             try:
                 async with session.begin():
@@ -54,61 +74,78 @@ class Conversations:
                         verified_by=inbound.verified_by, display_name=inbound.display_name,
                         language=inbound.language,
                     )
-                    case = await open_case(session, customer, inbound.channel,
-                                           follow_up_window_hours=self.operations.follow_up_window_hours)
+                    csat = await self.desk.csat_answer(session, customer, inbound) if self.desk else None
+                    case = csat[0] if csat else await open_case(
+                        session, customer, inbound.channel,
+                        follow_up_window_hours=self.operations.follow_up_window_hours)
                     case.last_customer_message_at = utcnow()
                     event = await append_event(
                         session, case, channel=inbound.channel, direction="in", actor="customer",
                         kind="message", text=inbound.text, provider_id=inbound.provider_id,
-                        payload={"bot_input": inbound.bot_input, **inbound.payload},
+                        payload={"bot_input": inbound.bot_input, "address": inbound.address, **inbound.payload},
                     )
-                    to_bot = case.status == "bot"
+                    if csat and self.desk:  # the answer to "how did we do?", not a new conversation
+                        thanks = await self.desk.record_csat(session, case, csat[1], inbound.channel, inbound.address)
+                    to_bot = case.status == "bot" and inbound.for_bot
+                    turn = None
                     if to_bot:
                         session.add(PendingTurn(event_id=event.id, case_id=case.id, channel=inbound.channel,
                                                 address=inbound.address))
+                        turn = Turn(event.id, case.id, inbound.channel, inbound.address, inbound.bot_input,
+                                    await self._metadata(session, case, customer, inbound.channel),
+                                    bool(case.language))
             except DuplicateProviderMessage:
                 log.info("duplicate_provider_message", channel=inbound.channel, provider_id=inbound.provider_id)
                 return Received(None, None, duplicate=True)
-        return Received(event.id, case.id, to_bot=to_bot)
+        if self.desk is not None and not to_bot:  # people hold the case: they see the message live
+            await self.desk.deliver(thanks)
+            await self.desk.customer_message(case.id, event.id)
+        return Received(event.id, case.id, to_bot=to_bot, turn=turn)
 
-    async def process(self, event_id: int) -> None:
+    async def process(self, event_id: int, turn: Turn | None = None) -> None:
         """Runs the assistant's turn for a stored message; safe to call again after a crash."""
-        async with self.sessions() as session:
+        turn = turn or await self._load_turn(event_id)
+        if turn is None:
+            return
+        deliverer = self.deliverers.get(turn.channel)
+        if deliverer:
+            await deliverer.typing(turn.address, "bot", True)
+        try:
+            answer: BotTurn | None = await self.bot.turn(turn.case_id, turn.bot_input, turn.metadata)
+        except BotUnavailable as exc:
+            log.warning("bot_unavailable", case_id=turn.case_id, error=str(exc))
+            answer = None
+        language = None
+        if answer is not None and not turn.language_known:
+            language = await self.bot.slot(turn.case_id, "language")  # learnt once, for when Rasa is down
+        outgoing = await self._record_turn(turn, answer, language)
+        if deliverer:
+            for message in outgoing:
+                await deliverer.deliver(turn.address, message)
+            await deliverer.typing(turn.address, "bot", False)
+
+    async def _load_turn(self, event_id: int) -> Turn | None:
+        """Rebuilds a pending turn from the store (replay after a restart); drops turns people now own."""
+        async with self.sessions() as session, session.begin():
             pending = await session.get(PendingTurn, event_id)
             if pending is None:
-                return
+                return None
             event = await session.get(TimelineEvent, event_id)
             case = await session.get(Case, pending.case_id)
             customer = await session.get(Customer, case.customer_id) if case else None
             if event is None or case is None or customer is None or case.status != "bot":
                 await session.execute(delete(PendingTurn).where(PendingTurn.event_id == event_id))
-                await session.commit()
-                return
-            metadata = await self._metadata(session, case, customer, event.channel)
-            bot_input = (event.payload or {}).get("bot_input") or event.text or ""
-        deliverer = self.deliverers.get(pending.channel)
-        if deliverer:
-            await deliverer.typing(pending.address, "bot", True)
-        try:
-            turn: BotTurn | None = await self.bot.turn(case.id, bot_input, metadata)
-        except BotUnavailable as exc:
-            log.warning("bot_unavailable", case_id=case.id, error=str(exc))
-            turn = None
-        language = None
-        if turn is not None and not case.language:
-            language = await self.bot.slot(case.id, "language")  # learnt once, for when Rasa is down
-        outgoing = await self._record_turn(event_id, turn, language)
-        if deliverer:
-            for message in outgoing:
-                await deliverer.deliver(pending.address, message)
-            await deliverer.typing(pending.address, "bot", False)
+                return None
+            return Turn(event_id, case.id, pending.channel, pending.address,
+                        (event.payload or {}).get("bot_input") or event.text or "",
+                        await self._metadata(session, case, customer, event.channel), bool(case.language))
 
-    async def _record_turn(self, event_id: int, turn: BotTurn | None,
+    async def _record_turn(self, pending: Turn, turn: BotTurn | None,
                            language: str | None = None) -> list[OutboundMessage]:
         """Stores the assistant's answer (or the holding message and handoff) and clears the pending turn."""
         async with self.sessions() as session, session.begin():
-            pending = await session.get(PendingTurn, event_id)
-            if pending is None:  # another worker finished this turn first
+            claimed = await session.execute(delete(PendingTurn).where(PendingTurn.event_id == pending.event_id))
+            if claimed.rowcount == 0:  # another worker finished this turn first
                 return []
             case = await session.get(Case, pending.case_id)
             customer = await session.get(Customer, case.customer_id)
@@ -116,32 +153,34 @@ class Conversations:
             if language in self.operations.languages and not case.language:
                 case.language = language
                 customer.language = customer.language or language
-            deliverer = self.deliverers.get(pending.channel)
+            handed_off = False
             if turn is not None:
                 for message in turn.messages:
-                    event = await append_event(session, case, channel=pending.channel, direction="out",
-                                               actor="bot", kind="message", text=message.text,
-                                               payload=message.as_payload())
-                    if deliverer:
-                        await deliverer.stage(session, event, pending.address, message)
+                    await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
+                                            address=pending.address, message=message, actor="bot")
                     outgoing.append(message)
                 if turn.handoff is not None:
                     language = turn.handoff.slots.get("language")
                     if language in self.operations.languages:
                         case.language = customer.language = language
                     customer.facts = remember_facts(customer.facts or {}, turn.handoff.slots)
+                    await link_told_phone(session, customer, turn.handoff.slots.get("phone"))
                     await hand_to_people(session, case, turn.handoff, self.operations, actor="bot")
+                    handed_off = True
             else:
                 language = self.operations.language_or_default(case.language or customer.language)
                 holding = OutboundMessage(actor="system", text=service_text("bot_unavailable", language))
-                event = await append_event(session, case, channel=pending.channel, direction="out",
-                                           actor="system", kind="message", text=holding.text, payload={})
-                if deliverer:
-                    await deliverer.stage(session, event, pending.address, holding)
+                await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
+                                        address=pending.address, message=holding, actor="system")
                 outgoing.append(holding)
                 await hand_to_people(session, case, HandoffRequest(reason="bot_unavailable"), self.operations,
                                      actor="system")
-            await session.delete(pending)
+                handed_off = True
+            if handed_off and self.desk is not None:  # route it and tell the customer who answers and when
+                outgoing.extend(await self.desk.after_handoff(session, case, customer, pending.channel,
+                                                              pending.address))
+        if handed_off and self.desk is not None:
+            await self.desk.case_changed(case.id)
         return outgoing
 
     async def _metadata(self, session: AsyncSession, case: Case, customer: Customer, channel: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handoff.identity import InvalidIdentity, normalize_phone
 from handoff.store.models import Customer, Identity
 
 
@@ -61,3 +62,19 @@ async def identities_of(session: AsyncSession, customer_id: str) -> list[Identit
         select(Identity).where(Identity.customer_id == customer_id).order_by(Identity.id)
     )
     return list(result)
+
+
+async def link_told_phone(session: AsyncSession, customer: Customer, raw: object) -> bool:
+    """A phone (E.164) the customer told the assistant becomes an unverified identity, so a later call from
+    it finds them; a number that is already someone's identity is left alone (merging is a person's call)."""
+    if not isinstance(raw, str) or not raw.strip().startswith("+"):
+        return False
+    try:
+        value = normalize_phone(raw)
+    except InvalidIdentity:
+        return False
+    if await session.scalar(select(Identity.id).where(Identity.kind == "phone", Identity.value == value)):
+        return False
+    session.add(Identity(customer_id=customer.id, kind="phone", value=value, verified=False))
+    await session.flush()
+    return True

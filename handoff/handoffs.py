@@ -14,7 +14,7 @@ from handoff.timeline import append_event
 
 REASONS = frozenset({
     "explicit_request", "complex_intent", "repeated_fallback", "verification_required",
-    "bot_unavailable", "agent_takeover",
+    "bot_unavailable", "agent_takeover", "transfer", "returned_by_agent", "no_input",
 })
 CARRIED_FACTS = ("order_number", "email", "phone", "customer_name")
 
@@ -100,3 +100,53 @@ def remember_facts(facts: dict[str, Any], slots: dict[str, Any]) -> dict[str, An
     known = dict(facts)
     known.update({key: slots[key] for key in CARRIED_FACTS if slots.get(key)})
     return known
+
+
+async def current_handoff(session: AsyncSession, case_id: str) -> Handoff | None:
+    """The open bot-to-human transition of the case, if people hold it."""
+    return await session.scalar(
+        select(Handoff).where(Handoff.case_id == case_id, Handoff.direction == "to_human", Handoff.ended_at.is_(None))
+        .order_by(Handoff.id.desc()).limit(1)
+    )
+
+
+async def end_handoff(session: AsyncSession, case: Case, outcome: str) -> Handoff | None:
+    """Closes the open transition with how it ended: resolved, returned_to_bot, transferred or abandoned."""
+    handoff = await current_handoff(session, case.id)
+    if handoff is not None:
+        handoff.ended_at = utcnow()
+        handoff.outcome = outcome
+    return handoff
+
+
+async def transfer_handoff(session: AsyncSession, case: Case, *, team: str, actor: str) -> Handoff:
+    """Human to human: the old transition ends as transferred, a new one queues for the new team."""
+    previous = await end_handoff(session, case, "transferred")
+    now = utcnow()
+    handoff = Handoff(case_id=case.id, direction="to_human", reason="transfer",
+                      intent=previous.intent if previous else None,
+                      confidence=previous.confidence if previous else None,
+                      slots=dict(previous.slots or {}) if previous else {},
+                      summary=previous.summary if previous else None, team=team, bot_turns=0, queued_at=now)
+    session.add(handoff)
+    case.status, case.team, case.assignee_id, case.queued_at = "queued", team, None, now
+    await session.flush()
+    await append_event(session, case, channel=case.channel, direction="internal", actor=actor, kind="handoff",
+                       text=f"transfer to {team}", payload={"handoff_id": handoff.id, "reason": "transfer",
+                                                             "team": team})
+    return handoff
+
+
+async def return_to_bot(session: AsyncSession, case: Case, *, agent_id: str | None, actor: str) -> Handoff:
+    """People hand the case back: the human transition ends, a to_bot row records the return."""
+    await end_handoff(session, case, "returned_to_bot")
+    now = utcnow()
+    back = Handoff(case_id=case.id, direction="to_bot", reason="returned_by_agent", team=case.team,
+                   slots={}, bot_turns=0, queued_at=now, accepted_at=now, ended_at=now, agent_id=agent_id,
+                   outcome="returned_to_bot")
+    session.add(back)
+    case.status, case.assignee_id, case.queued_at = "bot", None, None
+    await session.flush()
+    await append_event(session, case, channel=case.channel, direction="internal", actor=actor, kind="handoff",
+                       text="returned to the assistant", payload={"handoff_id": back.id, "direction": "to_bot"})
+    return back

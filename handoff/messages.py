@@ -27,6 +27,7 @@ class InboundMessage:
     display_name: str | None = None
     language: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    for_bot: bool = True  # False for what the assistant cannot answer (a reaction): kept, shown, not a turn
 
 
 @dataclass(frozen=True)

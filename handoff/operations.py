@@ -14,6 +14,47 @@ class ChannelSla(BaseModel):
     answer: int = 900
 
 
+class CannedResponse(BaseModel):
+    """A prepared answer; `{customer_name}`-style variables are filled from the case (handoff/inbox/canned.py)."""
+
+    key: str
+    title: str
+    text: dict[str, str]  # per language
+    teams: list[str] = Field(default_factory=list)  # empty: every team
+
+
+class InboxOperations(BaseModel):
+    average_handle_seconds: int = 300  # for the customer's estimated wait
+    dispositions: list[str] = Field(default_factory=lambda: ["resolved", "information_given", "no_response"])
+    canned_responses: list[CannedResponse] = Field(default_factory=list)
+
+
+class VoiceTeam(BaseModel):
+    """Where a handed-off call of a team goes: a Twilio queue (default: the team's name) or a number/SIP address."""
+
+    queue: str | None = None
+    dial: str | None = None  # "+525555555555" or "sip:care@pbx.example.com"; wins over the queue
+
+
+class MissedCallTemplate(BaseModel):
+    """The approved WhatsApp template a missed caller gets once; `parameters` name the values, in order."""
+
+    name: str
+    language: str
+    parameters: list[str] = Field(default_factory=list)  # customer_name, case_id, phone
+
+
+class VoiceOperations(BaseModel):
+    """The voice channel (handoff/voice_assistant.py)."""
+
+    silence_reprompts: int = 1  # prompts repeated after silence before the call goes to a person
+    gather_timeout_seconds: int = 6
+    record_calls: bool = False  # <Start><Recording> on every call; recordings land on the call card
+    dial_timeout_seconds: int = 25
+    teams: dict[str, VoiceTeam] = Field(default_factory=dict)
+    missed_call_template: MissedCallTemplate | None = None
+
+
 class Operations(BaseModel):
     """Only the keys the service uses are typed; the actions read the same file for business hours."""
 
@@ -25,6 +66,8 @@ class Operations(BaseModel):
     sla: dict[str, ChannelSla] = Field(default_factory=dict)
     follow_up_window_hours: int = 72
     whatsapp_templates: list[dict[str, Any]] = Field(default_factory=list)
+    inbox: InboxOperations = Field(default_factory=InboxOperations)
+    voice: VoiceOperations = Field(default_factory=VoiceOperations)
 
     def team_for(self, intent: str | None, requested: str | None = None) -> str:
         """The team named by the assistant if we know it, else the one mapped to the intent."""

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     whatsapp_access_token: str | None = None
     whatsapp_phone_number_id: str | None = None
     whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    whatsapp_send_timeout_seconds: float = 20.0
+    outbox_max_attempts: int = 6
+    outbox_backoff_seconds: float = 2.0
+    outbox_backoff_max_seconds: float = 300.0
+    media_dir: Path = REPO_ROOT / "var" / "media"
+    media_max_bytes: int = 100 * 1024 * 1024
     twilio_auth_token: str | None = None
     call_events_secret: str | None = None
 
@@ -39,6 +45,10 @@ class Settings(BaseSettings):
     webchat_max_message_chars: int = 2000
     webchat_rate_limit_messages: int = 20
     webchat_rate_limit_window_seconds: float = 60.0
+
+    inbox_session_hours: float = 12.0  # an agent's login lasts this long (logout revokes it earlier)
+    inbox_login_attempts: int = 10  # per email and per client address, per 5 minutes
+    inbox_abandon_after_hours: float = 24.0  # a waiting case whose customer is silent this long is abandoned
 
     bot_timeout_seconds: float = 10.0
     bot_retries: int = 1

@@ -20,6 +20,67 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "No pudimos leer ese mensaje.",
         "en": "We could not read that message.",
     },
+    # Handoff and inbox (handoff/inbox/): what the customer is told while people take over.
+    "handoff_assigned": {
+        "es": "Una persona del equipo ya tiene tu caso y te respondera aqui en unos momentos.",
+        "en": "A person from our team already has your case and will answer you here in a few moments.",
+    },
+    "handoff_queued": {
+        "es": "Una persona del equipo te respondera aqui. Eres el numero {position} en la fila; "
+              "tiempo estimado de espera: unos {minutes} min.",
+        "en": "A person from our team will answer you here. You are number {position} in line; "
+              "estimated wait: about {minutes} min.",
+    },
+    "handoff_queued_unstaffed": {
+        "es": "Una persona del equipo te respondera aqui en cuanto este disponible. Eres el numero {position} "
+              "en la fila; no necesitas repetir nada.",
+        "en": "A person from our team will answer you here as soon as one is available. You are number "
+              "{position} in line; you don't need to repeat anything.",
+    },
+    "agent_joined": {
+        "es": "{name} se ha unido a la conversacion.",
+        "en": "{name} has joined the conversation.",
+    },
+    "returned_to_bot": {
+        "es": "Te dejo de nuevo con nuestro asistente virtual. Si necesitas a una persona, solo pidelo.",
+        "en": "I'm handing you back to our virtual assistant. If you need a person again, just ask.",
+    },
+    "csat_question": {
+        "es": "Tu caso quedo resuelto. Como calificarias la atencion que recibiste?",
+        "en": "Your case is resolved. How would you rate the help you got?",
+    },
+    "csat_good": {"es": "Buena", "en": "Good"},
+    "csat_neutral": {"es": "Regular", "en": "Okay"},
+    "csat_bad": {"es": "Mala", "en": "Bad"},
+    "csat_thanks": {
+        "es": "Gracias por tu respuesta.",
+        "en": "Thank you for your answer.",
+    },
+    # The voice channel (handoff/voice_assistant.py): spoken with <Say> in the caller's language.
+    "voice_greeting": {
+        "es": "Hola, gracias por llamar. Soy el asistente virtual. Dime en pocas palabras en que te puedo ayudar.",
+        "en": "Hi, thanks for calling. I'm the virtual assistant. Tell me in a few words how I can help you.",
+    },
+    "voice_reprompt": {
+        "es": "No te escuche. Dime en que te puedo ayudar, o di: quiero hablar con una persona.",
+        "en": "I didn't hear you. Tell me how I can help, or say: I want to talk to a person.",
+    },
+    "voice_anything_else": {
+        "es": "Hay algo mas en lo que te pueda ayudar?",
+        "en": "Is there anything else I can help you with?",
+    },
+    "voice_connecting": {
+        "es": "Te comunico con una persona del equipo. Por favor espera en la linea.",
+        "en": "I'm connecting you with a person from our team. Please stay on the line.",
+    },
+    "voice_missed": {
+        "es": "Lo sentimos, nadie pudo atenderte ahora. Te escribiremos por WhatsApp para continuar. Hasta pronto.",
+        "en": "Sorry, nobody could take your call right now. We'll write to you on WhatsApp to continue. Goodbye.",
+    },
+    "voice_sorry": {
+        "es": "Lo sentimos, no pudimos continuar con esta llamada. Por favor llama de nuevo.",
+        "en": "Sorry, we could not continue this call. Please call again.",
+    },
 }
 
 

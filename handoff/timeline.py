@@ -1,19 +1,13 @@
 """Appending to and reading a case's timeline; the only writer of timeline_events."""
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.hashchain import GENESIS, ChainCheck, event_hash, verify_chain
 from handoff.store.models import Case, TimelineEvent, utcnow
-
-# Serializes appends per case inside one process; across processes the case row lock does it.
-_case_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-
 
 class DuplicateProviderMessage(Exception):
     """The provider delivered a message id we already stored: acknowledge and ignore."""
@@ -40,38 +34,42 @@ async def append_event(
     provider_id: str | None = None,
     delivery_status: str | None = None,
 ) -> TimelineEvent:
-    """Adds the next event of the case, chained to the previous one; the caller commits."""
+    """Adds the next event of the case, chained to the previous one; the caller commits.
+
+    The case row is written first and that lock (a row lock on PostgreSQL, the write lock on SQLite) is
+    held until the commit, so concurrent appends to one case queue up in the database. No in-process lock
+    is held across awaits: a transaction appending twice cannot deadlock against another one.
+    """
+    await session.execute(update(Case).where(Case.id == case.id).values(updated_at=utcnow())
+                          .execution_options(synchronize_session=False))
     if provider_id is not None and await provider_id_seen(session, channel, provider_id):
         raise DuplicateProviderMessage(provider_id)
-    async with _case_locks[case.id]:
-        if session.bind.dialect.name != "sqlite":  # SQLite serializes writers itself
-            await session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
-        last = (
-            await session.execute(
-                select(TimelineEvent.seq, TimelineEvent.hash)
-                .where(TimelineEvent.case_id == case.id)
-                .order_by(TimelineEvent.seq.desc())
-                .limit(1)
-            )
-        ).first()
-        event = TimelineEvent(
-            case_id=case.id,
-            customer_id=case.customer_id,
-            seq=(last.seq + 1) if last else 1,
-            channel=channel,
-            direction=direction,
-            actor=actor,
-            kind=kind,
-            text=text,
-            payload=payload or {},
-            provider_id=provider_id,
-            delivery_status=delivery_status,
-            created_at=utcnow(),
-            prev_hash=last.hash if last else GENESIS,
+    last = (
+        await session.execute(
+            select(TimelineEvent.seq, TimelineEvent.hash)
+            .where(TimelineEvent.case_id == case.id)
+            .order_by(TimelineEvent.seq.desc())
+            .limit(1)
         )
-        event.hash = event_hash(event_fields(event))
-        session.add(event)
-        await session.flush()
+    ).first()
+    event = TimelineEvent(
+        case_id=case.id,
+        customer_id=case.customer_id,
+        seq=(last.seq + 1) if last else 1,
+        channel=channel,
+        direction=direction,
+        actor=actor,
+        kind=kind,
+        text=text,
+        payload=payload or {},
+        provider_id=provider_id,
+        delivery_status=delivery_status,
+        created_at=utcnow(),
+        prev_hash=last.hash if last else GENESIS,
+    )
+    event.hash = event_hash(event_fields(event))
+    session.add(event)
+    await session.flush()
     return event
 
 

@@ -81,6 +81,9 @@ class WebchatDeliverer:
         """Nothing to stage: a visitor who missed the push gets the message from the history."""
 
     async def deliver(self, address: str, message: OutboundMessage) -> None:
+        if message.custom.get("agent_joined"):  # the widget shows its own localized "joined" line
+            await self.sio.emit("agent_joined", {"name": str(message.custom["agent_joined"])}, room=room(address))
+            return
         for shape in render(message):
             await self.sio.emit("bot_uttered", shape, room=room(address))
 
@@ -176,4 +179,4 @@ class WebchatChannel:
         )
         received = await self.conversations.receive(inbound)
         if received.to_bot and received.event_id is not None:
-            await self.conversations.process(received.event_id)
+            await self.conversations.process(received.event_id, received.turn)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -72,7 +73,11 @@ class Identity(Base):
 
 class Case(Base):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_customer_status", "customer_id", "status"),)
+    __table_args__ = (
+        Index("ix_cases_customer_status", "customer_id", "status"),
+        Index("ix_cases_queue", "status", "team", "priority", "queued_at"),
+        Index("ix_cases_assignee_status", "assignee_id", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
@@ -91,6 +96,7 @@ class Case(Base):
     queued_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     last_customer_message_at: Mapped[datetime | None]
+    csat_requested_at: Mapped[datetime | None]  # the CSAT question went out; the answer may come later
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -103,6 +109,7 @@ class TimelineEvent(Base):
         UniqueConstraint("case_id", "seq", name="uq_timeline_case_seq"),
         UniqueConstraint("channel", "provider_id", name="uq_timeline_channel_provider_id"),
         Index("ix_timeline_customer_created", "customer_id", "created_at"),
+        Index("ix_timeline_customer_id", "customer_id", "id"),  # the inbox pages a customer's history by id
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -159,7 +166,39 @@ class Agent(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=3)
     presence: Mapped[str] = mapped_column(String(16), default="offline")  # online away offline
     last_seen_at: Mapped[datetime | None]
+    last_assigned_at: Mapped[datetime | None]  # routing prefers the agent idle the longest
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # deactivated agents cannot log in
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentSession(Base):
+    """A login: the cookie carries a signed token whose SHA-256 is the id, so a database leak logs no one in."""
+
+    __tablename__ = "agent_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained record of everything a person did (handoff/audit.py is the only writer)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_case", "case_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    actor: Mapped[str] = mapped_column(String(64))  # agent:<id>, cli, system
+    action: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Outbox(Base):
@@ -177,10 +216,25 @@ class Outbox(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending sending sent failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    provider_message_id: Mapped[str | None] = mapped_column(String(255), index=True)  # statuses find rows by it
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InboundWebhook(Base):
+    """A provider's webhook body as received: stored before it is acknowledged, processed after."""
+
+    __tablename__ = "inbound_webhooks"
+    __table_args__ = (Index("ix_inbound_webhooks_unprocessed", "channel", "processed_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the exact signed bytes
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed processing attempts
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class PendingTurn(Base):
@@ -193,3 +247,40 @@ class PendingTurn(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(320))  # where the answer goes: webchat session, wa_id, ...
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Call(Base):
+    """One phone call (Twilio or any PBX): its state, recording and transcript; each change is also a timeline event."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_call_id", name="uq_calls_provider_call_id"),
+        Index("ix_calls_customer_started", "customer_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(16))  # twilio, pbx
+    provider_call_id: Mapped[str] = mapped_column(String(128))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    direction: Mapped[str] = mapped_column(String(16))  # inbound, outbound
+    from_number: Mapped[str | None] = mapped_column(String(64))
+    to_number: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # ringing in-progress queued completed busy no-answer canceled failed abandoned
+    language: Mapped[str | None] = mapped_column(String(16))  # the locale the assistant speaks and listens in
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+    queued_at: Mapped[datetime | None]  # waiting for a person since
+    ended_at: Mapped[datetime | None]
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    recording_url: Mapped[str | None] = mapped_column(Text)
+    recording_duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    transcript_segments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
+    agent_name: Mapped[str | None] = mapped_column(String(200))  # who took it, also when not one of our agents
+    silences: Mapped[int] = mapped_column(Integer, default=0)  # the voice assistant's unanswered prompts in a row
+    options: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # numbered choices read out: DTMF map
+    recovery: Mapped[str | None] = mapped_column(String(16))  # missed-call WhatsApp follow-up: sent, failed, skipped
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
 import socketserver
 import threading
@@ -16,49 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.service.support.chromium import launched_chromium
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 WIDGET_JS = REPO / "widget" / "dist" / "widget.js"
 RASA_WEBCHAT_JS = HERE / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _executable(path: str) -> bool:
-    return os.path.isfile(path) and os.access(path, os.X_OK)
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    if not _executable(CHROMIUM):
-        found = shutil.which("chromium")
-        if not found:
-            pytest.skip("Debian package chromium is not installed")
-        return found
-    return CHROMIUM
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_path):
-    # Never let Playwright fetch a browser of its own.
-    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+@pytest.fixture(scope="module")
+def browser():
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

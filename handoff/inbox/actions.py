@@ -1,0 +1,213 @@
+"""What agents do to a case: accept, reply, note, transfer, resolve, return to the assistant.
+
+Each action checks the role and the case, changes the store in one transaction with its audit entry,
+then (after the commit) delivers to the customer and pushes the change to the inbox.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handoff import audit
+from handoff.auth import Principal
+from handoff.handoffs import (HandoffRequest, current_handoff, end_handoff, hand_to_people, return_to_bot,
+                              transfer_handoff)
+from handoff.inbox import csat
+from handoff.inbox.assign import assign, route_case
+from handoff.inbox.desk import Desk
+from handoff.messages import OutboundMessage
+from handoff.permissions import can, can_work_case, sees_all_teams
+from handoff.sending import Staged, customer_address, stage_to_customer
+from handoff.store.models import Agent, Case, utcnow
+from handoff.texts import text as service_text
+from handoff.timeline import append_event
+from handoff.whatsapp_window import OutsideWindow
+
+MAX_TEXT = 4096
+Action = Callable[[AsyncSession, Principal, Case, "Outcome"], Awaitable[None]]
+CLOSED = ("resolved", "abandoned")
+
+
+class InboxError(Exception):
+    """A refused action, with the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Outcome:
+    """What to do after the commit."""
+
+    case_id: str
+    staged: list[Staged] = field(default_factory=list)
+    event_ids: list[int] = field(default_factory=list)
+    previous_team: str | None = None
+    drain: bool = False  # someone's capacity was freed: fill it from the queues
+    forget_viewers: bool = False
+
+
+def clean_text(text: object) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise InboxError(400, "text is required")
+    if len(text) > MAX_TEXT:
+        raise InboxError(400, f"at most {MAX_TEXT} characters")
+    return text.strip()
+
+
+class InboxActions:
+    """The agent-facing service; routes stay thin and call these."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    async def _run(self, principal: Principal, case_id: str, action: Action) -> Outcome:
+        """One transaction: load and lock the case, check the role, act, audit; then deliver and push."""
+        if not can(principal.agent.role, "work"):
+            raise InboxError(403, "this role cannot work cases")
+        try:
+            async with self.desk.sessions() as session, session.begin():
+                case = await session.get(Case, case_id, with_for_update=True)
+                if case is None:
+                    raise InboxError(404, "no such case")
+                agent = principal.agent
+                if not can_work_case(agent.role, agent.id, agent.teams or [], case.team, case.assignee_id):
+                    raise InboxError(403, "this case belongs to a team you are not in")
+                outcome = Outcome(case.id, previous_team=case.team)
+                await action(session, principal, case, outcome)
+        except OutsideWindow as exc:  # the WhatsApp channel refuses free text 24 h after the customer wrote
+            raise InboxError(409, str(exc)) from exc
+        await self.desk.deliver(outcome.staged)
+        if outcome.forget_viewers and self.desk.live is not None:
+            await self.desk.live.forget_case_viewers(outcome.case_id)
+        await self.desk.events_added(outcome.case_id, outcome.event_ids)
+        await self.desk.case_changed(outcome.case_id, previous_team=outcome.previous_team)
+        if outcome.drain:
+            await self.desk.drain()
+        return outcome
+
+    async def _say(self, session: AsyncSession, case: Case, outcome: Outcome, message: OutboundMessage, actor: str,
+                   channel: str | None = None) -> None:
+        """Stores and stages a message to the customer on their latest channel (or the one picked)."""
+        channel = channel or case.channel
+        if channel not in self.desk.deliverers:
+            raise InboxError(400, f"cannot answer on {channel}")
+        address = await customer_address(session, case.customer_id, channel)
+        if address is None:
+            raise InboxError(409, f"the customer has no {channel} address")
+        staged = await stage_to_customer(session, case, self.desk.deliverers, channel=channel, address=address,
+                                         message=message, actor=actor)
+        outcome.staged.append(staged)
+        outcome.event_ids.append(staged.event_id)
+
+    async def _hold(self, session: AsyncSession, principal: Principal, case: Case, outcome: Outcome) -> None:
+        """Makes the principal the case's accepted holder (taking it over from the assistant if needed)."""
+        if case.status in CLOSED:
+            raise InboxError(409, f"the case is {case.status}")
+        agent = await session.get(Agent, principal.agent.id, with_for_update=True)
+        if case.assignee_id not in (None, agent.id):
+            raise InboxError(409, "the case is assigned to someone else: transfer it first")
+        if case.status == "bot":
+            team = case.team if case.team in (agent.teams or []) else next(iter(agent.teams or []), case.team)
+            await hand_to_people(session, case, HandoffRequest(reason="agent_takeover", team=team),
+                                 self.desk.operations, actor=principal.actor)
+            await audit.record(session, principal.actor, "takeover", case_id=case.id)
+        handoff = await current_handoff(session, case.id)
+        if case.assignee_id == agent.id and handoff is not None and handoff.accepted_at is not None:
+            return
+        if case.assignee_id != agent.id:
+            await assign(session, case, agent, actor=principal.actor, accept=True)
+        elif handoff is not None:
+            handoff.accepted_at = utcnow()
+        joined = OutboundMessage(actor="system",
+                                 text=service_text("agent_joined", self.desk.language(case), name=agent.display_name),
+                                 custom={"agent_joined": agent.display_name})
+        await self._say(session, case, outcome, joined, "system")
+        await audit.record(session, principal.actor, "accept", case_id=case.id)
+
+    # ---- actions ----------------------------------------------------------------------------------------
+    async def accept(self, principal: Principal, case_id: str) -> Outcome:
+        return await self._run(principal, case_id, self._hold)
+
+    async def reply(self, principal: Principal, case_id: str, text: object, channel: str | None = None) -> Outcome:
+        body = clean_text(text)
+
+        async def act(session: AsyncSession, principal: Principal, case: Case, outcome: Outcome) -> None:
+            await self._hold(session, principal, case, outcome)
+            message = OutboundMessage(actor="agent", text=body, agent_name=principal.agent.display_name)
+            await self._say(session, case, outcome, message, principal.actor, channel)
+            await audit.record(session, principal.actor, "reply", case_id=case.id, channel=channel or case.channel,
+                               event_id=outcome.event_ids[-1])
+        return await self._run(principal, case_id, act)
+
+    async def note(self, principal: Principal, case_id: str, text: object) -> Outcome:
+        body = clean_text(text)
+
+        async def act(session: AsyncSession, principal: Principal, case: Case, outcome: Outcome) -> None:
+            event = await append_event(session, case, channel=case.channel, direction="internal",
+                                       actor=principal.actor, kind="note", text=body)
+            outcome.event_ids.append(event.id)
+            await audit.record(session, principal.actor, "note", case_id=case.id, event_id=event.id)
+        return await self._run(principal, case_id, act)
+
+    async def transfer(self, principal: Principal, case_id: str, *, team: str | None = None,
+                       agent_id: str | None = None) -> Outcome:
+        async def act(session: AsyncSession, principal: Principal, case: Case, outcome: Outcome) -> None:
+            if case.status not in ("queued", "assigned"):
+                raise InboxError(409, "only cases people hold can be transferred")
+            if case.assignee_id not in (None, principal.agent.id) and not sees_all_teams(principal.agent.role):
+                raise InboxError(409, "the case is assigned to someone else")
+            target = await session.get(Agent, agent_id) if agent_id else None
+            if agent_id and (target is None or not target.active or not can(target.role, "work")):
+                raise InboxError(400, "no such agent")
+            new_team = team or (case.team if target and case.team in (target.teams or [])
+                                else next(iter(target.teams or []), case.team) if target else None)
+            if new_team not in self.desk.operations.teams:
+                raise InboxError(400, "no such team")
+            outcome.drain = case.assignee_id is not None
+            await transfer_handoff(session, case, team=new_team, actor=principal.actor)
+            if target is not None:
+                await assign(session, case, target, actor=principal.actor, accept=False)
+            else:
+                await route_case(session, case, self.desk.operations)
+            outcome.forget_viewers = True
+            await audit.record(session, principal.actor, "transfer", case_id=case.id, team=new_team,
+                               agent_id=agent_id)
+        return await self._run(principal, case_id, act)
+
+    async def _release(self, principal: Principal, case: Case, outcome: Outcome) -> None:
+        if case.status not in ("queued", "assigned"):
+            raise InboxError(409, f"the case is {case.status}")
+        if case.assignee_id not in (None, principal.agent.id) and not sees_all_teams(principal.agent.role):
+            raise InboxError(409, "the case is assigned to someone else")
+        outcome.drain = case.assignee_id is not None
+
+    async def resolve(self, principal: Principal, case_id: str, disposition: object) -> Outcome:
+        if disposition not in self.desk.operations.inbox.dispositions:
+            raise InboxError(400, f"disposition must be one of {', '.join(self.desk.operations.inbox.dispositions)}")
+
+        async def act(session: AsyncSession, principal: Principal, case: Case, outcome: Outcome) -> None:
+            await self._release(principal, case, outcome)
+            await end_handoff(session, case, "resolved")
+            now = utcnow()
+            case.status, case.resolved_at, case.disposition, case.csat_requested_at = "resolved", now, disposition, now
+            event = await append_event(session, case, channel=case.channel, direction="internal",
+                                       actor=principal.actor, kind="status", text="resolved",
+                                       payload={"disposition": disposition})
+            outcome.event_ids.append(event.id)
+            await self._say(session, case, outcome, csat.question(self.desk.language(case)), "system")
+            await audit.record(session, principal.actor, "resolve", case_id=case.id, disposition=disposition)
+        return await self._run(principal, case_id, act)
+
+    async def return_to_assistant(self, principal: Principal, case_id: str) -> Outcome:
+        async def act(session: AsyncSession, principal: Principal, case: Case, outcome: Outcome) -> None:
+            await self._release(principal, case, outcome)
+            await return_to_bot(session, case, agent_id=principal.agent.id, actor=principal.actor)
+            notice = OutboundMessage(actor="system", text=service_text("returned_to_bot", self.desk.language(case)))
+            await self._say(session, case, outcome, notice, "system")
+            await audit.record(session, principal.actor, "return_to_bot", case_id=case.id)
+        return await self._run(principal, case_id, act)

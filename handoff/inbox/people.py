@@ -1,0 +1,53 @@
+"""Presence and accounts from the inbox: going online fills free capacity; admins create agents."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handoff import audit
+from handoff.agents import AgentError, NewAgent, create_agent, public, set_presence
+from handoff.auth import Principal
+from handoff.inbox.actions import InboxError
+from handoff.inbox.desk import Desk
+from handoff.permissions import can
+from handoff.store.models import Agent
+
+
+class People:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    async def presence(self, principal: Principal, presence: object) -> dict[str, object]:
+        """Online agents get cases from their queues at once; away and offline get none."""
+        if not can(principal.agent.role, "inbox"):
+            raise InboxError(403, "this role has no inbox")
+        async with self.desk.sessions() as session, session.begin():
+            agent = await session.get(Agent, principal.agent.id, with_for_update=True)
+            try:
+                await set_presence(session, agent, str(presence))
+            except AgentError as exc:
+                raise InboxError(400, str(exc)) from exc
+            await audit.record(session, principal.actor, "presence", presence=str(presence))
+            shown = public(agent)
+        if presence == "online":
+            await self.desk.drain(set(agent.teams or []))
+        if self.desk.live is not None:
+            await self.desk.live.panel_changed()
+        return shown
+
+    async def create(self, principal: Principal, new: NewAgent) -> dict[str, object]:
+        if not can(principal.agent.role, "manage_agents"):
+            raise InboxError(403, "only admins create agents")
+        async with self.desk.sessions() as session, session.begin():
+            try:
+                agent = await create_agent(session, new, self.desk.operations.teams)
+            except AgentError as exc:
+                raise InboxError(400, str(exc)) from exc
+            await audit.record(session, principal.actor, "create_agent", agent_id=agent.id, role=agent.role,
+                               teams=list(agent.teams))
+            return public(agent)
+
+    async def list(self, principal: Principal) -> list[dict[str, object]]:
+        if not can(principal.agent.role, "supervise"):
+            raise InboxError(403, "supervisors and admins only")
+        async with self.desk.sessions() as session:
+            return [public(agent) for agent in await session.scalars(select(Agent).order_by(Agent.display_name))]

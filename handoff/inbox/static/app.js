@@ -1,0 +1,256 @@
+// The inbox app: login, live lists over Socket.IO (/inbox namespace), the case view, actions and shortcuts.
+import { io } from "./vendor/socket.io.esm.min.js";
+import { api, ApiError, setCsrf } from "./api.js";
+import { $, clear, h } from "./dom.js";
+import { eventItem, renderCustomer, renderList, renderSummary, renderSupervisor, tickWaiting } from "./render.js";
+import { mountCallCards, renderCalls } from "./calls.js";
+
+const state = { me: null, socket: null, caseId: null, view: null, queue: [], mine: [], refreshTimer: null };
+
+function show(view) {
+  $("#login-view").hidden = view !== "login";
+  $("#app-view").hidden = view !== "app";
+}
+
+async function start() {
+  try {
+    const me = await api("/me");
+    await enter(me);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) show("login");
+    else throw err;
+  }
+}
+
+async function enter(me) {
+  state.me = me.agent;
+  setCsrf(me.csrf_token);
+  show("app");
+  $("#me").textContent = `${me.agent.name} (${me.agent.role})`;
+  const hasInbox = ["agent", "supervisor", "admin"].includes(me.agent.role);
+  $("#no-inbox").hidden = hasInbox;
+  $("#workspace").hidden = !hasInbox;
+  if (!hasInbox) return;
+  const supervises = ["supervisor", "admin"].includes(me.agent.role);
+  $("#supervisor").hidden = !supervises;
+  $("#create-agent").hidden = me.agent.role !== "admin";
+  const options = await api("/options");
+  fillSelect($("#disposition"), options.dispositions);
+  fillSelect($("#transfer-team"), options.teams);
+  const presence = me.agent.presence === "offline" ? "online" : me.agent.presence;
+  $("#presence").value = presence;
+  await api("/presence", { method: "POST", body: { presence } });
+  connect();
+  await refreshLists();
+  if (supervises) await refreshSupervisor();
+}
+
+function fillSelect(select, values) {
+  clear(select);
+  for (const value of values) select.append(h("option", { value }, value));
+}
+
+function connect() {
+  const socket = io("/inbox", { transports: ["websocket", "polling"], withCredentials: true });
+  state.socket = socket;
+  socket.on("connect", () => {
+    $("#live-state").textContent = "live";
+    if (state.caseId) socket.emit("join_case", { case_id: state.caseId });
+  });
+  socket.on("disconnect", () => { $("#live-state").textContent = "reconnecting…"; });
+  socket.on("connect_error", () => { $("#live-state").textContent = "offline"; });
+  socket.on("case_updated", (summary) => {
+    scheduleRefresh();
+    if (summary && summary.id === state.caseId) reloadCase();
+  });
+  socket.on("case_event", (data) => {
+    if (data && data.case_id === state.caseId) appendEvent(data.event);
+    scheduleRefresh();
+  });
+  socket.on("panel_changed", () => { if (!$("#supervisor").hidden) refreshSupervisor(); });
+}
+
+function scheduleRefresh() {
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(refreshLists, 150);
+}
+
+async function refreshLists() {
+  const [queue, mine] = await Promise.all([api("/queue"), api("/mine")]);
+  state.queue = queue;
+  state.mine = mine;
+  renderList($("#queue"), $("#queue-count"), queue, state.caseId, openCase);
+  renderList($("#mine"), $("#mine-count"), mine, state.caseId, openCase);
+}
+
+async function refreshSupervisor() {
+  renderSupervisor(await api("/supervisor"));
+}
+
+async function openCase(caseId) {
+  if (state.caseId && state.caseId !== caseId && state.socket) state.socket.emit("leave_case", { case_id: state.caseId });
+  state.caseId = caseId;
+  if (state.socket) state.socket.emit("join_case", { case_id: caseId });
+  await reloadCase();
+  renderList($("#queue"), $("#queue-count"), state.queue, state.caseId, openCase);
+  renderList($("#mine"), $("#mine-count"), state.mine, state.caseId, openCase);
+}
+
+async function reloadCase() {
+  if (!state.caseId) return;
+  const view = await api(`/cases/${encodeURIComponent(state.caseId)}`);
+  state.view = view;
+  $("#case").hidden = false;
+  $("#side").hidden = false;
+  const c = view.case;
+  $("#case-title").textContent = c.customer_name || "Customer";
+  $("#case-meta").textContent = `${c.status} · ${c.team || "no team"} · ${c.channel} · ${(c.language || "?").toUpperCase()}` +
+    (c.assignee_name ? ` · ${c.assignee_name}` : "");
+  $("#case").dataset.status = c.status;
+  const timeline = clear($("#timeline"));
+  for (const event of view.events) timeline.append(eventItem(event, c.id));
+  mountCallCards(timeline, view.calls || []);
+  renderCalls(view.calls || []);
+  $("#more-history").hidden = !view.more_before;
+  timeline.scrollTop = timeline.scrollHeight;
+  fillSelect($("#reply-channel"), view.channels.length ? view.channels : [c.channel]);
+  $("#reply-channel").value = view.channels.includes(c.channel) ? c.channel : $("#reply-channel").value;
+  const canned = clear($("#canned"));
+  canned.append(h("option", { value: "" }, "—"));
+  for (const item of view.canned) canned.append(h("option", { value: item.text }, item.title));
+  renderSummary(view.handoff, view.transitions);
+  renderCustomer(view.customer);
+  const mineNow = c.assignee_id === state.me.id;
+  $("#accept-btn").hidden = mineNow && c.accepted;
+  $("#accept-btn").textContent = c.status === "bot" ? "Take over from the assistant" : "Accept";
+}
+
+async function loadEarlier() {
+  const before = state.view && state.view.more_before;
+  if (!before) return;
+  const older = await api(`/cases/${encodeURIComponent(state.caseId)}?before=${before}`);
+  const timeline = $("#timeline");
+  const first = timeline.firstChild;
+  for (const event of older.events) timeline.insertBefore(eventItem(event, state.caseId), first);
+  state.view.more_before = older.more_before;
+  $("#more-history").hidden = !older.more_before;
+}
+
+function appendEvent(event) {
+  const timeline = $("#timeline");
+  if (!event || timeline.querySelector(`[data-event-id="${CSS.escape(String(event.id))}"]`)) return;
+  timeline.append(eventItem(event, state.caseId));
+  timeline.scrollTop = timeline.scrollHeight;
+}
+
+async function act(path, body, errorNode = $("#action-error")) {
+  errorNode.textContent = "";
+  try {
+    const result = await api(`/cases/${encodeURIComponent(state.caseId)}/${path}`, { method: "POST", body });
+    await reloadCase();
+    scheduleRefresh();
+    return result;
+  } catch (err) {
+    errorNode.textContent = err.message;
+    return null;
+  }
+}
+
+let typingOn = false;
+let typingTimer = null;
+function typing(on) {
+  if (!state.socket || !state.caseId || typingOn === on) return;
+  typingOn = on;
+  state.socket.emit("typing", { case_id: state.caseId, on });
+}
+
+async function send(event) {
+  event.preventDefault();
+  const box = $("#reply-text");
+  const text = box.value.trim();
+  if (!text || !state.caseId) return;
+  const note = $("#note-toggle").checked;
+  typing(false);
+  const result = note
+    ? await act("note", { text }, $("#composer-error"))
+    : await act("reply", { text, channel: $("#reply-channel").value || null }, $("#composer-error"));
+  if (result) box.value = "";
+}
+
+function nextCase() {
+  const all = [...state.mine, ...state.queue];
+  if (!all.length) return;
+  const index = all.findIndex((c) => c.id === state.caseId);
+  openCase(all[(index + 1) % all.length].id);
+}
+
+function wire() {
+  $("#login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("#login-error").textContent = "";
+    try {
+      const me = await api("/login", { method: "POST", body: { email: $("#login-email").value, password: $("#login-password").value } });
+      $("#login-password").value = "";
+      await enter(me);
+    } catch (err) {
+      $("#login-error").textContent = err.message;
+    }
+  });
+  $("#logout").addEventListener("click", async () => {
+    await api("/logout", { method: "POST" }).catch(() => null);
+    if (state.socket) state.socket.disconnect();
+    location.reload();
+  });
+  $("#presence").addEventListener("change", async (e) => {
+    await api("/presence", { method: "POST", body: { presence: e.target.value } });
+    scheduleRefresh();
+  });
+  $("#composer").addEventListener("submit", send);
+  $("#reply-text").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) send(e);
+    else if (e.key === "Escape") e.target.blur();
+  });
+  $("#reply-text").addEventListener("input", () => {
+    if ($("#note-toggle").checked) return;
+    typing(true);
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => typing(false), 3000);
+  });
+  $("#canned").addEventListener("change", (e) => {
+    if (e.target.value) $("#reply-text").value = e.target.value;
+    e.target.value = "";
+    $("#reply-text").focus();
+  });
+  $("#more-history").addEventListener("click", loadEarlier);
+  $("#accept-btn").addEventListener("click", () => act("accept"));
+  $("#return-btn").addEventListener("click", () => act("return"));
+  $("#resolve-btn").addEventListener("click", () => act("resolve", { disposition: $("#disposition").value }));
+  $("#transfer-btn").addEventListener("click", () => act("transfer", { team: $("#transfer-team").value }));
+  $("#create-agent").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {
+      email: $("#new-email").value, name: $("#new-name").value, role: $("#new-role").value,
+      teams: $("#new-teams").value.split(",").map((t) => t.trim()).filter(Boolean),
+      capacity: Number($("#new-capacity").value || 3), password: $("#new-password").value,
+    };
+    try {
+      const agent = await api("/agents", { method: "POST", body });
+      $("#create-result").textContent = `Created ${agent.email}`;
+      $("#new-password").value = "";
+      refreshSupervisor();
+    } catch (err) {
+      $("#create-result").textContent = err.message;
+    }
+  });
+  document.addEventListener("keydown", (e) => {
+    const target = e.target;
+    if (e.ctrlKey || e.metaKey || e.altKey || (target && ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+    if (e.key === "r" && state.caseId) { e.preventDefault(); $("#reply-text").focus(); }
+    else if (e.key === "n") { e.preventDefault(); nextCase(); }
+    else if (e.key === "e" && state.caseId) { e.preventDefault(); act("resolve", { disposition: $("#disposition").value }); }
+  });
+  setInterval(tickWaiting, 1000);
+}
+
+wire();
+start();

@@ -1,0 +1,115 @@
+// Rendering of lists, the case view, the customer panel, the summary and the supervisor panel (text only).
+import { $, clear, clock, duration, h, sinceSeconds } from "./dom.js";
+
+const ACTOR_LABEL = { customer: "Customer", bot: "Assistant", system: "System" };
+
+export function caseItem(summary, selectedId, onOpen) {
+  const waiting = h("span", { class: "waiting", dataset: { since: summary.queued_at || "" } },
+    duration(sinceSeconds(summary.queued_at)));
+  return h("li", {},
+    h("button", {
+      type: "button", class: `case-item${summary.id === selectedId ? " selected" : ""}`,
+      dataset: { caseId: summary.id }, onclick: () => onOpen(summary.id),
+    },
+    h("span", { class: "who" }, summary.customer_name || "Customer"),
+    h("span", { class: "tags" },
+      h("span", { class: "tag" }, summary.reason || summary.status),
+      h("span", { class: "tag" }, summary.channel),
+      h("span", { class: "tag" }, (summary.language || "?").toUpperCase()),
+      h("span", { class: "tag" }, summary.team || "")),
+    waiting,
+    summary.status === "assigned" && !summary.accepted ? h("span", { class: "tag new" }, "new") : null));
+}
+
+export function renderList(list, countNode, items, selectedId, onOpen) {
+  clear(list);
+  countNode.textContent = String(items.length);
+  if (!items.length) list.append(h("li", { class: "muted" }, "Nothing here"));
+  for (const item of items) list.append(caseItem(item, selectedId, onOpen));
+}
+
+export function tickWaiting() {
+  for (const node of document.querySelectorAll(".waiting[data-since]")) {
+    if (node.dataset.since) node.textContent = duration(sinceSeconds(node.dataset.since));
+  }
+}
+
+function actorLabel(event) {
+  if (event.actor.startsWith("agent:")) return event.actor_name || "Agent";
+  return ACTOR_LABEL[event.actor] || event.actor;
+}
+
+export function eventItem(event, currentCaseId) {
+  const other = event.case_id !== currentCaseId;
+  const kindClass = `event kind-${event.kind} dir-${event.direction} actor-${event.actor.split(":")[0]}`;
+  const head = h("div", { class: "event-head" },
+    h("span", { class: "actor" }, actorLabel(event)),
+    h("span", { class: "muted" }, ` · ${event.channel} · ${clock(event.at)}`),
+    other ? h("span", { class: "tag" }, "earlier case") : null,
+    event.delivery_status ? h("span", { class: "tag" }, event.delivery_status) : null);
+  let body;
+  if (event.kind === "handoff") {
+    const p = event.payload || {};
+    body = h("div", { class: "text" }, p.direction === "to_bot" ? "Returned to the assistant"
+      : `Handed to people: ${p.reason || ""}${p.intent ? ` (${p.intent})` : ""}${p.team ? ` → ${p.team}` : ""}`);
+  } else if (event.kind === "assignment") {
+    body = h("div", { class: "text" }, `Assigned to ${event.text || ""}`);
+  } else {
+    body = h("div", { class: "text" }, event.text || "");
+  }
+  const replies = (event.payload && event.payload.quick_replies) || [];
+  return h("li", { class: kindClass, dataset: { eventId: event.id, kind: event.kind, actor: event.actor } },
+    head, body,
+    replies.length ? h("div", { class: "muted" }, `Buttons: ${replies.map((r) => r.title).join(" · ")}`) : null);
+}
+
+export function renderSummary(handoff, transitions) {
+  const body = clear($("#summary-body"));
+  if (!handoff) {
+    body.append(h("p", { class: "muted" }, "No handoff yet: the assistant holds this case."));
+    return;
+  }
+  const slots = Object.entries(handoff.slots || {});
+  body.append(
+    h("p", { class: "summary-text" }, handoff.summary || "—"),
+    h("dl", {},
+      h("dt", {}, "Reason"), h("dd", {}, handoff.reason),
+      h("dt", {}, "Intent"), h("dd", {}, `${handoff.intent || "—"}${handoff.confidence != null ? ` (${Math.round(handoff.confidence * 100)}%)` : ""}`),
+      h("dt", {}, "Bot turns"), h("dd", {}, String(handoff.bot_turns)),
+      h("dt", {}, "Team"), h("dd", {}, handoff.team || "—")),
+    h("h4", {}, "Collected by the assistant"),
+    slots.length
+      ? h("table", { class: "slots" }, h("tbody", {}, slots.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, typeof v === "object" ? JSON.stringify(v) : String(v))))))
+      : h("p", { class: "muted" }, "Nothing collected"),
+    h("h4", {}, "Transitions"),
+    h("ol", { class: "transitions" }, (transitions || []).map((t) => h("li", {},
+      `${t.direction === "to_bot" ? "→ assistant" : "→ people"} · ${t.reason} · ${clock(t.queued_at)}${t.outcome ? ` · ${t.outcome}` : ""}`))));
+}
+
+export function renderCustomer(customer) {
+  const body = clear($("#customer-body"));
+  body.append(
+    h("p", {}, h("strong", {}, customer.name || "Unknown name"), ` · ${(customer.language || "?").toUpperCase()}`),
+    h("h4", {}, "Identities"),
+    h("ul", {}, customer.identities.map((i) => h("li", {}, `${i.kind}: ${i.value}${i.verified ? " ✓" : ""}`))),
+    h("h4", {}, "Known facts"),
+    h("ul", {}, Object.entries(customer.facts || {}).map(([k, v]) => h("li", {}, `${k}: ${v}`))),
+    h("h4", {}, "Earlier cases"),
+    customer.earlier_cases.length
+      ? h("ul", {}, customer.earlier_cases.map((c) => h("li", {}, `${clock(c.created_at)} · ${c.channel} · ${c.status}${c.disposition ? ` (${c.disposition})` : ""}`)))
+      : h("p", { class: "muted" }, "None"));
+}
+
+export function renderSupervisor(panel) {
+  $("#longest-wait").textContent = duration(panel.longest_wait_seconds);
+  const states = panel.agents_by_state || {};
+  $("#agents-by-state").textContent = Object.entries(states).map(([k, v]) => `${k} ${v}`).join(" · ");
+  const waiting = clear($("#waiting-body"));
+  for (const row of panel.waiting) {
+    waiting.append(h("tr", {}, h("td", {}, row.team || "—"), h("td", {}, String(row.waiting)), h("td", {}, duration(row.longest_wait_seconds))));
+  }
+  const agents = clear($("#agents-body"));
+  for (const agent of panel.agents) {
+    agents.append(h("tr", {}, h("td", {}, agent.name), h("td", {}, agent.presence), h("td", {}, `${agent.open_cases}/${agent.capacity}`)));
+  }
+}

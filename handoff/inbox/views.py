@@ -1,0 +1,178 @@
+"""Read models of the inbox: queue, my cases, a case with its customer and first page of history, the panel.
+
+Every query is bounded (limits, indexed filters), so opening a case costs the same at 100 or 10,000 events.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handoff.hashchain import utc_iso
+from handoff.routing import EPOCH
+from handoff.store.models import Agent, Case, Customer, Handoff, Identity, TimelineEvent, utcnow
+
+PAGE = 50
+LIST_LIMIT = 200
+# Only these payload keys reach agents: addresses (webchat session ids) and raw provider data never do.
+SAFE_PAYLOAD = ("quick_replies", "image", "reason", "intent", "confidence", "team", "slots", "direction",
+                "agent_id", "accepted", "score", "disposition", "agent_name", "error", "template", "title")
+
+
+def iso(moment: datetime | None) -> str | None:
+    return utc_iso(moment) if moment else None
+
+
+def seconds_since(moment: datetime | None, now: datetime) -> int | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=EPOCH.tzinfo)
+    return max(0, int((now - moment).total_seconds()))
+
+
+def event_view(event: TimelineEvent, agent_names: dict[str, str]) -> dict[str, Any]:
+    """A timeline event as the inbox renders it (as text, always)."""
+    payload = event.payload or {}
+    actor_name = agent_names.get(event.actor.removeprefix("agent:")) if event.actor.startswith("agent:") else None
+    return {
+        "id": event.id, "case_id": event.case_id, "seq": event.seq, "channel": event.channel,
+        "direction": event.direction, "actor": event.actor, "actor_name": actor_name, "kind": event.kind,
+        "text": event.text, "payload": {key: payload[key] for key in SAFE_PAYLOAD if key in payload},
+        "delivery_status": event.delivery_status, "at": iso(event.created_at),
+    }
+
+
+def handoff_view(handoff: Handoff | None) -> dict[str, Any] | None:
+    if handoff is None:
+        return None
+    return {
+        "id": handoff.id, "direction": handoff.direction, "reason": handoff.reason, "intent": handoff.intent,
+        "confidence": handoff.confidence, "summary": handoff.summary, "slots": handoff.slots or {},
+        "team": handoff.team, "bot_turns": handoff.bot_turns, "queued_at": iso(handoff.queued_at),
+        "accepted_at": iso(handoff.accepted_at), "ended_at": iso(handoff.ended_at), "agent_id": handoff.agent_id,
+        "outcome": handoff.outcome,
+    }
+
+
+def case_summary(case: Case, customer: Customer | None, handoff: Handoff | None,
+                 now: datetime | None = None) -> dict[str, Any]:
+    """One row of a queue or list."""
+    now = now or utcnow()
+    return {
+        "id": case.id, "status": case.status, "team": case.team, "assignee_id": case.assignee_id,
+        "channel": case.channel, "language": case.language, "priority": case.priority,
+        "customer_name": customer.display_name if customer else None,
+        "reason": handoff.reason if handoff else None, "intent": handoff.intent if handoff else None,
+        "accepted": bool(handoff and handoff.accepted_at),
+        "queued_at": iso(case.queued_at), "waiting_seconds": seconds_since(case.queued_at, now),
+        "last_customer_message_at": iso(case.last_customer_message_at),
+    }
+
+
+async def summaries(session: AsyncSession, cases: list[Case]) -> list[dict[str, Any]]:
+    """Summaries of many cases with two more queries (customers, open handoffs), not two per case."""
+    if not cases:
+        return []
+    ids = [case.id for case in cases]
+    customers = {c.id: c for c in await session.scalars(
+        select(Customer).where(Customer.id.in_({case.customer_id for case in cases})))}
+    handoffs: dict[str, Handoff] = {}
+    for handoff in await session.scalars(select(Handoff).where(Handoff.case_id.in_(ids),
+                                                                Handoff.direction == "to_human")
+                                         .order_by(Handoff.id)):
+        handoffs[handoff.case_id] = handoff  # the latest wins
+    now = utcnow()
+    return [case_summary(case, customers.get(case.customer_id), handoffs.get(case.id), now) for case in cases]
+
+
+async def queue(session: AsyncSession, teams: list[str] | None) -> list[dict[str, Any]]:
+    """Queued cases of these teams (None: all), in the order they will be taken."""
+    query = select(Case).where(Case.status == "queued")
+    if teams is not None:
+        query = query.where(Case.team.in_(teams))
+    cases = list(await session.scalars(query.order_by(Case.priority.desc(), Case.queued_at).limit(LIST_LIMIT)))
+    return await summaries(session, cases)
+
+
+async def assigned_to(session: AsyncSession, agent_id: str) -> list[dict[str, Any]]:
+    cases = list(await session.scalars(select(Case).where(Case.assignee_id == agent_id, Case.status == "assigned")
+                                       .order_by(Case.queued_at).limit(LIST_LIMIT)))
+    return await summaries(session, cases)
+
+
+async def agent_names(session: AsyncSession, events: list[TimelineEvent]) -> dict[str, str]:
+    ids = {event.actor.removeprefix("agent:") for event in events if event.actor.startswith("agent:")}
+    if not ids:
+        return {}
+    rows = await session.execute(select(Agent.id, Agent.display_name).where(Agent.id.in_(ids)))
+    return {agent_id: name for agent_id, name in rows}
+
+
+async def history_page(session: AsyncSession, customer_id: str, before_id: int | None = None,
+                       limit: int = PAGE) -> tuple[list[TimelineEvent], bool]:
+    """The customer's latest events across all cases and channels, oldest first; and whether more exist."""
+    query = select(TimelineEvent).where(TimelineEvent.customer_id == customer_id)
+    if before_id is not None:
+        query = query.where(TimelineEvent.id < before_id)
+    rows = list(await session.scalars(query.order_by(TimelineEvent.id.desc()).limit(limit + 1)))
+    return list(reversed(rows[:limit])), len(rows) > limit
+
+
+async def case_view(session: AsyncSession, case: Case, before_id: int | None = None) -> dict[str, Any]:
+    """Everything an agent needs to answer without asking again."""
+    customer = await session.get(Customer, case.customer_id)
+    events, more = await history_page(session, case.customer_id, before_id)
+    names = await agent_names(session, events)
+    handoffs = list(await session.scalars(select(Handoff).where(Handoff.case_id == case.id)
+                                          .order_by(Handoff.id.desc()).limit(20)))
+    latest_human = next((h for h in handoffs if h.direction == "to_human"), None)
+    identities = list(await session.scalars(select(Identity).where(Identity.customer_id == case.customer_id)
+                                            .order_by(Identity.id).limit(20)))
+    earlier = list(await session.scalars(select(Case).where(Case.customer_id == case.customer_id, Case.id != case.id)
+                                         .order_by(Case.created_at.desc()).limit(10)))
+    assignee = await session.get(Agent, case.assignee_id) if case.assignee_id else None
+    return {
+        "case": {**case_summary(case, customer, latest_human), "disposition": case.disposition, "csat": case.csat,
+                 "handoff_count": case.handoff_count, "previous_case_id": case.previous_case_id,
+                 "assignee_name": assignee.display_name if assignee else None,
+                 "first_response_due_at": iso(case.first_response_due_at), "created_at": iso(case.created_at)},
+        "customer": {
+            "id": customer.id if customer else None, "name": customer.display_name if customer else None,
+            "language": customer.language if customer else None, "facts": (customer.facts or {}) if customer else {},
+            # webchat identities are signed session ids: say the customer has one, never show it
+            "identities": [{"kind": i.kind, "value": i.value if i.kind != "webchat" else "visitor",
+                            "verified": i.verified} for i in identities],
+            "earlier_cases": [{"id": c.id, "status": c.status, "team": c.team, "channel": c.channel,
+                               "disposition": c.disposition, "created_at": iso(c.created_at),
+                               "resolved_at": iso(c.resolved_at)} for c in earlier],
+        },
+        "handoff": handoff_view(latest_human),
+        "transitions": [handoff_view(h) for h in reversed(handoffs)],
+        "events": [event_view(event, names) for event in events],
+        "more_before": events[0].id if more and events else None,
+    }
+
+
+async def supervisor_panel(session: AsyncSession) -> dict[str, Any]:
+    """Waiting per team, agents by state and load, the longest wait."""
+    now = utcnow()
+    waiting = [{"team": team, "waiting": int(count), "longest_wait_seconds": seconds_since(oldest, now)}
+               for team, count, oldest in await session.execute(
+                   select(Case.team, func.count(), func.min(Case.queued_at)).where(Case.status == "queued")
+                   .group_by(Case.team).order_by(Case.team))]
+    loads = dict((agent_id, int(n)) for agent_id, n in await session.execute(
+        select(Case.assignee_id, func.count()).where(Case.status == "assigned").group_by(Case.assignee_id)))
+    agents = list(await session.scalars(select(Agent).where(Agent.active.is_(True), Agent.role != "designer")
+                                        .order_by(Agent.display_name)))
+    by_state: dict[str, int] = {"online": 0, "away": 0, "offline": 0}
+    for agent in agents:
+        by_state[agent.presence] = by_state.get(agent.presence, 0) + 1
+    longest = max((row["longest_wait_seconds"] or 0 for row in waiting), default=0)
+    return {
+        "waiting": waiting, "agents_by_state": by_state, "longest_wait_seconds": longest,
+        "agents": [{"id": a.id, "name": a.display_name, "role": a.role, "teams": a.teams, "presence": a.presence,
+                    "open_cases": loads.get(a.id, 0), "capacity": a.capacity} for a in agents],
+    }

@@ -1,0 +1,45 @@
+"""Who may do what in the inbox: pure rules, so every endpoint and Socket.IO event asks the same question."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ROLES = ("agent", "supervisor", "designer", "admin")
+
+# Designers train the assistant (their tools live elsewhere); they hold no customer conversations.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "inbox": frozenset({"agent", "supervisor", "admin"}),  # read the queue and cases, be present
+    "work": frozenset({"agent", "supervisor", "admin"}),  # reply, note, accept, transfer, resolve, return
+    "supervise": frozenset({"supervisor", "admin"}),  # the live panel, every team's cases
+    "manage_agents": frozenset({"admin"}),
+}
+
+
+def can(role: str, permission: str) -> bool:
+    """Whether a role holds a permission; unknown roles and permissions hold nothing."""
+    return role in PERMISSIONS.get(permission, frozenset())
+
+
+def sees_all_teams(role: str) -> bool:
+    """Supervisors and admins watch every queue."""
+    return can(role, "supervise")
+
+
+def can_read_case(role: str, agent_id: str, teams: Iterable[str], case_team: str | None,
+                  case_assignee: str | None) -> bool:
+    """An agent reads cases of their teams or assigned to them; supervisors and admins read all.
+
+    A conversation no team holds yet (the assistant's, never handed off) is open to any agent, to take over.
+    """
+    if not can(role, "inbox"):
+        return False
+    if sees_all_teams(role) or case_assignee == agent_id:
+        return True
+    if case_team is None:
+        return case_assignee is None
+    return case_team in set(teams)
+
+
+def can_work_case(role: str, agent_id: str, teams: Iterable[str], case_team: str | None,
+                  case_assignee: str | None) -> bool:
+    """Working a case needs the right to read it and to work; assignment is checked by each action."""
+    return can(role, "work") and can_read_case(role, agent_id, teams, case_team, case_assignee)

@@ -1,0 +1,60 @@
+"""Provider webhook bodies persisted before they are acknowledged, with group commit for bursts.
+
+Concurrent requests share one transaction (one write, one commit) and each is still answered only after
+that commit, so a 200 always means the body is on disk.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.store.models import InboundWebhook, utcnow
+
+
+async def store_webhook(sessions: async_sessionmaker[AsyncSession], channel: str, body: bytes) -> int:
+    """Persists one raw signed body on its own; returns its row id."""
+    return (await store_webhooks(sessions, [(channel, body)]))[0]
+
+
+async def store_webhooks(sessions: async_sessionmaker[AsyncSession], items: list[tuple[str, bytes]]) -> list[int]:
+    """Persists several bodies in one transaction; the ids come back in the same order."""
+    now = utcnow()
+    rows = [{"channel": channel, "body": body, "received_at": now, "attempts": 0} for channel, body in items]
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            insert(InboundWebhook).returning(InboundWebhook.id, sort_by_parameter_order=True), rows)
+        return list(result.scalars())
+
+
+class WebhookWriter:
+    """Batches the bodies of concurrent requests into one commit; a burst gets cheaper per request."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = 128) -> None:
+        self.sessions = sessions
+        self.max_batch = max_batch
+        self._waiting: list[tuple[str, bytes, asyncio.Future[int]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def store(self, channel: str, body: bytes) -> int:
+        """Returns the row id once the body is committed (raises if the commit failed)."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append((channel, body, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch:]
+            try:
+                ids = await store_webhooks(self.sessions, [(channel, body) for channel, body, _ in batch])
+            except Exception as exc:  # every request of the batch gets the error: none is acknowledged
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (*_, future), row_id in zip(batch, ids):
+                if not future.done():
+                    future.set_result(row_id)

@@ -1,0 +1,84 @@
+"""WhatsApp's 24-hour customer-service window and the approved templates allowed outside it (pure)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Template:
+    """An approved template as configured in the operations file."""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...] = ()
+    body: str | None = None  # the approved text with {{1}}, {{2}}…, for agents to read
+
+    def label(self) -> str:
+        params = f" ({', '.join(self.parameters)})" if self.parameters else ""
+        return f"{self.name} [{self.language}]{params}"
+
+    def preview(self, values: list[str]) -> str:
+        """What the customer will read, for the timeline."""
+        if not self.body:
+            return f"[template {self.name}] " + " | ".join(values)
+        text = self.body
+        for number, value in enumerate(values, start=1):
+            text = text.replace(f"{{{{{number}}}}}", value)
+        return text
+
+
+class UnknownTemplate(ValueError):
+    """Not a configured template, or the wrong parameters for it."""
+
+
+class OutsideWindow(Exception):
+    """Free text refused: the customer last wrote more than 24 hours ago."""
+
+    def __init__(self, last_inbound_at: datetime | None, templates: list[Template]) -> None:
+        self.last_inbound_at = last_inbound_at
+        self.templates = templates
+        since = f"was at {last_inbound_at:%Y-%m-%d %H:%M} UTC" if last_inbound_at else "never came on WhatsApp"
+        allowed = "; ".join(t.label() for t in templates) or "none configured (operations file: whatsapp_templates)"
+        super().__init__(f"WhatsApp only allows approved templates more than 24 hours after the customer's last "
+                         f"message (it {since}). Free text was not sent. Templates you can use: {allowed}.")
+
+
+def load_templates(raw: list[dict[str, Any]]) -> list[Template]:
+    """The `whatsapp_templates` of the operations file."""
+    return [Template(name=str(item["name"]), language=str(item["language"]),
+                     parameters=tuple(str(p) for p in item.get("parameters") or ()), body=item.get("body"))
+            for item in raw if isinstance(item, dict) and item.get("name") and item.get("language")]
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def window_closes_at(last_inbound_at: datetime | None) -> datetime | None:
+    return as_utc(last_inbound_at) + WINDOW if last_inbound_at else None
+
+
+def can_send_free_text(last_inbound_at: datetime | None, now: datetime) -> bool:
+    """Inside the 24 hours that follow the customer's last WhatsApp message."""
+    closes = window_closes_at(last_inbound_at)
+    return closes is not None and as_utc(now) < closes
+
+
+def find_template(templates: list[Template], name: str, language: str | None, values: list[str]) -> Template:
+    """The configured template by name (and language), with exactly its parameters filled."""
+    matches = [t for t in templates if t.name == name and (language is None or t.language == language)]
+    if not matches:
+        names = "; ".join(t.label() for t in templates) or "none configured"
+        raise UnknownTemplate(f"No approved template {name!r}{f' in {language}' if language else ''}. "
+                              f"Configured: {names}.")
+    template = matches[0]
+    if len(values) != len(template.parameters):
+        raise UnknownTemplate(f"Template {template.label()} needs {len(template.parameters)} parameter(s), "
+                              f"got {len(values)}.")
+    if any(not str(value).strip() for value in values):
+        raise UnknownTemplate(f"Template {template.label()}: parameters cannot be empty.")
+    return template

@@ -1,0 +1,93 @@
+"""Helpers for the inbox tests: agents made with the CLI, logged-in HTTP clients, inbox sockets."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from typing import Any
+
+import httpx
+import socketio
+
+from tests.service.support.processes import REPO
+from tests.service.support.stack import VENV
+
+PASSWORD = "correct horse battery"
+
+
+def create_agent(database_url: str, email: str, role: str = "agent", teams: str = "care",
+                 name: str | None = None, capacity: int = 3) -> None:
+    """Through the command line, as an operator would (password on stdin)."""
+    result = subprocess.run(
+        [str(VENV / "bin" / "python"), "-m", "handoff", "agents", "create", "--email", email,
+         "--name", name or email.split("@")[0].title(), "--role", role, "--teams", teams,
+         "--capacity", str(capacity)],
+        cwd=REPO, input=PASSWORD + "\n", text=True, capture_output=True,
+        env={**os.environ, "DATABASE_URL": database_url},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+class AgentClient:
+    """An HTTP client holding an agent's session cookie and CSRF token."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.csrf: str | None = None
+        self.me: dict[str, Any] = {}
+
+    async def login(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        response = await self.http.post("/inbox/api/login", json={"email": email, "password": password})
+        if response.status_code == 200:
+            self.csrf = response.json()["csrf_token"]
+            self.me = response.json()["agent"]
+        return response
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.get(f"/inbox/api{path}", **kwargs)
+
+    async def post(self, path: str, body: Any = None, csrf: bool = True) -> httpx.Response:
+        headers = {"X-CSRF-Token": self.csrf} if csrf and self.csrf else {}
+        return await self.http.post(f"/inbox/api{path}", json=body if body is not None else {}, headers=headers)
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.http.cookies.items())
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+class InboxSocket:
+    """The /inbox namespace as the inbox page uses it."""
+
+    def __init__(self, base_url: str, cookie: str | None) -> None:
+        self.base_url = base_url
+        self.cookie = cookie
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.client.on("*", self._record, namespace="/inbox")
+
+    async def _record(self, event: str, data: Any = None) -> None:
+        await self.events.put((event, data))
+
+    async def connect(self) -> None:
+        headers = {"Origin": self.base_url}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        await self.client.connect(self.base_url, namespaces=["/inbox"], transports=["websocket"], headers=headers,
+                                  wait_timeout=10)
+
+    async def call(self, event: str, data: Any) -> Any:
+        return await self.client.call(event, data, namespace="/inbox", timeout=10)
+
+    async def next_event(self, name: str, timeout: float = 30) -> Any:
+        async def wait() -> Any:
+            while True:
+                event, data = await self.events.get()
+                if event == name:
+                    return data
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def close(self) -> None:
+        await self.client.disconnect()

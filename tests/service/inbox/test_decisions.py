@@ -1,0 +1,98 @@
+"""Pure inbox decisions: routing, queue order, estimated wait, permissions, canned responses, CSAT answers."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from handoff.inbox.assign import RouteDecision
+from handoff.inbox.canned import fill, for_case
+from handoff.inbox.csat import parse_answer, question
+from handoff.inbox.desk import routing_notice
+from handoff.operations import CannedResponse
+from handoff.permissions import ROLES, can, can_read_case, can_work_case
+from handoff.routing import (AgentLoad, QueuedCase, estimated_wait_seconds, pick_agent, plan_assignments,
+                             queue_order, queue_position)
+
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+def agent(agent_id: str, open_cases: int = 0, *, teams=("care",), presence="online", capacity=3,
+          idle_minutes: int | None = 10) -> AgentLoad:
+    idle_since = None if idle_minutes is None else T0 - timedelta(minutes=idle_minutes)
+    return AgentLoad(agent_id, frozenset(teams), presence, capacity, open_cases, idle_since)
+
+
+def case(case_id: str, minutes_ago: int, priority: int = 0, team: str = "care") -> QueuedCase:
+    return QueuedCase(case_id, team, priority, T0 - timedelta(minutes=minutes_ago))
+
+
+def test_the_online_agent_of_the_team_with_fewest_open_cases_wins() -> None:
+    agents = [agent("busy", 2), agent("free", 0), agent("other-team", 0, teams=("returns",)),
+              agent("away", 0, presence="away"), agent("full", 3, capacity=3)]
+    assert pick_agent("care", agents).id == "free"
+    assert pick_agent("fraud", agents) is None
+
+
+def test_ties_go_to_the_agent_idle_the_longest_and_never_assigned_first() -> None:
+    assert pick_agent("care", [agent("recent", 1, idle_minutes=1), agent("idle", 1, idle_minutes=30)]).id == "idle"
+    assert pick_agent("care", [agent("idle", 1, idle_minutes=30), agent("new", 1, idle_minutes=None)]).id == "new"
+
+
+def test_the_queue_is_ordered_by_priority_then_waiting_time() -> None:
+    queue = [case("late", 1), case("early", 9), case("vip", 0, priority=5)]
+    assert [c.id for c in queue_order(queue)] == ["vip", "early", "late"]
+    assert queue_position(queue[0], queue) == 3
+    assert queue_position(case("fraud-case", 0, team="fraud"), queue) == 1
+
+
+def test_estimated_wait_counts_online_slots_of_the_team() -> None:
+    agents = [agent("a", 3, capacity=3), agent("b", 2, capacity=2), agent("c", presence="away")]
+    assert estimated_wait_seconds(1, agents, "care", 300) == 300
+    assert estimated_wait_seconds(6, agents, "care", 300) == 600
+    assert estimated_wait_seconds(1, agents, "fraud", 300) is None
+
+
+def test_draining_fills_free_capacity_in_queue_order() -> None:
+    queue = [case("c1", 5), case("c2", 4), case("c3", 3), case("r1", 9, team="returns")]
+    plan = plan_assignments(queue, [agent("a", 2), agent("b", 1)])
+    assert plan == [("c1", "b"), ("c2", "a"), ("c3", "b")]
+
+
+def test_roles_and_team_fences() -> None:
+    assert set(ROLES) == {"agent", "supervisor", "designer", "admin"}
+    assert can("agent", "work") and not can("agent", "supervise") and not can("designer", "inbox")
+    assert can("admin", "manage_agents") and not can("supervisor", "manage_agents") and not can("x", "inbox")
+    assert can_read_case("agent", "a1", ["care"], "care", None)
+    assert not can_read_case("agent", "a1", ["care"], "returns", None)
+    assert can_read_case("agent", "a1", ["care"], "returns", "a1")  # assigned to them
+    assert can_read_case("supervisor", "s1", [], "returns", None)
+    assert can_read_case("agent", "a1", ["care"], None, None)  # the assistant's, no team yet: takeover
+    assert not can_read_case("agent", "a1", ["care"], None, "a2")
+    assert not can_read_case("designer", "d1", ["care"], "care", None)
+    assert not can_work_case("designer", "d1", ["care"], "care", "d1")
+
+
+def test_canned_responses_fill_variables_and_show_what_is_missing() -> None:
+    assert fill("Hola {customer_name}, pedido {order_number}", {"customer_name": "Ana"}) == \
+        "Hola Ana, pedido [order_number]"
+    assert fill("{x}<b>{y}</b>", {"x": "<i>", "y": 1}) == "<i><b>1</b>"  # text only: the page never parses it
+    responses = [CannedResponse(key="a", title="A", text={"es": "Hola {customer_name}", "en": "Hi"}),
+                 CannedResponse(key="b", title="B", text={"es": "Devolucion"}, teams=["returns"])]
+    assert for_case(responses, "care", "es", {"customer_name": "Ana"}) == [{"key": "a", "title": "A",
+                                                                          "text": "Hola Ana"}]
+    assert [r["key"] for r in for_case(responses, "returns", "en", {})] == ["a", "b"]
+
+
+def test_csat_answers_from_buttons_digits_or_titles() -> None:
+    asked = question("es")
+    assert [reply.payload for reply in asked.quick_replies] == ['/csat{"score":5}', '/csat{"score":3}',
+                                                                '/csat{"score":1}']
+    assert parse_answer('/csat{"score":3}', "es") == 3 and parse_answer("4", "es") == 4
+    assert parse_answer("Buena", "es") == 5 and parse_answer("bad", "en") == 1
+    assert parse_answer('/csat{"score":9}', "es") is None and parse_answer("quiero otra cosa", "es") is None
+
+
+def test_the_customer_is_told_who_answers_and_roughly_when() -> None:
+    assert "ya tiene tu caso" in routing_notice(RouteDecision("a1"), "es")
+    assert "number 3" in routing_notice(RouteDecision(None, 3, 600), "en")
+    assert "10 min" in routing_notice(RouteDecision(None, 3, 600), "en")
+    assert "as soon as one is available" in routing_notice(RouteDecision(None, 2, None), "en")

@@ -1,0 +1,90 @@
+"""Chromium end to end on WhatsApp: signed webhooks in, the Graph API stand-in out, the real assistant."""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.service.inbox.support import create_agent
+from tests.service.inbox.test_inbox_browser import agent_logs_in, handoffs_of, new_page
+from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
+from tests.service.support.whatsapp_webhooks import APP_SECRET, WA_ID, post_signed, text_webhook
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def graph():
+    standin = GraphStandIn().start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="module")
+def service(service_factory, graph, tmp_path_factory):
+    return service_factory(INBOX_LOGIN_ATTEMPTS="1000", WHATSAPP_APP_SECRET=APP_SECRET,
+                           WHATSAPP_VERIFY_TOKEN="verify", WHATSAPP_ACCESS_TOKEN=TOKEN,
+                           WHATSAPP_PHONE_NUMBER_ID=PHONE_NUMBER_ID, WHATSAPP_API_BASE=graph.base_url,
+                           MEDIA_DIR=str(tmp_path_factory.mktemp("media")))
+
+
+def texts_to_customer(graph: GraphStandIn) -> list[str]:
+    found = []
+    for body in graph.sends():
+        if body.get("to") != WA_ID:
+            continue
+        if body.get("type") == "text":
+            found.append(body["text"]["body"])
+        elif body.get("type") == "interactive":
+            found.append(body["interactive"]["body"]["text"])
+    return found
+
+
+def customer_writes(service, text: str) -> None:
+    response = post_signed(service.base_url, text_webhook(text, wamid=f"wamid.{uuid.uuid4().hex}"))
+    assert response.status_code == 200, response.text
+
+
+def test_whatsapp_handoff_reaches_the_inbox_and_the_agent_answers_through_the_graph_api(chromium, service,
+                                                                                         graph) -> None:
+    email = f"wa-{uuid.uuid4().hex[:6]}@example.com"
+    create_agent(service.database_url, email, teams="returns", name="Luis Returns")
+    dialogs: list[str] = []
+    inbox = new_page(chromium, dialogs)
+    agent_logs_in(inbox, service.base_url, email)
+
+    customer_writes(service, "quiero devolver un producto")
+    case_item = inbox.locator("#mine .case-item").first
+    expect(case_item).to_be_visible(timeout=60_000)
+    expect(case_item).to_contain_text("whatsapp")
+    case_item.click()
+    timeline = inbox.locator("#timeline")
+    expect(timeline.locator(".event.actor-customer .text").first).to_have_text("quiero devolver un producto")
+    expect(inbox.locator("#summary-body")).to_contain_text("return_request")
+    expect(inbox.locator("#reply-channel")).to_have_value("whatsapp")
+    case_id = case_item.get_attribute("data-case-id")
+    graph.wait_for(lambda: any("fila" in t or "caso" in t for t in texts_to_customer(graph)),
+                   what="the customer told a person will answer")
+
+    inbox.locator("#reply-text").fill("Hola, soy Luis. Te ayudo con la devolucion.")
+    inbox.locator("#reply-text").press("Enter")
+    graph.wait_for(lambda: any(t.endswith("Hola, soy Luis. Te ayudo con la devolucion.")
+                               for t in texts_to_customer(graph)), what="the agent's reply")
+    assert any("Luis Returns" in t for t in texts_to_customer(graph))  # "Luis Returns se ha unido…"
+
+    customer_writes(service, XSS)
+    expect(timeline.locator(".event.actor-customer .text", has_text="onerror")).to_have_text(XSS)
+    assert timeline.locator("img").count() == 0 and dialogs == []
+
+    inbox.click("#return-btn")
+    graph.wait_for(lambda: any("asistente virtual" in t for t in texts_to_customer(graph)),
+                   what="the return-to-assistant notice")
+    before = len(texts_to_customer(graph))
+    customer_writes(service, "a que hora abren?")
+    graph.wait_for(lambda: any(re.search(r"\d{1,2}:\d{2}", t) for t in texts_to_customer(graph)[before:]),
+                   what="the assistant's opening hours")
+    assert handoffs_of(service.database_url, case_id) == [("to_human", "returned_to_bot", "complex_intent"),
+                                                          ("to_bot", "returned_to_bot", "returned_by_agent")]

@@ -1,0 +1,176 @@
+"""The inbox services over a real SQLite and PostgreSQL: transitions, routing, draining, audit chain."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import select, update
+
+from handoff import audit
+from handoff.agents import NewAgent, create_agent
+from handoff.auth import Principal
+from handoff.bot_client import RasaClient
+from handoff.conversation import Conversations
+from handoff.inbox.actions import InboxActions, InboxError
+from handoff.inbox.desk import Desk
+from handoff.messages import InboundMessage, OutboundMessage
+from handoff.operations import load_operations
+from handoff.settings import REPO_ROOT
+from handoff.store.models import AuditEntry, Case, Handoff, TimelineEvent
+from handoff.timeline import verify_case
+
+OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
+HANDOFF = {"handoff": {"reason": "complex_intent", "intent": "return_request", "confidence": 0.97,
+                       "summary": "Quiere devolver el pedido 100003", "slots": {"order_number": "100003"},
+                       "team": "returns"}}
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.delivered: list[tuple[str, OutboundMessage]] = []
+
+    async def stage(self, session, event, address: str, message: OutboundMessage) -> None:
+        return None
+
+    async def deliver(self, address: str, message: OutboundMessage) -> None:
+        self.delivered.append((address, message))
+
+    async def typing(self, address: str, actor: str, on: bool) -> None:
+        return None
+
+
+def rasa(request: httpx.Request) -> httpx.Response:
+    """Hands off on 'devolver', answers anything else."""
+    if request.url.path.endswith("/tracker"):
+        return httpx.Response(200, json={"slots": {"language": "es"}})
+    message = json.loads(request.content)["message"]
+    if "devolver" in message:
+        return httpx.Response(200, json=[{"text": "Te paso con Devoluciones"}, {"custom": HANDOFF}])
+    return httpx.Response(200, json=[{"text": "Abrimos a las 9:00"}])
+
+
+class World:
+    def __init__(self, sessions) -> None:
+        self.sessions = sessions
+        self.webchat = Recorder()
+        self.bot = RasaClient("http://rasa.test", timeout=5, retries=0, backoff=0,
+                              client=httpx.AsyncClient(transport=httpx.MockTransport(rasa)))
+        self.desk = Desk(sessions, OPERATIONS, {"webchat": self.webchat})
+        self.conversations = Conversations(sessions, self.bot, OPERATIONS, {"webchat": self.webchat}, self.desk)
+        self.actions = InboxActions(self.desk)
+
+    async def say(self, text: str, visitor: str = "visitor-1") -> str:
+        received = await self.conversations.receive(InboundMessage(
+            channel="webchat", identity_kind="webchat", identity_value=visitor, address=visitor, text=text,
+            bot_input=text, language="es"))
+        if received.to_bot:
+            await self.conversations.process(received.event_id)
+        return received.case_id
+
+    async def agent(self, email: str, teams=("returns",), capacity: int = 3, online: bool = True) -> Principal:
+        async with self.sessions() as session, session.begin():
+            agent = await create_agent(session, NewAgent(email, email.split("@")[0], "agent", teams,
+                                                         "a long password", capacity), OPERATIONS.teams)
+            agent.presence = "online" if online else "offline"
+        await self.desk.drain()
+        return Principal(agent, "session", "csrf")
+
+    async def case(self, case_id: str) -> Case:
+        async with self.sessions() as session:
+            return await session.get(Case, case_id)
+
+    async def handoffs(self, case_id: str) -> list[tuple[str, str, str | None]]:
+        async with self.sessions() as session:
+            rows = await session.scalars(select(Handoff).where(Handoff.case_id == case_id).order_by(Handoff.id))
+            return [(row.direction, row.reason, row.outcome) for row in rows]
+
+
+async def test_bot_human_bot_human_is_all_kept_and_verifiable(sessions) -> None:
+    world = World(sessions)
+    case_id = await world.say("quiero devolver mi pedido")
+    assert (await world.case(case_id)).status == "queued"
+    told = [m.text for _a, m in world.webchat.delivered]
+    assert "Te paso con Devoluciones" in told and any("numero 1 en la fila" in t for t in told), told
+
+    ana = await world.agent("ana@example.com")
+    assert (await world.case(case_id)).assignee_id == ana.agent.id  # drained when she came online
+    await world.actions.reply(ana, case_id, "Hola, soy Ana")
+    assert any(m.custom.get("agent_joined") == "ana" for _a, m in world.webchat.delivered)
+    await world.actions.return_to_assistant(ana, case_id)
+    assert (await world.case(case_id)).status == "bot"
+    await world.say("a que hora abren?")
+    assert world.webchat.delivered[-1][1].text == "Abrimos a las 9:00"  # the assistant answers again
+    await world.say("y quiero devolver otra cosa")
+    case = await world.case(case_id)
+    assert case.status == "assigned" and case.assignee_id == ana.agent.id and case.handoff_count == 2
+    await world.actions.resolve(ana, case_id, "return_authorized")
+    assert await world.handoffs(case_id) == [("to_human", "complex_intent", "returned_to_bot"),
+                                             ("to_bot", "returned_by_agent", "returned_to_bot"),
+                                             ("to_human", "complex_intent", "resolved")]
+    async with sessions() as session:
+        second = (await session.scalars(select(Handoff).where(Handoff.case_id == case_id).order_by(Handoff.id)))
+        bot_turns = [row.bot_turns for row in second]
+        assert (await verify_case(session, case_id)).ok and (await audit.verify(session)).ok
+        kinds = [e.kind for e in await session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case_id)
+                                                      .order_by(TimelineEvent.seq))]
+    assert bot_turns[0] == 1 and bot_turns[2] == 2  # counted since the case came back to the assistant
+    assert kinds.count("handoff") == 3 and "assignment" in kinds and "status" in kinds
+    await world.bot.aclose()
+
+
+async def test_freed_capacity_takes_the_next_case_from_the_queue(sessions) -> None:
+    world = World(sessions)
+    luis = await world.agent("luis@example.com", capacity=1)
+    first = await world.say("quiero devolver algo", visitor="v1")
+    second = await world.say("quiero devolver otra cosa", visitor="v2")
+    assert (await world.case(first)).assignee_id == luis.agent.id
+    assert (await world.case(second)).status == "queued"
+    await world.actions.resolve(luis, first, "resolved")
+    assert (await world.case(second)).assignee_id == luis.agent.id
+    await world.bot.aclose()
+
+
+async def test_an_agent_can_take_over_a_bot_conversation_and_transfer_it(sessions) -> None:
+    world = World(sessions)
+    case_id = await world.say("hola")
+    assert (await world.case(case_id)).status == "bot"
+    eva = await world.agent("eva@example.com", teams=("care",))
+    await world.actions.accept(eva, case_id)
+    case = await world.case(case_id)
+    assert case.status == "assigned" and case.assignee_id == eva.agent.id and case.team == "care"
+    await world.actions.transfer(eva, case_id, team="fraud")
+    case = await world.case(case_id)
+    assert case.status == "queued" and case.team == "fraud" and case.assignee_id is None
+    assert await world.handoffs(case_id) == [("to_human", "agent_takeover", "transferred"),
+                                             ("to_human", "transfer", None)]
+    try:
+        await world.actions.note(eva, case_id, "ya no es mio")
+    except InboxError as refused:
+        assert refused.status == 403
+    else:
+        raise AssertionError("an agent outside the team worked the case")
+    await world.bot.aclose()
+
+
+async def test_the_audit_log_is_a_verifiable_chain(sessions) -> None:
+    async with sessions() as session, session.begin():
+        for number in range(5):
+            await audit.record(session, "agent:x", "reply", case_id="c1", n=number)
+    async with sessions() as session:
+        assert (await audit.verify(session)).ok
+    async with sessions() as session, session.begin():
+        await session.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(actor="agent:y"))
+    async with sessions() as session:
+        check = await audit.verify(session)
+    assert not check.ok and check.seq == 3
+
+
+async def test_a_case_left_waiting_by_a_silent_customer_ends_abandoned(sessions) -> None:
+    world = World(sessions)
+    case_id = await world.say("quiero devolver esto")
+    assert await world.desk.sweep(timedelta(hours=1)) == 0  # the customer just wrote
+    assert await world.desk.sweep(timedelta(0)) == 1
+    assert (await world.case(case_id)).status == "abandoned"
+    assert await world.handoffs(case_id) == [("to_human", "complex_intent", "abandoned")]
+    await world.bot.aclose()

@@ -1,0 +1,165 @@
+"""A Graph API stand-in on loopback: records requests and answers as Meta documents (messages, media)."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+FIXTURES = Path(__file__).resolve().parents[1] / "whatsapp" / "fixtures"
+TOKEN = "test-access-token"
+PHONE_NUMBER_ID = "106540352242922"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def graph_error(code: int, title: str, details: str = "") -> dict[str, Any]:
+    """An error body shaped like Meta's (error_response_130429.json)."""
+    body = fixture("error_response_130429.json")
+    body["error"].update({"code": code, "message": f"(#{code}) {title}"})
+    body["error"]["error_data"]["details"] = details or title
+    return body
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    authorization: str | None
+    body: Any
+
+
+@dataclass
+class GraphStandIn:
+    """Answers POST /{phone}/messages, GET /{media-id} and media downloads; scripted failures first."""
+
+    token: str = TOKEN
+    phone_number_id: str = PHONE_NUMBER_ID
+    requests: list[Recorded] = field(default_factory=list)
+    script: deque[tuple[int, Any]] = field(default_factory=deque)
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    media_sha_override: dict[str, str] = field(default_factory=dict)
+    hold_downloads: threading.Event | None = None
+    download_started: threading.Event = field(default_factory=threading.Event)
+    port: int = 0
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v21.0"
+
+    def _record(self, request: web.Request, body: Any) -> None:
+        with self._lock:
+            self.requests.append(Recorded(request.method, request.path, request.headers.get("Authorization"), body))
+
+    def _authorized(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.token}"
+
+    async def messages(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self._record(request, body)
+        if not self._authorized(request):
+            return web.json_response(graph_error(190, "Invalid OAuth access token"), status=401)
+        if request.match_info["phone"] != self.phone_number_id:
+            return web.json_response(graph_error(100, "Invalid parameter"), status=400)
+        with self._lock:
+            scripted = self.script.popleft() if self.script and body.get("status") != "read" else None
+        if scripted is not None:
+            return web.json_response(scripted[1], status=scripted[0])
+        if body.get("status") == "read":
+            return web.json_response(fixture("mark_as_read_response.json"))
+        answer = fixture("send_response.json")
+        answer["contacts"] = [{"input": body.get("to"), "wa_id": str(body.get("to", "")).lstrip("+")}]
+        answer["messages"] = [{"id": f"wamid.standin{next(self._ids):06d}"}]
+        return web.json_response(answer)
+
+    async def media_info(self, request: web.Request) -> web.Response:
+        media_id = request.match_info["media_id"]
+        self._record(request, None)
+        if not self._authorized(request):
+            return web.json_response(graph_error(190, "Invalid OAuth access token"), status=401)
+        if media_id not in self.media:
+            return web.json_response(graph_error(100, "Invalid parameter"), status=400)
+        data, mime = self.media[media_id]
+        return web.json_response({
+            "messaging_product": "whatsapp", "url": f"http://127.0.0.1:{self.port}/download/{media_id}",
+            "mime_type": mime, "sha256": self.media_sha_override.get(media_id, hashlib.sha256(data).hexdigest()),
+            "file_size": str(len(data)), "id": media_id})
+
+    async def download(self, request: web.Request) -> web.Response:
+        self._record(request, None)
+        self.download_started.set()
+        if self.hold_downloads is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.hold_downloads.wait)
+        if not self._authorized(request):
+            return web.Response(status=401)
+        data, mime = self.media[request.match_info["media_id"]]
+        return web.Response(body=data, content_type=mime)
+
+    # --- test helpers -------------------------------------------------------------------------
+
+    def add_media(self, media_id: str, data: bytes, mime: str = "image/jpeg") -> str:
+        """Registers a file; returns its sha256 in base64, as webhooks state it."""
+        self.media[media_id] = (data, mime)
+        return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+    def sends(self) -> list[dict[str, Any]]:
+        """Message bodies POSTed (read receipts excluded), in order."""
+        with self._lock:
+            return [r.body for r in self.requests if r.method == "POST" and r.body.get("status") != "read"]
+
+    def reads(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r.body for r in self.requests if r.method == "POST" and r.body.get("status") == "read"]
+
+    def wait_for(self, check: Any, timeout: float = 60, what: str = "the expected requests") -> None:
+        """Polls until `check()` is true; a failure shows what was received."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"Graph stand-in never saw {what}; got {[r.body for r in self.requests]}")
+
+    def start(self) -> GraphStandIn:
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            app = web.Application()
+            app.router.add_post("/v21.0/{phone}/messages", self.messages)
+            app.router.add_get("/v21.0/{media_id}", self.media_info)
+            app.router.add_get("/download/{media_id}", self.download)
+            app.router.add_get("/healthz", lambda _request: web.json_response({"status": "ok"}))
+            runner = web.AppRunner(app, access_log=None)
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, "127.0.0.1", self.port)
+            loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self._loop = loop
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(runner.cleanup())
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self.hold_downloads is not None:
+            self.hold_downloads.set()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)

@@ -1,0 +1,51 @@
+"""Webhook bodies as Meta sends them, built from the documented fixtures, and signed posts of them."""
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from handoff.channels.whatsapp import sign
+from tests.service.support.graph_api import fixture
+
+WA_ID = "16505551234"
+APP_SECRET = "test-app-secret"
+
+
+def text_webhook(body: str = "Hola, donde esta mi pedido?", wamid: str = "wamid.TEXT1", **extra: object) -> bytes:
+    """The documented text-message webhook with another text and id, sent now."""
+    data = fixture("webhook_text_message.json")
+    message = data["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.update({"id": wamid, "text": {"body": body}, "timestamp": str(int(time.time())), **extra})
+    return json.dumps(data).encode()
+
+
+def button_reply_webhook(reply_id: str, title: str, context_id: str, wamid: str = "wamid.BUTTON1") -> bytes:
+    """The documented interactive button-reply webhook answering our message `context_id`."""
+    data = fixture("webhook_interactive_button_reply.json")
+    message = data["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.update({"id": wamid, "context": {"from": "15550783881", "id": context_id},
+                    "interactive": {"type": "button_reply", "button_reply": {"id": reply_id, "title": title}}})
+    return json.dumps(data).encode()
+
+
+def status_webhook(wamid: str, status: str, **extra: object) -> bytes:
+    """The documented status webhook for another message and state."""
+    data = fixture("webhook_status_sent_with_pricing.json")
+    data["entry"][0]["changes"][0]["value"]["statuses"][0].update({"id": wamid, "status": status, **extra})
+    return json.dumps(data).encode()
+
+
+def messages_webhook(*messages: dict) -> bytes:
+    """One webhook carrying several messages from the same customer."""
+    data = fixture("webhook_text_message.json")
+    data["entry"][0]["changes"][0]["value"]["messages"] = [
+        {"from": WA_ID, "timestamp": "1749416383", **message} for message in messages]
+    return json.dumps(data).encode()
+
+
+def post_signed(base_url: str, body: bytes, secret: str = APP_SECRET) -> httpx.Response:
+    """POST /webhooks/whatsapp as Meta does: raw JSON bytes with X-Hub-Signature-256."""
+    return httpx.post(f"{base_url}/webhooks/whatsapp", content=body, timeout=30,
+                      headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(secret, body)})
