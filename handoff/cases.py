@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from handoff.hashchain import utc_iso
 from handoff.store.models import Case, Customer, utcnow
@@ -22,13 +23,30 @@ def is_recontact(previous_closed_at: datetime | None, now: datetime, window_hour
     return now - previous_closed_at <= timedelta(hours=window_hours)
 
 
+LATEST = "latest_cases"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_latest(session: Session, _transaction: SessionTransaction) -> None:
+    """Another transaction may open a case; the memo lives only as long as the one that read it."""
+    session.info.pop(LATEST, None)
+
+
+async def latest_case(session: AsyncSession, customer_id: str) -> Case | None:
+    """The customer's most recent case, read once per transaction (CSAT and case opening both ask)."""
+    memo: dict[str, Case | None] = session.info.setdefault(LATEST, {})
+    if customer_id not in memo:
+        memo[customer_id] = await session.scalar(
+            select(Case).where(Case.customer_id == customer_id).order_by(Case.created_at.desc()).limit(1)
+        )
+    return memo[customer_id]
+
+
 async def open_case(
     session: AsyncSession, customer: Customer, channel: str, *, follow_up_window_hours: int
 ) -> Case:
     """The customer's open case (moved to `channel`), or a new one linked to a recent closed case."""
-    latest = await session.scalar(
-        select(Case).where(Case.customer_id == customer.id).order_by(Case.created_at.desc()).limit(1)
-    )
+    latest = await latest_case(session, customer.id)
     if latest is not None and latest.status in OPEN_STATUSES:
         latest.channel = channel
         return latest
@@ -44,4 +62,5 @@ async def open_case(
     )
     session.add(case)
     await session.flush()
+    session.info.setdefault(LATEST, {})[customer.id] = case
     return case

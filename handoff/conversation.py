@@ -148,9 +148,10 @@ class Conversations:
             if claimed.rowcount == 0:  # another worker finished this turn first
                 return []
             case = await session.get(Case, pending.case_id)
-            customer = await session.get(Customer, case.customer_id)
+            needs_customer = language is not None or turn is None or turn.handoff is not None
+            customer = await session.get(Customer, case.customer_id) if needs_customer else None
             outgoing: list[OutboundMessage] = []
-            if language in self.operations.languages and not case.language:
+            if customer is not None and language in self.operations.languages and not case.language:
                 case.language = language
                 customer.language = customer.language or language
             handed_off = False

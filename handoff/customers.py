@@ -22,10 +22,10 @@ async def follow_merges(session: AsyncSession, customer: Customer) -> Customer:
 
 async def find_by_identity(session: AsyncSession, kind: str, value: str) -> Customer | None:
     """The customer owning an (already normalized) identity, if any."""
-    identity = await session.scalar(select(Identity).where(Identity.kind == kind, Identity.value == value))
-    if identity is None:
-        return None
-    customer = await session.get(Customer, identity.customer_id)
+    customer = await session.scalar(
+        select(Customer).join(Identity, Identity.customer_id == Customer.id)
+        .where(Identity.kind == kind, Identity.value == value)
+    )
     return await follow_merges(session, customer) if customer else None
 
 

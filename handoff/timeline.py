@@ -3,11 +3,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from handoff.hashchain import GENESIS, ChainCheck, event_hash, verify_chain
 from handoff.store.models import Case, TimelineEvent, utcnow
+
+# The (seq, hash) each case's chain ends at, known inside the current transaction once its lock is held.
+HEADS = "timeline_heads"
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_heads(session: Session, _transaction: SessionTransaction) -> None:
+    """A head is only trustworthy while the transaction that read it holds the case's lock."""
+    session.info.pop(HEADS, None)
+
 
 class DuplicateProviderMessage(Exception):
     """The provider delivered a message id we already stored: acknowledge and ignore."""
@@ -40,22 +52,27 @@ async def append_event(
     held until the commit, so concurrent appends to one case queue up in the database. No in-process lock
     is held across awaits: a transaction appending twice cannot deadlock against another one.
     """
-    await session.execute(update(Case).where(Case.id == case.id).values(updated_at=utcnow())
-                          .execution_options(synchronize_session=False))
+    heads: dict[str, tuple[int, str]] = session.info.setdefault(HEADS, {})
+    head = heads.get(case.id)
+    if head is None:  # writing the case row takes its lock until the commit
+        await session.execute(update(Case).where(Case.id == case.id).values(updated_at=utcnow())
+                              .execution_options(synchronize_session=False))
     if provider_id is not None and await provider_id_seen(session, channel, provider_id):
         raise DuplicateProviderMessage(provider_id)
-    last = (
-        await session.execute(
-            select(TimelineEvent.seq, TimelineEvent.hash)
-            .where(TimelineEvent.case_id == case.id)
-            .order_by(TimelineEvent.seq.desc())
-            .limit(1)
-        )
-    ).first()
+    if head is None:
+        last = (
+            await session.execute(
+                select(TimelineEvent.seq, TimelineEvent.hash)
+                .where(TimelineEvent.case_id == case.id)
+                .order_by(TimelineEvent.seq.desc())
+                .limit(1)
+            )
+        ).first()
+        head = (last.seq, last.hash) if last else (0, GENESIS)
     event = TimelineEvent(
         case_id=case.id,
         customer_id=case.customer_id,
-        seq=(last.seq + 1) if last else 1,
+        seq=head[0] + 1,
         channel=channel,
         direction=direction,
         actor=actor,
@@ -65,11 +82,12 @@ async def append_event(
         provider_id=provider_id,
         delivery_status=delivery_status,
         created_at=utcnow(),
-        prev_hash=last.hash if last else GENESIS,
+        prev_hash=head[1],
     )
     event.hash = event_hash(event_fields(event))
     session.add(event)
     await session.flush()
+    heads[case.id] = (event.seq, event.hash)
     return event
 
 

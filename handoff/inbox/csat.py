@@ -5,9 +5,9 @@ import json
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handoff.cases import latest_case
 from handoff.messages import OutboundMessage, QuickReply
 from handoff.store.models import Case, Customer, utcnow
 from handoff.texts import text as service_text
@@ -44,8 +44,7 @@ def parse_answer(bot_input: str, language: str) -> int | None:
 
 async def awaiting_answer(session: AsyncSession, customer: Customer) -> Case | None:
     """The customer's latest case if it was resolved, asked for CSAT recently and not answered yet."""
-    latest = await session.scalar(select(Case).where(Case.customer_id == customer.id)
-                                  .order_by(Case.created_at.desc()).limit(1))
+    latest = await latest_case(session, customer.id)
     if latest is None or latest.status != "resolved" or latest.csat is not None or latest.csat_requested_at is None:
         return None
     asked = latest.csat_requested_at
