@@ -78,3 +78,4 @@ bench: setup train
 	$(BOT_PY) bench/nlu_heldout.py
 	$(PY) bench/bot_turn.py
 	$(PY) bench/routing.py
+	$(PY) bench/dashboard.py

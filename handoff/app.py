@@ -19,6 +19,7 @@ from handoff.operations import load_operations
 from handoff.ratelimit import SlidingWindowLimiter
 from handoff.routes import health, pages
 from handoff.routes import whatsapp as whatsapp_routes
+from handoff.routes import reports as report_routes
 from handoff.settings import REPO_ROOT, Settings, get_settings
 from handoff.signing import load_secret_key
 from handoff.store.db import create_engine, session_factory
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(whatsapp_routes.router)
     mount_voice(api, settings, sessions, operations, conversations, whatsapp.templates, voice)
     inbox.mount(api)
+    api.include_router(report_routes.router)  # supervisors' and designers' reports
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
 
 

@@ -27,6 +27,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["agent", "supervisor", "designer", "admin"])
     create.add_argument("--teams", default="", help="comma-separated team keys of operations.yml, e.g. care,returns")
     create.add_argument("--capacity", type=int, default=3, help="cases at once (default 3)")
+    audit = commands.add_parser("audit", help="case exports and their verification")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="check an exported case (JSON) against its hash chain")
+    verify.add_argument("file")
+    export = audit_commands.add_parser("export", help="write a case's verifiable transcript to stdout")
+    export.add_argument("case_id")
+    export.add_argument("--html", action="store_true", help="the printable page instead of JSON")
+    designers = commands.add_parser("designers", help="the conversation designers' NLU review loop")
+    designer_commands = designers.add_subparsers(dest="designers_command", required=True)
+    designer_commands.add_parser("export", help="append annotated examples to bot/data/nlu_reviewed.yml")
     return parser
 
 
@@ -47,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         from handoff.agents_cli import create_agent_command
 
         return create_agent_command(settings, args)
+    if args.command in ("audit", "designers"):
+        from handoff.reports.cli import run_reports_command
+
+        return run_reports_command(settings, args)
     from handoff import stack
 
     if args.command == "stack":

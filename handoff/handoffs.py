@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.operations import Operations
+from handoff.reports import nlu_samples
 from handoff.store.models import Case, Handoff, TimelineEvent, utcnow
 from handoff.timeline import append_event
 
@@ -86,6 +87,7 @@ async def hand_to_people(
         case.first_response_due_at = now + timedelta(seconds=sla.first_response)
         case.answer_due_at = now + timedelta(seconds=sla.answer)
     await session.flush()
+    await nlu_samples.from_handoff(session, handoff)  # a fallback or unsure prediction goes to the designers
     await append_event(
         session, case, channel=case.channel, direction="internal", actor=actor, kind="handoff",
         text=request.summary or request.reason,

@@ -11,6 +11,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "work": frozenset({"agent", "supervisor", "admin"}),  # reply, note, accept, transfer, resolve, return
     "supervise": frozenset({"supervisor", "admin"}),  # the live panel, every team's cases
     "manage_agents": frozenset({"admin"}),
+    "design": frozenset({"designer", "admin"}),  # the NLU review list and its export to training data
 }
 
 

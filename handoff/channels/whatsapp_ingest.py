@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -54,7 +55,7 @@ class WhatsAppIngest:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], conversations: Conversations,
                  media: MediaStore, *, concurrency: int = 4, max_attempts: int = 5,
-                 poll_seconds: float = 30.0) -> None:
+                 poll_seconds: float = 30.0, yield_seconds: float = 0.5) -> None:
         self.sessions = sessions
         self.writer = WebhookWriter(sessions)
         self.conversations = conversations
@@ -66,12 +67,28 @@ class WhatsAppIngest:
         self._tasks: set[asyncio.Task[None]] = set()
         # One customer's messages are stored one at a time in this process, in the order they are processed.
         self._customer_locks = [asyncio.Lock() for _ in range(64)]
+        # Acknowledging comes first: processing waits (briefly) while webhooks are being accepted.
+        self.yield_seconds = yield_seconds
+        self.quiet_gap = 0.02
+        self.turns_in_lane = False
+        self._last_accept = 0.0
 
     async def accept(self, body: bytes) -> int:
         """Persists a verified body (group commit) and schedules it; the caller then acknowledges."""
+        self._last_accept = time.monotonic()
         row_id = await self.writer.store(CHANNEL, body)
         self.schedule(row_id)
         return row_id
+
+    async def _let_acknowledgements_pass(self) -> None:
+        """During a burst, Meta's requests are answered first; processing never waits more than a moment."""
+        waited = 0.0
+        while waited < self.yield_seconds:
+            pause = self.quiet_gap - (time.monotonic() - self._last_accept)
+            if pause <= 0:
+                return
+            await asyncio.sleep(pause)
+            waited += pause
 
     def schedule(self, row_id: int) -> None:
         """Processes a stored webhook in the background, after the request was acknowledged."""
@@ -85,9 +102,15 @@ class WhatsAppIngest:
     async def _guarded(self, row_id: int) -> None:
         try:
             async with self._limit:  # storing is database-bound: a few at a time keep acknowledgements fast
+                await self._let_acknowledgements_pass()
                 turns = await self.store_row(row_id)
+                if self.turns_in_lane:
+                    await self.run_turns(turns)
+                    turns = []
         finally:
             self._inflight.discard(row_id)
+        if turns:
+            await self._let_acknowledgements_pass()
         await self.run_turns(turns)
 
     async def run(self, started_at: datetime) -> None:

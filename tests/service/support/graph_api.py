@@ -108,6 +108,9 @@ class GraphStandIn:
         data, mime = self.media[request.match_info["media_id"]]
         return web.Response(body=data, content_type=mime)
 
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
     # --- test helpers -------------------------------------------------------------------------
 
     def add_media(self, media_id: str, data: bytes, mime: str = "image/jpeg") -> str:
@@ -142,7 +145,7 @@ class GraphStandIn:
             app.router.add_post("/v21.0/{phone}/messages", self.messages)
             app.router.add_get("/v21.0/{media_id}", self.media_info)
             app.router.add_get("/download/{media_id}", self.download)
-            app.router.add_get("/healthz", lambda _request: web.json_response({"status": "ok"}))
+            app.router.add_get("/healthz", self.healthz)
             runner = web.AppRunner(app, access_log=None)
             loop.run_until_complete(runner.setup())
             site = web.TCPSite(runner, "127.0.0.1", self.port)

@@ -1,0 +1,115 @@
+"""Time to compute the supervisor dashboard (every KPI, per day, channel, team and intent) for 100,000 cases.
+
+The month of tests/service/reports/month.py repeated: 20,000 groups of five cases (bot-only, handed off and
+recontacted on WhatsApp, returned to the assistant, abandoned in queue) spread over 30 days, with their
+handoff rows and agent replies. Prints the median of several runs on SQLite and PostgreSQL, and the ratio
+to the same computation over 10,000 cases (a linear dashboard stays near 10x). Target: under 1 s on PostgreSQL.
+Run with the service environment: `.venv/bin/python bench/dashboard.py [--cases 100000] [--runs 3] [--sqlite-only]`.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert  # noqa: E402
+
+from handoff.operations import Operations  # noqa: E402
+from handoff.reports.loader import dashboard  # noqa: E402
+from handoff.store.db import create_engine, session_factory  # noqa: E402
+from handoff.store.models import Case, Customer, Handoff, TimelineEvent  # noqa: E402
+from tests.service.reports.month import END, SLA, START, day_cases  # noqa: E402
+from tests.service.support.servers import postgres_bin, start_postgres  # noqa: E402
+from tests.service.support.stack import migrate  # noqa: E402
+
+CHUNK = 5000
+OPERATIONS = Operations(timezone="America/Mexico_City", follow_up_window_hours=72,
+                        sla={c: {"first_response": s, "answer": s * 3} for c, s in SLA.items()})
+
+
+def rows(cases: int) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    """Customers, cases, handoffs and agent replies for `cases` cases."""
+    customers: dict[str, dict] = {}
+    case_rows, handoffs, events = [], [], []
+    for group in range(cases // 5):
+        for fact in day_cases(group % 30):
+            case_id, customer = f"{group}-{fact.id}"[:32], f"{group}-{fact.customer_id}"
+            customers[customer] = {"id": customer, "display_name": customer, "facts": {}}
+            case_rows.append({"id": case_id, "customer_id": customer, "channel": fact.channel,
+                              "status": fact.status, "created_at": fact.created_at, "resolved_at": fact.resolved_at,
+                              "csat": fact.csat, "handoff_count": len(fact.to_human), "priority": 0})
+            for seq, h in enumerate(fact.handoffs, start=1):
+                handoffs.append({"case_id": case_id, "direction": h.direction, "reason": h.reason,
+                                 "intent": h.intent, "team": h.team, "bot_turns": h.bot_turns, "slots": {},
+                                 "queued_at": h.queued_at, "accepted_at": h.accepted_at, "ended_at": h.ended_at,
+                                 "outcome": h.outcome})
+                if h.first_response_at is not None:
+                    events.append({"case_id": case_id, "customer_id": customer, "seq": seq, "channel": fact.channel,
+                                   "direction": "out", "actor": "agent:a1", "kind": "message", "text": "hola",
+                                   "payload": {}, "created_at": h.first_response_at, "prev_hash": "0" * 64,
+                                   "hash": "0" * 64})
+    return list(customers.values()), case_rows, handoffs, events
+
+
+async def seed(url: str, cases: int) -> None:
+    engine = create_engine(url)
+    async with session_factory(engine)() as session, session.begin():
+        for model, batch in zip((Customer, Case, Handoff, TimelineEvent), rows(cases)):
+            for start in range(0, len(batch), CHUNK):
+                await session.execute(insert(model), batch[start:start + CHUNK])
+    await engine.dispose()
+
+
+async def timed(url: str, runs: int) -> tuple[float, int]:
+    """Median seconds of a full dashboard computation, and the number of cases it covered."""
+    engine = create_engine(url)
+    samples, total = [], 0
+    for _ in range(runs):
+        async with session_factory(engine)() as session:
+            began = time.perf_counter()
+            report = await dashboard(session, OPERATIONS, START, END)
+            samples.append(time.perf_counter() - began)
+            total = report["total"]["cases"]
+    await engine.dispose()
+    return statistics.median(samples), total
+
+
+async def measure(name: str, make_url, cases: int, runs: int) -> None:
+    results = {}
+    for count in (cases // 10, cases):
+        url = make_url(f"dash{count}")
+        migrate(url)
+        await seed(url, count)
+        results[count] = await timed(url, runs)
+    (small, _), (large, covered) = results[cases // 10], results[cases]
+    print(f"dashboard {name}: {covered} cases in {large:.3f} s (median of {runs}); "
+          f"{cases // 10} cases in {small:.3f} s; ratio {large / small:.1f}x")
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sqlite-only", action="store_true")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+    await measure("sqlite", lambda name: f"sqlite+aiosqlite:///{scratch / name}.sqlite3", args.cases, args.runs)
+    if not args.sqlite_only and postgres_bin() is not None:
+        server = start_postgres()
+        try:
+            await measure("postgresql", server.create_database, args.cases, args.runs)
+        finally:
+            server.process.stop()
+    elif not args.sqlite_only:
+        print("dashboard postgresql: skipped, Debian package postgresql is not installed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,52 @@
+"""`python -m handoff audit …` and `python -m handoff designers …`: thin wrappers over the report modules."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from handoff.settings import REPO_ROOT, Settings
+from handoff.store.db import create_engine, session_factory
+
+
+async def _export_case(settings: Settings, case_id: str, as_html: bool) -> int:
+    from handoff.reports.audit_export import export_case, render_html
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            document = await export_case(session, case_id)
+    finally:
+        await engine.dispose()
+    if document is None:
+        print(f"no such case: {case_id}", file=sys.stderr)
+        return 1
+    print(render_html(document) if as_html else json.dumps(document, ensure_ascii=False, indent=1))
+    return 0
+
+
+async def _designers_export(settings: Settings) -> int:
+    from handoff.reports.nlu_export import export_to_bot_data
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            path, added = await export_to_bot_data(session, REPO_ROOT / "bot" / "data", actor="cli")
+    finally:
+        await engine.dispose()
+    print(f"{added} new examples written to {path}")
+    return 0
+
+
+def run_reports_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Dispatches the audit and designers sub-commands."""
+    if args.command == "audit":
+        if args.audit_command == "verify":
+            from handoff.reports.audit_export import verify_file
+
+            status, line = verify_file(args.file)
+            print(line, file=sys.stdout if status == 0 else sys.stderr)
+            return status
+        return asyncio.run(_export_case(settings, args.case_id, args.html))
+    return asyncio.run(_designers_export(settings))

@@ -1,0 +1,89 @@
+"""Every KPI of a seeded month against values worked out by hand (see month.py for the story of each case)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from handoff.operations import Operations
+from handoff.reports import kpis
+from handoff.reports.loader import dashboard
+from tests.service.reports.month import END, SLA, START, day_cases, month, seed
+
+MONTH_TOTAL = {
+    "cases": 152, "contained": 62, "containment_rate": 0.4079, "handed_off": 90, "handoff_rate": 0.5921,
+    "handoffs": 90, "handoff_reasons": {"complex_intent": 30, "explicit_request": 30, "repeated_fallback": 30},
+    "avg_bot_turns_before_handoff": 3.0,  # (2 + 3 + 4) / 3
+    "avg_bot_seconds_before_handoff": 70.0,  # (60 + 120 + 30) / 3
+    "avg_queue_wait_seconds": 165.0,  # (30 + 300) / 2; the abandoned call was never accepted
+    "abandoned_in_queue": 30, "queue_abandonment_rate": 0.3333,
+    "avg_first_response_seconds": 190.0,  # (30*40 + 10*300 + 20*360) / 60
+    "avg_handle_seconds": 450.0,  # (600 + 300) / 2
+    "resolved": 122, "first_contact_resolutions": 92, "fcr_rate": 0.7541,  # every webchat handoff came back
+    "recontacts": 30, "recontact_rate": 0.1974,  # E's return after 96 hours is not one
+    "sla_attainment": {"voice": 0.0, "webchat": 1.0, "whatsapp": 0.3333}, "sla_spread": 1.0,
+    "csat_bot_only": 5.0, "csat_assisted": 4.0, "csat_bot_only_responses": 30, "csat_assisted_responses": 30,
+}
+
+
+def the_report(cases=None) -> dict:
+    cases = cases if cases is not None else month()
+    return kpis.report(cases, cases, window_hours=72, sla=SLA, timezone_name="America/Mexico_City")
+
+
+def test_month_totals_match_the_hand_computed_values() -> None:
+    assert the_report()["total"] == MONTH_TOTAL
+
+
+def test_one_ordinary_day() -> None:
+    day = {row["day"]: row for row in the_report()["day"]}["2026-11-02"]  # day % 3 != 0: WhatsApp SLA missed
+    assert len(the_report()["day"]) == 30
+    assert (day["cases"], day["containment_rate"], day["handoff_rate"]) == (5, 0.4, 0.6)
+    assert (day["avg_queue_wait_seconds"], day["avg_first_response_seconds"], day["avg_handle_seconds"]) == \
+        (165.0, 200.0, 450.0)
+    assert (day["fcr_rate"], day["recontact_rate"], day["queue_abandonment_rate"]) == (0.75, 0.2, 0.3333)
+    assert day["sla_attainment"] == {"voice": 0.0, "webchat": 1.0, "whatsapp": 0.0}
+
+
+def test_per_channel_team_and_intent() -> None:
+    report = the_report()
+    channels = {row["channel"]: row for row in report["channel"]}
+    assert {name: row["cases"] for name, row in channels.items()} == {"voice": 30, "webchat": 62, "whatsapp": 60}
+    assert channels["webchat"]["containment_rate"] == 0.5161 and channels["webchat"]["fcr_rate"] == 0.5161
+    assert channels["whatsapp"]["recontact_rate"] == 0.5 and channels["whatsapp"]["fcr_rate"] == 1.0
+    assert channels["voice"]["queue_abandonment_rate"] == 1.0 and channels["voice"]["fcr_rate"] is None
+    assert channels["voice"]["sla_spread"] is None  # one channel: no spread
+    teams = {row["team"]: row["cases"] for row in report["team"]}
+    assert teams == {kpis.BOT_ONLY: 62, "care": 60, "returns": 30}
+    intents = {row["intent"]: row["cases"] for row in report["intent"]}
+    assert intents == {kpis.BOT_ONLY: 62, "nlu_fallback": 30, "request_human": 30, "return_request": 30}
+
+
+def test_seconds_before_handoff_restart_when_the_case_comes_back_to_the_bot() -> None:
+    returned = day_cases(1)[3]
+    again = kpis.HandoffFact("to_human", "explicit_request", "request_human", "care", 1,
+                             returned.handoffs[1].ended_at + timedelta(seconds=45))
+    case = kpis.CaseFact(returned.id, returned.customer_id, returned.channel, "queued", returned.created_at,
+                         handoffs=returned.handoffs + (again,))
+    stretches = [(h.reason, (h.queued_at - since).total_seconds()) for h, since in kpis.bot_handoffs(case)]
+    assert stretches == [("complex_intent", 120.0), ("explicit_request", 45.0)]
+    assert kpis.sla_met(again, 60) is None  # still waiting: neither met nor missed yet
+
+
+def test_empty_period_gives_no_made_up_rates() -> None:
+    total = the_report([])["total"]
+    assert total["cases"] == 0 and total["containment_rate"] is None and total["sla_attainment"] == {}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+                         indirect=True)
+async def test_dashboard_recomputed_from_the_store_matches(sessions) -> None:
+    async with sessions() as session, session.begin():
+        await seed(session, month())
+    operations = Operations(timezone="America/Mexico_City", follow_up_window_hours=72,
+                            sla={channel: {"first_response": seconds, "answer": seconds * 3}
+                                 for channel, seconds in SLA.items()})
+    async with sessions() as session:
+        report = await dashboard(session, operations, START, END)
+    assert report["total"] == MONTH_TOTAL
+    assert report == {"start": START.isoformat(), "end": END.isoformat(), **the_report()}
