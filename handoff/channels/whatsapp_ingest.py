@@ -55,9 +55,10 @@ class WhatsAppIngest:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], conversations: Conversations,
                  media: MediaStore, *, concurrency: int = 4, max_attempts: int = 5,
-                 poll_seconds: float = 30.0, yield_seconds: float = 0.5) -> None:
+                 poll_seconds: float = 30.0, yield_seconds: float = 0.5,
+                 writer: WebhookWriter | None = None) -> None:
         self.sessions = sessions
-        self.writer = WebhookWriter(sessions)
+        self.writer = writer or WebhookWriter(sessions)
         self.conversations = conversations
         self.media = media
         self.max_attempts = max_attempts

@@ -15,6 +15,7 @@ from handoff.media import MediaStore
 from handoff.operations import Operations
 from handoff.outbox import OutboxWorker
 from handoff.settings import Settings
+from handoff.webhook_store import WebhookWriter, sqlite_writer_sessions
 from handoff.whatsapp_window import load_templates
 
 
@@ -33,12 +34,15 @@ class WhatsAppRuntime:
         self.templates = load_templates(operations.whatsapp_templates)
         self.deliverer = WhatsAppDeliverer(sessions, self.templates, self.outbox.wake, operations.default_language)
         self.sessions = sessions
+        self._writer_store = sqlite_writer_sessions(settings.database_url)
+        self.writer = WebhookWriter(self._writer_store[1] if self._writer_store else sessions,
+                                    fast_retry=self._writer_store is not None)
         self.ingest: WhatsAppIngest | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     def attach(self, conversations: Conversations) -> WhatsAppIngest:
         """The ingest needs the conversation service, which needs our deliverer: wired in two steps."""
-        self.ingest = WhatsAppIngest(self.sessions, conversations, self.media)
+        self.ingest = WhatsAppIngest(self.sessions, conversations, self.media, writer=self.writer)
         return self.ingest
 
     def start(self, started_at: datetime) -> None:
@@ -53,3 +57,5 @@ class WhatsAppRuntime:
         if self.ingest is not None:
             await self.ingest.close()
         await self.graph.aclose()
+        if self._writer_store is not None:
+            await self._writer_store[0].dispose()
