@@ -10,8 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,8 +23,7 @@ from handoff.messages import InboundMessage
 from handoff.missed_calls import MissedCalls
 from handoff.operations import load_operations
 from handoff.settings import REPO_ROOT
-from handoff.store.db import create_engine
-from handoff.store.models import Base, Call, Case, Customer, Identity, TimelineEvent
+from handoff.store.models import Call, Case, Customer, Identity, TimelineEvent
 from handoff.voice_assistant import VoiceAssistant, VoiceDeliverer
 from handoff.whatsapp_window import load_templates
 from tests.service.support.twilio_calls import CALLER, OUR_NUMBER
@@ -142,15 +139,3 @@ async def test_a_phone_given_in_the_webchat_leads_the_call_to_that_customer(phon
     assert (call.customer_id, call.case_id, call.status) == (customer.id, case.id, "queued")
     phone_identity = [i for i in await phone.all(Identity) if i.kind == "phone"]
     assert [(i.value, i.verified) for i in phone_identity] == [(CALLER, False)]  # told, not proven
-
-
-async def test_the_voice_migration_matches_the_models(database_url: str) -> None:
-    engine = create_engine(database_url)
-    async with engine.connect() as connection:
-        diffs = await connection.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}),
-                                          Base.metadata))
-        heads = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
-    await engine.dispose()
-    assert [diff for diff in diffs if "calls" in repr(diff)] == []
-    assert "0004_voice" in heads
