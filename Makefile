@@ -29,7 +29,6 @@ check-python:
 $(VENV)/.installed: pyproject.toml constraints/service.txt
 	@$(MAKE) --no-print-directory check-python
 	test -x $(PY) || $(PYTHON310) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints/service.txt -e '.[dev]'
 	touch $@
 
