@@ -4,6 +4,7 @@ One object per process, shared by every channel (Chatwoot-style: one service cal
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,10 +79,10 @@ class Conversations:
                     case = csat[0] if csat else await open_case(
                         session, customer, inbound.channel,
                         follow_up_window_hours=self.operations.follow_up_window_hours)
-                    case.last_customer_message_at = utcnow()
                     event = await append_event(
                         session, case, channel=inbound.channel, direction="in", actor="customer",
                         kind="message", text=inbound.text, provider_id=inbound.provider_id,
+                        case_updates={"last_customer_message_at": utcnow()},
                         payload={"bot_input": inbound.bot_input, "address": inbound.address, **inbound.payload},
                     )
                     if csat and self.desk:  # the answer to "how did we do?", not a new conversation
@@ -108,8 +109,7 @@ class Conversations:
         if turn is None:
             return
         deliverer = self.deliverers.get(turn.channel)
-        if deliverer:
-            await deliverer.typing(turn.address, "bot", True)
+        typing = asyncio.create_task(deliverer.typing(turn.address, "bot", True)) if deliverer else None
         try:
             answer: BotTurn | None = await self.bot.turn(turn.case_id, turn.bot_input, turn.metadata)
         except BotUnavailable as exc:
@@ -119,6 +119,8 @@ class Conversations:
         if answer is not None and not turn.language_known:
             language = await self.bot.slot(turn.case_id, "language")  # learnt once, for when Rasa is down
         outgoing = await self._record_turn(turn, answer, language)
+        if typing is not None:
+            await typing  # shown while the assistant thinks, without making the customer wait for it
         if deliverer:
             for message in outgoing:
                 await deliverer.deliver(turn.address, message)

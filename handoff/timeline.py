@@ -45,17 +45,20 @@ async def append_event(
     payload: dict[str, Any] | None = None,
     provider_id: str | None = None,
     delivery_status: str | None = None,
+    case_updates: dict[str, Any] | None = None,
 ) -> TimelineEvent:
     """Adds the next event of the case, chained to the previous one; the caller commits.
 
+    `case_updates` are columns of the case written by the same statement (one write per message).
     The case row is written first and that lock (a row lock on PostgreSQL, the write lock on SQLite) is
     held until the commit, so concurrent appends to one case queue up in the database. No in-process lock
     is held across awaits: a transaction appending twice cannot deadlock against another one.
     """
     heads: dict[str, tuple[int, str]] = session.info.setdefault(HEADS, {})
     head = heads.get(case.id)
-    if head is None:  # writing the case row takes its lock until the commit
-        await session.execute(update(Case).where(Case.id == case.id).values(updated_at=utcnow())
+    if head is None or case_updates:  # writing the case row takes its lock until the commit
+        await session.execute(update(Case).where(Case.id == case.id)
+                              .values(updated_at=utcnow(), **(case_updates or {}))
                               .execution_options(synchronize_session=False))
     if provider_id is not None and await provider_id_seen(session, channel, provider_id):
         raise DuplicateProviderMessage(provider_id)
