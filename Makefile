@@ -76,5 +76,6 @@ test-service: setup train tests/service/browser/node_modules/.installed
 bench: setup train
 	$(BOT_PY) bench/nlu_heldout.py
 	$(PY) bench/bot_turn.py
+	$(PY) bench/whatsapp_ingest.py
 	$(PY) bench/routing.py
 	$(PY) bench/dashboard.py

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from handoff.channels.whatsapp_api import send_result, should_retry
+from handoff.channels.whatsapp_ingest import in_burst
 from handoff.delivery import replaceable_by
 from handoff.media import extension_for, sha256_matches
 from handoff.operations import load_operations
@@ -99,3 +100,12 @@ def test_delivery_states_only_move_forward() -> None:
     assert replaceable_by("failed") == ("pending", "accepted", "sent")
     assert "failed" in replaceable_by("read")  # a read receipt proves it arrived after all
     assert replaceable_by("deleted") == ()
+
+
+def test_processing_yields_to_acknowledgements_only_in_a_burst() -> None:
+    burst = [10.0 + n * 0.005 for n in range(10)]  # 200 webhooks per second
+    assert in_burst(burst, 10.06)
+    assert not in_burst(burst, 10.2)  # the burst is over
+    steady = [10.0 + n * 0.05 for n in range(10)]  # 20 per second: processed at once
+    assert not in_burst(steady, 10.46)
+    assert not in_burst(burst[:9], 10.05)

@@ -71,13 +71,6 @@ class Store:
         await self.engine.dispose()
 
 
-@pytest.fixture
-def graph() -> Any:
-    standin = GraphStandIn().start()
-    yield standin
-    standin.stop()
-
-
 async def answers_after(store: Store, body: bytes, base_url: str) -> list[TimelineEvent]:
     assert post_signed(base_url, body).status_code == 200
     await store.until(store.settled, "settled")
