@@ -2,10 +2,9 @@
 WhatsApp, webchat and the phone, numbered options chosen by keypad, and the migration matching the models."""
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,31 +25,16 @@ from handoff.settings import REPO_ROOT
 from handoff.store.models import Call, Case, Customer, Identity, TimelineEvent
 from handoff.voice_assistant import VoiceAssistant, VoiceDeliverer
 from handoff.whatsapp_window import load_templates
+from tests.service.support.rasa_standin import RasaStandIn
 from tests.service.support.twilio_calls import CALLER, OUR_NUMBER
 
 WA_ID = CALLER.lstrip("+")
 
 
 @dataclass
-class Assistant:
-    """Records what Rasa was asked and answers with `reply(message)`."""
-
-    asked: list[dict[str, Any]] = field(default_factory=list)
-    reply: Callable[[str], list[dict[str, Any]]] = lambda message: [{"text": f"Recibido: {message}"}]
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/tracker"):
-            return httpx.Response(200, json={"slots": {"language": "es"}})
-        body = json.loads(request.content)
-        self.asked.append(body)
-        return httpx.Response(200, json=[{"recipient_id": body["sender"], **item}
-                                         for item in self.reply(body["message"])])
-
-
-@dataclass
 class Phone:
     sessions: async_sessionmaker[AsyncSession]
-    assistant: Assistant
+    assistant: RasaStandIn
     conversations: Conversations
     voice: VoiceAssistant
 
@@ -69,7 +53,7 @@ class Phone:
 @pytest.fixture
 async def phone(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Phone]:
     operations = load_operations(REPO_ROOT / "operations.yml")
-    assistant = Assistant()
+    assistant = RasaStandIn()
     bot = RasaClient("http://rasa.test", timeout=5, retries=0, backoff=0,
                      client=httpx.AsyncClient(transport=httpx.MockTransport(assistant.handler)))
     templates = load_templates(operations.whatsapp_templates)

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from handoff.store.models import TimelineEvent, utcnow
 from handoff.webhook_store import store_webhook
 from handoff.whatsapp_window import load_templates
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
+from tests.service.support.rasa_standin import RasaStandIn
 
 
 @pytest.fixture
@@ -33,21 +33,6 @@ def graph() -> Iterator[GraphStandIn]:
     standin = GraphStandIn().start()
     yield standin
     standin.stop()
-
-
-@dataclass
-class RasaStandIn:
-    """Records what the assistant was asked and answers with `reply(message)`."""
-
-    asked: list[dict[str, Any]] = field(default_factory=list)
-    reply: Callable[[str], list[dict[str, Any]]] = lambda message: [{"text": f"Recibido: {message}"}]
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/tracker"):
-            return httpx.Response(200, json={"slots": {"language": "es"}})
-        body = json.loads(request.content)
-        self.asked.append(body)
-        return httpx.Response(200, json=[{"recipient_id": body["sender"], **item} for item in self.reply(body["message"])])
 
 
 @dataclass

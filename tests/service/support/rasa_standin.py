@@ -1,0 +1,28 @@
+"""An in-process stand-in for Rasa's REST channel, for store-level tests of channel adapters.
+
+End-to-end tests use the real trained assistant; these tests are about what a channel stores and sends,
+so they need an assistant that answers instantly and records what it was asked.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class RasaStandIn:
+    """Records what the assistant was asked and answers with `reply(message)`."""
+
+    asked: list[dict[str, Any]] = field(default_factory=list)
+    reply: Callable[[str], list[dict[str, Any]]] = lambda message: [{"text": f"Recibido: {message}"}]
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/tracker"):
+            return httpx.Response(200, json={"slots": {"language": "es"}})
+        body = json.loads(request.content)
+        self.asked.append(body)
+        return httpx.Response(200, json=[{"recipient_id": body["sender"], **item} for item in self.reply(body["message"])])
