@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
+from holidays.utils import list_localized_countries
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DAY_NAMES = {
@@ -50,13 +51,13 @@ def holiday_names(day: date, ops: Mapping[str, Any]) -> Dict[str, str]:
     if not country:
         return {}
     names: Dict[str, str] = {}
+    localized = list_localized_countries().get(country, [])
     for lang, hol_lang in HOLIDAY_LANGUAGES.items():
-        try:
-            table = holidays_lib.country_holidays(
-                country, subdiv=conf.get("subdivision"), years=day.year, language=hol_lang
-            )
-        except (NotImplementedError, KeyError, ValueError):
-            table = holidays_lib.country_holidays(country, subdiv=conf.get("subdivision"), years=day.year)
+        # Countries without a translation give their holidays' names in their own language.
+        table = holidays_lib.country_holidays(
+            country, subdiv=conf.get("subdivision"), years=day.year,
+            language=hol_lang if hol_lang in localized else None,
+        )
         name = table.get(day)
         if name:
             names[lang] = str(name)
