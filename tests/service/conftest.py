@@ -11,8 +11,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.store.db import create_engine, session_factory
+from tests.service.support.processes import reap_orphans
 from tests.service.support.servers import Postgres, postgres_bin, start_postgres, start_redis
 from tests.service.support.stack import RasaStack, Service, migrate, start_service
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Servers left by a test run that was killed (kill -9, a closed terminal) would hold ports and CPU."""
+    reap_orphans()
 
 
 @pytest.fixture(scope="session")

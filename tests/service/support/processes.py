@@ -12,6 +12,47 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[3]
+# Process groups started by test runs, one line each: "<group id> <leader start> <owner pid> <owner start>".
+REGISTRY = Path(os.environ.get("TEST_PROCESS_REGISTRY", f"/tmp/frontdoor-test-processes-{os.getuid()}"))
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start tick of a process: tells a live owner from a reused pid."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _register(group: int) -> None:
+    with REGISTRY.open("a") as registry:
+        registry.write(f"{group} {_start_time(group)} {os.getpid()} {_start_time(os.getpid())}\n")
+
+
+def reap_orphans(registry: Path | None = None) -> int:
+    """Kills the servers of test runs that were killed before they could stop them; returns how many groups."""
+    registry = registry or REGISTRY
+    if not registry.exists():
+        return 0
+    kept, reaped = [], 0
+    for line in registry.read_text().splitlines():
+        try:
+            group, leader_started, owner, started = line.split()
+            group_id = int(group)
+        except ValueError:
+            continue
+        if _start_time(int(owner)) == started:
+            kept.append(line)  # its test run is still going
+            continue
+        if _start_time(group_id) != leader_started:
+            continue  # the group is gone (its id may belong to someone else now)
+        try:
+            os.killpg(group_id, signal.SIGKILL)
+            reaped += 1
+        except (ProcessLookupError, PermissionError):
+            pass
+    registry.write_text("".join(f"{line}\n" for line in kept))
+    return reaped
 
 
 def free_port() -> int:
@@ -34,6 +75,7 @@ class Process:
         self._log = open(self.log_path, "wb")
         self.popen = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})}, stdout=self._log,
                                       stderr=subprocess.STDOUT, start_new_session=True)
+        _register(self.popen.pid)  # its own session: the group id is the pid
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
