@@ -27,9 +27,45 @@ def sha256_matches(hex_digest: str, expected: str | None) -> bool:
 
 def extension_for(mime_type: str | None) -> str:
     """A file extension agents' browsers understand; the type without parameters like `; codecs=opus`."""
-    base = (mime_type or "").split(";")[0].strip().lower()
+    base = base_type(mime_type)
     return {"audio/ogg": ".ogg", "image/jpeg": ".jpg", "image/webp": ".webp"}.get(base) \
         or mimetypes.guess_extension(base) or ".bin"
+
+
+# Types a browser shows without running anything; the rest (SVG, HTML, PDF, ...) is only downloaded.
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "audio/ogg", "audio/mpeg",
+                          "audio/aac", "audio/mp4", "video/mp4"})
+
+
+def base_type(mime_type: str | None) -> str:
+    return (mime_type or "").split(";")[0].strip().lower()
+
+
+def agent_media(media: dict[str, Any] | None, error: str | None, url: str) -> dict[str, Any] | None:
+    """What an agent may learn of a customer's file: its type, size and name, never the store path or Meta id."""
+    if not media:
+        return None
+    mime = base_type(media.get("mime_type"))
+    available = bool(media.get("path")) and not error
+    return {"mime_type": mime or None, "size": media.get("size"), "filename": media.get("filename"),
+            "inline": available and mime in INLINE_TYPES, "url": url if available else None, "error": error}
+
+
+def serving(mime_type: str | None, filename: str | None) -> tuple[str, str]:
+    """Content type and disposition for sending a stored file to an agent's browser."""
+    mime = base_type(mime_type)
+    safe_name = "".join(c for c in (filename or "") if c.isalnum() or c in "._- ")[:100].strip() or "file"
+    if mime in INLINE_TYPES:
+        return mime, "inline"
+    return "application/octet-stream", f'attachment; filename="{safe_name}"'
+
+
+def stored_path(root: Path, relative: str) -> Path:
+    """The stored file for a path kept on the timeline, refusing anything outside the store."""
+    candidate = (root / relative).resolve()
+    if not candidate.is_relative_to(root.resolve()):
+        raise MediaError(f"not a stored media path: {relative!r}")
+    return candidate
 
 
 class MediaStore:
@@ -39,13 +75,6 @@ class MediaStore:
         self.root = root
         self.graph = graph
         self.max_bytes = max_bytes
-
-    def path(self, relative: str) -> Path:
-        """The stored file for a path kept on the timeline, refusing anything outside the store."""
-        candidate = (self.root / relative).resolve()
-        if not candidate.is_relative_to(self.root.resolve()):
-            raise MediaError(f"not a stored media path: {relative!r}")
-        return candidate
 
     async def fetch(self, media: dict[str, Any]) -> dict[str, Any]:
         """Media id → URL → bytes (with the token), checked against every sha256 Meta stated, then stored."""

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.hashchain import utc_iso
+from handoff.media import agent_media
 from handoff.routing import EPOCH
 from handoff.store.models import Agent, Case, Customer, Handoff, Identity, TimelineEvent, utcnow
 
@@ -42,6 +43,7 @@ def event_view(event: TimelineEvent, agent_names: dict[str, str]) -> dict[str, A
         "direction": event.direction, "actor": event.actor, "actor_name": actor_name, "kind": event.kind,
         "text": event.text, "payload": {key: payload[key] for key in SAFE_PAYLOAD if key in payload},
         "delivery_status": event.delivery_status, "at": iso(event.created_at),
+        "media": agent_media(payload.get("media"), payload.get("media_error"), f"/inbox/api/events/{event.id}/media"),
     }
 
 

@@ -46,12 +46,14 @@ class Inbox:
     def mount(self, api: FastAPI) -> None:
         """Routes, static files and the services the routes call."""
         from handoff.routes import inbox as inbox_routes
+        from handoff.routes import media as media_routes
 
         api.state.auth = self.auth
         api.state.desk = self.desk
         api.state.actions = self.actions
         api.state.people = self.people
         api.include_router(inbox_routes.router)
+        api.include_router(media_routes.router)
         api.mount("/inbox/static", StaticFiles(directory=inbox_routes.STATIC), name="inbox-static")
 
 

@@ -39,6 +39,24 @@ function actorLabel(event) {
   return ACTOR_LABEL[event.actor] || event.actor;
 }
 
+function fileSize(bytes) {
+  if (!bytes) return "";
+  return bytes < 1024 * 1024 ? ` · ${Math.ceil(bytes / 1024)} KB` : ` · ${(bytes / 1048576).toFixed(1)} MB`;
+}
+
+// A customer's file: pictures and sound play in place, anything else is a download link.
+function mediaItem(media) {
+  if (!media) return null;
+  if (!media.url) return h("div", { class: "media muted" }, `File not available: ${media.error || "unknown"}`);
+  const label = `${media.filename || media.mime_type || "file"}${fileSize(media.size)}`;
+  const link = h("a", { href: media.url, target: "_blank", rel: "noopener", class: "media-link" }, `Open ${label}`);
+  if (!media.inline) return h("div", { class: "media" }, link);
+  const kind = media.mime_type.split("/")[0];
+  const player = kind === "image" ? h("img", { src: media.url, alt: label, class: "media-image", loading: "lazy" })
+    : h(kind === "video" ? "video" : "audio", { src: media.url, controls: true, preload: "none", class: "media-player" });
+  return h("div", { class: "media" }, player, link);
+}
+
 export function eventItem(event, currentCaseId) {
   const other = event.case_id !== currentCaseId;
   const kindClass = `event kind-${event.kind} dir-${event.direction} actor-${event.actor.split(":")[0]}`;
@@ -59,7 +77,7 @@ export function eventItem(event, currentCaseId) {
   }
   const replies = (event.payload && event.payload.quick_replies) || [];
   return h("li", { class: kindClass, dataset: { eventId: event.id, kind: event.kind, actor: event.actor } },
-    head, body,
+    head, body, mediaItem(event.media),
     replies.length ? h("div", { class: "muted" }, `Buttons: ${replies.map((r) => r.title).join(" · ")}`) : null);
 }
 
