@@ -17,6 +17,7 @@ from handoff.inbox.wiring import build_inbox
 from handoff.logs import configure_logging
 from handoff.operations import load_operations
 from handoff.ratelimit import SlidingWindowLimiter
+from handoff.reports.nlu_harvest import NluHarvester
 from handoff.routes import health, pages
 from handoff.routes import whatsapp as whatsapp_routes
 from handoff.routes import reports as report_routes
@@ -69,16 +70,20 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         default_language=operations.default_language,
     )
 
+    harvester = NluHarvester(sessions, bot, settings.nlu_harvest_interval_seconds)  # designers' review list
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         replay = asyncio.create_task(conversations.replay_pending())
         whatsapp.start(started_at=utcnow())
         inbox.start()
+        harvester.start()
         log.info("service_started", port=settings.port, redis=bool(settings.redis_url))
         yield
         replay.cancel()
         await whatsapp.stop()
         await inbox.stop()
+        await harvester.stop()
         await bot.aclose()
         await engine.dispose()
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from handoff.settings import get_settings
+from handoff.settings import REPO_ROOT, get_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--html", action="store_true", help="the printable page instead of JSON")
     designers = commands.add_parser("designers", help="the conversation designers' NLU review loop")
     designer_commands = designers.add_subparsers(dest="designers_command", required=True)
-    designer_commands.add_parser("export", help="append annotated examples to bot/data/nlu_reviewed.yml")
+    export_nlu = designer_commands.add_parser("export", help="merge annotated examples into bot/data/nlu/reviewed.yml")
+    export_nlu.add_argument("--data-dir", type=Path, default=REPO_ROOT / "bot" / "data",
+                            help="the Rasa training data directory (default bot/data)")
+    export_nlu.add_argument("--domain", type=Path, default=REPO_ROOT / "domain.yml",
+                            help="the domain whose intents may be exported (default domain.yml)")
+    designer_commands.add_parser("harvest", help="read Rasa's trackers once for unsure or fallback predictions")
     return parser
 
 

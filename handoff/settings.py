@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     bot_timeout_seconds: float = 10.0
     bot_retries: int = 1
     bot_retry_backoff_seconds: float = 0.3
+    nlu_harvest_interval_seconds: float = 120.0  # reads Rasa's trackers for unsure predictions; 0: off
 
     log_level: str = "INFO"
     log_json: bool = True

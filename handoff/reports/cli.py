@@ -5,8 +5,9 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
-from handoff.settings import REPO_ROOT, Settings
+from handoff.settings import Settings
 from handoff.store.db import create_engine, session_factory
 
 
@@ -26,17 +27,34 @@ async def _export_case(settings: Settings, case_id: str, as_html: bool) -> int:
     return 0
 
 
-async def _designers_export(settings: Settings) -> int:
+async def _designers_export(settings: Settings, data_dir: Path, domain: Path) -> int:
     from handoff.reports.nlu_export import export_to_bot_data
 
     engine = create_engine(settings.database_url)
     try:
         async with session_factory(engine)() as session, session.begin():
-            path, added = await export_to_bot_data(session, REPO_ROOT / "bot" / "data", actor="cli")
+            path, added = await export_to_bot_data(session, data_dir, actor="cli", domain_file=domain)
     finally:
         await engine.dispose()
     print(f"{added} new examples written to {path}")
     return 0
+
+
+async def _designers_harvest(settings: Settings) -> int:
+    from handoff.bot_client import RasaClient
+    from handoff.reports.nlu_harvest import harvest
+
+    engine = create_engine(settings.database_url)
+    bot = RasaClient(settings.rasa_url, timeout=settings.bot_timeout_seconds, retries=settings.bot_retries,
+                     backoff=settings.bot_retry_backoff_seconds, token=settings.rasa_token)
+    try:
+        done = await harvest(session_factory(engine), bot)
+    finally:
+        await bot.aclose()
+        await engine.dispose()
+    print(f"{done.samples} new samples from {done.cases} cases"
+          + ("" if done.complete else f"; Rasa at {settings.rasa_url} did not answer, the rest waits"))
+    return 0 if done.complete else 1
 
 
 def run_reports_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -49,4 +67,6 @@ def run_reports_command(settings: Settings, args: argparse.Namespace) -> int:
             print(line, file=sys.stdout if status == 0 else sys.stderr)
             return status
         return asyncio.run(_export_case(settings, args.case_id, args.html))
-    return asyncio.run(_designers_export(settings))
+    if args.designers_command == "harvest":
+        return asyncio.run(_designers_harvest(settings))
+    return asyncio.run(_designers_export(settings, args.data_dir, args.domain))

@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff import audit
@@ -67,6 +68,22 @@ async def from_handoff(session: AsyncSession, handoff: Handoff) -> int:
 async def from_review(session: AsyncSession, handoff: Handoff) -> int:
     """Every transition a supervisor tagged goes to the designers, with the tag as context."""
     return await _add(session, handoff, "review")
+
+
+async def from_prediction(session: AsyncSession, *, case_id: str, event_id: int, language: str | None,
+                          source: str, text: str, intent: str | None, confidence: float | None) -> int:
+    """A prediction read back from the assistant's tracker (the harvester): once per (source, message)."""
+    if not text.strip() or await session.scalar(select(NluSample.id).where(NluSample.source == source,
+                                                                         NluSample.event_id == event_id)):
+        return 0
+    try:
+        async with session.begin_nested():  # another worker's harvester may store the same one first
+            session.add(NluSample(case_id=case_id, event_id=event_id, source=source, text=text.strip(),
+                                  language=language, predicted_intent=intent, confidence=confidence,
+                                  status="open", created_at=utcnow()))
+    except IntegrityError:
+        return 0
+    return 1
 
 
 def sample_view(sample: NluSample) -> dict[str, Any]:

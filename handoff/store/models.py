@@ -311,3 +311,13 @@ class NluSample(Base):
     reviewed_at: Mapped[datetime | None]
     exported_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NluHarvestMark(Base):
+    """How far the designers' harvester has read the assistant's timeline events (by id), so each is read once."""
+
+    __tablename__ = "nlu_harvest_marks"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
