@@ -1,8 +1,13 @@
-"""The rows KPIs are computed from: plain values read once from the store, so the arithmetic stays pure."""
+"""The rows KPIs are computed from: facts of single cases (held in memory) and the sums per cell the store returns."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
+
+BOT_ONLY = "(bot)"  # the team and intent key of cases no person was asked to join
+TRANSFER = "transfer"  # the reason of a transition from people to people: not the assistant giving up
+Day = tuple[str, datetime, datetime]  # a local date, its first instant and the first instant after it (UTC)
 
 
 @dataclass(frozen=True)
@@ -43,3 +48,42 @@ class CaseFact:
     def assisted(self) -> bool:
         """A person was asked to take part at least once."""
         return bool(self.to_human)
+
+
+class Cell(NamedTuple):
+    """Sums for one (local day, channel, team, intent, reason): every KPI is a ratio or mean of these.
+
+    A case's own counts sit on the cell of its first transition to people (reason None when it had none);
+    each transition to people counts on the cell of its reason. Durations are whole microseconds."""
+
+    day: str
+    channel: str
+    team: str
+    intent: str
+    reason: str | None
+    cases: int = 0
+    assisted: int = 0
+    resolved: int = 0
+    fcr: int = 0
+    recontacts: int = 0
+    csat_bot_sum: int = 0
+    csat_bot_responses: int = 0
+    csat_assisted_sum: int = 0
+    csat_assisted_responses: int = 0
+    handoffs: int = 0  # bot to people, transfers excluded
+    bot_turns: int = 0
+    bot_us: int = 0
+    waits: int = 0  # accepted transitions to people, transfers included
+    wait_us: int = 0
+    queue_done: int = 0  # accepted or abandoned unaccepted
+    abandoned: int = 0
+    responses: int = 0
+    response_us: int = 0
+    handled: int = 0
+    handle_us: int = 0
+    sla_checks: int = 0
+    sla_met: int = 0
+
+
+CELL_KEY = Cell._fields[:5]
+CELL_SUMS = Cell._fields[5:]

@@ -77,6 +77,8 @@ class Case(Base):
         Index("ix_cases_customer_status", "customer_id", "status"),
         Index("ix_cases_queue", "status", "team", "priority", "queued_at"),
         Index("ix_cases_assignee_status", "assignee_id", "status"),
+        Index("ix_cases_created", "created_at"),  # the dashboard reads a date range
+        Index("ix_cases_customer_created", "customer_id", "created_at"),  # recontacts within the follow-up window
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -110,6 +112,7 @@ class TimelineEvent(Base):
         UniqueConstraint("channel", "provider_id", name="uq_timeline_channel_provider_id"),
         Index("ix_timeline_customer_created", "customer_id", "created_at"),
         Index("ix_timeline_customer_id", "customer_id", "id"),  # the inbox pages a customer's history by id
+        Index("ix_timeline_case_created", "case_id", "created_at"),  # first agent reply after a handoff
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

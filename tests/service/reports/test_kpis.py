@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 
 from handoff.operations import Operations
-from handoff.reports import kpis
+from handoff.reports import kpis, measures
+from handoff.reports.facts import BOT_ONLY, CaseFact, HandoffFact
 from handoff.reports.loader import dashboard
 from tests.service.reports.month import END, SLA, START, day_cases, month, seed
 
@@ -28,7 +29,7 @@ MONTH_TOTAL = {
 
 def the_report(cases=None) -> dict:
     cases = cases if cases is not None else month()
-    return kpis.report(cases, cases, window_hours=72, sla=SLA, timezone_name="America/Mexico_City")
+    return kpis.report(measures.cells(cases, cases, window_hours=72, sla=SLA, timezone_name="America/Mexico_City"))
 
 
 def test_month_totals_match_the_hand_computed_values() -> None:
@@ -54,20 +55,20 @@ def test_per_channel_team_and_intent() -> None:
     assert channels["voice"]["queue_abandonment_rate"] == 1.0 and channels["voice"]["fcr_rate"] is None
     assert channels["voice"]["sla_spread"] is None  # one channel: no spread
     teams = {row["team"]: row["cases"] for row in report["team"]}
-    assert teams == {kpis.BOT_ONLY: 62, "care": 60, "returns": 30}
+    assert teams == {BOT_ONLY: 62, "care": 60, "returns": 30}
     intents = {row["intent"]: row["cases"] for row in report["intent"]}
-    assert intents == {kpis.BOT_ONLY: 62, "nlu_fallback": 30, "request_human": 30, "return_request": 30}
+    assert intents == {BOT_ONLY: 62, "nlu_fallback": 30, "request_human": 30, "return_request": 30}
 
 
 def test_seconds_before_handoff_restart_when_the_case_comes_back_to_the_bot() -> None:
     returned = day_cases(1)[3]
-    again = kpis.HandoffFact("to_human", "explicit_request", "request_human", "care", 1,
+    again = HandoffFact("to_human", "explicit_request", "request_human", "care", 1,
                              returned.handoffs[1].ended_at + timedelta(seconds=45))
-    case = kpis.CaseFact(returned.id, returned.customer_id, returned.channel, "queued", returned.created_at,
+    case = CaseFact(returned.id, returned.customer_id, returned.channel, "queued", returned.created_at,
                          handoffs=returned.handoffs + (again,))
-    stretches = [(h.reason, (h.queued_at - since).total_seconds()) for h, since in kpis.bot_handoffs(case)]
+    stretches = [(h.reason, (h.queued_at - since).total_seconds()) for h, since in measures.bot_handoffs(case)]
     assert stretches == [("complex_intent", 120.0), ("explicit_request", 45.0)]
-    assert kpis.sla_met(again, 60) is None  # still waiting: neither met nor missed yet
+    assert measures.sla_met(again, 60) is None  # still waiting: neither met nor missed yet
 
 
 def test_empty_period_gives_no_made_up_rates() -> None:

@@ -1,0 +1,222 @@
+"""The dashboard's one SQL statement: the database measures every case and transition of the range (definitions
+in the README) and sums them per (local day, channel, team, intent, reason) cell, so 100,000 cases come back as a
+few hundred rows. Identical on SQLite and PostgreSQL: durations are whole microseconds, never floats."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, String, and_, case, exists, func, literal, null, or_, select, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
+from sqlalchemy.sql.functions import FunctionElement
+
+from handoff.reports.facts import BOT_ONLY, CELL_SUMS, TRANSFER, Day
+from handoff.store.models import Case, Handoff, TimelineEvent, UTCDateTime
+
+MICROS = 1_000_000
+
+
+class elapsed_us(FunctionElement[int]):
+    """`later - earlier` in whole microseconds (NULL if either is NULL)."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "elapsed_us"
+
+
+@compiles(elapsed_us, "postgresql")
+def _elapsed_postgresql(element: elapsed_us, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    # date_part of an interval is float8 seconds: exact to the microsecond for spans under 285 years.
+    return f"CAST(date_part('epoch', {later} - {earlier}) * 1000000 AS BIGINT)"
+
+
+def _sqlite_micros(value: str) -> str:
+    """SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds from strftime, the fraction as digits."""
+    return (f"(CAST(strftime('%s', substr({value}, 1, 19)) AS INTEGER) * 1000000"
+            f" + CAST(substr({value}, 21, 6) AS INTEGER))")
+
+
+@compiles(elapsed_us, "sqlite")
+def _elapsed_sqlite(element: elapsed_us, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({_sqlite_micros(later)} - {_sqlite_micros(earlier)})"
+
+
+class shifted(FunctionElement[datetime]):
+    """A timestamp moved by whole hours, exactly."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+    name = "shifted"
+
+
+@compiles(shifted, "postgresql")
+def _shifted_postgresql(element: shifted, compiler: Any, **kw: Any) -> str:
+    value, hours = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({value} + make_interval(hours => {hours}))"
+
+
+@compiles(shifted, "sqlite")
+def _shifted_sqlite(element: shifted, compiler: Any, **kw: Any) -> str:
+    value, hours = (compiler.process(clause, **kw) for clause in element.clauses)
+    # strftime works in milliseconds: move the whole seconds, carry the microseconds over as they are.
+    return (f"(strftime('%Y-%m-%d %H:%M:%S', substr({value}, 1, 19), ({hours}) || ' hours')"
+            f" || substr({value}, 20))")
+
+
+def _hours(value: ColumnElement[Any], hours: int) -> ColumnElement[datetime]:
+    return shifted(value, literal(int(hours), Integer()))
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _total(condition: ColumnElement[bool], amount: ColumnElement[Any]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, amount), else_=0)), 0)
+
+
+def _day_of(moment: ColumnElement[datetime], days: Sequence[Day]) -> ColumnElement[str]:
+    """The local day a moment falls on, by bisecting the day boundaries: a CASE a few levels deep."""
+    if len(days) == 1:
+        return literal(days[0][0], String())
+    middle = len(days) // 2
+    return case((moment < literal(days[middle][1], UTCDateTime()), _day_of(moment, days[:middle])),
+                else_=_day_of(moment, days[middle:]))
+
+
+def _keyed(days: Sequence[Day]) -> Any:
+    """Each case of the range with its cell: local day, channel, team and intent of its first transition."""
+    first, earlier = aliased(Handoff, name="first_handoff"), aliased(Handoff, name="earlier")
+    before_first = exists().where(earlier.case_id == first.case_id, earlier.direction == "to_human",
+                                  earlier.id < first.id)
+    assisted = first.id.is_not(None)
+    return (select(Case.id, Case.customer_id, Case.status, Case.csat, Case.created_at, Case.resolved_at,
+                   _day_of(Case.created_at, days).label("day"), Case.channel, first.id.label("first_id"),
+                   first.reason.label("first_reason"),
+                   case((assisted, func.coalesce(first.team, "")), else_=BOT_ONLY).label("team"),
+                   case((assisted, func.coalesce(first.intent, "")), else_=BOT_ONLY).label("intent"))
+            .outerjoin(first, and_(first.case_id == Case.id, first.direction == "to_human", ~before_first))
+            .where(Case.created_at >= days[0][1], Case.created_at < days[-1][2])
+            .cte("keyed").prefix_with("MATERIALIZED"))
+
+
+def _returns(keyed: Any, window_hours: int) -> Any:
+    """Per case with other cases of its customer: was it recontacted after closing, is it itself a recontact."""
+    other = aliased(Case, name="other")
+    recontacted = and_(other.created_at > keyed.c.resolved_at,
+                       other.created_at <= _hours(keyed.c.resolved_at, window_hours))
+    recontact = and_(other.resolved_at < keyed.c.created_at,
+                     other.resolved_at >= _hours(keyed.c.created_at, -window_hours))
+    return (select(keyed.c.id, func.max(case((recontacted, 1), else_=0)).label("recontacted"),
+                   func.max(case((recontact, 1), else_=0)).label("recontact"))
+            .join(other, and_(other.customer_id == keyed.c.customer_id, other.id != keyed.c.id))
+            .group_by(keyed.c.id).cte("customer_returns"))
+
+
+def _handed(keyed: Any) -> Any:
+    """Every transition to people (bot to people and transfers) of the range's cases, with the case's cell."""
+    return (select(keyed.c.day, keyed.c.channel, keyed.c.team, keyed.c.intent, keyed.c.created_at,
+                   Handoff.id, Handoff.case_id, Handoff.reason, Handoff.bot_turns, Handoff.queued_at,
+                   Handoff.accepted_at, Handoff.ended_at, Handoff.outcome)
+            .join(keyed, keyed.c.id == Handoff.case_id).where(Handoff.direction == "to_human")
+            .cte("handed").prefix_with("MATERIALIZED"))
+
+
+def _first_replies(handed: Any) -> Any:
+    """The first agent message at or after queueing, before the transition ended."""
+    reply = aliased(TimelineEvent, name="reply")
+    return (select(handed.c.id, func.min(reply.created_at).label("first_reply"))
+            .join(reply, and_(reply.case_id == handed.c.case_id, reply.created_at >= handed.c.queued_at,
+                              or_(handed.c.ended_at.is_(None), reply.created_at <= handed.c.ended_at)))
+            .where(reply.kind == "message", reply.direction == "out", func.substr(reply.actor, 1, 6) == "agent:")
+            .group_by(handed.c.id).cte("first_replies"))
+
+
+def _back_to_bot(handed: Any) -> Any:
+    """The latest return to the assistant before each transition: its stretch with the assistant began there."""
+    back, later = aliased(Handoff, name="back"), aliased(Handoff, name="later_back")
+    newer = exists().where(later.case_id == back.case_id, later.direction == "to_bot", later.id > back.id,
+                           later.id < handed.c.id)
+    return (select(handed.c.id, func.coalesce(back.ended_at, back.queued_at).label("since"))
+            .join(back, and_(back.case_id == handed.c.case_id, back.direction == "to_bot", back.id < handed.c.id))
+            .where(~newer).cte("back_to_bot"))
+
+
+def _sla_target(channel: ColumnElement[str], sla: Mapping[str, int]) -> ColumnElement[Any]:
+    """The channel's first-response target in microseconds, NULL where it has none."""
+    if not sla:
+        return null()
+    return case(*((channel == name, literal(int(seconds) * MICROS, BigInteger()))
+                  for name, seconds in sorted(sla.items())), else_=null())
+
+
+def _case_sums(keyed: Any, returns: Any) -> Select[Any]:
+    """What each case itself adds, on the cell of its first transition to people."""
+    k = keyed.c
+    assisted, resolved, with_csat = k.first_id.is_not(None), k.status == "resolved", k.csat.is_not(None)
+    sums = {
+        "cases": func.count(), "assisted": _count(assisted), "resolved": _count(resolved),
+        "fcr": _count(and_(resolved, func.coalesce(returns.c.recontacted, 0) == 0)),
+        "recontacts": _count(returns.c.recontact == 1),
+        "csat_bot_sum": _total(and_(~assisted, with_csat), k.csat),
+        "csat_bot_responses": _count(and_(~assisted, with_csat)),
+        "csat_assisted_sum": _total(and_(assisted, with_csat), k.csat),
+        "csat_assisted_responses": _count(and_(assisted, with_csat)),
+    }
+    keys = (k.day, k.channel, k.team, k.intent, k.first_reason)
+    return (select(*keys, *_in_order(sums)).select_from(keyed).outerjoin(returns, returns.c.id == k.id)
+            .group_by(*keys))
+
+
+def _measured(handed: Any, sla: Mapping[str, int]) -> Any:
+    """Each transition to people, measured once: flags as 0/1 and durations in microseconds (NULL: not measured)."""
+    h = handed.c
+    replies, back = _first_replies(handed), _back_to_bot(handed)
+    flag = lambda condition: case((condition, 1), else_=0)  # noqa: E731
+    return (select(h.day, h.channel, h.team, h.intent, h.reason, func.coalesce(h.bot_turns, 0).label("bot_turns"),
+                   flag(h.reason != TRANSFER).label("from_bot"),
+                   elapsed_us(h.queued_at, func.coalesce(back.c.since, h.created_at)).label("bot_us"),
+                   elapsed_us(h.accepted_at, h.queued_at).label("wait_us"),
+                   elapsed_us(replies.c.first_reply, h.queued_at).label("response_us"),
+                   elapsed_us(h.ended_at, h.accepted_at).label("handle_us"),
+                   flag(and_(h.outcome == "abandoned", h.accepted_at.is_(None))).label("abandoned"),
+                   flag(h.ended_at.is_not(None)).label("ended"), _sla_target(h.channel, sla).label("target_us"))
+            .select_from(handed)
+            .outerjoin(replies, replies.c.id == h.id).outerjoin(back, back.c.id == h.id)
+            .cte("measured").prefix_with("MATERIALIZED"))
+
+
+def _handoff_sums(handed: Any, sla: Mapping[str, int]) -> Select[Any]:
+    """What each transition to people adds, on the cell of its case and its own reason."""
+    m = _measured(handed, sla).c
+    from_bot, abandoned = m.from_bot == 1, m.abandoned == 1
+    answered, waited, handled = m.response_us.is_not(None), m.wait_us.is_not(None), m.handle_us.is_not(None)
+    checked = and_(m.target_us.is_not(None), or_(answered, abandoned, m.ended == 1))
+    sums = {
+        "handoffs": _count(from_bot), "bot_turns": _total(from_bot, m.bot_turns),
+        "bot_us": _total(from_bot, m.bot_us),
+        "waits": _count(waited), "wait_us": _total(waited, m.wait_us),
+        "queue_done": _count(or_(waited, abandoned)), "abandoned": _count(abandoned),
+        "responses": _count(answered), "response_us": _total(answered, m.response_us),
+        "handled": _count(handled), "handle_us": _total(handled, m.handle_us),
+        "sla_checks": _count(checked), "sla_met": _count(and_(checked, m.response_us <= m.target_us)),
+    }
+    keys = (m.day, m.channel, m.team, m.intent, m.reason)
+    return select(*keys, *_in_order(sums)).group_by(*keys)
+
+
+def _in_order(sums: Mapping[str, ColumnElement[Any]]) -> list[ColumnElement[Any]]:
+    """Every cell sum in the order of facts.Cell, 0 for those this part does not measure."""
+    return [sums.get(name, literal(0, BigInteger())).label(name) for name in CELL_SUMS]
+
+
+def dashboard_cells(days: Sequence[Day], window_hours: int, sla: Mapping[str, int]) -> CompoundSelect:
+    """Rows of (day, channel, team, intent, reason, sums...) in the order of facts.Cell; a key may come
+    twice (once with the cases' sums, once with the transitions'): the KPI arithmetic adds cells up anyway."""
+    keyed = _keyed(days)
+    return union_all(_case_sums(keyed, _returns(keyed, window_hours)), _handoff_sums(_handed(keyed), sla))
