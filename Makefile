@@ -57,6 +57,11 @@ train: $(BOT_VENV)/.installed
 		echo $$hash > models/.fingerprint; \
 	fi
 
+# The designers' loop: annotated samples into bot/data, a new model if the data changed, held-out before/after.
+.PHONY: retrain
+retrain: $(VENV)/.installed $(BOT_VENV)/.installed
+	$(BOT_PY) -m bot.scripts.retrain --service-python $(PY)
+
 migrate: $(VENV)/.installed
 	$(PY) -m handoff db upgrade
 

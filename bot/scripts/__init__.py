@@ -1,0 +1,1 @@
+"""Commands of the assistant project run with the bot environment (`python -m bot.scripts.retrain`)."""
