@@ -36,7 +36,7 @@ async def _designers_export(settings: Settings, data_dir: Path, domain: Path) ->
             path, added = await export_to_bot_data(session, data_dir, actor="cli", domain_file=domain)
     finally:
         await engine.dispose()
-    print(f"{added} new examples written to {path}")
+    print(f"{added} new examples written to {path}" if added else "0 new examples: nothing to write")
     return 0
 
 

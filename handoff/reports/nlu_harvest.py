@@ -171,15 +171,16 @@ async def harvest_case(sessions: async_sessionmaker[AsyncSession], bot: RasaClie
     if tracker is None:
         return None
     turns = user_turns(tracker.get("events") or [])
+    found = [(event_id, turn.text, wanted) for turn, event_id
+             in zip(turns, match_messages([turn.text for turn in turns], messages))
+             if event_id is not None and event_id not in pending and (wanted := review(turn)) is not None]
+    if not found:
+        return 0  # no write transaction (on SQLite, the write lock) for a case with nothing to review
     added = 0
     async with sessions() as session, session.begin():
-        for turn, event_id in zip(turns, match_messages([turn.text for turn in turns], messages)):
-            wanted = review(turn)
-            if event_id is None or event_id in pending or wanted is None:
-                continue
-            source, intent, confidence = wanted
+        for event_id, text, (source, intent, confidence) in found:
             added += await nlu_samples.from_prediction(session, case_id=case_id, event_id=event_id,
-                                                       language=language, source=source, text=turn.text,
+                                                       language=language, source=source, text=text,
                                                        intent=intent, confidence=confidence)
     return added
 
