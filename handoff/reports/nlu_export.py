@@ -1,4 +1,4 @@
-"""Annotated samples into Rasa's YAML training format, deduplicated against the examples already there."""
+"""Annotated samples into Rasa's YAML training format, deduplicated against training and held-out examples."""
 from __future__ import annotations
 
 import re
@@ -41,6 +41,17 @@ def read_examples(data_dir: Path) -> dict[str, list[str]]:
     return found
 
 
+def known_examples(data_dir: Path) -> dict[str, list[str]]:
+    """Training examples and the held-out test set beside them (`bot/heldout`): exporting a held-out utterance
+    into training would make the accuracy `make retrain` prints look better than the model is."""
+    found = read_examples(data_dir)
+    heldout = data_dir.parent / "heldout"
+    if heldout.is_dir():
+        for intent, texts in read_examples(heldout).items():
+            found.setdefault(intent, []).extend(texts)
+    return found
+
+
 def domain_intents(domain_file: Path = REPO_ROOT / "domain.yml") -> set[str]:
     """Only intents the domain declares can be exported; a new intent needs domain.yml first."""
     document = yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}
@@ -78,7 +89,7 @@ async def _annotated(session: AsyncSession) -> list[NluSample]:
 async def download(session: AsyncSession, data_dir: Path, domain_file: Path = REPO_ROOT / "domain.yml") -> str:
     """The YAML the export would add, without writing anything."""
     samples = await _annotated(session)
-    fresh = new_examples([(s.intent or "", s.text) for s in samples], read_examples(data_dir),
+    fresh = new_examples([(s.intent or "", s.text) for s in samples], known_examples(data_dir),
                          domain_intents(domain_file))
     return render(fresh)
 
@@ -88,7 +99,7 @@ async def export_to_bot_data(session: AsyncSession, data_dir: Path, *, actor: st
     """Merges new examples into bot/data/nlu/reviewed.yml and marks their samples exported."""
     samples = await _annotated(session)
     known = domain_intents(domain_file)
-    fresh = new_examples([(s.intent or "", s.text) for s in samples], read_examples(data_dir), known)
+    fresh = new_examples([(s.intent or "", s.text) for s in samples], known_examples(data_dir), known)
     target = data_dir / REVIEWED_FILE
     merged: dict[str, list[str]] = defaultdict(list)
     if target.exists():
@@ -102,7 +113,7 @@ async def export_to_bot_data(session: AsyncSession, data_dir: Path, *, actor: st
         target.write_text(render(dict(merged)), encoding="utf-8")
     now = utcnow()
     for sample in samples:
-        if sample.intent in known:  # duplicates are exported too: the data already holds them
+        if sample.intent in known:  # duplicates too: the training or held-out data already holds them
             sample.status, sample.exported_at = "exported", now
     await audit.record(session, actor, "nlu_export", added=added, file=str(target))
     return target, added

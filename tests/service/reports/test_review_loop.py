@@ -68,6 +68,7 @@ def project_copy(tmp_path: Path) -> Path:
     """The bot's project files in a scratch directory, so validation never touches the real data."""
     root = tmp_path / "project"
     shutil.copytree(REPO / "bot" / "data", root / "bot" / "data")
+    shutil.copytree(REPO / "bot" / "heldout", root / "bot" / "heldout")
     for name in ("config.yml", "domain.yml"):
         shutil.copy(REPO / name, root / name)
     return root
@@ -76,13 +77,16 @@ def project_copy(tmp_path: Path) -> Path:
 async def test_annotated_examples_export_deduplicated_and_pass_rasa_validate(sessions, tmp_path: Path) -> None:
     root = project_copy(tmp_path)
     existing = nlu_export.read_examples(root / "bot" / "data")["return_request"][0]
+    held_out = nlu_export.read_examples(root / "bot" / "heldout")["return_request"][0]
+    assert held_out not in nlu_export.read_examples(root / "bot" / "data")["return_request"]
     async with sessions() as session, session.begin():
         await misunderstood_case(session)
         await misunderstood_case(session, words=existing.upper())  # already in the training data
         await misunderstood_case(session, words="el [pedido] vino abierto, lo regreso")
         await misunderstood_case(session, words="quiero hablar de un tema nuevo")
+        await misunderstood_case(session, words=held_out)  # the test set stays out of training
         samples = await nlu_samples.review_list(session)
-        for sample in samples[:3]:
+        for sample in samples[:3] + samples[4:]:
             await nlu_samples.label(session, sample["id"], intent="return_request", dismiss=False, actor="agent:d")
         await nlu_samples.label(session, samples[3]["id"], intent=None, dismiss=True, actor="agent:d")
         with pytest.raises(nlu_samples.SampleError):
