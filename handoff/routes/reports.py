@@ -24,7 +24,7 @@ BOT_DATA = REPO_ROOT / "bot" / "data"
 
 @router.get("/reports")
 async def reports_page() -> FileResponse:
-    """The supervisors' dashboard and the designers' review list; the data comes from the API below."""
+    """The transition review and the designers' review list (the KPI dashboard is a view of /inbox)."""
     return FileResponse(STATIC / "reports.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
 

@@ -4,6 +4,7 @@ import { api, ApiError, setCsrf } from "./api.js";
 import { $, clear, h } from "./dom.js";
 import { eventItem, renderCustomer, renderList, renderSummary, renderSupervisor, tickWaiting } from "./render.js";
 import { mountCallCards, renderCalls } from "./calls.js";
+import { mountDashboard, openDashboard } from "./dashboard.js";
 
 const state = { me: null, socket: null, caseId: null, view: null, queue: [], mine: [], refreshTimer: null };
 
@@ -34,6 +35,11 @@ async function enter(me) {
   const supervises = ["supervisor", "admin"].includes(me.agent.role);
   $("#supervisor").hidden = !supervises;
   $("#create-agent").hidden = me.agent.role !== "admin";
+  $("#views").hidden = !supervises;
+  if (supervises) {
+    mountDashboard();
+    showView(location.hash === "#dashboard" ? "dashboard" : "inbox");
+  }
   const options = await api("/options");
   fillSelect($("#disposition"), options.dispositions);
   fillSelect($("#transfer-team"), options.teams);
@@ -43,6 +49,19 @@ async function enter(me) {
   connect();
   await refreshLists();
   if (supervises) await refreshSupervisor();
+}
+
+// Supervisors switch between the inbox and the dashboard; the hash keeps the choice across reloads.
+function showView(view) {
+  if (!state.me || !["supervisor", "admin"].includes(state.me.role)) return;  // the API refuses them anyway
+  const dashboard = view === "dashboard";
+  $("#workspace").hidden = dashboard;
+  $("#supervisor").hidden = dashboard;
+  $("#dashboard-view").hidden = !dashboard;
+  for (const tab of document.querySelectorAll("#views [data-view]")) {
+    tab.setAttribute("aria-pressed", String(tab.dataset.view === (dashboard ? "dashboard" : "inbox")));
+  }
+  if (dashboard) openDashboard();
 }
 
 function fillSelect(select, values) {
@@ -242,8 +261,16 @@ function wire() {
       $("#create-result").textContent = err.message;
     }
   });
+  for (const tab of document.querySelectorAll("#views [data-view]")) {
+    tab.addEventListener("click", () => {
+      history.replaceState(null, "", tab.dataset.view === "dashboard" ? "#dashboard" : location.pathname);
+      showView(tab.dataset.view);
+    });
+  }
+  window.addEventListener("hashchange", () => showView(location.hash === "#dashboard" ? "dashboard" : "inbox"));
   document.addEventListener("keydown", (e) => {
     const target = e.target;
+    if (!$("#dashboard-view").hidden) return;
     if (e.ctrlKey || e.metaKey || e.altKey || (target && ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
     if (e.key === "r" && state.caseId) { e.preventDefault(); $("#reply-text").focus(); }
     else if (e.key === "n") { e.preventDefault(); nextCase(); }

@@ -1,5 +1,6 @@
-"""Chromium: a supervisor reads the dashboard and tags a transition, a designer annotates the utterance, and the
-downloaded YAML passes `rasa data validate` in a copy of the project."""
+"""Chromium at /inbox/reports: a supervisor tags a transition, a designer annotates the utterance, and the
+downloaded YAML passes `rasa data validate` in a copy of the project. (The KPI dashboard is a view of /inbox:
+test_dashboard_browser.py.)"""
 from __future__ import annotations
 
 import asyncio
@@ -44,17 +45,15 @@ def logged_in_page(chromium, service, role: str):
     return page
 
 
-
 def test_supervisor_tags_designer_annotates_and_the_yaml_validates(inbox_service, chromium, tmp_path: Path) -> None:
     words = f"me cobraron doble el envio {uuid.uuid4().hex[:5]}"
     customer_writes(inbox_service.base_url, words)
 
     boss = logged_in_page(chromium, inbox_service, "supervisor")
-    expect(boss.locator("#r-trend polyline").first).to_be_attached()
-    expect(boss.locator("#r-bars")).to_be_visible()  # bars appear once a handoff was answered or abandoned
+    expect(boss.locator("#r-dashboard")).to_have_attribute("href", "/inbox#dashboard")
     with boss.expect_download() as csv_download:
-        boss.click("button[data-csv='by channel']")
-    assert csv_download.value.path().read_text().startswith('"channel","cases"')
+        boss.click("button[data-csv='transitions']")
+    assert words in csv_download.value.path().read_text()
     row = boss.locator("[data-table=transitions] tr", has_text=words).first
     row.locator("select").select_option("should have been contained")
     row.locator("input").fill("refund FAQ")

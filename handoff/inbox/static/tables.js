@@ -1,0 +1,40 @@
+// Report tables and their CSV downloads. Cells are set as text only; CSV cells are quoted, and text that a
+// spreadsheet would run as a formula (=, +, -, @ at the start, unless it is a number) is prefixed with '.
+import { h } from "./dom.js";
+
+export function cellText(value) {
+  if (value === null || value === undefined) return "";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+function csvCell(value) {
+  let text = cellText(value);
+  if (/^[=+\-@\t\r]/.test(text) && !(typeof value === "number")) text = `'${text}`;
+  return `"${text.replaceAll('"', '""')}"`;
+}
+
+export function csvText(columns, rows) {
+  return [columns.map(csvCell).join(","), ...rows.map((row) => columns.map((c) => csvCell(row[c])).join(","))]
+    .join("\r\n") + "\r\n";
+}
+
+export function download(filename, text) {
+  const link = h("a", { download: filename, hidden: true });
+  link.href = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+// name: the data-table/data-csv key; title: the heading; extra(row): an optional last cell (controls).
+export function table({ name, title, columns, rows, filename, extra }) {
+  const button = h("button", { type: "button", dataset: { csv: name } }, `CSV: ${title}`);
+  button.addEventListener("click", () => download(filename || `${name}.csv`, csvText(columns, rows)));
+  const head = h("tr", {}, columns.map((column) => h("th", { scope: "col" }, column)), extra ? h("th", {}, "") : null);
+  const body = rows.map((row) => h("tr", {},
+    columns.map((column) => h("td", {}, cellText(row[column]))), extra ? extra(row) : null));
+  return h("section", { class: "report-table", dataset: { table: name } },
+    h("h3", {}, title), button,
+    h("div", { class: "scroll" }, h("table", {}, h("thead", {}, head), h("tbody", {}, body))));
+}

@@ -1,0 +1,144 @@
+"""Chromium: a supervisor opens the dashboard inside /inbox, changes the date range and downloads CSVs whose
+numbers are the hand-computed month's; an agent never gets the dashboard; intents render as text."""
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from playwright.sync_api import expect
+
+from handoff.reports.facts import CaseFact, HandoffFact
+from handoff.store.db import create_engine, session_factory
+from tests.service.inbox.support import PASSWORD, create_agent
+from tests.service.reports.month import month, seed
+from tests.service.reports.test_kpis import MONTH_TOTAL
+
+pytestmark = [pytest.mark.browser]
+SHIFT = timedelta(days=-1096)  # November 2026 of month.py moved to November 2023, away from other tests' cases
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def _moved(handoff: HandoffFact) -> HandoffFact:
+    return replace(handoff, **{name: getattr(handoff, name) + SHIFT for name in
+                               ("queued_at", "accepted_at", "ended_at", "first_response_at")
+                               if getattr(handoff, name) is not None})
+
+
+def november_2023(prefix: str) -> list[CaseFact]:
+    """month.py's cases three years earlier, plus one handoff on 2023-12-05 whose intent is markup."""
+    cases = [replace(case, id=f"{prefix}{case.id}", customer_id=f"{prefix}{case.customer_id}",
+                     created_at=case.created_at + SHIFT,
+                     resolved_at=case.resolved_at + SHIFT if case.resolved_at else None,
+                     handoffs=tuple(_moved(h) for h in case.handoffs)) for case in month()]
+    opened = datetime(2023, 12, 5, 16, tzinfo=timezone.utc)
+    return cases + [CaseFact(f"{prefix}xss", f"{prefix}X", "webchat", "queued", opened, handoffs=(
+        HandoffFact("to_human", "explicit_request", XSS, "care", 1, opened + timedelta(seconds=30)),))]
+
+
+def seed_store(database_url: str, cases: list[CaseFact]) -> None:
+    async def write() -> None:
+        engine = create_engine(database_url)
+        async with session_factory(engine)() as session, session.begin():
+            await seed(session, cases)
+        await engine.dispose()
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's event loop
+        pool.submit(asyncio.run, write()).result()
+
+
+def inbox_page(chromium, service, role: str, dialogs: list[str]):
+    email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+    create_agent(service.database_url, email, role=role)
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(f"{service.base_url}/inbox")
+    page.fill("#login-email", email)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#live-state")).to_have_text("live")
+    return page
+
+
+def show_range(page, start: str, end: str) -> None:
+    page.fill("#dash-from", start)
+    page.fill("#dash-to", end)
+    page.click("#dash-show")
+    view = page.locator("#dashboard-view")
+    expect(view).to_have_attribute("data-range", f"{start}/{end}")
+    expect(view).to_have_attribute("data-state", "ready")
+
+
+def downloaded_csv(page, table: str) -> list[dict[str, str]]:
+    with page.expect_download() as download:
+        page.click(f"#dash-tables button[data-csv='{table}']")
+    assert download.value.suggested_filename.startswith(f"kpis_{'total' if table == 'total' else 'by_' + table}_")
+    return list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
+
+
+def test_supervisor_dashboard_in_the_inbox(inbox_service, chromium) -> None:
+    seed_store(inbox_service.database_url, november_2023(uuid.uuid4().hex[:6]))
+    dialogs: list[str] = []
+    boss = inbox_page(chromium, inbox_service, "supervisor", dialogs)
+    expect(boss.locator("#workspace")).to_be_visible()
+    boss.click("#tab-dashboard")
+    expect(boss.locator("#dashboard-view")).to_be_visible()
+    expect(boss.locator("#workspace")).to_be_hidden()
+    expect(boss.locator("#dashboard-view")).to_have_attribute("data-state", "ready")  # the last 30 days first
+    assert boss.url.endswith("/inbox#dashboard")
+
+    show_range(boss, "2023-11-01", "2023-11-30")
+    expect(boss.locator("#dash-summary [data-kpi='Cases']")).to_have_text("152")
+    expect(boss.locator("#dash-trend polyline")).to_have_count(3)
+    expect(boss.locator("#dash-containment rect")).to_have_count(3)
+    expect(boss.locator("#dash-sla rect[data-channel=whatsapp]")).to_be_attached()
+    expect(boss.locator("[data-table=day] tbody tr")).to_have_count(30)
+
+    total = downloaded_csv(boss, "total")
+    assert len(total) == 1
+    for name in ("cases", "containment_rate", "handoff_rate", "avg_queue_wait_seconds", "avg_first_response_seconds",
+                 "avg_handle_seconds", "fcr_rate", "recontact_rate", "queue_abandonment_rate", "csat_bot_only"):
+        assert float(total[0][name]) == MONTH_TOTAL[name], name
+    assert json.loads(total[0]["sla_attainment"]) == MONTH_TOTAL["sla_attainment"]
+    channels = {row["channel"]: row for row in downloaded_csv(boss, "channel")}
+    assert {name: int(row["cases"]) for name, row in channels.items()} == {"voice": 30, "webchat": 62,
+                                                                          "whatsapp": 60}
+    assert float(channels["webchat"]["containment_rate"]) == 0.5161 and float(channels["whatsapp"]["fcr_rate"]) == 1
+    assert float(channels["voice"]["queue_abandonment_rate"]) == 1 and channels["voice"]["fcr_rate"] == ""
+
+    show_range(boss, "2023-12-05", "2023-12-05")  # the intent is markup: shown as text, never parsed
+    expect(boss.locator("#dash-summary [data-kpi='Cases']")).to_have_text("1")
+    expect(boss.locator("[data-table=intent] tbody td").first).to_have_text(XSS)
+    assert boss.locator("#dashboard-view img").count() == 0 and dialogs == []
+    intents = downloaded_csv(boss, "intent")
+    assert [row["intent"] for row in intents] == [XSS]
+
+    boss.fill("#dash-from", "2023-12-06")
+    boss.click("#dash-show")
+    expect(boss.locator("#dash-error")).to_contain_text("start day")
+
+    boss.click("#tab-inbox")
+    expect(boss.locator("#workspace")).to_be_visible()
+    expect(boss.locator("#dashboard-view")).to_be_hidden()
+    boss.goto(f"{inbox_service.base_url}/inbox#dashboard")  # a reload keeps the view
+    expect(boss.locator("#dashboard-view")).to_be_visible()
+
+
+def test_an_agent_gets_no_dashboard(inbox_service, chromium) -> None:
+    dialogs: list[str] = []
+    agent = inbox_page(chromium, inbox_service, "agent", dialogs)
+    expect(agent.locator("#workspace")).to_be_visible()
+    expect(agent.locator("#views")).to_be_hidden()
+    agent.goto(f"{inbox_service.base_url}/inbox#dashboard")
+    expect(agent.locator("#live-state")).to_have_text("live")
+    expect(agent.locator("#dashboard-view")).to_be_hidden()
+    expect(agent.locator("#workspace")).to_be_visible()
+    status = agent.evaluate("fetch('/inbox/api/reports/kpis?start=2023-11-01&end=2023-11-30').then(r => r.status)")
+    assert status == 403
