@@ -13,6 +13,8 @@ from handoff.reports import kpis
 from handoff.reports.facts import CELL_KEY, Cell, Day
 from handoff.reports.queries import dashboard_cells
 
+STATEMENT_TIMEOUT_MS = 60_000
+
 
 async def load_cells(session: AsyncSession, days: list[Day], *, window_hours: int,
                      sla: dict[str, int]) -> list[Cell]:
@@ -20,9 +22,11 @@ async def load_cells(session: AsyncSession, days: list[Day], *, window_hours: in
     if not days:
         return []
     if session.bind.dialect.name == "postgresql":
-        # Planning estimates of this one statement trip PostgreSQL's JIT, whose compilation alone
-        # takes longer than the query; LOCAL ends with this read-only transaction.
+        # This statement's cost estimates trip PostgreSQL's JIT, whose compilation alone takes longer than the
+        # query; and a dashboard must not hold a connection for minutes (planner statistics missing after a
+        # bulk load can make it that slow). LOCAL: both end with this read-only transaction.
         await session.execute(text("SET LOCAL jit = off"))
+        await session.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
     rows = (await session.execute(dashboard_cells(days, window_hours, sla))).all()
     width = len(CELL_KEY)
     return [Cell(*row[:width], *(int(value) for value in row[width:])) for row in rows]

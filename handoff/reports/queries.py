@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, and_, case, exists, func, literal, null, or_, select, union_all
+from sqlalchemy import BigInteger, Boolean, Integer, String, and_, case, exists, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
@@ -17,6 +17,7 @@ from handoff.reports.facts import BOT_ONLY, CELL_SUMS, TRANSFER, Day
 from handoff.store.models import Case, Handoff, TimelineEvent, UTCDateTime
 
 MICROS = 1_000_000
+AGENT_PREFIX = "agent:"  # timeline actor of a person answering: agent:<id>
 
 
 class elapsed_us(FunctionElement[int]):
@@ -66,6 +67,27 @@ def _shifted_sqlite(element: shifted, compiler: Any, **kw: Any) -> str:
     # strftime works in milliseconds: move the whole seconds, carry the microseconds over as they are.
     return (f"(strftime('%Y-%m-%d %H:%M:%S', substr({value}, 1, 19), ({hours}) || ' hours')"
             f" || substr({value}, 20))")
+
+
+class by_agent(FunctionElement[bool]):
+    """The actor is a person answering (`agent:<id>`); case-sensitive on both dialects."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "by_agent"
+
+
+@compiles(by_agent, "postgresql")
+def _by_agent_postgresql(element: by_agent, compiler: Any, **kw: Any) -> str:
+    # A constant LIKE prefix is estimated from the column's statistics; a function of the column would get a
+    # blind guess of "almost no rows", and such guesses give nested loops over whole tables.
+    return f"({compiler.process(list(element.clauses)[0], **kw)} LIKE '{AGENT_PREFIX}%')"
+
+
+@compiles(by_agent, "sqlite")
+def _by_agent_sqlite(element: by_agent, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(list(element.clauses)[0], **kw)
+    return f"(substr({value}, 1, {len(AGENT_PREFIX)}) = '{AGENT_PREFIX}')"  # SQLite's LIKE ignores case
 
 
 def _hours(value: ColumnElement[Any], hours: int) -> ColumnElement[datetime]:
@@ -133,7 +155,7 @@ def _first_replies(handed: Any) -> Any:
     return (select(handed.c.id, func.min(reply.created_at).label("first_reply"))
             .join(reply, and_(reply.case_id == handed.c.case_id, reply.created_at >= handed.c.queued_at,
                               or_(handed.c.ended_at.is_(None), reply.created_at <= handed.c.ended_at)))
-            .where(reply.kind == "message", reply.direction == "out", func.substr(reply.actor, 1, 6) == "agent:")
+            .where(reply.kind == "message", reply.direction == "out", by_agent(reply.actor))
             .group_by(handed.c.id).cte("first_replies"))
 
 
