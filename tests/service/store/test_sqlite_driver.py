@@ -1,0 +1,93 @@
+"""The SQLite dialect: one trip to the SQLite thread per statement, same results and errors, writers queue."""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from handoff.store.db import create_engine
+from handoff.store.models import Base, Customer, Identity
+
+
+class CountingQueue:
+    """Wraps aiosqlite's queue of calls for its thread, counting them."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+        self.calls = 0
+
+    def put_nowait(self, item: Any) -> None:
+        self.calls += 1
+        self.queue.put_nowait(item)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.sqlite3'}")
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+async def counting(connection: AsyncConnection) -> CountingQueue:
+    driver = (await connection.get_raw_connection()).driver_connection
+    queue = CountingQueue(driver._tx)
+    driver._tx = queue
+    return queue
+
+
+async def test_each_statement_is_one_call_on_the_sqlite_thread(engine: AsyncEngine) -> None:
+    customers = Customer.__table__
+    async with engine.connect() as connection:
+        queue = await counting(connection)
+        async with connection.begin():
+            before = queue.calls
+            inserted = await connection.execute(insert(customers), [{"id": "c1", "facts": {}}])
+            assert queue.calls - before == 1 and inserted.rowcount == 1
+            before = queue.calls
+            identity = await connection.execute(insert(Identity.__table__).values(customer_id="c1", kind="webchat",
+                                                                                   value="v"))
+            assert queue.calls - before == 1 and identity.inserted_primary_key[0] == 1  # lastrowid
+            before = queue.calls
+            changed = await connection.execute(update(customers).values(language="es"))
+            assert queue.calls - before == 1 and changed.rowcount == 1
+            before = queue.calls
+            rows = (await connection.execute(select(customers.c.id, customers.c.language))).all()
+            assert queue.calls - before == 1 and [tuple(row) for row in rows] == [("c1", "es")]
+            before = queue.calls
+            many = await connection.execute(insert(Identity.__table__),
+                                             [{"customer_id": "c1", "kind": "email", "value": f"{n}@x.mx"}
+                                              for n in range(3)])
+            assert queue.calls - before == 1 and many.rowcount == 3
+
+
+async def test_errors_are_raised_as_before(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(insert(Customer.__table__).values(id="c1", facts={}))
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as connection:
+            await connection.execute(insert(Customer.__table__).values(id="c1", facts={}))
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM customers"))).scalar() == 1
+
+
+async def test_a_transaction_holds_the_write_lock_from_its_first_statement(engine: AsyncEngine,
+                                                                           tmp_path: Path) -> None:
+    other = sqlite3.connect(tmp_path / "driver.sqlite3", timeout=0, isolation_level=None)
+    try:
+        async with engine.connect() as connection:
+            async with connection.begin():
+                await connection.execute(select(Customer.__table__.c.id))  # a read only: still the writer
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+            other.execute("BEGIN IMMEDIATE")  # released at the commit
+            other.execute("ROLLBACK")
+    finally:
+        other.close()
