@@ -7,12 +7,14 @@ import csv
 import io
 import json
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from handoff.reports.facts import CaseFact, HandoffFact
 from handoff.store.db import create_engine, session_factory
@@ -38,8 +40,10 @@ def november_2023(prefix: str) -> list[CaseFact]:
                      resolved_at=case.resolved_at + SHIFT if case.resolved_at else None,
                      handoffs=tuple(_moved(h) for h in case.handoffs)) for case in month()]
     opened = datetime(2023, 12, 5, 16, tzinfo=timezone.utc)
-    return cases + [CaseFact(f"{prefix}xss", f"{prefix}X", "webchat", "queued", opened, handoffs=(
-        HandoffFact("to_human", "explicit_request", XSS, "care", 1, opened + timedelta(seconds=30)),))]
+    minute = timedelta(minutes=1)  # closed: nothing seeded here may show up in the queues other tests read
+    return cases + [CaseFact(f"{prefix}xss", f"{prefix}X", "webchat", "resolved", opened, opened + 9 * minute,
+                             handoffs=(HandoffFact("to_human", "explicit_request", XSS, "care", 1, opened + minute,
+                                                   opened + 2 * minute, opened + 9 * minute, "resolved"),))]
 
 
 def seed_store(database_url: str, cases: list[CaseFact]) -> None:
@@ -52,19 +56,31 @@ def seed_store(database_url: str, cases: list[CaseFact]) -> None:
         pool.submit(asyncio.run, write()).result()
 
 
-def inbox_page(chromium, service, role: str, dialogs: list[str]):
+@contextmanager
+def inbox_page(chromium, service, role: str, dialogs: list[str]) -> Iterator[Page]:
+    """Logged in at /inbox (which sets them online); offline again afterwards, so the other tests sharing the
+    service get their cases routed to their own agents."""
     email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-    create_agent(service.database_url, email, role=role)
+    create_agent(service.database_url, email, role=role, teams="accounts")
     context = chromium.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     context.set_default_timeout(30_000)
     page = context.new_page()
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(f"{service.base_url}/inbox")
-    page.fill("#login-email", email)
-    page.fill("#login-password", PASSWORD)
-    page.click("#login-submit")
-    expect(page.locator("#live-state")).to_have_text("live")
-    return page
+    try:
+        page.goto(f"{service.base_url}/inbox")
+        page.fill("#login-email", email)
+        page.fill("#login-password", PASSWORD)
+        page.click("#login-submit")
+        expect(page.locator("#live-state")).to_have_text("live")
+        yield page
+    finally:
+        if page.locator("#presence").is_visible():
+            if not page.locator("#workspace").is_visible():
+                page.click("#tab-inbox")
+            with page.expect_response(lambda response: response.url.endswith("/inbox/api/presence")) as answer:
+                page.select_option("#presence", "offline")
+            assert answer.value.status == 200
+        context.close()
 
 
 def show_range(page, start: str, end: str) -> None:
@@ -86,7 +102,11 @@ def downloaded_csv(page, table: str) -> list[dict[str, str]]:
 def test_supervisor_dashboard_in_the_inbox(inbox_service, chromium) -> None:
     seed_store(inbox_service.database_url, november_2023(uuid.uuid4().hex[:6]))
     dialogs: list[str] = []
-    boss = inbox_page(chromium, inbox_service, "supervisor", dialogs)
+    with inbox_page(chromium, inbox_service, "supervisor", dialogs) as boss:
+        supervisor_uses_the_dashboard(inbox_service, boss, dialogs)
+
+
+def supervisor_uses_the_dashboard(inbox_service, boss: Page, dialogs: list[str]) -> None:
     expect(boss.locator("#workspace")).to_be_visible()
     boss.click("#tab-dashboard")
     expect(boss.locator("#dashboard-view")).to_be_visible()
@@ -133,7 +153,11 @@ def test_supervisor_dashboard_in_the_inbox(inbox_service, chromium) -> None:
 
 def test_an_agent_gets_no_dashboard(inbox_service, chromium) -> None:
     dialogs: list[str] = []
-    agent = inbox_page(chromium, inbox_service, "agent", dialogs)
+    with inbox_page(chromium, inbox_service, "agent", dialogs) as agent:
+        agent_sees_no_dashboard(inbox_service, agent)
+
+
+def agent_sees_no_dashboard(inbox_service, agent: Page) -> None:
     expect(agent.locator("#workspace")).to_be_visible()
     expect(agent.locator("#views")).to_be_hidden()
     agent.goto(f"{inbox_service.base_url}/inbox#dashboard")
