@@ -32,6 +32,11 @@ def _forget_latest(session: Session, _transaction: SessionTransaction) -> None:
     session.info.pop(LATEST, None)
 
 
+def remember_latest(session: AsyncSession, customer_id: str, case: Case | None) -> None:
+    """The customer's latest case as read with them (customers.resolve_contact), so nobody reads it again."""
+    session.info.setdefault(LATEST, {})[customer_id] = case
+
+
 async def latest_case(session: AsyncSession, customer_id: str) -> Case | None:
     """The customer's most recent case, read once per transaction (CSAT and case opening both ask)."""
     memo: dict[str, Case | None] = session.info.setdefault(LATEST, {})
@@ -48,7 +53,8 @@ async def open_case(
     """The customer's open case (moved to `channel`), or a new one linked to a recent closed case."""
     latest = await latest_case(session, customer.id)
     if latest is not None and latest.status in OPEN_STATUSES:
-        latest.channel = channel
+        if latest.channel != channel:  # an unchanged value would still cost a flush
+            latest.channel = channel
         return latest
     now = utcnow()
     previous = latest if latest and is_recontact(latest.resolved_at, now, follow_up_window_hours) else None
@@ -62,5 +68,5 @@ async def open_case(
     )
     session.add(case)
     await session.flush()
-    session.info.setdefault(LATEST, {})[customer.id] = case
+    remember_latest(session, customer.id, case)
     return case

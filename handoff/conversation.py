@@ -9,24 +9,29 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.bot_client import BotTurn, BotUnavailable, RasaClient, build_metadata
 from handoff.cases import open_case
-from handoff.customers import identities_of, link_told_phone, resolve_customer
+from handoff.customers import identities_of, link_told_phone, resolve_contact
 from handoff.handoffs import HandoffRequest, hand_to_people, remember_facts
 from handoff.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.operations import Operations
 from handoff.sending import Staged, stage_to_customer
-from handoff.store.models import Case, Customer, PendingTurn, TimelineEvent, utcnow
+from handoff.store.models import Case, Customer, Identity, PendingTurn, TimelineEvent, utcnow
 from handoff.texts import text as service_text
-from handoff.timeline import DuplicateProviderMessage, append_event
+from handoff.timeline import CaseRef, DuplicateProviderMessage, append_event
 
 if TYPE_CHECKING:
     from handoff.inbox.desk import Desk
 
 log = structlog.get_logger(__name__)
+
+# Every turn runs these two: built once.
+_PENDING = PendingTurn.__table__
+_ADD_PENDING = insert(_PENDING)
+_CLAIM_PENDING = delete(_PENDING).where(_PENDING.c.event_id == bindparam("event_id"))
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Turn:
 
     event_id: int
     case_id: str
+    customer_id: str
     channel: str
     address: str
     bot_input: str
@@ -70,11 +76,12 @@ class Conversations:
         async with self.sessions() as session:
             try:
                 async with session.begin():
-                    customer = await resolve_customer(
+                    contact = await resolve_contact(
                         session, inbound.identity_kind, inbound.identity_value, verified=inbound.verified,
                         verified_by=inbound.verified_by, display_name=inbound.display_name,
                         language=inbound.language,
                     )
+                    customer = contact.customer
                     csat = await self.desk.csat_answer(session, customer, inbound) if self.desk else None
                     case = csat[0] if csat else await open_case(
                         session, customer, inbound.channel,
@@ -90,10 +97,11 @@ class Conversations:
                     to_bot = case.status == "bot" and inbound.for_bot
                     turn = None
                     if to_bot:
-                        session.add(PendingTurn(event_id=event.id, case_id=case.id, channel=inbound.channel,
-                                                address=inbound.address))
-                        turn = Turn(event.id, case.id, inbound.channel, inbound.address, inbound.bot_input,
-                                    await self._metadata(session, case, customer, inbound.channel),
+                        await session.execute(_ADD_PENDING, {"event_id": event.id, "case_id": case.id,
+                                                             "channel": inbound.channel, "address": inbound.address})
+                        turn = Turn(event.id, case.id, case.customer_id, inbound.channel, inbound.address,
+                                    inbound.bot_input,
+                                    turn_metadata(inbound.channel, case, customer, contact.identities),
                                     bool(case.language))
             except DuplicateProviderMessage:
                 log.info("duplicate_provider_message", channel=inbound.channel, provider_id=inbound.provider_id)
@@ -136,19 +144,26 @@ class Conversations:
             case = await session.get(Case, pending.case_id)
             customer = await session.get(Customer, case.customer_id) if case else None
             if event is None or case is None or customer is None or case.status != "bot":
-                await session.execute(delete(PendingTurn).where(PendingTurn.event_id == event_id))
+                await session.execute(_CLAIM_PENDING, {"event_id": event_id})
                 return None
-            return Turn(event_id, case.id, pending.channel, pending.address,
+            return Turn(event_id, case.id, case.customer_id, pending.channel, pending.address,
                         (event.payload or {}).get("bot_input") or event.text or "",
-                        await self._metadata(session, case, customer, event.channel), bool(case.language))
+                        turn_metadata(event.channel, case, customer, await identities_of(session, customer.id)),
+                        bool(case.language))
 
     async def _record_turn(self, pending: Turn, turn: BotTurn | None,
                            language: str | None = None) -> list[OutboundMessage]:
         """Stores the assistant's answer (or the holding message and handoff) and clears the pending turn."""
         async with self.sessions() as session, session.begin():
-            claimed = await session.execute(delete(PendingTurn).where(PendingTurn.event_id == pending.event_id))
+            claimed = await session.execute(_CLAIM_PENDING, {"event_id": pending.event_id})
             if claimed.rowcount == 0:  # another worker finished this turn first
                 return []
+            if turn is not None and turn.handoff is None and language is None:  # the usual turn: only answers
+                case_ref = CaseRef(pending.case_id, pending.customer_id)  # no need to load the case row
+                for message in turn.messages:
+                    await stage_to_customer(session, case_ref, self.deliverers, channel=pending.channel,
+                                            address=pending.address, message=message, actor="bot")
+                return list(turn.messages)
             case = await session.get(Case, pending.case_id)
             needs_customer = language is not None or turn is None or turn.handoff is not None
             customer = await session.get(Customer, case.customer_id) if needs_customer else None
@@ -186,28 +201,6 @@ class Conversations:
             await self.desk.case_changed(case.id)
         return outgoing
 
-    async def _metadata(self, session: AsyncSession, case: Case, customer: Customer, channel: str) -> dict[str, Any]:
-        identities = await identities_of(session, customer.id)
-        known = dict(customer.facts or {})
-        for identity in identities:
-            if identity.kind in ("phone", "whatsapp") and identity.verified:
-                known.setdefault("phone", identity.value)
-            if identity.kind == "email":
-                known.setdefault("email", identity.value)
-        return build_metadata(
-            channel=channel,
-            language=case.language or customer.language,
-            customer={
-                "id": customer.id,
-                "name": customer.display_name,
-                "language": customer.language,
-                "identities": [{"kind": i.kind, "value": i.value, "verified": i.verified}
-                               for i in identities if i.kind != "webchat"],
-            },
-            case={"id": case.id, "status": case.status},
-            known=known,
-        )
-
     async def replay_pending(self) -> int:
         """Answers every message that was stored but not answered before the last stop."""
         async with self.sessions() as session:
@@ -217,3 +210,26 @@ class Conversations:
         if event_ids:
             log.info("pending_turns_replayed", count=len(event_ids))
         return len(event_ids)
+
+
+def turn_metadata(channel: str, case: Case, customer: Customer, identities: list[Identity]) -> dict[str, Any]:
+    """The assistant's metadata for a turn: who writes, on which door, and what we already know of them."""
+    known = dict(customer.facts or {})
+    for identity in identities:
+        if identity.kind in ("phone", "whatsapp") and identity.verified:
+            known.setdefault("phone", identity.value)
+        if identity.kind == "email":
+            known.setdefault("email", identity.value)
+    return build_metadata(
+        channel=channel,
+        language=case.language or customer.language,
+        customer={
+            "id": customer.id,
+            "name": customer.display_name,
+            "language": customer.language,
+            "identities": [{"kind": i.kind, "value": i.value, "verified": i.verified}
+                           for i in identities if i.kind != "webchat"],
+        },
+        case={"id": case.id, "status": case.status},
+        known=known,
+    )

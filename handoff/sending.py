@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.messages import Deliverer, OutboundMessage
-from handoff.store.models import Case, Identity, TimelineEvent
-from handoff.timeline import append_event
+from handoff.store.models import Identity, TimelineEvent
+from handoff.timeline import CaseKey, append_event
 
 # The identity kinds through which a channel reaches a customer (WhatsApp's wa_id is also their phone).
 CHANNEL_IDENTITY: dict[str, tuple[str, ...]] = {"webchat": ("webchat",), "whatsapp": ("whatsapp", "phone")}
@@ -29,7 +29,7 @@ class Staged:
     event_id: int
 
 
-async def stage_to_customer(session: AsyncSession, case: Case, deliverers: Mapping[str, Deliverer], *,
+async def stage_to_customer(session: AsyncSession, case: CaseKey, deliverers: Mapping[str, Deliverer], *,
                             channel: str, address: str, message: OutboundMessage, actor: str) -> Staged:
     """Stores the message on the case's timeline and stages it on the channel; the caller commits."""
     event = await append_event(session, case, channel=channel, direction="out", actor=actor, kind="message",
