@@ -25,6 +25,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
+    AsyncAdapt_aiosqlite_ss_cursor,
     SQLiteDialect_aiosqlite,
 )
 from sqlalchemy.engine import URL
@@ -35,8 +36,16 @@ WRITE_LOCK_AT_BEGIN = "write_lock_at_begin"  # a dialect attribute: True where B
 Outcome = tuple[Any, list[Any], int, int]  # description, rows, lastrowid, rowcount
 
 
-def _run(connection: sqlite3.Connection, operation: str, parameters: Any) -> Outcome:
-    """On the SQLite thread: execute, fetch every row and close, as the adapter would in four calls."""
+def _begin_if_pending(adapted: OneTripConnection, connection: sqlite3.Connection) -> None:
+    """On the SQLite thread, before a transaction's first statement: the BEGIN that do_begin deferred."""
+    if adapted.begin_pending:
+        connection.execute("BEGIN IMMEDIATE")
+        adapted.begin_pending = False
+
+
+def _run(adapted: OneTripConnection, connection: sqlite3.Connection, operation: str, parameters: Any) -> Outcome:
+    """On the SQLite thread: (begin,) execute, fetch every row and close, as the adapter would in five calls."""
+    _begin_if_pending(adapted, connection)
     cursor = connection.cursor()
     try:
         cursor.execute(operation) if parameters is None else cursor.execute(operation, parameters)
@@ -47,7 +56,9 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any) -> Out
         cursor.close()
 
 
-def _run_many(connection: sqlite3.Connection, operation: str, parameters: Sequence[Any]) -> Outcome:
+def _run_many(adapted: OneTripConnection, connection: sqlite3.Connection, operation: str,
+             parameters: Sequence[Any]) -> Outcome:
+    _begin_if_pending(adapted, connection)
     cursor = connection.cursor()
     try:
         cursor.executemany(operation, parameters)
@@ -68,24 +79,58 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         try:
             connection = self._connection
-            self._apply(self.await_(connection._execute(_run, connection._conn, operation, parameters)))
+            self._apply(self.await_(connection._execute(_run, self._adapt_connection, connection._conn, operation,
+                                                        parameters)))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
         try:
             connection = self._connection
-            self._apply(self.await_(connection._execute(_run_many, connection._conn, operation,
-                                                        seq_of_parameters)))
+            self._apply(self.await_(connection._execute(_run_many, self._adapt_connection, connection._conn,
+                                                        operation, seq_of_parameters)))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
 
-class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+class OneTripServerSideCursor(AsyncAdapt_aiosqlite_ss_cursor):
+    """A streaming cursor (the adapter's own), after the deferred BEGIN."""
+
     __slots__ = ()
 
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        adapted = self._adapt_connection
+        if adapted.begin_pending:
+            try:
+                self.await_(self._connection._execute(_begin_if_pending, adapted, self._connection._conn))
+            except Exception as error:
+                adapted._handle_exception(error)
+        return super().execute(operation, parameters)
+
+
+class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    """BEGIN IMMEDIATE travels with the transaction's first statement; a transaction without one costs nothing."""
+
+    __slots__ = ("begin_pending",)
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.begin_pending = False
+
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
-        return super().cursor(server_side) if server_side else OneTripCursor(self)
+        return OneTripServerSideCursor(self) if server_side else OneTripCursor(self)
+
+    def commit(self) -> None:
+        if self.begin_pending:  # nothing was executed: nothing began
+            self.begin_pending = False
+        else:
+            super().commit()
+
+    def rollback(self) -> None:
+        if self.begin_pending:
+            self.begin_pending = False
+        else:
+            super().rollback()
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
@@ -113,6 +158,10 @@ class OneTripDialect(SQLiteDialect_aiosqlite):
         return connect
 
     def do_begin(self, dbapi_connection: Any) -> None:
+        adapted = dbapi_connection.dbapi_connection
+        if isinstance(adapted, OneTripConnection):
+            adapted.begin_pending = True  # sent with the first statement, in the same call on the thread
+            return
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE")

@@ -1,4 +1,5 @@
-"""The SQLite dialect: one trip to the SQLite thread per statement, same results and errors, writers queue."""
+"""The SQLite dialect: one trip to the SQLite thread per statement (the first one carrying BEGIN IMMEDIATE),
+the same results and errors, and writers that queue."""
 from __future__ import annotations
 
 import sqlite3
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from handoff.store.db import create_engine
@@ -47,10 +48,10 @@ async def test_each_statement_is_one_call_on_the_sqlite_thread(engine: AsyncEngi
     customers = Customer.__table__
     async with engine.connect() as connection:
         queue = await counting(connection)
+        before = queue.calls
         async with connection.begin():
-            before = queue.calls
             inserted = await connection.execute(insert(customers), [{"id": "c1", "facts": {}}])
-            assert queue.calls - before == 1 and inserted.rowcount == 1
+            assert queue.calls - before == 1 and inserted.rowcount == 1  # with its BEGIN IMMEDIATE
             before = queue.calls
             identity = await connection.execute(insert(Identity.__table__).values(customer_id="c1", kind="webchat",
                                                                                    value="v"))
@@ -66,6 +67,30 @@ async def test_each_statement_is_one_call_on_the_sqlite_thread(engine: AsyncEngi
                                              [{"customer_id": "c1", "kind": "email", "value": f"{n}@x.mx"}
                                               for n in range(3)])
             assert queue.calls - before == 1 and many.rowcount == 3
+            before = queue.calls
+        assert queue.calls - before == 1  # COMMIT
+        async with connection.begin():
+            pass
+        assert queue.calls - before == 1  # a transaction without statements never began
+
+
+async def test_a_busy_database_fails_the_first_statement_and_the_connection_recovers(engine: AsyncEngine,
+                                                                                      tmp_path: Path) -> None:
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("PRAGMA busy_timeout=50")
+        await connection.commit()
+        other = sqlite3.connect(tmp_path / "driver.sqlite3", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(OperationalError, match="locked"):
+                async with connection.begin():
+                    await connection.execute(select(Customer.__table__.c.id))
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        async with connection.begin():
+            await connection.execute(insert(Customer.__table__).values(id="c1", facts={}))
+        assert (await connection.execute(text("SELECT count(*) FROM customers"))).scalar() == 1
 
 
 async def test_errors_are_raised_as_before(engine: AsyncEngine) -> None:
