@@ -33,7 +33,8 @@ def transitions(rng: random.Random, opened: datetime) -> tuple[HandoffFact, ...]
         last = number == 2 or rng.random() < 0.5
         ended = (accepted or queued) + timedelta(seconds=rng.randint(1, 900)) if rng.random() < 0.8 else None
         outcome = None if ended is None else rng.choice(
-            ("resolved", "abandoned", "returned_to_bot", "transferred") if last else ("returned_to_bot", "transferred"))
+            ("resolved", "abandoned", "returned_to_bot", "transferred") if last
+            else ("returned_to_bot", "transferred"))
         target = rng.choice((60, 300))
         reply = None
         if accepted is not None and rng.random() < 0.8:

@@ -7,7 +7,7 @@ import pytest
 
 from handoff.operations import Operations
 from handoff.reports import kpis, measures
-from handoff.reports.facts import BOT_ONLY, CaseFact, HandoffFact
+from handoff.reports.facts import BOT_ONLY, CELL_SUMS, CaseFact, Cell, HandoffFact
 from handoff.reports.loader import dashboard
 from tests.service.reports.month import END, SLA, START, day_cases, month, seed
 
@@ -88,3 +88,14 @@ async def test_dashboard_recomputed_from_the_store_matches(sessions) -> None:
         report = await dashboard(session, operations, START, END)
     assert report["total"] == MONTH_TOTAL
     assert report == {"start": START.isoformat(), "end": END.isoformat(), **the_report()}
+
+
+def test_a_key_returned_twice_adds_up() -> None:
+    """The store returns the cases' sums and the transitions' sums of one cell as two rows."""
+    cells = measures.cells(month(), month(), window_hours=72, sla=SLA, timezone_name="America/Mexico_City")
+    case_part = set(CELL_SUMS[:CELL_SUMS.index("handoffs")])
+    halves = [Cell(*cell[:5], **{name: getattr(cell, name) if (name in case_part) == first else 0
+                                 for name in CELL_SUMS})
+              for cell in cells for first in (True, False)]
+    assert kpis.report(halves) == kpis.report(cells)
+    assert kpis.totals(halves)["response_us"] == 60 * 190 * 1_000_000  # 60 answered transitions, 190 s on average
