@@ -8,16 +8,16 @@ the same sqlite3 connection, the same transaction and the same errors.
 Every transaction begins IMMEDIATE (the driver's own implicit BEGIN would come only before the first write,
 after the reads that decided it): the database write lock is held from the first statement, so a transaction's
 reads and writes are one unit and two writers (tasks or worker processes) queue on busy_timeout instead of one
-reading a stale "last event" and failing at commit. `WRITE_LOCK_AT_BEGIN` tells code that would otherwise take
-a row lock. Registered as `sqlite+aiosqlite_onetrip`; `handoff.store.db.create_engine` uses it for
+reading a stale "last event" and failing at commit. do_begin only marks the connection: the BEGIN runs in the
+same call as the transaction's first statement. `WRITE_LOCK_AT_BEGIN` tells code that would otherwise take a
+row lock. Registered as `sqlite+aiosqlite_onetrip`; `handoff.store.db.create_engine` uses it for
 `sqlite+aiosqlite` URLs.
 """
 from __future__ import annotations
 
 import sqlite3
 from collections import deque
-from collections.abc import Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.dialects import registry
@@ -33,7 +33,7 @@ from sqlalchemy.engine import URL
 DRIVER = "aiosqlite_onetrip"
 WRITE_LOCK_AT_BEGIN = "write_lock_at_begin"  # a dialect attribute: True where BEGIN takes the write lock
 
-Outcome = tuple[Any, list[Any], int, int]  # description, rows, lastrowid, rowcount
+Outcome = tuple[Any, list[Any], int | None, int]  # description, rows, lastrowid, rowcount
 
 
 def _begin_if_pending(adapted: OneTripConnection, connection: sqlite3.Connection) -> None:
