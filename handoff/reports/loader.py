@@ -12,6 +12,7 @@ from handoff.operations import Operations
 from handoff.reports import kpis
 from handoff.reports.facts import CELL_KEY, Cell, Day
 from handoff.reports.queries import dashboard_cells
+from handoff.store.db import read_only
 
 STATEMENT_TIMEOUT_MS = 60_000
 
@@ -21,6 +22,7 @@ async def load_cells(session: AsyncSession, days: list[Day], *, window_hours: in
     """The sums per (day, channel, team, intent, reason) of the cases created within `days`."""
     if not days:
         return []
+    await read_only(session)
     if session.bind.dialect.name == "postgresql":
         # This statement's cost estimates trip PostgreSQL's JIT, whose compilation alone takes longer than the
         # query; and a dashboard must not hold a connection for minutes (planner statistics missing after a

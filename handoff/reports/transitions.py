@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handoff import audit
 from handoff.hashchain import utc_iso
 from handoff.reports import nlu_samples
+from handoff.store.db import read_only
 from handoff.store.models import Case, Handoff, TimelineEvent
 
 REVIEW_TAGS = ("correct", "should have been contained", "late handoff", "wrong team")
@@ -108,6 +109,7 @@ def transition_view(handoff: Handoff, case: Case, turns: list[dict[str, Any]]) -
 
 async def list_transitions(session: AsyncSession, wanted: TransitionFilter, limit: int = PAGE) -> list[dict[str, Any]]:
     """Newest first, each with the assistant's last turns before it."""
+    await read_only(session)
     query = apply_filter(select(Handoff, Case).join(Case, Case.id == Handoff.case_id), wanted)
     rows = list(await session.execute(query.order_by(Handoff.queued_at.desc(), Handoff.id.desc()).limit(limit)))
     turns = await last_assistant_turns(session, [handoff for handoff, _ in rows])

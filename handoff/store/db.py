@@ -7,7 +7,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from handoff.store.sqlite_driver import one_trip_url
+from handoff.store.sqlite_driver import READ_ONLY, begin_reading, one_trip_url
+
+READ_ONLY_OPTIONS = {READ_ONLY: True}
 
 
 def ensure_sqlite_dir(database_url: str) -> None:
@@ -38,9 +40,16 @@ def create_engine(database_url: str) -> AsyncEngine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        event.listen(engine.sync_engine, "begin", begin_reading)
     return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions keep objects usable after commit, as services hand them to channels."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def read_only(session: AsyncSession) -> None:
+    """Starts the session's transaction as a snapshot read: on SQLite, long reports then never hold the write lock."""
+    if not session.in_transaction():
+        await session.connection(execution_options=READ_ONLY_OPTIONS)

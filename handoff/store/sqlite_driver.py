@@ -12,6 +12,9 @@ reading a stale "last event" and failing at commit. do_begin only marks the conn
 same call as the transaction's first statement. `WRITE_LOCK_AT_BEGIN` tells code that would otherwise take a
 row lock. Registered as `sqlite+aiosqlite_onetrip`; `handoff.store.db.create_engine` uses it for
 `sqlite+aiosqlite` URLs.
+
+A transaction that only reads (the dashboard, exports) asks for `READ_ONLY` and begins DEFERRED instead: in WAL
+mode it reads a snapshot without the write lock, so a long report never makes customer messages wait.
 """
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ from sqlalchemy.engine import URL
 
 DRIVER = "aiosqlite_onetrip"
 WRITE_LOCK_AT_BEGIN = "write_lock_at_begin"  # a dialect attribute: True where BEGIN takes the write lock
+READ_ONLY = "frontdoor_read_only"  # an execution option: this transaction only reads
+BEGIN_WRITER, BEGIN_READER = "BEGIN IMMEDIATE", "BEGIN DEFERRED"
 
 Outcome = tuple[Any, list[Any], int | None, int]  # description, rows, lastrowid, rowcount
 
@@ -39,8 +44,8 @@ Outcome = tuple[Any, list[Any], int | None, int]  # description, rows, lastrowid
 def _begin_if_pending(adapted: OneTripConnection, connection: sqlite3.Connection) -> None:
     """On the SQLite thread, before a transaction's first statement: the BEGIN that do_begin deferred."""
     if adapted.begin_pending:
-        connection.execute("BEGIN IMMEDIATE")
-        adapted.begin_pending = False
+        connection.execute(adapted.begin_sql)
+        adapted.begin_pending, adapted.begin_sql = False, BEGIN_WRITER
 
 
 def _run(adapted: OneTripConnection, connection: sqlite3.Connection, operation: str, parameters: Any) -> Outcome:
@@ -111,24 +116,25 @@ class OneTripServerSideCursor(AsyncAdapt_aiosqlite_ss_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """BEGIN IMMEDIATE travels with the transaction's first statement; a transaction without one costs nothing."""
 
-    __slots__ = ("begin_pending",)
+    __slots__ = ("begin_pending", "begin_sql")
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self.begin_pending = False
+        self.begin_sql = BEGIN_WRITER  # the next transaction's BEGIN; a reader's lasts one transaction
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
         return OneTripServerSideCursor(self) if server_side else OneTripCursor(self)
 
     def commit(self) -> None:
         if self.begin_pending:  # nothing was executed: nothing began
-            self.begin_pending = False
+            self.begin_pending, self.begin_sql = False, BEGIN_WRITER
         else:
             super().commit()
 
     def rollback(self) -> None:
         if self.begin_pending:
-            self.begin_pending = False
+            self.begin_pending, self.begin_sql = False, BEGIN_WRITER
         else:
             super().rollback()
 
@@ -167,6 +173,14 @@ class OneTripDialect(SQLiteDialect_aiosqlite):
             cursor.execute("BEGIN IMMEDIATE")
         finally:
             cursor.close()
+
+
+def begin_reading(connection: Any) -> None:
+    """A `begin` event listener: a transaction started with the READ_ONLY option reads without the write lock."""
+    if connection.get_execution_options().get(READ_ONLY):
+        adapted = connection.connection.dbapi_connection
+        if isinstance(adapted, OneTripConnection):
+            adapted.begin_sql = BEGIN_READER
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "OneTripDialect")

@@ -12,7 +12,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from handoff.store.db import create_engine
+from handoff.store.db import READ_ONLY_OPTIONS, create_engine
 from handoff.store.models import Base, Customer, Identity
 
 
@@ -114,5 +114,26 @@ async def test_a_transaction_holds_the_write_lock_from_its_first_statement(engin
                     other.execute("BEGIN IMMEDIATE")
             other.execute("BEGIN IMMEDIATE")  # released at the commit
             other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+async def test_a_read_only_transaction_reads_a_snapshot_without_holding_writers(engine: AsyncEngine,
+                                                                                 tmp_path: Path) -> None:
+    """The dashboard's long read must not make a customer's message wait for the write lock."""
+    other = sqlite3.connect(tmp_path / "driver.sqlite3", timeout=0, isolation_level=None)
+    try:
+        async with engine.connect() as connection:
+            reader = await connection.execution_options(**READ_ONLY_OPTIONS)
+            async with reader.begin():
+                before = (await reader.execute(text("SELECT count(*) FROM customers"))).scalar()
+                other.execute("BEGIN IMMEDIATE")  # a writer gets the lock while the report reads
+                other.execute("INSERT INTO customers (id, facts, created_at, updated_at) VALUES ('c9', '{}', '2026-01-01', '2026-01-01')")
+                other.execute("COMMIT")
+                assert (await reader.execute(text("SELECT count(*) FROM customers"))).scalar() == before
+        async with engine.begin() as connection:  # the next transaction on that connection is a writer again
+            await connection.execute(select(Customer.__table__.c.id))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
     finally:
         other.close()
