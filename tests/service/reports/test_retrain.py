@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,29 +13,16 @@ import yaml
 from handoff.reports import nlu_samples
 from tests.service.reports.conversation import misunderstood_case
 from tests.service.support.processes import REPO
+from tests.service.support.project import MODEL, project_copy
 
 BOT_PYTHON = REPO / ".venv-bot" / "bin" / "python"
 SERVICE_PYTHON = REPO / ".venv" / "bin" / "python"
-MODEL = REPO / "models" / "current.tar.gz"
 ROW = re.compile(r"^(es|en)\s+(\d+)\s+([\d.]+) -> ([\d.]+)(?: \([+-][\d.]+\))?\s+([\d.]+) -> ([\d.]+)", re.M)
 NEW_EXAMPLES = ("oigan mi caja llego toda aplastada, la regreso", "el pedido vino abierto y quiero mi dinero")
 
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def project_copy(tmp_path: Path) -> Path:
-    """Config, domain, training data, held-out set and the current model (with its fingerprint) in a scratch dir."""
-    root = tmp_path / "project"
-    for folder in ("bot/data", "bot/heldout"):
-        shutil.copytree(REPO / folder, root / folder)
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy(REPO / name, root / name)
-    (root / "models").mkdir()
-    shutil.copy(MODEL, root / "models" / "current.tar.gz")
-    shutil.copy(REPO / "models" / ".fingerprint", root / "models" / ".fingerprint")
-    return root
 
 
 def export_cli(database_url: str, root: Path) -> subprocess.CompletedProcess:
@@ -54,9 +40,7 @@ async def annotate(sessions, *texts: str) -> None:
 
 
 async def test_the_export_command_writes_into_the_given_project(sessions, database_url, tmp_path: Path) -> None:
-    root = tmp_path / "project"
-    shutil.copytree(REPO / "bot" / "data", root / "bot" / "data")
-    shutil.copy(REPO / "domain.yml", root / "domain.yml")
+    root = project_copy(tmp_path)
     await annotate(sessions, *NEW_EXAMPLES)
     first, second = export_cli(database_url, root), export_cli(database_url, root)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
@@ -71,7 +55,7 @@ async def test_the_export_command_writes_into_the_given_project(sessions, databa
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one training is enough; the store is tested on both
 async def test_retrain_exports_trains_and_prints_held_out_before_and_after(sessions, database_url,
                                                                            tmp_path: Path) -> None:
-    root = project_copy(tmp_path)
+    root = project_copy(tmp_path, with_model=True)
     real_model = digest(MODEL)
     await annotate(sessions, *NEW_EXAMPLES)
     result = subprocess.run([str(BOT_PYTHON), "-m", "bot.scripts.retrain", "--root", str(root),

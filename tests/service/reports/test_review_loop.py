@@ -1,7 +1,6 @@
 """Transition review and the designers' loop in the store: tag, queue, label, export, validate with Rasa."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from handoff.reports import nlu_export, nlu_samples, transitions
 from handoff.reports.transitions import TransitionFilter
 from tests.service.reports.conversation import misunderstood_case
 from tests.service.support.processes import REPO
+from tests.service.support.project import project_copy
 
 RASA = REPO / ".venv-bot" / "bin" / "rasa"
 
@@ -62,16 +62,6 @@ async def test_tagging_queues_for_designers_once_and_rejects_unknown_tags(sessio
         only_tagged = await transitions.list_transitions(session, TransitionFilter(tagged=True))
     assert (sample["source"], sample["review_tag"]) == ("review", "wrong team")
     assert [row["review_tag"] for row in only_tagged] == ["late handoff"]
-
-
-def project_copy(tmp_path: Path) -> Path:
-    """The bot's project files in a scratch directory, so validation never touches the real data."""
-    root = tmp_path / "project"
-    shutil.copytree(REPO / "bot" / "data", root / "bot" / "data")
-    shutil.copytree(REPO / "bot" / "heldout", root / "bot" / "heldout")
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy(REPO / name, root / name)
-    return root
 
 
 async def test_annotated_examples_export_deduplicated_and_pass_rasa_validate(sessions, tmp_path: Path) -> None:
