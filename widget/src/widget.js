@@ -1,40 +1,12 @@
 import { io } from "socket.io-client";
 import { STRINGS, format } from "./i18n.js";
-import { appendLinkified, safeHttpUrl } from "./safe.js";
+import { el, storageGet, storageSet } from "./dom.js";
+import { messageNode, quickReplies } from "./message.js";
 import { CSS } from "./styles.js";
 
 const HISTORY_WAIT_MS = 1500; // how long a restored session waits for `history` before sending queued messages
 const RETRY_AFTER_REFUSAL_MS = 5000; // the server refused or closed the connection: try again after this
 const TYPING_TIMEOUT_MS = 20000; // a typing indicator nobody switched off disappears by itself
-
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v == null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children) if (c) node.appendChild(c);
-  return node;
-}
-
-function storageGet(key) {
-  try {
-    return window.localStorage.getItem(key);
-  } catch (_) {
-    return null;
-  }
-}
-
-function storageSet(key, value) {
-  try {
-    if (value) window.localStorage.setItem(key, value);
-    else window.localStorage.removeItem(key);
-  } catch (_) {
-    /* storage disabled: the session lasts as long as the page */
-  }
-}
 
 export class Widget {
   constructor(config) {
@@ -196,58 +168,16 @@ export class Widget {
 
   // Renders one message. `m`: {actor, text, quick_replies|buttons, attachment, agent_name, at}.
   renderMessage(m, { withReplies = true } = {}) {
-    const t = this.t;
-    const actor = m.actor === "customer" || m.actor === "agent" || m.actor === "system" ? m.actor : "bot";
-    if (actor === "system") {
+    if (m.actor === "system") {
       if (m.text) this.systemLine(m.text, false);
       return;
     }
-    const who = actor === "customer" ? t.you : actor === "agent" ? m.agent_name || this.agentName || t.agent : t.assistant;
-    const wrap = el("div", { class: `msg ${actor}` });
-    wrap.appendChild(el("span", { class: actor === "agent" ? "who" : "who sr-only", text: who }));
-    if (m.at) {
-      const d = new Date(m.at);
-      if (!Number.isNaN(d.getTime())) wrap.title = d.toLocaleString(this.cfg.lang);
-    }
-    if (m.text != null && m.text !== "") {
-      const bubble = el("div", { class: "bubble" });
-      appendLinkified(bubble, m.text);
-      wrap.appendChild(bubble);
-    }
-    const att = m.attachment;
-    if (att && typeof att === "object") {
-      const p = att.payload && typeof att.payload === "object" ? att.payload : {};
-      const src = safeHttpUrl(p.src || p.url || p.image);
-      if (src && att.type === "image") {
-        const img = el("img", { src, alt: p.alt || p.title || p.text || t.image, loading: "lazy" });
-        wrap.appendChild(el("div", { class: "bubble" }, img));
-      } else if (src) {
-        const a = el("a", { href: src, target: "_blank", rel: "noopener noreferrer nofollow", text: p.title || t.file });
-        wrap.appendChild(el("div", { class: "bubble" }, a));
-      }
-    }
-    if (wrap.childNodes.length > 1) this.log.appendChild(wrap);
-
-    const replies = Array.isArray(m.quick_replies) ? m.quick_replies : Array.isArray(m.buttons) ? m.buttons : [];
-    if (withReplies && replies.length) {
-      const group = el("div", { class: "quick-replies", role: "group", "aria-label": t.quickReplies });
-      for (const r of replies) {
-        if (!r || typeof r !== "object") continue;
-        const title = String(r.title != null ? r.title : r.payload != null ? r.payload : "");
-        const payload = String(r.payload != null ? r.payload : title);
-        if (!title) continue;
-        const b = el("button", { type: "button", "data-payload": payload, text: title });
-        b.addEventListener("click", () => {
-          if (b.disabled) return;
-          b.setAttribute("aria-pressed", "true");
-          this.send(payload, title);
-        });
-        group.appendChild(b);
-      }
-      if (group.childNodes.length) {
-        this.log.appendChild(group);
-        this.replyGroups.push(group);
-      }
+    const bubble = messageNode(m, { t: this.t, lang: this.cfg.lang, agentName: this.agentName });
+    if (bubble) this.log.appendChild(bubble);
+    const group = withReplies ? quickReplies(m, this.t, (payload, title) => this.send(payload, title)) : null;
+    if (group) {
+      this.log.appendChild(group);
+      this.replyGroups.push(group);
     }
     this.scrollToEnd();
   }
