@@ -13,12 +13,17 @@ from honcho.printer import Printer
 from handoff.settings import REPO_ROOT, Settings
 
 
+# rasa-sdk has no --host option; its Sanic server reads SANIC_HOST and would otherwise listen on every interface.
+ACTION_SERVER_ENV = {"SANIC_HOST": "127.0.0.1"}
+
+
 def stack_commands(settings: Settings, bot_venv: Path, venv: Path) -> dict[str, str]:
     """The processes of the embedded stack, by name."""
     rasa = f"{bot_venv}/bin/rasa"
     token = f" --auth-token {settings.rasa_token}" if settings.rasa_token else ""
     return {
-        "actions": f"{rasa} run actions --actions actions --port 5055",
+        "actions": " ".join(f"{k}={v}" for k, v in ACTION_SERVER_ENV.items())
+                   + f" {rasa} run actions --actions actions --port 5055",
         "rasa": (f"{rasa} run --model models/current.tar.gz --enable-api --interface 127.0.0.1 --port 5005 "
                  f"--endpoints endpoints.yml --credentials credentials.yml{token}"),
         "service": f"{venv}/bin/uvicorn handoff.app:app --factory --host 127.0.0.1 --port {settings.port}",

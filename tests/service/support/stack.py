@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from handoff.stack import ACTION_SERVER_ENV
 from tests.service.support.processes import REPO, Process, free_port, http_ok
 
 BOT_VENV = Path(os.environ.get("BOT_VENV", REPO / ".venv-bot")).resolve()
@@ -20,7 +21,8 @@ BOT_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 def start_action_server(orders_db: Path) -> tuple[Process, str]:
     port = free_port()
     process = Process("actions", [str(BOT_VENV / "bin" / "rasa"), "run", "actions", "--actions", "actions",
-                                  "--port", str(port)], env={**BOT_ENV, "ORDERS_DB_PATH": str(orders_db)})
+                                  "--port", str(port)],
+                      env={**BOT_ENV, **ACTION_SERVER_ENV, "ORDERS_DB_PATH": str(orders_db)})
     url = f"http://127.0.0.1:{port}"
     process.wait_until(http_ok(f"{url}/health"), 120, "healthy")
     return process, url
