@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import yaml
 
 from handoff.stack import ACTION_SERVER_ENV
 from tests.service.support.processes import REPO, Process, free_port, http_ok
@@ -28,10 +29,15 @@ def start_action_server(orders_db: Path) -> tuple[Process, str]:
     return process, url
 
 
-def start_rasa(action_url: str, workdir: Path, port: int | None = None) -> tuple[Process, str]:
-    """Rasa with the trained model, its own endpoints file pointing at the test action server."""
+def start_rasa(action_url: str, workdir: Path, port: int | None = None,
+               tracker_store: dict | None = None) -> tuple[Process, str]:
+    """Rasa with the trained model, its own endpoints file pointing at the test action server (and, if given,
+    a tracker store; otherwise Rasa's in-memory one)."""
     endpoints = workdir / f"endpoints-{free_port()}.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "{action_url}/webhook"\n')
+    config: dict = {"action_endpoint": {"url": f"{action_url}/webhook"}}
+    if tracker_store is not None:
+        config["tracker_store"] = tracker_store
+    endpoints.write_text(yaml.safe_dump(config))
     port = port or free_port()
     process = Process("rasa", [str(BOT_VENV / "bin" / "rasa"), "run", "--model", str(MODEL), "--enable-api",
                                "--interface", "127.0.0.1", "--port", str(port), "--endpoints", str(endpoints),
