@@ -15,7 +15,6 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 MODEL := models/current.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(shell find bot/data -name '*.yml' 2>/dev/null | sort)
 
 .PHONY: help setup train migrate run test test-bot test-service bench
 help:
@@ -49,7 +48,7 @@ setup: $(VENV)/.installed $(BOT_VENV)/.installed widget/dist/widget.js
 
 # Trains only when the training data, the domain or the config changed (content hash, not timestamps).
 train: $(BOT_VENV)/.installed
-	@hash=$$(cat $(TRAINING_INPUTS) | sha256sum | cut -d' ' -f1); \
+	@hash=$$($(BOT_PY) -m bot.scripts.fingerprint); \
 	if [ -f $(MODEL) ] && [ "$$(cat models/.fingerprint 2>/dev/null)" = "$$hash" ]; then \
 		echo "model $(MODEL) is up to date"; \
 	else \

@@ -3,7 +3,7 @@
 Runs with the bot environment from the repository root (`.venv-bot/bin/python -m bot.scripts.retrain`).
 The export reads the service's database, so it runs `python -m handoff designers export` with the service
 environment (DATABASE_URL as the service has it). Training is skipped when config.yml, domain.yml and
-bot/data hash as the model's fingerprint (the same hash as `make train`); a new model is trained beside
+bot/data hash as the model's fingerprint (bot/scripts/fingerprint.py, shared with `make train`); a new model is trained beside
 the current one and replaces it only once it trained and was evaluated. Exits 1 if export or training fails.
 """
 from __future__ import annotations
@@ -19,25 +19,11 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from bot.scripts.fingerprint import fingerprint
 from bot.scripts.heldout import LANGUAGES, Scores, evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_NAME = "current"
-
-
-def training_inputs(root: Path) -> List[Path]:
-    """config.yml, domain.yml, then every YAML file under bot/data in path order: what `make train` hashes."""
-    data = sorted((path for path in (root / "bot" / "data").rglob("*.yml")),
-                  key=lambda path: path.relative_to(root).as_posix())
-    return [root / "config.yml", root / "domain.yml", *data]
-
-
-def fingerprint(root: Path) -> str:
-    """SHA-256 of the training inputs concatenated, as `cat … | sha256sum` in the Makefile."""
-    digest = hashlib.sha256()
-    for path in training_inputs(root):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def _figure(scores: Optional[Scores], name: str) -> str:

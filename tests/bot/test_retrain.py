@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import f1_score
 
+from bot.scripts.fingerprint import fingerprint
 from bot.scripts.heldout import Scores, scores
-from bot.scripts.retrain import fingerprint, report
+from bot.scripts.retrain import report
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "current.tar.gz"
@@ -31,10 +32,22 @@ def test_scores_match_sklearn_and_count_only_gold_intents_for_macro_f1() -> None
         scores(gold, predicted[:-1])
 
 
-def test_the_fingerprint_is_the_one_make_train_computes() -> None:
-    shell = subprocess.run("cat config.yml domain.yml $(find bot/data -name '*.yml' | sort) | sha256sum",
-                           shell=True, cwd=ROOT, capture_output=True, text=True, check=True)
-    assert fingerprint(ROOT) == shell.stdout.split()[0]
+def test_the_fingerprint_changes_with_any_training_input_and_only_then(tmp_path: Path) -> None:
+    """`make train` and `make retrain` both skip training on an equal fingerprint: it must see every input."""
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "bot" / "data", root / "bot" / "data")
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy(ROOT / name, root / name)
+    (root / "bot" / "heldout").mkdir()
+    first = fingerprint(root)
+    assert fingerprint(root) == first == fingerprint(ROOT)  # the copy hashes as the project does
+    (root / "bot" / "heldout" / "es.yml").write_text("not a training input\n")
+    assert fingerprint(root) == first
+    (root / "bot" / "data" / "nlu" / "extra.yml").write_text('version: "3.1"\n')
+    assert fingerprint(root) != first
+    shell = subprocess.run([sys.executable, "-m", "bot.scripts.fingerprint", str(root)], cwd=ROOT,
+                           capture_output=True, text=True, check=True)
+    assert shell.stdout.strip() == fingerprint(root)  # what the Makefile reads
 
 
 def test_the_report_shows_both_figures_and_the_change() -> None:
