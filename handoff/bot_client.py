@@ -13,6 +13,8 @@ from handoff.messages import OutboundMessage, QuickReply
 
 log = structlog.get_logger(__name__)
 
+FALLBACK_INTENT = "nlu_fallback"  # what Rasa's FallbackClassifier predicts when no intent is confident enough
+
 
 class BotUnavailable(Exception):
     """Rasa did not answer in time or answered with an error; the turn goes to people."""
@@ -52,6 +54,42 @@ def parse_rest_response(items: Any) -> BotTurn:
         if message.text or message.image or message.custom:
             messages.append(message)
     return BotTurn(tuple(messages), handoff)
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    """One customer message as Rasa parsed it."""
+
+    text: str
+    intent: str | None
+    confidence: float | None
+    guess: str | None = None  # the best intent other than the fallback, what the model would have said
+    guess_confidence: float | None = None
+
+
+def user_turns(events: list[Any]) -> list[UserTurn]:
+    """Every `user` event of a tracker, in order, with its intent and the best non-fallback guess."""
+    turns: list[UserTurn] = []
+    for event in events:
+        if not isinstance(event, dict) or event.get("event") != "user":
+            continue
+        parse = event.get("parse_data") if isinstance(event.get("parse_data"), dict) else {}
+        intent = parse.get("intent") if isinstance(parse.get("intent"), dict) else {}
+        ranking = [item for item in parse.get("intent_ranking") or []
+                   if isinstance(item, dict) and item.get("name") and item.get("name") != FALLBACK_INTENT]
+        best = max(ranking, key=lambda item: float(item.get("confidence") or 0.0), default=None)
+        turns.append(UserTurn(
+            text=str(event.get("text") or ""),
+            intent=intent.get("name"),
+            confidence=_number(intent.get("confidence")),
+            guess=best.get("name") if best else None,
+            guess_confidence=_number(best.get("confidence")) if best else None,
+        ))
+    return turns
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def build_metadata(
@@ -106,24 +144,25 @@ class RasaClient:
                 raise BotUnavailable("Rasa answered with invalid JSON") from exc
         raise BotUnavailable("Rasa unavailable")
 
-    async def slot(self, sender: str, name: str) -> Any:
-        """A slot of the conversation (the language the assistant settled on); None if Rasa can't say."""
-        params = {"include_events": "NONE", **({"token": self.token} if self.token else {})}
-        try:
-            response = await self._client.get(f"{self.base_url}/conversations/{sender}/tracker", params=params)
-            return response.json().get("slots", {}).get(name) if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
-            return None
-
-    async def tracker(self, sender: str) -> dict[str, Any] | None:
-        """Every event of a conversation as Rasa saw it, for the designers' harvester; None if Rasa can't say."""
-        params = {"include_events": "ALL", **({"token": self.token} if self.token else {})}
+    async def _tracker(self, sender: str, include_events: str) -> dict[str, Any] | None:
+        """GET /conversations/{sender}/tracker; None if Rasa can't say."""
+        params = {"include_events": include_events, **({"token": self.token} if self.token else {})}
         try:
             response = await self._client.get(f"{self.base_url}/conversations/{sender}/tracker", params=params)
             body = response.json() if response.status_code == 200 else None
         except (httpx.HTTPError, ValueError):
             return None
         return body if isinstance(body, dict) else None
+
+    async def slot(self, sender: str, name: str) -> Any:
+        """A slot of the conversation (the language the assistant settled on); None if Rasa can't say."""
+        tracker = await self._tracker(sender, "NONE")
+        return (tracker.get("slots") or {}).get(name) if tracker else None
+
+    async def user_turns(self, sender: str) -> list[UserTurn] | None:
+        """Every customer message of a conversation as Rasa parsed it, for the designers' harvester."""
+        tracker = await self._tracker(sender, "ALL")
+        return user_turns(tracker.get("events") or []) if tracker is not None else None
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.bot_client import RasaClient
+from handoff.bot_client import FALLBACK_INTENT, RasaClient, UserTurn
 from handoff.reports import nlu_samples
 from handoff.store.models import Case, NluHarvestMark, PendingTurn, TimelineEvent, utcnow
 
@@ -27,18 +26,6 @@ log = structlog.get_logger(__name__)
 MARK = "bot_events"
 SETTLE_SECONDS = 10.0  # events younger than this wait for the next run: an older id may still be committing
 BATCH = 500  # assistant events read per round; a run goes on until it has caught up
-FALLBACK = "nlu_fallback"
-
-
-@dataclass(frozen=True)
-class UserTurn:
-    """One customer message as Rasa parsed it."""
-
-    text: str
-    intent: str | None
-    confidence: float | None
-    guess: str | None = None  # the best intent other than the fallback, what the model would have said
-    guess_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,31 +37,6 @@ class Harvested:
     complete: bool
 
 
-def user_turns(events: list[Any]) -> list[UserTurn]:
-    """Every `user` event of a tracker, in order, with its intent and the best non-fallback guess."""
-    turns: list[UserTurn] = []
-    for event in events:
-        if not isinstance(event, dict) or event.get("event") != "user":
-            continue
-        parse = event.get("parse_data") if isinstance(event.get("parse_data"), dict) else {}
-        intent = parse.get("intent") if isinstance(parse.get("intent"), dict) else {}
-        ranking = [item for item in parse.get("intent_ranking") or []
-                   if isinstance(item, dict) and item.get("name") and item.get("name") != FALLBACK]
-        best = max(ranking, key=lambda item: float(item.get("confidence") or 0.0), default=None)
-        turns.append(UserTurn(
-            text=str(event.get("text") or ""),
-            intent=intent.get("name"),
-            confidence=_number(intent.get("confidence")),
-            guess=best.get("name") if best else None,
-            guess_confidence=_number(best.get("confidence")) if best else None,
-        ))
-    return turns
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) else None
-
-
 def review(turn: UserTurn) -> tuple[str, str | None, float | None] | None:
     """(source, predicted intent, confidence) when a designer should look at this turn, else None.
 
@@ -84,7 +46,7 @@ def review(turn: UserTurn) -> tuple[str, str | None, float | None] | None:
     if not turn.text.strip() or turn.text.startswith("/"):
         return None
     source = nlu_samples.source_for(turn.intent, turn.confidence)
-    if source == FALLBACK and turn.guess is not None:
+    if source == FALLBACK_INTENT and turn.guess is not None:
         return source, turn.guess, turn.guess_confidence
     return (source, turn.intent, turn.confidence) if source else None
 
@@ -167,10 +129,9 @@ async def harvest_case(sessions: async_sessionmaker[AsyncSession], bot: RasaClie
         # A message whose turn is still running may yet hand off and queue its own sample in that transaction.
         pending = set(await session.scalars(select(PendingTurn.event_id).where(PendingTurn.case_id == case_id)))
         language = case.language
-    tracker = await bot.tracker(case_id)
-    if tracker is None:
+    turns = await bot.user_turns(case_id)
+    if turns is None:
         return None
-    turns = user_turns(tracker.get("events") or [])
     found = [(event_id, turn.text, wanted) for turn, event_id
              in zip(turns, match_messages([turn.text for turn in turns], messages))
              if event_id is not None and event_id not in pending and (wanted := review(turn)) is not None]
