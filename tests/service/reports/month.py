@@ -44,8 +44,8 @@ def month() -> list[CaseFact]:
     return cases
 
 
-async def seed(session: AsyncSession, cases: list[CaseFact]) -> None:
-    """Writes the facts as the service would have: customers, cases, handoff rows, agent replies."""
+async def seed_cases(session: AsyncSession, cases: list[CaseFact]) -> None:
+    """The customers and case rows of the facts."""
     for customer in sorted({case.customer_id for case in cases}):
         session.add(Customer(id=customer, display_name=customer, facts={}))
     await session.flush()
@@ -54,13 +54,21 @@ async def seed(session: AsyncSession, cases: list[CaseFact]) -> None:
                          created_at=case.created_at, resolved_at=case.resolved_at, csat=case.csat,
                          handoff_count=len(case.to_human)))
     await session.flush()
+
+
+def handoff_row(case: CaseFact, handoff: HandoffFact) -> Handoff:
+    return Handoff(case_id=case.id, direction=handoff.direction, reason=handoff.reason, intent=handoff.intent,
+                   team=handoff.team, bot_turns=handoff.bot_turns, queued_at=handoff.queued_at,
+                   accepted_at=handoff.accepted_at, ended_at=handoff.ended_at, outcome=handoff.outcome, slots={})
+
+
+async def seed(session: AsyncSession, cases: list[CaseFact]) -> None:
+    """Writes the facts as the service would have: customers, cases, handoff rows, agent replies."""
+    await seed_cases(session, cases)
     for case in cases:
         seq = 0
         for handoff in case.handoffs:
-            session.add(Handoff(case_id=case.id, direction=handoff.direction, reason=handoff.reason,
-                                intent=handoff.intent, team=handoff.team, bot_turns=handoff.bot_turns,
-                                queued_at=handoff.queued_at, accepted_at=handoff.accepted_at,
-                                ended_at=handoff.ended_at, outcome=handoff.outcome, slots={}))
+            session.add(handoff_row(case, handoff))
             if handoff.first_response_at is not None:
                 seq += 1
                 session.add(TimelineEvent(case_id=case.id, customer_id=case.customer_id, seq=seq,

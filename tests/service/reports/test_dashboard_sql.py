@@ -13,7 +13,8 @@ from handoff.operations import Operations
 from handoff.reports import kpis, measures
 from handoff.reports.facts import CELL_SUMS, CaseFact, Cell, HandoffFact
 from handoff.reports.loader import dashboard, load_cells
-from handoff.store.models import Case, Customer, Handoff, TimelineEvent
+from handoff.store.models import TimelineEvent
+from tests.service.reports.month import handoff_row, seed_cases
 
 ZONE = "America/New_York"  # DST ends on 2026-11-01: that local day has 25 hours
 START = datetime(2026, 10, 30, 4, tzinfo=timezone.utc)  # local midnight of Oct 30
@@ -78,20 +79,11 @@ def awkward_cases(seed: int = 7) -> list[CaseFact]:
 
 async def seed(session, cases: list[CaseFact]) -> None:
     """Writes the facts with decoys around each first reply: messages that must not count as one."""
-    for customer in sorted({case.customer_id for case in cases}):
-        session.add(Customer(id=customer, display_name=customer, facts={}))
-    await session.flush()
-    for case in cases:
-        session.add(Case(id=case.id, customer_id=case.customer_id, channel=case.channel, status=case.status,
-                         created_at=case.created_at, resolved_at=case.resolved_at, csat=case.csat))
-    await session.flush()
+    await seed_cases(session, cases)
     for case in cases:
         events: list[tuple[datetime, str, str, str]] = [(case.created_at, "in", "customer", "message")]
         for handoff in case.handoffs:
-            session.add(Handoff(case_id=case.id, direction=handoff.direction, reason=handoff.reason,
-                                intent=handoff.intent, team=handoff.team, bot_turns=handoff.bot_turns,
-                                queued_at=handoff.queued_at, accepted_at=handoff.accepted_at,
-                                ended_at=handoff.ended_at, outcome=handoff.outcome, slots={}))
+            session.add(handoff_row(case, handoff))
             await session.flush()  # handoff ids follow the order of the transitions
             if handoff.direction != "to_human":
                 continue
