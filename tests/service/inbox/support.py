@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import socketio
+from playwright.sync_api import expect
 
 from tests.service.support.processes import REPO
 from tests.service.support.stack import VENV
@@ -91,3 +92,27 @@ class InboxSocket:
 
     async def close(self) -> None:
         await self.client.disconnect()
+
+
+def new_page(chromium: Any, dialogs: list[str], **context: Any) -> Any:
+    """A Spanish-locale page whose alert/confirm dialogs are recorded (an XSS would show up there)."""
+    context = chromium.new_context(**{"locale": "es-ES", "viewport": {"width": 1280, "height": 900}, **context})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    return page
+
+
+def signs_in(page: Any, base_url: str, email: str) -> None:
+    """Through the login form of /inbox, until the live connection is up."""
+    page.goto(f"{base_url}/inbox")
+    page.fill("#login-email", email)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#live-state")).to_have_text("live")
+
+
+def agent_logs_in(page: Any, base_url: str, email: str) -> None:
+    """Signed in and online, so routing gives them cases."""
+    signs_in(page, base_url, email)
+    expect(page.locator("#presence")).to_have_value("online")

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from handoff.reports.facts import CaseFact, HandoffFact
 from handoff.store.db import create_engine, session_factory
-from tests.service.inbox.support import PASSWORD, create_agent
+from tests.service.inbox.support import create_agent, new_page, signs_in
 from tests.service.reports.month import month, seed
 from tests.service.reports.test_kpis import MONTH_TOTAL
 
@@ -62,16 +62,9 @@ def inbox_page(chromium, service, role: str, dialogs: list[str]) -> Iterator[Pag
     service get their cases routed to their own agents."""
     email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
     create_agent(service.database_url, email, role=role, teams="accounts")
-    context = chromium.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page = new_page(chromium, dialogs, locale=None, viewport={"width": 1400, "height": 900}, accept_downloads=True)
     try:
-        page.goto(f"{service.base_url}/inbox")
-        page.fill("#login-email", email)
-        page.fill("#login-password", PASSWORD)
-        page.click("#login-submit")
-        expect(page.locator("#live-state")).to_have_text("live")
+        signs_in(page, service.base_url, email)
         yield page
     finally:
         if page.locator("#presence").is_visible():
@@ -80,7 +73,7 @@ def inbox_page(chromium, service, role: str, dialogs: list[str]) -> Iterator[Pag
             with page.expect_response(lambda response: response.url.endswith("/inbox/api/presence")) as answer:
                 page.select_option("#presence", "offline")
             assert answer.value.status == 200
-        context.close()
+        page.context.close()
 
 
 def show_range(page, start: str, end: str) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Handoff
-from tests.service.inbox.support import PASSWORD, create_agent
+from tests.service.inbox.support import agent_logs_in, create_agent, new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 WIDGET = "handoff-webchat"
@@ -23,23 +23,6 @@ XSS = "<img src=x onerror=alert(1)>"
 @pytest.fixture(scope="module")
 def service(service_factory):
     return service_factory(INBOX_LOGIN_ATTEMPTS="1000")
-
-
-def new_page(chromium, dialogs: list[str]):
-    context = chromium.new_context(locale="es-ES", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    return page
-
-
-def agent_logs_in(page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/inbox")
-    page.fill("#login-email", email)
-    page.fill("#login-password", PASSWORD)
-    page.click("#login-submit")
-    expect(page.locator("#live-state")).to_have_text("live")
-    expect(page.locator("#presence")).to_have_value("online")
 
 
 def customer_says(page, text: str) -> None:

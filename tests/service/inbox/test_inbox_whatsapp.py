@@ -7,8 +7,8 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.service.inbox.support import create_agent
-from tests.service.inbox.test_inbox_browser import agent_logs_in, handoffs_of, new_page
+from tests.service.inbox.support import agent_logs_in, create_agent, new_page
+from tests.service.inbox.test_inbox_browser import handoffs_of
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
 from tests.service.support.whatsapp_webhooks import APP_SECRET, WA_ID, post_signed, text_webhook
 

@@ -12,8 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from handoff.media import agent_media, serving
-from tests.service.inbox.support import AgentClient, create_agent
-from tests.service.inbox.test_inbox_browser import agent_logs_in, new_page
+from tests.service.inbox.support import AgentClient, agent_logs_in, create_agent, new_page
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
 from tests.service.support.processes import free_port
 from tests.service.support.stack import Service, start_service

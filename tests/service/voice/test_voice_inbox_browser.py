@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.service.inbox.support import PASSWORD, create_agent
+from tests.service.inbox.support import agent_logs_in, create_agent, new_page
 from tests.service.support.processes import free_port
 from tests.service.support.chromium import launched_chromium
 from tests.service.support.stack import Service, start_service
@@ -46,16 +46,8 @@ def test_a_handed_off_call_is_one_card_with_player_and_transcript(chromium, serv
     email = f"luz-{uuid.uuid4().hex[:6]}@example.com"
     create_agent(service.database_url, email, role="agent", teams="care", name="Luz Care")
     dialogs: list[str] = []
-    context = chromium.new_context(locale="es-ES", viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(f"{service.base_url}/inbox")
-    page.fill("#login-email", email)
-    page.fill("#login-password", PASSWORD)
-    page.click("#login-submit")
-    expect(page.locator("#presence")).to_have_value("online")
-    expect(page.locator("#live-state")).to_have_text("live")
+    page = new_page(chromium, dialogs, viewport={"width": 1400, "height": 1000})
+    agent_logs_in(page, service.base_url, email)
 
     sid = "CA00000000000000000000000000000b01"
     twilio(service, VOICE, sid, CallStatus="ringing")
@@ -85,4 +77,4 @@ def test_a_handed_off_call_is_one_card_with_player_and_transcript(chromium, serv
     expect(page.locator("#timeline")).not_to_contain_text("not_spoken")  # everything said was spoken
     assert page.locator("#timeline img").count() == 0 and dialogs == []
     page.screenshot(path=str(Path(service.process.log_path).with_suffix(".png")), full_page=True)
-    context.close()
+    page.context.close()
