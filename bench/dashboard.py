@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert  # noqa: E402
 
-from handoff.operations import Operations  # noqa: E402
+from handoff.core.operations import Operations  # noqa: E402
 from handoff.reports.loader import dashboard  # noqa: E402
 from handoff.store.db import create_engine, session_factory  # noqa: E402
 from handoff.store.models import Case, Customer, Handoff, TimelineEvent  # noqa: E402

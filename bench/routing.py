@@ -1,6 +1,6 @@
 """Routing decision time and case-opening cost, on SQLite and PostgreSQL.
 
-1. Median time of one routing decision (handoff.inbox.assign.decide: agent loads, the pick, else queue
+1. Median time of one routing decision (handoff.core.assignment.decide: agent loads, the pick, else queue
    position and estimated wait) with 1,000 queued cases and 200 online agents, when every agent is full
    (the case is queued) and when one agent has a free slot (the case goes to them). Target: <= 5 ms.
    Also printed: the whole route_case with the assignment written (agent row lock, timeline event).
@@ -25,14 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select  # noqa: E402
 
-from handoff.hashchain import GENESIS, event_hash  # noqa: E402
-from handoff.inbox.assign import decide, route_case  # noqa: E402
+from handoff.core.hashchain import GENESIS, event_hash  # noqa: E402
+from handoff.core.assignment import decide, route_case  # noqa: E402
 from handoff.inbox.views import case_view  # noqa: E402
-from handoff.operations import load_operations  # noqa: E402
+from handoff.core.operations import load_operations  # noqa: E402
 from handoff.settings import REPO_ROOT  # noqa: E402
 from handoff.store.db import create_engine, session_factory  # noqa: E402
 from handoff.store.models import Agent, Case, Customer, Identity, TimelineEvent, utcnow  # noqa: E402
-from handoff.timeline import event_fields  # noqa: E402
+from handoff.core.timeline import event_fields  # noqa: E402
 from tests.service.support.servers import postgres_bin, start_postgres  # noqa: E402
 from tests.service.support.stack import migrate  # noqa: E402
 

@@ -9,24 +9,25 @@ import socketio
 import structlog
 from fastapi import FastAPI
 
-from handoff.bot_client import RasaClient
-from handoff.channels.webchat import WebchatChannel, WebchatDeliverer
-from handoff.channels.whatsapp_runtime import WhatsAppRuntime
-from handoff.conversation import Conversations
+from handoff.core.bot_client import RasaClient
+from handoff.channels.webchat.channel import WebchatChannel, WebchatDeliverer
+from handoff.channels.whatsapp.runtime import WhatsAppRuntime
+from handoff.core.conversation import Conversations
 from handoff.inbox.wiring import build_inbox
 from handoff.logs import configure_logging
-from handoff.operations import load_operations
-from handoff.ratelimit import SlidingWindowLimiter
+from handoff.core.operations import load_operations
+from handoff.core.ratelimit import SlidingWindowLimiter
 from handoff.reports.nlu_harvest import NluHarvester
-from handoff.routes import health, pages
-from handoff.routes import whatsapp as whatsapp_routes
-from handoff.routes import reports as report_routes
+from handoff.web import health
+from handoff.web import pages
+from handoff.channels.whatsapp import routes as whatsapp_routes
+from handoff.reports import routes as report_routes
 from handoff.settings import REPO_ROOT, Settings, get_settings
-from handoff.signing import load_secret_key
+from handoff.core.signing import load_secret_key
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import utcnow
-from handoff.voice_assistant import VoiceDeliverer
-from handoff.voice_wiring import mount_voice
+from handoff.channels.voice.assistant import VoiceDeliverer
+from handoff.channels.voice.wiring import mount_voice
 
 log = structlog.get_logger(__name__)
 

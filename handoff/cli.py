@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             migrate.revision(settings.database_url, args.message)
         return 0
     if args.command == "agents":
-        from handoff.agents_cli import create_agent_command
+        from handoff.inbox.agents_cli import create_agent_command
 
         return create_agent_command(settings, args)
     if args.command in ("audit", "designers"):

@@ -10,20 +10,20 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff import audit
-from handoff.auth import Principal
-from handoff.handoffs import (HandoffRequest, current_handoff, end_handoff, hand_to_people, return_to_bot,
+from handoff.core import audit
+from handoff.inbox.auth import Principal
+from handoff.core.handoffs import (HandoffRequest, current_handoff, end_handoff, hand_to_people, return_to_bot,
                               transfer_handoff)
-from handoff.inbox import csat
-from handoff.inbox.assign import assign, route_case
+from handoff.core import csat
+from handoff.core.assignment import assign, route_case
 from handoff.inbox.desk import Desk
-from handoff.messages import OutboundMessage
-from handoff.permissions import can, can_work_case, sees_all_teams
-from handoff.sending import Staged, customer_address, stage_to_customer
+from handoff.core.messages import OutboundMessage
+from handoff.core.permissions import can, can_work_case, sees_all_teams
+from handoff.core.sending import Staged, customer_address, stage_to_customer
 from handoff.store.models import Agent, Case, utcnow
-from handoff.texts import text as service_text
-from handoff.timeline import append_event
-from handoff.whatsapp_window import OutsideWindow
+from handoff.core.texts import text as service_text
+from handoff.core.timeline import append_event
+from handoff.channels.whatsapp.window import OutsideWindow
 
 MAX_TEXT = 4096
 Action = Callable[[AsyncSession, Principal, Case, "Outcome"], Awaitable[None]]

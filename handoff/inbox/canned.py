@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from handoff.operations import CannedResponse
+from handoff.core.operations import CannedResponse
 
 VARIABLE = re.compile(r"\{([a-z_]+)\}")
 

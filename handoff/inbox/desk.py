@@ -12,19 +12,19 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.auth import Principal
-from handoff.handoffs import current_handoff
-from handoff.inbox import csat
-from handoff.inbox.assign import RouteDecision, abandon_stale, drain, route_case
+from handoff.inbox.auth import Principal
+from handoff.core.handoffs import current_handoff
+from handoff.core import csat
+from handoff.core.assignment import RouteDecision, abandon_stale, drain, route_case
 from handoff.inbox.live import LiveInbox
 from handoff.inbox.views import agent_names, case_summary, event_view
-from handoff.messages import Deliverer, InboundMessage, OutboundMessage
-from handoff.operations import Operations
-from handoff.permissions import can_work_case
-from handoff.sending import Staged, customer_address, deliver_staged, stage_to_customer
+from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
+from handoff.core.operations import Operations
+from handoff.core.permissions import can_work_case
+from handoff.core.sending import Staged, customer_address, deliver_staged, stage_to_customer
 from handoff.store.models import Case, Customer, TimelineEvent, utcnow
-from handoff.texts import text as service_text
-from handoff.timeline import append_event
+from handoff.core.texts import text as service_text
+from handoff.core.timeline import append_event
 
 log = structlog.get_logger(__name__)
 

@@ -7,8 +7,8 @@ import socketio
 import structlog
 from socketio.exceptions import ConnectionRefusedError
 
-from handoff.auth import Auth, Principal, cookie_from_header
-from handoff.permissions import can, can_read_case, can_work_case, sees_all_teams
+from handoff.inbox.auth import Auth, Principal, cookie_from_header
+from handoff.core.permissions import can, can_read_case, can_work_case, sees_all_teams
 
 log = structlog.get_logger(__name__)
 NAMESPACE = "/inbox"

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handoff import audit
-from handoff.agents import AgentError, NewAgent, create_agent, public, set_presence
-from handoff.auth import Principal
+from handoff.core import audit
+from handoff.core.agents import AgentError, NewAgent, create_agent, public, set_presence
+from handoff.inbox.auth import Principal
 from handoff.inbox.actions import InboxError
 from handoff.inbox.desk import Desk
-from handoff.permissions import can
+from handoff.core.permissions import can
 from handoff.store.models import Agent
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.hashchain import utc_iso
-from handoff.media import agent_media
-from handoff.routing import EPOCH
+from handoff.core.hashchain import utc_iso
+from handoff.channels.whatsapp.media import agent_media
+from handoff.core.routing import EPOCH
 from handoff.store.models import Agent, Case, Customer, Handoff, Identity, TimelineEvent, utcnow
 
 PAGE = 50

@@ -11,14 +11,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.auth import Auth
+from handoff.inbox.auth import Auth
 from handoff.inbox.actions import InboxActions
 from handoff.inbox.desk import Desk
 from handoff.inbox.live import LiveInbox
 from handoff.inbox.people import People
-from handoff.messages import Deliverer
-from handoff.operations import Operations
-from handoff.ratelimit import SlidingWindowLimiter
+from handoff.core.messages import Deliverer
+from handoff.core.operations import Operations
+from handoff.core.ratelimit import SlidingWindowLimiter
 from handoff.settings import Settings
 
 LOGIN_WINDOW_SECONDS = 300.0
@@ -45,8 +45,8 @@ class Inbox:
 
     def mount(self, api: FastAPI) -> None:
         """Routes, static files and the services the routes call."""
-        from handoff.routes import inbox as inbox_routes
-        from handoff.routes import media as media_routes
+        from handoff.inbox import routes as inbox_routes
+        from handoff.inbox import media_routes
 
         api.state.auth = self.auth
         api.state.desk = self.desk

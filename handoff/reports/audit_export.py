@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.hashchain import GENESIS, HASHED_FIELDS, utc_iso, verify_chain
+from handoff.core.hashchain import GENESIS, HASHED_FIELDS, utc_iso, verify_chain
 from handoff.store.models import Call, Case, Customer, Handoff, TimelineEvent, utcnow
 
 FORMAT = "frontdoor-case-export/1"

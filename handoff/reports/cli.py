@@ -41,7 +41,7 @@ async def _designers_export(settings: Settings, data_dir: Path, domain: Path) ->
 
 
 async def _designers_harvest(settings: Settings) -> int:
-    from handoff.bot_client import RasaClient
+    from handoff.core.bot_client import RasaClient
     from handoff.reports.nlu_harvest import harvest
 
     engine = create_engine(settings.database_url)

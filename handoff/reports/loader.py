@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.operations import Operations
+from handoff.core.operations import Operations
 from handoff.reports import kpis
 from handoff.reports.facts import CELL_KEY, Cell, Day
 from handoff.reports.queries import dashboard_cells

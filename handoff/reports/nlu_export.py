@@ -9,7 +9,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff import audit
+from handoff.core import audit
 from handoff.settings import REPO_ROOT
 from handoff.store.models import NluSample, utcnow
 

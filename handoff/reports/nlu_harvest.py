@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.bot_client import FALLBACK_INTENT, RasaClient, UserTurn
+from handoff.core.bot_client import FALLBACK_INTENT, RasaClient, UserTurn
 from handoff.reports import nlu_samples
 from handoff.store.models import Case, NluHarvestMark, PendingTurn, TimelineEvent, utcnow
 

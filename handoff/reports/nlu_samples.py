@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff import audit
-from handoff.hashchain import utc_iso
+from handoff.core import audit
+from handoff.core.hashchain import utc_iso
 from handoff.store.models import Case, Handoff, NluSample, TimelineEvent, utcnow
 
 LOW_CONFIDENCE = 0.8  # below this a prediction is worth a designer's look (config.yml falls back under 0.6)

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff import audit
-from handoff.hashchain import utc_iso
+from handoff.core import audit
+from handoff.core.hashchain import utc_iso
 from handoff.reports import nlu_samples
 from handoff.store.db import read_only
 from handoff.store.models import Case, Handoff, TimelineEvent

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from handoff.inbox.assign import RouteDecision
+from handoff.core.assignment import RouteDecision
 from handoff.inbox.canned import fill, for_case
-from handoff.inbox.csat import parse_answer, question
+from handoff.core.csat import parse_answer, question
 from handoff.inbox.desk import routing_notice
-from handoff.operations import CannedResponse
-from handoff.permissions import ROLES, can, can_read_case, can_work_case
-from handoff.routing import (AgentLoad, QueuedCase, estimated_wait_seconds, pick_agent, plan_assignments,
+from handoff.core.operations import CannedResponse
+from handoff.core.permissions import ROLES, can, can_read_case, can_work_case
+from handoff.core.routing import (AgentLoad, QueuedCase, estimated_wait_seconds, pick_agent, plan_assignments,
                              queue_order, queue_position)
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)

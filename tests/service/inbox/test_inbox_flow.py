@@ -7,7 +7,7 @@ import pytest
 
 from sqlalchemy import select
 
-from handoff import audit
+from handoff.core import audit
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Case, Handoff
 from tests.service.inbox.support import AgentClient, InboxSocket, create_agent

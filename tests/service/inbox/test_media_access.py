@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from handoff.media import agent_media, serving
+from handoff.channels.whatsapp.media import agent_media, serving
 from tests.service.inbox.support import AgentClient, agent_logs_in, create_agent, new_page
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
 from tests.service.support.processes import free_port

@@ -7,18 +7,18 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select, update
 
-from handoff import audit
-from handoff.agents import NewAgent, create_agent
-from handoff.auth import Principal
-from handoff.bot_client import RasaClient
-from handoff.conversation import Conversations
+from handoff.core import audit
+from handoff.core.agents import NewAgent, create_agent
+from handoff.inbox.auth import Principal
+from handoff.core.bot_client import RasaClient
+from handoff.core.conversation import Conversations
 from handoff.inbox.actions import InboxActions, InboxError
 from handoff.inbox.desk import Desk
-from handoff.messages import InboundMessage, OutboundMessage
-from handoff.operations import load_operations
+from handoff.core.messages import InboundMessage, OutboundMessage
+from handoff.core.operations import load_operations
 from handoff.settings import REPO_ROOT
 from handoff.store.models import AuditEntry, Case, Handoff, TimelineEvent
-from handoff.timeline import verify_case
+from handoff.core.timeline import verify_case
 
 OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
 HANDOFF = {"handoff": {"reason": "complex_intent", "intent": "return_request", "confidence": 0.97,

@@ -1,10 +1,10 @@
 """A small real conversation written through the service's own functions (so the hash chain is genuine)."""
 from __future__ import annotations
 
-from handoff.handoffs import HandoffRequest, hand_to_people
-from handoff.operations import Operations
+from handoff.core.handoffs import HandoffRequest, hand_to_people
+from handoff.core.operations import Operations
 from handoff.store.models import Case, Customer, Handoff
-from handoff.timeline import append_event
+from handoff.core.timeline import append_event
 
 OPERATIONS = Operations(intent_teams={"nlu_fallback": "care", "return_request": "returns", "default": "care"},
                         teams={"care": {}, "returns": {}})

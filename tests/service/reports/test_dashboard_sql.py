@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from handoff.operations import Operations
+from handoff.core.operations import Operations
 from handoff.reports import kpis, measures
 from handoff.reports.facts import CELL_SUMS, CaseFact, Cell, HandoffFact
 from handoff.reports.loader import dashboard, load_cells

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import make_url
 
-from handoff.operations import Operations
+from handoff.core.operations import Operations
 from handoff.reports import kpis, measures
 from handoff.reports.facts import BOT_ONLY, CELL_SUMS, CaseFact, Cell, HandoffFact
 from handoff.reports.loader import dashboard

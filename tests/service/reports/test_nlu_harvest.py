@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from handoff.bot_client import RasaClient, UserTurn, user_turns
+from handoff.core.bot_client import RasaClient, UserTurn, user_turns
 from handoff.reports import nlu_harvest, nlu_samples
 from handoff.reports.nlu_harvest import match_messages, review, settled_batch
 from handoff.store.db import create_engine, session_factory

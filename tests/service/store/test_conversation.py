@@ -1,13 +1,13 @@
 """The customer-message service when Rasa is down: nothing lost, the customer told, the case queued."""
 from sqlalchemy import select
 
-from handoff.bot_client import RasaClient
-from handoff.conversation import Conversations
-from handoff.messages import InboundMessage, OutboundMessage
-from handoff.operations import load_operations
+from handoff.core.bot_client import RasaClient
+from handoff.core.conversation import Conversations
+from handoff.core.messages import InboundMessage, OutboundMessage
+from handoff.core.operations import load_operations
 from handoff.settings import REPO_ROOT
 from handoff.store.models import Case, Handoff, PendingTurn, TimelineEvent
-from handoff.timeline import verify_case
+from handoff.core.timeline import verify_case
 from tests.service.support.processes import free_port
 
 

@@ -4,10 +4,10 @@ import asyncio
 import pytest
 from sqlalchemy import select, update
 
-from handoff.cases import open_case
-from handoff.customers import resolve_customer
+from handoff.core.cases import open_case
+from handoff.core.customers import resolve_customer
 from handoff.store.models import Case, TimelineEvent
-from handoff.timeline import DuplicateProviderMessage, append_event, case_events, verify_case
+from handoff.core.timeline import DuplicateProviderMessage, append_event, case_events, verify_case
 
 
 async def new_case(sessions, value: str = "session-1") -> Case:

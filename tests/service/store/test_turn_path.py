@@ -7,15 +7,15 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import event, select
 
-from handoff.bot_client import RasaClient
-from handoff.cases import open_case
-from handoff.conversation import Conversations
-from handoff.customers import find_contact, resolve_customer
-from handoff.messages import InboundMessage
-from handoff.operations import load_operations
+from handoff.core.bot_client import RasaClient
+from handoff.core.cases import open_case
+from handoff.core.conversation import Conversations
+from handoff.core.customers import find_contact, resolve_customer
+from handoff.core.messages import InboundMessage
+from handoff.core.operations import load_operations
 from handoff.settings import REPO_ROOT
 from handoff.store.models import Case, Identity, PendingTurn, TimelineEvent, utcnow
-from handoff.timeline import case_events, verify_case
+from handoff.core.timeline import case_events, verify_case
 from tests.service.support.rasa_standin import RasaStandIn
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-FIXTURES = Path(__file__).resolve().parents[1] / "whatsapp" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "channels" / "whatsapp" / "fixtures"
 TOKEN = "test-access-token"
 PHONE_NUMBER_ID = "106540352242922"
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from twilio.request_validator import RequestValidator
 
-from handoff.channels.call_events import sign as sign_call_event
+from handoff.channels.voice.pbx import sign as sign_call_event
 
 AUTH_TOKEN = "test-twilio-auth-token"
 CALL_EVENTS_SECRET = "test-call-events-secret"

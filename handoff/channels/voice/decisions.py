@@ -1,0 +1,161 @@
+"""Pure decisions of the voice channel: which language a caller hears, what is read out, how a call ended."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+
+from handoff.core.messages import QuickReply
+
+# Where a caller with no known language most likely speaks Spanish or English (phonenumbers regions).
+SPANISH_REGIONS = frozenset({"MX", "ES", "AR", "BO", "CL", "CO", "CR", "CU", "DO", "EC", "GQ", "GT", "HN", "NI",
+                             "PA", "PE", "PR", "PY", "SV", "UY", "VE"})
+ENGLISH_REGIONS = frozenset({"US", "CA", "GB", "AU", "NZ", "IE", "IN", "ZA", "JM", "BS", "BB", "TT", "PH", "SG"})
+# Locales Twilio's <Say> speaks; <Gather> recognizes more (every es-XX above), so speech and speaking may differ.
+SAY_LOCALES = frozenset({"es-MX", "es-ES", "es-US", "en-US", "en-GB", "en-AU", "en-IN", "en-CA"})
+DEFAULT_LOCALES = {"es": "es-MX", "en": "en-US"}
+MAX_OPTIONS = 9
+
+CALL_STATUSES = ("ringing", "in-progress", "queued", "completed", "busy", "no-answer", "canceled", "failed",
+                 "abandoned")
+TERMINAL = frozenset({"completed", "busy", "no-answer", "canceled", "failed", "abandoned"})
+MISSED = frozenset({"busy", "no-answer", "canceled", "abandoned"})  # the caller never reached anyone
+# Twilio's Enqueue QueueResult and Dial DialCallStatus values that mean the caller did not reach a person.
+QUEUE_MISSED = frozenset({"hangup", "queue-full", "error", "system-error", "system-shutdown"})
+DIAL_MISSED = {"busy": "busy", "no-answer": "no-answer", "failed": "no-answer", "canceled": "canceled"}
+
+
+@dataclass(frozen=True)
+class VoiceLocale:
+    """The caller's language, the locale <Gather> listens in and the one <Say> speaks in."""
+
+    language: str
+    speech: str
+    say: str
+
+
+@dataclass(frozen=True)
+class VoiceReply:
+    """What the service says on a call and what happens next: listen again, wait for a person, or hang up."""
+
+    texts: tuple[str, ...]
+    locale: VoiceLocale
+    then: str  # listen, queue, dial, hangup
+    target: str | None = None  # the queue name, or the number / SIP address to dial
+    num_digits: int | None = None  # 1 while numbered options are offered
+    record: bool = False  # start recording the call (first answer only)
+
+
+def region_of(e164: str | None) -> str | None:
+    """The phonenumbers region of an E.164 number (+52… → MX), None when it cannot be placed."""
+    if not e164:
+        return None
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def locale_for(language: str, region: str | None) -> VoiceLocale:
+    """es-<region> for Spanish callers of Spanish-speaking countries, en-<region> likewise, else the default."""
+    default = DEFAULT_LOCALES.get(language, DEFAULT_LOCALES["es"])
+    regions = (SPANISH_REGIONS | {"US"}) if language == "es" else (ENGLISH_REGIONS if language == "en" else frozenset())
+    speech = f"{language}-{region}" if region in regions else default
+    return VoiceLocale(language if language in DEFAULT_LOCALES else "es", speech,
+                       speech if speech in SAY_LOCALES else default)
+
+
+def voice_locale(customer_language: str | None, e164: str | None, default_language: str = "es") -> VoiceLocale:
+    """The known customer's language, else the one of the number's country, else the operations default."""
+    region = region_of(e164)
+    if customer_language in DEFAULT_LOCALES:
+        return locale_for(str(customer_language), region)
+    if region in SPANISH_REGIONS:
+        return locale_for("es", region)
+    if region in ENGLISH_REGIONS:
+        return locale_for("en", region)
+    return locale_for(default_language if default_language in DEFAULT_LOCALES else "es", region)
+
+
+def locale_from_tag(tag: str | None, default_language: str = "es") -> VoiceLocale:
+    """The VoiceLocale stored on a call as its speech tag (es-MX, en-US, es-CO…)."""
+    language, _, region = (tag or "").partition("-")
+    return locale_for(language if language in DEFAULT_LOCALES else default_language, region or None)
+
+
+_ACCENTS = {"\u0300", "\u0301", "\u0308"}  # grave, acute, diaeresis; the tilde of ñ stays
+
+
+def speech_for_assistant(text: str) -> str:
+    """A transcript as customers type: no accents or inverted marks, which the assistant was trained without."""
+    decomposed = unicodedata.normalize("NFD", text)
+    plain = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if ch not in _ACCENTS))
+    return re.sub(r"\s+", " ", plain.replace("¿", "").replace("¡", "")).strip()
+
+
+def speakable(text: str) -> str:
+    """Text for text-to-speech: no markdown marks or emoji, one line."""
+    cleaned = "".join(ch for ch in text if unicodedata.category(ch) not in ("So", "Cs", "Co"))
+    cleaned = re.sub(r"[*_~`]+", "", cleaned)
+    return re.sub(r"\s+", " ", cleaned).strip()
+
+
+OPTION_LINE = {"es": "Para {title}, marca {digit}.", "en": "For {title}, press {digit}."}
+
+
+def numbered_options(replies: Iterable[QuickReply], language: str) -> tuple[str, list[dict[str, Any]]]:
+    """The assistant's buttons read out as "for X press 1", and the digit → payload map kept on the call."""
+    options = [{"digit": str(number), "title": reply.title, "payload": reply.payload or reply.title}
+               for number, reply in enumerate(list(replies)[:MAX_OPTIONS], start=1)]
+    line = OPTION_LINE.get(language, OPTION_LINE["es"])
+    return " ".join(line.format(title=speakable(o["title"]), digit=o["digit"]) for o in options), options
+
+
+def choose_option(options: list[dict[str, Any]] | None, digits: str | None) -> dict[str, Any] | None:
+    """The option a caller pressed, if the digits name one."""
+    if not digits or not options:
+        return None
+    return next((option for option in options if option.get("digit") == digits.strip().rstrip("#")), None)
+
+
+def after_silence(silences: int, reprompts: int) -> str:
+    """`reprompt` while the caller has had fewer than `reprompts` second chances, then `to_people`."""
+    return "reprompt" if silences <= reprompts else "to_people"
+
+
+def next_status(current: str | None, reported: str) -> str:
+    """How a call ended never goes back; only a queue hang-up refines `completed` into `abandoned`."""
+    if reported not in CALL_STATUSES:
+        return current or "in-progress"
+    if current in TERMINAL:
+        return "abandoned" if current == "completed" and reported == "abandoned" else current
+    return reported
+
+
+def pbx_final_status(reported: str | None, answered: bool) -> str:
+    """A PBX call that ended `completed` without anyone answering was hung up while ringing: canceled."""
+    status = reported if reported in TERMINAL else "completed"
+    return "canceled" if status == "completed" and not answered else status
+
+
+def is_missed(status: str | None) -> bool:
+    """Busy, not answered, canceled, or hung up while waiting for a person."""
+    return status in MISSED
+
+
+def dial_target(target: str) -> tuple[str, str]:
+    """("sip", uri) for a SIP address, ("number", e164) for a phone number."""
+    value = target.strip()
+    return ("sip", value) if value.lower().startswith("sip:") else ("number", value)
+
+
+def template_values(parameters: list[str], *, customer_name: str | None, case_id: str, phone: str | None,
+                    language: str) -> list[str]:
+    """The missed-call template's parameters, filled from the case (a template refuses empty values)."""
+    fallback = {"es": "cliente", "en": "there"}.get(language, "cliente")
+    known = {"customer_name": customer_name or fallback, "case_id": case_id, "phone": phone or ""}
+    return [known.get(name) or fallback for name in parameters]

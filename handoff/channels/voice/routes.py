@@ -1,0 +1,132 @@
+"""`POST /webhooks/twilio/voice[/…]` (Twilio Voice) and `POST /webhooks/calls` (signed PBX call events).
+
+Thin: the signature is checked before anything is read into the service or stored; refused requests store nothing.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from handoff.channels.voice import pbx
+from handoff.channels.voice import twiml
+from handoff.channels.voice import twilio
+
+router = APIRouter()
+TWIML = "application/xml"
+
+
+def _refuse(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    body = await request.body()
+    return body if len(body) <= limit else None
+
+
+async def _signed_twilio(request: Request,
+                         handle: Callable[[dict[str, str]], Awaitable[Response]]) -> Response:
+    """X-Twilio-Signature over PUBLIC_BASE_URL + path + query and the form parameters, then `handle`."""
+    settings = request.app.state.settings
+    if not settings.twilio_auth_token:
+        return _refuse(503, "Twilio Voice not configured (TWILIO_AUTH_TOKEN)")
+    body = await _body(request, twilio.MAX_BODY_BYTES)
+    if body is None:
+        return _refuse(413, "body too large")
+    try:
+        params = twilio.parse_form(body)
+    except twilio.MalformedVoiceRequest:
+        return _refuse(403, "invalid X-Twilio-Signature")  # an unreadable body cannot carry a valid signature
+    url = twilio.public_url(settings.public_base_url, request.url.path, request.url.query)
+    if not twilio.check_signature(settings.twilio_auth_token, url, params,
+                                  request.headers.get("x-twilio-signature")):
+        return _refuse(403, "invalid X-Twilio-Signature")
+    try:
+        return await handle(params)
+    except twilio.MalformedVoiceRequest as exc:
+        return _refuse(400, str(exc))
+
+
+def _twiml(document: str) -> Response:
+    return Response(document, media_type=TWIML)
+
+
+@router.post("/webhooks/twilio/voice")
+async def incoming_call(request: Request) -> Response:
+    """A call to our number: greeted and listened to by the assistant (or sent to the people holding the case)."""
+    async def handle(params: dict[str, str]) -> Response:
+        return _twiml(await request.app.state.voice.incoming(twilio.parse_call(params)))
+    return await _signed_twilio(request, handle)
+
+
+@router.post("/webhooks/twilio/voice/gather")
+async def gathered(request: Request) -> Response:
+    async def handle(params: dict[str, str]) -> Response:
+        return _twiml(await request.app.state.voice.gather(twilio.parse_call(params), twilio.parse_gather(params)))
+    return await _signed_twilio(request, handle)
+
+
+@router.post("/webhooks/twilio/voice/queue")
+async def left_queue(request: Request) -> Response:
+    async def handle(params: dict[str, str]) -> Response:
+        result, waited = twilio.parse_queue_result(params)
+        return _twiml(await request.app.state.voice.queue_result(twilio.parse_call(params), result, waited))
+    return await _signed_twilio(request, handle)
+
+
+@router.post("/webhooks/twilio/voice/dialed")
+async def dialed(request: Request) -> Response:
+    async def handle(params: dict[str, str]) -> Response:
+        status, duration = twilio.parse_dial_result(params)
+        return _twiml(await request.app.state.voice.dial_result(twilio.parse_call(params), status, duration))
+    return await _signed_twilio(request, handle)
+
+
+@router.post("/webhooks/twilio/voice/status")
+async def status_callback(request: Request) -> Response:
+    async def handle(params: dict[str, str]) -> Response:
+        await request.app.state.call_history.twilio_status(twilio.parse_call(params), twilio.parse_status(params))
+        return _twiml(twiml.empty())
+    return await _signed_twilio(request, handle)
+
+
+@router.post("/webhooks/twilio/voice/recording")
+async def recording_callback(request: Request) -> Response:
+    async def handle(params: dict[str, str]) -> Response:
+        await request.app.state.call_history.twilio_recording(twilio.parse_call(params),
+                                                              twilio.parse_recording(params))
+        return _twiml(twiml.empty())
+    return await _signed_twilio(request, handle)
+
+
+@router.post("/webhooks/twilio/voice/transcription")
+async def transcription_callback(request: Request) -> Response:
+    async def handle(params: dict[str, str]) -> Response:
+        await request.app.state.call_history.twilio_transcription(twilio.parse_call(params),
+                                                                  twilio.parse_transcription(params))
+        return _twiml(twiml.empty())
+    return await _signed_twilio(request, handle)
+
+
+@router.post("/webhooks/calls")
+async def pbx_call_event(request: Request) -> Response:
+    """One call event from any PBX, signed `X-Signature: sha256=<hex>`; a repeated event is acknowledged."""
+    secret = request.app.state.settings.call_events_secret
+    if not secret:
+        return _refuse(503, "call events not configured (CALL_EVENTS_SECRET)")
+    body = await _body(request, pbx.MAX_BODY_BYTES)
+    if body is None:
+        return _refuse(413, "body too large")
+    if not pbx.check_signature(secret, body, request.headers.get(pbx.SIGNATURE_HEADER)):
+        return _refuse(403, f"missing or invalid {pbx.SIGNATURE_HEADER}")
+    try:
+        event = pbx.parse_event(body)
+        stored = await request.app.state.call_history.pbx_event(event)
+    except pbx.MalformedCallEvent as exc:
+        return _refuse(400, str(exc))
+    return JSONResponse({"ok": True, "duplicate": not stored})

@@ -1,0 +1,65 @@
+"""TwiML for the service's voice replies, built with the `twilio` package's own VoiceResponse (escapes text)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from handoff.channels.voice.twilio import public_url
+from handoff.channels.voice.decisions import VoiceReply, dial_target, speakable
+
+BASE_PATH = "/webhooks/twilio/voice"
+
+
+@dataclass(frozen=True)
+class VoiceUrls:
+    """Absolute callback URLs under PUBLIC_BASE_URL, the same base the signatures are checked against."""
+
+    gather: str
+    queue: str
+    dialed: str
+    status: str
+    recording: str
+    transcription: str
+
+    @classmethod
+    def under(cls, public_base_url: str) -> VoiceUrls:
+        def url(name: str) -> str:
+            return public_url(public_base_url, f"{BASE_PATH}/{name}")
+        return cls(url("gather"), url("queue"), url("dialed"), url("status"), url("recording"), url("transcription"))
+
+
+def render(reply: VoiceReply, urls: VoiceUrls, *, gather_timeout: int = 6, dial_timeout: int = 25) -> str:
+    """One TwiML document: <Say> inside <Gather input="speech dtmf"> to listen again, or <Say> then
+    <Enqueue>/<Dial>/<Hangup>."""
+    response = VoiceResponse()
+    if reply.record:
+        response.start().recording(recording_status_callback=urls.recording,
+                                   recording_status_callback_event="completed", channels="dual")
+    texts = [speakable(text) for text in reply.texts if text and speakable(text)]
+    if reply.then == "listen":
+        gather = response.gather(input="speech dtmf", action=urls.gather, method="POST",
+                                 language=reply.locale.speech, speech_timeout="auto", timeout=gather_timeout,
+                                 action_on_empty_result=True, num_digits=reply.num_digits)
+        for text in texts:
+            gather.say(text, language=reply.locale.say)
+        return str(response)
+    for text in texts:
+        response.say(text, language=reply.locale.say)
+    if reply.then == "queue" and reply.target:
+        response.enqueue(reply.target, action=urls.queue, method="POST")
+    elif reply.then == "dial" and reply.target:
+        kind, address = dial_target(reply.target)
+        dial = response.dial(action=urls.dialed, method="POST", timeout=dial_timeout)
+        if kind == "sip":
+            dial.sip(address)
+        else:
+            dial.number(address)
+    else:
+        response.hangup()
+    return str(response)
+
+
+def empty() -> str:
+    """An empty TwiML document: acknowledges a callback whose answer Twilio ignores."""
+    return str(VoiceResponse())

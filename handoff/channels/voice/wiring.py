@@ -1,0 +1,26 @@
+"""Builds the voice channel's objects once per process and attaches them to the app."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.channels.voice.history import CallHistory
+from handoff.channels.voice.twiml import VoiceUrls
+from handoff.core.conversation import Conversations
+from handoff.channels.voice.missed_calls import MissedCalls
+from handoff.core.operations import Operations
+from handoff.channels.voice import routes as voice_routes
+from handoff.settings import Settings
+from handoff.channels.voice.assistant import VoiceAssistant, VoiceDeliverer
+from handoff.channels.whatsapp.window import Template
+
+
+def mount_voice(api: FastAPI, settings: Settings, sessions: async_sessionmaker[AsyncSession],
+                operations: Operations, conversations: Conversations, templates: list[Template],
+                deliverer: VoiceDeliverer) -> None:
+    """Twilio Voice and PBX call events share the calls table and the missed-call follow-up."""
+    missed = MissedCalls(operations, templates, conversations.deliverers)
+    api.state.voice = VoiceAssistant(sessions, conversations, operations, deliverer, missed,
+                                     VoiceUrls.under(settings.public_base_url))
+    api.state.call_history = CallHistory(sessions, conversations, operations, missed)
+    api.include_router(voice_routes.router)

@@ -1,0 +1,1 @@
+"""The website chat door: Socket.IO speaking Rasa's socketio protocol."""

@@ -1,0 +1,1 @@
+"""The WhatsApp Cloud API door: wire format, Graph client, ingest, outbound, window, media, routes."""

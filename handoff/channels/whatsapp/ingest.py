@@ -1,0 +1,262 @@
+"""Inbound WhatsApp webhooks: stored before the 200, processed after, and again after a restart if unfinished."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.channels.whatsapp.wire import (
+    CHANNEL,
+    MalformedWebhook,
+    ParsedMessage,
+    StatusUpdate,
+    describe_error,
+    parse_webhook,
+)
+from handoff.channels.whatsapp.graph import MediaError
+from handoff.core.conversation import Conversations, Received
+from handoff.core.delivery import record_delivery
+from handoff.core.identity import InvalidIdentity, normalize_phone
+from handoff.channels.whatsapp.media import MediaStore
+from handoff.core.messages import InboundMessage
+from handoff.store.models import InboundWebhook, Outbox, TimelineEvent, utcnow
+from handoff.core.timeline import provider_id_seen
+from handoff.core.webhook_store import WebhookWriter
+
+log = structlog.get_logger(__name__)
+RECEIVE_ATTEMPTS = 3
+BURST_ACCEPTS = 10
+BURST_WINDOW = 0.1
+
+
+def in_burst(accepted_at: Sequence[float], now: float) -> bool:
+    """Webhooks arriving faster than BURST_ACCEPTS per BURST_WINDOW seconds (the last accept times, oldest first)."""
+    return len(accepted_at) >= BURST_ACCEPTS and now - accepted_at[-BURST_ACCEPTS] < BURST_WINDOW
+
+
+def inbound_message(message: ParsedMessage) -> InboundMessage:
+    """The service's inbound message for a parsed WhatsApp message: a verified phone identity."""
+    try:
+        kind, value = "phone", normalize_phone(message.wa_id)
+    except InvalidIdentity:
+        kind, value = "whatsapp", message.wa_id  # a wa_id phonenumbers cannot place is still an identity
+    payload: dict[str, Any] = {**message.payload, "profile_name": message.profile_name}
+    if message.timestamp is not None:
+        payload["sent_at"] = message.timestamp
+    return InboundMessage(channel=CHANNEL, identity_kind=kind, identity_value=value, address=message.wa_id,
+                          text=message.text, bot_input=message.bot_input, provider_id=message.wamid, verified=True,
+                          verified_by="whatsapp", display_name=message.profile_name, payload=payload,
+                          for_bot=message.for_bot)
+
+
+class WhatsAppIngest:
+    """Turns stored webhook bodies into timeline events, assistant turns and delivery updates."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], conversations: Conversations,
+                 media: MediaStore, *, concurrency: int = 4, max_attempts: int = 5,
+                 poll_seconds: float = 30.0, yield_seconds: float = 1.0,
+                 writer: WebhookWriter | None = None) -> None:
+        self.sessions = sessions
+        self.writer = writer or WebhookWriter(sessions)
+        self.conversations = conversations
+        self.media = media
+        self.max_attempts = max_attempts
+        self.poll_seconds = poll_seconds
+        self._limit = asyncio.Semaphore(concurrency)
+        self._inflight: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        # One customer's messages are stored one at a time in this process, in the order they are processed.
+        self._customer_locks = [asyncio.Lock() for _ in range(64)]
+        # Acknowledging comes first: during a burst (BURST_ACCEPTS within BURST_WINDOW seconds) processing
+        # waits, each row at most `yield_seconds`, so Meta gets its 200s fast; below that it runs at once.
+        self.yield_seconds = yield_seconds
+        self._accepted_at: deque[float] = deque(maxlen=BURST_ACCEPTS)
+
+    async def accept(self, body: bytes) -> int:
+        """Persists a verified body (group commit) and schedules it; the caller then acknowledges."""
+        self._accepted_at.append(time.monotonic())
+        row_id = await self.writer.store(CHANNEL, body)
+        self.schedule(row_id)
+        return row_id
+
+    async def _let_acknowledgements_pass(self) -> None:
+        """During a burst, Meta's requests are answered first; processing never waits more than a moment."""
+        deadline = time.monotonic() + self.yield_seconds
+        while in_burst(self._accepted_at, time.monotonic()) and time.monotonic() < deadline:
+            await asyncio.sleep(BURST_WINDOW / 5)
+
+    def schedule(self, row_id: int) -> None:
+        """Processes a stored webhook in the background, after the request was acknowledged."""
+        if row_id in self._inflight:
+            return
+        self._inflight.add(row_id)
+        task = asyncio.create_task(self._guarded(row_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, row_id: int) -> None:
+        try:
+            async with self._limit:  # storing is database-bound: a few at a time keep acknowledgements fast
+                await self._let_acknowledgements_pass()
+                turns = await self.store_row(row_id)
+        finally:
+            self._inflight.discard(row_id)
+        if turns:
+            await self._let_acknowledgements_pass()
+        await self.run_turns(turns)
+
+    async def run(self, started_at: datetime) -> None:
+        """At start, everything acknowledged but unfinished before it; then failed rows, periodically."""
+        await self._schedule_unprocessed(received_before=started_at)
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            with contextlib.suppress(Exception):
+                await self._schedule_unprocessed(failed_only=True)
+
+    async def _schedule_unprocessed(self, received_before: datetime | None = None, failed_only: bool = False) -> int:
+        query = select(InboundWebhook.id).where(InboundWebhook.channel == CHANNEL,
+                                                InboundWebhook.processed_at.is_(None))
+        if received_before is not None:
+            query = query.where(InboundWebhook.received_at < received_before)
+        if failed_only:
+            query = query.where(InboundWebhook.attempts > 0, InboundWebhook.attempts < self.max_attempts)
+        async with self.sessions() as session:
+            ids = list(await session.scalars(query.order_by(InboundWebhook.id)))
+        for row_id in ids:
+            self.schedule(row_id)
+        if ids:
+            log.info("whatsapp_webhooks_resumed", count=len(ids))
+        return len(ids)
+
+    async def drain(self) -> None:
+        """Waits for every scheduled webhook (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def process_row(self, row_id: int) -> None:
+        """Stores every message and status of one webhook, marks it processed, then runs the assistant's turns."""
+        await self.run_turns(await self.store_row(row_id))
+
+    async def run_turns(self, event_ids: list[int]) -> None:
+        """The assistant's turns of stored messages; a failure leaves the pending turn for the next start."""
+        for event_id in event_ids:
+            try:
+                await self.conversations.process(event_id)
+            except Exception:
+                log.exception("whatsapp_turn_failed", event_id=event_id)
+
+    async def store_row(self, row_id: int) -> list[int]:
+        """Every message and status of one stored webhook onto the timeline; returns the turns to run."""
+        async with self.sessions() as session:
+            row = await session.get(InboundWebhook, row_id)
+        if row is None or row.processed_at is not None:
+            return []
+        turns: list[int] = []
+        try:
+            batch = parse_webhook(row.body)
+            for message in batch.messages:
+                received = await self.receive(message)
+                if received.to_bot and received.event_id is not None:
+                    turns.append(received.event_id)
+            for status in batch.statuses:
+                await self.apply_status(status)
+            for error in batch.errors:
+                log.warning("whatsapp_webhook_error", webhook_id=row_id, error=describe_error(error))
+        except MalformedWebhook as exc:  # only a body stored by an older version could get here
+            await self._finish(row_id, error=str(exc))
+            return []
+        except Exception as exc:
+            log.exception("whatsapp_webhook_failed", webhook_id=row_id)
+            async with self.sessions() as session, session.begin():
+                await session.execute(update(InboundWebhook).where(InboundWebhook.id == row_id).values(
+                    attempts=InboundWebhook.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]))
+            return []
+        await self._finish(row_id)
+        return turns
+
+    async def _finish(self, row_id: int, error: str | None = None) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(update(InboundWebhook).where(InboundWebhook.id == row_id)
+                                  .values(processed_at=utcnow(), last_error=error))
+
+    async def receive(self, message: ParsedMessage) -> Received:
+        """One customer message onto the timeline (media fetched first); a repeated wamid is ignored."""
+        async with self.sessions() as session:
+            if await provider_id_seen(session, CHANNEL, message.wamid):
+                return Received(None, None, duplicate=True)
+            links = await self._links(session, message)
+        inbound = inbound_message(message)
+        extra: dict[str, Any] = dict(links)
+        text = inbound.text
+        if message.media is not None:
+            try:
+                extra["media"] = {**message.media, **await self.media.fetch(message.media)}
+            except MediaError as exc:
+                log.warning("whatsapp_media_failed", wamid=message.wamid, error=str(exc))
+                extra["media"], extra["media_error"] = message.media, str(exc)
+                text = f"{text} (the file could not be fetched: {exc})"
+        if links.get("reacts_to_text"):
+            text = f"{text} to: {links['reacts_to_text']}"
+        inbound = replace(inbound, text=text, payload={**inbound.payload, **extra})
+        async with self._customer_locks[hash(message.wa_id) % len(self._customer_locks)]:
+            attempts = 0
+            while True:
+                try:
+                    return await self.conversations.receive(inbound)
+                except IntegrityError:  # another worker stored this wamid or created this customer first
+                    attempts += 1
+                    async with self.sessions() as session:
+                        if await provider_id_seen(session, CHANNEL, message.wamid):
+                            return Received(None, None, duplicate=True)
+                    if attempts >= RECEIVE_ATTEMPTS:
+                        raise
+
+    async def _links(self, session: AsyncSession, message: ParsedMessage) -> dict[str, Any]:
+        """The timeline event a button reply answers or a reaction reacts to, when it is ours."""
+        if not message.context_id:
+            return {}
+        event_id = await session.scalar(select(Outbox.event_id).where(
+            Outbox.channel == CHANNEL, Outbox.provider_message_id == message.context_id).limit(1))
+        if event_id is None:
+            event_id = await session.scalar(select(TimelineEvent.id).where(
+                TimelineEvent.channel == CHANNEL, TimelineEvent.provider_id == message.context_id))
+        if event_id is None:
+            return {}
+        if message.type == "reaction":
+            target = await session.get(TimelineEvent, event_id)
+            snippet = (target.text or "")[:60] if target else ""
+            return {"reacts_to_event_id": event_id, **({"reacts_to_text": snippet} if snippet else {})}
+        return {"in_reply_to_event_id": event_id}
+
+    async def apply_status(self, status: StatusUpdate) -> None:
+        """sent / delivered / read / failed onto our outbound message; an id we never sent is acknowledged."""
+        async with self.sessions() as session, session.begin():
+            row = await session.scalar(select(Outbox).where(Outbox.channel == CHANNEL,
+                                                            Outbox.provider_message_id == status.wamid).limit(1))
+            event = await session.get(TimelineEvent, row.event_id) if row and row.event_id else None
+            if event is None:
+                log.info("whatsapp_status_unknown_message", status=status.status)
+                return
+            error = "; ".join(describe_error(e) for e in status.errors) or None
+            detail: dict[str, Any] = {"provider_message_id": status.wamid, **status.extra}
+            if status.errors:
+                first = status.errors[0]
+                detail.update({"error_code": first.get("code"), "error_title": first.get("title")})
+            if await record_delivery(session, event, status.status, provider_id=f"{status.wamid}:{status.status}",
+                                     error=error, detail=detail) and error and row is not None:
+                row.last_error = error

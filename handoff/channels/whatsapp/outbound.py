@@ -1,0 +1,161 @@
+"""Outbound WhatsApp: staging into the outbox inside the storing transaction, the 24-hour window, agent replies."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.channels.whatsapp.wire import CHANNEL, read_body, render
+from handoff.core.messages import OutboundMessage
+from handoff.store.models import Case, Identity, Outbox, TimelineEvent, utcnow
+from handoff.core.timeline import append_event
+from handoff.channels.whatsapp.window import (
+    OutsideWindow,
+    Template,
+    as_utc,
+    can_send_free_text,
+    find_template,
+    window_closes_at,
+)
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """What an agent's composer needs: may free text go out, until when, and which templates otherwise."""
+
+    open: bool
+    last_inbound_at: datetime | None
+    closes_at: datetime | None
+    templates: list[Template]
+
+
+def is_template(message: OutboundMessage) -> bool:
+    return isinstance((message.custom or {}).get("whatsapp_template"), dict)
+
+
+def template_message(templates: list[Template], name: str, language: str | None, values: list[str], *,
+                     actor: str = "agent", agent_name: str | None = None) -> OutboundMessage:
+    """An approved template as an outbound message; raises UnknownTemplate for anything not configured."""
+    template = find_template(templates, name, language, [str(v) for v in values])
+    return OutboundMessage(actor=actor, text=template.preview([str(v) for v in values]), agent_name=agent_name,
+                           custom={"whatsapp_template": {"name": template.name, "language": template.language,
+                                                         "parameters": [str(v) for v in values]}})
+
+
+async def last_inbound_at(session: AsyncSession, customer_id: str) -> datetime | None:
+    """When the customer last wrote on WhatsApp (Meta's timestamp when known): the window's start."""
+    row = (await session.execute(
+        select(TimelineEvent.created_at, TimelineEvent.payload)
+        .where(TimelineEvent.customer_id == customer_id, TimelineEvent.channel == CHANNEL,
+               TimelineEvent.direction == "in", TimelineEvent.kind == "message")
+        .order_by(TimelineEvent.id.desc()).limit(1)
+    )).first()
+    if row is None:
+        return None
+    sent_at = (row.payload or {}).get("sent_at")
+    if isinstance(sent_at, int):
+        return min(as_utc(row.created_at), datetime.fromtimestamp(sent_at, tz=as_utc(row.created_at).tzinfo))
+    return as_utc(row.created_at)
+
+
+async def whatsapp_address(session: AsyncSession, customer_id: str) -> str | None:
+    """The wa_id the customer last wrote from, else their phone number without the plus sign."""
+    payload = await session.scalar(
+        select(TimelineEvent.payload)
+        .where(TimelineEvent.customer_id == customer_id, TimelineEvent.channel == CHANNEL,
+               TimelineEvent.direction == "in")
+        .order_by(TimelineEvent.id.desc()).limit(1)
+    )
+    if isinstance(payload, dict) and payload.get("address"):
+        return str(payload["address"])
+    phone = await session.scalar(select(Identity.value).where(Identity.customer_id == customer_id,
+                                                              Identity.kind == "phone").limit(1))
+    return phone.lstrip("+") if phone else None
+
+
+class WhatsAppDeliverer:
+    """The Deliverer of the WhatsApp channel: rows in the outbox, sent by the outbox worker after the commit."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], templates: list[Template],
+                 wake: Callable[[], None], default_language: str = "es") -> None:
+        self.sessions = sessions
+        self.templates = templates
+        self.wake = wake
+        self.default_language = default_language
+
+    async def stage(self, session: AsyncSession, event: TimelineEvent, address: str,
+                    message: OutboundMessage) -> None:
+        """Inside the storing transaction: refuses an agent's free text outside the window, queues the rest."""
+        if message.actor == "agent" or event.actor.startswith("agent"):
+            if not is_template(message):
+                last = await last_inbound_at(session, event.customer_id)
+                if not can_send_free_text(last, utcnow()):
+                    raise OutsideWindow(last, self.templates)
+        case = await session.get(Case, event.case_id)
+        language = (case.language if case else None) or self.default_language
+        await self._stage_read_receipt(session, event, address)
+        for body in render(message, address, language):
+            session.add(Outbox(case_id=event.case_id, event_id=event.id, channel=CHANNEL, recipient=address,
+                               payload={"kind": "message", "body": body}))
+        event.delivery_status = "pending"
+
+    async def _stage_read_receipt(self, session: AsyncSession, event: TimelineEvent, address: str) -> None:
+        """Blue ticks on the customer's latest message, once, when someone answers it."""
+        latest = await session.scalar(
+            select(TimelineEvent)
+            .where(TimelineEvent.case_id == event.case_id, TimelineEvent.channel == CHANNEL,
+                   TimelineEvent.direction == "in", TimelineEvent.kind == "message",
+                   TimelineEvent.provider_id.is_not(None))
+            .order_by(TimelineEvent.seq.desc()).limit(1)
+        )
+        if latest is None or await session.scalar(select(Outbox.id).where(Outbox.event_id == latest.id).limit(1)):
+            return
+        session.add(Outbox(case_id=event.case_id, event_id=latest.id, channel=CHANNEL, recipient=address,
+                           payload={"kind": "read", "body": read_body(str(latest.provider_id))}))
+
+    async def deliver(self, address: str, message: OutboundMessage) -> None:
+        """After the commit: the outbox worker sends it now."""
+        self.wake()
+
+    async def typing(self, address: str, actor: str, on: bool) -> None:
+        """WhatsApp shows no typing from a business without marking as read; the read receipt goes with the answer."""
+
+    async def window(self, case_id: str, now: datetime | None = None) -> WindowState:
+        """The window of the case's customer, for the agent's composer."""
+        async with self.sessions() as session:
+            case = await session.get(Case, case_id)
+            last = await last_inbound_at(session, case.customer_id) if case else None
+        open_ = can_send_free_text(last, now or utcnow())
+        return WindowState(open_, last, window_closes_at(last), self.templates)
+
+    async def send(self, case_id: str, actor: str, message: OutboundMessage) -> int:
+        """Stores and queues an agent's (or the service's) message to the case's customer; returns the event id.
+
+        Raises OutsideWindow for an agent's free text after 24 hours (nothing is stored then).
+        """
+        async with self.sessions() as session, session.begin():
+            case = await session.get(Case, case_id)
+            if case is None:
+                raise LookupError(f"no case {case_id}")
+            address = await whatsapp_address(session, case.customer_id)
+            if address is None:
+                raise LookupError(f"customer of case {case_id} has no WhatsApp number")
+            event = await append_event(session, case, channel=CHANNEL, direction="out", actor=actor,
+                                       kind="message", text=message.text, payload=message.as_payload())
+            await self.stage(session, event, address, message)
+        self.wake()
+        return event.id
+
+    async def send_agent_text(self, case_id: str, agent_id: str, text: str, agent_name: str | None = None) -> int:
+        """An agent's free text; refused outside the window with the templates that can be used."""
+        return await self.send(case_id, f"agent:{agent_id}",
+                               OutboundMessage(actor="agent", text=text, agent_name=agent_name))
+
+    async def send_template(self, case_id: str, agent_id: str, name: str, values: list[str],
+                            language: str | None = None) -> int:
+        """An approved template, allowed at any time."""
+        message = template_message(self.templates, name, language, values)
+        return await self.send(case_id, f"agent:{agent_id}", message)

@@ -1,0 +1,55 @@
+"""`GET|POST /webhooks/whatsapp`: Meta's verification handshake, and signed webhooks stored then acknowledged."""
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from handoff.channels.whatsapp.wire import MalformedWebhook, SignatureCheck, check_signature, parse_webhook
+
+router = APIRouter()
+MAX_BODY_BYTES = 3 * 1024 * 1024
+MAX_CHALLENGE_CHARS = 256
+
+
+def _refuse(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+@router.get("/webhooks/whatsapp")
+async def verify(request: Request) -> Response:
+    """Echoes `hub.challenge` when Meta subscribes with our verify token; anything else is 403."""
+    expected = request.app.state.settings.whatsapp_verify_token
+    params = request.query_params
+    token, challenge = params.get("hub.verify_token") or "", params.get("hub.challenge") or ""
+    if not expected or params.get("hub.mode") != "subscribe" or not hmac.compare_digest(token, expected):
+        return _refuse(403, "verification failed")
+    if not challenge or len(challenge) > MAX_CHALLENGE_CHARS:
+        return _refuse(400, "missing or oversized hub.challenge")
+    return PlainTextResponse(challenge)
+
+
+@router.post("/webhooks/whatsapp")
+async def receive(request: Request) -> Response:
+    """Signature first, then a shape check, then the raw body stored; processing happens after the 200."""
+    secret = request.app.state.settings.whatsapp_app_secret
+    if not secret:
+        return _refuse(503, "WhatsApp channel not configured (WHATSAPP_APP_SECRET)")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return _refuse(413, "body too large")
+    body = await request.body()
+    check = check_signature(secret, body, request.headers.get("x-hub-signature-256"))
+    if check is SignatureCheck.MISSING:
+        return _refuse(401, "missing X-Hub-Signature-256")
+    if check is SignatureCheck.INVALID:
+        return _refuse(403, "invalid X-Hub-Signature-256")
+    if len(body) > MAX_BODY_BYTES:
+        return _refuse(413, "body too large")
+    try:
+        parse_webhook(body)
+    except MalformedWebhook as exc:
+        return _refuse(400, f"malformed webhook: {exc}")
+    await request.app.state.whatsapp_ingest.accept(body)
+    return Response(status_code=200)

@@ -1,0 +1,61 @@
+"""The WhatsApp channel's parts wired once per process: Graph client, media store, outbox worker, ingest."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.channels.whatsapp.wire import CHANNEL
+from handoff.channels.whatsapp.graph import GraphClient
+from handoff.channels.whatsapp.ingest import WhatsAppIngest
+from handoff.channels.whatsapp.outbound import WhatsAppDeliverer
+from handoff.core.conversation import Conversations
+from handoff.channels.whatsapp.media import MediaStore
+from handoff.core.operations import Operations
+from handoff.core.outbox import OutboxWorker
+from handoff.settings import Settings
+from handoff.core.webhook_store import WebhookWriter, sqlite_writer_sessions
+from handoff.channels.whatsapp.window import load_templates
+
+
+class WhatsAppRuntime:
+    """Owns the background tasks of the channel so app.py only starts and stops them."""
+
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession],
+                 operations: Operations) -> None:
+        self.graph = GraphClient(settings.whatsapp_api_base, settings.whatsapp_phone_number_id,
+                                 settings.whatsapp_access_token, timeout=settings.whatsapp_send_timeout_seconds)
+        self.media = MediaStore(settings.media_dir, self.graph, settings.media_max_bytes)
+        self.outbox = OutboxWorker(sessions, {CHANNEL: self.graph}, max_attempts=settings.outbox_max_attempts,
+                                   backoff=settings.outbox_backoff_seconds,
+                                   backoff_max=settings.outbox_backoff_max_seconds,
+                                   stale_after=max(300.0, settings.whatsapp_send_timeout_seconds * 3))
+        self.templates = load_templates(operations.whatsapp_templates)
+        self.deliverer = WhatsAppDeliverer(sessions, self.templates, self.outbox.wake, operations.default_language)
+        self.sessions = sessions
+        self._writer_store = sqlite_writer_sessions(settings.database_url)
+        self.writer = WebhookWriter(self._writer_store[1] if self._writer_store else sessions,
+                                    fast_retry=self._writer_store is not None)
+        self.ingest: WhatsAppIngest | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def attach(self, conversations: Conversations) -> WhatsAppIngest:
+        """The ingest needs the conversation service, which needs our deliverer: wired in two steps."""
+        self.ingest = WhatsAppIngest(self.sessions, conversations, self.media, writer=self.writer)
+        return self.ingest
+
+    def start(self, started_at: datetime) -> None:
+        """Resumes unfinished webhooks and starts sending the outbox."""
+        assert self.ingest is not None
+        self._tasks = [asyncio.create_task(self.ingest.run(started_at)), asyncio.create_task(self.outbox.run())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.ingest is not None:
+            await self.ingest.close()
+        await self.graph.aclose()
+        if self._writer_store is not None:
+            await self._writer_store[0].dispose()

@@ -1,0 +1,318 @@
+"""WhatsApp Cloud API wire format: signatures, webhook bodies in, Graph API message bodies out.
+
+Pure functions only; nothing else in the service knows Meta's shapes.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from handoff.core.messages import OutboundMessage, QuickReply
+
+CHANNEL = "whatsapp"
+MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
+FALLBACK_INPUT = "/nlu_fallback"  # what the assistant gets for something it cannot read: it asks to rephrase
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+BODY_LIMIT = 1024
+BUTTON_TITLE_LIMIT = 20
+BUTTON_ID_LIMIT = 256
+MAX_BUTTONS = 3
+ROW_TITLE_LIMIT = 24
+ROW_ID_LIMIT = 200
+ROW_DESCRIPTION_LIMIT = 72
+MAX_ROWS = 10
+LIST_LABELS = {"es": ("Ver opciones", "Elige una opcion:"), "en": ("See options", "Choose an option:")}
+
+
+class SignatureCheck(Enum):
+    OK = "ok"
+    MISSING = "missing"
+    INVALID = "invalid"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The `X-Hub-Signature-256` header Meta sends for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def check_signature(secret: str, body: bytes, header: str | None) -> SignatureCheck:
+    """Constant-time check of Meta's HMAC-SHA256 over the exact raw bytes."""
+    if not header:
+        return SignatureCheck.MISSING
+    if not header.startswith("sha256="):
+        return SignatureCheck.INVALID
+    return SignatureCheck.OK if hmac.compare_digest(sign(secret, body), header.strip()) else SignatureCheck.INVALID
+
+
+class MalformedWebhook(ValueError):
+    """A signed body that is not a WhatsApp webhook we can read: refused with a 4xx, never stored."""
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """One inbound message of a webhook, already rendered for agents and for the assistant."""
+
+    wamid: str
+    wa_id: str
+    profile_name: str | None
+    type: str
+    timestamp: int | None
+    text: str
+    bot_input: str
+    for_bot: bool
+    payload: dict[str, Any]
+    media: dict[str, Any] | None = None  # {"id", "mime_type", "sha256", ...} when there is a file to fetch
+    context_id: str | None = None  # the message this one answers (button) or reacts to (reaction)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """What Meta says happened to one of our outbound messages."""
+
+    wamid: str
+    status: str
+    timestamp: int | None
+    recipient_id: str | None
+    errors: tuple[dict[str, Any], ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WebhookBatch:
+    messages: tuple[ParsedMessage, ...]
+    statuses: tuple[StatusUpdate, ...]
+    errors: tuple[dict[str, Any], ...]  # change-level errors that concern no single message
+
+
+def _as_list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedWebhook(f"{where} is not a list")
+    return value
+
+
+def _as_dict(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MalformedWebhook(f"{where} is not an object")
+    return value
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_webhook(body: bytes) -> WebhookBatch:
+    """Every entry, change, message and status of one POST; raises MalformedWebhook for what we cannot read."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedWebhook("body is not JSON") from exc
+    data = _as_dict(data, "body")
+    if data.get("object") != "whatsapp_business_account":
+        raise MalformedWebhook("object is not whatsapp_business_account")
+    messages: list[ParsedMessage] = []
+    statuses: list[StatusUpdate] = []
+    errors: list[dict[str, Any]] = []
+    for entry in _as_list(data.get("entry"), "entry"):
+        for change in _as_list(_as_dict(entry, "entry item").get("changes"), "changes"):
+            value = _as_dict(_as_dict(change, "change").get("value"), "change value")
+            names = {str(c.get("wa_id")): (c.get("profile") or {}).get("name")
+                     for c in _as_list(value.get("contacts"), "contacts") if isinstance(c, dict)}
+            for message in _as_list(value.get("messages"), "messages"):
+                messages.append(parse_message(_as_dict(message, "message"), names))
+            for status in _as_list(value.get("statuses"), "statuses"):
+                statuses.append(parse_status(_as_dict(status, "status")))
+            errors.extend(e for e in _as_list(value.get("errors"), "errors") if isinstance(e, dict))
+    return WebhookBatch(tuple(messages), tuple(statuses), tuple(errors))
+
+
+def parse_status(status: dict[str, Any]) -> StatusUpdate:
+    """A `statuses[]` item: sent, delivered, read or failed with Meta's errors."""
+    wamid, state = status.get("id"), status.get("status")
+    if not isinstance(wamid, str) or not wamid or not isinstance(state, str):
+        raise MalformedWebhook("status without id or status")
+    extra = {key: status[key] for key in ("conversation", "pricing") if isinstance(status.get(key), dict)}
+    return StatusUpdate(wamid=wamid, status=state, timestamp=_int(status.get("timestamp")),
+                        recipient_id=status.get("recipient_id"),
+                        errors=tuple(e for e in status.get("errors") or [] if isinstance(e, dict)), extra=extra)
+
+
+def describe_error(error: dict[str, Any]) -> str:
+    """Meta's error as one line an agent can read: code, title and details."""
+    details = (error.get("error_data") or {}).get("details") if isinstance(error.get("error_data"), dict) else None
+    title = error.get("title") or error.get("message") or "error"
+    line = f"({error.get('code')}) {title}" if error.get("code") is not None else str(title)
+    return f"{line}: {details}" if details and details != title else line
+
+
+def parse_message(message: dict[str, Any], names: dict[str, Any]) -> ParsedMessage:
+    """One `messages[]` item: a readable rendering, the assistant's input and the type-specific payload."""
+    wamid, sender, kind = message.get("id"), message.get("from"), message.get("type")
+    if not all(isinstance(v, str) and v for v in (wamid, sender, kind)):
+        raise MalformedWebhook("message without id, from or type")
+    content = message.get(kind) if isinstance(message.get(kind), dict) else {}
+    context = message.get("context") if isinstance(message.get("context"), dict) else {}
+    payload: dict[str, Any] = {"address": sender, "wa_id": sender, "type": kind, kind: content or message.get(kind)}
+    if context:
+        payload["context"] = context
+    if isinstance(message.get("referral"), dict):
+        payload["referral"] = message["referral"]
+    if message.get("errors"):
+        payload["errors"] = message["errors"]
+    text, bot_input, for_bot = _render_inbound(kind, content, message)
+    if "referral" in payload:
+        referral = payload["referral"]
+        text += f"\n[from ad: {referral.get('headline') or referral.get('source_type') or 'ad'}" \
+                f"{' ' + referral['source_url'] if referral.get('source_url') else ''}]"
+        payload["referral_summary"] = text.splitlines()[-1]
+    media = dict(content) if kind in MEDIA_TYPES and content.get("id") else None
+    context_id = content.get("message_id") if kind == "reaction" else context.get("id")
+    return ParsedMessage(wamid=wamid, wa_id=sender, profile_name=names.get(sender),
+                         type=kind, timestamp=_int(message.get("timestamp")), text=text.strip(),
+                         bot_input=bot_input, for_bot=for_bot, payload=payload, media=media, context_id=context_id)
+
+
+def _render_inbound(kind: str, content: dict[str, Any], message: dict[str, Any]) -> tuple[str, str, bool]:
+    """(agent text, assistant input, whether the assistant should answer) per message type."""
+    if kind == "text":
+        body = str(content.get("body") or "")
+        return body, body, bool(body.strip())
+    if kind == "interactive":
+        reply = content.get(content.get("type") or "") or {}
+        title, reply_id = str(reply.get("title") or ""), str(reply.get("id") or "")
+        if reply_id:
+            return title or reply_id, reply_id, True
+        return f"[interactive {content.get('type') or 'reply'}]", FALLBACK_INPUT, True
+    if kind == "button":
+        label, payload = str(content.get("text") or ""), str(content.get("payload") or "")
+        return label or payload, payload or label, bool(payload or label)
+    if kind in MEDIA_TYPES:
+        caption = str(content.get("caption") or "")
+        label = "voice note" if kind == "audio" and content.get("voice") else kind
+        if content.get("filename"):
+            label += f": {content['filename']}"
+        text = f"[{label}] {caption}".strip()
+        return text, caption or FALLBACK_INPUT, kind != "sticker" or bool(caption)
+    if kind == "location":
+        parts = [str(content[k]) for k in ("name", "address") if content.get(k)]
+        parts.append(f"({content.get('latitude')}, {content.get('longitude')})")
+        return "[location] " + " ".join(parts), FALLBACK_INPUT, True
+    if kind == "contacts":
+        cards = message.get("contacts") if isinstance(message.get("contacts"), list) else []
+        return "[contacts] " + "; ".join(_contact_line(c) for c in cards if isinstance(c, dict)), FALLBACK_INPUT, True
+    if kind == "reaction":
+        emoji = content.get("emoji")
+        return (f"[reaction {emoji}]" if emoji else "[reaction removed]"), "", False
+    if kind == "system":
+        return f"[system] {content.get('body') or content.get('type') or ''}".strip(), "", False
+    errors = message.get("errors") if isinstance(message.get("errors"), list) else []
+    reason = "; ".join(describe_error(e) for e in errors if isinstance(e, dict))
+    return f"[{kind} message{': ' + reason if reason else ''}]", FALLBACK_INPUT, kind in ("unsupported", "unknown")
+
+
+def _contact_line(card: dict[str, Any]) -> str:
+    name = (card.get("name") or {}).get("formatted_name") if isinstance(card.get("name"), dict) else None
+    phones = [p.get("phone") for p in card.get("phones") or [] if isinstance(p, dict) and p.get("phone")]
+    return " ".join(str(part) for part in [name or "contact", *phones])
+
+
+# --- outbound ---------------------------------------------------------------------------------
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Long texts go out as several messages, cut at line or word boundaries when possible."""
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        at = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
+        at = at if at > limit // 2 else limit
+        chunks.append(rest[:at].rstrip())
+        rest = rest[at:].lstrip()
+    return [*chunks, rest] if rest else chunks
+
+
+def _envelope(to: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind, kind: content}
+
+
+def text_body(to: str, text: str) -> dict[str, Any]:
+    return _envelope(to, "text", {"preview_url": "http://" in text or "https://" in text, "body": text})
+
+
+def buttons_body(to: str, text: str, replies: tuple[QuickReply, ...]) -> dict[str, Any]:
+    """Interactive reply buttons: at most 3, titles cut to 20 characters, the payload as the reply id."""
+    buttons = [{"type": "reply", "reply": {"id": reply.payload[:BUTTON_ID_LIMIT] or reply.title[:BUTTON_ID_LIMIT],
+                                           "title": cut(reply.title, BUTTON_TITLE_LIMIT)}}
+               for reply in replies[:MAX_BUTTONS]]
+    return _envelope(to, "interactive", {"type": "button", "body": {"text": text}, "action": {"buttons": buttons}})
+
+
+def list_body(to: str, text: str, replies: tuple[QuickReply, ...], language: str) -> dict[str, Any]:
+    """An interactive list for more than 3 choices: up to 10 rows; a cut title keeps its full text as description."""
+    rows = []
+    for reply in replies[:MAX_ROWS]:
+        row: dict[str, Any] = {"id": reply.payload[:ROW_ID_LIMIT] or reply.title[:ROW_ID_LIMIT],
+                               "title": cut(reply.title, ROW_TITLE_LIMIT)}
+        if len(reply.title) > ROW_TITLE_LIMIT:
+            row["description"] = cut(reply.title, ROW_DESCRIPTION_LIMIT)
+        rows.append(row)
+    label = LIST_LABELS.get(language, LIST_LABELS["es"])[0]
+    return _envelope(to, "interactive", {"type": "list", "body": {"text": text},
+                                         "action": {"button": label, "sections": [{"title": cut(label, 24),
+                                                                                  "rows": rows}]}})
+
+
+def render(message: OutboundMessage, to: str, language: str = "es") -> list[dict[str, Any]]:
+    """Graph API bodies for one outbound message, in sending order."""
+    template = message.custom.get("whatsapp_template") if message.custom else None
+    if isinstance(template, dict):
+        return [template_body(to, template)]
+    text = message.text or ""
+    if text and message.agent_name:
+        text = f"*{message.agent_name}*: {text}"
+    bodies: list[dict[str, Any]] = []
+    if message.image and text and not message.quick_replies and len(text) <= CAPTION_LIMIT:
+        return [_envelope(to, "image", {"link": message.image, "caption": text})]
+    if message.quick_replies:
+        prompt = LIST_LABELS.get(language, LIST_LABELS["es"])[1]
+        lead, body = (split_text(text), prompt) if len(text) > BODY_LIMIT else ([], text or prompt)
+        bodies += [text_body(to, chunk) for chunk in lead]
+        if len(message.quick_replies) <= MAX_BUTTONS:
+            bodies.append(buttons_body(to, body, message.quick_replies))
+        else:
+            bodies.append(list_body(to, body, message.quick_replies, language))
+    elif text:
+        bodies += [text_body(to, chunk) for chunk in split_text(text)]
+    if message.image:
+        bodies.append(_envelope(to, "image", {"link": message.image}))
+    return bodies
+
+
+def template_body(to: str, template: dict[str, Any]) -> dict[str, Any]:
+    """A template message: name, language code and the body parameters in order."""
+    content: dict[str, Any] = {"name": template["name"], "language": {"policy": "deterministic",
+                                                                      "code": template["language"]}}
+    parameters = template.get("parameters") or []
+    if parameters:
+        content["components"] = [{"type": "body", "parameters": [{"type": "text", "text": str(value)}
+                                                                 for value in parameters]}]
+    return _envelope(to, "template", content)
+
+
+def read_body(wamid: str) -> dict[str, Any]:
+    """Marks a customer's message (and all before it) as read: blue ticks."""
+    return {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}

@@ -1,0 +1,56 @@
+"""The audit log: who did what, hash-chained with the timeline's own functions so tampering shows."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handoff.core.hashchain import GENESIS, ChainCheck, event_hash, verify_chain
+from handoff.store.models import AuditEntry, utcnow
+
+_lock = asyncio.Lock()  # one writer at a time in this process; PostgreSQL gets an advisory lock as well
+_PG_LOCK_KEY = 7_311_862  # any constant shared by every worker
+
+
+def entry_fields(entry: AuditEntry) -> dict[str, Any]:
+    """The entry in the timeline's hashed shape (action as kind, detail as payload), so one hash serves both."""
+    return {
+        "case_id": entry.case_id, "seq": entry.seq, "created_at": entry.created_at, "channel": None,
+        "direction": None, "actor": entry.actor, "kind": entry.action, "text": None, "payload": entry.detail,
+        "provider_id": None, "prev_hash": entry.prev_hash, "hash": entry.hash,
+    }
+
+
+async def record(session: AsyncSession, actor: str, action: str, *, case_id: str | None = None,
+                 **detail: Any) -> AuditEntry:
+    """Appends an entry in the caller's transaction, so the action and its record commit together."""
+    async with _lock:
+        dialect = session.bind.dialect.name if session.bind is not None else ""
+        if dialect == "postgresql":
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        else:  # take SQLite's write lock before reading the chain's end; held until this transaction commits
+            await session.execute(text("UPDATE audit_log SET seq = seq WHERE 1 = 0"))
+        last = (await session.execute(
+            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+        )).first()
+        entry = AuditEntry(seq=(last.seq + 1) if last else 1, actor=actor, action=action, case_id=case_id,
+                           detail=detail, created_at=utcnow(), prev_hash=last.hash if last else GENESIS)
+        entry.hash = event_hash(entry_fields(entry))
+        session.add(entry)
+        await session.flush()
+    return entry
+
+
+async def entries(session: AsyncSession, case_id: str | None = None) -> list[AuditEntry]:
+    """The log in order, optionally one case's entries."""
+    query = select(AuditEntry).order_by(AuditEntry.seq)
+    if case_id is not None:
+        query = query.where(AuditEntry.case_id == case_id)
+    return list(await session.scalars(query))
+
+
+async def verify(session: AsyncSession) -> ChainCheck:
+    """Re-hashes the whole log."""
+    return verify_chain(entry_fields(entry) for entry in await entries(session))

@@ -1,0 +1,168 @@
+"""The assistant over Rasa's REST channel: one request per customer turn, never trusted to stay up."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+
+from handoff.core.handoffs import HandoffRequest
+from handoff.core.messages import OutboundMessage, QuickReply
+
+log = structlog.get_logger(__name__)
+
+FALLBACK_INTENT = "nlu_fallback"  # what Rasa's FallbackClassifier predicts when no intent is confident enough
+
+
+class BotUnavailable(Exception):
+    """Rasa did not answer in time or answered with an error; the turn goes to people."""
+
+
+@dataclass(frozen=True)
+class BotTurn:
+    messages: tuple[OutboundMessage, ...]
+    handoff: HandoffRequest | None
+
+
+def parse_rest_response(items: Any) -> BotTurn:
+    """Rasa REST replies → messages plus at most one handoff; unknown shapes are kept as custom."""
+    if not isinstance(items, list):
+        raise BotUnavailable(f"unexpected reply from Rasa: {type(items).__name__}")
+    messages: list[OutboundMessage] = []
+    handoff: HandoffRequest | None = None
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        custom = item.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
+            handoff = handoff or HandoffRequest.from_payload(custom["handoff"])
+            continue
+        buttons = item.get("buttons") or []
+        replies = tuple(
+            QuickReply(title=str(button.get("title", "")), payload=str(button.get("payload", "")))
+            for button in buttons if isinstance(button, dict)
+        )
+        message = OutboundMessage(
+            actor="bot",
+            text=item.get("text"),
+            quick_replies=replies,
+            image=item.get("image"),
+            custom=custom if isinstance(custom, dict) else {},
+        )
+        if message.text or message.image or message.custom:
+            messages.append(message)
+    return BotTurn(tuple(messages), handoff)
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    """One customer message as Rasa parsed it."""
+
+    text: str
+    intent: str | None
+    confidence: float | None
+    guess: str | None = None  # the best intent other than the fallback, what the model would have said
+    guess_confidence: float | None = None
+
+
+def user_turns(events: list[Any]) -> list[UserTurn]:
+    """Every `user` event of a tracker, in order, with its intent and the best non-fallback guess."""
+    turns: list[UserTurn] = []
+    for event in events:
+        if not isinstance(event, dict) or event.get("event") != "user":
+            continue
+        parse = event.get("parse_data") if isinstance(event.get("parse_data"), dict) else {}
+        intent = parse.get("intent") if isinstance(parse.get("intent"), dict) else {}
+        ranking = [item for item in parse.get("intent_ranking") or []
+                   if isinstance(item, dict) and item.get("name") and item.get("name") != FALLBACK_INTENT]
+        best = max(ranking, key=lambda item: float(item.get("confidence") or 0.0), default=None)
+        turns.append(UserTurn(
+            text=str(event.get("text") or ""),
+            intent=intent.get("name"),
+            confidence=_number(intent.get("confidence")),
+            guess=best.get("name") if best else None,
+            guess_confidence=_number(best.get("confidence")) if best else None,
+        ))
+    return turns
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def build_metadata(
+    *,
+    channel: str,
+    customer: dict[str, Any],
+    case: dict[str, Any],
+    known: dict[str, Any],
+    language: str | None,
+) -> dict[str, Any]:
+    """The assistant contract of DESIGN.md: who is writing, on which door, and what we already know."""
+    return {"channel": channel, "language": language, "customer": customer, "case": case, "known": known}
+
+
+class RasaClient:
+    """Posts turns to Rasa with a timeout and a short retry on connection errors only.
+
+    A timed-out turn is not retried: Rasa may still be processing it, and a second copy would
+    answer the customer twice.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float, retries: int, backoff: float,
+                 token: str | None = None, client: httpx.AsyncClient | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.retries = retries
+        self.backoff = backoff
+        self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)))
+
+    async def turn(self, sender: str, message: str, metadata: dict[str, Any]) -> BotTurn:
+        """One customer turn; raises BotUnavailable when Rasa cannot answer."""
+        body = {"sender": sender, "message": message, "metadata": metadata}
+        for attempt in range(self.retries + 1):
+            try:
+                response = await self._client.post(f"{self.base_url}/webhooks/rest/webhook", json=body)
+            except httpx.TimeoutException as exc:
+                raise BotUnavailable("Rasa timed out") from exc
+            except httpx.TransportError as exc:
+                log.warning("rasa_unreachable", attempt=attempt + 1, error=str(exc))
+                if attempt < self.retries:
+                    await asyncio.sleep(self.backoff * (attempt + 1))
+                    continue
+                raise BotUnavailable(f"Rasa unreachable: {exc}") from exc
+            if response.status_code in (502, 503, 504) and attempt < self.retries:
+                await asyncio.sleep(self.backoff * (attempt + 1))
+                continue
+            if response.status_code != 200:
+                raise BotUnavailable(f"Rasa answered HTTP {response.status_code}")
+            try:
+                return parse_rest_response(response.json())
+            except ValueError as exc:
+                raise BotUnavailable("Rasa answered with invalid JSON") from exc
+        raise BotUnavailable("Rasa unavailable")
+
+    async def _tracker(self, sender: str, include_events: str) -> dict[str, Any] | None:
+        """GET /conversations/{sender}/tracker; None if Rasa can't say."""
+        params = {"include_events": include_events, **({"token": self.token} if self.token else {})}
+        try:
+            response = await self._client.get(f"{self.base_url}/conversations/{sender}/tracker", params=params)
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        return body if isinstance(body, dict) else None
+
+    async def slot(self, sender: str, name: str) -> Any:
+        """A slot of the conversation (the language the assistant settled on); None if Rasa can't say."""
+        tracker = await self._tracker(sender, "NONE")
+        return (tracker.get("slots") or {}).get(name) if tracker else None
+
+    async def user_turns(self, sender: str) -> list[UserTurn] | None:
+        """Every customer message of a conversation as Rasa parsed it, for the designers' harvester."""
+        tracker = await self._tracker(sender, "ALL")
+        return user_turns(tracker.get("events") or []) if tracker is not None else None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,235 @@
+"""The customer-message service: store first, then let the assistant answer, else hand to people.
+
+One object per process, shared by every channel (Chatwoot-style: one service call per channel event).
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.core.bot_client import BotTurn, BotUnavailable, RasaClient, build_metadata
+from handoff.core.cases import open_case
+from handoff.core.customers import identities_of, link_told_phone, resolve_contact
+from handoff.core.handoffs import HandoffRequest, hand_to_people, remember_facts
+from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
+from handoff.core.operations import Operations
+from handoff.core.sending import Staged, stage_to_customer
+from handoff.store.models import Case, Customer, Identity, PendingTurn, TimelineEvent, utcnow
+from handoff.core.texts import text as service_text
+from handoff.core.timeline import CaseRef, DuplicateProviderMessage, append_event
+
+if TYPE_CHECKING:
+    from handoff.inbox.desk import Desk
+
+log = structlog.get_logger(__name__)
+
+# Every turn runs these two: built once.
+_PENDING = PendingTurn.__table__
+_ADD_PENDING = insert(_PENDING)
+_CLAIM_PENDING = delete(_PENDING).where(_PENDING.c.event_id == bindparam("event_id"))
+
+
+@dataclass(frozen=True)
+class Received:
+    """What `receive` stored: the event to process, or nothing for a repeated provider id."""
+
+    event_id: int | None
+    case_id: str | None
+    duplicate: bool = False
+    to_bot: bool = False
+    turn: Turn | None = None  # gathered while storing, so answering needs no second read
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the assistant's turn for one stored message needs."""
+
+    event_id: int
+    case_id: str
+    customer_id: str
+    channel: str
+    address: str
+    bot_input: str
+    metadata: dict[str, Any]
+    language_known: bool
+
+
+class Conversations:
+    """Receives customer messages from any channel and runs the assistant's turn for them."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], bot: RasaClient, operations: Operations,
+                 deliverers: dict[str, Deliverer], desk: Desk | None = None) -> None:
+        self.sessions = sessions
+        self.bot = bot
+        self.operations = operations
+        self.deliverers = deliverers
+        self.desk = desk  # people: routing, the inbox, CSAT (None: handed-off cases just wait in the queue)
+
+    async def receive(self, inbound: InboundMessage) -> Received:
+        """Stores the message durably (with a pending bot turn when the bot owns the case)."""
+        thanks: list[Staged] = []
+        async with self.sessions() as session:
+            try:
+                async with session.begin():
+                    contact = await resolve_contact(
+                        session, inbound.identity_kind, inbound.identity_value, verified=inbound.verified,
+                        verified_by=inbound.verified_by, display_name=inbound.display_name,
+                        language=inbound.language,
+                    )
+                    customer = contact.customer
+                    csat = await self.desk.csat_answer(session, customer, inbound) if self.desk else None
+                    case = csat[0] if csat else await open_case(
+                        session, customer, inbound.channel,
+                        follow_up_window_hours=self.operations.follow_up_window_hours)
+                    event = await append_event(
+                        session, case, channel=inbound.channel, direction="in", actor="customer",
+                        kind="message", text=inbound.text, provider_id=inbound.provider_id,
+                        case_updates={"last_customer_message_at": utcnow()},
+                        payload={"bot_input": inbound.bot_input, "address": inbound.address, **inbound.payload},
+                    )
+                    if csat and self.desk:  # the answer to "how did we do?", not a new conversation
+                        thanks = await self.desk.record_csat(session, case, csat[1], inbound.channel, inbound.address)
+                    to_bot = case.status == "bot" and inbound.for_bot
+                    turn = None
+                    if to_bot:
+                        await session.execute(_ADD_PENDING, {"event_id": event.id, "case_id": case.id,
+                                                             "channel": inbound.channel, "address": inbound.address})
+                        turn = Turn(event.id, case.id, case.customer_id, inbound.channel, inbound.address,
+                                    inbound.bot_input,
+                                    turn_metadata(inbound.channel, case, customer, contact.identities),
+                                    bool(case.language))
+            except DuplicateProviderMessage:
+                log.info("duplicate_provider_message", channel=inbound.channel, provider_id=inbound.provider_id)
+                return Received(None, None, duplicate=True)
+        if self.desk is not None and not to_bot:  # people hold the case: they see the message live
+            await self.desk.deliver(thanks)
+            await self.desk.customer_message(case.id, event.id)
+        return Received(event.id, case.id, to_bot=to_bot, turn=turn)
+
+    async def process(self, event_id: int, turn: Turn | None = None) -> None:
+        """Runs the assistant's turn for a stored message; safe to call again after a crash."""
+        turn = turn or await self._load_turn(event_id)
+        if turn is None:
+            return
+        deliverer = self.deliverers.get(turn.channel)
+        typing = asyncio.create_task(deliverer.typing(turn.address, "bot", True)) if deliverer else None
+        try:
+            answer: BotTurn | None = await self.bot.turn(turn.case_id, turn.bot_input, turn.metadata)
+        except BotUnavailable as exc:
+            log.warning("bot_unavailable", case_id=turn.case_id, error=str(exc))
+            answer = None
+        language = None
+        if answer is not None and not turn.language_known:
+            language = await self.bot.slot(turn.case_id, "language")  # learnt once, for when Rasa is down
+        outgoing = await self._record_turn(turn, answer, language)
+        if typing is not None:
+            await typing  # shown while the assistant thinks, without making the customer wait for it
+        if deliverer:
+            for message in outgoing:
+                await deliverer.deliver(turn.address, message)
+            await deliverer.typing(turn.address, "bot", False)
+
+    async def _load_turn(self, event_id: int) -> Turn | None:
+        """Rebuilds a pending turn from the store (replay after a restart); drops turns people now own."""
+        async with self.sessions() as session, session.begin():
+            pending = await session.get(PendingTurn, event_id)
+            if pending is None:
+                return None
+            event = await session.get(TimelineEvent, event_id)
+            case = await session.get(Case, pending.case_id)
+            customer = await session.get(Customer, case.customer_id) if case else None
+            if event is None or case is None or customer is None or case.status != "bot":
+                await session.execute(_CLAIM_PENDING, {"event_id": event_id})
+                return None
+            return Turn(event_id, case.id, case.customer_id, pending.channel, pending.address,
+                        (event.payload or {}).get("bot_input") or event.text or "",
+                        turn_metadata(event.channel, case, customer, await identities_of(session, customer.id)),
+                        bool(case.language))
+
+    async def _record_turn(self, pending: Turn, turn: BotTurn | None,
+                           language: str | None = None) -> list[OutboundMessage]:
+        """Stores the assistant's answer (or the holding message and handoff) and clears the pending turn."""
+        async with self.sessions() as session, session.begin():
+            claimed = await session.execute(_CLAIM_PENDING, {"event_id": pending.event_id})
+            if claimed.rowcount == 0:  # another worker finished this turn first
+                return []
+            if turn is not None and turn.handoff is None and language is None:  # the usual turn: only answers
+                case_ref = CaseRef(pending.case_id, pending.customer_id)  # no need to load the case row
+                for message in turn.messages:
+                    await stage_to_customer(session, case_ref, self.deliverers, channel=pending.channel,
+                                            address=pending.address, message=message, actor="bot")
+                return list(turn.messages)
+            case = await session.get(Case, pending.case_id)
+            needs_customer = language is not None or turn is None or turn.handoff is not None
+            customer = await session.get(Customer, case.customer_id) if needs_customer else None
+            outgoing: list[OutboundMessage] = []
+            if customer is not None and language in self.operations.languages and not case.language:
+                case.language = language
+                customer.language = customer.language or language
+            handed_off = False
+            if turn is not None:
+                for message in turn.messages:
+                    await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
+                                            address=pending.address, message=message, actor="bot")
+                    outgoing.append(message)
+                if turn.handoff is not None:
+                    language = turn.handoff.slots.get("language")
+                    if language in self.operations.languages:
+                        case.language = customer.language = language
+                    customer.facts = remember_facts(customer.facts or {}, turn.handoff.slots)
+                    await link_told_phone(session, customer, turn.handoff.slots.get("phone"))
+                    await hand_to_people(session, case, turn.handoff, self.operations, actor="bot")
+                    handed_off = True
+            else:
+                language = self.operations.language_or_default(case.language or customer.language)
+                holding = OutboundMessage(actor="system", text=service_text("bot_unavailable", language))
+                await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
+                                        address=pending.address, message=holding, actor="system")
+                outgoing.append(holding)
+                await hand_to_people(session, case, HandoffRequest(reason="bot_unavailable"), self.operations,
+                                     actor="system")
+                handed_off = True
+            if handed_off and self.desk is not None:  # route it and tell the customer who answers and when
+                outgoing.extend(await self.desk.after_handoff(session, case, customer, pending.channel,
+                                                              pending.address))
+        if handed_off and self.desk is not None:
+            await self.desk.case_changed(case.id)
+        return outgoing
+
+    async def replay_pending(self) -> int:
+        """Answers every message that was stored but not answered before the last stop."""
+        async with self.sessions() as session:
+            event_ids = list(await session.scalars(select(PendingTurn.event_id).order_by(PendingTurn.event_id)))
+        for event_id in event_ids:
+            await self.process(event_id)
+        if event_ids:
+            log.info("pending_turns_replayed", count=len(event_ids))
+        return len(event_ids)
+
+
+def turn_metadata(channel: str, case: Case, customer: Customer, identities: list[Identity]) -> dict[str, Any]:
+    """The assistant's metadata for a turn: who writes, on which door, and what we already know of them."""
+    known = dict(customer.facts or {})
+    for identity in identities:
+        if identity.kind in ("phone", "whatsapp") and identity.verified:
+            known.setdefault("phone", identity.value)
+        if identity.kind == "email":
+            known.setdefault("email", identity.value)
+    return build_metadata(
+        channel=channel,
+        language=case.language or customer.language,
+        customer={
+            "id": customer.id,
+            "name": customer.display_name,
+            "language": customer.language,
+            "identities": [{"kind": i.kind, "value": i.value, "verified": i.verified}
+                           for i in identities if i.kind != "webchat"],
+        },
+        case={"id": case.id, "status": case.status},
+        known=known,
+    )

@@ -1,0 +1,52 @@
+"""The satisfaction question after a resolution, and catching its answer before it opens a new case."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handoff.core.cases import latest_case
+from handoff.core.messages import OutboundMessage, QuickReply
+from handoff.store.models import Case, Customer, utcnow
+from handoff.core.texts import text as service_text
+
+ANSWER_WINDOW = timedelta(hours=24)
+SCORES = (("csat_good", 5), ("csat_neutral", 3), ("csat_bad", 1))
+_PAYLOAD = re.compile(r"^/csat(\{.*\})$")
+
+
+def question(language: str) -> OutboundMessage:
+    """Three quick replies: WhatsApp shows at most three buttons, so the scale fits every channel.
+
+    Rendered like an assistant message (widgets show quick replies only there); stored with actor `system`.
+    """
+    replies = tuple(QuickReply(service_text(key, language), f'/csat{{"score":{score}}}') for key, score in SCORES)
+    return OutboundMessage(actor="bot", text=service_text("csat_question", language), quick_replies=replies)
+
+
+def parse_answer(bot_input: str, language: str) -> int | None:
+    """The score in a CSAT answer: the button payload, a digit 1-5, or a button title typed out."""
+    value = bot_input.strip()
+    match = _PAYLOAD.match(value)
+    if match:
+        try:
+            score = json.loads(match.group(1)).get("score")
+        except (ValueError, AttributeError):
+            return None
+        return score if isinstance(score, int) and 1 <= score <= 5 else None
+    if value.isdigit() and 1 <= int(value) <= 5:
+        return int(value)
+    titles = {service_text(key, language).lower(): score for key, score in SCORES}
+    return titles.get(value.lower())
+
+
+async def awaiting_answer(session: AsyncSession, customer: Customer) -> Case | None:
+    """The customer's latest case if it was resolved, asked for CSAT recently and not answered yet."""
+    latest = await latest_case(session, customer.id)
+    if latest is None or latest.status != "resolved" or latest.csat is not None or latest.csat_requested_at is None:
+        return None
+    asked = latest.csat_requested_at
+    now = utcnow() if asked.tzinfo else utcnow().replace(tzinfo=None)
+    return latest if now - asked <= ANSWER_WINDOW else None

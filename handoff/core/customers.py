@@ -1,0 +1,133 @@
+"""Finding the customer behind an identity, so every door leads to the same person."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from handoff.core.cases import latest_case, remember_latest
+from handoff.core.identity import InvalidIdentity, normalize_phone
+from handoff.store.models import Case, Customer, Identity
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The customer behind an identity with all their identities and their latest case, read together."""
+
+    customer: Customer
+    identities: list[Identity]
+    latest_case: Case | None
+
+
+async def follow_merges(session: AsyncSession, customer: Customer) -> Customer:
+    """A merged customer points at its survivor; conversations continue there."""
+    seen = {customer.id}
+    while customer.merged_into_id and customer.merged_into_id not in seen:
+        survivor = await session.get(Customer, customer.merged_into_id)
+        if survivor is None:
+            break
+        seen.add(survivor.id)
+        customer = survivor
+    return customer
+
+
+async def find_by_identity(session: AsyncSession, kind: str, value: str) -> Customer | None:
+    """The customer owning an (already normalized) identity, if any."""
+    customer = await session.scalar(
+        select(Customer).join(Identity, Identity.customer_id == Customer.id)
+        .where(Identity.kind == kind, Identity.value == value)
+    )
+    return await follow_merges(session, customer) if customer else None
+
+
+def _contact_query() -> Select[tuple[Customer, Identity, Case]]:
+    """Customer ⋈ all their identities ⟕ their latest case, for one identity given as (:kind, :value)."""
+    via, prior = aliased(Identity), aliased(Case)
+    latest = (select(prior.id).where(prior.customer_id == Customer.id).order_by(prior.created_at.desc())
+              .limit(1).correlate(Customer).scalar_subquery())
+    return (select(Customer, Identity, Case).select_from(Customer)
+            .join(via, (via.customer_id == Customer.id) & (via.kind == bindparam("kind"))
+                  & (via.value == bindparam("value")))
+            .join(Identity, Identity.customer_id == Customer.id)
+            .outerjoin(Case, Case.id == latest)
+            .order_by(Identity.id))
+
+
+_CONTACT = _contact_query()  # built once: building this select costs more than running it
+
+
+async def find_contact(session: AsyncSession, kind: str, value: str) -> Contact | None:
+    """The identity's customer, their identities and latest case in one statement (every message asks)."""
+    rows = (await session.execute(_CONTACT, {"kind": kind, "value": value})).all()
+    if not rows:
+        return None
+    customer, case = rows[0][0], rows[0][2]
+    if customer.merged_into_id:  # conversations continue on the survivor
+        survivor = await follow_merges(session, customer)
+        return Contact(survivor, await identities_of(session, survivor.id), await latest_case(session, survivor.id))
+    remember_latest(session, customer.id, case)
+    return Contact(customer, [row[1] for row in rows], case)
+
+
+async def resolve_contact(
+    session: AsyncSession,
+    kind: str,
+    value: str,
+    *,
+    verified: bool = False,
+    verified_by: str | None = None,
+    display_name: str | None = None,
+    language: str | None = None,
+) -> Contact:
+    """The customer for this identity, created with it on first contact; the caller commits."""
+    contact = await find_contact(session, kind, value)
+    if contact is None:
+        customer = Customer(display_name=display_name, language=language, facts={})
+        session.add(customer)
+        await session.flush()
+        identity = Identity(customer_id=customer.id, kind=kind, value=value, verified=verified,
+                            verified_by=verified_by if verified else None)
+        session.add(identity)
+        await session.flush()
+        remember_latest(session, customer.id, None)
+        return Contact(customer, [identity], None)
+    customer = contact.customer
+    if display_name and not customer.display_name:
+        customer.display_name = display_name
+    if language and not customer.language:
+        customer.language = language
+    return contact
+
+
+async def resolve_customer(session: AsyncSession, kind: str, value: str, *, verified: bool = False,
+                           verified_by: str | None = None, display_name: str | None = None,
+                           language: str | None = None) -> Customer:
+    """The customer for this identity (see resolve_contact); the caller commits."""
+    return (await resolve_contact(session, kind, value, verified=verified, verified_by=verified_by,
+                                  display_name=display_name, language=language)).customer
+
+
+async def identities_of(session: AsyncSession, customer_id: str) -> list[Identity]:
+    """All identities of a customer, oldest first."""
+    result = await session.scalars(
+        select(Identity).where(Identity.customer_id == customer_id).order_by(Identity.id)
+    )
+    return list(result)
+
+
+async def link_told_phone(session: AsyncSession, customer: Customer, raw: object) -> bool:
+    """A phone (E.164) the customer told the assistant becomes an unverified identity, so a later call from
+    it finds them; a number that is already someone's identity is left alone (merging is a person's call)."""
+    if not isinstance(raw, str) or not raw.strip().startswith("+"):
+        return False
+    try:
+        value = normalize_phone(raw)
+    except InvalidIdentity:
+        return False
+    if await session.scalar(select(Identity.id).where(Identity.kind == "phone", Identity.value == value)):
+        return False
+    session.add(Identity(customer_id=customer.id, kind="phone", value=value, verified=False))
+    await session.flush()
+    return True

@@ -1,0 +1,74 @@
+"""Saying something to a customer: one path for the assistant, the service and agents.
+
+Inside the storing transaction: append the outbound event and let the channel stage it (the outbox of
+store-and-forward channels). After the commit: `deliver` for live pushes. Nothing else writes outbound messages.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handoff.core.messages import Deliverer, OutboundMessage
+from handoff.store.models import Identity, TimelineEvent
+from handoff.core.timeline import CaseKey, append_event
+
+# The identity kinds through which a channel reaches a customer (WhatsApp's wa_id is also their phone).
+CHANNEL_IDENTITY: dict[str, tuple[str, ...]] = {"webchat": ("webchat",), "whatsapp": ("whatsapp", "phone")}
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A stored outbound message waiting for its post-commit delivery."""
+
+    channel: str
+    address: str
+    message: OutboundMessage
+    event_id: int
+
+
+async def stage_to_customer(session: AsyncSession, case: CaseKey, deliverers: Mapping[str, Deliverer], *,
+                            channel: str, address: str, message: OutboundMessage, actor: str) -> Staged:
+    """Stores the message on the case's timeline and stages it on the channel; the caller commits."""
+    event = await append_event(session, case, channel=channel, direction="out", actor=actor, kind="message",
+                               text=message.text, payload=message.as_payload())
+    deliverer = deliverers.get(channel)
+    if deliverer is not None:
+        await deliverer.stage(session, event, address, message)
+    return Staged(channel, address, message, event.id)
+
+
+async def deliver_staged(deliverers: Mapping[str, Deliverer], staged: list[Staged]) -> None:
+    """After the commit: pushes to live channels (store-and-forward channels already have it queued)."""
+    for item in staged:
+        deliverer = deliverers.get(item.channel)
+        if deliverer is not None:
+            await deliverer.deliver(item.address, item.message)
+
+
+async def customer_address(session: AsyncSession, customer_id: str, channel: str) -> str | None:
+    """Where the customer last wrote from on `channel`, else their identity of that channel's kind."""
+    latest = await session.scalar(
+        select(TimelineEvent.payload).where(TimelineEvent.customer_id == customer_id,
+                                            TimelineEvent.channel == channel, TimelineEvent.direction == "in")
+        .order_by(TimelineEvent.id.desc()).limit(1)
+    )
+    if isinstance(latest, dict) and latest.get("address"):
+        return str(latest["address"])
+    kinds = CHANNEL_IDENTITY.get(channel, ())
+    value = await session.scalar(
+        select(Identity.value).where(Identity.customer_id == customer_id, Identity.kind.in_(kinds))
+        .order_by(Identity.id.desc()).limit(1)
+    )
+    if value is not None and channel == "whatsapp":
+        return value.lstrip("+")  # wa_id is the E.164 number without its plus sign
+    return value
+
+
+async def customer_channels(session: AsyncSession, customer_id: str, available: Mapping[str, Deliverer]) -> list[str]:
+    """The channels an agent may answer this customer on: those we can reach them at."""
+    kinds = set(await session.scalars(select(Identity.kind).where(Identity.customer_id == customer_id)))
+    return [channel for channel, wanted in CHANNEL_IDENTITY.items()
+            if channel in available and kinds.intersection(wanted)]

@@ -1,0 +1,171 @@
+"""Appending to and reading a case's timeline; the only writer of timeline_events."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+
+from handoff.core.hashchain import GENESIS, ChainCheck, event_hash, verify_chain
+from handoff.store.models import Case, TimelineEvent, utcnow
+from handoff.store.sqlite_driver import WRITE_LOCK_AT_BEGIN
+
+# The (seq, hash) each case's chain ends at, known inside the current transaction once its lock is held.
+HEADS = "timeline_heads"
+
+# Built once: every append runs these same Core statements (no per-call statement building or ORM flush).
+_EVENTS = TimelineEvent.__table__
+_CASES = Case.__table__
+_UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("case_key"))
+_LOCK_CASE = select(_CASES.c.id).where(_CASES.c.id == bindparam("case_key")).with_for_update(key_share=True)
+_SEEN = select(_EVENTS.c.id).where(_EVENTS.c.channel == bindparam("channel"),
+                                   _EVENTS.c.provider_id == bindparam("provider_id"))
+_HEAD = (select(_EVENTS.c.seq, _EVENTS.c.hash).where(_EVENTS.c.case_id == bindparam("case_id"))
+         .order_by(_EVENTS.c.seq.desc()).limit(1))
+_HEAD_AND_SEEN = _HEAD.add_columns(_SEEN.scalar_subquery().label("seen"))
+_INSERT = insert(_EVENTS)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_heads(session: Session, _transaction: SessionTransaction) -> None:
+    """A head is only trustworthy while the transaction that read it holds the case's lock."""
+    session.info.pop(HEADS, None)
+
+
+class DuplicateProviderMessage(Exception):
+    """The provider delivered a message id we already stored: acknowledge and ignore."""
+
+
+class CaseKey(Protocol):
+    """What appending needs of a case: a loaded Case or a CaseRef."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def customer_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    """A case known by its keys, so the assistant's answer is appended without loading the case row."""
+
+    id: str
+    customer_id: str
+
+
+async def provider_id_seen(session: AsyncSession, channel: str, provider_id: str) -> bool:
+    """Whether this provider id is already on some timeline."""
+    found = await session.scalar(_SEEN, {"channel": channel, "provider_id": provider_id})
+    return found is not None
+
+
+async def _read_head(session: AsyncSession, case_id: str, channel: str,
+                     provider_id: str | None) -> tuple[tuple[int, str], bool]:
+    """The case's last (seq, hash) and whether the provider id is already stored, in one statement."""
+    if provider_id is None:
+        row = (await session.execute(_HEAD, {"case_id": case_id})).first()
+        return ((row.seq, row.hash) if row else (0, GENESIS)), False
+    row = (await session.execute(_HEAD_AND_SEEN, {"case_id": case_id, "channel": channel,
+                                                  "provider_id": provider_id})).first()
+    if row is None:  # the case's first event: no row to carry the answer
+        return (0, GENESIS), await provider_id_seen(session, channel, provider_id)
+    return (row.seq, row.hash), row.seen is not None
+
+
+async def append_event(
+    session: AsyncSession,
+    case: CaseKey,
+    *,
+    channel: str,
+    direction: str,
+    actor: str,
+    kind: str,
+    text: str | None = None,
+    payload: dict[str, Any] | None = None,
+    provider_id: str | None = None,
+    delivery_status: str | None = None,
+    case_updates: dict[str, Any] | None = None,
+) -> TimelineEvent:
+    """Adds the next event of the case, chained to the previous one; the caller commits.
+
+    `case_updates` are columns of the case written by the same statement (one write per message).
+    Before the chain head is read, the transaction holds the case's lock until its commit: the write of
+    `case_updates`, else a row lock (FOR NO KEY UPDATE, what that write would take) on PostgreSQL; SQLite's
+    transactions hold the database write lock from BEGIN. So concurrent appends to one case queue up in the
+    database, and the head is read by a statement of its own, after the lock. No in-process lock is held across
+    awaits: a transaction appending twice cannot deadlock against another one. The event is returned attached
+    to the session, so a channel may still set its delivery status before the commit.
+    """
+    await session.flush()  # pending ORM rows (a new case, say) first: the statements below are Core
+    heads: dict[str, tuple[int, str]] = session.info.setdefault(HEADS, {})
+    head = heads.get(case.id)
+    if case_updates:
+        await session.execute(_UPDATE_CASE, {"case_key": case.id, "updated_at": utcnow(), **case_updates})
+    elif head is None and not getattr(session.get_bind().dialect, WRITE_LOCK_AT_BEGIN, False):
+        await session.execute(_LOCK_CASE, {"case_key": case.id})
+    if head is None:
+        head, seen = await _read_head(session, case.id, channel, provider_id)
+    else:
+        seen = provider_id is not None and await provider_id_seen(session, channel, provider_id)
+    if seen:
+        raise DuplicateProviderMessage(provider_id)
+    fields: dict[str, Any] = {
+        "case_id": case.id,
+        "customer_id": case.customer_id,
+        "seq": head[0] + 1,
+        "channel": channel,
+        "direction": direction,
+        "actor": actor,
+        "kind": kind,
+        "text": text,
+        "payload": payload or {},
+        "provider_id": provider_id,
+        "delivery_status": delivery_status,
+        "created_at": utcnow(),
+        "prev_hash": head[1],
+    }
+    fields["hash"] = event_hash(fields)
+    inserted = await session.execute(_INSERT, fields)
+    event = TimelineEvent(id=inserted.inserted_primary_key[0], **fields)
+    make_transient_to_detached(event)  # as if loaded: persistent once added, later changes flush as updates
+    session.add(event)
+    heads[case.id] = (event.seq, event.hash)
+    return event
+
+
+def event_fields(event: TimelineEvent) -> dict[str, Any]:
+    """The event as a plain dict: the form that is hashed, exported and verified."""
+    return {
+        "id": event.id,
+        "case_id": event.case_id,
+        "customer_id": event.customer_id,
+        "seq": event.seq,
+        "channel": event.channel,
+        "direction": event.direction,
+        "actor": event.actor,
+        "kind": event.kind,
+        "text": event.text,
+        "payload": event.payload,
+        "provider_id": event.provider_id,
+        "delivery_status": event.delivery_status,
+        "created_at": event.created_at,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+async def case_events(session: AsyncSession, case_id: str) -> list[TimelineEvent]:
+    """The case's events in order."""
+    result = await session.scalars(
+        select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(TimelineEvent.seq)
+    )
+    return list(result)
+
+
+async def verify_case(session: AsyncSession, case_id: str) -> ChainCheck:
+    """Re-hashes the stored events of a case and checks the chain."""
+    return verify_chain(event_fields(event) for event in await case_events(session, case_id))

@@ -1,0 +1,128 @@
+"""Agent logins: argon2 passwords, a signed HttpOnly session cookie backed by a revocable row, CSRF tokens."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from http.cookies import SimpleCookie
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.core import audit
+from handoff.core.agents import find_by_email, password_matches
+from handoff.core.ratelimit import SlidingWindowLimiter
+from handoff.core.signing import issue_token, verify_token
+from handoff.store.models import Agent, AgentSession, utcnow
+
+COOKIE = "frontdoor_inbox"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The logged-in person behind a request or a socket."""
+
+    agent: Agent
+    session_id: str
+    csrf_token: str
+
+    @property
+    def actor(self) -> str:
+        return f"agent:{self.agent.id}"
+
+
+def session_key(cookie_value: str) -> str:
+    """Only the hash of the cookie is stored."""
+    return hashlib.sha256(cookie_value.encode()).hexdigest()
+
+
+def csrf_ok(principal: Principal, header: str | None) -> bool:
+    """The token given at login must come back in a header a cross-site form cannot set."""
+    return bool(header) and hmac.compare_digest(principal.csrf_token, str(header))
+
+
+def cookie_from_header(cookie_header: str | None) -> str | None:
+    """The session cookie out of a raw Cookie header (the Socket.IO handshake has no parsed cookies)."""
+    if not cookie_header:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(cookie_header)
+    except Exception:  # a malformed header is no login
+        return None
+    morsel = jar.get(COOKIE)
+    return morsel.value if morsel else None
+
+
+class Auth:
+    """Logs agents in and out and resolves cookies to principals."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], secret: bytes, *, ttl_hours: float,
+                 secure_cookie: bool, limiter: SlidingWindowLimiter) -> None:
+        self.sessions = sessions
+        self.secret = secret
+        self.ttl = timedelta(hours=ttl_hours)
+        self.secure_cookie = secure_cookie
+        self.limiter = limiter
+        self.address_limiter = SlidingWindowLimiter(limiter.limit * 20, limiter.window)
+
+    def allow_attempt(self, email: str, remote: str) -> bool:
+        """Slows password guessing per account and, 20 times looser (offices share one NAT), per address."""
+        now = time.monotonic()
+        return self.limiter.allow(f"email:{email.strip().lower()}", now) and self.address_limiter.allow(remote, now)
+
+    def succeeded(self, email: str) -> None:
+        """A good login clears the account's count, so typos earlier in the shift do not lock anyone out."""
+        self.limiter.forget(f"email:{email.strip().lower()}")
+
+    async def login(self, email: str, password: str) -> tuple[Principal, str] | None:
+        """A new session for valid credentials of an active agent; None otherwise (same work either way)."""
+        async with self.sessions() as session, session.begin():
+            agent = await find_by_email(session, email)
+            # argon2 is deliberately slow: keep the event loop free for everyone else meanwhile.
+            valid = await asyncio.to_thread(password_matches, agent.password_hash if agent else None, password)
+            if agent is None or not valid or not agent.active:
+                return None
+            cookie_value = issue_token(self.secret)
+            row = AgentSession(id=session_key(cookie_value), agent_id=agent.id, csrf_token=secrets.token_urlsafe(32),
+                               created_at=utcnow(), expires_at=utcnow() + self.ttl)
+            session.add(row)
+            await audit.record(session, f"agent:{agent.id}", "login")
+        return Principal(agent, row.id, row.csrf_token), cookie_value
+
+    async def principal(self, cookie_value: str | None) -> Principal | None:
+        """The live session behind a cookie: signed by us, stored, not expired, not revoked, agent active."""
+        if not cookie_value or not verify_token(self.secret, cookie_value):
+            return None
+        async with self.sessions() as session:
+            row = await session.get(AgentSession, session_key(cookie_value))
+            if row is None or row.revoked_at is not None or _expired(row):
+                return None
+            agent = await session.get(Agent, row.agent_id)
+        if agent is None or not agent.active:
+            return None
+        return Principal(agent, row.id, row.csrf_token)
+
+    async def logout(self, principal: Principal) -> None:
+        """Revokes the session; the cookie is worthless from now on, on every worker."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(update(AgentSession).where(AgentSession.id == principal.session_id)
+                                  .values(revoked_at=utcnow()))
+            agent = await session.get(Agent, principal.agent.id)
+            if agent is not None:
+                agent.presence = "offline"
+            await audit.record(session, principal.actor, "logout")
+
+
+def _expired(row: AgentSession) -> bool:
+    expires = row.expires_at
+    now = utcnow()
+    if expires.tzinfo is None:
+        now = now.replace(tzinfo=None)
+    return expires <= now

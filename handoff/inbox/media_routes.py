@@ -1,0 +1,42 @@
+"""Customers' files (WhatsApp photos, voice notes, documents) for the agents allowed to read the case."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse
+
+from handoff.core import audit
+from handoff.inbox.auth import Principal
+from handoff.channels.whatsapp.graph import MediaError
+from handoff.channels.whatsapp.media import serving, stored_path
+from handoff.core.permissions import can_read_case
+from handoff.inbox.routes import inbox_user
+from handoff.store.models import Case, TimelineEvent
+
+router = APIRouter(prefix="/inbox")
+# A file a customer sent is data, never a page: no scripts, no plugins, no sniffing it into HTML.
+FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox",
+                "Cache-Control": "private, max-age=300", "Cross-Origin-Resource-Policy": "same-origin"}
+
+
+@router.get("/api/events/{event_id}/media")
+async def event_media(event_id: int, request: Request, principal: Principal = Depends(inbox_user)) -> FileResponse:
+    async with request.app.state.sessions() as session, session.begin():
+        event = await session.get(TimelineEvent, event_id)
+        media = (event.payload or {}).get("media") if event is not None else None
+        if event is None or not media:
+            raise HTTPException(404, "no file on this event")
+        case = await session.get(Case, event.case_id)
+        agent = principal.agent
+        if case is None or not can_read_case(agent.role, agent.id, agent.teams or [], case.team, case.assignee_id):
+            raise HTTPException(403, "this case belongs to a team you are not in")
+        if not media.get("path") or (event.payload or {}).get("media_error"):
+            raise HTTPException(404, "the file could not be fetched from the provider")
+        try:
+            path = stored_path(request.app.state.settings.media_dir, str(media["path"]))
+        except MediaError as exc:
+            raise HTTPException(404, "no such stored file") from exc
+        if not path.is_file():
+            raise HTTPException(404, "the stored file is missing")
+        await audit.record(session, principal.actor, "view_media", case_id=case.id, event_id=event.id)
+    content_type, disposition = serving(media.get("mime_type"), media.get("filename"))
+    return FileResponse(path, media_type=content_type, headers={**FILE_HEADERS, "Content-Disposition": disposition})

@@ -1,0 +1,124 @@
+"""Supervisor and designer endpoints under /inbox/api: thin, each asks for its role and calls a report module."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
+from pydantic import BaseModel, Field
+
+from handoff.core import audit
+from handoff.inbox.auth import Principal
+from handoff.reports import nlu_export, nlu_samples, transitions
+from handoff.reports.audit_export import export_case, render_html
+from handoff.reports.loader import dashboard
+from handoff.inbox.routes import PAGE_HEADERS, STATIC, principal_for, supervisor
+from handoff.settings import REPO_ROOT
+
+router = APIRouter(prefix="/inbox")
+designer = principal_for("design")
+BOT_DATA = REPO_ROOT / "bot" / "data"
+
+
+@router.get("/reports")
+async def reports_page() -> FileResponse:
+    """The transition review and the designers' review list (the KPI dashboard is a view of /inbox)."""
+    return FileResponse(STATIC / "reports.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+
+def local_day_start(day: date, zone: str) -> datetime:
+    """Midnight of a local day (operations.yml timezone) as UTC, the store's clock."""
+    return datetime.combine(day, time.min, ZoneInfo(zone)).astimezone(timezone.utc)
+
+
+@router.get("/api/reports/kpis")
+async def kpis(request: Request, start: date, end: date,
+               principal: Principal = Depends(supervisor)) -> dict[str, Any]:
+    """KPIs for local days start..end inclusive, recomputed from the rows."""
+    if end < start or (end - start).days > 366:
+        raise HTTPException(422, "end must be on or after start, at most a year later")
+    operations = request.app.state.operations
+    async with request.app.state.sessions() as session:
+        return await dashboard(session, operations, local_day_start(start, operations.timezone),
+                               local_day_start(end + timedelta(days=1), operations.timezone))
+
+
+@router.get("/api/transitions")
+async def list_transitions(request: Request, start: datetime | None = None, end: datetime | None = None,
+                           channel: str | None = None, team: str | None = None, reason: str | None = None,
+                           intent: str | None = None, direction: str | None = None, tagged: bool | None = None,
+                           principal: Principal = Depends(supervisor)) -> list[dict[str, Any]]:
+    wanted = transitions.TransitionFilter(start, end, channel, team, reason, intent, direction, tagged)
+    async with request.app.state.sessions() as session:
+        return await transitions.list_transitions(session, wanted)
+
+
+class Review(BaseModel):
+    tag: str
+    note: str | None = Field(default=None, max_length=4000)
+
+
+@router.post("/api/transitions/{handoff_id}/review")
+async def review(handoff_id: int, body: Review, request: Request,
+                 principal: Principal = Depends(supervisor)) -> dict[str, Any]:
+    try:
+        async with request.app.state.sessions() as session, session.begin():
+            return await transitions.tag_transition(session, handoff_id, body.tag, body.note, actor=principal.actor)
+    except transitions.ReviewError as exc:
+        raise HTTPException(exc.status, exc.message) from exc
+
+
+async def _export(request: Request, case_id: str, principal: Principal) -> dict[str, Any]:
+    async with request.app.state.sessions() as session, session.begin():
+        document = await export_case(session, case_id)
+        if document is None:
+            raise HTTPException(404, "no such case")
+        await audit.record(session, principal.actor, "export", case_id=case_id)
+    return document
+
+
+@router.get("/api/cases/{case_id}/export.json")
+async def export_json(case_id: str, request: Request, principal: Principal = Depends(supervisor)) -> JSONResponse:
+    document = await _export(request, case_id, principal)
+    return JSONResponse(document, headers={"Content-Disposition": f'attachment; filename="case-{case_id}.json"'})
+
+
+@router.get("/api/cases/{case_id}/export.html")
+async def export_html(case_id: str, request: Request, principal: Principal = Depends(supervisor)) -> HTMLResponse:
+    document = await _export(request, case_id, principal)
+    return HTMLResponse(render_html(document), headers=PAGE_HEADERS)
+
+
+@router.get("/api/nlu-samples")
+async def samples(request: Request, status: str | None = "open",
+                  principal: Principal = Depends(designer)) -> list[dict[str, Any]]:
+    async with request.app.state.sessions() as session:
+        return await nlu_samples.review_list(session, status or None)
+
+
+class Label(BaseModel):
+    intent: str | None = Field(default=None, max_length=64)
+    dismiss: bool = False
+    text: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/api/nlu-samples/{sample_id}")
+async def label(sample_id: int, body: Label, request: Request,
+                principal: Principal = Depends(designer)) -> dict[str, Any]:
+    try:
+        async with request.app.state.sessions() as session, session.begin():
+            return await nlu_samples.label(session, sample_id, intent=body.intent, dismiss=body.dismiss,
+                                           actor=principal.actor, text=body.text)
+    except nlu_samples.SampleError as exc:
+        raise HTTPException(exc.status, exc.message) from exc
+
+
+@router.get("/api/nlu-export.yml")
+async def export_yaml(request: Request, principal: Principal = Depends(designer)) -> PlainTextResponse:
+    """The annotated examples not yet in bot/data, as a Rasa YAML file to download."""
+    async with request.app.state.sessions() as session:
+        body = await nlu_export.download(session, BOT_DATA)
+    return PlainTextResponse(body, media_type="application/x-yaml",
+                             headers={"Content-Disposition": 'attachment; filename="nlu_reviewed.yml"'})

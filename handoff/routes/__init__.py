@@ -1,1 +1,0 @@
-"""HTTP routes: thin, they call services and return their results."""

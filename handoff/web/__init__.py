@@ -1,0 +1,1 @@
+"""Health, pages and the typed FastAPI dependencies shared by every router."""

@@ -1,0 +1,69 @@
+"""The voice channel's pure decisions: language by caller, read-out options, silence, how a call ended."""
+from __future__ import annotations
+
+from handoff.core.messages import QuickReply
+from handoff.channels.voice.missed_calls import template_language
+from handoff.channels.voice.decisions import (after_silence, choose_option, is_missed, locale_from_tag, next_status,
+                                     numbered_options, pbx_final_status, speakable, speech_for_assistant,
+                                     template_values, voice_locale)
+from handoff.channels.whatsapp.window import Template
+
+
+def test_the_caller_hears_the_known_customers_language_else_the_one_of_their_country() -> None:
+    assert voice_locale(None, "+525512345678").speech == "es-MX"
+    assert voice_locale(None, "+14155550100").speech == "en-US"
+    assert voice_locale(None, "+34612345678").speech == "es-ES"
+    colombia = voice_locale(None, "+573001234567")
+    assert (colombia.language, colombia.speech, colombia.say) == ("es", "es-CO", "es-MX")
+    assert voice_locale("en", "+525512345678").speech == "en-US"  # a known English-speaking customer in Mexico
+    assert voice_locale("es", "+14155550100").speech == "es-US"
+    assert voice_locale(None, "+4915112345678", "en").speech == "en-US"  # unknown country: the default language
+    assert voice_locale(None, None).speech == "es-MX"
+    assert locale_from_tag("es-CO") == colombia and locale_from_tag(None).speech == "es-MX"
+
+
+def test_speech_reaches_the_assistant_as_customers_type() -> None:
+    assert speech_for_assistant("¿A qué hora abren?") == "A que hora abren?"
+    assert speech_for_assistant("¡Quiero   hablar con una persona, mañana!") == \
+        "Quiero hablar con una persona, mañana!"
+    assert speakable("*Hola* 👋 ya casi\n_listo_") == "Hola ya casi listo"
+
+
+def test_buttons_are_read_out_as_numbered_options_that_digits_select() -> None:
+    line, options = numbered_options([QuickReply("Sí", "/affirm"), QuickReply("No", "/deny")], "es")
+    assert line == "Para Sí, marca 1. Para No, marca 2."
+    assert choose_option(options, "2") == {"digit": "2", "title": "No", "payload": "/deny"}
+    assert choose_option(options, "2#")["payload"] == "/deny"
+    assert choose_option(options, "7") is None and choose_option([], "1") is None
+    line, options = numbered_options([QuickReply(f"o{n}", f"/p{n}") for n in range(12)], "en")
+    assert len(options) == 9 and line.startswith("For o0, press 1.")
+
+
+def test_silence_is_reprompted_then_goes_to_a_person() -> None:
+    assert after_silence(1, 1) == "reprompt"
+    assert after_silence(2, 1) == "to_people"
+    assert after_silence(1, 0) == "to_people"
+
+
+def test_how_a_call_ended_never_goes_back_and_which_ends_are_missed() -> None:
+    assert next_status("ringing", "in-progress") == "in-progress"
+    assert next_status("queued", "completed") == "completed"
+    assert next_status("completed", "abandoned") == "abandoned"  # the queue's hang-up report refines it
+    assert next_status("no-answer", "completed") == "no-answer"
+    assert next_status("completed", "in-progress") == "completed"
+    assert next_status("in-progress", "martian") == "in-progress"
+    assert [s for s in ("completed", "busy", "no-answer", "canceled", "failed", "abandoned") if is_missed(s)] == \
+        ["busy", "no-answer", "canceled", "abandoned"]
+    assert pbx_final_status("completed", answered=False) == "canceled"
+    assert pbx_final_status(None, answered=True) == "completed"
+    assert pbx_final_status("busy", answered=False) == "busy"
+
+
+def test_the_missed_call_template_is_filled_and_sent_in_the_customers_language() -> None:
+    assert template_values(["customer_name", "case_id"], customer_name=None, case_id="c1", phone=None,
+                           language="es") == ["cliente", "c1"]
+    templates = [Template("missed_call", "es_MX", ("customer_name",)), Template("missed_call", "en_US",
+                                                                                ("customer_name",))]
+    assert template_language(templates, "missed_call", "es_MX", "en") == "en_US"
+    assert template_language(templates, "missed_call", "es_MX", "es") == "es_MX"
+    assert template_language(templates[:1], "missed_call", "es_MX", "en") == "es_MX"

@@ -1,0 +1,110 @@
+"""`GET|POST /webhooks/whatsapp` in-process over a real database: handshake, signatures, malformed bodies."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from handoff.app import create_app
+from handoff.channels.whatsapp.wire import sign
+from handoff.settings import Settings
+from handoff.store.db import create_engine, session_factory
+from handoff.store.models import Customer, InboundWebhook, TimelineEvent
+from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
+from tests.service.support.processes import free_port
+from tests.service.support.whatsapp_webhooks import APP_SECRET, text_webhook
+
+
+def settings(database_url: str, tmp_path: Path, graph: GraphStandIn, **overrides: object) -> Settings:
+    values = {"database_url": database_url, "rasa_url": f"http://127.0.0.1:{free_port()}", "bot_retries": 0,
+              "whatsapp_app_secret": APP_SECRET, "whatsapp_verify_token": "verify-me",
+              "whatsapp_access_token": TOKEN, "whatsapp_phone_number_id": PHONE_NUMBER_ID,
+              "whatsapp_api_base": graph.base_url, "media_dir": tmp_path / "media", "secret_key": "k" * 32,
+              "log_json": False, **overrides}
+    return Settings(**values)
+
+
+async def running(config: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The whole ASGI app with its lifespan (outbox worker, webhook resume) running."""
+    asgi = create_app(config)
+    api = asgi.other_asgi_app
+    async with api.router.lifespan_context(api):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://test") as client:
+            client.app_state = api.state  # type: ignore[attr-defined]
+            yield client
+
+
+@pytest.fixture
+async def client(database_url: str, tmp_path: Path, graph: GraphStandIn) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in running(settings(database_url, tmp_path, graph)):
+        yield client
+
+
+async def stored(database_url: str) -> tuple[int, int, int]:
+    engine = create_engine(database_url)
+    async with session_factory(engine)() as session:
+        counts = tuple([await session.scalar(select(func.count()).select_from(model))
+                        for model in (InboundWebhook, TimelineEvent, Customer)])
+    await engine.dispose()
+    return counts  # type: ignore[return-value]
+
+
+async def test_the_verification_handshake_echoes_the_challenge_only_for_our_token(client) -> None:
+    ok = await client.get("/webhooks/whatsapp", params={"hub.mode": "subscribe", "hub.verify_token": "verify-me",
+                                                        "hub.challenge": "1158201444"})
+    assert (ok.status_code, ok.text, ok.headers["content-type"]) == (200, "1158201444", "text/plain; charset=utf-8")
+    for params in ({"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"},
+                   {"hub.mode": "unsubscribe", "hub.verify_token": "verify-me", "hub.challenge": "1"}, {}):
+        assert (await client.get("/webhooks/whatsapp", params=params)).status_code == 403
+
+
+async def test_a_bad_or_missing_signature_gets_401_or_403_and_stores_nothing(client, database_url) -> None:
+    body = text_webhook()
+    missing = await client.post("/webhooks/whatsapp", content=body, headers={"Content-Type": "application/json"})
+    forged = await client.post("/webhooks/whatsapp", content=body,
+                               headers={"X-Hub-Signature-256": sign("not-the-secret", body)})
+    tampered = await client.post("/webhooks/whatsapp", content=body.replace(b"pedido", b"pedid0"),
+                                 headers={"X-Hub-Signature-256": sign(APP_SECRET, body)})
+    garbage = await client.post("/webhooks/whatsapp", content=body, headers={"X-Hub-Signature-256": "sha256=zz"})
+    assert [r.status_code for r in (missing, forged, tampered, garbage)] == [401, 403, 403, 403]
+    assert await stored(database_url) == (0, 0, 0)
+
+
+async def test_malformed_but_signed_bodies_get_400_and_store_nothing(client, database_url) -> None:
+    for body in (b"{not json", b'{"object": "whatsapp_business_account", "entry": [{"changes": "x"}]}',
+                 b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {"messages": [{}]}}]}]}'):
+        response = await client.post("/webhooks/whatsapp", content=body,
+                                     headers={"X-Hub-Signature-256": sign(APP_SECRET, body)})
+        assert response.status_code == 400 and "malformed" in response.json()["error"]
+    assert await stored(database_url) == (0, 0, 0)
+
+
+async def test_a_signed_webhook_is_stored_acknowledged_then_processed(client, database_url) -> None:
+    body = text_webhook("hola")
+    response = await client.post("/webhooks/whatsapp", content=body,
+                                 headers={"X-Hub-Signature-256": sign(APP_SECRET, body)})
+    assert response.status_code == 200 and response.content == b""
+    await client.app_state.whatsapp_ingest.drain()
+    engine = create_engine(database_url)
+    async with session_factory(engine)() as session:
+        row = await session.scalar(select(InboundWebhook))
+        event = await session.scalar(select(TimelineEvent).where(TimelineEvent.direction == "in"))
+    await engine.dispose()
+    assert row.body == body and row.processed_at is not None and row.attempts == 0
+    assert event.text == "hola" and event.provider_id == "wamid.TEXT1"
+
+
+async def test_without_an_app_secret_the_endpoint_refuses_everything(database_url, tmp_path, graph) -> None:
+    async for client in running(settings(database_url, tmp_path, graph, whatsapp_app_secret=None,
+                                         whatsapp_verify_token=None)):
+        body = text_webhook()
+        unsigned = await client.post("/webhooks/whatsapp", content=body)
+        signed = await client.post("/webhooks/whatsapp", content=body,
+                                   headers={"X-Hub-Signature-256": sign("", body)})
+        handshake = await client.get("/webhooks/whatsapp", params={"hub.mode": "subscribe", "hub.verify_token": "",
+                                                                   "hub.challenge": "1"})
+        assert (unsigned.status_code, signed.status_code, handshake.status_code) == (503, 503, 403)
+    assert await stored(database_url) == (0, 0, 0)

@@ -1,0 +1,86 @@
+import asyncio
+import json
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Thread
+
+import pytest
+
+from handoff.core.bot_client import BotUnavailable, RasaClient, parse_rest_response
+from tests.service.support.processes import free_port
+
+
+def test_rest_replies_become_messages_and_a_handoff() -> None:
+    turn = parse_rest_response([
+        {"recipient_id": "c", "text": "Te paso con una persona"},
+        {"recipient_id": "c", "text": "Elige", "buttons": [{"title": "Si", "payload": "/affirm"}]},
+        {"recipient_id": "c", "image": "https://example.com/x.png"},
+        {"recipient_id": "c", "custom": {"handoff": {"reason": "explicit_request", "intent": "request_human",
+                                                     "confidence": 0.97, "slots": {"order_number": "100002"},
+                                                     "summary": "wants a person", "team": "care"}}},
+    ])
+    assert [m.text for m in turn.messages] == ["Te paso con una persona", "Elige", None]
+    assert turn.messages[1].quick_replies[0].payload == "/affirm"
+    assert turn.handoff and turn.handoff.reason == "explicit_request" and turn.handoff.confidence == 0.97
+    assert turn.handoff.slots == {"order_number": "100002"}
+
+
+def test_garbage_from_rasa_is_unavailability() -> None:
+    with pytest.raises(BotUnavailable):
+        parse_rest_response({"error": "x"})
+
+
+class _SlowHandler(BaseHTTPRequestHandler):
+    delay = 0.0
+    calls: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls.append(body)
+        import time
+
+        time.sleep(type(self).delay)
+        data = json.dumps([{"recipient_id": body["sender"], "text": "ok"}]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def slow_rasa():
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), _SlowHandler)
+    Thread(target=server.serve_forever, daemon=True).start()
+    _SlowHandler.calls = []
+    yield port
+    server.shutdown()
+
+
+async def test_sender_is_the_case_and_metadata_travels(slow_rasa: int) -> None:
+    _SlowHandler.delay = 0
+    client = RasaClient(f"http://127.0.0.1:{slow_rasa}", timeout=2, retries=1, backoff=0.01)
+    turn = await client.turn("case-1", "hola", {"channel": "webchat"})
+    await client.aclose()
+    assert turn.messages[0].text == "ok"
+    assert _SlowHandler.calls == [{"sender": "case-1", "message": "hola", "metadata": {"channel": "webchat"}}]
+
+
+async def test_a_slow_rasa_is_unavailable_and_not_asked_twice(slow_rasa: int) -> None:
+    _SlowHandler.delay = 1.0
+    client = RasaClient(f"http://127.0.0.1:{slow_rasa}", timeout=0.3, retries=2, backoff=0.01)
+    with pytest.raises(BotUnavailable):
+        await client.turn("case-1", "hola", {})
+    await client.aclose()
+    await asyncio.sleep(0.8)
+    assert len(_SlowHandler.calls) == 1
+
+
+async def test_a_closed_port_is_retried_then_unavailable() -> None:
+    client = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=1, retries=1, backoff=0.01)
+    with pytest.raises(BotUnavailable):
+        await client.turn("case-1", "hola", {})
+    await client.aclose()

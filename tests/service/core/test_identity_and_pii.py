@@ -1,0 +1,37 @@
+import pytest
+
+from handoff.core.identity import InvalidIdentity, normalize, normalize_phone
+from handoff.pii import mask, mask_text
+
+
+@pytest.mark.parametrize("raw", ["5215512345678", "+52 1 55 1234 5678", "+5215512345678"])
+def test_whatsapp_and_typed_numbers_are_the_same_e164(raw: str) -> None:
+    assert normalize_phone(raw) == "+525512345678"
+    assert normalize_phone("55 1234 5678", "MX") == normalize_phone(raw)
+
+
+def test_national_number_needs_its_region() -> None:
+    assert normalize_phone("55 1234 5678", "MX") == "+525512345678"
+
+
+def test_emails_are_lowercased_and_checked() -> None:
+    assert normalize("email", "  Ana.Lopez@Example.COM ") == "ana.lopez@example.com"
+    with pytest.raises(InvalidIdentity):
+        normalize("email", "ana at example")
+
+
+def test_unknown_kind_is_refused() -> None:
+    with pytest.raises(InvalidIdentity):
+        normalize("fax", "123")
+
+
+def test_masking_hides_contacts_but_keeps_order_numbers() -> None:
+    line = "cliente ana.lopez@example.com tel +52 55 1234 5678 pedido 100002 a las 18:00"
+    masked = mask_text(line)
+    assert "ana.lopez" not in masked and "a***@example.com" in masked
+    assert "1234 5678" not in masked and masked.count("5678") == 1
+    assert "100002" in masked and "18:00" in masked
+
+
+def test_masking_walks_nested_structures() -> None:
+    assert mask({"a": ["x@y.com", ("+5215512345678",)]}) == {"a": ["x***@y.com", ("+*********5678",)]}

@@ -1,0 +1,26 @@
+"""What the assistant is told about the customer on each turn (DESIGN.md's assistant contract)."""
+from handoff.core.conversation import turn_metadata
+from handoff.store.models import Case, Customer, Identity
+
+
+def test_metadata_names_the_door_the_case_and_what_we_already_know() -> None:
+    customer = Customer(id="cu1", display_name="Ana", language="es", facts={"order_id": "100002"})
+    case = Case(id="ca1", customer_id="cu1", status="bot", language=None)
+    identities = [Identity(kind="webchat", value="session-1", verified=False),
+                  Identity(kind="phone", value="+5215512345678", verified=False),
+                  Identity(kind="whatsapp", value="+5215587654321", verified=True),
+                  Identity(kind="email", value="ana@example.mx", verified=False)]
+    metadata = turn_metadata("webchat", case, customer, identities)
+    assert metadata == {
+        "channel": "webchat",
+        "language": "es",  # the case has none yet: the customer's
+        "customer": {"id": "cu1", "name": "Ana", "language": "es",
+                     "identities": [{"kind": "phone", "value": "+5215512345678", "verified": False},
+                                    {"kind": "whatsapp", "value": "+5215587654321", "verified": True},
+                                    {"kind": "email", "value": "ana@example.mx", "verified": False}]},
+        "case": {"id": "ca1", "status": "bot"},
+        # only a verified number is known as their phone; facts told before are kept
+        "known": {"order_id": "100002", "phone": "+5215587654321", "email": "ana@example.mx"},
+    }
+    case.language = "en"
+    assert turn_metadata("webchat", case, customer, [])["language"] == "en"
