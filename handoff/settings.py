@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     whatsapp_verify_token: str | None = None
     whatsapp_access_token: str | None = None
     whatsapp_phone_number_id: str | None = None
-    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    whatsapp_api_base: str | None = None  # unset: Meta's Graph API at the version the WhatsApp channel speaks
     whatsapp_send_timeout_seconds: float = 20.0
     outbox_max_attempts: int = 6
     outbox_backoff_seconds: float = 2.0

@@ -13,22 +13,27 @@ class InvalidIdentity(ValueError):
     """A value that cannot be an identity of its kind."""
 
 
-def normalize_phone(raw: str, default_region: str | None = None) -> str:
-    """E.164, so a WhatsApp wa_id, a caller id and a typed number compare equal."""
+def parse_phone(raw: str, default_region: str | None = None) -> phonenumbers.PhoneNumber:
+    """The number in `raw`; digits without a region are read as international (country code first)."""
     text = raw.strip()
     if text and text[0].isdigit() and default_region is None:
-        text = "+" + text  # wa_id and caller ids come as digits with the country code
+        text = "+" + text  # caller ids and channel numbers often come as digits with the country code
     try:
-        number = phonenumbers.parse(text, default_region)
+        return phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidIdentity(f"not a phone number: {raw!r}") from exc
-    if number.country_code == 52 and str(number.national_number).startswith("1") \
-            and len(str(number.national_number)) == 11:
-        # Mexico dropped the mobile "1" in 2019, but WhatsApp still sends wa_ids like 521XXXXXXXXXX.
-        number = phonenumbers.PhoneNumber(country_code=52, national_number=int(str(number.national_number)[1:]))
+
+
+def e164(number: phonenumbers.PhoneNumber, raw: str) -> str:
+    """The stored form of a parsed number; `raw` names it when it cannot be a phone number."""
     if not phonenumbers.is_possible_number(number):
         raise InvalidIdentity(f"not a possible phone number: {raw!r}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_phone(raw: str, default_region: str | None = None) -> str:
+    """E.164, so a channel's number, a caller id and a typed number compare equal."""
+    return e164(parse_phone(raw, default_region), raw)
 
 
 def normalize_email(raw: str) -> str:

@@ -18,7 +18,7 @@ class InboundMessage:
     channel: str
     identity_kind: str
     identity_value: str  # normalized
-    address: str  # where answers go on this channel (webchat session id, wa_id, call sid)
+    address: str  # where answers go on this channel (webchat session, WhatsApp number, call id)
     text: str  # readable rendering for agents
     bot_input: str  # what the assistant gets: the text, or a button payload like "/affirm"
     provider_id: str | None = None
@@ -71,9 +71,13 @@ class OutboundMessage:
 class Deliverer(Protocol):
     """A channel's way of reaching a customer at an address.
 
-    `stage` runs inside the transaction that stores the outbound event (store-and-forward channels put
-    it in the outbox there, so a crash cannot lose it); `deliver` runs after the commit (live pushes).
+    `address_for` says which of a customer's identities the channel can write to, and at what address
+    (only the channel knows its providers' address formats); `stage` runs inside the transaction that stores
+    the outbound event (store-and-forward channels put it in the outbox there, so a crash cannot lose it);
+    `deliver` runs after the commit (live pushes).
     """
+
+    def address_for(self, identity_kind: str, value: str) -> str | None: ...
 
     async def stage(self, session: Any, event: Any, address: str, message: OutboundMessage) -> None: ...
 

@@ -30,7 +30,7 @@ class InboxOperations(BaseModel):
 
 
 class VoiceTeam(BaseModel):
-    """Where a handed-off call of a team goes: a Twilio queue (default: the team's name) or a number/SIP address."""
+    """Where a handed-off call of a team goes: a call queue (default: the team's name) or a number/SIP address."""
 
     queue: str | None = None
     dial: str | None = None  # "+525555555555" or "sip:care@pbx.example.com"; wins over the queue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
@@ -15,7 +16,6 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.channels.whatsapp.graph import SendResult
 from handoff.core.delivery import advance_status, record_delivery
 from handoff.store.models import Outbox, TimelineEvent, utcnow
 
@@ -23,7 +23,31 @@ log = structlog.get_logger(__name__)
 SCAN_LIMIT = 500
 
 
+@dataclass(frozen=True)
+class SendError:
+    """Why a provider did not take a message, in words an agent can act on."""
+
+    summary: str  # one line for agents and logs: the provider's code and title, and what it means
+    code: int | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a channel's sender reports for one row: the provider's message id, or the error and whether to retry."""
+
+    message_id: str | None = None
+    error: SendError | None = None
+    retry: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
 class Sender(Protocol):
+    """A channel's provider client: sends one staged body and classifies the answer."""
+
     async def send(self, body: dict[str, Any]) -> SendResult: ...
 
 
@@ -146,7 +170,7 @@ class OutboxWorker:
                     await advance_status(session, current.event_id, "accepted")
                 log.info("outbox_sent", outbox_id=row.id, attempts=current.attempts)
                 return
-            error = result.error.describe() if result.error else "unknown error"
+            error = result.error.summary if result.error else "unknown error"
             current.last_error = error
             if result.retry and current.attempts < self.max_attempts:
                 delay = backoff_delay(current.attempts, self.backoff, self.backoff_max)

@@ -15,10 +15,6 @@ from handoff.core.messages import Deliverer, OutboundMessage
 from handoff.store.models import Identity, TimelineEvent
 from handoff.core.timeline import CaseKey, append_event
 
-# The identity kinds through which a channel reaches a customer (WhatsApp's wa_id is also their phone).
-CHANNEL_IDENTITY: dict[str, tuple[str, ...]] = {"webchat": ("webchat",), "whatsapp": ("whatsapp", "phone")}
-
-
 @dataclass(frozen=True)
 class Staged:
     """A stored outbound message waiting for its post-commit delivery."""
@@ -48,8 +44,9 @@ async def deliver_staged(deliverers: Mapping[str, Deliverer], staged: list[Stage
             await deliverer.deliver(item.address, item.message)
 
 
-async def customer_address(session: AsyncSession, customer_id: str, channel: str) -> str | None:
-    """Where the customer last wrote from on `channel`, else their identity of that channel's kind."""
+async def customer_address(session: AsyncSession, customer_id: str, channel: str,
+                           deliverers: Mapping[str, Deliverer]) -> str | None:
+    """The address the customer last wrote from on `channel`, else the channel's one for their newest identity."""
     latest = await session.scalar(
         select(TimelineEvent.payload).where(TimelineEvent.customer_id == customer_id,
                                             TimelineEvent.channel == channel, TimelineEvent.direction == "in")
@@ -57,18 +54,25 @@ async def customer_address(session: AsyncSession, customer_id: str, channel: str
     )
     if isinstance(latest, dict) and latest.get("address"):
         return str(latest["address"])
-    kinds = CHANNEL_IDENTITY.get(channel, ())
-    value = await session.scalar(
-        select(Identity.value).where(Identity.customer_id == customer_id, Identity.kind.in_(kinds))
-        .order_by(Identity.id.desc()).limit(1)
-    )
-    if value is not None and channel == "whatsapp":
-        return value.lstrip("+")  # wa_id is the E.164 number without its plus sign
-    return value
+    deliverer = deliverers.get(channel)
+    if deliverer is None:
+        return None
+    for kind, value in await identities_newest_first(session, customer_id):
+        address = deliverer.address_for(kind, value)
+        if address is not None:
+            return address
+    return None
 
 
 async def customer_channels(session: AsyncSession, customer_id: str, available: Mapping[str, Deliverer]) -> list[str]:
     """The channels an agent may answer this customer on: those we can reach them at."""
-    kinds = set(await session.scalars(select(Identity.kind).where(Identity.customer_id == customer_id)))
-    return [channel for channel, wanted in CHANNEL_IDENTITY.items()
-            if channel in available and kinds.intersection(wanted)]
+    identities = await identities_newest_first(session, customer_id)
+    return [channel for channel, deliverer in available.items()
+            if any(deliverer.address_for(kind, value) is not None for kind, value in identities)]
+
+
+async def identities_newest_first(session: AsyncSession, customer_id: str) -> list[tuple[str, str]]:
+    """(kind, value) of every identity of the customer, the latest first."""
+    rows = await session.execute(select(Identity.kind, Identity.value).where(Identity.customer_id == customer_id)
+                                 .order_by(Identity.id.desc()))
+    return [(row.kind, row.value) for row in rows]

@@ -96,7 +96,7 @@ class InboxActions:
         channel = channel or case.channel
         if channel not in self.desk.deliverers:
             raise InboxError(400, f"cannot answer on {channel}")
-        address = await customer_address(session, case.customer_id, channel)
+        address = await customer_address(session, case.customer_id, channel, self.desk.deliverers)
         if address is None:
             raise InboxError(409, f"the customer has no {channel} address")
         staged = await stage_to_customer(session, case, self.desk.deliverers, channel=channel, address=address,

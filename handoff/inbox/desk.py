@@ -158,7 +158,7 @@ class Desk:
             case = await session.get(Case, case_id)
             if case is None or case.assignee_id != principal.agent.id or case.status != "assigned":
                 return
-            address = await customer_address(session, case.customer_id, case.channel)
+            address = await customer_address(session, case.customer_id, case.channel, self.deliverers)
         deliverer = self.deliverers.get(case.channel)
         if deliverer is not None and address:
             await deliverer.typing(address, "agent", on)

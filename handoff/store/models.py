@@ -248,12 +248,12 @@ class PendingTurn(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("timeline_events.id"), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str] = mapped_column(String(320))  # where the answer goes: webchat session, wa_id, ...
+    address: Mapped[str] = mapped_column(String(320))  # where the answer goes: webchat session, WhatsApp number, ...
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Call(Base):
-    """One phone call (Twilio or any PBX): its state, recording and transcript; each change is also a timeline event."""
+    """One phone call (any provider or PBX): its state, recording and transcript; each change is also a timeline event."""
 
     __tablename__ = "calls"
     __table_args__ = (

@@ -39,6 +39,10 @@ class VoiceDeliverer:
     def __init__(self) -> None:
         self._collecting: dict[str, list[OutboundMessage]] = {}
 
+    def address_for(self, identity_kind: str, value: str) -> str | None:
+        """None for every identity: a caller is reached only during their call, at its call id."""
+        return None
+
     @contextlib.contextmanager
     def collecting(self, address: str) -> Iterator[list[OutboundMessage]]:
         said: list[OutboundMessage] = []

@@ -76,6 +76,10 @@ class WebchatDeliverer:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
 
+    def address_for(self, identity_kind: str, value: str) -> str | None:
+        """A visitor's id is their session: the widget that reconnects with it joins the room."""
+        return value if identity_kind == CHANNEL else None
+
     async def stage(self, session: AsyncSession, event: TimelineEvent, address: str,
                     message: OutboundMessage) -> None:
         """Nothing to stage: a visitor who missed the push gets the message from the history."""

@@ -1,4 +1,7 @@
-"""The Graph API client for WhatsApp Cloud API: send, fetch media; and what each error means for a retry."""
+"""The Graph API client for WhatsApp Cloud API: send, fetch media; and what each error means for a retry.
+
+Meta's answers are read here only: a send is reported as the core's SendResult.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -9,6 +12,10 @@ from typing import Any
 
 import httpx
 
+from handoff.core.outbox import SendError, SendResult
+
+# Meta's Graph API with the version this client speaks; WHATSAPP_API_BASE overrides it (tests: loopback).
+GRAPH_API_BASE = "https://graph.facebook.com/v21.0"
 # Throughput, pair rate limits and Meta-side outages pass; sending again later is safe (nothing was sent).
 RETRYABLE_CODES = frozenset({130429, 131056, 131016, 133004, 1, 2, 4, 80007})
 REASONS = {
@@ -38,15 +45,9 @@ class GraphError:
         return f"{head}: {reason}" if reason and reason != self.title else head
 
 
-@dataclass(frozen=True)
-class SendResult:
-    message_id: str | None = None
-    error: GraphError | None = None
-    retry: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
+def failed(error: GraphError, retry: bool = False) -> SendResult:
+    """The core's SendResult for a Graph error: Meta's code and title, and what it means for us."""
+    return SendResult(error=SendError(error.describe(), error.code, error.title), retry=retry)
 
 
 def should_retry(http_status: int | None, code: int | None) -> bool:
@@ -75,9 +76,9 @@ def send_result(http_status: int, body: Any) -> SendResult:
             return SendResult(message_id=str(messages[0]["id"]))
         if isinstance(body, dict) and body.get("success") is True:  # mark-as-read answers {"success": true}
             return SendResult()
-        return SendResult(error=GraphError(None, "Unexpected answer from the Graph API", str(body)[:200], http_status))
+        return failed(GraphError(None, "Unexpected answer from the Graph API", str(body)[:200], http_status))
     error = parse_error(http_status, body)
-    return SendResult(error=error, retry=should_retry(http_status, error.code))
+    return failed(error, retry=should_retry(http_status, error.code))
 
 
 class MediaError(Exception):
@@ -87,9 +88,9 @@ class MediaError(Exception):
 class GraphClient:
     """Sends message bodies and fetches media with the business's access token."""
 
-    def __init__(self, base_url: str, phone_number_id: str | None, access_token: str | None, *,
+    def __init__(self, base_url: str | None, phone_number_id: str | None, access_token: str | None, *,
                  timeout: float = 20.0, client: httpx.AsyncClient | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = (base_url or GRAPH_API_BASE).rstrip("/")
         self.phone_number_id = phone_number_id
         self.access_token = access_token
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)))
@@ -104,16 +105,16 @@ class GraphClient:
     async def send(self, body: dict[str, Any]) -> SendResult:
         """POST /{phone-number-id}/messages; a request that may have reached Meta is never reported retryable."""
         if not self.configured:
-            return SendResult(error=GraphError(None, "WhatsApp is not configured",
-                                               "set WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_ACCESS_TOKEN"))
+            return failed(GraphError(None, "WhatsApp is not configured",
+                                     "set WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_ACCESS_TOKEN"))
         url = f"{self.base_url}/{self.phone_number_id}/messages"
         try:
             response = await self._client.post(url, json=body, headers=self._headers())
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return SendResult(error=GraphError(None, "Graph API unreachable", type(exc).__name__), retry=True)
+            return failed(GraphError(None, "Graph API unreachable", type(exc).__name__), retry=True)
         except httpx.HTTPError as exc:  # sent, but no answer: resending could deliver it twice
-            return SendResult(error=GraphError(None, "No answer from the Graph API; not resent to avoid a "
-                                                     "duplicate", type(exc).__name__))
+            return failed(GraphError(None, "No answer from the Graph API; not resent to avoid a duplicate",
+                                     type(exc).__name__))
         try:
             payload = response.json()
         except ValueError:

@@ -26,8 +26,9 @@ from handoff.channels.whatsapp.wire import (
 from handoff.channels.whatsapp.graph import MediaError
 from handoff.core.conversation import Conversations, Received
 from handoff.core.delivery import record_delivery
-from handoff.core.identity import InvalidIdentity, normalize_phone
+from handoff.core.identity import InvalidIdentity
 from handoff.channels.whatsapp.media import MediaStore
+from handoff.channels.whatsapp.numbers import phone_of
 from handoff.core.messages import InboundMessage
 from handoff.store.models import InboundWebhook, Outbox, TimelineEvent, utcnow
 from handoff.core.timeline import provider_id_seen
@@ -47,7 +48,7 @@ def in_burst(accepted_at: Sequence[float], now: float) -> bool:
 def inbound_message(message: ParsedMessage) -> InboundMessage:
     """The service's inbound message for a parsed WhatsApp message: a verified phone identity."""
     try:
-        kind, value = "phone", normalize_phone(message.wa_id)
+        kind, value = "phone", phone_of(message.wa_id)
     except InvalidIdentity:
         kind, value = "whatsapp", message.wa_id  # a wa_id phonenumbers cannot place is still an identity
     payload: dict[str, Any] = {**message.payload, "profile_name": message.profile_name}

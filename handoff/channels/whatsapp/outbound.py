@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.channels.whatsapp.numbers import wa_id_of
 from handoff.channels.whatsapp.wire import CHANNEL, read_body, render
 from handoff.core.messages import OutboundMessage
 from handoff.store.models import Case, Identity, Outbox, TimelineEvent, utcnow
@@ -20,6 +21,8 @@ from handoff.channels.whatsapp.window import (
     find_template,
     window_closes_at,
 )
+
+WRITABLE_KINDS = ("whatsapp", "phone")  # identities a WhatsApp message can be sent to
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ async def whatsapp_address(session: AsyncSession, customer_id: str) -> str | Non
         return str(payload["address"])
     phone = await session.scalar(select(Identity.value).where(Identity.customer_id == customer_id,
                                                               Identity.kind == "phone").limit(1))
-    return phone.lstrip("+") if phone else None
+    return wa_id_of(phone) if phone else None
 
 
 class WhatsAppDeliverer:
@@ -85,6 +88,10 @@ class WhatsAppDeliverer:
         self.templates = templates
         self.wake = wake
         self.default_language = default_language
+
+    def address_for(self, identity_kind: str, value: str) -> str | None:
+        """The wa_id of a WhatsApp identity or a phone: a WhatsApp number is also the customer's phone."""
+        return wa_id_of(value) if identity_kind in WRITABLE_KINDS else None
 
     async def stage(self, session: AsyncSession, event: TimelineEvent, address: str,
                     message: OutboundMessage) -> None:

@@ -4,10 +4,16 @@ from handoff.core.identity import InvalidIdentity, normalize, normalize_phone
 from handoff.pii import mask, mask_text
 
 
-@pytest.mark.parametrize("raw", ["5215512345678", "+52 1 55 1234 5678", "+5215512345678"])
-def test_whatsapp_and_typed_numbers_are_the_same_e164(raw: str) -> None:
+@pytest.mark.parametrize("raw", ["525512345678", "+52 55 1234 5678", "+525512345678", " +52 (55) 1234-5678 "])
+def test_international_and_typed_numbers_are_the_same_e164(raw: str) -> None:
     assert normalize_phone(raw) == "+525512345678"
     assert normalize_phone("55 1234 5678", "MX") == normalize_phone(raw)
+
+
+def test_the_core_knows_no_channel_specific_number_forms() -> None:
+    # WhatsApp's legacy Mexican "521…" wa_ids are read by the WhatsApp adapter (channels/whatsapp/numbers.py).
+    with pytest.raises(InvalidIdentity):
+        normalize_phone("5215512345678")
 
 
 def test_national_number_needs_its_region() -> None:

@@ -30,6 +30,9 @@ class Recorder:
     def __init__(self) -> None:
         self.delivered: list[tuple[str, OutboundMessage]] = []
 
+    def address_for(self, identity_kind: str, value: str) -> str | None:
+        return value if identity_kind == "webchat" else None
+
     async def stage(self, session, event, address: str, message: OutboundMessage) -> None:
         return None
 

@@ -19,6 +19,9 @@ class RecordingDeliverer:
         self.typing_states: list[bool] = []
         self.staged: list[int] = []
 
+    def address_for(self, identity_kind: str, value: str) -> str | None:
+        return value if identity_kind == "webchat" else None
+
     async def stage(self, session, event, address: str, message: OutboundMessage) -> None:
         self.staged.append(event.id)
 

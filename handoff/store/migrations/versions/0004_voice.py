@@ -1,4 +1,4 @@
-"""voice: the calls table (Twilio Voice and PBX call events)
+"""voice: the calls table (a voice provider's calls and PBX call events)
 
 Revision ID: 0004_voice
 Revises: 0001

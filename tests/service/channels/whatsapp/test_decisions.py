@@ -8,13 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from handoff.channels.whatsapp.graph import send_result, should_retry
+from handoff.channels.whatsapp.graph import GraphClient, send_result, should_retry
 from handoff.channels.whatsapp.ingest import in_burst
 from handoff.core.delivery import replaceable_by
 from handoff.channels.whatsapp.media import extension_for, sha256_matches
 from handoff.core.operations import load_operations
-from handoff.core.outbox import backoff_delay, due_rows
-from handoff.settings import REPO_ROOT
+from handoff.core.outbox import SendResult, backoff_delay, due_rows
+from handoff.settings import REPO_ROOT, Settings
 from handoff.channels.whatsapp.window import (
     OutsideWindow,
     UnknownTemplate,
@@ -40,10 +40,11 @@ def test_graph_answers_become_results() -> None:
     assert ok.ok and ok.message_id == "wamid.HBgLMTY0NjcwNDM1OTUVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA"
     assert send_result(200, fixture("mark_as_read_response.json")).ok
     limited = send_result(400, fixture("error_response_130429.json"))
+    assert isinstance(limited, SendResult)  # the core's result: the outbox never sees Meta's error shape
     assert not limited.ok and limited.retry and limited.error.code == 130429
-    assert limited.error.describe() == "(130429) Rate limit hit: Cloud API message throughput has been reached."
+    assert limited.error.summary == "(130429) Rate limit hit: Cloud API message throughput has been reached."
     window = send_result(400, graph_error(131047, "Re-engagement message"))
-    assert not window.retry and "only an approved template" in window.error.describe()
+    assert not window.retry and "only an approved template" in window.error.summary
     assert send_result(502, "<html>bad gateway</html>").retry
     assert not send_result(200, {"unexpected": True}).ok
 
@@ -109,3 +110,13 @@ def test_processing_yields_to_acknowledgements_only_in_a_burst() -> None:
     steady = [10.0 + n * 0.05 for n in range(10)]  # 20 per second: processed at once
     assert not in_burst(steady, 10.46)
     assert not in_burst(burst[:9], 10.05)
+
+
+async def test_an_unset_api_base_means_metas_graph_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WHATSAPP_API_BASE", raising=False)
+    default = GraphClient(Settings().whatsapp_api_base, "1", "token")
+    monkeypatch.setenv("WHATSAPP_API_BASE", "http://127.0.0.1:9/v21.0/")
+    overridden = GraphClient(Settings().whatsapp_api_base, "1", "token")
+    assert default.base_url == "https://graph.facebook.com/v21.0" and overridden.base_url == "http://127.0.0.1:9/v21.0"
+    await default.aclose()
+    await overridden.aclose()
