@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.channels.voice.calls import caller_identity, change_status, find_call, known_customer, set_agent, start_call
 from handoff.channels.voice import twiml
-from handoff.channels.voice.twilio import PROVIDER, GatherResult, TwilioCall
+from handoff.channels.voice import CHANNEL
+from handoff.channels.voice.twilio import DIAL_MISSED, PROVIDER, QUEUE_MISSED, GatherResult, TwilioCall
 from handoff.core.conversation import Conversations
 from handoff.core.handoffs import HandoffRequest, hand_to_people
 from handoff.core.messages import InboundMessage, OutboundMessage, QuickReply
@@ -25,11 +26,9 @@ from handoff.core.sending import stage_to_customer
 from handoff.store.models import Call, Case, Customer, TimelineEvent
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import provider_id_seen
-from handoff.channels.voice.decisions import (DIAL_MISSED, QUEUE_MISSED, VoiceLocale, VoiceReply, after_silence,
-                                     choose_option, locale_from_tag, numbered_options, speech_for_assistant,
-                                     voice_locale)
+from handoff.channels.voice.decisions import (VoiceLocale, VoiceReply, after_silence, choose_option,
+                                              locale_from_tag, numbered_options, speech_for_assistant, voice_locale)
 
-CHANNEL = "voice"
 PEOPLE = ("queued", "assigned")
 
 

@@ -1,6 +1,6 @@
 """The calls table and its timeline: every state change of a call is a `call` event carrying the call's id.
 
-The only writer of `calls`; Twilio (handoff/voice_assistant.py) and PBX events (handoff/pbx_calls.py) both use it.
+The only writer of `calls`; the voice assistant (assistant.py) and provider callbacks (history.py) both use it.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from handoff.core.hashchain import utc_iso
 from handoff.core.identity import InvalidIdentity, normalize_phone
 from handoff.store.models import Agent, Call, Case, Customer, TimelineEvent, utcnow
 from handoff.core.timeline import append_event
+from handoff.channels.voice import CHANNEL
 from handoff.channels.voice.decisions import TERMINAL, next_status
 
-CHANNEL = "voice"
 CARD_LIMIT = 20
 EVENT_SCAN = 400
 

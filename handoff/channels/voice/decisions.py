@@ -15,8 +15,6 @@ from handoff.core.messages import QuickReply
 SPANISH_REGIONS = frozenset({"MX", "ES", "AR", "BO", "CL", "CO", "CR", "CU", "DO", "EC", "GQ", "GT", "HN", "NI",
                              "PA", "PE", "PR", "PY", "SV", "UY", "VE"})
 ENGLISH_REGIONS = frozenset({"US", "CA", "GB", "AU", "NZ", "IE", "IN", "ZA", "JM", "BS", "BB", "TT", "PH", "SG"})
-# Locales Twilio's <Say> speaks; <Gather> recognizes more (every es-XX above), so speech and speaking may differ.
-SAY_LOCALES = frozenset({"es-MX", "es-ES", "es-US", "en-US", "en-GB", "en-AU", "en-IN", "en-CA"})
 DEFAULT_LOCALES = {"es": "es-MX", "en": "en-US"}
 MAX_OPTIONS = 9
 
@@ -24,18 +22,14 @@ CALL_STATUSES = ("ringing", "in-progress", "queued", "completed", "busy", "no-an
                  "abandoned")
 TERMINAL = frozenset({"completed", "busy", "no-answer", "canceled", "failed", "abandoned"})
 MISSED = frozenset({"busy", "no-answer", "canceled", "abandoned"})  # the caller never reached anyone
-# Twilio's Enqueue QueueResult and Dial DialCallStatus values that mean the caller did not reach a person.
-QUEUE_MISSED = frozenset({"hangup", "queue-full", "error", "system-error", "system-shutdown"})
-DIAL_MISSED = {"busy": "busy", "no-answer": "no-answer", "failed": "no-answer", "canceled": "canceled"}
 
 
 @dataclass(frozen=True)
 class VoiceLocale:
-    """The caller's language, the locale <Gather> listens in and the one <Say> speaks in."""
+    """The caller's language and the locale their speech is recognized in (a BCP 47 tag: es-CO, en-US…)."""
 
     language: str
     speech: str
-    say: str
 
 
 @dataclass(frozen=True)
@@ -65,8 +59,7 @@ def locale_for(language: str, region: str | None) -> VoiceLocale:
     default = DEFAULT_LOCALES.get(language, DEFAULT_LOCALES["es"])
     regions = (SPANISH_REGIONS | {"US"}) if language == "es" else (ENGLISH_REGIONS if language == "en" else frozenset())
     speech = f"{language}-{region}" if region in regions else default
-    return VoiceLocale(language if language in DEFAULT_LOCALES else "es", speech,
-                       speech if speech in SAY_LOCALES else default)
+    return VoiceLocale(language if language in DEFAULT_LOCALES else "es", speech)
 
 
 def voice_locale(customer_language: str | None, e164: str | None, default_language: str = "es") -> VoiceLocale:

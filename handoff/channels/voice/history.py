@@ -1,7 +1,8 @@
-"""Call records from provider callbacks: Twilio's status, recording and transcription callbacks, and PBX events.
+"""Call records from provider callbacks (status, recording and transcription updates) and PBX events.
 
-Each callback is applied in one transaction with its timeline event, whose provider id makes a repeated
-callback (Twilio retries, a PBX resending an event) a no-op; a missed inbound call is followed up once.
+Providers' callbacks arrive here as provider-neutral updates (updates.py; Twilio's are read in twilio.py).
+Each is applied in one transaction with its timeline event, whose provider id makes a repeated callback
+(a provider retrying, a PBX resending an event) a no-op; a missed inbound call is followed up once.
 """
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.channels.voice.calls import (CHANNEL, call_event, change_status, find_call, set_agent, set_recording, set_transcript,
-                           start_call)
-from handoff.channels.voice import pbx
-from handoff.channels.voice.twilio import PROVIDER as TWILIO
-from handoff.channels.voice.twilio import RecordingUpdate, StatusUpdate, TranscriptionUpdate, TwilioCall
+from handoff.channels.voice import CHANNEL, pbx
+from handoff.channels.voice.calls import (call_event, change_status, find_call, set_agent, set_recording,
+                                          set_transcript, start_call)
+from handoff.channels.voice.updates import CallParty, RecordingChange, StatusChange, TranscriptChange
 from handoff.core.conversation import Conversations
 from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.core.operations import Operations
@@ -70,43 +70,40 @@ class CallHistory:
             await desk.case_changed(case_id)
         return True
 
-    # ---- Twilio callbacks ------------------------------------------------------------------------------
+    # ---- provider callbacks ------------------------------------------------------------------------------
     @staticmethod
-    def _first(info: TwilioCall, status: str) -> dict[str, Any]:
+    def _first(party: CallParty, status: str) -> dict[str, Any]:
         """A call we did not answer ourselves (an outbound call, a callback before the call webhook)."""
-        return {"direction": info.direction, "from_number": info.from_number, "to_number": info.to_number,
+        return {"direction": party.direction, "from_number": party.from_number, "to_number": party.to_number,
                 "status": status if status not in TERMINAL else "ringing"}
 
-    async def twilio_status(self, info: TwilioCall, update: StatusUpdate) -> bool:
+    async def status(self, party: CallParty, change: StatusChange) -> bool:
+        """The call's new status; False for a repeat."""
         async def apply(session: AsyncSession, call: Call, case: Case) -> None:
-            await change_status(session, call, case, update.status, duration=update.duration,
-                                provider_id=f"{info.call_sid}:status:{update.status}")
-        return await self._apply(TWILIO, info.call_sid, f"{info.call_sid}:status:{update.status}",
-                                 self._first(info, update.status), apply)
+            await change_status(session, call, case, change.status, duration=change.duration, provider_id=change.key)
+        return await self._apply(party.provider, party.call_id, change.key, self._first(party, change.status), apply)
 
-    async def twilio_recording(self, info: TwilioCall, update: RecordingUpdate) -> bool:
-        provider_id = f"{info.call_sid}:recording:{update.recording_sid}:{update.status}"
-
+    async def recording(self, party: CallParty, change: RecordingChange) -> bool:
+        """A finished recording on the call's card (other states as a line); False for a repeat."""
         async def apply(session: AsyncSession, call: Call, case: Case) -> None:
-            if update.status == "completed" and update.url:
-                await set_recording(session, call, case, update.url, update.duration, provider_id=provider_id)
+            if change.status == "completed" and change.url:
+                await set_recording(session, call, case, change.url, change.duration, provider_id=change.key)
             else:
-                await call_event(session, call, case, "recording", f"Recording {update.status}",
-                                 provider_id=provider_id)
-        return await self._apply(TWILIO, info.call_sid, provider_id, self._first(info, "in-progress"), apply)
+                await call_event(session, call, case, "recording", f"Recording {change.status}",
+                                 provider_id=change.key)
+        return await self._apply(party.provider, party.call_id, change.key, self._first(party, "in-progress"), apply)
 
-    async def twilio_transcription(self, info: TwilioCall, update: TranscriptionUpdate) -> bool:
-        provider_id = f"{info.call_sid}:transcription:{update.transcription_sid}"
-
+    async def transcript(self, party: CallParty, change: TranscriptChange) -> bool:
+        """A finished transcript on the call's card (other states as a line); False for a repeat."""
         async def apply(session: AsyncSession, call: Call, case: Case) -> None:
-            if update.status == "completed" and update.text:
-                if update.recording_url and not call.recording_url:
-                    call.recording_url = update.recording_url
-                await set_transcript(session, call, case, update.text, provider_id=provider_id)
+            if change.status == "completed" and change.text:
+                if change.recording_url and not call.recording_url:
+                    call.recording_url = change.recording_url
+                await set_transcript(session, call, case, change.text, provider_id=change.key)
             else:
-                await call_event(session, call, case, "transcript", f"Transcription {update.status}",
-                                 provider_id=provider_id)
-        return await self._apply(TWILIO, info.call_sid, provider_id, self._first(info, "in-progress"), apply)
+                await call_event(session, call, case, "transcript", f"Transcription {change.status}",
+                                 provider_id=change.key)
+        return await self._apply(party.provider, party.call_id, change.key, self._first(party, "in-progress"), apply)
 
     # ---- PBX events --------------------------------------------------------------------------------------
     async def pbx_event(self, event: pbx.CallEvent) -> bool:

@@ -90,7 +90,9 @@ async def dialed(request: Request) -> Response:
 @router.post("/webhooks/twilio/voice/status")
 async def status_callback(request: Request) -> Response:
     async def handle(params: dict[str, str]) -> Response:
-        await request.app.state.call_history.twilio_status(twilio.parse_call(params), twilio.parse_status(params))
+        call = twilio.parse_call(params)
+        await request.app.state.call_history.status(twilio.call_party(call),
+                                                    twilio.status_change(call, twilio.parse_status(params)))
         return _twiml(twiml.empty())
     return await _signed_twilio(request, handle)
 
@@ -98,8 +100,9 @@ async def status_callback(request: Request) -> Response:
 @router.post("/webhooks/twilio/voice/recording")
 async def recording_callback(request: Request) -> Response:
     async def handle(params: dict[str, str]) -> Response:
-        await request.app.state.call_history.twilio_recording(twilio.parse_call(params),
-                                                              twilio.parse_recording(params))
+        call = twilio.parse_call(params)
+        await request.app.state.call_history.recording(twilio.call_party(call),
+                                                       twilio.recording_change(call, twilio.parse_recording(params)))
         return _twiml(twiml.empty())
     return await _signed_twilio(request, handle)
 
@@ -107,8 +110,9 @@ async def recording_callback(request: Request) -> Response:
 @router.post("/webhooks/twilio/voice/transcription")
 async def transcription_callback(request: Request) -> Response:
     async def handle(params: dict[str, str]) -> Response:
-        await request.app.state.call_history.twilio_transcription(twilio.parse_call(params),
-                                                                  twilio.parse_transcription(params))
+        call = twilio.parse_call(params)
+        await request.app.state.call_history.transcript(
+            twilio.call_party(call), twilio.transcript_change(call, twilio.parse_transcription(params)))
         return _twiml(twiml.empty())
     return await _signed_twilio(request, handle)
 

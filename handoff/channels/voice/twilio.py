@@ -10,7 +10,8 @@ from urllib.parse import parse_qsl, urlparse
 
 from twilio.request_validator import RequestValidator
 
-CHANNEL = "voice"
+from handoff.channels.voice.updates import CallParty, RecordingChange, StatusChange, TranscriptChange
+
 PROVIDER = "twilio"
 MAX_BODY_BYTES = 64 * 1024
 CALL_SID_RE = re.compile(r"^[A-Za-z0-9]{2,64}$")
@@ -155,6 +156,31 @@ def parse_transcription(params: dict[str, str]) -> TranscriptionUpdate:
         raise MalformedVoiceRequest("transcription callback without TranscriptionSid")
     return TranscriptionUpdate(sid, _text(params, "TranscriptionText"), _text(params, "TranscriptionStatus")
                                or "completed", safe_media_url(_text(params, "RecordingUrl")))
+
+
+def call_party(info: TwilioCall) -> CallParty:
+    """The call a Twilio callback is about, in the service's terms."""
+    return CallParty(PROVIDER, info.call_sid, info.direction, info.from_number, info.to_number)
+
+
+def status_change(info: TwilioCall, update: StatusUpdate) -> StatusChange:
+    """A status callback, keyed by CallSid and status (Twilio may send one twice)."""
+    return StatusChange(f"{info.call_sid}:status:{update.status}", update.status, update.duration)
+
+
+def recording_change(info: TwilioCall, update: RecordingUpdate) -> RecordingChange:
+    return RecordingChange(f"{info.call_sid}:recording:{update.recording_sid}:{update.status}", update.status,
+                           update.url, update.duration)
+
+
+def transcript_change(info: TwilioCall, update: TranscriptionUpdate) -> TranscriptChange:
+    return TranscriptChange(f"{info.call_sid}:transcription:{update.transcription_sid}", update.status, update.text,
+                            update.recording_url)
+
+
+# <Enqueue> QueueResult and <Dial> DialCallStatus values that mean the caller did not reach a person.
+QUEUE_MISSED = frozenset({"hangup", "queue-full", "error", "system-error", "system-shutdown"})
+DIAL_MISSED = {"busy": "busy", "no-answer": "no-answer", "failed": "no-answer", "canceled": "canceled"}
 
 
 def parse_queue_result(params: dict[str, str]) -> tuple[str, int | None]:

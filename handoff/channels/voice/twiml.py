@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from twilio.twiml.voice_response import VoiceResponse
 
 from handoff.channels.voice.twilio import public_url
-from handoff.channels.voice.decisions import VoiceReply, dial_target, speakable
+from handoff.channels.voice.decisions import DEFAULT_LOCALES, VoiceLocale, VoiceReply, dial_target, speakable
 
 BASE_PATH = "/webhooks/twilio/voice"
+# Locales Twilio's <Say> speaks; <Gather> recognizes more (every es-XX), so speech and speaking may differ.
+SAY_LOCALES = frozenset({"es-MX", "es-ES", "es-US", "en-US", "en-GB", "en-AU", "en-IN", "en-CA"})
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class VoiceUrls:
         return cls(url("gather"), url("queue"), url("dialed"), url("status"), url("recording"), url("transcription"))
 
 
+def say_locale(locale: VoiceLocale) -> str:
+    """The locale <Say> speaks to this caller in: the one they are heard in, else their language's default."""
+    return locale.speech if locale.speech in SAY_LOCALES else DEFAULT_LOCALES[locale.language]
+
+
 def render(reply: VoiceReply, urls: VoiceUrls, *, gather_timeout: int = 6, dial_timeout: int = 25) -> str:
     """One TwiML document: <Say> inside <Gather input="speech dtmf"> to listen again, or <Say> then
     <Enqueue>/<Dial>/<Hangup>."""
@@ -37,15 +44,16 @@ def render(reply: VoiceReply, urls: VoiceUrls, *, gather_timeout: int = 6, dial_
         response.start().recording(recording_status_callback=urls.recording,
                                    recording_status_callback_event="completed", channels="dual")
     texts = [speakable(text) for text in reply.texts if text and speakable(text)]
+    say = say_locale(reply.locale)
     if reply.then == "listen":
         gather = response.gather(input="speech dtmf", action=urls.gather, method="POST",
                                  language=reply.locale.speech, speech_timeout="auto", timeout=gather_timeout,
                                  action_on_empty_result=True, num_digits=reply.num_digits)
         for text in texts:
-            gather.say(text, language=reply.locale.say)
+            gather.say(text, language=say)
         return str(response)
     for text in texts:
-        response.say(text, language=reply.locale.say)
+        response.say(text, language=say)
     if reply.then == "queue" and reply.target:
         response.enqueue(reply.target, action=urls.queue, method="POST")
     elif reply.then == "dial" and reply.target:

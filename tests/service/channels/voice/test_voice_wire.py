@@ -12,6 +12,7 @@ from handoff.channels.voice import pbx
 from handoff.channels.voice import twilio
 from handoff.channels.voice.twiml import VoiceUrls, render
 from handoff.channels.voice.decisions import VoiceReply, locale_for
+from handoff.channels.voice.updates import CallParty, RecordingChange, StatusChange, TranscriptChange
 
 VECTORS = json.loads((Path(__file__).resolve().parent / "fixtures" / "signature_vector.json")
                      .read_text())
@@ -51,6 +52,20 @@ def test_form_parameters_become_the_services_call_shapes() -> None:
                                         "RecordingDuration": "12"})
     assert (recording.url, recording.duration, recording.status) == (None, 12, "completed")
     assert twilio.parse_queue_result({"QueueResult": "hangup", "QueueTime": "40"}) == ("hangup", 40)
+
+
+def test_twilio_callbacks_become_provider_neutral_updates_keyed_for_repeats() -> None:
+    call = twilio.parse_call({"CallSid": "CA1", "From": "+14158675310", "To": "+18005551212"})
+    assert twilio.call_party(call) == CallParty("twilio", "CA1", "inbound", "+14158675310", "+18005551212")
+    assert twilio.status_change(call, twilio.parse_status({"CallStatus": "completed", "CallDuration": "61"})) == \
+        StatusChange("CA1:status:completed", "completed", 61)
+    recording = twilio.parse_recording({"RecordingSid": "RE1", "RecordingUrl": "https://api.twilio.com/RE1",
+                                        "RecordingStatus": "completed", "RecordingDuration": "60"})
+    assert twilio.recording_change(call, recording) == \
+        RecordingChange("CA1:recording:RE1:completed", "completed", "https://api.twilio.com/RE1", 60)
+    transcription = twilio.parse_transcription({"TranscriptionSid": "TR1", "TranscriptionText": "hola"})
+    assert twilio.transcript_change(call, transcription) == \
+        TranscriptChange("CA1:transcription:TR1", "completed", "hola", None)
 
 
 def test_twiml_listens_with_say_inside_gather_in_the_callers_language() -> None:
