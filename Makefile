@@ -16,11 +16,12 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 MODEL := models/current.tar.gz
 
-.PHONY: help setup train migrate run test test-bot test-service bench
+.PHONY: help setup train migrate run lint test test-fast test-bot test-service bench
 help:
-	@echo "make run    start the whole stack (installs and trains what is missing)"
-	@echo "make test   run every test"
-	@echo "make setup | train | migrate | bench"
+	@echo "make run        start the whole stack (installs and trains what is missing)"
+	@echo "make test       lint, then run every test"
+	@echo "make test-fast  the service tests that need no Rasa, browser, PostgreSQL or Redis"
+	@echo "make setup | train | migrate | lint | bench"
 
 check-python:
 	@test -n "$(PYTHON310)" || { echo "No Python 3.10 found: install one or pass PYTHON310=/path/to/python3.10" >&2; exit 1; }
@@ -67,7 +68,17 @@ migrate: $(VENV)/.installed
 run: setup train migrate
 	$(PY) -m handoff stack
 
-test: test-bot test-service
+# The markers of tests/service/conftest.py name what a test needs; the fast set needs none of it.
+FAST := not e2e and not browser and not postgres and not redis
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check handoff tests bench
+	$(PY) -m mypy
+
+test: lint test-bot test-service
+
+test-fast: $(VENV)/.installed
+	$(VENV)/bin/pytest -q tests/service -m "$(FAST)" -n 2 -p no:cacheprovider
 
 test-bot: setup train
 	$(RASA) data validate --fail-on-warnings --config config.yml --domain domain.yml --data bot/data
