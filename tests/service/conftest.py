@@ -11,9 +11,31 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.store.db import create_engine, session_factory
-from tests.service.support.processes import reap_orphans
+from tests.service.support.processes import REPO, reap_orphans
 from tests.service.support.servers import Postgres, postgres_bin, start_postgres, start_redis
 from tests.service.support.stack import RasaStack, Service, migrate, start_service
+
+
+# What a fixture needs, as the marker that names it: a test that uses one of these fixtures, directly or through
+# another fixture, carries the marker, so `make test-fast` (-m "not e2e and ...") never starts what it names.
+NEEDS: dict[str, frozenset[str]] = {
+    "e2e": frozenset({"rasa_stack", "service_factory", "live_service", "rasa_cli"}),
+    "postgres": frozenset({"postgres_server"}),
+    "redis": frozenset({"redis_url"}),
+    "browser": frozenset({"browser", "chromium", "context", "page"}),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks each test by the fixtures it uses, and PostgreSQL runs of `database_url` (a dynamic fixture)."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in NEEDS.items():
+            if used & fixtures:
+                item.add_marker(marker)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            item.add_marker("postgres")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -61,6 +83,12 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
     engine = create_engine(database_url)
     yield session_factory(engine)
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def rasa_cli() -> Path:
+    """The bot environment's `rasa` command, for `rasa data validate` on a scratch copy of the project."""
+    return REPO / ".venv-bot" / "bin" / "rasa"
 
 
 @pytest.fixture(scope="session")

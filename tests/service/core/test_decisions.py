@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
 from handoff.core.cases import is_recontact
-from handoff.channels.webchat.channel import history_item, language_hint, render
+from handoff.channels.webchat.channel import language_hint, render
 from handoff.core.messages import OutboundMessage, QuickReply
 from handoff.core.operations import load_operations
 from handoff.core.ratelimit import SlidingWindowLimiter

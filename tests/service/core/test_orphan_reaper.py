@@ -5,9 +5,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from tests.service.support.polling import until_sync
 from tests.service.support.processes import REPO, reap_orphans
 
 OWNER = """
@@ -28,10 +28,7 @@ def _alive(pid: int) -> bool:
 
 
 def _gone(pid: int, timeout: float = 5) -> bool:
-    deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not _alive(pid)
+    return until_sync(lambda: not _alive(pid), f"process {pid} gone", timeout)
 
 
 def _start_owner(registry: Path) -> tuple[subprocess.Popen[str], int]:

@@ -4,11 +4,15 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 from handoff.settings import Settings
 from handoff.stack import stack_commands
 from tests.service.support.stack import RasaStack
 
 LISTEN = "0A"
+
+pytestmark = pytest.mark.e2e
 
 
 def listening_addresses(port: int) -> set[str]:

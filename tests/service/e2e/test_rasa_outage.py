@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Case, Handoff, TimelineEvent
 from tests.service.support.processes import free_port
 from tests.service.support.webchat_client import Visitor
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_rasa_outage_is_survived(rasa_stack, service_factory) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from tests.service.support.webchat_client import Visitor
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.redis, pytest.mark.e2e]
 
 
 async def test_a_message_emitted_by_one_worker_reaches_a_client_on_the_other(service_factory, redis_url,

@@ -4,12 +4,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from tests.service.support.processes import REPO
 from tests.service.support.stack import RasaStack, start_rasa
 
 SENDER = "persisted-case-1"
+
+pytestmark = pytest.mark.e2e
 
 
 def say(rasa_url: str, text: str) -> str:

@@ -1,7 +1,6 @@
 """Agents open the files customers send on WhatsApp: only for cases they may read, never as a page."""
 from __future__ import annotations
 
-import asyncio
 import struct
 import uuid
 import zlib
@@ -14,6 +13,7 @@ from playwright.sync_api import expect
 from handoff.channels.whatsapp.media import agent_media, serving
 from tests.service.inbox.support import AgentClient, agent_logs_in, create_agent, new_page
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
+from tests.service.support.polling import until
 from tests.service.support.processes import free_port
 from tests.service.support.stack import Service, start_service
 from tests.service.support.whatsapp_webhooks import APP_SECRET, messages_webhook, post_signed
@@ -68,15 +68,14 @@ def service(graph: GraphStandIn, workdir: Path, tmp_path_factory: pytest.TempPat
 
 async def _events_with_files(agent: AgentClient, wamids: set[str], timeout: float = 60) -> list[dict]:
     """The queued WhatsApp case's events that carry a file, once both files arrived."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
+    async def arrived() -> list[dict]:
         for item in (await agent.get("/queue")).json():
             case = (await agent.get(f"/cases/{item['id']}")).json()
             found = [e for e in case["events"] if e.get("media")]
             if len(found) == len(wamids):
                 return found
-        await asyncio.sleep(0.3)
-    raise AssertionError("the files never reached the inbox")
+        return []
+    return await until(arrived, "the files reached the inbox", timeout, interval=0.1)
 
 
 async def test_agents_of_the_case_open_files_others_and_strangers_do_not(service: Service, graph: GraphStandIn) -> None:

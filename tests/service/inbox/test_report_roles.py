@@ -1,7 +1,6 @@
 """The supervisors' and designers' endpoints over HTTP: roles (401/403), tag a transition, label it, download YAML."""
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import uuid
@@ -12,6 +11,7 @@ import yaml
 
 from handoff.reports.audit_export import verify_export
 from tests.service.inbox.support import AgentClient, create_agent
+from tests.service.support.polling import until
 from tests.service.support.processes import REPO
 from tests.service.support.stack import VENV
 from tests.service.support.webchat_client import Visitor
@@ -67,13 +67,11 @@ async def test_supervisor_tags_a_transition_and_the_designer_labels_and_download
     await visitor.connect()
     await visitor.say(words, metadata={"language": "es"})  # the assistant is down: handed to people at once
     boss, designer = await logged_in(inbox_service, "supervisor"), await logged_in(inbox_service, "designer")
-    for _ in range(50):
-        rows = [row for row in (await boss.get("/transitions?channel=webchat&reason=bot_unavailable")).json()
+
+    async def listed() -> list[dict]:
+        return [row for row in (await boss.get("/transitions?channel=webchat&reason=bot_unavailable")).json()
                 if any(turn["text"] == words for turn in row["last_turns"])]
-        if rows:
-            break
-        await asyncio.sleep(0.2)
-    [row] = rows
+    [row] = await until(listed, "the transition listed", timeout=10)
     assert row["direction"] == "to_human" and row["team"] == "care"
     assert (await boss.post(f"/transitions/{row['id']}/review", {"tag": "nonsense"})).status_code == 422
     tagged = await boss.post(f"/transitions/{row['id']}/review",

@@ -17,7 +17,7 @@ from tests.service.inbox.support import PASSWORD, create_agent
 from tests.service.support.processes import REPO
 from tests.service.support.webchat_client import Visitor
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]  # e2e: `rasa data validate`
 
 
 def customer_writes(base_url: str, words: str) -> None:
@@ -45,7 +45,8 @@ def logged_in_page(chromium, service, role: str):
     return page
 
 
-def test_supervisor_tags_designer_annotates_and_the_yaml_validates(inbox_service, chromium, tmp_path: Path) -> None:
+def test_supervisor_tags_designer_annotates_and_the_yaml_validates(inbox_service, chromium, tmp_path: Path,
+                                                                  rasa_cli: Path) -> None:
     words = f"me cobraron doble el envio {uuid.uuid4().hex[:5]}"
     customer_writes(inbox_service.base_url, words)
 
@@ -75,7 +76,7 @@ def test_supervisor_tags_designer_annotates_and_the_yaml_validates(inbox_service
     for name in ("config.yml", "domain.yml"):
         shutil.copy(REPO / name, root / name)
     (root / "bot" / "data" / "nlu" / "reviewed.yml").write_text(exported)
-    result = subprocess.run([str(REPO / ".venv-bot" / "bin" / "rasa"), "data", "validate", "--fail-on-warnings",
+    result = subprocess.run([str(rasa_cli), "data", "validate", "--fail-on-warnings",
                              "--config", "config.yml", "--domain", "domain.yml", "--data", "bot/data"],
                             cwd=root, capture_output=True, text=True, timeout=600,
                             env={"PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false", "HOME": str(tmp_path)})

@@ -1,7 +1,6 @@
 """The designers' harvester: unsure and fallback predictions the assistant answered itself reach the review list."""
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -14,6 +13,7 @@ from handoff.reports import nlu_harvest, nlu_samples
 from handoff.reports.nlu_harvest import match_messages, review, settled_batch
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Case, NluHarvestMark, NluSample, TimelineEvent
+from tests.service.support.polling import until
 from tests.service.support.webchat_client import Visitor
 
 # Utterances the trained model is unsure about; the test asks the model which are which, so a retrained
@@ -150,13 +150,11 @@ async def test_the_service_harvests_in_the_background(rasa_stack, service_factor
     await visitor.close()
     engine = create_engine(service.database_url)
     try:
-        texts: list[str] = []
-        for _ in range(60):  # the harvester leaves events younger than SETTLE_SECONDS for the next run
+        async def harvested() -> list[str]:
             async with session_factory(engine)() as session:
-                texts = list(await session.scalars(select(NluSample.text)))
-            if texts:
-                break
-            await asyncio.sleep(0.5)
+                return list(await session.scalars(select(NluSample.text)))
+        # The harvester leaves events younger than SETTLE_SECONDS for the next run.
+        texts = await until(harvested, "a sample harvested", timeout=30, interval=0.5)
     finally:
         await engine.dispose()
     assert texts == [fallback[0]]

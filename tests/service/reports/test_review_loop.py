@@ -10,10 +10,7 @@ import yaml
 from handoff.reports import nlu_export, nlu_samples, transitions
 from handoff.reports.transitions import TransitionFilter
 from tests.service.reports.conversation import misunderstood_case
-from tests.service.support.processes import REPO
 from tests.service.support.project import project_copy
-
-RASA = REPO / ".venv-bot" / "bin" / "rasa"
 
 
 async def test_fallback_handoff_lands_in_the_review_list_with_its_prediction(sessions) -> None:
@@ -64,7 +61,9 @@ async def test_tagging_queues_for_designers_once_and_rejects_unknown_tags(sessio
     assert [row["review_tag"] for row in only_tagged] == ["late handoff"]
 
 
-async def test_annotated_examples_export_deduplicated_and_pass_rasa_validate(sessions, tmp_path: Path) -> None:
+@pytest.mark.e2e
+async def test_annotated_examples_export_deduplicated_and_pass_rasa_validate(sessions, tmp_path: Path,
+                                                                             rasa_cli: Path) -> None:
     root = project_copy(tmp_path)
     existing = nlu_export.read_examples(root / "bot" / "data")["return_request"][0]
     held_out = nlu_export.read_examples(root / "bot" / "heldout")["return_request"][0]
@@ -94,7 +93,8 @@ async def test_annotated_examples_export_deduplicated_and_pass_rasa_validate(ses
         assert (await nlu_export.export_to_bot_data(session, root / "bot" / "data", actor="test",
                                                     domain_file=root / "domain.yml"))[1] == 0
         assert await nlu_samples.review_list(session, "exported") != []
-    result = subprocess.run([str(RASA), "data", "validate", "--fail-on-warnings", "--config", "config.yml", "--domain", "domain.yml",
-                             "--data", "bot/data"], cwd=root, capture_output=True, text=True, timeout=600,
+    result = subprocess.run([str(rasa_cli), "data", "validate", "--fail-on-warnings", "--config", "config.yml",
+                             "--domain", "domain.yml", "--data", "bot/data"], cwd=root, capture_output=True,
+                            text=True, timeout=600,
                             env={"PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false", "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

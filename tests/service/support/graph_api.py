@@ -7,13 +7,14 @@ import hashlib
 import itertools
 import json
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from tests.service.support.polling import until_sync
 
 FIXTURES = Path(__file__).resolve().parents[1] / "channels" / "whatsapp" / "fixtures"
 TOKEN = "test-access-token"
@@ -129,12 +130,8 @@ class GraphStandIn:
 
     def wait_for(self, check: Any, timeout: float = 60, what: str = "the expected requests") -> None:
         """Polls until `check()` is true; a failure shows what was received."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if check():
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"Graph stand-in never saw {what}; got {[r.body for r in self.requests]}")
+        until_sync(check, f"saw {what} at the Graph stand-in", timeout,
+                   explain=lambda: f"got {[r.body for r in self.requests]}")
 
     def start(self) -> GraphStandIn:
         ready = threading.Event()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.service.support.polling import until_sync
+
 REPO = Path(__file__).resolve().parents[3]
 # Process groups started by test runs, one line each: "<group id> <leader start> <owner pid> <owner start>".
 REGISTRY = Path(os.environ.get("TEST_PROCESS_REGISTRY", f"/tmp/frontdoor-test-processes-{os.getuid()}"))
@@ -82,17 +84,14 @@ class Process:
 
     def wait_until(self, check: Callable[[], bool], timeout: float, what: str) -> None:
         """Polls `check` until true; fails with the process's last log lines otherwise."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             if self.popen.poll() is not None:
                 raise RuntimeError(f"{self.name} exited ({self.popen.returncode}) before {what}:\n{self.log_tail()}")
             try:
-                if check():
-                    return
+                return bool(check())
             except (httpx.HTTPError, OSError):
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"{self.name} not {what} after {timeout}s:\n{self.log_tail()}")
+                return False
+        until_sync(ready, f"{self.name} {what}", timeout, interval=0.1, explain=self.log_tail)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
         if self.popen.poll() is None:

@@ -12,6 +12,7 @@ from handoff.core.agents import NewAgent, create_agent
 from handoff.channels.whatsapp.wire import sign
 from handoff.store.models import Call, Case, Handoff, Identity, TimelineEvent
 from tests.service.support.graph_api import GraphStandIn
+from tests.service.support.polling import until
 from tests.service.support.twilio_calls import CALLER, call_params, post_call_event, post_twilio, twilio_signature
 from tests.service.support.whatsapp_webhooks import APP_SECRET, text_webhook
 from tests.service.channels.voice.conftest import PUBLIC, VoiceApp, running, voice_settings
@@ -30,16 +31,6 @@ def twiml(response: httpx.Response) -> ET.Element:
 
 async def call(voice: VoiceApp, path: str, sid: str, **params: str) -> httpx.Response:
     return await post_twilio(voice.client, PUBLIC, path, call_params(sid, **params))
-
-
-async def until(check, what: str, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
-    async def poll() -> None:
-        while not await check():
-            await asyncio.sleep(0.05)
-    try:
-        await asyncio.wait_for(poll(), timeout)
-    except asyncio.TimeoutError:
-        raise AssertionError(f"never {what}") from None
 
 
 async def test_unsigned_or_wrongly_signed_requests_get_403_and_store_nothing(voice: VoiceApp) -> None:

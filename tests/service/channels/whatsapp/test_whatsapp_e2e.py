@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Handoff, InboundWebhook, Outbox, PendingTurn, TimelineEvent
 from handoff.core.timeline import verify_case
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
+from tests.service.support.polling import until
 from tests.service.support.whatsapp_webhooks import (
     APP_SECRET,
     WA_ID,
@@ -58,22 +58,13 @@ class Store:
             await self.scalar(select(func.count()).select_from(Outbox)
                               .where(Outbox.status.in_(("pending", "sending"))))])
 
-    async def until(self, check: Callable[[], Awaitable[bool]], what: str, timeout: float = 90) -> None:
-        async def poll() -> None:
-            while not await check():
-                await asyncio.sleep(0.1)
-        try:
-            await asyncio.wait_for(poll(), timeout)
-        except asyncio.TimeoutError:
-            raise AssertionError(f"never {what}") from None
-
     async def close(self) -> None:
         await self.engine.dispose()
 
 
 async def answers_after(store: Store, body: bytes, base_url: str) -> list[TimelineEvent]:
     assert post_signed(base_url, body).status_code == 200
-    await store.until(store.settled, "settled")
+    await until(store.settled, "settled", timeout=90)
     return await store.all(select(TimelineEvent).where(TimelineEvent.direction == "out",
                                                        TimelineEvent.kind == "message").order_by(TimelineEvent.id))
 
@@ -151,7 +142,7 @@ async def test_killing_the_service_between_acknowledgement_and_processing_loses_
     graph.hold_downloads.set()
 
     restarted = service_factory(**env, DATABASE_URL=service.database_url)
-    await store.until(store.settled, "processed after the restart")
+    await until(store.settled, "processed after the restart", timeout=90)
     image, text = await store.all(select(TimelineEvent).where(TimelineEvent.direction == "in")
                                   .order_by(TimelineEvent.id))
     assert (image.provider_id, text.provider_id) == ("wamid.KILL1", "wamid.KILL2")
