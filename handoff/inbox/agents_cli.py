@@ -23,7 +23,8 @@ def read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-async def _create(settings: Settings, new: NewAgent) -> str:
+async def store_agent(settings: Settings, new: NewAgent) -> str:
+    """Creates the account and its audit entry in one transaction; returns its id."""
     engine = create_engine(settings.database_url)
     try:
         async with session_factory(engine)() as session, session.begin():
@@ -39,7 +40,7 @@ def create_agent_command(settings: Settings, args: argparse.Namespace) -> int:
     teams = tuple(team.strip() for team in args.teams.split(",") if team.strip())
     try:
         new = NewAgent(args.email, args.name, args.role, teams, read_password(), args.capacity)
-        agent_id = asyncio.run(_create(settings, new))
+        agent_id = asyncio.run(store_agent(settings, new))
     except AgentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

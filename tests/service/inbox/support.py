@@ -4,12 +4,16 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import socketio
 from playwright.sync_api import expect
 
+from handoff.core.agents import NewAgent
+from handoff.inbox.agents_cli import store_agent
+from handoff.settings import Settings
 from tests.service.support.processes import REPO
 from tests.service.support.stack import VENV
 
@@ -18,15 +22,22 @@ PASSWORD = "correct horse battery"
 
 def create_agent(database_url: str, email: str, role: str = "agent", teams: str = "care",
                  name: str | None = None, capacity: int = 3) -> None:
+    """Stored as `python -m handoff agents create` stores it, without a Python start per account."""
+    new = NewAgent(email, name or email.split("@")[0].title(), role,
+                   tuple(team for team in teams.split(",") if team), PASSWORD, capacity)
+    with ThreadPoolExecutor(max_workers=1) as thread:  # callers may be inside a running event loop
+        thread.submit(asyncio.run, store_agent(Settings(database_url=database_url), new)).result()
+
+
+def create_agent_with_cli(database_url: str, email: str, role: str = "agent", teams: str = "care",
+                          password: str = PASSWORD) -> subprocess.CompletedProcess[str]:
     """Through the command line, as an operator would (password on stdin)."""
-    result = subprocess.run(
+    return subprocess.run(
         [str(VENV / "bin" / "python"), "-m", "handoff", "agents", "create", "--email", email,
-         "--name", name or email.split("@")[0].title(), "--role", role, "--teams", teams,
-         "--capacity", str(capacity)],
-        cwd=REPO, input=PASSWORD + "\n", text=True, capture_output=True,
+         "--name", email.split("@")[0].title(), "--role", role, "--teams", teams],
+        cwd=REPO, input=password + "\n", text=True, capture_output=True,
         env={**os.environ, "DATABASE_URL": database_url},
     )
-    assert result.returncode == 0, result.stderr
 
 
 class AgentClient:

@@ -6,7 +6,7 @@ import uuid
 import pytest
 import socketio
 
-from tests.service.inbox.support import AgentClient, InboxSocket, create_agent
+from tests.service.inbox.support import AgentClient, InboxSocket, create_agent, create_agent_with_cli
 from tests.service.support.webchat_client import Visitor
 
 CASE = "CASE"
@@ -62,6 +62,18 @@ async def test_without_a_session_every_endpoint_answers_401(inbox_service) -> No
         response = await call(anonymous, method, path, body)
         assert response.status_code == 401, (method, path, response.status_code)
     await anonymous.close()
+
+
+async def test_the_command_line_creates_an_account_that_signs_in_and_refuses_a_short_password(inbox_service) -> None:
+    address = email("supervisor")
+    created = create_agent_with_cli(inbox_service.database_url, address, role="supervisor", teams="care,returns")
+    assert created.returncode == 0 and created.stdout.startswith(f"created supervisor {address} ("), created.stderr
+    client = AgentClient(inbox_service.base_url)
+    assert (await client.login(address)).status_code == 200
+    assert (client.me["role"], sorted(client.me["teams"])) == ("supervisor", ["care", "returns"])
+    await client.close()
+    refused = create_agent_with_cli(inbox_service.database_url, email("agent"), password="short")
+    assert refused.returncode == 2 and "at least 10 characters" in refused.stderr
 
 
 @pytest.mark.parametrize("role", ["agent", "supervisor", "designer", "admin"])

@@ -6,6 +6,9 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from handoff.cli import main
 from handoff.reports.audit_export import export_case, render_html, verify_export
 from tests.service.reports.conversation import misunderstood_case
 from tests.service.support.processes import REPO
@@ -15,6 +18,13 @@ from tests.service.support.stack import VENV
 def verify_cli(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(VENV / "bin" / "python"), "-m", "handoff", "audit", "verify", str(path)],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
+
+
+def verify_in_process(path: Path, capsys: pytest.CaptureFixture[str]) -> subprocess.CompletedProcess[str]:
+    """The same command's code without a Python start: `main` as `python -m handoff` calls it."""
+    status = main(["audit", "verify", str(path)])
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["audit", "verify", str(path)], status, out, err)
 
 
 async def exported(sessions) -> dict:
@@ -39,7 +49,8 @@ async def test_html_escapes_customer_text(sessions) -> None:
     assert "<script>" not in page
 
 
-async def test_cli_verifies_and_pinpoints_tampering(sessions, tmp_path: Path) -> None:
+async def test_cli_verifies_and_pinpoints_tampering(sessions, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     document = await exported(sessions)
     intact = tmp_path / "intact.json"
     intact.write_text(json.dumps(document))
@@ -51,7 +62,7 @@ async def test_cli_verifies_and_pinpoints_tampering(sessions, tmp_path: Path) ->
         change(copy_["events"])
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(copy_))
-        return verify_cli(path)
+        return verify_in_process(path, capsys)
 
     edited = tampered("edited", lambda events: events[3].update(text=events[3]["text"].replace("P", "p", 1)))
     assert edited.returncode == 1 and "position 4" in edited.stderr and "altered" in edited.stderr
@@ -66,4 +77,4 @@ async def test_cli_verifies_and_pinpoints_tampering(sessions, tmp_path: Path) ->
     assert swapped.returncode == 1 and "position 5" in swapped.stderr
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{not json")
-    assert verify_cli(garbage).returncode == 2
+    assert verify_cli(garbage).returncode == 2  # the exit status seen by a shell

@@ -1,6 +1,7 @@
 """The real assistant (trained model + action server) and the service, as subprocesses."""
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import tempfile
@@ -17,6 +18,7 @@ BOT_VENV = Path(os.environ.get("BOT_VENV", REPO / ".venv-bot")).resolve()
 VENV = Path(os.environ.get("VENV", REPO / ".venv")).resolve()
 MODEL = REPO / "models" / "current.tar.gz"
 BOT_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+SQLITE = "sqlite+aiosqlite:///"
 
 
 def start_action_server(orders_db: Path) -> tuple[Process, str]:
@@ -88,9 +90,27 @@ class Service:
         self.process.stop()
 
 
-def migrate(database_url: str) -> None:
+def upgrade(database_url: str) -> None:
+    """`python -m handoff db upgrade`, as `make migrate` runs it."""
     subprocess.run([str(VENV / "bin" / "python"), "-m", "handoff", "db", "upgrade"], cwd=REPO, check=True,
                    env={**os.environ, "DATABASE_URL": database_url}, capture_output=True)
+
+
+@functools.cache
+def migrated_sqlite() -> bytes:
+    """An empty SQLite database at the latest schema, migrated once per test process."""
+    path = Path(tempfile.mkdtemp(prefix="frontdoor-schema-")) / "schema.sqlite3"
+    upgrade(f"{SQLITE}{path}")
+    return path.read_bytes()
+
+
+def migrate(database_url: str) -> None:
+    """A new SQLite file is a copy of `migrated_sqlite()` (each migration run costs seconds); others are upgraded."""
+    path = Path(database_url.removeprefix(SQLITE)) if database_url.startswith(SQLITE) else None
+    if path is not None and not path.exists():
+        path.write_bytes(migrated_sqlite())
+    else:
+        upgrade(database_url)
 
 
 def start_service(env: dict[str, str], workdir: Path) -> Service:
