@@ -45,11 +45,11 @@ class MissedCallTemplate(BaseModel):
 
 
 class VoiceOperations(BaseModel):
-    """The voice channel (handoff/voice_assistant.py)."""
+    """The voice channel (channels/voice/assistant.py)."""
 
     silence_reprompts: int = 1  # prompts repeated after silence before the call goes to a person
     gather_timeout_seconds: int = 6
-    record_calls: bool = False  # <Start><Recording> on every call; recordings land on the call card
+    record_calls: bool = False  # record every call from its answer; recordings land on the call card
     dial_timeout_seconds: int = 25
     teams: dict[str, VoiceTeam] = Field(default_factory=dict)
     missed_call_template: MissedCallTemplate | None = None

@@ -56,7 +56,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Gracias por tu respuesta.",
         "en": "Thank you for your answer.",
     },
-    # The voice channel (handoff/voice_assistant.py): spoken with <Say> in the caller's language.
+    # The voice channel (channels/voice/assistant.py): spoken to the caller in their language.
     "voice_greeting": {
         "es": "Hola, gracias por llamar. Soy el asistente virtual. Dime en pocas palabras en que te puedo ayudar.",
         "en": "Hi, thanks for calling. I'm the virtual assistant. Tell me in a few words how I can help you.",

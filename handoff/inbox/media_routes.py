@@ -6,7 +6,6 @@ from fastapi.responses import FileResponse
 
 from handoff.core import audit
 from handoff.inbox.auth import Principal
-from handoff.channels.whatsapp.graph import MediaError
 from handoff.channels.whatsapp.media import serving, stored_path
 from handoff.core.permissions import can_read_case
 from handoff.inbox.routes import inbox_user
@@ -31,10 +30,9 @@ async def event_media(event_id: int, request: Request, principal: Principal = De
             raise HTTPException(403, "this case belongs to a team you are not in")
         if not media.get("path") or (event.payload or {}).get("media_error"):
             raise HTTPException(404, "the file could not be fetched from the provider")
-        try:
-            path = stored_path(request.app.state.settings.media_dir, str(media["path"]))
-        except MediaError as exc:
-            raise HTTPException(404, "no such stored file") from exc
+        path = stored_path(request.app.state.settings.media_dir, str(media["path"]))
+        if path is None:
+            raise HTTPException(404, "no such stored file")
         if not path.is_file():
             raise HTTPException(404, "the stored file is missing")
         await audit.record(session, principal.actor, "view_media", case_id=case.id, event_id=event.id)

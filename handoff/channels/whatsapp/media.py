@@ -60,12 +60,10 @@ def serving(mime_type: str | None, filename: str | None) -> tuple[str, str]:
     return "application/octet-stream", f'attachment; filename="{safe_name}"'
 
 
-def stored_path(root: Path, relative: str) -> Path:
-    """The stored file for a path kept on the timeline, refusing anything outside the store."""
+def stored_path(root: Path, relative: str) -> Path | None:
+    """The stored file for a path kept on the timeline; None for anything outside the store."""
     candidate = (root / relative).resolve()
-    if not candidate.is_relative_to(root.resolve()):
-        raise MediaError(f"not a stored media path: {relative!r}")
-    return candidate
+    return candidate if candidate.is_relative_to(root.resolve()) else None
 
 
 class MediaStore:

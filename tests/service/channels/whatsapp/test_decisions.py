@@ -11,7 +11,7 @@ import pytest
 from handoff.channels.whatsapp.graph import GraphClient, send_result, should_retry
 from handoff.channels.whatsapp.ingest import in_burst
 from handoff.core.delivery import replaceable_by
-from handoff.channels.whatsapp.media import extension_for, sha256_matches
+from handoff.channels.whatsapp.media import extension_for, sha256_matches, stored_path
 from handoff.core.operations import load_operations
 from handoff.core.outbox import SendResult, backoff_delay, due_rows
 from handoff.settings import REPO_ROOT, Settings
@@ -120,3 +120,9 @@ async def test_an_unset_api_base_means_metas_graph_api(monkeypatch: pytest.Monke
     assert default.base_url == "https://graph.facebook.com/v21.0" and overridden.base_url == "http://127.0.0.1:9/v21.0"
     await default.aclose()
     await overridden.aclose()
+
+
+def test_only_paths_inside_the_media_store_are_served(tmp_path) -> None:
+    assert stored_path(tmp_path, "ab/abcd.jpg") == (tmp_path / "ab" / "abcd.jpg").resolve()
+    assert stored_path(tmp_path, "../outside.jpg") is None
+    assert stored_path(tmp_path, "/etc/passwd") is None
