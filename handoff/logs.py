@@ -11,7 +11,7 @@ from handoff.pii import mask
 
 
 def _mask_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    return mask(event_dict)
+    return {key: mask(value) for key, value in event_dict.items()}
 
 
 def configure_logging(level: str = "INFO", json_output: bool = True) -> None:

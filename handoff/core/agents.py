@@ -42,7 +42,8 @@ def hash_password(password: str) -> str:
 def password_matches(stored_hash: str | None, password: str) -> bool:
     """Constant work whether or not the account exists."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        _hasher.verify(stored_hash or _DUMMY_HASH, password)  # raises when the password does not match
+        return stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -80,7 +81,8 @@ async def create_agent(session: AsyncSession, new: NewAgent, known_teams: Iterab
 
 
 async def find_by_email(session: AsyncSession, email: str) -> Agent | None:
-    return await session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+    found = await session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+    return found
 
 
 async def set_presence(session: AsyncSession, agent: Agent, presence: str) -> None:

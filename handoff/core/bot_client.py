@@ -67,14 +67,18 @@ class UserTurn:
     guess_confidence: float | None = None
 
 
+def _object_or_empty(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def user_turns(events: list[Any]) -> list[UserTurn]:
     """Every `user` event of a tracker, in order, with its intent and the best non-fallback guess."""
     turns: list[UserTurn] = []
     for event in events:
         if not isinstance(event, dict) or event.get("event") != "user":
             continue
-        parse = event.get("parse_data") if isinstance(event.get("parse_data"), dict) else {}
-        intent = parse.get("intent") if isinstance(parse.get("intent"), dict) else {}
+        parse = _object_or_empty(event.get("parse_data"))
+        intent = _object_or_empty(parse.get("intent"))
         ranking = [item for item in parse.get("intent_ranking") or []
                    if isinstance(item, dict) and item.get("name") and item.get("name") != FALLBACK_INTENT]
         best = max(ranking, key=lambda item: float(item.get("confidence") or 0.0), default=None)

@@ -1,13 +1,13 @@
 """The delivery state of outbound messages: set from the outbox and provider statuses, shown on the timeline."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, update
+from sqlalchemy import CursorResult, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.store.models import Case, TimelineEvent
 from handoff.core.timeline import append_event, provider_id_seen
+from handoff.store.models import Case, TimelineEvent
 
 # A later stage never goes back to an earlier one, whatever order the provider's callbacks arrive in.
 PROGRESS = ("pending", "accepted", "sent", "delivered", "read")
@@ -42,7 +42,7 @@ async def advance_status(session: AsyncSession, event_id: int, status: str) -> b
         .values(delivery_status=status)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return cast("CursorResult[Any]", result).rowcount == 1
 
 
 async def record_delivery(session: AsyncSession, event: TimelineEvent, status: str, *, provider_id: str,

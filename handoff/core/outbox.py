@@ -10,10 +10,10 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.delivery import advance_status, record_delivery
@@ -53,7 +53,7 @@ class Sender(Protocol):
 
 def backoff_delay(attempts: int, base: float, cap: float) -> float:
     """Capped exponential backoff: base, 2·base, 4·base, … never more than cap."""
-    return min(cap, base * (2 ** max(attempts - 1, 0)))
+    return min(cap, base * (2.0 ** max(attempts - 1, 0)))
 
 
 def aware(moment: datetime) -> datetime:
@@ -144,7 +144,7 @@ class OutboxWorker:
                 .values(status="sending", attempts=Outbox.attempts + 1, updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-            if claimed.rowcount != 1:
+            if cast("CursorResult[Any]", claimed).rowcount != 1:
                 return None
             return await session.get(Outbox, row_id)
 
@@ -159,15 +159,16 @@ class OutboxWorker:
 
     async def _record(self, row: Outbox, result: SendResult) -> None:
         """Success, a retry later, or a failure shown on the message."""
-        is_message = row.payload.get("kind", "message") == "message" and row.event_id is not None
+        # The timeline event a message row delivers (None for other kinds): its status follows the send.
+        event_id = row.event_id if row.payload.get("kind", "message") == "message" else None
         async with self.sessions() as session, session.begin():
             current = await session.get(Outbox, row.id, with_for_update=True)
             if current is None or current.status != "sending":
                 return
             if result.ok:
                 current.status, current.provider_message_id, current.last_error = "sent", result.message_id, None
-                if is_message:
-                    await advance_status(session, current.event_id, "accepted")
+                if event_id is not None:
+                    await advance_status(session, event_id, "accepted")
                 log.info("outbox_sent", outbox_id=row.id, attempts=current.attempts)
                 return
             error = result.error.summary if result.error else "unknown error"
@@ -182,7 +183,7 @@ class OutboxWorker:
                 current.last_error = error
             current.status = "failed"
             log.warning("outbox_failed", outbox_id=row.id, attempts=current.attempts, error=error)
-            if is_message:
+            if event_id is not None:
                 await self._show_failure(session, current, error, result)
 
     async def _show_failure(self, session: AsyncSession, row: Outbox, error: str, result: SendResult | None) -> None:

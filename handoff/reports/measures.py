@@ -138,7 +138,8 @@ def cells(cases: Sequence[CaseFact], context: Sequence[CaseFact], *, window_hour
         starts = {id(handoff): since for handoff, since in bot_handoffs(case)}
         for handoff in human:
             add((*key, handoff.reason), handoff_sums(case, handoff, starts.get(id(handoff)), sla.get(case.channel)))
-    return [Cell(*key, **sums) for key, sums in sorted(totals.items(), key=lambda item: _sortable(item[0]))]
+    ordered = sorted(totals.items(), key=lambda item: _sortable(item[0]))
+    return [Cell(day, channel, team, intent, reason, **sums) for (day, channel, team, intent, reason), sums in ordered]
 
 
 def _sortable(key: tuple[str, str, str, str, str | None]) -> tuple[str, ...]:

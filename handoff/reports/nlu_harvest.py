@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -105,7 +106,7 @@ async def _advance(session: AsyncSession, last_event_id: int) -> None:
     moved = await session.execute(update(NluHarvestMark).where(NluHarvestMark.key == MARK,
                                                                NluHarvestMark.last_event_id < last_event_id)
                                   .values(last_event_id=last_event_id, updated_at=utcnow()))
-    if moved.rowcount or await session.get(NluHarvestMark, MARK) is not None:
+    if cast("CursorResult[Any]", moved).rowcount or await session.get(NluHarvestMark, MARK) is not None:
         return
     try:
         async with session.begin_nested():
@@ -133,7 +134,7 @@ async def harvest_case(sessions: async_sessionmaker[AsyncSession], bot: RasaClie
     if turns is None:
         return None
     found = [(event_id, turn.text, wanted) for turn, event_id
-             in zip(turns, match_messages([turn.text for turn in turns], messages))
+             in zip(turns, match_messages([turn.text for turn in turns], messages), strict=True)
              if event_id is not None and event_id not in pending and (wanted := review(turn)) is not None]
     if not found:
         return 0  # no write transaction (on SQLite, the write lock) for a case with nothing to review

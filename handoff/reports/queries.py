@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Integer,
+    SQLColumnExpression,
     String,
     and_,
     case,
@@ -116,7 +117,7 @@ def _total(condition: ColumnElement[bool], amount: ColumnElement[Any]) -> Column
     return func.coalesce(func.sum(case((condition, amount), else_=0)), 0)
 
 
-def _day_of(moment: ColumnElement[datetime], days: Sequence[Day]) -> ColumnElement[str]:
+def _day_of(moment: SQLColumnExpression[datetime], days: Sequence[Day]) -> ColumnElement[str]:
     """The local day a moment falls on, by bisecting the day boundaries: a CASE a few levels deep."""
     if len(days) == 1:
         return literal(days[0][0], String())
@@ -213,7 +214,10 @@ def _measured(handed: Any, sla: Mapping[str, int]) -> Any:
     """Each transition to people, measured once: flags as 0/1 and durations in microseconds (NULL: not measured)."""
     h = handed.c
     replies, back = _first_replies(handed), _back_to_bot(handed)
-    flag = lambda condition: case((condition, 1), else_=0)  # noqa: E731
+
+    def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return case((condition, 1), else_=0)
+
     return (select(h.day, h.channel, h.team, h.intent, h.reason, func.coalesce(h.bot_turns, 0).label("bot_turns"),
                    flag(h.reason != TRANSFER).label("from_bot"),
                    elapsed_us(h.queued_at, func.coalesce(back.c.since, h.created_at)).label("bot_us"),
@@ -251,7 +255,7 @@ def _in_order(sums: Mapping[str, ColumnElement[Any]]) -> list[ColumnElement[Any]
     return [sums.get(name, literal(0, BigInteger())).label(name) for name in CELL_SUMS]
 
 
-def dashboard_cells(days: Sequence[Day], window_hours: int, sla: Mapping[str, int]) -> CompoundSelect:
+def dashboard_cells(days: Sequence[Day], window_hours: int, sla: Mapping[str, int]) -> CompoundSelect[Any]:
     """Rows of (day, channel, team, intent, reason, sums...) in the order of facts.Cell; a key may come
     twice (once with the cases' sums, once with the transitions'): the KPI arithmetic adds cells up anyway."""
     keyed = _keyed(days)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, SQLColumnExpression, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core import audit
@@ -49,15 +49,16 @@ def valid_tag(tag: str) -> bool:
 
 def apply_filter(query: Select[Any], wanted: TransitionFilter) -> Select[Any]:
     """Adds one WHERE per filter given."""
-    conditions = [
-        (wanted.start, lambda v: Handoff.queued_at >= v), (wanted.end, lambda v: Handoff.queued_at < v),
-        (wanted.channel, lambda v: Case.channel == v), (wanted.team, lambda v: Handoff.team == v),
-        (wanted.reason, lambda v: Handoff.reason == v), (wanted.intent, lambda v: Handoff.intent == v),
-        (wanted.direction, lambda v: Handoff.direction == v),
-    ]
-    for value, condition in conditions:
+    if wanted.start is not None:
+        query = query.where(Handoff.queued_at >= wanted.start)
+    if wanted.end is not None:
+        query = query.where(Handoff.queued_at < wanted.end)
+    equal: list[tuple[SQLColumnExpression[str | None], str | None]] = [
+        (Case.channel, wanted.channel), (Handoff.team, wanted.team), (Handoff.reason, wanted.reason),
+        (Handoff.intent, wanted.intent), (Handoff.direction, wanted.direction)]
+    for column, value in equal:
         if value is not None:
-            query = query.where(condition(value))
+            query = query.where(column == value)
     if wanted.tagged is not None:
         query = query.where(Handoff.review_tag.is_not(None) if wanted.tagged else Handoff.review_tag.is_(None))
     return query
@@ -96,7 +97,9 @@ async def last_assistant_turns(session: AsyncSession, handoffs: list[Handoff]) -
 
 def transition_view(handoff: Handoff, case: Case, turns: list[dict[str, Any]]) -> dict[str, Any]:
     """One row of the review list."""
-    iso = lambda moment: utc_iso(moment) if moment else None  # noqa: E731
+    def iso(moment: datetime | None) -> str | None:
+        return utc_iso(moment) if moment else None
+
     return {
         "id": handoff.id, "case_id": handoff.case_id, "direction": handoff.direction, "channel": case.channel,
         "reason": handoff.reason, "intent": handoff.intent, "confidence": handoff.confidence,

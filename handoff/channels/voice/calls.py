@@ -10,14 +10,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handoff.channels.voice import CHANNEL
+from handoff.channels.voice.decisions import TERMINAL, next_status
 from handoff.core.cases import open_case
 from handoff.core.customers import find_by_identity, resolve_customer
 from handoff.core.hashchain import utc_iso
 from handoff.core.identity import InvalidIdentity, normalize_phone
-from handoff.store.models import Agent, Call, Case, Customer, TimelineEvent, utcnow
 from handoff.core.timeline import append_event
-from handoff.channels.voice import CHANNEL
-from handoff.channels.voice.decisions import TERMINAL, next_status
+from handoff.store.models import Agent, Call, Case, Customer, TimelineEvent, utcnow
 
 CARD_LIMIT = 20
 EVENT_SCAN = 400
@@ -41,8 +41,9 @@ def clock(seconds: int | None) -> str:
 
 
 async def find_call(session: AsyncSession, provider: str, provider_call_id: str) -> Call | None:
-    return await session.scalar(select(Call).where(Call.provider == provider,
-                                                   Call.provider_call_id == provider_call_id))
+    found = await session.scalar(select(Call).where(Call.provider == provider,
+                                                    Call.provider_call_id == provider_call_id))
+    return found
 
 
 async def known_customer(session: AsyncSession, number: str | None, call_id: str) -> Customer | None:

@@ -11,13 +11,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.channels.voice.calls import call_event
+from handoff.channels.voice.decisions import is_missed, template_values
 from handoff.channels.whatsapp.outbound import template_message, whatsapp_address
+from handoff.channels.whatsapp.window import Template, UnknownTemplate
 from handoff.core.messages import Deliverer
 from handoff.core.operations import Operations
 from handoff.core.sending import Staged, deliver_staged, stage_to_customer
 from handoff.store.models import Call, Case, Customer
-from handoff.channels.voice.decisions import is_missed, template_values
-from handoff.channels.whatsapp.window import Template, UnknownTemplate
 
 log = structlog.get_logger(__name__)
 WHATSAPP = "whatsapp"
@@ -54,7 +54,7 @@ class MissedCalls:
             reason = "the WhatsApp channel is not running"
         elif address is None:
             reason = "the caller has no phone number we can write to"
-        if reason is not None or config is None:
+        if reason is not None or config is None or address is None:
             call.recovery = "skipped"
             await call_event(session, call, case, "follow_up", f"Missed call: no WhatsApp follow-up ({reason})",
                              outcome="skipped")

@@ -67,6 +67,11 @@ class CallEvent:
         return f"pbx:{self.call_id}:{self.event}:{self.sequence}"
 
 
+def _object_or_empty(value: Any) -> dict[str, Any]:
+    """Optional nested objects of an event: the object when sent, else empty."""
+    return value if isinstance(value, dict) else {}
+
+
 def _str(data: dict[str, Any], key: str, limit: int = 200) -> str | None:
     value = data.get(key)
     if value is None or value == "":
@@ -141,8 +146,8 @@ def parse_event(body: bytes) -> CallEvent:
     status = _str(data, "status", 16)
     if event == "call.ended" and status not in (None, *STATUSES):
         raise MalformedCallEvent(f"status must be one of {', '.join(STATUSES)}")
-    recording = data.get("recording") if isinstance(data.get("recording"), dict) else {}
-    transcript = data.get("transcript") if isinstance(data.get("transcript"), dict) else {}
+    recording = _object_or_empty(data.get("recording"))
+    transcript = _object_or_empty(data.get("transcript"))
     if event == "call.recording" and not safe_media_url(recording.get("url")):
         raise MalformedCallEvent("call.recording needs recording.url (http or https)")
     segments = parse_segments(transcript.get("segments"))

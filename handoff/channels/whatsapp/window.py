@@ -47,8 +47,8 @@ class OutsideWindow(Exception):
                          f"message (it {since}). Free text was not sent. Templates you can use: {allowed}.")
 
 
-def load_templates(raw: list[dict[str, Any]]) -> list[Template]:
-    """The `whatsapp_templates` of the operations file."""
+def load_templates(raw: list[Any]) -> list[Template]:
+    """The `whatsapp_templates` of the operations file (YAML: entries that are not mappings are skipped)."""
     return [Template(name=str(item["name"]), language=str(item["language"]),
                      parameters=tuple(str(p) for p in item.get("parameters") or ()), body=item.get("body"))
             for item in raw if isinstance(item, dict) and item.get("name") and item.get("language")]

@@ -103,6 +103,15 @@ def _as_dict(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
+def _object_or_empty(value: Any) -> dict[str, Any]:
+    """Optional parts of a message: an object when Meta sent one, else empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list_or_empty(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _int(value: Any) -> int | None:
     try:
         return int(value)
@@ -157,10 +166,10 @@ def describe_error(error: dict[str, Any]) -> str:
 def parse_message(message: dict[str, Any], names: dict[str, Any]) -> ParsedMessage:
     """One `messages[]` item: a readable rendering, the assistant's input and the type-specific payload."""
     wamid, sender, kind = message.get("id"), message.get("from"), message.get("type")
-    if not all(isinstance(v, str) and v for v in (wamid, sender, kind)):
+    if not (isinstance(wamid, str) and wamid and isinstance(sender, str) and sender and isinstance(kind, str) and kind):
         raise MalformedWebhook("message without id, from or type")
-    content = message.get(kind) if isinstance(message.get(kind), dict) else {}
-    context = message.get("context") if isinstance(message.get("context"), dict) else {}
+    content = _object_or_empty(message.get(kind))
+    context = _object_or_empty(message.get("context"))
     payload: dict[str, Any] = {"address": sender, "wa_id": sender, "type": kind, kind: content or message.get(kind)}
     if context:
         payload["context"] = context
@@ -207,14 +216,14 @@ def _render_inbound(kind: str, content: dict[str, Any], message: dict[str, Any])
         parts.append(f"({content.get('latitude')}, {content.get('longitude')})")
         return "[location] " + " ".join(parts), FALLBACK_INPUT, True
     if kind == "contacts":
-        cards = message.get("contacts") if isinstance(message.get("contacts"), list) else []
+        cards = _list_or_empty(message.get("contacts"))
         return "[contacts] " + "; ".join(_contact_line(c) for c in cards if isinstance(c, dict)), FALLBACK_INPUT, True
     if kind == "reaction":
         emoji = content.get("emoji")
         return (f"[reaction {emoji}]" if emoji else "[reaction removed]"), "", False
     if kind == "system":
         return f"[system] {content.get('body') or content.get('type') or ''}".strip(), "", False
-    errors = message.get("errors") if isinstance(message.get("errors"), list) else []
+    errors = _list_or_empty(message.get("errors"))
     reason = "; ".join(describe_error(e) for e in errors if isinstance(e, dict))
     return f"[{kind} message{': ' + reason if reason else ''}]", FALLBACK_INPUT, kind in ("unsupported", "unknown")
 
