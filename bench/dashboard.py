@@ -67,7 +67,7 @@ def rows(cases: int) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
 async def seed(url: str, cases: int) -> None:
     engine = create_engine(url)
     async with session_factory(engine)() as session, session.begin():
-        for model, batch in zip((Customer, Case, Handoff, TimelineEvent), rows(cases)):
+        for model, batch in zip((Customer, Case, Handoff, TimelineEvent), rows(cases), strict=True):
             for start in range(0, len(batch), CHUNK):
                 await session.execute(insert(model), batch[start:start + CHUNK])
     if url.startswith("postgresql"):

@@ -25,14 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select  # noqa: E402
 
-from handoff.core.hashchain import GENESIS, event_hash  # noqa: E402
 from handoff.core.assignment import decide, route_case  # noqa: E402
-from handoff.inbox.views import case_view  # noqa: E402
+from handoff.core.hashchain import GENESIS, event_hash  # noqa: E402
 from handoff.core.operations import load_operations  # noqa: E402
+from handoff.core.timeline import event_fields  # noqa: E402
+from handoff.inbox.views import case_view  # noqa: E402
 from handoff.settings import REPO_ROOT  # noqa: E402
 from handoff.store.db import create_engine, session_factory  # noqa: E402
 from handoff.store.models import Agent, Case, Customer, Identity, TimelineEvent, utcnow  # noqa: E402
-from handoff.core.timeline import event_fields  # noqa: E402
 from tests.service.support.servers import postgres_bin, start_postgres  # noqa: E402
 from tests.service.support.stack import migrate  # noqa: E402
 

@@ -12,7 +12,6 @@ from honcho.printer import Printer
 
 from handoff.settings import REPO_ROOT, Settings
 
-
 # rasa-sdk has no --host option; its Sanic server reads SANIC_HOST and would otherwise listen on every interface.
 ACTION_SERVER_ENV = {"SANIC_HOST": "127.0.0.1"}
 

@@ -1,1 +1,3 @@
-"""The channel-free core: customers, cases, the timeline, handoffs, routing, outbox. Imports no channel, FastAPI or Socket.IO."""
+"""The channel-free core: customers, cases, the timeline, handoffs, routing, outbox.
+
+It imports no channel, FastAPI or Socket.IO."""

@@ -11,8 +11,8 @@ from handoff.core.agents import loads
 from handoff.core.handoffs import current_handoff, end_handoff
 from handoff.core.operations import Operations
 from handoff.core.routing import QueuedCase, estimated_wait_seconds, pick_agent, plan_assignments
-from handoff.store.models import Agent, Case, utcnow
 from handoff.core.timeline import append_event
+from handoff.store.models import Agent, Case, utcnow
 
 DRAIN_BATCH = 200  # queued cases looked at per drain; enough to fill every free slot of a large team
 

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core.messages import Deliverer, OutboundMessage
-from handoff.store.models import Identity, TimelineEvent
 from handoff.core.timeline import CaseKey, append_event
+from handoff.store.models import Identity, TimelineEvent
+
 
 @dataclass(frozen=True)
 class Staged:

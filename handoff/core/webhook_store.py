@@ -81,7 +81,7 @@ class WebhookWriter:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            for (*_, future), row_id in zip(batch, ids):
+            for (*_, future), row_id in zip(batch, ids, strict=False):
                 if not future.done():
                     future.set_result(row_id)
 

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.core.hashchain import utc_iso
 from handoff.channels.whatsapp.media import agent_media
+from handoff.core.hashchain import utc_iso
 from handoff.core.routing import EPOCH
 from handoff.store.models import Agent, Case, Customer, Handoff, Identity, TimelineEvent, utcnow
 
@@ -110,7 +110,7 @@ async def agent_names(session: AsyncSession, events: list[TimelineEvent]) -> dic
     if not ids:
         return {}
     rows = await session.execute(select(Agent.id, Agent.display_name).where(Agent.id.in_(ids)))
-    return {agent_id: name for agent_id, name in rows}
+    return dict(rows.tuples().all())  # a Result has keys(): dict() would read it as a mapping
 
 
 async def history_page(session: AsyncSession, customer_id: str, before_id: int | None = None,
@@ -165,8 +165,8 @@ async def supervisor_panel(session: AsyncSession) -> dict[str, Any]:
                for team, count, oldest in await session.execute(
                    select(Case.team, func.count(), func.min(Case.queued_at)).where(Case.status == "queued")
                    .group_by(Case.team).order_by(Case.team))]
-    loads = dict((agent_id, int(n)) for agent_id, n in await session.execute(
-        select(Case.assignee_id, func.count()).where(Case.status == "assigned").group_by(Case.assignee_id)))
+    loads = {agent_id: int(n) for agent_id, n in await session.execute(
+        select(Case.assignee_id, func.count()).where(Case.status == "assigned").group_by(Case.assignee_id))}
     agents = list(await session.scalars(select(Agent).where(Agent.active.is_(True), Agent.role != "designer")
                                         .order_by(Agent.display_name)))
     by_state: dict[str, int] = {"online": 0, "away": 0, "offline": 0}

@@ -253,7 +253,7 @@ class PendingTurn(Base):
 
 
 class Call(Base):
-    """One phone call (any provider or PBX): its state, recording and transcript; each change is also a timeline event."""
+    """One phone call (any provider or PBX): state, recording and transcript; each change is also a timeline event."""
 
     __tablename__ = "calls"
     __table_args__ = (
@@ -269,7 +269,8 @@ class Call(Base):
     direction: Mapped[str] = mapped_column(String(16))  # inbound, outbound
     from_number: Mapped[str | None] = mapped_column(String(64))
     to_number: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))  # ringing in-progress queued completed busy no-answer canceled failed abandoned
+    # ringing in-progress queued completed busy no-answer canceled failed abandoned
+    status: Mapped[str] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(16))  # the locale the assistant speaks and listens in
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]

@@ -6,9 +6,10 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
@@ -32,13 +33,13 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _make_tracker(
-    slots: Optional[Dict[str, Any]] = None,
+    slots: dict[str, Any] | None = None,
     text: str = "",
-    intent: Optional[str] = None,
+    intent: str | None = None,
     confidence: float = 0.99,
-    entities: Optional[List[Dict[str, Any]]] = None,
-    metadata: Optional[Dict[str, Any]] = None,
-    active_loop: Optional[str] = None,
+    entities: list[dict[str, Any]] | None = None,
+    metadata: dict[str, Any] | None = None,
+    active_loop: str | None = None,
 ) -> Tracker:
     """A real rasa_sdk Tracker whose latest message is `text` with the given intent and entities."""
     latest = {
@@ -68,11 +69,11 @@ def dispatcher() -> CollectingDispatcher:
 class Backend(BaseHTTPRequestHandler):
     """A tiny order/account service: known orders, 404, 500, a slow order, and recorded PATCHes."""
 
-    orders: Dict[str, Dict[str, Any]] = {
+    orders: dict[str, dict[str, Any]] = {
         "100002": {"status": "shipped", "tracking_url": "https://t.example/100002"},
         "100004": {"status": "delayed", "eta": "2026-03-01"},
     }
-    patches: List[Dict[str, Any]] = []
+    patches: list[dict[str, Any]] = []
 
     def _send(self, status: int, body: Any = None) -> None:
         raw = json.dumps(body).encode() if body is not None else b""
@@ -133,7 +134,7 @@ def dead_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def _run_action(action: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
+def _run_action(action: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
     """Runs an action's async `run` to completion and returns its events."""
     import asyncio
 
@@ -153,6 +154,6 @@ def run_action() -> Any:
 
 
 @pytest.fixture
-def backend_patches(backend_url: str) -> List[Dict[str, Any]]:
+def backend_patches(backend_url: str) -> list[dict[str, Any]]:
     """PATCH requests the loopback backend received (path and JSON body)."""
     return Backend.patches

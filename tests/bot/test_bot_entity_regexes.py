@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 import yaml
@@ -11,7 +10,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def patterns() -> Dict[str, List[re.Pattern]]:
+def patterns() -> dict[str, list[re.Pattern]]:
     """The regexes as RegexEntityExtractor compiles them (case-insensitive, no extra word boundaries)."""
     data = yaml.safe_load((ROOT / "bot" / "data" / "nlu" / "regex.yml").read_text())
     return {
@@ -20,7 +19,7 @@ def patterns() -> Dict[str, List[re.Pattern]]:
     }
 
 
-def extract(text: str) -> Dict[str, List[str]]:
+def extract(text: str) -> dict[str, list[str]]:
     """Every match per entity type."""
     return {name: [m.group() for p in pats for m in p.finditer(text)] for name, pats in patterns().items()}
 

@@ -87,9 +87,12 @@ def test_slots_from_metadata() -> None:
         ({"channel": "whatsapp"}, True),
         ({"channel": "voice"}, True),
         ({"channel": "webchat"}, False),
-        ({"channel": "webchat", "customer": {"identities": [{"kind": "webchat", "value": "v", "verified": True}]}}, False),
-        ({"channel": "webchat", "customer": {"identities": [{"kind": "phone", "value": "+1", "verified": False}]}}, False),
-        ({"channel": "webchat", "customer": {"identities": [{"kind": "phone", "value": "+1", "verified": True}]}}, True),
+        ({"channel": "webchat", "customer": {"identities": [{"kind": "webchat", "value": "v", "verified": True}]}},
+         False),
+        ({"channel": "webchat", "customer": {"identities": [{"kind": "phone", "value": "+1", "verified": False}]}},
+         False),
+        ({"channel": "webchat", "customer": {"identities": [{"kind": "phone", "value": "+1", "verified": True}]}},
+         True),
         (None, False),
         ("garbage", False),
     ],
@@ -110,9 +113,11 @@ def test_session_start_fills_slots_and_listens(dispatcher, make_tracker, run_act
 
 def test_session_start_carries_over_known_slots(dispatcher, make_tracker, run_action) -> None:
     tracker = make_tracker(
-        {"session_started_metadata": {"channel": "webchat"}, "email": "old@example.com", "language": "en", "verified": True}
+        {"session_started_metadata": {"channel": "webchat"}, "email": "old@example.com", "language": "en",
+         "verified": True}
     )
-    slots = {e["name"]: e["value"] for e in run_action(ActionSessionStart(), dispatcher, tracker) if e["event"] == "slot"}
+    events = run_action(ActionSessionStart(), dispatcher, tracker)
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert slots == {"email": "old@example.com", "language": "en", "verified": True, "channel": "webchat"}
 
 
@@ -127,5 +132,6 @@ def test_default_guess_is_replaced_once_the_customer_tells(dispatcher, run_actio
     assert run_action(ActionDetectLanguage(), dispatcher, guessed) == [SlotSet("language", "en")]
     told = tracker({"language": "es"}, [{"event": "user", "text": "hola", "metadata": {}}], "where is my order")
     assert run_action(ActionDetectLanguage(), dispatcher, told) == []
-    from_metadata = tracker({"language": "es"}, [{"event": "user", "text": "ok", "metadata": {"language": "es"}}], "hello")
+    from_metadata = tracker({"language": "es"}, [{"event": "user", "text": "ok", "metadata": {"language": "es"}}],
+                            "hello")
     assert run_action(ActionDetectLanguage(), dispatcher, from_metadata) == []

@@ -30,7 +30,8 @@ def test_sqlite_backend_is_created_and_seeded(isolated_env: Path) -> None:
 
 @pytest.mark.parametrize(
     "raw,number",
-    [("100002", "100002"), ("#100002", "100002"), ("nro 100003", "100003"), ("12345", None), ("1234567", None), (None, None)],
+    [("100002", "100002"), ("#100002", "100002"), ("nro 100003", "100003"), ("12345", None), ("1234567", None),
+     (None, None)],
 )
 def test_normalize_order_number(raw, number) -> None:
     assert normalize_order_number(raw) == number
@@ -63,10 +64,12 @@ def test_backend_choice_from_environment(monkeypatch: pytest.MonkeyPatch, backen
     "number,language,expected,lookup",
     [
         ("100001", "es", "Tu pedido 100001 esta en preparacion", "found"),
-        ("100002", "en", "Your order 100002 has shipped 🚚 You can track it here: https://tracking.example.com/track/100002", "found"),
+        ("100002", "en",
+         "Your order 100002 has shipped 🚚 You can track it here: https://tracking.example.com/track/100002", "found"),
         ("100003", "es", "Tu pedido 100003 fue entregado el 15 de enero de 2026.", "found"),
         ("100003", "en", "Your order 100003 was delivered on January 15, 2026.", "found"),
-        ("100004", "en", "Your order 100004 is delayed 😕 The new estimated delivery date is February 20, 2026.", "found"),
+        ("100004", "en", "Your order 100004 is delayed 😕 The new estimated delivery date is February 20, 2026.",
+         "found"),
         ("100005", "es", "Tu pedido 100005 fue cancelado.", "found"),
         ("654321", "en", "I can't find order 654321.", "not_found"),
         ("654321", "es", "No encuentro el pedido 654321.", "not_found"),

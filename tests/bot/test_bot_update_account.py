@@ -47,7 +47,8 @@ def test_normalize_phone(raw, region, e164) -> None:
 
 
 def test_valid_address_and_field_keywords() -> None:
-    assert valid_address("mi nueva direccion es Calle Hidalgo 45, Guadalajara 44100") == "Calle Hidalgo 45, Guadalajara 44100"
+    assert valid_address("mi nueva direccion es Calle Hidalgo 45, Guadalajara 44100") == \
+        "Calle Hidalgo 45, Guadalajara 44100"
     assert valid_address("en mi casa") is None
     assert field_from_text("quiero cambiar mi correo") == "email"
     assert field_from_text("nuevo cel") == "phone"
@@ -119,7 +120,8 @@ def test_ask_actions(dispatcher, make_tracker, run_action) -> None:
 
 def test_update_applied_through_sqlite(dispatcher, make_tracker, run_action, isolated_env) -> None:
     tracker = make_tracker(
-        {"verified": True, "customer_id": "cust-1", "account_field": "phone", "new_value": "+525512345678", "language": "en"}
+        {"verified": True, "customer_id": "cust-1", "account_field": "phone", "new_value": "+525512345678",
+         "language": "en"}
     )
     events = run_action(ActionUpdateAccount(), dispatcher, tracker)
     assert dispatcher.messages[0]["text"] == "Done ✅ I updated your phone number: +525512345678"
@@ -128,10 +130,12 @@ def test_update_applied_through_sqlite(dispatcher, make_tracker, run_action, iso
         assert conn.execute("SELECT phone FROM customers WHERE id='cust-1'").fetchone() == ("+525512345678",)
 
 
-def test_update_applied_through_http(dispatcher, make_tracker, run_action, monkeypatch, backend_url, backend_patches) -> None:
+def test_update_applied_through_http(dispatcher, make_tracker, run_action, monkeypatch, backend_url,
+                                     backend_patches) -> None:
     monkeypatch.setenv("ACCOUNT_BACKEND_URL", backend_url)
     tracker = make_tracker(
-        {"verified": True, "customer_id": "c-7", "account_field": "address", "new_value": "Calle 5 #12, Lima", "language": "es"}
+        {"verified": True, "customer_id": "c-7", "account_field": "address", "new_value": "Calle 5 #12, Lima",
+         "language": "es"}
     )
     run_action(ActionUpdateAccount(), dispatcher, tracker)
     assert backend_patches == [{"path": "/customers/c-7", "body": {"address": "Calle 5 #12, Lima"}}]

@@ -15,7 +15,6 @@ from tests.service.support.processes import REPO, reap_orphans
 from tests.service.support.servers import Postgres, postgres_bin, start_postgres, start_redis
 from tests.service.support.stack import RasaStack, Service, migrate, start_service
 
-
 # What a fixture needs, as the marker that names it: a test that uses one of these fixtures, directly or through
 # another fixture, carries the marker, so `make test-fast` (-m "not e2e and ...") never starts what it names.
 NEEDS: dict[str, frozenset[str]] = {

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from handoff.channels.voice.twilio import public_url
 from handoff.channels.voice.decisions import DEFAULT_LOCALES, VoiceLocale, VoiceReply, dial_target, speakable
+from handoff.channels.voice.twilio import public_url
 
 BASE_PATH = "/webhooks/twilio/voice"
 # Locales Twilio's <Say> speaks; <Gather> recognizes more (every es-XX), so speech and speaking may differ.

@@ -9,10 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.channels.whatsapp.numbers import wa_id_of
-from handoff.channels.whatsapp.wire import CHANNEL, read_body, render
-from handoff.core.messages import OutboundMessage
-from handoff.store.models import Case, Identity, Outbox, TimelineEvent, utcnow
-from handoff.core.timeline import append_event
 from handoff.channels.whatsapp.window import (
     OutsideWindow,
     Template,
@@ -21,6 +17,10 @@ from handoff.channels.whatsapp.window import (
     find_template,
     window_closes_at,
 )
+from handoff.channels.whatsapp.wire import CHANNEL, read_body, render
+from handoff.core.messages import OutboundMessage
+from handoff.core.timeline import append_event
+from handoff.store.models import Case, Identity, Outbox, TimelineEvent, utcnow
 
 WRITABLE_KINDS = ("whatsapp", "phone")  # identities a WhatsApp message can be sent to
 
@@ -96,11 +96,10 @@ class WhatsAppDeliverer:
     async def stage(self, session: AsyncSession, event: TimelineEvent, address: str,
                     message: OutboundMessage) -> None:
         """Inside the storing transaction: refuses an agent's free text outside the window, queues the rest."""
-        if message.actor == "agent" or event.actor.startswith("agent"):
-            if not is_template(message):
-                last = await last_inbound_at(session, event.customer_id)
-                if not can_send_free_text(last, utcnow()):
-                    raise OutsideWindow(last, self.templates)
+        if (message.actor == "agent" or event.actor.startswith("agent")) and not is_template(message):
+            last = await last_inbound_at(session, event.customer_id)
+            if not can_send_free_text(last, utcnow()):
+                raise OutsideWindow(last, self.templates)
         case = await session.get(Case, event.case_id)
         language = (case.language if case else None) or self.default_language
         await self._stage_read_receipt(session, event, address)

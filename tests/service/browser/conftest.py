@@ -74,7 +74,7 @@ class StaticSite:
         path.write_text(content, encoding="utf-8")
         return f"{self.origin}/{name}"
 
-    def start(self) -> "StaticSite":
+    def start(self) -> StaticSite:
         self.thread.start()
         return self
 

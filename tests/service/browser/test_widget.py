@@ -21,6 +21,7 @@ INPUT = f"{HOST} textarea"
 CUSTOMER = f"{LOG} .msg.customer .bubble"
 BOT = f"{LOG} .msg.bot .bubble, {LOG} .msg.agent .bubble"
 QUICK_REPLY = f"{LOG} .quick-replies button"
+FOCUSED = "document.querySelector('handoff-webchat').shadowRoot.activeElement"
 
 SPANISH = re.compile(r"[¡¿áéíóúñ]|\b(hola|buen[oa]s?|bienvenid[oa]|ayud|puedo|asistente|gracias)\b", re.I)
 
@@ -86,7 +87,7 @@ def test_demo_page_is_accessible_and_in_spanish(page, live_service):
     expect(page.locator(LOG)).to_have_attribute("aria-live", "polite")
     expect(page.locator(INPUT)).to_have_attribute("placeholder", "Escribe tu mensaje…")
     expect(page.locator(f"{HOST} .composer button")).to_have_text("Enviar")
-    assert page.evaluate("() => document.querySelector('handoff-webchat').shadowRoot.activeElement.tagName") == "TEXTAREA"
+    assert page.evaluate(f"() => {FOCUSED}.tagName") == "TEXTAREA"
     labelled_by = panel.get_attribute("aria-labelledby")
     expect(page.locator(f"{HOST} #{labelled_by}")).to_have_text("Atención al cliente")
 
@@ -94,7 +95,7 @@ def test_demo_page_is_accessible_and_in_spanish(page, live_service):
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
     expect(launcher).to_have_attribute("aria-expanded", "false")
-    assert page.evaluate("() => document.querySelector('handoff-webchat').shadowRoot.activeElement.className") == "launcher"
+    assert page.evaluate(f"() => {FOCUSED}.className") == "launcher"
     assert not page.page_errors
 
 
@@ -199,7 +200,8 @@ def test_unknown_stored_session_gets_a_new_one(page, live_service):
     )
     page.reload()
     open_chat(page)
-    page.wait_for_function("() => window.HandoffWebchat.sessionId && window.HandoffWebchat.sessionId !== 'forged-or-expired-id'")
+    page.wait_for_function("() => window.HandoffWebchat.sessionId"
+                           " && window.HandoffWebchat.sessionId !== 'forged-or-expired-id'")
     assert stored_session_id(page) == session_id(page)
     expect(page.locator(f"{LOG} .msg")).to_have_count(0)
 
@@ -224,22 +226,25 @@ def test_customer_text_is_never_html(page, live_service):
 
 def test_styles_do_not_leak_either_way(page, live_service):
     # A hostile page stylesheet must not restyle the widget; the widget's CSS must not restyle the page.
-    html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><style>
-      * {{ color: rgb(255, 0, 0) !important; font-family: serif !important; }}
-      button {{ background: rgb(0, 255, 0) !important; }}
+    html = """<!doctype html><html lang="en"><head><meta charset="utf-8"><style>
+      * { color: rgb(255, 0, 0) !important; font-family: serif !important; }
+      button { background: rgb(0, 255, 0) !important; }
     </style></head><body>
       <button id="page-button" class="launcher">page button</button>
       <div class="panel" id="page-panel">page panel</div>
       <script src="/widget/widget.js" data-lang="en"></script>
     </body></html>"""
-    page.route(f"{live_service.base_url}/__browser_test__/styles.html", lambda r: r.fulfill(body=html, content_type="text/html"))
+    page.route(f"{live_service.base_url}/__browser_test__/styles.html",
+               lambda r: r.fulfill(body=html, content_type="text/html"))
     page.goto(f"{live_service.base_url}/__browser_test__/styles.html")
     launcher = page.locator(LAUNCHER)
     expect(launcher).to_contain_text("Chat with us")
-    style = launcher.evaluate("e => { const s = getComputedStyle(e); return [s.backgroundColor, s.color, s.fontFamily, s.position]; }")
-    assert style[0] != "rgb(0, 255, 0)" and style[1] != "rgb(255, 0, 0)" and "serif" != style[2], style
+    style = launcher.evaluate(
+        "e => { const s = getComputedStyle(e); return [s.backgroundColor, s.color, s.fontFamily, s.position]; }")
+    assert style[0] != "rgb(0, 255, 0)" and style[1] != "rgb(255, 0, 0)" and style[2] != "serif", style
     assert style[3] == "fixed"
-    page_button = page.locator("#page-button").evaluate("e => [getComputedStyle(e).position, getComputedStyle(e).backgroundColor]")
+    page_button = page.locator("#page-button").evaluate(
+        "e => [getComputedStyle(e).position, getComputedStyle(e).backgroundColor]")
     assert page_button == ["static", "rgb(0, 255, 0)"]
     assert page.locator("#page-panel").evaluate("e => getComputedStyle(e).position") == "static"
 

@@ -30,7 +30,8 @@ async def test_rasa_outage_is_survived(rasa_stack, service_factory) -> None:
 
     engine = create_engine(service.database_url)
     async with session_factory(engine)() as session:
-        kept = await session.scalar(select(TimelineEvent).where(TimelineEvent.text == "I need to know where my order is"))
+        kept = await session.scalar(select(TimelineEvent)
+                                    .where(TimelineEvent.text == "I need to know where my order is"))
         case = await session.get(Case, kept.case_id)
         handoff = await session.scalar(select(Handoff).where(Handoff.case_id == case.id))
     assert case.status == "queued" and handoff.reason == "bot_unavailable"

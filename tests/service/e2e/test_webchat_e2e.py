@@ -8,9 +8,9 @@ import pytest
 import socketio
 from sqlalchemy import select
 
+from handoff.core.timeline import verify_case
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import TimelineEvent
-from handoff.core.timeline import verify_case
 from tests.service.support.webchat_client import Visitor
 
 pytestmark = pytest.mark.e2e

@@ -137,7 +137,7 @@ async def test_an_agent_cannot_read_another_teams_case_unless_it_is_assigned_to_
     case_id = next(item["id"] for item in queue)
     assert (await supervisor.post(f"/cases/{case_id}/transfer", {"team": "returns"})).status_code == 200
 
-    for method, path, body, permission in ENDPOINTS:
+    for method, path, body, _permission in ENDPOINTS:
         if "/cases/" not in path:
             continue
         response = await call(outsider, method, path.replace(CASE, case_id), body)

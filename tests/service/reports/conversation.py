@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from handoff.core.handoffs import HandoffRequest, hand_to_people
 from handoff.core.operations import Operations
-from handoff.store.models import Case, Customer, Handoff
 from handoff.core.timeline import append_event
+from handoff.store.models import Case, Customer, Handoff
 
 OPERATIONS = Operations(intent_teams={"nlu_fallback": "care", "return_request": "returns", "default": "care"},
                         teams={"care": {}, "returns": {}})

@@ -1,4 +1,4 @@
-"""An exported transcript verifies offline; one changed character, a removed or a swapped event fails with its position."""
+"""An exported transcript verifies offline; a changed character, a removed or swapped event fails with its position."""
 from __future__ import annotations
 
 import copy

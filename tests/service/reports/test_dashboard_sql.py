@@ -41,7 +41,8 @@ def transitions(rng: random.Random, opened: datetime) -> tuple[HandoffFact, ...]
         if accepted is not None and rng.random() < 0.8:
             reply = rng.choice((queued + timedelta(seconds=target),  # exactly on target: met
                                 queued + timedelta(seconds=target) + US,  # a microsecond late
-                                accepted + timedelta(seconds=rng.randint(0, 120), microseconds=rng.randint(0, 999_999))))
+                                accepted + timedelta(seconds=rng.randint(0, 120),
+                                                     microseconds=rng.randint(0, 999_999))))
             if ended is not None and reply > ended:
                 reply = None
         reason = "transfer" if found and found[-1].outcome == "transferred" else rng.choice(

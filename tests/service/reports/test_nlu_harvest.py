@@ -133,7 +133,8 @@ async def test_unsure_turns_without_handoff_are_harvested_once(database_url, ras
     got = [(s["source"], s["text"], s["predicted_intent"], s["case_id"], s["status"]) for s in listed]
     assert got == [("nlu_fallback", fallback[0], fallback[1], case.id, "open"),
                    ("low_confidence", unsure[0], unsure[1], case.id, "open")]
-    assert [s["confidence"] for s in listed] == [pytest.approx(fallback[2], abs=1e-6), pytest.approx(unsure[2], abs=1e-6)]
+    assert [s["confidence"] for s in listed] == [pytest.approx(fallback[2], abs=1e-6),
+                                                 pytest.approx(unsure[2], abs=1e-6)]
     assert [(e.case_id, e.actor, e.text) for e in linked] == [(case.id, "customer", fallback[0]),
                                                               (case.id, "customer", unsure[0])]
     assert (third.cases, third.samples) == (1, 1)

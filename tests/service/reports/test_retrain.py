@@ -52,7 +52,8 @@ async def test_the_export_command_writes_into_the_given_project(sessions, databa
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one training is enough; the store is tested on both
+# One training is enough; the store is tested on both backends.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_retrain_exports_trains_and_prints_held_out_before_and_after(sessions, database_url,
                                                                            tmp_path: Path) -> None:
     root = project_copy(tmp_path, with_model=True)

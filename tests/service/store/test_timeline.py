@@ -1,13 +1,14 @@
 """The timeline on SQLite and on a real PostgreSQL: order, hash chain, idempotency."""
 import asyncio
+import itertools
 
 import pytest
 from sqlalchemy import select, update
 
 from handoff.core.cases import open_case
 from handoff.core.customers import resolve_customer
-from handoff.store.models import Case, TimelineEvent
 from handoff.core.timeline import DuplicateProviderMessage, append_event, case_events, verify_case
+from handoff.store.models import Case, TimelineEvent
 
 
 async def new_case(sessions, value: str = "session-1") -> Case:
@@ -31,7 +32,7 @@ async def test_events_are_ordered_and_chained(sessions) -> None:
         check = await verify_case(session, case.id)
     assert [event.seq for event in events] == [1, 2, 3, 4, 5]
     assert [event.text for event in events] == [f"mensaje {n}" for n in range(5)]
-    assert all(a.created_at <= b.created_at for a, b in zip(events, events[1:]))
+    assert all(a.created_at <= b.created_at for a, b in itertools.pairwise(events))
     assert check.ok and check.checked == 5
 
 

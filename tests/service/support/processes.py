@@ -74,7 +74,7 @@ class Process:
         log_dir = log_dir or Path(os.environ.get("TEST_LOG_DIR", "/tmp"))
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log"
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - open as long as the child writes to it
         self.popen = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})}, stdout=self._log,
                                       stderr=subprocess.STDOUT, start_new_session=True)
         _register(self.popen.pid)  # its own session: the group id is the pid

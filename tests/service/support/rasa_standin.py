@@ -25,4 +25,5 @@ class RasaStandIn:
             return httpx.Response(200, json={"slots": {"language": "es"}})
         body = json.loads(request.content)
         self.asked.append(body)
-        return httpx.Response(200, json=[{"recipient_id": body["sender"], **item} for item in self.reply(body["message"])])
+        answers = [{"recipient_id": body["sender"], **item} for item in self.reply(body["message"])]
+        return httpx.Response(200, json=answers)

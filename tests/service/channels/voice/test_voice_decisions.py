@@ -1,13 +1,23 @@
 """The voice channel's pure decisions: language by caller, read-out options, silence, how a call ended."""
 from __future__ import annotations
 
-from handoff.core.messages import QuickReply
+from handoff.channels.voice.decisions import (
+    after_silence,
+    choose_option,
+    is_missed,
+    locale_from_tag,
+    next_status,
+    numbered_options,
+    pbx_final_status,
+    speakable,
+    speech_for_assistant,
+    template_values,
+    voice_locale,
+)
 from handoff.channels.voice.missed_calls import template_language
-from handoff.channels.voice.decisions import (after_silence, choose_option, is_missed, locale_from_tag, next_status,
-                                     numbered_options, pbx_final_status, speakable, speech_for_assistant,
-                                     template_values, voice_locale)
 from handoff.channels.voice.twiml import say_locale
 from handoff.channels.whatsapp.window import Template
+from handoff.core.messages import QuickReply
 
 
 def test_the_caller_hears_the_known_customers_language_else_the_one_of_their_country() -> None:

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.service.inbox.support import agent_logs_in, create_agent, new_page
-from tests.service.support.processes import free_port
 from tests.service.support.chromium import launched_chromium
+from tests.service.support.processes import free_port
 from tests.service.support.stack import Service, start_service
 from tests.service.support.twilio_calls import AUTH_TOKEN, call_params, post_twilio_sync
 

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from twilio.request_validator import RequestValidator
 
-from handoff.channels.voice import pbx
-from handoff.channels.voice import twilio
-from handoff.channels.voice.twiml import VoiceUrls, render
+from handoff.channels.voice import pbx, twilio
 from handoff.channels.voice.decisions import VoiceReply, locale_for
+from handoff.channels.voice.twiml import VoiceUrls, render
 from handoff.channels.voice.updates import CallParty, RecordingChange, StatusChange, TranscriptChange
 
 VECTORS = json.loads((Path(__file__).resolve().parent / "fixtures" / "signature_vector.json")

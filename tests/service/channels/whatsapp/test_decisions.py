@@ -10,11 +10,7 @@ import pytest
 
 from handoff.channels.whatsapp.graph import GraphClient, send_result, should_retry
 from handoff.channels.whatsapp.ingest import in_burst
-from handoff.core.delivery import replaceable_by
 from handoff.channels.whatsapp.media import extension_for, sha256_matches, stored_path
-from handoff.core.operations import load_operations
-from handoff.core.outbox import SendResult, backoff_delay, due_rows
-from handoff.settings import REPO_ROOT, Settings
 from handoff.channels.whatsapp.window import (
     OutsideWindow,
     UnknownTemplate,
@@ -22,6 +18,10 @@ from handoff.channels.whatsapp.window import (
     find_template,
     load_templates,
 )
+from handoff.core.delivery import replaceable_by
+from handoff.core.operations import load_operations
+from handoff.core.outbox import SendResult, backoff_delay, due_rows
+from handoff.settings import REPO_ROOT, Settings
 from tests.service.support.graph_api import fixture, graph_error
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)

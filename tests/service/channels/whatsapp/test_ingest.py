@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from handoff.channels.whatsapp.ingest import WhatsAppIngest
 from handoff.core.customers import resolve_customer
-from handoff.store.models import Customer, Identity, InboundWebhook, Outbox, PendingTurn
 from handoff.core.timeline import verify_case
 from handoff.core.webhook_store import store_webhook
+from handoff.store.models import Customer, Identity, InboundWebhook, Outbox, PendingTurn
 from tests.service.support.whatsapp_webhooks import (
     WA_ID,
     button_reply_webhook,
@@ -17,6 +17,7 @@ from tests.service.support.whatsapp_webhooks import (
     status_webhook,
     text_webhook,
 )
+
 
 async def test_a_signed_text_message_gets_the_assistants_answer_as_graph_json(channel) -> None:
     await channel.webhook(text_webhook())

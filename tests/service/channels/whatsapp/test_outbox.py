@@ -110,4 +110,5 @@ async def test_the_assistants_choices_go_out_as_a_list_when_there_are_more_than_
     await channel.webhook(text_webhook("menu"))
     [menu] = channel.graph.sends()
     assert menu["interactive"]["type"] == "list"
-    assert [row["id"] for row in menu["interactive"]["action"]["sections"][0]["rows"]] == [f"/tema{n}" for n in range(5)]
+    rows = menu["interactive"]["action"]["sections"][0]["rows"]
+    assert [row["id"] for row in rows] == [f"/tema{n}" for n in range(5)]

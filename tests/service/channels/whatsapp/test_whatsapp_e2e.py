@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from handoff.core.timeline import verify_case
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Handoff, InboundWebhook, Outbox, PendingTurn, TimelineEvent
-from handoff.core.timeline import verify_case
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
 from tests.service.support.polling import until
 from tests.service.support.whatsapp_webhooks import (

@@ -6,8 +6,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from handoff.store.models import Outbox, TimelineEvent
 from handoff.channels.whatsapp.window import OutsideWindow, UnknownTemplate
+from handoff.store.models import Outbox, TimelineEvent
 from tests.service.support.whatsapp_webhooks import WA_ID, text_webhook
 
 
