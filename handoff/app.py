@@ -16,7 +16,7 @@ from handoff.core.conversation import Conversations
 from handoff.inbox.wiring import build_inbox
 from handoff.logs import configure_logging
 from handoff.core.operations import load_operations
-from handoff.core.ratelimit import SlidingWindowLimiter
+from handoff.core.ratelimit import RateLimit, limit_storage
 from handoff.reports.nlu_harvest import NluHarvester
 from handoff.web import health
 from handoff.web import pages
@@ -66,8 +66,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     WebchatChannel(
         sio, conversations, sessions, load_secret_key(settings.secret_key, REPO_ROOT / "var" / "secret_key"),
         max_chars=settings.webchat_max_message_chars,
-        limiter=SlidingWindowLimiter(settings.webchat_rate_limit_messages,
-                                     settings.webchat_rate_limit_window_seconds),
+        limiter=RateLimit(limit_storage(settings.redis_url), "webchat-messages", settings.webchat_rate_limit_messages,
+                          settings.webchat_rate_limit_window_seconds),
         default_language=operations.default_language,
     )
 

@@ -1,17 +1,16 @@
 """The audit log: who did what, hash-chained with the timeline's own functions so tampering shows."""
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core.hashchain import GENESIS, ChainCheck, event_hash, verify_chain
+from handoff.core.locks import xact_lock
 from handoff.store.models import AuditEntry, utcnow
 
-_lock = asyncio.Lock()  # one writer at a time in this process; PostgreSQL gets an advisory lock as well
-_PG_LOCK_KEY = 7_311_862  # any constant shared by every worker
+LOCK_KEY = "audit_log"  # one chain: one writer at a time, on every worker
 
 
 def entry_fields(entry: AuditEntry) -> dict[str, Any]:
@@ -25,21 +24,25 @@ def entry_fields(entry: AuditEntry) -> dict[str, Any]:
 
 async def record(session: AsyncSession, actor: str, action: str, *, case_id: str | None = None,
                  **detail: Any) -> AuditEntry:
-    """Appends an entry in the caller's transaction, so the action and its record commit together."""
-    async with _lock:
-        dialect = session.bind.dialect.name if session.bind is not None else ""
-        if dialect == "postgresql":
-            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-        else:  # take SQLite's write lock before reading the chain's end; held until this transaction commits
-            await session.execute(text("UPDATE audit_log SET seq = seq WHERE 1 = 0"))
-        last = (await session.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        )).first()
-        entry = AuditEntry(seq=(last.seq + 1) if last else 1, actor=actor, action=action, case_id=case_id,
-                           detail=detail, created_at=utcnow(), prev_hash=last.hash if last else GENESIS)
-        entry.hash = event_hash(entry_fields(entry))
-        session.add(entry)
-        await session.flush()
+    """Appends an entry in the caller's transaction, so the action and its record commit together.
+
+    The chain's end is read only once the transaction holds the log's lock until its commit, which serializes
+    writers across workers by itself: PostgreSQL's advisory lock (also between two sessions of one process),
+    SQLite's database write lock. So no per-process lock is taken: it added nothing (it was released at the
+    flush, before the commit that frees the database's lock).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await xact_lock(session, LOCK_KEY)
+    else:  # SQLite's write lock even in a transaction begun DEFERRED; held until this transaction commits
+        await session.execute(text("UPDATE audit_log SET seq = seq WHERE 1 = 0"))
+    last = (await session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    )).first()
+    entry = AuditEntry(seq=(last.seq + 1) if last else 1, actor=actor, action=action, case_id=case_id,
+                       detail=detail, created_at=utcnow(), prev_hash=last.hash if last else GENESIS)
+    entry.hash = event_hash(entry_fields(entry))
+    session.add(entry)
+    await session.flush()
     return entry
 
 

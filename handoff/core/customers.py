@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 
 from handoff.core.cases import latest_case, remember_latest
 from handoff.core.identity import InvalidIdentity, normalize_phone
+from handoff.core.locks import xact_lock
 from handoff.store.models import Case, Customer, Identity
 
 
@@ -81,7 +82,12 @@ async def resolve_contact(
     display_name: str | None = None,
     language: str | None = None,
 ) -> Contact:
-    """The customer for this identity, created with it on first contact; the caller commits."""
+    """The customer for this identity, created with it on first contact; the caller commits.
+
+    The identity stays locked until that commit (core.locks.xact_lock), so two workers receiving messages of
+    one identity at once create one customer and open one case, in turn.
+    """
+    await xact_lock(session, f"identity:{kind}:{value}")
     contact = await find_contact(session, kind, value)
     if contact is None:
         customer = Customer(display_name=display_name, language=language, facts={})

@@ -1,27 +1,45 @@
-"""A sliding-window limit per key, decided from timestamps given by the caller (so it is testable)."""
+"""Rate limits counted in a shared storage (the `limits` library), so several workers enforce one count."""
 from __future__ import annotations
 
-from collections import defaultdict, deque
+import math
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+KEY_PREFIX = "frontdoor:limits"
 
 
-class SlidingWindowLimiter:
-    """At most `limit` events per `window` seconds per key, kept in this process's memory."""
+def limit_storage(redis_url: str | None) -> Storage:
+    """Redis (through redis-py's asyncio client, already a dependency) when configured, else this process's memory.
 
-    def __init__(self, limit: int, window: float) -> None:
+    The memory storage drops a key once its last hit leaves the window, so it does not grow with visitors.
+    """
+    if redis_url:
+        return RedisStorage(redis_url, implementation="redispy", key_prefix=KEY_PREFIX)
+    return MemoryStorage()
+
+
+class RateLimit:
+    """At most `limit` hits per `window` seconds per key, as a moving window (the exact count, not fixed buckets)."""
+
+    def __init__(self, storage: Storage, name: str, limit: int, window: float) -> None:
+        self.storage = storage
+        self.name = name
         self.limit = limit
         self.window = window
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
+        # limits counts in whole seconds; rounding up never lets more through than configured.
+        self.item = RateLimitItemPerSecond(limit, max(1, math.ceil(window)))
+        self.limiter = MovingWindowRateLimiter(storage)
 
-    def allow(self, key: str, now: float) -> bool:
+    async def hit(self, key: str) -> bool:
         """Records and allows the event, or refuses it without recording."""
-        hits = self._hits[key]
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return False
-        hits.append(now)
-        return True
+        return await self.limiter.hit(self.item, self.name, key)
 
-    def forget(self, key: str) -> None:
-        """Drops a key whose session ended, so memory does not grow with visitors."""
-        self._hits.pop(key, None)
+    async def reset(self, key: str) -> None:
+        """Forgets a key's hits (e.g. after a good login), on every worker sharing the storage."""
+        await self.limiter.clear(self.item, self.name, key)
+
+    def scaled(self, name: str, factor: int) -> RateLimit:
+        """A looser limit over the same window and storage, counted under its own name."""
+        return RateLimit(self.storage, name, self.limit * factor, self.window)

@@ -5,7 +5,6 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from http.cookies import SimpleCookie
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core import audit
 from handoff.core.agents import find_by_email, password_matches
-from handoff.core.ratelimit import SlidingWindowLimiter
+from handoff.core.ratelimit import RateLimit
 from handoff.core.signing import issue_token, verify_token
 from handoff.store.models import Agent, AgentSession, utcnow
 
@@ -64,22 +63,21 @@ class Auth:
     """Logs agents in and out and resolves cookies to principals."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], secret: bytes, *, ttl_hours: float,
-                 secure_cookie: bool, limiter: SlidingWindowLimiter) -> None:
+                 secure_cookie: bool, limiter: RateLimit) -> None:
         self.sessions = sessions
         self.secret = secret
         self.ttl = timedelta(hours=ttl_hours)
         self.secure_cookie = secure_cookie
         self.limiter = limiter
-        self.address_limiter = SlidingWindowLimiter(limiter.limit * 20, limiter.window)
+        self.address_limiter = limiter.scaled("login-address", 20)
 
-    def allow_attempt(self, email: str, remote: str) -> bool:
+    async def allow_attempt(self, email: str, remote: str) -> bool:
         """Slows password guessing per account and, 20 times looser (offices share one NAT), per address."""
-        now = time.monotonic()
-        return self.limiter.allow(f"email:{email.strip().lower()}", now) and self.address_limiter.allow(remote, now)
+        return await self.limiter.hit(f"email:{email.strip().lower()}") and await self.address_limiter.hit(remote)
 
-    def succeeded(self, email: str) -> None:
+    async def succeeded(self, email: str) -> None:
         """A good login clears the account's count, so typos earlier in the shift do not lock anyone out."""
-        self.limiter.forget(f"email:{email.strip().lower()}")
+        await self.limiter.reset(f"email:{email.strip().lower()}")
 
     async def login(self, email: str, password: str) -> tuple[Principal, str] | None:
         """A new session for valid credentials of an active agent; None otherwise (same work either way)."""

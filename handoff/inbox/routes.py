@@ -77,12 +77,12 @@ class Login(BaseModel):
 @router.post("/api/login")
 async def login(body: Login, request: Request, response: Response) -> dict[str, Any]:
     auth = request.app.state.auth
-    if not auth.allow_attempt(body.email, request.client.host if request.client else "?"):
+    if not await auth.allow_attempt(body.email, request.client.host if request.client else "?"):
         raise HTTPException(429, "too many attempts, wait a few minutes")
     result = await auth.login(body.email, body.password)
     if result is None:
         raise HTTPException(401, "wrong email or password")
-    auth.succeeded(body.email)
+    await auth.succeeded(body.email)
     principal, cookie_value = result
     response.set_cookie(COOKIE, cookie_value, httponly=True, samesite="lax", secure=auth.secure_cookie,
                         path="/", max_age=int(auth.ttl.total_seconds()))

@@ -18,7 +18,7 @@ from handoff.inbox.live import LiveInbox
 from handoff.inbox.people import People
 from handoff.core.messages import Deliverer
 from handoff.core.operations import Operations
-from handoff.core.ratelimit import SlidingWindowLimiter
+from handoff.core.ratelimit import RateLimit, limit_storage
 from handoff.settings import Settings
 
 LOGIN_WINDOW_SECONDS = 300.0
@@ -62,7 +62,8 @@ def build_inbox(settings: Settings, sessions: async_sessionmaker[AsyncSession], 
     """The inbox shares the channels' deliverers, so agents answer exactly the way the assistant does."""
     auth = Auth(sessions, secret, ttl_hours=settings.inbox_session_hours,
                 secure_cookie=settings.public_base_url.startswith("https://"),
-                limiter=SlidingWindowLimiter(settings.inbox_login_attempts, LOGIN_WINDOW_SECONDS))
+                limiter=RateLimit(limit_storage(settings.redis_url), "login-email", settings.inbox_login_attempts,
+                                  LOGIN_WINDOW_SECONDS))
     own = [settings.public_base_url.rstrip("/"), f"http://127.0.0.1:{settings.port}",
            f"http://localhost:{settings.port}"]
     live = LiveInbox(sio, auth, own)

@@ -6,7 +6,6 @@ voice Deliverer collects messages instead of pushing them.
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +18,7 @@ from handoff.channels.voice import CHANNEL
 from handoff.channels.voice.twilio import DIAL_MISSED, PROVIDER, QUEUE_MISSED, GatherResult, TwilioCall
 from handoff.core.conversation import Conversations
 from handoff.core.handoffs import HandoffRequest, hand_to_people
+from handoff.core.locks import KeyedLock
 from handoff.core.messages import InboundMessage, OutboundMessage, QuickReply
 from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.core.operations import Operations
@@ -67,20 +67,23 @@ class VoiceDeliverer:
 
 
 class VoiceAssistant:
-    """Answers Twilio's voice webhooks; one instance per process."""
+    """Answers Twilio's voice webhooks; one instance per process.
+
+    One call's requests run one at a time (`calls`, keyed by CallSid). A turn spans several transactions and
+    the assistant's answer over HTTP, so no transaction lock can cover it: the lock is per process, plus Redis
+    when REDIS_URL is set (the cluster), which is what holds when Twilio's requests reach different workers.
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], conversations: Conversations,
-                 operations: Operations, deliverer: VoiceDeliverer, missed: MissedCalls, urls: twiml.VoiceUrls) -> None:
+                 operations: Operations, deliverer: VoiceDeliverer, missed: MissedCalls, urls: twiml.VoiceUrls,
+                 calls: KeyedLock | None = None) -> None:
         self.sessions = sessions
         self.conversations = conversations
         self.operations = operations
         self.deliverer = deliverer
         self.missed = missed
         self.urls = urls
-        self._locks = [asyncio.Lock() for _ in range(64)]  # one call's requests run one at a time here
-
-    def _lock(self, call_sid: str) -> asyncio.Lock:
-        return self._locks[hash(call_sid) % len(self._locks)]
+        self.calls = calls or KeyedLock("voice-call", None)
 
     def render(self, reply: VoiceReply) -> str:
         voice = self.operations.voice
@@ -119,7 +122,7 @@ class VoiceAssistant:
     async def incoming(self, info: TwilioCall) -> str:
         """A new call: the caller's customer and open case, then the greeting inside <Gather> (or the queue)."""
         with self.deliverer.collecting(info.call_sid):  # the greeting is spoken in this very answer
-            async with self._lock(info.call_sid), self.sessions() as session, session.begin():
+            async with self.calls.hold(info.call_sid), self.sessions() as session, session.begin():
                 existing = await find_call(session, PROVIDER, info.call_sid)
                 if existing is not None:  # Twilio asked again for the same call: listen again, store nothing new
                     locale = locale_from_tag(existing.language, self.operations.default_language)
@@ -146,7 +149,7 @@ class VoiceAssistant:
 
     async def gather(self, info: TwilioCall, result: GatherResult) -> str:
         """What the caller said or pressed goes to the assistant; its answer is spoken and the call listens again."""
-        async with self._lock(info.call_sid):
+        async with self.calls.hold(info.call_sid):
             with self.deliverer.collecting(info.call_sid) as said:
                 decided = await self._read_input(info, result)
                 if isinstance(decided, VoiceReply):
@@ -253,7 +256,7 @@ class VoiceAssistant:
         still_there = missed_status not in (None, "abandoned")  # after a hang-up the goodbye is stored, not spoken
         listening = self.deliverer.collecting(info.call_sid) if still_there else contextlib.nullcontext([])
         with listening:
-            async with self._lock(info.call_sid), self.sessions() as session, session.begin():
+            async with self.calls.hold(info.call_sid), self.sessions() as session, session.begin():
                 call = await find_call(session, PROVIDER, info.call_sid)
                 if call is None or await provider_id_seen(session, CHANNEL, provider_id):
                     return twiml.empty()

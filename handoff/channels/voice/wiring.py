@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.channels.voice.history import CallHistory
 from handoff.channels.voice.twiml import VoiceUrls
 from handoff.core.conversation import Conversations
+from handoff.core.locks import KeyedLock
 from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.core.operations import Operations
 from handoff.channels.voice import routes as voice_routes
@@ -21,6 +22,7 @@ def mount_voice(api: FastAPI, settings: Settings, sessions: async_sessionmaker[A
     """Twilio Voice and PBX call events share the calls table and the missed-call follow-up."""
     missed = MissedCalls(operations, templates, conversations.deliverers)
     api.state.voice = VoiceAssistant(sessions, conversations, operations, deliverer, missed,
-                                     VoiceUrls.under(settings.public_base_url))
+                                     VoiceUrls.under(settings.public_base_url),
+                                     KeyedLock.for_url("voice-call", settings.redis_url))
     api.state.call_history = CallHistory(sessions, conversations, operations, missed)
     api.include_router(voice_routes.router)

@@ -1,7 +1,6 @@
 """The website chat over Socket.IO, speaking Rasa's socketio protocol so rasa-webchat works unchanged."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import socketio
@@ -13,7 +12,7 @@ from handoff.core.conversation import Conversations
 from handoff.core.customers import find_by_identity
 from handoff.core.hashchain import utc_iso
 from handoff.core.messages import InboundMessage, OutboundMessage
-from handoff.core.ratelimit import SlidingWindowLimiter
+from handoff.core.ratelimit import RateLimit
 from handoff.core.signing import issue_token, verify_token
 from handoff.store.models import TimelineEvent
 from handoff.core.texts import text as service_text
@@ -100,7 +99,7 @@ class WebchatChannel:
 
     def __init__(self, sio: socketio.AsyncServer, conversations: Conversations,
                  sessions: async_sessionmaker[AsyncSession], secret: bytes, *, max_chars: int,
-                 limiter: SlidingWindowLimiter, default_language: str) -> None:
+                 limiter: RateLimit, default_language: str) -> None:
         self.sio = sio
         self.conversations = conversations
         self.sessions = sessions
@@ -166,7 +165,7 @@ class WebchatChannel:
         if len(message) > self.max_chars:
             await self.error(sid, "message_too_large", language, limit=self.max_chars)
             return
-        if not self.limiter.allow(session_id, time.monotonic()):
+        if not await self.limiter.hit(session_id):
             await self.error(sid, "rate_limited", language)
             return
         title = data.get("title")

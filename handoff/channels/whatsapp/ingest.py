@@ -76,7 +76,10 @@ class WhatsAppIngest:
         self._limit = asyncio.Semaphore(concurrency)
         self._inflight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        # One customer's messages are stored one at a time in this process, in the order they are processed.
+        # One customer's messages are stored one at a time in this process, in the order they are processed:
+        # the fast path. Across workers the database holds: receiving locks the identity until the commit
+        # (core.customers.resolve_contact, an advisory lock on PostgreSQL; SQLite has one writer), so two
+        # workers never open two cases for one customer. No Redis lock is needed for a single transaction.
         self._customer_locks = [asyncio.Lock() for _ in range(64)]
         # Acknowledging comes first: during a burst (BURST_ACCEPTS within BURST_WINDOW seconds) processing
         # waits, each row at most `yield_seconds`, so Meta gets its 200s fast; below that it runs at once.

@@ -4,19 +4,10 @@ from handoff.core.cases import is_recontact
 from handoff.channels.webchat.channel import language_hint, render
 from handoff.core.messages import OutboundMessage, QuickReply
 from handoff.core.operations import load_operations
-from handoff.core.ratelimit import SlidingWindowLimiter
 from handoff.settings import REPO_ROOT, Settings
 from handoff.core.signing import issue_token, verify_token
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
-
-
-def test_rate_limit_window_slides() -> None:
-    limiter = SlidingWindowLimiter(limit=2, window=10)
-    assert limiter.allow("s", 0) and limiter.allow("s", 1)
-    assert not limiter.allow("s", 5)
-    assert limiter.allow("other", 5)
-    assert limiter.allow("s", 10.5)
 
 
 def test_recontact_is_within_the_follow_up_window() -> None:

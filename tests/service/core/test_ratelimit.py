@@ -1,0 +1,57 @@
+"""The rate limit wrapper on memory (one worker) and on a real Redis shared by two workers."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from handoff.core.ratelimit import RateLimit, limit_storage
+
+
+async def test_limit_is_per_key_and_refused_hits_are_not_counted() -> None:
+    limit = RateLimit(limit_storage(None), "messages", limit=2, window=60)
+    assert await limit.hit("s") and await limit.hit("s")
+    assert not await limit.hit("s")
+    assert not await limit.hit("s")
+    assert await limit.hit("other")
+
+
+async def test_the_window_slides() -> None:
+    limit = RateLimit(limit_storage(None), "messages", limit=1, window=1)
+    assert await limit.hit("s")
+    assert not await limit.hit("s")
+    await asyncio.sleep(1.05)
+    assert await limit.hit("s")
+
+
+async def test_reset_and_names_keep_counts_apart() -> None:
+    storage = limit_storage(None)
+    login = RateLimit(storage, "login-email", limit=1, window=60)
+    address = login.scaled("login-address", 3)
+    assert await login.hit("a@example.com")
+    assert not await login.hit("a@example.com")
+    assert [await address.hit("a@example.com") for _ in range(4)] == [True, True, True, False]
+    await login.reset("a@example.com")
+    assert await login.hit("a@example.com")
+    assert not await address.hit("a@example.com")
+
+
+async def test_fractional_windows_round_up_to_whole_seconds() -> None:
+    limit = RateLimit(limit_storage(None), "messages", limit=1, window=0.2)
+    assert await limit.hit("s")
+    await asyncio.sleep(0.3)
+    assert not await limit.hit("s")
+
+
+@pytest.mark.redis
+async def test_two_workers_share_one_count_on_redis(redis_url: str) -> None:
+    key = uuid.uuid4().hex
+    first = RateLimit(limit_storage(redis_url), "messages", limit=3, window=60)
+    second = RateLimit(limit_storage(redis_url), "messages", limit=3, window=60)
+    assert await first.hit(key) and await second.hit(key) and await first.hit(key)
+    assert not await second.hit(key)
+    assert not await first.hit(key)
+    await second.reset(key)
+    assert await first.hit(key)
+    assert await RateLimit(limit_storage(None), "messages", limit=3, window=60).hit(key)
