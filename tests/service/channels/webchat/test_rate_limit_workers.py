@@ -1,7 +1,6 @@
 """A visitor's message limit counts on every worker together when REDIS_URL is set."""
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -9,6 +8,7 @@ from sqlalchemy import select
 
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import TimelineEvent
+from tests.service.support.polling import until
 from tests.service.support.processes import free_port
 from tests.service.support.stack import start_service
 from tests.service.support.webchat_client import Visitor
@@ -39,10 +39,10 @@ async def test_messages_on_two_workers_share_one_limit(redis_url: str, workdir: 
         await on_first.say("uno")  # Rasa is down: handed to people, so later messages get no typing signal
         await on_second.client.emit("user_uttered", {"message": "dos", "session_id": session_id,
                                                      "message_id": "dos"})
-        for _ in range(100):  # stored, so counted, before the next one is sent
-            if await customer_texts(database_url) == ["uno", "dos"]:
-                break
-            await asyncio.sleep(0.1)
+        async def second_stored() -> bool:  # stored, so counted, before the next one is sent
+            return await customer_texts(database_url) == ["uno", "dos"]
+
+        await until(second_stored, "stored the second message")
         for visitor, text in ((on_first, "tres"), (on_second, "cuatro")):
             await visitor.client.emit("user_uttered", {"message": text, "session_id": session_id,
                                                        "message_id": text})
