@@ -74,6 +74,7 @@ FAST := not e2e and not browser and not postgres and not redis
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check handoff tests bench
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 test: lint test-bot test-service
 
