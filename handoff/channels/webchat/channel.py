@@ -14,8 +14,8 @@ from handoff.core.hashchain import utc_iso
 from handoff.core.messages import InboundMessage, OutboundMessage
 from handoff.core.ratelimit import RateLimit
 from handoff.core.signing import issue_token, verify_token
-from handoff.store.models import TimelineEvent
 from handoff.core.texts import text as service_text
+from handoff.store.models import TimelineEvent
 
 log = structlog.get_logger(__name__)
 CHANNEL = "webchat"

@@ -15,6 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.channels.whatsapp.graph import MediaError
+from handoff.channels.whatsapp.media import MediaStore
+from handoff.channels.whatsapp.numbers import phone_of
 from handoff.channels.whatsapp.wire import (
     CHANNEL,
     MalformedWebhook,
@@ -23,16 +26,13 @@ from handoff.channels.whatsapp.wire import (
     describe_error,
     parse_webhook,
 )
-from handoff.channels.whatsapp.graph import MediaError
 from handoff.core.conversation import Conversations, Received
 from handoff.core.delivery import record_delivery
 from handoff.core.identity import InvalidIdentity
-from handoff.channels.whatsapp.media import MediaStore
-from handoff.channels.whatsapp.numbers import phone_of
 from handoff.core.messages import InboundMessage
-from handoff.store.models import InboundWebhook, Outbox, TimelineEvent, utcnow
 from handoff.core.timeline import provider_id_seen
 from handoff.core.webhook_store import WebhookWriter
+from handoff.store.models import InboundWebhook, Outbox, TimelineEvent, utcnow
 
 log = structlog.get_logger(__name__)
 RECEIVE_ATTEMPTS = 3

@@ -1,11 +1,11 @@
 from datetime import datetime, timedelta, timezone
 
-from handoff.core.cases import is_recontact
 from handoff.channels.webchat.channel import language_hint, render
+from handoff.core.cases import is_recontact
 from handoff.core.messages import OutboundMessage, QuickReply
 from handoff.core.operations import load_operations
-from handoff.settings import REPO_ROOT, Settings
 from handoff.core.signing import issue_token, verify_token
+from handoff.settings import REPO_ROOT, Settings
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
