@@ -20,6 +20,7 @@ from handoff.core.ratelimit import RateLimit, limit_storage
 from handoff.reports.nlu_harvest import NluHarvester
 from handoff.web import health
 from handoff.web import pages
+from handoff.web.deps import Services
 from handoff.channels.whatsapp import routes as whatsapp_routes
 from handoff.reports import routes as report_routes
 from handoff.settings import REPO_ROOT, Settings, get_settings
@@ -89,19 +90,15 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         await engine.dispose()
 
     api = FastAPI(title="Front door", lifespan=lifespan)
-    api.state.settings = settings
-    api.state.sessions = sessions
-    api.state.operations = operations
-    api.state.conversations = conversations
-    api.state.sio = sio
-    api.state.whatsapp = whatsapp.deliverer  # agent replies: send_agent_text, send_template, window
-    api.state.whatsapp_ingest = whatsapp_ingest
     api.include_router(health.router)
     api.include_router(pages.router)
     api.include_router(whatsapp_routes.router)
-    mount_voice(api, settings, sessions, operations, conversations, whatsapp.templates, voice)
+    voice_assistant, call_history = mount_voice(api, settings, sessions, operations, conversations,
+                                               whatsapp.templates, voice)
     inbox.mount(api)
     api.include_router(report_routes.router)  # supervisors' and designers' reports
+    api.state.services = Services(settings, sessions, operations, conversations, whatsapp.deliverer, whatsapp_ingest,
+                                  inbox.auth, inbox.desk, inbox.actions, inbox.people, voice_assistant, call_history)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
 
 

@@ -1,15 +1,15 @@
 """Customers' files (WhatsApp photos, voice notes, documents) for the agents allowed to read the case."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
 from handoff.core import audit
-from handoff.inbox.auth import Principal
 from handoff.channels.whatsapp.media import serving, stored_path
 from handoff.core.permissions import can_read_case
-from handoff.inbox.routes import inbox_user
+from handoff.inbox.deps import InboxUser
 from handoff.store.models import Case, TimelineEvent
+from handoff.web.deps import SessionsDep, SettingsDep
 
 router = APIRouter(prefix="/inbox")
 # A file a customer sent is data, never a page: no scripts, no plugins, no sniffing it into HTML.
@@ -18,8 +18,9 @@ FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": 
 
 
 @router.get("/api/events/{event_id}/media")
-async def event_media(event_id: int, request: Request, principal: Principal = Depends(inbox_user)) -> FileResponse:
-    async with request.app.state.sessions() as session, session.begin():
+async def event_media(event_id: int, principal: InboxUser, sessions: SessionsDep,
+                      settings: SettingsDep) -> FileResponse:
+    async with sessions() as session, session.begin():
         event = await session.get(TimelineEvent, event_id)
         media = (event.payload or {}).get("media") if event is not None else None
         if event is None or not media:
@@ -30,7 +31,7 @@ async def event_media(event_id: int, request: Request, principal: Principal = De
             raise HTTPException(403, "this case belongs to a team you are not in")
         if not media.get("path") or (event.payload or {}).get("media_error"):
             raise HTTPException(404, "the file could not be fetched from the provider")
-        path = stored_path(request.app.state.settings.media_dir, str(media["path"]))
+        path = stored_path(settings.media_dir, str(media["path"]))
         if path is None:
             raise HTTPException(404, "no such stored file")
         if not path.is_file():

@@ -1,23 +1,26 @@
 """The inbox's REST API and page: thin, every handler asks auth for the role and calls a service."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from handoff.core import audit
 from handoff.core.agents import NewAgent, public
 from handoff.channels.voice.calls import call_cards
-from handoff.inbox.auth import COOKIE, CSRF_HEADER, SAFE_METHODS, Principal, csrf_ok
+from handoff.inbox.auth import COOKIE, Principal
 from handoff.inbox import canned, views
 from handoff.inbox.actions import InboxError
-from handoff.core.permissions import can, can_read_case, sees_all_teams
+from handoff.inbox.deps import (ActionsDep, Admin, Anyone, AuthDep, DeskDep, InboxUser, PeopleDep, Supervisor,
+                                 Worker)
+from handoff.core.permissions import can_read_case, sees_all_teams
 from handoff.core.sending import customer_channels
 from handoff.store.models import Case, Customer
+from handoff.web.deps import OperationsDep, SessionsDep
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {
@@ -27,27 +30,6 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-cache",
 }
 router = APIRouter(prefix="/inbox")
-
-
-def principal_for(permission: str | None) -> Callable[[Request], Awaitable[Principal]]:
-    """401 without a live session, 403 for the wrong role or a state change without the CSRF header."""
-    async def dependency(request: Request) -> Principal:
-        principal = await request.app.state.auth.principal(request.cookies.get(COOKIE))
-        if principal is None:
-            raise HTTPException(401, "log in first")
-        if permission is not None and not can(principal.agent.role, permission):
-            raise HTTPException(403, "your role cannot do this")
-        if request.method not in SAFE_METHODS and not csrf_ok(principal, request.headers.get(CSRF_HEADER)):
-            raise HTTPException(403, "missing or wrong CSRF token")
-        return principal
-    return dependency
-
-
-anyone = principal_for(None)
-inbox_user = principal_for("inbox")
-worker = principal_for("work")
-supervisor = principal_for("supervise")
-admin = principal_for("manage_agents")
 
 
 async def run(call: Awaitable[Any]) -> Any:
@@ -75,8 +57,7 @@ class Login(BaseModel):
 
 
 @router.post("/api/login")
-async def login(body: Login, request: Request, response: Response) -> dict[str, Any]:
-    auth = request.app.state.auth
+async def login(body: Login, request: Request, response: Response, auth: AuthDep) -> dict[str, Any]:
     if not await auth.allow_attempt(body.email, request.client.host if request.client else "?"):
         raise HTTPException(429, "too many attempts, wait a few minutes")
     result = await auth.login(body.email, body.password)
@@ -90,16 +71,16 @@ async def login(body: Login, request: Request, response: Response) -> dict[str, 
 
 
 @router.post("/api/logout")
-async def logout(request: Request, response: Response, principal: Principal = Depends(anyone)) -> dict[str, bool]:
-    await request.app.state.auth.logout(principal)
-    if request.app.state.desk.live is not None:
-        await request.app.state.desk.live.disconnect_agent(principal.agent.id)
+async def logout(response: Response, principal: Anyone, auth: AuthDep, desk: DeskDep) -> dict[str, bool]:
+    await auth.logout(principal)
+    if desk.live is not None:
+        await desk.live.disconnect_agent(principal.agent.id)
     response.delete_cookie(COOKIE, path="/")
     return {"ok": True}
 
 
 @router.get("/api/me")
-async def whoami(principal: Principal = Depends(anyone)) -> dict[str, Any]:
+async def whoami(principal: Anyone) -> dict[str, Any]:
     return me(principal)
 
 
@@ -108,37 +89,35 @@ class Presence(BaseModel):
 
 
 @router.post("/api/presence")
-async def presence(body: Presence, request: Request, principal: Principal = Depends(inbox_user)) -> dict[str, Any]:
-    return await run(request.app.state.people.presence(principal, body.presence))
+async def presence(body: Presence, principal: InboxUser, people: PeopleDep) -> dict[str, Any]:
+    return await run(people.presence(principal, body.presence))
 
 
 # ---- lists -----------------------------------------------------------------------------------------------
 @router.get("/api/queue")
-async def queue(request: Request, principal: Principal = Depends(inbox_user)) -> list[dict[str, Any]]:
+async def queue(principal: InboxUser, sessions: SessionsDep) -> list[dict[str, Any]]:
     teams = None if sees_all_teams(principal.agent.role) else list(principal.agent.teams or [])
-    async with request.app.state.sessions() as session:
+    async with sessions() as session:
         return await views.queue(session, teams)
 
 
 @router.get("/api/mine")
-async def mine(request: Request, principal: Principal = Depends(inbox_user)) -> list[dict[str, Any]]:
-    async with request.app.state.sessions() as session:
+async def mine(principal: InboxUser, sessions: SessionsDep) -> list[dict[str, Any]]:
+    async with sessions() as session:
         return await views.assigned_to(session, principal.agent.id)
 
 
 @router.get("/api/options")
-async def options(request: Request, principal: Principal = Depends(inbox_user)) -> dict[str, Any]:
+async def options(principal: InboxUser, operations: OperationsDep) -> dict[str, Any]:
     """Teams to transfer to and dispositions to resolve with."""
-    operations = request.app.state.operations
     return {"teams": sorted(operations.teams), "dispositions": operations.inbox.dispositions}
 
 
 # ---- a case ----------------------------------------------------------------------------------------------
 @router.get("/api/cases/{case_id}")
-async def case(case_id: str, request: Request, before: int | None = None,
-               principal: Principal = Depends(inbox_user)) -> dict[str, Any]:
-    desk = request.app.state.desk
-    async with request.app.state.sessions() as session:
+async def case(case_id: str, principal: InboxUser, desk: DeskDep, sessions: SessionsDep,
+               before: int | None = None) -> dict[str, Any]:
+    async with sessions() as session:
         found = await session.get(Case, case_id)
         if found is None:
             raise HTTPException(404, "no such case")
@@ -150,7 +129,7 @@ async def case(case_id: str, request: Request, before: int | None = None,
         view["channels"] = await customer_channels(session, found.customer_id, desk.deliverers)
         view["calls"] = await call_cards(session, found.customer_id)  # the voice channel's call cards
     if before is None:  # who opened which customer's history is part of the record
-        async with request.app.state.sessions() as session, session.begin():
+        async with sessions() as session, session.begin():
             await audit.record(session, principal.actor, "view", case_id=case_id)
     facts = (customer.facts or {}) if customer else {}
     values = {"customer_name": customer.display_name if customer else None, "agent_name": agent.display_name,
@@ -179,49 +158,45 @@ def done(outcome: Any) -> dict[str, Any]:
 
 
 @router.post("/api/cases/{case_id}/accept")
-async def accept(case_id: str, request: Request, principal: Principal = Depends(worker)) -> dict[str, Any]:
-    return done(await run(request.app.state.actions.accept(principal, case_id)))
+async def accept(case_id: str, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+    return done(await run(actions.accept(principal, case_id)))
 
 
 @router.post("/api/cases/{case_id}/reply")
-async def reply(case_id: str, body: Text, request: Request, principal: Principal = Depends(worker)) -> dict[str, Any]:
-    return done(await run(request.app.state.actions.reply(principal, case_id, body.text, body.channel)))
+async def reply(case_id: str, body: Text, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+    return done(await run(actions.reply(principal, case_id, body.text, body.channel)))
 
 
 @router.post("/api/cases/{case_id}/note")
-async def note(case_id: str, body: Text, request: Request, principal: Principal = Depends(worker)) -> dict[str, Any]:
-    return done(await run(request.app.state.actions.note(principal, case_id, body.text)))
+async def note(case_id: str, body: Text, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+    return done(await run(actions.note(principal, case_id, body.text)))
 
 
 @router.post("/api/cases/{case_id}/transfer")
-async def transfer(case_id: str, body: Transfer, request: Request,
-                   principal: Principal = Depends(worker)) -> dict[str, Any]:
-    return done(await run(request.app.state.actions.transfer(principal, case_id, team=body.team,
-                                                             agent_id=body.agent_id)))
+async def transfer(case_id: str, body: Transfer, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+    return done(await run(actions.transfer(principal, case_id, team=body.team, agent_id=body.agent_id)))
 
 
 @router.post("/api/cases/{case_id}/resolve")
-async def resolve(case_id: str, body: Resolve, request: Request,
-                  principal: Principal = Depends(worker)) -> dict[str, Any]:
-    return done(await run(request.app.state.actions.resolve(principal, case_id, body.disposition)))
+async def resolve(case_id: str, body: Resolve, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+    return done(await run(actions.resolve(principal, case_id, body.disposition)))
 
 
 @router.post("/api/cases/{case_id}/return")
-async def return_to_assistant(case_id: str, request: Request,
-                              principal: Principal = Depends(worker)) -> dict[str, Any]:
-    return done(await run(request.app.state.actions.return_to_assistant(principal, case_id)))
+async def return_to_assistant(case_id: str, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+    return done(await run(actions.return_to_assistant(principal, case_id)))
 
 
 # ---- supervisors and admins ------------------------------------------------------------------------------
 @router.get("/api/supervisor")
-async def supervisor_panel(request: Request, principal: Principal = Depends(supervisor)) -> dict[str, Any]:
-    async with request.app.state.sessions() as session:
+async def supervisor_panel(principal: Supervisor, sessions: SessionsDep) -> dict[str, Any]:
+    async with sessions() as session:
         return await views.supervisor_panel(session)
 
 
 @router.get("/api/agents")
-async def agents(request: Request, principal: Principal = Depends(supervisor)) -> list[dict[str, Any]]:
-    return await run(request.app.state.people.list(principal))
+async def agents(principal: Supervisor, people: PeopleDep) -> list[dict[str, Any]]:
+    return await run(people.list(principal))
 
 
 class CreateAgent(BaseModel):
@@ -234,6 +209,6 @@ class CreateAgent(BaseModel):
 
 
 @router.post("/api/agents", status_code=201)
-async def create_agent(body: CreateAgent, request: Request, principal: Principal = Depends(admin)) -> JSONResponse:
+async def create_agent(body: CreateAgent, principal: Admin, people: PeopleDep) -> JSONResponse:
     new = NewAgent(body.email, body.name, body.role, tuple(body.teams), body.password, body.capacity)
-    return JSONResponse(await run(request.app.state.people.create(principal, new)), status_code=201)
+    return JSONResponse(await run(people.create(principal, new)), status_code=201)

@@ -44,14 +44,10 @@ class Inbox:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
     def mount(self, api: FastAPI) -> None:
-        """Routes, static files and the services the routes call."""
+        """Routes and static files; the routes ask for their services by type (handoff/inbox/deps.py)."""
         from handoff.inbox import routes as inbox_routes
         from handoff.inbox import media_routes
 
-        api.state.auth = self.auth
-        api.state.desk = self.desk
-        api.state.actions = self.actions
-        api.state.people = self.people
         api.include_router(inbox_routes.router)
         api.include_router(media_routes.router)
         api.mount("/inbox/static", StaticFiles(directory=inbox_routes.STATIC), name="inbox-static")

@@ -5,20 +5,22 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core import audit
 from handoff.inbox.auth import Principal
 from handoff.reports import nlu_export, nlu_samples, transitions
 from handoff.reports.audit_export import export_case, render_html
 from handoff.reports.loader import dashboard
-from handoff.inbox.routes import PAGE_HEADERS, STATIC, principal_for, supervisor
+from handoff.inbox.deps import Designer, Supervisor
+from handoff.inbox.routes import PAGE_HEADERS, STATIC
 from handoff.settings import REPO_ROOT
+from handoff.web.deps import OperationsDep, SessionsDep
 
 router = APIRouter(prefix="/inbox")
-designer = principal_for("design")
 BOT_DATA = REPO_ROOT / "bot" / "data"
 
 
@@ -34,24 +36,23 @@ def local_day_start(day: date, zone: str) -> datetime:
 
 
 @router.get("/api/reports/kpis")
-async def kpis(request: Request, start: date, end: date,
-               principal: Principal = Depends(supervisor)) -> dict[str, Any]:
+async def kpis(start: date, end: date, principal: Supervisor, operations: OperationsDep,
+               sessions: SessionsDep) -> dict[str, Any]:
     """KPIs for local days start..end inclusive, recomputed from the rows."""
     if end < start or (end - start).days > 366:
         raise HTTPException(422, "end must be on or after start, at most a year later")
-    operations = request.app.state.operations
-    async with request.app.state.sessions() as session:
+    async with sessions() as session:
         return await dashboard(session, operations, local_day_start(start, operations.timezone),
                                local_day_start(end + timedelta(days=1), operations.timezone))
 
 
 @router.get("/api/transitions")
-async def list_transitions(request: Request, start: datetime | None = None, end: datetime | None = None,
-                           channel: str | None = None, team: str | None = None, reason: str | None = None,
-                           intent: str | None = None, direction: str | None = None, tagged: bool | None = None,
-                           principal: Principal = Depends(supervisor)) -> list[dict[str, Any]]:
+async def list_transitions(principal: Supervisor, sessions: SessionsDep, start: datetime | None = None,
+                           end: datetime | None = None, channel: str | None = None, team: str | None = None,
+                           reason: str | None = None, intent: str | None = None, direction: str | None = None,
+                           tagged: bool | None = None) -> list[dict[str, Any]]:
     wanted = transitions.TransitionFilter(start, end, channel, team, reason, intent, direction, tagged)
-    async with request.app.state.sessions() as session:
+    async with sessions() as session:
         return await transitions.list_transitions(session, wanted)
 
 
@@ -61,17 +62,16 @@ class Review(BaseModel):
 
 
 @router.post("/api/transitions/{handoff_id}/review")
-async def review(handoff_id: int, body: Review, request: Request,
-                 principal: Principal = Depends(supervisor)) -> dict[str, Any]:
+async def review(handoff_id: int, body: Review, principal: Supervisor, sessions: SessionsDep) -> dict[str, Any]:
     try:
-        async with request.app.state.sessions() as session, session.begin():
+        async with sessions() as session, session.begin():
             return await transitions.tag_transition(session, handoff_id, body.tag, body.note, actor=principal.actor)
     except transitions.ReviewError as exc:
         raise HTTPException(exc.status, exc.message) from exc
 
 
-async def _export(request: Request, case_id: str, principal: Principal) -> dict[str, Any]:
-    async with request.app.state.sessions() as session, session.begin():
+async def _export(sessions: async_sessionmaker[AsyncSession], case_id: str, principal: Principal) -> dict[str, Any]:
+    async with sessions() as session, session.begin():
         document = await export_case(session, case_id)
         if document is None:
             raise HTTPException(404, "no such case")
@@ -80,21 +80,20 @@ async def _export(request: Request, case_id: str, principal: Principal) -> dict[
 
 
 @router.get("/api/cases/{case_id}/export.json")
-async def export_json(case_id: str, request: Request, principal: Principal = Depends(supervisor)) -> JSONResponse:
-    document = await _export(request, case_id, principal)
+async def export_json(case_id: str, principal: Supervisor, sessions: SessionsDep) -> JSONResponse:
+    document = await _export(sessions, case_id, principal)
     return JSONResponse(document, headers={"Content-Disposition": f'attachment; filename="case-{case_id}.json"'})
 
 
 @router.get("/api/cases/{case_id}/export.html")
-async def export_html(case_id: str, request: Request, principal: Principal = Depends(supervisor)) -> HTMLResponse:
-    document = await _export(request, case_id, principal)
+async def export_html(case_id: str, principal: Supervisor, sessions: SessionsDep) -> HTMLResponse:
+    document = await _export(sessions, case_id, principal)
     return HTMLResponse(render_html(document), headers=PAGE_HEADERS)
 
 
 @router.get("/api/nlu-samples")
-async def samples(request: Request, status: str | None = "open",
-                  principal: Principal = Depends(designer)) -> list[dict[str, Any]]:
-    async with request.app.state.sessions() as session:
+async def samples(principal: Designer, sessions: SessionsDep, status: str | None = "open") -> list[dict[str, Any]]:
+    async with sessions() as session:
         return await nlu_samples.review_list(session, status or None)
 
 
@@ -105,10 +104,9 @@ class Label(BaseModel):
 
 
 @router.post("/api/nlu-samples/{sample_id}")
-async def label(sample_id: int, body: Label, request: Request,
-                principal: Principal = Depends(designer)) -> dict[str, Any]:
+async def label(sample_id: int, body: Label, principal: Designer, sessions: SessionsDep) -> dict[str, Any]:
     try:
-        async with request.app.state.sessions() as session, session.begin():
+        async with sessions() as session, session.begin():
             return await nlu_samples.label(session, sample_id, intent=body.intent, dismiss=body.dismiss,
                                            actor=principal.actor, text=body.text)
     except nlu_samples.SampleError as exc:
@@ -116,9 +114,9 @@ async def label(sample_id: int, body: Label, request: Request,
 
 
 @router.get("/api/nlu-export.yml")
-async def export_yaml(request: Request, principal: Principal = Depends(designer)) -> PlainTextResponse:
+async def export_yaml(principal: Designer, sessions: SessionsDep) -> PlainTextResponse:
     """The annotated examples not yet in bot/data, as a Rasa YAML file to download."""
-    async with request.app.state.sessions() as session:
+    async with sessions() as session:
         body = await nlu_export.download(session, BOT_DATA)
     return PlainTextResponse(body, media_type="application/x-yaml",
                              headers={"Content-Disposition": 'attachment; filename="nlu_reviewed.yml"'})

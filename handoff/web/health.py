@@ -5,9 +5,12 @@ import asyncio
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.web.deps import SessionsDep, SettingsDep
 
 router = APIRouter()
 
@@ -18,9 +21,9 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _check_database(request: Request) -> tuple[bool, str]:
+async def _check_database(sessions: async_sessionmaker[AsyncSession]) -> tuple[bool, str]:
     try:
-        async with request.app.state.sessions() as session:
+        async with sessions() as session:
             await session.execute(text("SELECT 1"))
         return True, "ok"
     except Exception as exc:  # readiness reports every failure instead of raising
@@ -47,12 +50,11 @@ async def _check_actions(client: httpx.AsyncClient, action_url: str) -> tuple[bo
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(settings: SettingsDep, sessions: SessionsDep) -> JSONResponse:
     """200 only when the database, Rasa with a model and the action server all answer."""
-    settings = request.app.state.settings
     async with httpx.AsyncClient(timeout=2.0) as client:
         database, rasa, actions = await asyncio.gather(
-            _check_database(request),
+            _check_database(sessions),
             _check_rasa(client, settings.rasa_url.rstrip("/"), settings.rasa_token),
             _check_actions(client, settings.action_server_url.rstrip("/")),
         )

@@ -5,16 +5,23 @@ Thin: the signature is checked before anything is read into the service or store
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from handoff.channels.voice import pbx
 from handoff.channels.voice import twiml
 from handoff.channels.voice import twilio
+from handoff.channels.voice.assistant import VoiceAssistant
+from handoff.channels.voice.history import CallHistory
+from handoff.settings import Settings
+from handoff.web.deps import SettingsDep, provided
 
 router = APIRouter()
 TWIML = "application/xml"
+VoiceDep = Annotated[VoiceAssistant, Depends(provided(VoiceAssistant))]
+CallHistoryDep = Annotated[CallHistory, Depends(provided(CallHistory))]
 
 
 def _refuse(status: int, message: str) -> JSONResponse:
@@ -29,10 +36,9 @@ async def _body(request: Request, limit: int) -> bytes | None:
     return body if len(body) <= limit else None
 
 
-async def _signed_twilio(request: Request,
+async def _signed_twilio(request: Request, settings: Settings,
                          handle: Callable[[dict[str, str]], Awaitable[Response]]) -> Response:
     """X-Twilio-Signature over PUBLIC_BASE_URL + path + query and the form parameters, then `handle`."""
-    settings = request.app.state.settings
     if not settings.twilio_auth_token:
         return _refuse(503, "Twilio Voice not configured (TWILIO_AUTH_TOKEN)")
     body = await _body(request, twilio.MAX_BODY_BYTES)
@@ -57,70 +63,69 @@ def _twiml(document: str) -> Response:
 
 
 @router.post("/webhooks/twilio/voice")
-async def incoming_call(request: Request) -> Response:
+async def incoming_call(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     """A call to our number: greeted and listened to by the assistant (or sent to the people holding the case)."""
     async def handle(params: dict[str, str]) -> Response:
-        return _twiml(await request.app.state.voice.incoming(twilio.parse_call(params)))
-    return await _signed_twilio(request, handle)
+        return _twiml(await voice.incoming(twilio.parse_call(params)))
+    return await _signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/gather")
-async def gathered(request: Request) -> Response:
+async def gathered(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
-        return _twiml(await request.app.state.voice.gather(twilio.parse_call(params), twilio.parse_gather(params)))
-    return await _signed_twilio(request, handle)
+        return _twiml(await voice.gather(twilio.parse_call(params), twilio.parse_gather(params)))
+    return await _signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/queue")
-async def left_queue(request: Request) -> Response:
+async def left_queue(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         result, waited = twilio.parse_queue_result(params)
-        return _twiml(await request.app.state.voice.queue_result(twilio.parse_call(params), result, waited))
-    return await _signed_twilio(request, handle)
+        return _twiml(await voice.queue_result(twilio.parse_call(params), result, waited))
+    return await _signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/dialed")
-async def dialed(request: Request) -> Response:
+async def dialed(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         status, duration = twilio.parse_dial_result(params)
-        return _twiml(await request.app.state.voice.dial_result(twilio.parse_call(params), status, duration))
-    return await _signed_twilio(request, handle)
+        return _twiml(await voice.dial_result(twilio.parse_call(params), status, duration))
+    return await _signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/status")
-async def status_callback(request: Request) -> Response:
+async def status_callback(request: Request, settings: SettingsDep, history: CallHistoryDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         call = twilio.parse_call(params)
-        await request.app.state.call_history.status(twilio.call_party(call),
-                                                    twilio.status_change(call, twilio.parse_status(params)))
+        await history.status(twilio.call_party(call), twilio.status_change(call, twilio.parse_status(params)))
         return _twiml(twiml.empty())
-    return await _signed_twilio(request, handle)
+    return await _signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/recording")
-async def recording_callback(request: Request) -> Response:
+async def recording_callback(request: Request, settings: SettingsDep, history: CallHistoryDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         call = twilio.parse_call(params)
-        await request.app.state.call_history.recording(twilio.call_party(call),
-                                                       twilio.recording_change(call, twilio.parse_recording(params)))
+        await history.recording(twilio.call_party(call),
+                                twilio.recording_change(call, twilio.parse_recording(params)))
         return _twiml(twiml.empty())
-    return await _signed_twilio(request, handle)
+    return await _signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/transcription")
-async def transcription_callback(request: Request) -> Response:
+async def transcription_callback(request: Request, settings: SettingsDep, history: CallHistoryDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         call = twilio.parse_call(params)
-        await request.app.state.call_history.transcript(
+        await history.transcript(
             twilio.call_party(call), twilio.transcript_change(call, twilio.parse_transcription(params)))
         return _twiml(twiml.empty())
-    return await _signed_twilio(request, handle)
+    return await _signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/calls")
-async def pbx_call_event(request: Request) -> Response:
+async def pbx_call_event(request: Request, settings: SettingsDep, history: CallHistoryDep) -> Response:
     """One call event from any PBX, signed `X-Signature: sha256=<hex>`; a repeated event is acknowledged."""
-    secret = request.app.state.settings.call_events_secret
+    secret = settings.call_events_secret
     if not secret:
         return _refuse(503, "call events not configured (CALL_EVENTS_SECRET)")
     body = await _body(request, pbx.MAX_BODY_BYTES)
@@ -130,7 +135,7 @@ async def pbx_call_event(request: Request) -> Response:
         return _refuse(403, f"missing or invalid {pbx.SIGNATURE_HEADER}")
     try:
         event = pbx.parse_event(body)
-        stored = await request.app.state.call_history.pbx_event(event)
+        stored = await history.pbx_event(event)
     except pbx.MalformedCallEvent as exc:
         return _refuse(400, str(exc))
     return JSONResponse({"ok": True, "duplicate": not stored})

@@ -1,4 +1,4 @@
-"""Builds the voice channel's objects once per process and attaches them to the app."""
+"""Builds the voice channel's objects once per process and mounts its routes."""
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -18,11 +18,12 @@ from handoff.channels.whatsapp.window import Template
 
 def mount_voice(api: FastAPI, settings: Settings, sessions: async_sessionmaker[AsyncSession],
                 operations: Operations, conversations: Conversations, templates: list[Template],
-                deliverer: VoiceDeliverer) -> None:
-    """Twilio Voice and PBX call events share the calls table and the missed-call follow-up."""
+                deliverer: VoiceDeliverer) -> tuple[VoiceAssistant, CallHistory]:
+    """Twilio Voice and PBX call events share the calls table and the missed-call follow-up; the routes ask for
+    the two objects returned."""
     missed = MissedCalls(operations, templates, conversations.deliverers)
-    api.state.voice = VoiceAssistant(sessions, conversations, operations, deliverer, missed,
-                                     VoiceUrls.under(settings.public_base_url),
-                                     KeyedLock.for_url("voice-call", settings.redis_url))
-    api.state.call_history = CallHistory(sessions, conversations, operations, missed)
+    voice = VoiceAssistant(sessions, conversations, operations, deliverer, missed,
+                           VoiceUrls.under(settings.public_base_url), KeyedLock.for_url("voice-call", settings.redis_url))
+    history = CallHistory(sessions, conversations, operations, missed)
     api.include_router(voice_routes.router)
+    return voice, history

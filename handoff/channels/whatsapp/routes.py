@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from handoff.channels.whatsapp.ingest import WhatsAppIngest
 from handoff.channels.whatsapp.wire import MalformedWebhook, SignatureCheck, check_signature, parse_webhook
+from handoff.web.deps import SettingsDep, provided
 
 router = APIRouter()
 MAX_BODY_BYTES = 3 * 1024 * 1024
 MAX_CHALLENGE_CHARS = 256
+IngestDep = Annotated[WhatsAppIngest, Depends(provided(WhatsAppIngest))]
 
 
 def _refuse(status: int, message: str) -> JSONResponse:
@@ -18,9 +22,9 @@ def _refuse(status: int, message: str) -> JSONResponse:
 
 
 @router.get("/webhooks/whatsapp")
-async def verify(request: Request) -> Response:
+async def verify(request: Request, settings: SettingsDep) -> Response:
     """Echoes `hub.challenge` when Meta subscribes with our verify token; anything else is 403."""
-    expected = request.app.state.settings.whatsapp_verify_token
+    expected = settings.whatsapp_verify_token
     params = request.query_params
     token, challenge = params.get("hub.verify_token") or "", params.get("hub.challenge") or ""
     if not expected or params.get("hub.mode") != "subscribe" or not hmac.compare_digest(token, expected):
@@ -31,9 +35,9 @@ async def verify(request: Request) -> Response:
 
 
 @router.post("/webhooks/whatsapp")
-async def receive(request: Request) -> Response:
+async def receive(request: Request, settings: SettingsDep, ingest: IngestDep) -> Response:
     """Signature first, then a shape check, then the raw body stored; processing happens after the 200."""
-    secret = request.app.state.settings.whatsapp_app_secret
+    secret = settings.whatsapp_app_secret
     if not secret:
         return _refuse(503, "WhatsApp channel not configured (WHATSAPP_APP_SECRET)")
     declared = request.headers.get("content-length")
@@ -51,5 +55,5 @@ async def receive(request: Request) -> Response:
         parse_webhook(body)
     except MalformedWebhook as exc:
         return _refuse(400, f"malformed webhook: {exc}")
-    await request.app.state.whatsapp_ingest.accept(body)
+    await ingest.accept(body)
     return Response(status_code=200)

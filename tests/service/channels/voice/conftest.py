@@ -10,10 +10,13 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.app import create_app
+from handoff.core.operations import Operations
 from handoff.settings import Settings
 from handoff.store.models import Call, Customer, Outbox, TimelineEvent
+from handoff.web.deps import Services
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
 from tests.service.support.processes import free_port
 from tests.service.support.twilio_calls import AUTH_TOKEN, CALL_EVENTS_SECRET
@@ -43,15 +46,23 @@ def voice_settings(database_url: str, tmp_path: Path, graph: GraphStandIn, **ove
 @dataclass
 class VoiceApp:
     client: httpx.AsyncClient
-    state: Any
+    services: Services
     database_url: str
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.services.get(async_sessionmaker)
+
+    @property
+    def operations(self) -> Operations:
+        return self.services.get(Operations)
+
     async def count(self, model: Any, *where: Any) -> int:
-        async with self.state.sessions() as session:
+        async with self.sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
     async def rows(self, model: Any, *where: Any, order: Any = None) -> list[Any]:
-        async with self.state.sessions() as session:
+        async with self.sessions() as session:
             query = select(model).where(*where).order_by(order if order is not None else model.id)
             return list(await session.scalars(query))
 
@@ -67,7 +78,7 @@ async def running(config: Settings) -> AsyncIterator[VoiceApp]:
         # https: the inbox cookie is Secure when PUBLIC_BASE_URL is https
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="https://test",
                                      timeout=30) as client:
-            yield VoiceApp(client, api.state, config.database_url)
+            yield VoiceApp(client, api.state.services, config.database_url)
 
 
 @pytest.fixture

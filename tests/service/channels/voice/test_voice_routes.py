@@ -204,9 +204,9 @@ async def test_callbacks_fill_the_call_card_the_inbox_shows(voice: VoiceApp) -> 
                RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1", RecordingDuration="40")
     await call(voice, f"{VOICE}/transcription", sid, TranscriptionSid="TR1", TranscriptionStatus="completed",
                TranscriptionText="Hola, quiero saber el horario", RecordingSid="RE1")
-    async with voice.state.sessions() as session, session.begin():
+    async with voice.sessions() as session, session.begin():
         await create_agent(session, NewAgent("ana@example.com", "Ana", "supervisor", ("care",), "a long password 1"),
-                           voice.state.operations.teams)
+                           voice.operations.teams)
     login = await voice.client.post("/inbox/api/login", json={"email": "ana@example.com",
                                                               "password": "a long password 1"})
     assert login.status_code == 200, login.text

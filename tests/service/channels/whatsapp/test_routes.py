@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from handoff.app import create_app
+from handoff.channels.whatsapp.ingest import WhatsAppIngest
 from handoff.channels.whatsapp.wire import sign
 from handoff.settings import Settings
 from handoff.store.db import create_engine, session_factory
@@ -33,7 +34,7 @@ async def running(config: Settings) -> AsyncIterator[httpx.AsyncClient]:
     api = asgi.other_asgi_app
     async with api.router.lifespan_context(api):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://test") as client:
-            client.app_state = api.state  # type: ignore[attr-defined]
+            client.ingest = api.state.services.get(WhatsAppIngest)  # type: ignore[attr-defined]
             yield client
 
 
@@ -87,7 +88,7 @@ async def test_a_signed_webhook_is_stored_acknowledged_then_processed(client, da
     response = await client.post("/webhooks/whatsapp", content=body,
                                  headers={"X-Hub-Signature-256": sign(APP_SECRET, body)})
     assert response.status_code == 200 and response.content == b""
-    await client.app_state.whatsapp_ingest.drain()
+    await client.ingest.drain()
     engine = create_engine(database_url)
     async with session_factory(engine)() as session:
         row = await session.scalar(select(InboundWebhook))
