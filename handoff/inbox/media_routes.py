@@ -17,7 +17,7 @@ FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": 
                 "Cache-Control": "private, max-age=300", "Cross-Origin-Resource-Policy": "same-origin"}
 
 
-@router.get("/api/events/{event_id}/media")
+@router.get("/api/events/{event_id}/media", response_class=FileResponse)
 async def event_media(event_id: int, principal: InboxUser, sessions: SessionsDep,
                       settings: SettingsDep) -> FileResponse:
     async with sessions() as session, session.begin():

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from handoff.core import audit
@@ -17,6 +17,7 @@ from handoff.inbox import canned, views
 from handoff.inbox.actions import InboxError
 from handoff.inbox.deps import (ActionsDep, Admin, Anyone, AuthDep, DeskDep, InboxUser, PeopleDep, Supervisor,
                                  Worker)
+from handoff.inbox.schemas import AgentPublic, CaseSummary, CaseView, Done, Me, Ok, Options, SupervisorPanel
 from handoff.core.permissions import can_read_case, sees_all_teams
 from handoff.core.sending import customer_channels
 from handoff.store.models import Case, Customer
@@ -44,7 +45,7 @@ def me(principal: Principal) -> dict[str, Any]:
 
 
 # ---- page ------------------------------------------------------------------------------------------------
-@router.get("", include_in_schema=False)
+@router.get("", include_in_schema=False, response_class=FileResponse)
 async def page() -> FileResponse:
     """The inbox app: static HTML and ES modules, no build step."""
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
@@ -56,7 +57,7 @@ class Login(BaseModel):
     password: str = Field(max_length=1024)
 
 
-@router.post("/api/login")
+@router.post("/api/login", response_model=Me)
 async def login(body: Login, request: Request, response: Response, auth: AuthDep) -> dict[str, Any]:
     if not await auth.allow_attempt(body.email, request.client.host if request.client else "?"):
         raise HTTPException(429, "too many attempts, wait a few minutes")
@@ -70,7 +71,7 @@ async def login(body: Login, request: Request, response: Response, auth: AuthDep
     return me(principal)
 
 
-@router.post("/api/logout")
+@router.post("/api/logout", response_model=Ok)
 async def logout(response: Response, principal: Anyone, auth: AuthDep, desk: DeskDep) -> dict[str, bool]:
     await auth.logout(principal)
     if desk.live is not None:
@@ -79,7 +80,7 @@ async def logout(response: Response, principal: Anyone, auth: AuthDep, desk: Des
     return {"ok": True}
 
 
-@router.get("/api/me")
+@router.get("/api/me", response_model=Me)
 async def whoami(principal: Anyone) -> dict[str, Any]:
     return me(principal)
 
@@ -88,33 +89,33 @@ class Presence(BaseModel):
     presence: str
 
 
-@router.post("/api/presence")
+@router.post("/api/presence", response_model=AgentPublic)
 async def presence(body: Presence, principal: InboxUser, people: PeopleDep) -> dict[str, Any]:
     return await run(people.presence(principal, body.presence))
 
 
 # ---- lists -----------------------------------------------------------------------------------------------
-@router.get("/api/queue")
+@router.get("/api/queue", response_model=list[CaseSummary])
 async def queue(principal: InboxUser, sessions: SessionsDep) -> list[dict[str, Any]]:
     teams = None if sees_all_teams(principal.agent.role) else list(principal.agent.teams or [])
     async with sessions() as session:
         return await views.queue(session, teams)
 
 
-@router.get("/api/mine")
+@router.get("/api/mine", response_model=list[CaseSummary])
 async def mine(principal: InboxUser, sessions: SessionsDep) -> list[dict[str, Any]]:
     async with sessions() as session:
         return await views.assigned_to(session, principal.agent.id)
 
 
-@router.get("/api/options")
+@router.get("/api/options", response_model=Options)
 async def options(principal: InboxUser, operations: OperationsDep) -> dict[str, Any]:
     """Teams to transfer to and dispositions to resolve with."""
     return {"teams": sorted(operations.teams), "dispositions": operations.inbox.dispositions}
 
 
 # ---- a case ----------------------------------------------------------------------------------------------
-@router.get("/api/cases/{case_id}")
+@router.get("/api/cases/{case_id}", response_model=CaseView)
 async def case(case_id: str, principal: InboxUser, desk: DeskDep, sessions: SessionsDep,
                before: int | None = None) -> dict[str, Any]:
     async with sessions() as session:
@@ -157,44 +158,44 @@ def done(outcome: Any) -> dict[str, Any]:
     return {"ok": True, "case_id": outcome.case_id, "event_ids": outcome.event_ids}
 
 
-@router.post("/api/cases/{case_id}/accept")
+@router.post("/api/cases/{case_id}/accept", response_model=Done)
 async def accept(case_id: str, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.accept(principal, case_id)))
 
 
-@router.post("/api/cases/{case_id}/reply")
+@router.post("/api/cases/{case_id}/reply", response_model=Done)
 async def reply(case_id: str, body: Text, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.reply(principal, case_id, body.text, body.channel)))
 
 
-@router.post("/api/cases/{case_id}/note")
+@router.post("/api/cases/{case_id}/note", response_model=Done)
 async def note(case_id: str, body: Text, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.note(principal, case_id, body.text)))
 
 
-@router.post("/api/cases/{case_id}/transfer")
+@router.post("/api/cases/{case_id}/transfer", response_model=Done)
 async def transfer(case_id: str, body: Transfer, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.transfer(principal, case_id, team=body.team, agent_id=body.agent_id)))
 
 
-@router.post("/api/cases/{case_id}/resolve")
+@router.post("/api/cases/{case_id}/resolve", response_model=Done)
 async def resolve(case_id: str, body: Resolve, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.resolve(principal, case_id, body.disposition)))
 
 
-@router.post("/api/cases/{case_id}/return")
+@router.post("/api/cases/{case_id}/return", response_model=Done)
 async def return_to_assistant(case_id: str, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.return_to_assistant(principal, case_id)))
 
 
 # ---- supervisors and admins ------------------------------------------------------------------------------
-@router.get("/api/supervisor")
+@router.get("/api/supervisor", response_model=SupervisorPanel)
 async def supervisor_panel(principal: Supervisor, sessions: SessionsDep) -> dict[str, Any]:
     async with sessions() as session:
         return await views.supervisor_panel(session)
 
 
-@router.get("/api/agents")
+@router.get("/api/agents", response_model=list[AgentPublic])
 async def agents(principal: Supervisor, people: PeopleDep) -> list[dict[str, Any]]:
     return await run(people.list(principal))
 
@@ -208,7 +209,7 @@ class CreateAgent(BaseModel):
     capacity: int = 3
 
 
-@router.post("/api/agents", status_code=201)
-async def create_agent(body: CreateAgent, principal: Admin, people: PeopleDep) -> JSONResponse:
+@router.post("/api/agents", status_code=201, response_model=AgentPublic)
+async def create_agent(body: CreateAgent, principal: Admin, people: PeopleDep) -> dict[str, Any]:
     new = NewAgent(body.email, body.name, body.role, tuple(body.teams), body.password, body.capacity)
-    return JSONResponse(await run(people.create(principal, new)), status_code=201)
+    return await run(people.create(principal, new))

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,6 +15,7 @@ from handoff.inbox.auth import Principal
 from handoff.reports import nlu_export, nlu_samples, transitions
 from handoff.reports.audit_export import export_case, render_html
 from handoff.reports.loader import dashboard
+from handoff.reports.schemas import CaseExport, KpiReport, NluSample, ReviewedTransition, Transition
 from handoff.inbox.deps import Designer, Supervisor
 from handoff.inbox.routes import PAGE_HEADERS, STATIC
 from handoff.settings import REPO_ROOT
@@ -24,7 +25,11 @@ router = APIRouter(prefix="/inbox")
 BOT_DATA = REPO_ROOT / "bot" / "data"
 
 
-@router.get("/reports")
+class YamlDownload(PlainTextResponse):
+    media_type = "application/x-yaml"
+
+
+@router.get("/reports", response_class=FileResponse)
 async def reports_page() -> FileResponse:
     """The transition review and the designers' review list (the KPI dashboard is a view of /inbox)."""
     return FileResponse(STATIC / "reports.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
@@ -35,7 +40,7 @@ def local_day_start(day: date, zone: str) -> datetime:
     return datetime.combine(day, time.min, ZoneInfo(zone)).astimezone(timezone.utc)
 
 
-@router.get("/api/reports/kpis")
+@router.get("/api/reports/kpis", response_model=KpiReport)
 async def kpis(start: date, end: date, principal: Supervisor, operations: OperationsDep,
                sessions: SessionsDep) -> dict[str, Any]:
     """KPIs for local days start..end inclusive, recomputed from the rows."""
@@ -46,7 +51,7 @@ async def kpis(start: date, end: date, principal: Supervisor, operations: Operat
                                local_day_start(end + timedelta(days=1), operations.timezone))
 
 
-@router.get("/api/transitions")
+@router.get("/api/transitions", response_model=list[Transition])
 async def list_transitions(principal: Supervisor, sessions: SessionsDep, start: datetime | None = None,
                            end: datetime | None = None, channel: str | None = None, team: str | None = None,
                            reason: str | None = None, intent: str | None = None, direction: str | None = None,
@@ -61,7 +66,7 @@ class Review(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
 
 
-@router.post("/api/transitions/{handoff_id}/review")
+@router.post("/api/transitions/{handoff_id}/review", response_model=ReviewedTransition)
 async def review(handoff_id: int, body: Review, principal: Supervisor, sessions: SessionsDep) -> dict[str, Any]:
     try:
         async with sessions() as session, session.begin():
@@ -79,19 +84,22 @@ async def _export(sessions: async_sessionmaker[AsyncSession], case_id: str, prin
     return document
 
 
-@router.get("/api/cases/{case_id}/export.json")
-async def export_json(case_id: str, principal: Supervisor, sessions: SessionsDep) -> JSONResponse:
+# JSONResponse: a downloaded document keeps the bytes json.dumps gave it before it had a model.
+@router.get("/api/cases/{case_id}/export.json", response_model=CaseExport, response_class=JSONResponse)
+async def export_json(case_id: str, response: Response, principal: Supervisor,
+                      sessions: SessionsDep) -> dict[str, Any]:
     document = await _export(sessions, case_id, principal)
-    return JSONResponse(document, headers={"Content-Disposition": f'attachment; filename="case-{case_id}.json"'})
+    response.headers["Content-Disposition"] = f'attachment; filename="case-{case_id}.json"'
+    return document
 
 
-@router.get("/api/cases/{case_id}/export.html")
+@router.get("/api/cases/{case_id}/export.html", response_class=HTMLResponse)
 async def export_html(case_id: str, principal: Supervisor, sessions: SessionsDep) -> HTMLResponse:
     document = await _export(sessions, case_id, principal)
     return HTMLResponse(render_html(document), headers=PAGE_HEADERS)
 
 
-@router.get("/api/nlu-samples")
+@router.get("/api/nlu-samples", response_model=list[NluSample])
 async def samples(principal: Designer, sessions: SessionsDep, status: str | None = "open") -> list[dict[str, Any]]:
     async with sessions() as session:
         return await nlu_samples.review_list(session, status or None)
@@ -103,7 +111,7 @@ class Label(BaseModel):
     text: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/api/nlu-samples/{sample_id}")
+@router.post("/api/nlu-samples/{sample_id}", response_model=NluSample)
 async def label(sample_id: int, body: Label, principal: Designer, sessions: SessionsDep) -> dict[str, Any]:
     try:
         async with sessions() as session, session.begin():
@@ -113,10 +121,9 @@ async def label(sample_id: int, body: Label, principal: Designer, sessions: Sess
         raise HTTPException(exc.status, exc.message) from exc
 
 
-@router.get("/api/nlu-export.yml")
-async def export_yaml(principal: Designer, sessions: SessionsDep) -> PlainTextResponse:
+@router.get("/api/nlu-export.yml", response_class=YamlDownload)
+async def export_yaml(principal: Designer, sessions: SessionsDep) -> YamlDownload:
     """The annotated examples not yet in bot/data, as a Rasa YAML file to download."""
     async with sessions() as session:
         body = await nlu_export.download(session, BOT_DATA)
-    return PlainTextResponse(body, media_type="application/x-yaml",
-                             headers={"Content-Disposition": 'attachment; filename="nlu_reviewed.yml"'})
+    return YamlDownload(body, headers={"Content-Disposition": 'attachment; filename="nlu_reviewed.yml"'})

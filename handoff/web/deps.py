@@ -6,7 +6,7 @@ use it; each folder declares its own typed aliases next to its routes with `prov
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,10 +29,9 @@ class Services:
 
     def get(self, kind: type[T]) -> T:
         """The one object of exactly this type; a missing one is a wiring bug, not a request error."""
-        found = self._by_type.get(kind)
-        if not isinstance(found, kind):
+        if kind not in self._by_type:
             raise LookupError(f"no {kind.__name__} was registered with the app")
-        return found
+        return cast(T, self._by_type[kind])  # keyed by the object's own type
 
 
 def provided(kind: type[T]) -> Callable[[Request], Awaitable[T]]:

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,10 +14,24 @@ from handoff.web.deps import SessionsDep, SettingsDep
 router = APIRouter()
 
 
+class Health(BaseModel):
+    status: str
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str  # what answered (Rasa: the model file) or why not
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, Check]  # database, rasa, action_server
+
+
 @router.get("/healthz")
-async def healthz() -> dict[str, str]:
+async def healthz() -> Health:
     """Answers while the process lives."""
-    return {"status": "ok"}
+    return Health(status="ok")
 
 
 async def _check_database(sessions: async_sessionmaker[AsyncSession]) -> tuple[bool, str]:
@@ -49,8 +62,8 @@ async def _check_actions(client: httpx.AsyncClient, action_url: str) -> tuple[bo
         return False, type(exc).__name__
 
 
-@router.get("/readyz")
-async def readyz(settings: SettingsDep, sessions: SessionsDep) -> JSONResponse:
+@router.get("/readyz", responses={503: {"model": Readiness, "description": "Not ready"}})
+async def readyz(response: Response, settings: SettingsDep, sessions: SessionsDep) -> Readiness:
     """200 only when the database, Rasa with a model and the action server all answer."""
     async with httpx.AsyncClient(timeout=2.0) as client:
         database, rasa, actions = await asyncio.gather(
@@ -58,9 +71,8 @@ async def readyz(settings: SettingsDep, sessions: SessionsDep) -> JSONResponse:
             _check_rasa(client, settings.rasa_url.rstrip("/"), settings.rasa_token),
             _check_actions(client, settings.action_server_url.rstrip("/")),
         )
-    checks: dict[str, Any] = {
-        name: {"ok": ok, "detail": detail}
-        for name, (ok, detail) in {"database": database, "rasa": rasa, "action_server": actions}.items()
-    }
-    ready = all(check["ok"] for check in checks.values())
-    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+    checks = {name: Check(ok=ok, detail=detail)
+              for name, (ok, detail) in {"database": database, "rasa": rasa, "action_server": actions}.items()}
+    ready = all(check.ok for check in checks.values())
+    response.status_code = 200 if ready else 503
+    return Readiness(ready=ready, checks=checks)

@@ -18,13 +18,13 @@ def _file(path: Path, media_type: str) -> FileResponse:
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/", include_in_schema=False)
+@router.get("/", include_in_schema=False, response_class=FileResponse)
 async def demo_page() -> FileResponse:
     """A page with the widget on it, to try the assistant."""
     return _file(WIDGET / "demo.html", "text/html; charset=utf-8")
 
 
-@router.get("/widget/widget.js", include_in_schema=False)
+@router.get("/widget/widget.js", include_in_schema=False, response_class=FileResponse)
 async def widget_script() -> FileResponse:
     """The one script a website embeds."""
     return _file(WIDGET / "dist" / "widget.js", "application/javascript; charset=utf-8")

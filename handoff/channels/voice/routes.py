@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from handoff.channels.voice import pbx
 from handoff.channels.voice import twiml
@@ -19,9 +20,26 @@ from handoff.settings import Settings
 from handoff.web.deps import SettingsDep, provided
 
 router = APIRouter()
-TWIML = "application/xml"
 VoiceDep = Annotated[VoiceAssistant, Depends(provided(VoiceAssistant))]
 CallHistoryDep = Annotated[CallHistory, Depends(provided(CallHistory))]
+
+
+class TwiML(Response):
+    """A TwiML document: what Twilio does next on the call."""
+
+    media_type = "application/xml"
+
+
+class Refusal(BaseModel):
+    error: str
+
+
+class CallEventAck(BaseModel):
+    ok: bool
+    duplicate: bool  # the PBX sent this event before: acknowledged, stored once
+
+
+REFUSALS: dict[int | str, dict[str, object]] = {status: {"model": Refusal} for status in (400, 403, 413, 503)}
 
 
 def _refuse(status: int, message: str) -> JSONResponse:
@@ -59,10 +77,10 @@ async def _signed_twilio(request: Request, settings: Settings,
 
 
 def _twiml(document: str) -> Response:
-    return Response(document, media_type=TWIML)
+    return TwiML(document)
 
 
-@router.post("/webhooks/twilio/voice")
+@router.post("/webhooks/twilio/voice", response_class=TwiML, responses=REFUSALS)
 async def incoming_call(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     """A call to our number: greeted and listened to by the assistant (or sent to the people holding the case)."""
     async def handle(params: dict[str, str]) -> Response:
@@ -70,14 +88,14 @@ async def incoming_call(request: Request, settings: SettingsDep, voice: VoiceDep
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/twilio/voice/gather")
+@router.post("/webhooks/twilio/voice/gather", response_class=TwiML, responses=REFUSALS)
 async def gathered(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         return _twiml(await voice.gather(twilio.parse_call(params), twilio.parse_gather(params)))
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/twilio/voice/queue")
+@router.post("/webhooks/twilio/voice/queue", response_class=TwiML, responses=REFUSALS)
 async def left_queue(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         result, waited = twilio.parse_queue_result(params)
@@ -85,7 +103,7 @@ async def left_queue(request: Request, settings: SettingsDep, voice: VoiceDep) -
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/twilio/voice/dialed")
+@router.post("/webhooks/twilio/voice/dialed", response_class=TwiML, responses=REFUSALS)
 async def dialed(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         status, duration = twilio.parse_dial_result(params)
@@ -93,7 +111,7 @@ async def dialed(request: Request, settings: SettingsDep, voice: VoiceDep) -> Re
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/twilio/voice/status")
+@router.post("/webhooks/twilio/voice/status", response_class=TwiML, responses=REFUSALS)
 async def status_callback(request: Request, settings: SettingsDep, history: CallHistoryDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         call = twilio.parse_call(params)
@@ -102,7 +120,7 @@ async def status_callback(request: Request, settings: SettingsDep, history: Call
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/twilio/voice/recording")
+@router.post("/webhooks/twilio/voice/recording", response_class=TwiML, responses=REFUSALS)
 async def recording_callback(request: Request, settings: SettingsDep, history: CallHistoryDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         call = twilio.parse_call(params)
@@ -112,7 +130,7 @@ async def recording_callback(request: Request, settings: SettingsDep, history: C
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/twilio/voice/transcription")
+@router.post("/webhooks/twilio/voice/transcription", response_class=TwiML, responses=REFUSALS)
 async def transcription_callback(request: Request, settings: SettingsDep, history: CallHistoryDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         call = twilio.parse_call(params)
@@ -122,8 +140,9 @@ async def transcription_callback(request: Request, settings: SettingsDep, histor
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/calls")
-async def pbx_call_event(request: Request, settings: SettingsDep, history: CallHistoryDep) -> Response:
+@router.post("/webhooks/calls", response_model=CallEventAck, responses=REFUSALS)
+async def pbx_call_event(request: Request, settings: SettingsDep,
+                         history: CallHistoryDep) -> CallEventAck | JSONResponse:
     """One call event from any PBX, signed `X-Signature: sha256=<hex>`; a repeated event is acknowledged."""
     secret = settings.call_events_secret
     if not secret:
@@ -138,4 +157,4 @@ async def pbx_call_event(request: Request, settings: SettingsDep, history: CallH
         stored = await history.pbx_event(event)
     except pbx.MalformedCallEvent as exc:
         return _refuse(400, str(exc))
-    return JSONResponse({"ok": True, "duplicate": not stored})
+    return CallEventAck(ok=True, duplicate=not stored)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
 
 from handoff.channels.whatsapp.ingest import WhatsAppIngest
 from handoff.channels.whatsapp.wire import MalformedWebhook, SignatureCheck, check_signature, parse_webhook
@@ -17,11 +18,16 @@ MAX_CHALLENGE_CHARS = 256
 IngestDep = Annotated[WhatsAppIngest, Depends(provided(WhatsAppIngest))]
 
 
+class Refusal(BaseModel):
+    error: str
+
+
 def _refuse(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-@router.get("/webhooks/whatsapp")
+@router.get("/webhooks/whatsapp", response_class=PlainTextResponse,
+            responses={status: {"model": Refusal} for status in (400, 403)})
 async def verify(request: Request, settings: SettingsDep) -> Response:
     """Echoes `hub.challenge` when Meta subscribes with our verify token; anything else is 403."""
     expected = settings.whatsapp_verify_token
@@ -34,7 +40,8 @@ async def verify(request: Request, settings: SettingsDep) -> Response:
     return PlainTextResponse(challenge)
 
 
-@router.post("/webhooks/whatsapp")
+@router.post("/webhooks/whatsapp", response_class=Response,  # 200 with an empty body, as Meta expects
+             responses={status: {"model": Refusal} for status in (400, 401, 403, 413, 503)})
 async def receive(request: Request, settings: SettingsDep, ingest: IngestDep) -> Response:
     """Signature first, then a shape check, then the raw body stored; processing happens after the 200."""
     secret = settings.whatsapp_app_secret

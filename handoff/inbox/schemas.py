@@ -1,0 +1,216 @@
+"""What the inbox's JSON API answers, field by field in the order the views build it (OpenAPI reads these).
+
+`extra="forbid"`: a key a view adds without adding it here fails the tests instead of silently vanishing.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class View(BaseModel):
+    """A response body: exactly these keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Ok(View):
+    ok: bool
+
+
+class AgentPublic(View):
+    """An agent as the inbox shows it (never the password hash)."""
+
+    id: str
+    email: str
+    name: str
+    role: str
+    teams: list[str]
+    capacity: int
+    presence: str
+    active: bool
+
+
+class Me(View):
+    agent: AgentPublic
+    csrf_token: str
+
+
+class Options(View):
+    teams: list[str]
+    dispositions: list[str]
+
+
+class CaseSummary(View):
+    """One row of the queue or of my cases."""
+
+    id: str
+    status: str
+    team: str | None
+    assignee_id: str | None
+    channel: str
+    language: str | None
+    priority: int
+    customer_name: str | None
+    reason: str | None
+    intent: str | None
+    accepted: bool
+    queued_at: str | None
+    waiting_seconds: int | None
+    last_customer_message_at: str | None
+
+
+class CaseDetail(CaseSummary):
+    disposition: str | None
+    csat: int | None
+    handoff_count: int
+    previous_case_id: str | None
+    assignee_name: str | None
+    first_response_due_at: str | None
+    created_at: str
+
+
+class IdentityView(View):
+    kind: str
+    value: str
+    verified: bool
+
+
+class EarlierCase(View):
+    id: str
+    status: str
+    team: str | None
+    channel: str
+    disposition: str | None
+    created_at: str
+    resolved_at: str | None
+
+
+class CustomerView(View):
+    id: str | None
+    name: str | None
+    language: str | None
+    facts: dict[str, Any]
+    identities: list[IdentityView]
+    earlier_cases: list[EarlierCase]
+
+
+class HandoffView(View):
+    id: int
+    direction: str
+    reason: str
+    intent: str | None
+    confidence: float | None
+    summary: str | None
+    slots: dict[str, Any]
+    team: str | None
+    bot_turns: int
+    queued_at: str
+    accepted_at: str | None
+    ended_at: str | None
+    agent_id: str | None
+    outcome: str | None
+
+
+class MediaView(View):
+    """A customer's file as an agent may learn of it: never the store path or the provider's id."""
+
+    mime_type: str | None
+    size: int | None
+    filename: str | None
+    inline: bool
+    url: str | None
+    error: str | None
+
+
+class EventView(View):
+    id: int
+    case_id: str
+    seq: int
+    channel: str
+    direction: str
+    actor: str
+    actor_name: str | None
+    kind: str
+    text: str | None
+    payload: dict[str, Any]
+    delivery_status: str | None
+    at: str
+    media: MediaView | None
+
+
+class CallCard(View):
+    """A call on the case view (handoff/channels/voice/calls.py builds it)."""
+
+    id: int
+    call_id: str
+    provider: str
+    direction: str
+    from_: str | None = Field(alias="from")
+    to: str | None
+    status: str
+    started_at: str
+    answered_at: str | None
+    ended_at: str | None
+    duration_seconds: int | None
+    agent: str | None
+    agent_id: str | None
+    recording_url: str | None
+    recording_duration_seconds: int | None
+    transcript: str | None
+    transcript_segments: list[dict[str, Any]]
+    missed_call_follow_up: str | None
+    case_id: str
+    event_ids: list[int]
+
+
+class Canned(View):
+    key: str
+    title: str
+    text: str
+
+
+class CaseView(View):
+    """Everything an agent needs to answer without asking again."""
+
+    case: CaseDetail
+    customer: CustomerView
+    handoff: HandoffView | None
+    transitions: list[HandoffView]
+    events: list[EventView]
+    more_before: int | None
+    channels: list[str]
+    calls: list[CallCard]
+    canned: list[Canned]
+
+
+class Done(View):
+    """An agent's action went through; these timeline events record it."""
+
+    ok: bool
+    case_id: str
+    event_ids: list[int]
+
+
+class TeamWaiting(View):
+    team: str | None
+    waiting: int
+    longest_wait_seconds: int | None
+
+
+class PanelAgent(View):
+    id: str
+    name: str
+    role: str
+    teams: list[str]
+    presence: str
+    open_cases: int
+    capacity: int
+
+
+class SupervisorPanel(View):
+    waiting: list[TeamWaiting]
+    agents_by_state: dict[str, int]
+    longest_wait_seconds: int
+    agents: list[PanelAgent]

@@ -1,0 +1,209 @@
+"""What the report endpoints answer, field by field in the order the report modules build it (OpenAPI reads these)."""
+from __future__ import annotations
+
+from typing import Any
+
+from handoff.inbox.schemas import View
+
+
+class Kpis(View):
+    """Every KPI of one group of cases (handoff/reports/kpis.py aggregate); None where nothing was measured."""
+
+    cases: int
+    contained: int
+    containment_rate: float | None
+    handed_off: int
+    handoff_rate: float | None
+    handoffs: int
+    handoff_reasons: dict[str, int]
+    avg_bot_turns_before_handoff: float | None
+    avg_bot_seconds_before_handoff: float | None
+    avg_queue_wait_seconds: float | None
+    abandoned_in_queue: int
+    queue_abandonment_rate: float | None
+    avg_first_response_seconds: float | None
+    avg_handle_seconds: float | None
+    resolved: int
+    first_contact_resolutions: int
+    fcr_rate: float | None
+    recontacts: int
+    recontact_rate: float | None
+    sla_attainment: dict[str, float | None]
+    sla_spread: float | None
+    csat_bot_only: float | None
+    csat_assisted: float | None
+    csat_bot_only_responses: int
+    csat_assisted_responses: int
+
+
+# A row of a table names its group first: pydantic puts the fields of the last base class first,
+# so `class DayKpis(Kpis, DayKey)` reads {"day": …, "cases": …, …} like the dict kpis.report builds.
+class DayKey(View):
+    day: str
+
+
+class ChannelKey(View):
+    channel: str
+
+
+class TeamKey(View):
+    team: str
+
+
+class IntentKey(View):
+    intent: str
+
+
+class DayKpis(Kpis, DayKey):
+    pass
+
+
+class ChannelKpis(Kpis, ChannelKey):
+    pass
+
+
+class TeamKpis(Kpis, TeamKey):
+    pass
+
+
+class IntentKpis(Kpis, IntentKey):
+    pass
+
+
+class KpiReport(View):
+    """The KPIs for [start, end): the totals and one table per dimension, rows sorted by name."""
+
+    start: str
+    end: str
+    total: Kpis
+    day: list[DayKpis]
+    channel: list[ChannelKpis]
+    team: list[TeamKpis]
+    intent: list[IntentKpis]
+
+
+class Turn(View):
+    at: str
+    actor: str
+    text: str | None
+
+
+class Transition(View):
+    """One bot↔human transition with the assistant's last turns before it."""
+
+    id: int
+    case_id: str
+    direction: str
+    channel: str
+    reason: str
+    intent: str | None
+    confidence: float | None
+    team: str | None
+    slots: dict[str, Any]
+    summary: str | None
+    bot_turns: int
+    queued_at: str
+    accepted_at: str | None
+    ended_at: str | None
+    waiting_seconds: float | None
+    outcome: str | None
+    review_tag: str | None
+    review_note: str | None
+    last_turns: list[Turn]
+
+
+class ReviewedTransition(Transition):
+    nlu_samples: int  # samples the review put in the designers' queue
+
+
+class NluSample(View):
+    id: int
+    case_id: str | None
+    source: str
+    text: str
+    language: str | None
+    predicted_intent: str | None
+    confidence: float | None
+    review_tag: str | None
+    status: str
+    intent: str | None
+    reviewed_by: str | None
+    created_at: str | None
+
+
+class ExportedCase(View):
+    id: str
+    status: str
+    channel: str
+    team: str | None
+    created_at: str
+    resolved_at: str | None
+    disposition: str | None
+    csat: int | None
+    previous_case_id: str | None
+
+
+class ExportedCustomer(View):
+    id: str
+    display_name: str | None
+
+
+class ExportedTransition(View):
+    id: int
+    direction: str
+    reason: str
+    intent: str | None
+    confidence: float | None
+    team: str | None
+    queued_at: str
+    accepted_at: str | None
+    ended_at: str | None
+    outcome: str | None
+    review_tag: str | None
+
+
+class ExportedCall(View):
+    id: int
+    direction: str
+    status: str
+    started_at: str
+    ended_at: str | None
+    duration_seconds: int | None
+    recording_url: str | None
+    transcript: str | None
+
+
+class ExportedEvent(View):
+    """The hashed fields exactly as hashed (handoff/core/hashchain.py HASHED_FIELDS), the hash, the delivery."""
+
+    case_id: str
+    seq: int
+    created_at: str
+    channel: str
+    direction: str
+    actor: str
+    kind: str
+    text: str | None
+    payload: dict[str, Any]
+    provider_id: str | None
+    prev_hash: str
+    hash: str
+    delivery_status: str | None
+
+
+class ChainHead(View):
+    count: int
+    hash: str
+
+
+class CaseExport(View):
+    """A case's whole transcript as a self-verifying document (handoff/reports/audit_export.py)."""
+
+    format: str
+    exported_at: str
+    case: ExportedCase
+    customer: ExportedCustomer | None
+    transitions: list[ExportedTransition]
+    calls: list[ExportedCall]
+    events: list[ExportedEvent]
+    head: ChainHead
