@@ -4,8 +4,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
-from handoff.core import audit
 from handoff.channels.whatsapp.media import serving, stored_path
+from handoff.core import audit
 from handoff.core.permissions import can_read_case
 from handoff.inbox.deps import InboxUser
 from handoff.store.models import Case, TimelineEvent

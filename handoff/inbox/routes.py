@@ -3,23 +3,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from handoff.channels.voice.calls import call_cards
 from handoff.core import audit
 from handoff.core.agents import NewAgent, public
-from handoff.channels.voice.calls import call_cards
-from handoff.inbox.auth import COOKIE, Principal
-from handoff.inbox import canned, views
-from handoff.inbox.actions import InboxError
-from handoff.inbox.deps import (ActionsDep, Admin, Anyone, AuthDep, DeskDep, InboxUser, PeopleDep, Supervisor,
-                                 Worker)
-from handoff.inbox.schemas import AgentPublic, CaseSummary, CaseView, Done, Me, Ok, Options, SupervisorPanel
 from handoff.core.permissions import can_read_case, sees_all_teams
 from handoff.core.sending import customer_channels
+from handoff.inbox import canned, views
+from handoff.inbox.actions import InboxError, Outcome
+from handoff.inbox.auth import COOKIE, Principal
+from handoff.inbox.deps import ActionsDep, Admin, Anyone, AuthDep, DeskDep, InboxUser, PeopleDep, Supervisor, Worker
+from handoff.inbox.schemas import AgentPublic, CaseSummary, CaseView, Done, Me, Ok, Options, SupervisorPanel
 from handoff.store.models import Case, Customer
 from handoff.web.deps import OperationsDep, SessionsDep
 
@@ -31,9 +30,11 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-cache",
 }
 router = APIRouter(prefix="/inbox")
+T = TypeVar("T")
 
 
-async def run(call: Awaitable[Any]) -> Any:
+async def run(call: Awaitable[T]) -> T:
+    """The services' refusals as HTTP errors."""
     try:
         return await call
     except InboxError as exc:
@@ -154,7 +155,7 @@ class Resolve(BaseModel):
     disposition: str
 
 
-def done(outcome: Any) -> dict[str, Any]:
+def done(outcome: Outcome) -> dict[str, Any]:
     return {"ok": True, "case_id": outcome.case_id, "event_ids": outcome.event_ids}
 
 

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core import audit
 from handoff.inbox.auth import Principal
+from handoff.inbox.deps import Designer, Supervisor
+from handoff.inbox.routes import PAGE_HEADERS, STATIC
 from handoff.reports import nlu_export, nlu_samples, transitions
 from handoff.reports.audit_export import export_case, render_html
 from handoff.reports.loader import dashboard
 from handoff.reports.schemas import CaseExport, KpiReport, NluSample, ReviewedTransition, Transition
-from handoff.inbox.deps import Designer, Supervisor
-from handoff.inbox.routes import PAGE_HEADERS, STATIC
 from handoff.settings import REPO_ROOT
 from handoff.web.deps import OperationsDep, SessionsDep
 

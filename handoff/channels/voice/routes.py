@@ -11,9 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from handoff.channels.voice import pbx
-from handoff.channels.voice import twiml
-from handoff.channels.voice import twilio
+from handoff.channels.voice import pbx, twilio, twiml
 from handoff.channels.voice.assistant import VoiceAssistant
 from handoff.channels.voice.history import CallHistory
 from handoff.settings import Settings
