@@ -23,7 +23,8 @@ def mount_voice(api: FastAPI, settings: Settings, sessions: async_sessionmaker[A
     the two objects returned."""
     missed = MissedCalls(operations, templates, conversations.deliverers)
     voice = VoiceAssistant(sessions, conversations, operations, deliverer, missed,
-                           VoiceUrls.under(settings.public_base_url), KeyedLock.for_url("voice-call", settings.redis_url))
+                           VoiceUrls.under(settings.public_base_url),
+                           KeyedLock.for_url("voice-call", settings.redis_url))
     history = CallHistory(sessions, conversations, operations, missed)
     api.include_router(voice_routes.router)
     return voice, history
