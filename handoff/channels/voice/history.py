@@ -53,8 +53,7 @@ class CallHistory:
                             session, provider=provider, provider_call_id=call_id,
                             follow_up_window_hours=self.operations.follow_up_window_hours, **first)
                     else:
-                        case = await session.get(Case, call.case_id)
-                    assert case is not None
+                        case = await session.get_one(Case, call.case_id)
                     await apply(session, call, case)
                     staged = await self.missed.recover(session, call, case)
                     case_id = case.id
