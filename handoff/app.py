@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(pages.router)
     api.include_router(whatsapp_routes.router)
     voice_assistant, call_history = mount_voice(api, settings, sessions, operations, conversations,
-                                               whatsapp.templates, voice)
+                                               whatsapp.follow_up, voice)
     inbox.mount(api)
     api.include_router(report_routes.router)  # supervisors' and designers' reports
     api.state.services = Services(settings, sessions, operations, conversations, whatsapp.deliverer, whatsapp_ingest,

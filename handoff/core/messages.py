@@ -84,3 +84,24 @@ class Deliverer(Protocol):
     async def deliver(self, address: str, message: OutboundMessage) -> None: ...
 
     async def typing(self, address: str, actor: str, on: bool) -> None: ...
+
+
+class TemplateUnavailable(ValueError):
+    """Not an approved template of the channel, or the wrong parameters for it."""
+
+
+class FollowUpChannel(Protocol):
+    """A channel the service may write to first, with an approved template (WhatsApp): where to, and what.
+
+    Another door (a missed call) continues the conversation there: `address` is where the customer can be
+    written to, if anywhere; `template` is the approved message, in the customer's language when it is approved
+    in it, else in `language`; it raises TemplateUnavailable.
+    """
+
+    @property
+    def channel(self) -> str: ...
+
+    async def address(self, session: Any, customer_id: str) -> str | None: ...
+
+    def template(self, name: str, language: str, customer_language: str | None, values: list[str], *,
+                 actor: str) -> OutboundMessage: ...

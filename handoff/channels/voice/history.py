@@ -13,15 +13,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.channels.voice import CHANNEL, pbx
-from handoff.channels.voice.calls import (call_event, change_status, find_call, set_agent, set_recording,
-                                          set_transcript, start_call)
+from handoff.channels.voice.calls import (
+    call_event,
+    change_status,
+    find_call,
+    set_agent,
+    set_recording,
+    set_transcript,
+    start_call,
+)
+from handoff.channels.voice.decisions import TERMINAL, pbx_final_status
+from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.channels.voice.updates import CallParty, RecordingChange, StatusChange, TranscriptChange
 from handoff.core.conversation import Conversations
-from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.core.operations import Operations
-from handoff.store.models import Call, Case
 from handoff.core.timeline import DuplicateProviderMessage, provider_id_seen
-from handoff.channels.voice.decisions import TERMINAL, pbx_final_status
+from handoff.store.models import Call, Case
 
 Apply = Callable[[AsyncSession, Call, Case], Awaitable[Any]]
 

@@ -1,7 +1,8 @@
 """Missed-call recovery: once per call, the configured WhatsApp template offers the caller to continue there.
 
-The template goes through the WhatsApp channel's outbox like every other message; its reply arrives on the
-same customer and so joins the same open case. Attempt and outcome are `call` and `delivery` timeline events.
+The template comes from the follow-up channel (WhatsApp's adapter, wired in app.py) and goes through its outbox
+like every other message; its reply arrives on the same customer and so joins the same open case. Attempt and
+outcome are `call` and `delivery` timeline events.
 """
 from __future__ import annotations
 
@@ -12,32 +13,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.channels.voice.calls import call_event
 from handoff.channels.voice.decisions import is_missed, template_values
-from handoff.channels.whatsapp.outbound import template_message, whatsapp_address
-from handoff.channels.whatsapp.window import Template, UnknownTemplate
-from handoff.core.messages import Deliverer
+from handoff.core.messages import Deliverer, FollowUpChannel, TemplateUnavailable
 from handoff.core.operations import Operations
 from handoff.core.sending import Staged, deliver_staged, stage_to_customer
 from handoff.store.models import Call, Case, Customer
 
 log = structlog.get_logger(__name__)
-WHATSAPP = "whatsapp"
-
-
-def template_language(templates: list[Template], name: str, configured: str, customer_language: str | None) -> str:
-    """The configured language, unless the same template is approved in the customer's own language."""
-    if customer_language and not configured.lower().startswith(customer_language.lower()):
-        for template in templates:
-            if template.name == name and template.language.lower().startswith(customer_language.lower()):
-                return template.language
-    return configured
 
 
 class MissedCalls:
     """Shared by the Twilio voice channel and PBX call events."""
 
-    def __init__(self, operations: Operations, templates: list[Template], deliverers: Mapping[str, Deliverer]) -> None:
+    def __init__(self, operations: Operations, follow_up: FollowUpChannel,
+                 deliverers: Mapping[str, Deliverer]) -> None:
         self.operations = operations
-        self.templates = templates
+        self.follow_up = follow_up
         self.deliverers = deliverers
 
     async def recover(self, session: AsyncSession, call: Call, case: Case) -> list[Staged]:
@@ -46,11 +36,11 @@ class MissedCalls:
             return []
         config = self.operations.voice.missed_call_template
         customer = await session.get(Customer, case.customer_id)
-        address = await whatsapp_address(session, case.customer_id) if customer else None
+        address = await self.follow_up.address(session, case.customer_id) if customer else None
         reason = None
         if config is None:
             reason = "no missed_call_template in the operations file"
-        elif WHATSAPP not in self.deliverers:
+        elif self.follow_up.channel not in self.deliverers:
             reason = "the WhatsApp channel is not running"
         elif address is None:
             reason = "the caller has no phone number we can write to"
@@ -63,16 +53,14 @@ class MissedCalls:
         values = template_values(config.parameters, customer_name=customer.display_name if customer else None,
                                  case_id=case.id, phone=call.from_number, language=language)
         try:
-            message = template_message(self.templates, config.name,
-                                       template_language(self.templates, config.name, config.language, language),
-                                       values, actor="system")
-        except UnknownTemplate as exc:
+            message = self.follow_up.template(config.name, config.language, language, values, actor="system")
+        except TemplateUnavailable as exc:
             call.recovery = "failed"
             await call_event(session, call, case, "follow_up", f"Missed call: WhatsApp follow-up not sent: {exc}",
                              outcome="failed")
             return []
-        staged = await stage_to_customer(session, case, self.deliverers, channel=WHATSAPP, address=address,
-                                         message=message, actor="system")
+        staged = await stage_to_customer(session, case, self.deliverers, channel=self.follow_up.channel,
+                                         address=address, message=message, actor="system")
         call.recovery = "sent"
         await call_event(session, call, case, "follow_up",
                          f"Missed call: WhatsApp template {config.name} sent to continue there",

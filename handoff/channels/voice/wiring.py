@@ -4,24 +4,24 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.channels.voice import routes as voice_routes
+from handoff.channels.voice.assistant import VoiceAssistant, VoiceDeliverer
 from handoff.channels.voice.history import CallHistory
+from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.channels.voice.twiml import VoiceUrls
 from handoff.core.conversation import Conversations
 from handoff.core.locks import KeyedLock
-from handoff.channels.voice.missed_calls import MissedCalls
+from handoff.core.messages import FollowUpChannel
 from handoff.core.operations import Operations
-from handoff.channels.voice import routes as voice_routes
 from handoff.settings import Settings
-from handoff.channels.voice.assistant import VoiceAssistant, VoiceDeliverer
-from handoff.channels.whatsapp.window import Template
 
 
 def mount_voice(api: FastAPI, settings: Settings, sessions: async_sessionmaker[AsyncSession],
-                operations: Operations, conversations: Conversations, templates: list[Template],
+                operations: Operations, conversations: Conversations, follow_up: FollowUpChannel,
                 deliverer: VoiceDeliverer) -> tuple[VoiceAssistant, CallHistory]:
     """Twilio Voice and PBX call events share the calls table and the missed-call follow-up; the routes ask for
     the two objects returned."""
-    missed = MissedCalls(operations, templates, conversations.deliverers)
+    missed = MissedCalls(operations, follow_up, conversations.deliverers)
     voice = VoiceAssistant(sessions, conversations, operations, deliverer, missed,
                            VoiceUrls.under(settings.public_base_url),
                            KeyedLock.for_url("voice-call", settings.redis_url))

@@ -15,6 +15,7 @@ from handoff.channels.whatsapp.window import (
     as_utc,
     can_send_free_text,
     find_template,
+    template_language,
     window_closes_at,
 )
 from handoff.channels.whatsapp.wire import CHANNEL, read_body, render
@@ -77,6 +78,24 @@ async def whatsapp_address(session: AsyncSession, customer_id: str) -> str | Non
     phone = await session.scalar(select(Identity.value).where(Identity.customer_id == customer_id,
                                                               Identity.kind == "phone").limit(1))
     return wa_id_of(phone) if phone else None
+
+
+class WhatsAppFollowUp:
+    """WhatsApp as the channel another door continues on (a missed call): an approved template to the customer."""
+
+    channel = CHANNEL
+
+    def __init__(self, templates: list[Template]) -> None:
+        self.templates = templates
+
+    async def address(self, session: AsyncSession, customer_id: str) -> str | None:
+        return await whatsapp_address(session, customer_id)
+
+    def template(self, name: str, language: str, customer_language: str | None, values: list[str], *,
+                 actor: str) -> OutboundMessage:
+        """Raises UnknownTemplate (a TemplateUnavailable) for a template not configured in either language."""
+        chosen = template_language(self.templates, name, language, customer_language)
+        return template_message(self.templates, name, chosen, values, actor=actor)
 
 
 class WhatsAppDeliverer:

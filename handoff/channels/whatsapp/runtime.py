@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.channels.whatsapp.wire import CHANNEL
 from handoff.channels.whatsapp.graph import GraphClient
 from handoff.channels.whatsapp.ingest import WhatsAppIngest
-from handoff.channels.whatsapp.outbound import WhatsAppDeliverer
+from handoff.channels.whatsapp.outbound import WhatsAppDeliverer, WhatsAppFollowUp
 from handoff.core.conversation import Conversations
 from handoff.channels.whatsapp.media import MediaStore
 from handoff.core.operations import Operations
@@ -33,6 +33,7 @@ class WhatsAppRuntime:
                                    stale_after=max(300.0, settings.whatsapp_send_timeout_seconds * 3))
         self.templates = load_templates(operations.whatsapp_templates)
         self.deliverer = WhatsAppDeliverer(sessions, self.templates, self.outbox.wake, operations.default_language)
+        self.follow_up = WhatsAppFollowUp(self.templates)  # where other doors continue (missed calls)
         self.sessions = sessions
         self._writer_store = sqlite_writer_sessions(settings.database_url)
         self.writer = WebhookWriter(self._writer_store[1] if self._writer_store else sessions,

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from handoff.core.messages import TemplateUnavailable
+
 WINDOW = timedelta(hours=24)
 
 
@@ -31,7 +33,7 @@ class Template:
         return text
 
 
-class UnknownTemplate(ValueError):
+class UnknownTemplate(TemplateUnavailable):
     """Not a configured template, or the wrong parameters for it."""
 
 
@@ -66,6 +68,15 @@ def can_send_free_text(last_inbound_at: datetime | None, now: datetime) -> bool:
     """Inside the 24 hours that follow the customer's last WhatsApp message."""
     closes = window_closes_at(last_inbound_at)
     return closes is not None and as_utc(now) < closes
+
+
+def template_language(templates: list[Template], name: str, configured: str, customer_language: str | None) -> str:
+    """The configured language, unless the same template is approved in the customer's own language."""
+    if customer_language and not configured.lower().startswith(customer_language.lower()):
+        for template in templates:
+            if template.name == name and template.language.lower().startswith(customer_language.lower()):
+                return template.language
+    return configured
 
 
 def find_template(templates: list[Template], name: str, language: str | None, values: list[str]) -> Template:

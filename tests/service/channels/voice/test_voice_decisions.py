@@ -14,9 +14,8 @@ from handoff.channels.voice.decisions import (
     template_values,
     voice_locale,
 )
-from handoff.channels.voice.missed_calls import template_language
 from handoff.channels.voice.twiml import say_locale
-from handoff.channels.whatsapp.window import Template
+from handoff.channels.whatsapp.window import Template, template_language
 from handoff.core.messages import QuickReply
 
 

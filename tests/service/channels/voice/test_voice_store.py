@@ -16,7 +16,7 @@ from handoff.core.bot_client import RasaClient
 from handoff.channels.voice.calls import call_cards
 from handoff.channels.voice.twiml import VoiceUrls
 from handoff.channels.voice.twilio import TwilioCall, parse_gather
-from handoff.channels.whatsapp.outbound import WhatsAppDeliverer
+from handoff.channels.whatsapp.outbound import WhatsAppDeliverer, WhatsAppFollowUp
 from handoff.core.conversation import Conversations
 from handoff.core.messages import InboundMessage
 from handoff.channels.voice.missed_calls import MissedCalls
@@ -61,7 +61,7 @@ async def phone(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Pho
     conversations = Conversations(sessions, bot, operations, {
         "whatsapp": WhatsAppDeliverer(sessions, templates, lambda: None), "voice": deliverer})
     voice = VoiceAssistant(sessions, conversations, operations, deliverer,
-                           MissedCalls(operations, templates, conversations.deliverers),
+                           MissedCalls(operations, WhatsAppFollowUp(templates), conversations.deliverers),
                            VoiceUrls.under("https://frontdoor.example.com"))
     yield Phone(sessions, assistant, conversations, voice)
     await bot.aclose()
