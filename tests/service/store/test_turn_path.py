@@ -84,8 +84,10 @@ async def test_a_returning_customers_turn_takes_five_statements_to_store_and_few
         event.remove(engine, "before_cursor_execute", count)
     await conversations.bot.aclose()
 
+    # (PostgreSQL: the identity's advisory lock, so two workers never open two cases for one customer),
     # contact+case+identities, the case write (its lock), head and duplicate check, the event, the pending turn
-    assert stored == ["SELECT", "UPDATE", "SELECT", "INSERT", "INSERT"]
+    lock = [] if engine.dialect.name == "sqlite" else ["SELECT"]
+    assert stored == [*lock, "SELECT", "UPDATE", "SELECT", "INSERT", "INSERT"]
     # claim the pending turn, (PostgreSQL: lock the case row), the head, the answer
     expected = ["DELETE", "SELECT", "INSERT"] if engine.dialect.name == "sqlite" else \
         ["DELETE", "SELECT", "SELECT", "INSERT"]
