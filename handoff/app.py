@@ -10,10 +10,10 @@ import structlog
 from fastapi import FastAPI
 
 from handoff.core.bot_client import RasaClient
+from handoff.core.messages import Deliverer
 from handoff.channels.webchat.channel import WebchatChannel, WebchatDeliverer
-from handoff.channels.whatsapp.runtime import WhatsAppRuntime
-from handoff.core.conversation import Conversations
-from handoff.inbox.wiring import build_inbox
+from handoff.channels.whatsapp.runtime import WhatsAppRuntime, WhatsAppSending
+from handoff.inbox.wiring import build_inbox, build_live
 from handoff.logs import configure_logging
 from handoff.core.operations import load_operations
 from handoff.core.ratelimit import RateLimit, limit_storage
@@ -23,6 +23,7 @@ from handoff.web import pages
 from handoff.web.deps import Services
 from handoff.channels.whatsapp import routes as whatsapp_routes
 from handoff.reports import routes as report_routes
+from handoff.services import build_services
 from handoff.settings import REPO_ROOT, Settings, get_settings
 from handoff.core.signing import load_secret_key
 from handoff.store.db import create_engine, session_factory
@@ -56,14 +57,16 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     bot = RasaClient(settings.rasa_url, timeout=settings.bot_timeout_seconds, retries=settings.bot_retries,
                      backoff=settings.bot_retry_backoff_seconds, token=settings.rasa_token)
     sio = create_socketio(settings)
-    whatsapp = WhatsAppRuntime(settings, sessions, operations)
+    whatsapp_sending = WhatsAppSending(settings, sessions, operations)
     voice = VoiceDeliverer()
-    conversations = Conversations(sessions, bot, operations,
-                                  {"webchat": WebchatDeliverer(sio), "whatsapp": whatsapp.deliverer, "voice": voice})
-    whatsapp_ingest = whatsapp.attach(conversations)
-    inbox = build_inbox(settings, sessions, operations, sio, conversations.deliverers,
-                        load_secret_key(settings.secret_key, REPO_ROOT / "var" / "secret_key"))
-    conversations.desk = inbox.desk
+    deliverers: dict[str, Deliverer] = {"webchat": WebchatDeliverer(sio), "whatsapp": whatsapp_sending.deliverer,
+                                        "voice": voice}
+    live = build_live(settings, sessions, sio, deliverers,
+                      load_secret_key(settings.secret_key, REPO_ROOT / "var" / "secret_key"))
+    core = build_services(sessions, operations, bot, deliverers, listeners=[live.pushes])
+    conversations = core.conversations
+    whatsapp = WhatsAppRuntime(settings, sessions, whatsapp_sending, conversations)
+    inbox = build_inbox(settings, sessions, operations, deliverers, live, core.events, core.queues)
     WebchatChannel(
         sio, conversations, sessions, load_secret_key(settings.secret_key, REPO_ROOT / "var" / "secret_key"),
         max_chars=settings.webchat_max_message_chars,
@@ -94,11 +97,12 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(pages.router)
     api.include_router(whatsapp_routes.router)
     voice_assistant, call_history = mount_voice(api, settings, sessions, operations, conversations,
-                                               whatsapp.follow_up, voice)
+                                               whatsapp_sending.follow_up, voice)
     inbox.mount(api)
     api.include_router(report_routes.router)  # supervisors' and designers' reports
-    api.state.services = Services(settings, sessions, operations, conversations, whatsapp.deliverer, whatsapp_ingest,
-                                  inbox.auth, inbox.desk, inbox.actions, inbox.people, voice_assistant, call_history)
+    api.state.services = Services(settings, sessions, operations, conversations, whatsapp_sending.deliverer,
+                                  whatsapp.ingest, inbox.auth, inbox.live, inbox.actions, inbox.people,
+                                  voice_assistant, call_history)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from handoff.core.hashchain import utc_iso
+from handoff.core.operations import Operations
 from handoff.store.models import Case, Customer, utcnow
 
 OPEN_STATUSES = ("bot", "queued", "assigned")
@@ -21,6 +22,11 @@ def is_recontact(previous_closed_at: datetime | None, now: datetime, window_hour
     if previous_closed_at.tzinfo is None:
         previous_closed_at = datetime.fromisoformat(utc_iso(previous_closed_at).replace("Z", "+00:00"))
     return now - previous_closed_at <= timedelta(hours=window_hours)
+
+
+def case_language(operations: Operations, case: Case, customer: Customer | None = None) -> str:
+    """The language the service speaks on a case: the case's, else the customer's, else the default."""
+    return operations.language_or_default(case.language or (customer.language if customer else None))
 
 
 LATEST = "latest_cases"

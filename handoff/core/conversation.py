@@ -5,8 +5,9 @@ One object per process, shared by every channel (Chatwoot-style: one service cal
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from sqlalchemy import bindparam, delete, insert, select
@@ -14,17 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.bot_client import BotTurn, BotUnavailable, RasaClient, build_metadata
 from handoff.core.cases import open_case
+from handoff.core.csat import CsatAnswers
 from handoff.core.customers import identities_of, link_told_phone, resolve_contact
+from handoff.core.events import Assigned, CaseChanged, CaseEvent, EventBus, HandedOff, MessageStored
 from handoff.core.handoffs import HandoffRequest, hand_to_people, remember_facts
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
-from handoff.core.sending import Staged, stage_to_customer
+from handoff.core.routing_notice import RoutingNotices
+from handoff.core.sending import Staged, deliver_staged, stage_to_customer
 from handoff.store.models import Case, Customer, Identity, PendingTurn, TimelineEvent, utcnow
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import CaseRef, DuplicateProviderMessage, append_event
-
-if TYPE_CHECKING:
-    from handoff.inbox.desk import Desk
 
 log = structlog.get_logger(__name__)
 
@@ -63,12 +64,15 @@ class Conversations:
     """Receives customer messages from any channel and runs the assistant's turn for them."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], bot: RasaClient, operations: Operations,
-                 deliverers: dict[str, Deliverer], desk: Desk | None = None) -> None:
+                 deliverers: Mapping[str, Deliverer], *, notices: RoutingNotices, csat: CsatAnswers,
+                 events: EventBus) -> None:
         self.sessions = sessions
         self.bot = bot
         self.operations = operations
         self.deliverers = deliverers
-        self.desk = desk  # people: routing, the inbox, CSAT (None: handed-off cases just wait in the queue)
+        self.notices = notices  # a handed-off case is routed and the customer told, in the same transaction
+        self.csat = csat
+        self.events = events  # after each commit: the inbox, reports and channels react
 
     async def receive(self, inbound: InboundMessage) -> Received:
         """Stores the message durably (with a pending bot turn when the bot owns the case)."""
@@ -82,7 +86,7 @@ class Conversations:
                         language=inbound.language,
                     )
                     customer = contact.customer
-                    csat = await self.desk.csat_answer(session, customer, inbound) if self.desk else None
+                    csat = await self.csat.answer_to(session, customer, inbound)
                     case = csat[0] if csat else await open_case(
                         session, customer, inbound.channel,
                         follow_up_window_hours=self.operations.follow_up_window_hours)
@@ -92,8 +96,8 @@ class Conversations:
                         case_updates={"last_customer_message_at": utcnow()},
                         payload={"bot_input": inbound.bot_input, "address": inbound.address, **inbound.payload},
                     )
-                    if csat and self.desk:  # the answer to "how did we do?", not a new conversation
-                        thanks = await self.desk.record_csat(session, case, csat[1], inbound.channel, inbound.address)
+                    if csat:  # the answer to "how did we do?", not a new conversation
+                        thanks = await self.csat.record(session, case, csat[1], inbound.channel, inbound.address)
                     to_bot = case.status == "bot" and inbound.for_bot
                     turn = None
                     if to_bot:
@@ -106,9 +110,8 @@ class Conversations:
             except DuplicateProviderMessage:
                 log.info("duplicate_provider_message", channel=inbound.channel, provider_id=inbound.provider_id)
                 return Received(None, None, duplicate=True)
-        if self.desk is not None and not to_bot:  # people hold the case: they see the message live
-            await self.desk.deliver(thanks)
-            await self.desk.customer_message(case.id, event.id)
+        await deliver_staged(self.deliverers, thanks)
+        await self.events.publish(MessageStored(case.id, event.id, inbound.channel, to_bot))
         return Received(event.id, case.id, to_bot=to_bot, turn=turn)
 
     async def process(self, event_id: int, turn: Turn | None = None) -> None:
@@ -171,7 +174,7 @@ class Conversations:
             if customer is not None and language in self.operations.languages and not case.language:
                 case.language = language
                 customer.language = customer.language or language
-            handed_off = False
+            handoff = None
             if turn is not None:
                 for message in turn.messages:
                     await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
@@ -183,22 +186,25 @@ class Conversations:
                         case.language = customer.language = language
                     customer.facts = remember_facts(customer.facts or {}, turn.handoff.slots)
                     await link_told_phone(session, customer, turn.handoff.slots.get("phone"))
-                    await hand_to_people(session, case, turn.handoff, self.operations, actor="bot")
-                    handed_off = True
+                    handoff = await hand_to_people(session, case, turn.handoff, self.operations, actor="bot")
             else:
                 language = self.operations.language_or_default(case.language or customer.language)
                 holding = OutboundMessage(actor="system", text=service_text("bot_unavailable", language))
                 await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
                                         address=pending.address, message=holding, actor="system")
                 outgoing.append(holding)
-                await hand_to_people(session, case, HandoffRequest(reason="bot_unavailable"), self.operations,
-                                     actor="system")
-                handed_off = True
-            if handed_off and self.desk is not None:  # route it and tell the customer who answers and when
-                outgoing.extend(await self.desk.after_handoff(session, case, customer, pending.channel,
-                                                              pending.address))
-        if handed_off and self.desk is not None:
-            await self.desk.case_changed(case.id)
+                handoff = await hand_to_people(session, case, HandoffRequest(reason="bot_unavailable"),
+                                               self.operations, actor="system")
+            happened: list[CaseEvent] = []
+            if handoff is not None and customer is not None:  # route it, tell the customer who answers and when
+                routed = await self.notices.route(session, case, customer, pending.channel, pending.address)
+                outgoing.append(routed.notice)
+                happened.append(HandedOff(case.id, handoff.id, handoff.reason, handoff.intent, handoff.confidence,
+                                          handoff.team))
+                if case.assignee_id is not None:
+                    happened.append(Assigned(case.id, case.assignee_id))
+                happened.append(CaseChanged(case.id))
+        await self.events.publish(*happened)
         return outgoing
 
     async def replay_pending(self) -> int:

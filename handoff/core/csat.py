@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.core.cases import latest_case
-from handoff.core.messages import OutboundMessage, QuickReply
-from handoff.store.models import Case, Customer, utcnow
+from handoff.core.cases import case_language, latest_case
+from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage, QuickReply
+from handoff.core.operations import Operations
+from handoff.core.sending import Staged, stage_to_customer
 from handoff.core.texts import text as service_text
+from handoff.core.timeline import append_event
+from handoff.store.models import Case, Customer, utcnow
 
 ANSWER_WINDOW = timedelta(hours=24)
 SCORES = (("csat_good", 5), ("csat_neutral", 3), ("csat_bad", 1))
@@ -50,3 +54,31 @@ async def awaiting_answer(session: AsyncSession, customer: Customer) -> Case | N
     asked = latest.csat_requested_at
     now = utcnow() if asked.tzinfo else utcnow().replace(tzinfo=None)
     return latest if now - asked <= ANSWER_WINDOW else None
+
+
+class CsatAnswers:
+    """Catches a customer's answer to the CSAT question inside the storing transaction, and thanks them."""
+
+    def __init__(self, operations: Operations, deliverers: Mapping[str, Deliverer]) -> None:
+        self.operations = operations
+        self.deliverers = deliverers
+
+    async def answer_to(self, session: AsyncSession, customer: Customer,
+                        inbound: InboundMessage) -> tuple[Case, int] | None:
+        """The resolved case this message answers the CSAT question of, with the score; else None."""
+        case = await awaiting_answer(session, customer)
+        if case is None:
+            return None
+        score = parse_answer(inbound.bot_input, case_language(self.operations, case, customer))
+        return (case, score) if score is not None else None
+
+    async def record(self, session: AsyncSession, case: Case, score: int, channel: str,
+                     address: str) -> list[Staged]:
+        """Stores the score on the case and thanks the customer; the caller commits, then delivers."""
+        case.csat = score
+        await append_event(session, case, channel=channel, direction="internal", actor="customer", kind="csat",
+                           text=str(score), payload={"score": score})
+        language = case_language(self.operations, case)
+        thanks = OutboundMessage(actor="system", text=service_text("csat_thanks", language))
+        return [await stage_to_customer(session, case, self.deliverers, channel=channel, address=address,
+                                        message=thanks, actor="system")]

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core.operations import Operations
-from handoff.reports import nlu_samples
 from handoff.store.models import Case, Handoff, TimelineEvent, utcnow
 from handoff.core.timeline import append_event
 
@@ -62,7 +61,10 @@ async def bot_turns_before(session: AsyncSession, case: Case) -> int:
 async def hand_to_people(
     session: AsyncSession, case: Case, request: HandoffRequest, operations: Operations, *, actor: str
 ) -> Handoff:
-    """Queues the case for its team and records why; routing to an agent happens from the queue."""
+    """Queues the case for its team and records why; routing to an agent happens from the queue.
+
+    The caller publishes `HandedOff` after its commit (designers' samples, the inbox listen for it).
+    """
     now = utcnow()
     team = operations.team_for(request.intent, request.team)
     handoff = Handoff(
@@ -87,7 +89,6 @@ async def hand_to_people(
         case.first_response_due_at = now + timedelta(seconds=sla.first_response)
         case.answer_due_at = now + timedelta(seconds=sla.answer)
     await session.flush()
-    await nlu_samples.from_handoff(session, handoff)  # a fallback or unsure prediction goes to the designers
     await append_event(
         session, case, channel=case.channel, direction="internal", actor=actor, kind="handoff",
         text=request.summary or request.reason,

@@ -1,4 +1,7 @@
-"""Routing decisions, pure: which agent takes a case, the queue order, position and estimated wait."""
+"""Routing decisions, pure: which agent takes a case, the queue order and estimated wait.
+
+A case's queue position is counted by the store (`assignment.queue_position`), in this same order.
+"""
 from __future__ import annotations
 
 import math
@@ -62,13 +65,6 @@ def queue_key(case: QueuedCase) -> tuple[int, datetime, str]:
 def queue_order(cases: Iterable[QueuedCase]) -> list[QueuedCase]:
     """The queue as agents take it."""
     return sorted(cases, key=queue_key)
-
-
-def queue_position(case: QueuedCase, queue: Iterable[QueuedCase]) -> int:
-    """1 for the next case to be taken in its team."""
-    mine = queue_key(case)
-    return 1 + sum(1 for other in queue if other.team == case.team and other.id != case.id
-                   and queue_key(other) < mine)
 
 
 def estimated_wait_seconds(position: int, agents: Sequence[AgentLoad], team: str | None,

@@ -5,10 +5,10 @@ then (after the commit) delivers to the customer and pushes the change to the in
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core import audit
 from handoff.inbox.auth import Principal
@@ -16,14 +16,18 @@ from handoff.core.handoffs import (HandoffRequest, current_handoff, end_handoff,
                               transfer_handoff)
 from handoff.core import csat
 from handoff.core.assignment import assign, route_case
-from handoff.inbox.desk import Desk
-from handoff.core.messages import OutboundMessage
+from handoff.core.cases import case_language
+from handoff.core.events import Assigned, CaseChanged, CaseEvent, EventBus, EventsAdded, HandedOff, Resolved
+from handoff.core.messages import Deliverer, OutboundMessage
+from handoff.core.operations import Operations
 from handoff.core.permissions import can, can_work_case, sees_all_teams
-from handoff.core.sending import Staged, customer_address, stage_to_customer
+from handoff.core.queues import Queues
+from handoff.core.sending import Staged, customer_address, deliver_staged, stage_to_customer
 from handoff.store.models import Agent, Case, utcnow
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import append_event
 from handoff.channels.whatsapp.window import OutsideWindow
+from handoff.inbox.live import LiveInbox
 
 MAX_TEXT = 4096
 Action = Callable[[AsyncSession, Principal, Case, "Outcome"], Awaitable[None]]
@@ -47,6 +51,7 @@ class Outcome:
     staged: list[Staged] = field(default_factory=list)
     event_ids: list[int] = field(default_factory=list)
     previous_team: str | None = None
+    happened: list[CaseEvent] = field(default_factory=list)  # domain events beyond the usual two
     drain: bool = False  # someone's capacity was freed: fill it from the queues
     forget_viewers: bool = False
 
@@ -62,15 +67,22 @@ def clean_text(text: object) -> str:
 class InboxActions:
     """The agent-facing service; routes stay thin and call these."""
 
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], operations: Operations,
+                 deliverers: Mapping[str, Deliverer], events: EventBus, queues: Queues,
+                 live: LiveInbox | None = None) -> None:
+        self.sessions = sessions
+        self.operations = operations
+        self.deliverers = deliverers
+        self.events = events
+        self.queues = queues
+        self.live = live  # None without a Socket.IO server (tests of the services alone)
 
     async def _run(self, principal: Principal, case_id: str, action: Action) -> Outcome:
         """One transaction: load and lock the case, check the role, act, audit; then deliver and push."""
         if not can(principal.agent.role, "work"):
             raise InboxError(403, "this role cannot work cases")
         try:
-            async with self.desk.sessions() as session, session.begin():
+            async with self.sessions() as session, session.begin():
                 case = await session.get(Case, case_id, with_for_update=True)
                 if case is None:
                     raise InboxError(404, "no such case")
@@ -81,25 +93,25 @@ class InboxActions:
                 await action(session, principal, case, outcome)
         except OutsideWindow as exc:  # the WhatsApp channel refuses free text 24 h after the customer wrote
             raise InboxError(409, str(exc)) from exc
-        await self.desk.deliver(outcome.staged)
-        if outcome.forget_viewers and self.desk.live is not None:
-            await self.desk.live.forget_case_viewers(outcome.case_id)
-        await self.desk.events_added(outcome.case_id, outcome.event_ids)
-        await self.desk.case_changed(outcome.case_id, previous_team=outcome.previous_team)
+        await deliver_staged(self.deliverers, outcome.staged)
+        if outcome.forget_viewers and self.live is not None:
+            await self.live.forget_case_viewers(outcome.case_id)
+        await self.events.publish(*outcome.happened, EventsAdded(outcome.case_id, tuple(outcome.event_ids)),
+                                  CaseChanged(outcome.case_id, previous_team=outcome.previous_team))
         if outcome.drain:
-            await self.desk.drain()
+            await self.queues.drain()
         return outcome
 
     async def _say(self, session: AsyncSession, case: Case, outcome: Outcome, message: OutboundMessage, actor: str,
                    channel: str | None = None) -> None:
         """Stores and stages a message to the customer on their latest channel (or the one picked)."""
         channel = channel or case.channel
-        if channel not in self.desk.deliverers:
+        if channel not in self.deliverers:
             raise InboxError(400, f"cannot answer on {channel}")
-        address = await customer_address(session, case.customer_id, channel, self.desk.deliverers)
+        address = await customer_address(session, case.customer_id, channel, self.deliverers)
         if address is None:
             raise InboxError(409, f"the customer has no {channel} address")
-        staged = await stage_to_customer(session, case, self.desk.deliverers, channel=channel, address=address,
+        staged = await stage_to_customer(session, case, self.deliverers, channel=channel, address=address,
                                          message=message, actor=actor)
         outcome.staged.append(staged)
         outcome.event_ids.append(staged.event_id)
@@ -113,18 +125,21 @@ class InboxActions:
             raise InboxError(409, "the case is assigned to someone else: transfer it first")
         if case.status == "bot":
             team = case.team if case.team in (agent.teams or []) else next(iter(agent.teams or []), case.team)
-            await hand_to_people(session, case, HandoffRequest(reason="agent_takeover", team=team),
-                                 self.desk.operations, actor=principal.actor)
+            handoff = await hand_to_people(session, case, HandoffRequest(reason="agent_takeover", team=team),
+                                           self.operations, actor=principal.actor)
+            outcome.happened.append(HandedOff(case.id, handoff.id, handoff.reason, team=handoff.team))
             await audit.record(session, principal.actor, "takeover", case_id=case.id)
         handoff = await current_handoff(session, case.id)
         if case.assignee_id == agent.id and handoff is not None and handoff.accepted_at is not None:
             return
         if case.assignee_id != agent.id:
             await assign(session, case, agent, actor=principal.actor, accept=True)
+            outcome.happened.append(Assigned(case.id, agent.id))
         elif handoff is not None:
             handoff.accepted_at = utcnow()
         joined = OutboundMessage(actor="system",
-                                 text=service_text("agent_joined", self.desk.language(case), name=agent.display_name),
+                                 text=service_text("agent_joined", case_language(self.operations, case),
+                                                   name=agent.display_name),
                                  custom={"agent_joined": agent.display_name})
         await self._say(session, case, outcome, joined, "system")
         await audit.record(session, principal.actor, "accept", case_id=case.id)
@@ -166,14 +181,16 @@ class InboxActions:
                 raise InboxError(400, "no such agent")
             new_team = team or (case.team if target and case.team in (target.teams or [])
                                 else next(iter(target.teams or []), case.team) if target else None)
-            if new_team not in self.desk.operations.teams:
+            if new_team not in self.operations.teams:
                 raise InboxError(400, "no such team")
             outcome.drain = case.assignee_id is not None
             await transfer_handoff(session, case, team=new_team, actor=principal.actor)
             if target is not None:
                 await assign(session, case, target, actor=principal.actor, accept=False)
             else:
-                await route_case(session, case, self.desk.operations)
+                await route_case(session, case, self.operations)
+            if case.assignee_id is not None:
+                outcome.happened.append(Assigned(case.id, case.assignee_id))
             outcome.forget_viewers = True
             await audit.record(session, principal.actor, "transfer", case_id=case.id, team=new_team,
                                agent_id=agent_id)
@@ -187,8 +204,9 @@ class InboxActions:
         outcome.drain = case.assignee_id is not None
 
     async def resolve(self, principal: Principal, case_id: str, disposition: object) -> Outcome:
-        if disposition not in self.desk.operations.inbox.dispositions:
-            raise InboxError(400, f"disposition must be one of {', '.join(self.desk.operations.inbox.dispositions)}")
+        dispositions = self.operations.inbox.dispositions
+        if not isinstance(disposition, str) or disposition not in dispositions:
+            raise InboxError(400, f"disposition must be one of {', '.join(dispositions)}")
 
         async def act(session: AsyncSession, principal: Principal, case: Case, outcome: Outcome) -> None:
             await self._release(principal, case, outcome)
@@ -199,15 +217,17 @@ class InboxActions:
                                        actor=principal.actor, kind="status", text="resolved",
                                        payload={"disposition": disposition})
             outcome.event_ids.append(event.id)
-            await self._say(session, case, outcome, csat.question(self.desk.language(case)), "system")
+            await self._say(session, case, outcome, csat.question(case_language(self.operations, case)), "system")
             await audit.record(session, principal.actor, "resolve", case_id=case.id, disposition=disposition)
+            outcome.happened.append(Resolved(case.id, disposition))
         return await self._run(principal, case_id, act)
 
     async def return_to_assistant(self, principal: Principal, case_id: str) -> Outcome:
         async def act(session: AsyncSession, principal: Principal, case: Case, outcome: Outcome) -> None:
             await self._release(principal, case, outcome)
             await return_to_bot(session, case, agent_id=principal.agent.id, actor=principal.actor)
-            notice = OutboundMessage(actor="system", text=service_text("returned_to_bot", self.desk.language(case)))
+            language = case_language(self.operations, case)
+            notice = OutboundMessage(actor="system", text=service_text("returned_to_bot", language))
             await self._say(session, case, outcome, notice, "system")
             await audit.record(session, principal.actor, "return_to_bot", case_id=case.id)
         return await self._run(principal, case_id, act)

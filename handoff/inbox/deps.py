@@ -9,12 +9,12 @@ from fastapi import Depends, HTTPException, Request
 from handoff.core.permissions import can
 from handoff.inbox.actions import InboxActions
 from handoff.inbox.auth import COOKIE, CSRF_HEADER, SAFE_METHODS, Auth, Principal, csrf_ok
-from handoff.inbox.desk import Desk
+from handoff.inbox.live import LiveInbox
 from handoff.inbox.people import People
 from handoff.web.deps import provided
 
 AuthDep = Annotated[Auth, Depends(provided(Auth))]
-DeskDep = Annotated[Desk, Depends(provided(Desk))]
+LiveDep = Annotated[LiveInbox, Depends(provided(LiveInbox))]
 ActionsDep = Annotated[InboxActions, Depends(provided(InboxActions))]
 PeopleDep = Annotated[People, Depends(provided(People))]
 

@@ -38,11 +38,11 @@ class CaseAccess(Protocol):
 class LiveInbox:
     """Pushes queue, case and timeline changes to the agents allowed to see them."""
 
-    def __init__(self, sio: socketio.AsyncServer, auth: Auth, origins: list[str]) -> None:
+    def __init__(self, sio: socketio.AsyncServer, auth: Auth, origins: list[str], cases: CaseAccess) -> None:
         self.sio = sio
         self.auth = auth
         self.origins = set(origins)
-        self.cases: CaseAccess | None = None
+        self.cases = cases
         sio.on("connect", self.on_connect, namespace=NAMESPACE)
         sio.on("join_case", self.on_join_case, namespace=NAMESPACE)
         sio.on("leave_case", self.on_leave_case, namespace=NAMESPACE)
@@ -77,7 +77,7 @@ class LiveInbox:
         if principal is None:
             return None, None, {"error": 401}
         case_id = data.get("case_id") if isinstance(data, dict) else None
-        if not isinstance(case_id, str) or self.cases is None:
+        if not isinstance(case_id, str):
             return None, None, {"error": 400}
         owner = await self.cases.case_owner(case_id)
         if owner is None:
@@ -104,7 +104,7 @@ class LiveInbox:
     async def on_typing(self, sid: str, data: Any = None) -> dict:
         """The agent's typing indicator, shown on the customer's widget."""
         principal, case_id, answer = await self._allowed(sid, data, work=True)
-        if principal is not None and case_id is not None and self.cases is not None:
+        if principal is not None and case_id is not None:
             await self.cases.agent_typing(principal, case_id, bool(data.get("on")))
         return answer
 

@@ -12,12 +12,13 @@ from pydantic import BaseModel, Field
 from handoff.channels.voice.calls import call_cards
 from handoff.core import audit
 from handoff.core.agents import NewAgent, public
+from handoff.core.cases import case_language
 from handoff.core.permissions import can_read_case, sees_all_teams
 from handoff.core.sending import customer_channels
 from handoff.inbox import canned, views
 from handoff.inbox.actions import InboxError, Outcome
 from handoff.inbox.auth import COOKIE, Principal
-from handoff.inbox.deps import ActionsDep, Admin, Anyone, AuthDep, DeskDep, InboxUser, PeopleDep, Supervisor, Worker
+from handoff.inbox.deps import ActionsDep, Admin, Anyone, AuthDep, InboxUser, LiveDep, PeopleDep, Supervisor, Worker
 from handoff.inbox.schemas import AgentPublic, CaseSummary, CaseView, Done, Me, Ok, Options, SupervisorPanel
 from handoff.store.models import Case, Customer
 from handoff.web.deps import OperationsDep, SessionsDep
@@ -73,10 +74,9 @@ async def login(body: Login, request: Request, response: Response, auth: AuthDep
 
 
 @router.post("/api/logout", response_model=Ok)
-async def logout(response: Response, principal: Anyone, auth: AuthDep, desk: DeskDep) -> dict[str, bool]:
+async def logout(response: Response, principal: Anyone, auth: AuthDep, live: LiveDep) -> dict[str, bool]:
     await auth.logout(principal)
-    if desk.live is not None:
-        await desk.live.disconnect_agent(principal.agent.id)
+    await live.disconnect_agent(principal.agent.id)
     response.delete_cookie(COOKIE, path="/")
     return {"ok": True}
 
@@ -117,8 +117,8 @@ async def options(principal: InboxUser, operations: OperationsDep) -> dict[str, 
 
 # ---- a case ----------------------------------------------------------------------------------------------
 @router.get("/api/cases/{case_id}", response_model=CaseView)
-async def case(case_id: str, principal: InboxUser, desk: DeskDep, sessions: SessionsDep,
-               before: int | None = None) -> dict[str, Any]:
+async def case(case_id: str, principal: InboxUser, actions: ActionsDep, sessions: SessionsDep,
+               operations: OperationsDep, before: int | None = None) -> dict[str, Any]:
     async with sessions() as session:
         found = await session.get(Case, case_id)
         if found is None:
@@ -128,7 +128,7 @@ async def case(case_id: str, principal: InboxUser, desk: DeskDep, sessions: Sess
             raise HTTPException(403, "this case belongs to a team you are not in")
         view = await views.case_view(session, found, before)
         customer = await session.get(Customer, found.customer_id)
-        view["channels"] = await customer_channels(session, found.customer_id, desk.deliverers)
+        view["channels"] = await customer_channels(session, found.customer_id, actions.deliverers)
         view["calls"] = await call_cards(session, found.customer_id)  # the voice channel's call cards
     if before is None:  # who opened which customer's history is part of the record
         async with sessions() as session, session.begin():
@@ -136,8 +136,8 @@ async def case(case_id: str, principal: InboxUser, desk: DeskDep, sessions: Sess
     facts = (customer.facts or {}) if customer else {}
     values = {"customer_name": customer.display_name if customer else None, "agent_name": agent.display_name,
               "case_id": found.id, "team": found.team, **facts}
-    view["canned"] = canned.for_case(desk.operations.inbox.canned_responses, found.team, desk.language(found),
-                                     values)
+    view["canned"] = canned.for_case(operations.inbox.canned_responses, found.team,
+                                     case_language(operations, found), values)
     return view
 
 

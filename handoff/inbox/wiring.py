@@ -13,30 +13,42 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.inbox.auth import Auth
 from handoff.inbox.actions import InboxActions
-from handoff.inbox.desk import Desk
+from handoff.inbox.case_access import CaseAccess
 from handoff.inbox.live import LiveInbox
+from handoff.inbox.live_pushes import LivePushes
 from handoff.inbox.people import People
+from handoff.core.events import EventBus
 from handoff.core.messages import Deliverer
 from handoff.core.operations import Operations
+from handoff.core.queues import Queues
 from handoff.core.ratelimit import RateLimit, limit_storage
+from handoff.core.sweeper import AbandonSweeper
 from handoff.settings import Settings
 
 LOGIN_WINDOW_SECONDS = 300.0
 
 
+@dataclass(frozen=True)
+class LiveParts:
+    """The inbox's Socket.IO side, built before the event bus so its pushes can listen on it."""
+
+    auth: Auth
+    live: LiveInbox
+    pushes: LivePushes
+
+
 @dataclass
 class Inbox:
     auth: Auth
-    desk: Desk
     actions: InboxActions
     people: People
     live: LiveInbox
-    abandon_after: timedelta
+    sweeper: AbandonSweeper
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
         """Background work of the inbox: the abandoned-case sweeper."""
-        self.tasks.append(asyncio.create_task(self.desk.run_sweeper(self.abandon_after)))
+        self.tasks.append(asyncio.create_task(self.sweeper.run()))
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -53,17 +65,22 @@ class Inbox:
         api.mount("/inbox/static", StaticFiles(directory=inbox_routes.STATIC), name="inbox-static")
 
 
-def build_inbox(settings: Settings, sessions: async_sessionmaker[AsyncSession], operations: Operations,
-                sio: socketio.AsyncServer, deliverers: Mapping[str, Deliverer], secret: bytes) -> Inbox:
-    """The inbox shares the channels' deliverers, so agents answer exactly the way the assistant does."""
+def build_live(settings: Settings, sessions: async_sessionmaker[AsyncSession], sio: socketio.AsyncServer,
+               deliverers: Mapping[str, Deliverer], secret: bytes) -> LiveParts:
+    """Sign-in, the live namespace and its pushes (a listener the app gives to the event bus)."""
     auth = Auth(sessions, secret, ttl_hours=settings.inbox_session_hours,
                 secure_cookie=settings.public_base_url.startswith("https://"),
                 limiter=RateLimit(limit_storage(settings.redis_url), "login-email", settings.inbox_login_attempts,
                                   LOGIN_WINDOW_SECONDS))
     own = [settings.public_base_url.rstrip("/"), f"http://127.0.0.1:{settings.port}",
            f"http://localhost:{settings.port}"]
-    live = LiveInbox(sio, auth, own)
-    desk = Desk(sessions, operations, deliverers, live)
-    live.cases = desk
-    return Inbox(auth, desk, InboxActions(desk), People(desk), live,
-                 timedelta(hours=settings.inbox_abandon_after_hours))
+    live = LiveInbox(sio, auth, own, CaseAccess(sessions, deliverers))
+    return LiveParts(auth, live, LivePushes(sessions, live))
+
+
+def build_inbox(settings: Settings, sessions: async_sessionmaker[AsyncSession], operations: Operations,
+                deliverers: Mapping[str, Deliverer], parts: LiveParts, events: EventBus, queues: Queues) -> Inbox:
+    """The inbox shares the channels' deliverers, so agents answer exactly the way the assistant does."""
+    actions = InboxActions(sessions, operations, deliverers, events, queues, parts.live)
+    sweeper = AbandonSweeper(sessions, events, timedelta(hours=settings.inbox_abandon_after_hours))
+    return Inbox(parts.auth, actions, People(sessions, operations, queues, parts.live), parts.live, sweeper)

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core import audit
+from handoff.core.events import HandedOff, Subscription
 from handoff.core.hashchain import utc_iso
 from handoff.store.models import Case, Handoff, NluSample, TimelineEvent, utcnow
 
@@ -63,6 +65,25 @@ async def from_handoff(session: AsyncSession, handoff: Handoff) -> int:
     """Called when the assistant hands off: its payload carries the intent and confidence it predicted."""
     source = source_for(handoff.intent, handoff.confidence)
     return await _add(session, handoff, source) if source else 0
+
+
+class HandoffSamples:
+    """Listens for handoffs: the assistant's fallback or unsure prediction goes to the designers' list."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    def subscriptions(self) -> Iterable[Subscription[Any]]:
+        return [Subscription(HandedOff, self.handed_off)]
+
+    async def handed_off(self, event: HandedOff) -> None:
+        """Only a prediction worth a look costs a transaction."""
+        if source_for(event.intent, event.confidence) is None:
+            return
+        async with self.sessions() as session, session.begin():
+            handoff = await session.get(Handoff, event.handoff_id)
+            if handoff is not None:
+                await from_handoff(session, handoff)
 
 
 async def from_review(session: AsyncSession, handoff: Handoff) -> int:

@@ -17,6 +17,7 @@ from handoff.channels.voice import twiml
 from handoff.channels.voice import CHANNEL
 from handoff.channels.voice.twilio import DIAL_MISSED, PROVIDER, QUEUE_MISSED, GatherResult, TwilioCall
 from handoff.core.conversation import Conversations
+from handoff.core.events import CaseChanged, CaseEvent, HandedOff
 from handoff.core.handoffs import HandoffRequest, hand_to_people
 from handoff.core.locks import KeyedLock
 from handoff.core.messages import InboundMessage, OutboundMessage, QuickReply
@@ -110,13 +111,13 @@ class VoiceAssistant:
             return VoiceReply(tuple(texts), locale, "dial", config.dial)
         return VoiceReply(tuple(texts), locale, "queue", ((config.queue if config else None) or team)[:64])
 
-    async def _after_commit(self, case_id: str | None, staged: list[Any] | None = None) -> None:
+    async def _after_commit(self, case_id: str | None, staged: list[Any] | None = None,
+                            happened: list[CaseEvent] | None = None) -> None:
         """The inbox sees the change at once; a missed-call template leaves through the outbox."""
         if staged:
             await self.missed.deliver(staged)
-        desk = self.conversations.desk
-        if desk is not None and case_id is not None:
-            await desk.case_changed(case_id)
+        if case_id is not None:
+            await self.conversations.events.publish(*(happened or []), CaseChanged(case_id))
 
     # ---- the call's own requests (their answer is TwiML) ---------------------------------------------------
     async def incoming(self, info: TwilioCall) -> str:
@@ -161,6 +162,7 @@ class VoiceAssistant:
 
     async def _read_input(self, info: TwilioCall, result: GatherResult) -> InboundMessage | VoiceReply:
         """The caller's turn as an inbound message, or the answer to silence, a wrong key or a held case."""
+        happened: list[CaseEvent] = []
         async with self.sessions() as session, session.begin():
             call = await find_call(session, PROVIDER, info.call_sid)
             locale = locale_from_tag(call.language if call else None, self.operations.default_language)
@@ -172,7 +174,7 @@ class VoiceAssistant:
                 return await self._connect(session, call, case, [], locale)
             choice = choose_option(call.options, result.digits)
             if choice is None and not result.speech:  # silence, or a key that names no option
-                reply = await self._silence(session, call, case, locale)
+                reply = await self._silence(session, call, case, locale, happened)
                 case_id = case.id if reply.then != "listen" else None
             else:
                 call.silences, call.options = 0, []
@@ -186,10 +188,11 @@ class VoiceAssistant:
                     verified=verified, verified_by="caller_id" if verified else None,
                     payload={"call_id": info.call_sid, "input": "dtmf" if choice else "speech",
                              **({"confidence": result.confidence} if result.confidence is not None else {})})
-        await self._after_commit(case_id)
+        await self._after_commit(case_id, happened=happened)
         return reply
 
-    async def _silence(self, session: AsyncSession, call: Call, case: Case, locale: VoiceLocale) -> VoiceReply:
+    async def _silence(self, session: AsyncSession, call: Call, case: Case, locale: VoiceLocale,
+                       happened: list[CaseEvent]) -> VoiceReply:
         """Reprompted (with the options again) until the second chances run out, then handed to a person."""
         call.silences += 1
         if after_silence(call.silences, self.operations.voice.silence_reprompts) == "reprompt":
@@ -198,15 +201,14 @@ class VoiceAssistant:
             text = await self._say(session, case, call.provider_call_id,
                                    " ".join(part for part in (self._text("voice_reprompt", locale), line) if part))
             return VoiceReply((text,), locale, "listen", num_digits=1 if options else None)
-        await hand_to_people(session, case, HandoffRequest(reason="no_input",
-                                                           summary="The caller did not answer the voice assistant"),
-                             self.operations, actor="system")
+        handoff = await hand_to_people(session, case, HandoffRequest(
+            reason="no_input", summary="The caller did not answer the voice assistant"), self.operations, actor="system")
+        happened.append(HandedOff(case.id, handoff.id, handoff.reason, team=handoff.team))
         texts: list[str] = []
-        desk = self.conversations.desk
         customer = await session.get(Customer, case.customer_id)
-        if desk is not None and customer is not None:  # routed, and the caller told who answers and when
-            texts = [m.text for m in await desk.after_handoff(session, case, customer, CHANNEL,
-                                                               call.provider_call_id) if m.text]
+        if customer is not None:  # routed, and the caller told who answers and when
+            routed = await self.conversations.notices.route(session, case, customer, CHANNEL, call.provider_call_id)
+            texts = [routed.notice.text] if routed.notice.text else []
         if not texts:
             texts = [await self._say(session, case, call.provider_call_id, self._text("voice_connecting", locale))]
         return await self._connect(session, call, case, texts, locale)

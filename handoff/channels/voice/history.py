@@ -26,6 +26,7 @@ from handoff.channels.voice.decisions import TERMINAL, pbx_final_status
 from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.channels.voice.updates import CallParty, RecordingChange, StatusChange, TranscriptChange
 from handoff.core.conversation import Conversations
+from handoff.core.events import CaseChanged
 from handoff.core.operations import Operations
 from handoff.core.timeline import DuplicateProviderMessage, provider_id_seen
 from handoff.store.models import Call, Case
@@ -71,9 +72,7 @@ class CallHistory:
                 if attempt == 2:
                     raise
         await self.missed.deliver(staged)
-        desk = self.conversations.desk
-        if desk is not None:
-            await desk.case_changed(case_id)
+        await self.conversations.events.publish(CaseChanged(case_id))
         return True
 
     # ---- provider callbacks ------------------------------------------------------------------------------

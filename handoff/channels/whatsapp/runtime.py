@@ -1,4 +1,5 @@
-"""The WhatsApp channel's parts wired once per process: Graph client, media store, outbox worker, ingest."""
+"""The WhatsApp channel's parts wired once per process: sending first (the conversation service needs its
+deliverer), then receiving (the ingest needs the conversation service)."""
 from __future__ import annotations
 
 import asyncio
@@ -19,14 +20,14 @@ from handoff.core.webhook_store import WebhookWriter, sqlite_writer_sessions
 from handoff.channels.whatsapp.window import load_templates
 
 
-class WhatsAppRuntime:
-    """Owns the background tasks of the channel so app.py only starts and stops them."""
+class WhatsAppSending:
+    """The Graph client, the outbox worker, the templates, the deliverer agents and the assistant share, and the
+    follow-up other doors continue on."""
 
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession],
                  operations: Operations) -> None:
         self.graph = GraphClient(settings.whatsapp_api_base, settings.whatsapp_phone_number_id,
                                  settings.whatsapp_access_token, timeout=settings.whatsapp_send_timeout_seconds)
-        self.media = MediaStore(settings.media_dir, self.graph, settings.media_max_bytes)
         self.outbox = OutboxWorker(sessions, {CHANNEL: self.graph}, max_attempts=settings.outbox_max_attempts,
                                    backoff=settings.outbox_backoff_seconds,
                                    backoff_max=settings.outbox_backoff_max_seconds,
@@ -34,29 +35,31 @@ class WhatsAppRuntime:
         self.templates = load_templates(operations.whatsapp_templates)
         self.deliverer = WhatsAppDeliverer(sessions, self.templates, self.outbox.wake, operations.default_language)
         self.follow_up = WhatsAppFollowUp(self.templates)  # where other doors continue (missed calls)
-        self.sessions = sessions
+
+
+class WhatsAppRuntime:
+    """Owns the background tasks of the channel (ingest, outbox) so app.py only starts and stops them."""
+
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], sending: WhatsAppSending,
+                 conversations: Conversations) -> None:
+        self.sending = sending
+        self.media = MediaStore(settings.media_dir, sending.graph, settings.media_max_bytes)
         self._writer_store = sqlite_writer_sessions(settings.database_url)
         self.writer = WebhookWriter(self._writer_store[1] if self._writer_store else sessions,
                                     fast_retry=self._writer_store is not None)
-        self.ingest: WhatsAppIngest | None = None
+        self.ingest = WhatsAppIngest(sessions, conversations, self.media, writer=self.writer)
         self._tasks: list[asyncio.Task[None]] = []
-
-    def attach(self, conversations: Conversations) -> WhatsAppIngest:
-        """The ingest needs the conversation service, which needs our deliverer: wired in two steps."""
-        self.ingest = WhatsAppIngest(self.sessions, conversations, self.media, writer=self.writer)
-        return self.ingest
 
     def start(self, started_at: datetime) -> None:
         """Resumes unfinished webhooks and starts sending the outbox."""
-        assert self.ingest is not None
-        self._tasks = [asyncio.create_task(self.ingest.run(started_at)), asyncio.create_task(self.outbox.run())]
+        self._tasks = [asyncio.create_task(self.ingest.run(started_at)),
+                       asyncio.create_task(self.sending.outbox.run())]
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.ingest is not None:
-            await self.ingest.close()
-        await self.graph.aclose()
+        await self.ingest.close()
+        await self.sending.graph.aclose()
         if self._writer_store is not None:
             await self._writer_store[0].dispose()

@@ -6,11 +6,10 @@ from datetime import datetime, timedelta, timezone
 from handoff.core.assignment import RouteDecision
 from handoff.inbox.canned import fill, for_case
 from handoff.core.csat import parse_answer, question
-from handoff.inbox.desk import routing_notice
 from handoff.core.operations import CannedResponse
 from handoff.core.permissions import ROLES, can, can_read_case, can_work_case
-from handoff.core.routing import (AgentLoad, QueuedCase, estimated_wait_seconds, pick_agent, plan_assignments,
-                             queue_order, queue_position)
+from handoff.core.routing import AgentLoad, QueuedCase, estimated_wait_seconds, pick_agent, plan_assignments, queue_order
+from handoff.core.routing_notice import routing_notice
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
@@ -40,8 +39,6 @@ def test_ties_go_to_the_agent_idle_the_longest_and_never_assigned_first() -> Non
 def test_the_queue_is_ordered_by_priority_then_waiting_time() -> None:
     queue = [case("late", 1), case("early", 9), case("vip", 0, priority=5)]
     assert [c.id for c in queue_order(queue)] == ["vip", "early", "late"]
-    assert queue_position(queue[0], queue) == 3
-    assert queue_position(case("fraud-case", 0, team="fraud"), queue) == 1
 
 
 def test_estimated_wait_counts_online_slots_of_the_team() -> None:

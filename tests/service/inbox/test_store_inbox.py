@@ -10,12 +10,16 @@ from sqlalchemy import select, update
 from handoff.core import audit
 from handoff.core.agents import NewAgent, create_agent
 from handoff.inbox.auth import Principal
+from handoff.core.assignment import queue_position
 from handoff.core.bot_client import RasaClient
-from handoff.core.conversation import Conversations
+from handoff.core.events import (Assigned, CaseChanged, CaseEvent, EventsAdded, HandedOff, MessageStored, Resolved,
+                                 Subscription)
+from handoff.core.sweeper import AbandonSweeper
 from handoff.inbox.actions import InboxActions, InboxError
-from handoff.inbox.desk import Desk
 from handoff.core.messages import InboundMessage, OutboundMessage
 from handoff.core.operations import load_operations
+from handoff.reports import nlu_samples
+from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.models import AuditEntry, Case, Handoff, TimelineEvent
 from handoff.core.timeline import verify_case
@@ -50,7 +54,27 @@ def rasa(request: httpx.Request) -> httpx.Response:
     message = json.loads(request.content)["message"]
     if "devolver" in message:
         return httpx.Response(200, json=[{"text": "Te paso con Devoluciones"}, {"custom": HANDOFF}])
+    if message.endswith("???"):
+        missed = {"handoff": {"reason": "repeated_fallback", "intent": "nlu_fallback", "confidence": 0.31}}
+        return httpx.Response(200, json=[{"text": "Te paso con una persona"}, {"custom": missed}])
     return httpx.Response(200, json=[{"text": "Abrimos a las 9:00"}])
+
+
+class Heard:
+    """A listener on the app's bus that keeps every domain event, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[CaseEvent] = []
+
+    def subscriptions(self) -> list[Subscription]:
+        kinds = (MessageStored, HandedOff, Assigned, Resolved, CaseChanged, EventsAdded)
+        return [Subscription(kind, self.hear) for kind in kinds]
+
+    async def hear(self, event: CaseEvent) -> None:
+        self.events.append(event)
+
+    def since(self, mark: int) -> list[str]:
+        return [type(event).__name__ for event in self.events[mark:]]
 
 
 class World:
@@ -59,9 +83,11 @@ class World:
         self.webchat = Recorder()
         self.bot = RasaClient("http://rasa.test", timeout=5, retries=0, backoff=0,
                               client=httpx.AsyncClient(transport=httpx.MockTransport(rasa)))
-        self.desk = Desk(sessions, OPERATIONS, {"webchat": self.webchat})
-        self.conversations = Conversations(sessions, self.bot, OPERATIONS, {"webchat": self.webchat}, self.desk)
-        self.actions = InboxActions(self.desk)
+        self.heard = Heard()
+        services = build_services(sessions, OPERATIONS, self.bot, {"webchat": self.webchat}, [self.heard])
+        self.conversations, self.queues = services.conversations, services.queues
+        self.actions = InboxActions(sessions, OPERATIONS, {"webchat": self.webchat}, services.events, self.queues)
+        self.sweeper = AbandonSweeper(sessions, services.events, timedelta(hours=1))
 
     async def say(self, text: str, visitor: str = "visitor-1") -> str:
         received = await self.conversations.receive(InboundMessage(
@@ -76,7 +102,7 @@ class World:
             agent = await create_agent(session, NewAgent(email, email.split("@")[0], "agent", teams,
                                                          "a long password", capacity), OPERATIONS.teams)
             agent.presence = "online" if online else "offline"
-        await self.desk.drain()
+        await self.queues.drain()
         return Principal(agent, "session", "csrf")
 
     async def case(self, case_id: str) -> Case:
@@ -95,10 +121,18 @@ async def test_bot_human_bot_human_is_all_kept_and_verifiable(sessions) -> None:
     assert (await world.case(case_id)).status == "queued"
     told = [m.text for _a, m in world.webchat.delivered]
     assert "Te paso con Devoluciones" in told and any("numero 1 en la fila" in t for t in told), told
+    assert world.heard.since(0) == ["MessageStored", "HandedOff", "CaseChanged"]  # published after the commits
+    handed = world.heard.events[1]
+    assert isinstance(handed, HandedOff) and (handed.case_id, handed.intent, handed.confidence, handed.team) == \
+        (case_id, "return_request", 0.97, "returns")
 
+    mark = len(world.heard.events)
     ana = await world.agent("ana@example.com")
     assert (await world.case(case_id)).assignee_id == ana.agent.id  # drained when she came online
+    assert world.heard.since(mark) == ["Assigned", "CaseChanged"]
+    mark = len(world.heard.events)
     await world.actions.reply(ana, case_id, "Hola, soy Ana")
+    assert world.heard.since(mark) == ["EventsAdded", "CaseChanged"]
     assert any(m.custom.get("agent_joined") == "ana" for _a, m in world.webchat.delivered)
     await world.actions.return_to_assistant(ana, case_id)
     assert (await world.case(case_id)).status == "bot"
@@ -107,7 +141,9 @@ async def test_bot_human_bot_human_is_all_kept_and_verifiable(sessions) -> None:
     await world.say("y quiero devolver otra cosa")
     case = await world.case(case_id)
     assert case.status == "assigned" and case.assignee_id == ana.agent.id and case.handoff_count == 2
+    mark = len(world.heard.events)
     await world.actions.resolve(ana, case_id, "return_authorized")
+    assert world.heard.since(mark) == ["Resolved", "EventsAdded", "CaseChanged"]
     assert await world.handoffs(case_id) == [("to_human", "complex_intent", "returned_to_bot"),
                                              ("to_bot", "returned_by_agent", "returned_to_bot"),
                                              ("to_human", "complex_intent", "resolved")]
@@ -156,6 +192,32 @@ async def test_an_agent_can_take_over_a_bot_conversation_and_transfer_it(session
     await world.bot.aclose()
 
 
+async def test_a_misunderstood_handoff_reaches_the_designers_through_the_apps_listeners(sessions) -> None:
+    world = World(sessions)
+    await world.say("mi caja llego aplastada")
+    case_id = await world.say("la caja ???")
+    async with sessions() as session:
+        samples = await nlu_samples.review_list(session)
+    assert [(s["case_id"], s["source"], s["text"], s["predicted_intent"]) for s in samples] == \
+        [(case_id, "nlu_fallback", "la caja ???", "nlu_fallback")]
+    await world.bot.aclose()
+
+
+async def test_queue_position_counts_higher_priority_then_longer_waits_of_the_same_team(sessions) -> None:
+    world = World(sessions)
+    early, late, vip, other = [await world.say("quiero devolver algo", visitor=f"v{n}") for n in range(4)]
+    async with sessions() as session, session.begin():
+        await session.execute(update(Case).where(Case.id == vip).values(priority=5))
+        await session.execute(update(Case).where(Case.id == other).values(team="fraud"))
+    async with sessions() as session:
+        positions = [await queue_position(session, await session.get(Case, case_id))
+                     for case_id in (vip, early, late, other)]
+    assert positions == [1, 2, 3, 1]
+    told = [m.text for _a, m in world.webchat.delivered if m.actor == "system"]
+    assert [any(f"numero {n} en la fila" in t for t in told) for n in (1, 2, 3, 4)] == [True, True, True, True]
+    await world.bot.aclose()
+
+
 async def test_the_audit_log_is_a_verifiable_chain(sessions) -> None:
     async with sessions() as session, session.begin():
         for number in range(5):
@@ -172,8 +234,10 @@ async def test_the_audit_log_is_a_verifiable_chain(sessions) -> None:
 async def test_a_case_left_waiting_by_a_silent_customer_ends_abandoned(sessions) -> None:
     world = World(sessions)
     case_id = await world.say("quiero devolver esto")
-    assert await world.desk.sweep(timedelta(hours=1)) == 0  # the customer just wrote
-    assert await world.desk.sweep(timedelta(0)) == 1
+    assert await world.sweeper.sweep() == 0  # the customer just wrote
+    mark = len(world.heard.events)
+    assert await world.sweeper.sweep(timedelta(0)) == 1
+    assert world.heard.since(mark) == ["CaseChanged"]
     assert (await world.case(case_id)).status == "abandoned"
     assert await world.handoffs(case_id) == [("to_human", "complex_intent", "abandoned")]
     await world.bot.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from handoff.core.handoffs import HandoffRequest, hand_to_people
 from handoff.core.operations import Operations
 from handoff.core.timeline import append_event
+from handoff.reports import nlu_samples
 from handoff.store.models import Case, Customer, Handoff
 
 OPERATIONS = Operations(intent_teams={"nlu_fallback": "care", "return_request": "returns", "default": "care"},
@@ -28,4 +29,5 @@ async def misunderstood_case(session, words: str = "mi paquete llego <b>roto</b>
                                                                  confidence=confidence, summary="paquete roto",
                                                                  slots={"order_number": "100002"}),
                                    OPERATIONS, actor="bot")
+    await nlu_samples.from_handoff(session, handoff)  # what the HandoffSamples listener adds after the commit
     return case, handoff

@@ -2,13 +2,15 @@
 from sqlalchemy import select
 
 from handoff.core.bot_client import RasaClient
-from handoff.core.conversation import Conversations
 from handoff.core.messages import InboundMessage, OutboundMessage
 from handoff.core.operations import load_operations
+from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.models import Case, Handoff, PendingTurn, TimelineEvent
 from handoff.core.timeline import verify_case
 from tests.service.support.processes import free_port
+
+OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
 
 
 class RecordingDeliverer:
@@ -41,8 +43,7 @@ def inbound(text: str, provider_id: str | None = None, language: str | None = No
 async def test_rasa_down_keeps_the_message_tells_the_customer_and_queues(sessions) -> None:
     deliverer = RecordingDeliverer()
     bot = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=1, retries=1, backoff=0.01)
-    conversations = Conversations(sessions, bot, load_operations(REPO_ROOT / "operations.yml"),
-                                  {"webchat": deliverer})
+    conversations = build_services(sessions, OPERATIONS, bot, {"webchat": deliverer}).conversations
     received = await conversations.receive(inbound("hi, where is my order?", language="en"))
     assert received.to_bot
     await conversations.process(received.event_id)
@@ -57,16 +58,17 @@ async def test_rasa_down_keeps_the_message_tells_the_customer_and_queues(session
     assert case.status == "queued" and case.handoff_count == 1
     assert handoff.reason == "bot_unavailable" and handoff.bot_turns == 1
     assert [(e.actor, e.kind) for e in events] == [("customer", "message"), ("system", "message"),
-                                                   ("system", "handoff")]
+                                                   ("system", "handoff"), ("system", "message")]
     assert events[0].text == "hi, where is my order?"
     assert "person" in deliverer.delivered[0][1].text  # told in English, the language the page declared
+    assert "number 1 in line" in deliverer.delivered[1][1].text  # then where they wait
     assert deliverer.typing_states == [True, False]
-    assert deliverer.staged == [events[1].id]  # staged inside the transaction that stored it
+    assert deliverer.staged == [events[1].id, events[3].id]  # staged inside the transaction that stored them
 
 
 async def test_after_a_handoff_messages_wait_for_people_not_the_bot(sessions) -> None:
     bot = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=1, retries=0, backoff=0.01)
-    conversations = Conversations(sessions, bot, load_operations(REPO_ROOT / "operations.yml"), {})
+    conversations = build_services(sessions, OPERATIONS, bot, {}).conversations
     first = await conversations.receive(inbound("hola"))
     await conversations.process(first.event_id)
     second = await conversations.receive(inbound("sigo esperando"))
@@ -77,19 +79,19 @@ async def test_after_a_handoff_messages_wait_for_people_not_the_bot(sessions) ->
 async def test_an_unprocessed_message_is_replayed_after_a_restart(sessions) -> None:
     deliverer = RecordingDeliverer()
     bot = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=1, retries=0, backoff=0.01)
-    operations = load_operations(REPO_ROOT / "operations.yml")
-    before_crash = Conversations(sessions, bot, operations, {"webchat": deliverer})
+    before_crash = build_services(sessions, OPERATIONS, bot, {"webchat": deliverer}).conversations
     await before_crash.receive(inbound("hola?"))  # stored and acknowledged, then the process "dies"
-    after_restart = Conversations(sessions, bot, operations, {"webchat": deliverer})
+    after_restart = build_services(sessions, OPERATIONS, bot, {"webchat": deliverer}).conversations
     assert await after_restart.replay_pending() == 1
     assert await after_restart.replay_pending() == 0
     await bot.aclose()
-    assert len(deliverer.delivered) == 1
+    told = [message.text for _address, message in deliverer.delivered]  # answered once: Rasa is down, place in line
+    assert len(told) == 2 and "asistente no esta disponible" in told[0] and "numero 1 en la fila" in told[1]
 
 
 async def test_a_repeated_provider_message_is_acknowledged_and_ignored(sessions) -> None:
     bot = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=1, retries=0, backoff=0.01)
-    conversations = Conversations(sessions, bot, load_operations(REPO_ROOT / "operations.yml"), {})
+    conversations = build_services(sessions, OPERATIONS, bot, {}).conversations
     first = await conversations.receive(inbound("hola", provider_id="m-1"))
     again = await conversations.receive(inbound("hola", provider_id="m-1"))
     await bot.aclose()

@@ -13,6 +13,7 @@ from handoff.core.conversation import Conversations
 from handoff.core.customers import find_contact, resolve_customer
 from handoff.core.messages import InboundMessage
 from handoff.core.operations import load_operations
+from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.models import Case, Identity, PendingTurn, TimelineEvent, utcnow
 from handoff.core.timeline import case_events, verify_case
@@ -28,7 +29,7 @@ def conversations_with_standin(sessions) -> tuple[Conversations, RasaStandIn]:
     rasa = RasaStandIn()
     bot = RasaClient("http://rasa.test", timeout=5, retries=0, backoff=0,
                      client=httpx.AsyncClient(transport=httpx.MockTransport(rasa.handler)))
-    return Conversations(sessions, bot, load_operations(REPO_ROOT / "operations.yml"), {}), rasa
+    return build_services(sessions, load_operations(REPO_ROOT / "operations.yml"), bot, {}).conversations, rasa
 
 
 async def test_one_read_finds_the_customer_all_identities_and_the_latest_case(sessions) -> None:

@@ -21,6 +21,7 @@ from handoff.core.conversation import Conversations
 from handoff.core.messages import InboundMessage
 from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.core.operations import load_operations
+from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.models import Call, Case, Customer, Identity, TimelineEvent
 from handoff.channels.voice.assistant import VoiceAssistant, VoiceDeliverer
@@ -58,8 +59,8 @@ async def phone(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Pho
                      client=httpx.AsyncClient(transport=httpx.MockTransport(assistant.handler)))
     templates = load_templates(operations.whatsapp_templates)
     deliverer = VoiceDeliverer()
-    conversations = Conversations(sessions, bot, operations, {
-        "whatsapp": WhatsAppDeliverer(sessions, templates, lambda: None), "voice": deliverer})
+    conversations = build_services(sessions, operations, bot, {
+        "whatsapp": WhatsAppDeliverer(sessions, templates, lambda: None), "voice": deliverer}).conversations
     voice = VoiceAssistant(sessions, conversations, operations, deliverer,
                            MissedCalls(operations, WhatsAppFollowUp(templates), conversations.deliverers),
                            VoiceUrls.under("https://frontdoor.example.com"))

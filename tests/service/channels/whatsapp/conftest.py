@@ -20,6 +20,7 @@ from handoff.core.conversation import Conversations
 from handoff.channels.whatsapp.media import MediaStore
 from handoff.core.operations import load_operations
 from handoff.core.outbox import OutboxWorker
+from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.models import TimelineEvent, utcnow
 from handoff.core.webhook_store import store_webhook
@@ -76,7 +77,7 @@ async def channel(sessions, graph: GraphStandIn, tmp_path: Path) -> AsyncIterato
     client = GraphClient(graph.base_url, PHONE_NUMBER_ID, TOKEN, timeout=10)
     outbox = OutboxWorker(sessions, {"whatsapp": client}, max_attempts=4, backoff=0.01, backoff_max=0.05)
     deliverer = WhatsAppDeliverer(sessions, load_templates(operations.whatsapp_templates), outbox.wake)
-    conversations = Conversations(sessions, bot, operations, {"whatsapp": deliverer})
+    conversations = build_services(sessions, operations, bot, {"whatsapp": deliverer}).conversations
     media_dir = tmp_path / "media"
     ingest = WhatsAppIngest(sessions, conversations, MediaStore(media_dir, client, 1024 * 1024))
     yield Channel(sessions, graph, rasa, client, outbox, deliverer, conversations, ingest, media_dir)

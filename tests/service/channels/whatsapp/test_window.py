@@ -48,17 +48,21 @@ async def test_an_agents_text_outside_the_window_is_refused_and_a_template_goes_
 async def test_inside_the_window_an_agents_text_goes_out_and_marks_the_message_read(channel) -> None:
     channel.rasa.reply = lambda message: [{"custom": {"handoff": {"reason": "explicit_request"}}}]
     await channel.webhook(text_webhook("quiero hablar con una persona", wamid="wamid.HUMAN"))
-    [inbound] = await channel.events(direction="in")
+    read = {"messaging_product": "whatsapp", "status": "read"}
+    assert channel.graph.reads() == [{**read, "message_id": "wamid.HUMAN"}]  # the place-in-line notice answered it
+    await channel.webhook(text_webhook("sigo aqui", wamid="wamid.WAITING"))
+    inbound = (await channel.events(direction="in"))[-1]
     assert (await channel.deliverer.window(inbound.case_id)).open
-    assert channel.graph.reads() == []  # nobody answered yet
+    assert len(channel.graph.reads()) == 1  # people hold the case: nobody answered the second message yet
+    sent_before = len(channel.graph.sends())
     await channel.deliverer.send_agent_text(inbound.case_id, "agent-1", "Hola, soy Ana", agent_name="Ana")
     await channel.flush()
-    assert channel.graph.reads() == [{"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.HUMAN"}]
-    [text] = channel.graph.sends()
+    assert channel.graph.reads()[1:] == [{**read, "message_id": "wamid.WAITING"}]
+    [text] = channel.graph.sends()[sent_before:]
     assert text["text"]["body"] == "*Ana*: Hola, soy Ana"
     await channel.deliverer.send_agent_text(inbound.case_id, "agent-1", "¿Me das tu numero de pedido?")
     await channel.flush()
-    assert len(channel.graph.reads()) == 1  # read once, not per answer
+    assert len(channel.graph.reads()) == 2  # read once, not per answer
     async with channel.sessions() as session:
         kinds = [row.payload["kind"] for row in await session.scalars(select(Outbox).order_by(Outbox.id))]
-    assert kinds == ["read", "message", "message"]
+    assert kinds == ["read", "message", "read", "message", "message"]

@@ -1,0 +1,51 @@
+"""Right after a handoff: route the case, and tell the customer who answers and roughly when."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handoff.core.assignment import RouteDecision, route_case
+from handoff.core.cases import case_language
+from handoff.core.messages import Deliverer, OutboundMessage
+from handoff.core.operations import Operations
+from handoff.core.sending import stage_to_customer
+from handoff.core.texts import text as service_text
+from handoff.store.models import Case, Customer
+
+
+def routing_notice(decision: RouteDecision, language: str) -> str:
+    """What the customer is told right after the handoff: who answers and roughly when."""
+    if decision.agent_id is not None:
+        return service_text("handoff_assigned", language)
+    if decision.wait_seconds is None:
+        return service_text("handoff_queued_unstaffed", language, position=decision.position)
+    minutes = max(1, round(decision.wait_seconds / 60))
+    return service_text("handoff_queued", language, position=decision.position, minutes=minutes)
+
+
+@dataclass(frozen=True)
+class Routed:
+    """Where the case went and what the customer was told (staged, delivered after the commit)."""
+
+    decision: RouteDecision
+    notice: OutboundMessage
+
+
+class RoutingNotices:
+    """Used inside the transaction that handed the case off, by every door (chat turns, calls)."""
+
+    def __init__(self, operations: Operations, deliverers: Mapping[str, Deliverer]) -> None:
+        self.operations = operations
+        self.deliverers = deliverers
+
+    async def route(self, session: AsyncSession, case: Case, customer: Customer, channel: str,
+                    address: str) -> Routed:
+        """Routes the just-handed-off case and tells the customer in their language and channel."""
+        decision = await route_case(session, case, self.operations)
+        text = routing_notice(decision, case_language(self.operations, case, customer))
+        notice = OutboundMessage(actor="system", text=text)
+        await stage_to_customer(session, case, self.deliverers, channel=channel, address=address, message=notice,
+                                actor="system")
+        return Routed(decision, notice)
