@@ -201,8 +201,8 @@ class VoiceAssistant:
             text = await self._say(session, case, call.provider_call_id,
                                    " ".join(part for part in (self._text("voice_reprompt", locale), line) if part))
             return VoiceReply((text,), locale, "listen", num_digits=1 if options else None)
-        handoff = await hand_to_people(session, case, HandoffRequest(
-            reason="no_input", summary="The caller did not answer the voice assistant"), self.operations, actor="system")
+        request = HandoffRequest(reason="no_input", summary="The caller did not answer the voice assistant")
+        handoff = await hand_to_people(session, case, request, self.operations, actor="system")
         happened.append(HandedOff(case.id, handoff.id, handoff.reason, team=handoff.team))
         texts: list[str] = []
         customer = await session.get(Customer, case.customer_id)
