@@ -17,11 +17,11 @@ from handoff.channels.whatsapp.media import MediaStore
 from handoff.channels.whatsapp.outbound import WhatsAppDeliverer
 from handoff.channels.whatsapp.window import load_templates
 from handoff.core.bot_client import RasaClient
-from handoff.core.conversation import Conversations
 from handoff.core.customers import resolve_customer
 from handoff.core.operations import load_operations
 from handoff.core.timeline import verify_case
 from handoff.core.webhook_store import store_webhook
+from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Case, Customer, TimelineEvent
@@ -52,7 +52,7 @@ def worker(engine: AsyncEngine, media_dir: Path) -> tuple[WhatsAppIngest, RasaCl
                      client=httpx.AsyncClient(transport=httpx.MockTransport(RasaStandIn().handler)))
     graph = GraphClient("http://127.0.0.1:9", "0", "token", timeout=1)  # nothing is sent in this test
     deliverer = WhatsAppDeliverer(sessions, load_templates(operations.whatsapp_templates), lambda: None)
-    conversations = Conversations(sessions, bot, operations, {"whatsapp": deliverer})
+    conversations = build_services(sessions, operations, bot, {"whatsapp": deliverer}).conversations
     return WhatsAppIngest(sessions, conversations, MediaStore(media_dir, graph, 1024)), bot, graph
 
 
