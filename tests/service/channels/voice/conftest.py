@@ -74,11 +74,10 @@ class VoiceApp:
 async def running(config: Settings) -> AsyncIterator[VoiceApp]:
     asgi = create_app(config)
     api = asgi.other_asgi_app
-    async with api.router.lifespan_context(api):
-        # https: the inbox cookie is Secure when PUBLIC_BASE_URL is https
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="https://test",
-                                     timeout=30) as client:
-            yield VoiceApp(client, api.state.services, config.database_url)
+    # https: the inbox cookie is Secure when PUBLIC_BASE_URL is https
+    async with api.router.lifespan_context(api), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="https://test", timeout=30) as client:
+        yield VoiceApp(client, api.state.services, config.database_url)
 
 
 @pytest.fixture

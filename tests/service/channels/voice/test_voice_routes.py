@@ -8,14 +8,14 @@ from pathlib import Path
 
 import httpx
 
-from handoff.core.agents import NewAgent, create_agent
 from handoff.channels.whatsapp.wire import sign
+from handoff.core.agents import NewAgent, create_agent
 from handoff.store.models import Call, Case, Handoff, Identity, TimelineEvent
+from tests.service.channels.voice.conftest import PUBLIC, VoiceApp, running, voice_settings
 from tests.service.support.graph_api import GraphStandIn
 from tests.service.support.polling import until
 from tests.service.support.twilio_calls import CALLER, call_params, post_call_event, post_twilio, twilio_signature
 from tests.service.support.whatsapp_webhooks import APP_SECRET, text_webhook
-from tests.service.channels.voice.conftest import PUBLIC, VoiceApp, running, voice_settings
 
 VOICE = "/webhooks/twilio/voice"
 PATHS = [VOICE, *(f"{VOICE}/{name}" for name in ("gather", "queue", "dialed", "status", "recording",

@@ -32,10 +32,10 @@ async def running(config: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The whole ASGI app with its lifespan (outbox worker, webhook resume) running."""
     asgi = create_app(config)
     api = asgi.other_asgi_app
-    async with api.router.lifespan_context(api):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://test") as client:
-            client.ingest = api.state.services.get(WhatsAppIngest)  # type: ignore[attr-defined]
-            yield client
+    async with api.router.lifespan_context(api), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://test") as client:
+        client.ingest = api.state.services.get(WhatsAppIngest)  # type: ignore[attr-defined]
+        yield client
 
 
 @pytest.fixture
