@@ -9,27 +9,26 @@ import socketio
 import structlog
 from fastapi import FastAPI
 
-from handoff.core.bot_client import RasaClient
-from handoff.core.messages import Deliverer
-from handoff.channels.webchat.channel import WebchatChannel, WebchatDeliverer
-from handoff.channels.whatsapp.runtime import WhatsAppRuntime, WhatsAppSending
-from handoff.inbox.wiring import build_inbox, build_live
-from handoff.logs import configure_logging
-from handoff.core.operations import load_operations
-from handoff.core.ratelimit import RateLimit, limit_storage
-from handoff.reports.nlu_harvest import NluHarvester
-from handoff.web import health
-from handoff.web import pages
-from handoff.web.deps import Services
-from handoff.channels.whatsapp import routes as whatsapp_routes
-from handoff.reports import routes as report_routes
-from handoff.services import build_services
-from handoff.settings import REPO_ROOT, Settings, get_settings
-from handoff.core.signing import load_secret_key
-from handoff.store.db import create_engine, session_factory
-from handoff.store.models import utcnow
 from handoff.channels.voice.assistant import VoiceDeliverer
 from handoff.channels.voice.wiring import mount_voice
+from handoff.channels.webchat.channel import WebchatChannel, WebchatDeliverer
+from handoff.channels.whatsapp import routes as whatsapp_routes
+from handoff.channels.whatsapp.runtime import WhatsAppRuntime, WhatsAppSending
+from handoff.core.bot_client import RasaClient
+from handoff.core.messages import Deliverer
+from handoff.core.operations import load_operations
+from handoff.core.ratelimit import RateLimit, limit_storage
+from handoff.core.signing import load_secret_key
+from handoff.inbox.wiring import build_inbox, build_live
+from handoff.logs import configure_logging
+from handoff.reports import routes as report_routes
+from handoff.reports.nlu_harvest import NluHarvester
+from handoff.services import build_services
+from handoff.settings import REPO_ROOT, Settings, get_settings
+from handoff.store.db import create_engine, session_factory
+from handoff.store.models import utcnow
+from handoff.web import health, pages
+from handoff.web.deps import Services
 
 log = structlog.get_logger(__name__)
 

@@ -23,7 +23,7 @@ from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.routing_notice import RoutingNotices
 from handoff.core.sending import Staged, deliver_staged, stage_to_customer
-from handoff.store.models import Case, Customer, Identity, PendingTurn, TimelineEvent, utcnow
+from handoff.store.models import Case, Customer, Handoff, Identity, PendingTurn, TimelineEvent, utcnow
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import CaseRef, DuplicateProviderMessage, append_event
 
@@ -167,14 +167,14 @@ class Conversations:
                     await stage_to_customer(session, case_ref, self.deliverers, channel=pending.channel,
                                             address=pending.address, message=message, actor="bot")
                 return list(turn.messages)
-            case = await session.get(Case, pending.case_id)
-            needs_customer = language is not None or turn is None or turn.handoff is not None
-            customer = await session.get(Customer, case.customer_id) if needs_customer else None
+            # Past the usual turn (a handoff, no answer, or a language to keep): the case and its customer change.
+            case = await session.get_one(Case, pending.case_id)
+            customer = await session.get_one(Customer, case.customer_id)
             outgoing: list[OutboundMessage] = []
-            if customer is not None and language in self.operations.languages and not case.language:
+            if language in self.operations.languages and not case.language:
                 case.language = language
                 customer.language = customer.language or language
-            handoff = None
+            handoff: Handoff | None = None
             if turn is not None:
                 for message in turn.messages:
                     await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
@@ -196,7 +196,7 @@ class Conversations:
                 handoff = await hand_to_people(session, case, HandoffRequest(reason="bot_unavailable"),
                                                self.operations, actor="system")
             happened: list[CaseEvent] = []
-            if handoff is not None and customer is not None:  # route it, tell the customer who answers and when
+            if handoff is not None:  # route it, tell the customer who answers and when
                 routed = await self.notices.route(session, case, customer, pending.channel, pending.address)
                 outgoing.append(routed.notice)
                 happened.append(HandedOff(case.id, handoff.id, handoff.reason, handoff.intent, handoff.confidence,

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core.operations import Operations
-from handoff.store.models import Case, Handoff, TimelineEvent, utcnow
 from handoff.core.timeline import append_event
+from handoff.store.models import Case, Handoff, TimelineEvent, utcnow
 
 REASONS = frozenset({
     "explicit_request", "complex_intent", "repeated_fallback", "verification_required",
@@ -107,10 +107,11 @@ def remember_facts(facts: dict[str, Any], slots: dict[str, Any]) -> dict[str, An
 
 async def current_handoff(session: AsyncSession, case_id: str) -> Handoff | None:
     """The open bot-to-human transition of the case, if people hold it."""
-    return await session.scalar(
+    found = await session.scalar(
         select(Handoff).where(Handoff.case_id == case_id, Handoff.direction == "to_human", Handoff.ended_at.is_(None))
         .order_by(Handoff.id.desc()).limit(1)
     )
+    return found
 
 
 async def end_handoff(session: AsyncSession, case: Case, outcome: str) -> Handoff | None:

@@ -10,24 +10,29 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.core import audit
-from handoff.inbox.auth import Principal
-from handoff.core.handoffs import (HandoffRequest, current_handoff, end_handoff, hand_to_people, return_to_bot,
-                              transfer_handoff)
-from handoff.core import csat
+from handoff.channels.whatsapp.window import OutsideWindow
+from handoff.core import audit, csat
 from handoff.core.assignment import assign, route_case
 from handoff.core.cases import case_language
 from handoff.core.events import Assigned, CaseChanged, CaseEvent, EventBus, EventsAdded, HandedOff, Resolved
+from handoff.core.handoffs import (
+    HandoffRequest,
+    current_handoff,
+    end_handoff,
+    hand_to_people,
+    return_to_bot,
+    transfer_handoff,
+)
 from handoff.core.messages import Deliverer, OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.permissions import can, can_work_case, sees_all_teams
 from handoff.core.queues import Queues
 from handoff.core.sending import Staged, customer_address, deliver_staged, stage_to_customer
-from handoff.store.models import Agent, Case, utcnow
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import append_event
-from handoff.channels.whatsapp.window import OutsideWindow
+from handoff.inbox.auth import Principal
 from handoff.inbox.live import LiveInbox
+from handoff.store.models import Agent, Case, utcnow
 
 MAX_TEXT = 4096
 Action = Callable[[AsyncSession, Principal, Case, "Outcome"], Awaitable[None]]
@@ -120,14 +125,14 @@ class InboxActions:
         """Makes the principal the case's accepted holder (taking it over from the assistant if needed)."""
         if case.status in CLOSED:
             raise InboxError(409, f"the case is {case.status}")
-        agent = await session.get(Agent, principal.agent.id, with_for_update=True)
+        agent = await session.get_one(Agent, principal.agent.id, with_for_update=True)
         if case.assignee_id not in (None, agent.id):
             raise InboxError(409, "the case is assigned to someone else: transfer it first")
         if case.status == "bot":
             team = case.team if case.team in (agent.teams or []) else next(iter(agent.teams or []), case.team)
-            handoff = await hand_to_people(session, case, HandoffRequest(reason="agent_takeover", team=team),
-                                           self.operations, actor=principal.actor)
-            outcome.happened.append(HandedOff(case.id, handoff.id, handoff.reason, team=handoff.team))
+            taken = await hand_to_people(session, case, HandoffRequest(reason="agent_takeover", team=team),
+                                         self.operations, actor=principal.actor)
+            outcome.happened.append(HandedOff(case.id, taken.id, taken.reason, team=taken.team))
             await audit.record(session, principal.actor, "takeover", case_id=case.id)
         handoff = await current_handoff(session, case.id)
         if case.assignee_id == agent.id and handoff is not None and handoff.accepted_at is not None:

@@ -7,8 +7,8 @@ import socketio
 import structlog
 from socketio.exceptions import ConnectionRefusedError
 
-from handoff.inbox.auth import Auth, Principal, cookie_from_header
 from handoff.core.permissions import can, can_read_case, can_work_case, sees_all_teams
+from handoff.inbox.auth import Auth, Principal, cookie_from_header
 
 log = structlog.get_logger(__name__)
 NAMESPACE = "/inbox"
@@ -72,7 +72,7 @@ class LiveInbox:
         session = await self.sio.get_session(sid, namespace=NAMESPACE)
         return await self.auth.principal(session.get("cookie"))
 
-    async def _allowed(self, sid: str, data: Any, *, work: bool) -> tuple[Principal | None, str | None, dict]:
+    async def _allowed(self, sid: str, data: Any, *, work: bool) -> tuple[Principal | None, str | None, dict[str, Any]]:
         principal = await self._principal(sid)
         if principal is None:
             return None, None, {"error": 401}
@@ -88,20 +88,20 @@ class LiveInbox:
             return None, None, {"error": 403}
         return principal, case_id, {"ok": True}
 
-    async def on_join_case(self, sid: str, data: Any = None) -> dict:
+    async def on_join_case(self, sid: str, data: Any = None) -> dict[str, Any]:
         """Follow one case's timeline live (the case view)."""
         principal, case_id, answer = await self._allowed(sid, data, work=False)
         if principal is not None and case_id is not None:
             await self.sio.enter_room(sid, case_room(case_id), namespace=NAMESPACE)
         return answer
 
-    async def on_leave_case(self, sid: str, data: Any = None) -> dict:
+    async def on_leave_case(self, sid: str, data: Any = None) -> dict[str, Any]:
         case_id = data.get("case_id") if isinstance(data, dict) else None
         if isinstance(case_id, str):
             await self.sio.leave_room(sid, case_room(case_id), namespace=NAMESPACE)
         return {"ok": True}
 
-    async def on_typing(self, sid: str, data: Any = None) -> dict:
+    async def on_typing(self, sid: str, data: Any = None) -> dict[str, Any]:
         """The agent's typing indicator, shown on the customer's widget."""
         principal, case_id, answer = await self._allowed(sid, data, work=True)
         if principal is not None and case_id is not None:

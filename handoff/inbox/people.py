@@ -6,12 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core import audit
 from handoff.core.agents import AgentError, NewAgent, create_agent, public, set_presence
-from handoff.inbox.auth import Principal
-from handoff.inbox.actions import InboxError
-from handoff.inbox.live import LiveInbox
 from handoff.core.operations import Operations
 from handoff.core.permissions import can
 from handoff.core.queues import Queues
+from handoff.inbox.actions import InboxError
+from handoff.inbox.auth import Principal
+from handoff.inbox.live import LiveInbox
 from handoff.store.models import Agent
 
 
@@ -30,7 +30,7 @@ class People:
         if not can(principal.agent.role, "inbox"):
             raise InboxError(403, "this role has no inbox")
         async with self.sessions() as session, session.begin():
-            agent = await session.get(Agent, principal.agent.id, with_for_update=True)
+            agent = await session.get_one(Agent, principal.agent.id, with_for_update=True)
             try:
                 await set_presence(session, agent, str(presence))
             except AgentError as exc:

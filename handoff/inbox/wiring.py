@@ -1,8 +1,8 @@
 """Builds the inbox's objects once per process and attaches them to the app."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -11,18 +11,18 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.inbox.auth import Auth
-from handoff.inbox.actions import InboxActions
-from handoff.inbox.case_access import CaseAccess
-from handoff.inbox.live import LiveInbox
-from handoff.inbox.live_pushes import LivePushes
-from handoff.inbox.people import People
 from handoff.core.events import EventBus
 from handoff.core.messages import Deliverer
 from handoff.core.operations import Operations
 from handoff.core.queues import Queues
 from handoff.core.ratelimit import RateLimit, limit_storage
 from handoff.core.sweeper import AbandonSweeper
+from handoff.inbox.actions import InboxActions
+from handoff.inbox.auth import Auth
+from handoff.inbox.case_access import CaseAccess
+from handoff.inbox.live import LiveInbox
+from handoff.inbox.live_pushes import LivePushes
+from handoff.inbox.people import People
 from handoff.settings import Settings
 
 LOGIN_WINDOW_SECONDS = 300.0
@@ -57,8 +57,8 @@ class Inbox:
 
     def mount(self, api: FastAPI) -> None:
         """Routes and static files; the routes ask for their services by type (handoff/inbox/deps.py)."""
-        from handoff.inbox import routes as inbox_routes
         from handoff.inbox import media_routes
+        from handoff.inbox import routes as inbox_routes
 
         api.include_router(inbox_routes.router)
         api.include_router(media_routes.router)

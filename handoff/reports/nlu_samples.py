@@ -36,17 +36,19 @@ def source_for(intent: str | None, confidence: float | None) -> str | None:
 
 
 async def _last_customer_message(session: AsyncSession, case_id: str, handoff: Handoff) -> TimelineEvent | None:
-    return await session.scalar(
+    found = await session.scalar(
         select(TimelineEvent).where(TimelineEvent.case_id == case_id, TimelineEvent.actor == "customer",
                                     TimelineEvent.kind == "message", TimelineEvent.text.is_not(None),
                                     TimelineEvent.created_at <= handoff.queued_at)
         .order_by(TimelineEvent.seq.desc()).limit(1))
+    return found
 
 
 async def _add(session: AsyncSession, handoff: Handoff, source: str) -> int:
     """One sample per (source, customer message): a message flagged twice is reviewed once."""
     event = await _last_customer_message(session, handoff.case_id, handoff)
-    if event is None or not (event.text or "").strip():
+    text = (event.text or "").strip() if event is not None else ""
+    if event is None or not text:
         return 0
     exists = await session.scalar(select(NluSample.id).where(NluSample.source == source,
                                                              NluSample.event_id == event.id))
@@ -54,7 +56,7 @@ async def _add(session: AsyncSession, handoff: Handoff, source: str) -> int:
         return 0
     case = await session.get(Case, handoff.case_id)
     session.add(NluSample(case_id=handoff.case_id, event_id=event.id, handoff_id=handoff.id, source=source,
-                          text=event.text.strip(), language=case.language if case else None,
+                          text=text, language=case.language if case else None,
                           predicted_intent=handoff.intent, confidence=handoff.confidence,
                           review_tag=handoff.review_tag, status="open", created_at=utcnow()))
     await session.flush()
@@ -112,7 +114,7 @@ def sample_view(sample: NluSample) -> dict[str, Any]:
             "language": sample.language, "predicted_intent": sample.predicted_intent,
             "confidence": sample.confidence, "review_tag": sample.review_tag, "status": sample.status,
             "intent": sample.intent, "reviewed_by": sample.reviewed_by,
-            "created_at": utc_iso(sample.created_at) if sample.created_at else None}
+            "created_at": utc_iso(sample.created_at)}
 
 
 async def review_list(session: AsyncSession, status: str | None = "open", limit: int = 200) -> list[dict[str, Any]]:

@@ -12,23 +12,37 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.channels.voice.calls import caller_identity, change_status, find_call, known_customer, set_agent, start_call
-from handoff.channels.voice import twiml
-from handoff.channels.voice import CHANNEL
+from handoff.channels.voice import CHANNEL, twiml
+from handoff.channels.voice.calls import (
+    caller_identity,
+    change_status,
+    find_call,
+    known_customer,
+    set_agent,
+    start_call,
+)
+from handoff.channels.voice.decisions import (
+    VoiceLocale,
+    VoiceReply,
+    after_silence,
+    choose_option,
+    locale_from_tag,
+    numbered_options,
+    speech_for_assistant,
+    voice_locale,
+)
+from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.channels.voice.twilio import DIAL_MISSED, PROVIDER, QUEUE_MISSED, GatherResult, TwilioCall
 from handoff.core.conversation import Conversations
 from handoff.core.events import CaseChanged, CaseEvent, HandedOff
 from handoff.core.handoffs import HandoffRequest, hand_to_people
 from handoff.core.locks import KeyedLock
 from handoff.core.messages import InboundMessage, OutboundMessage, QuickReply
-from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.core.operations import Operations
 from handoff.core.sending import stage_to_customer
-from handoff.store.models import Call, Case, Customer, TimelineEvent
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import provider_id_seen
-from handoff.channels.voice.decisions import (VoiceLocale, VoiceReply, after_silence, choose_option,
-                                              locale_from_tag, numbered_options, speech_for_assistant, voice_locale)
+from handoff.store.models import Call, Case, Customer, TimelineEvent
 
 PEOPLE = ("queued", "assigned")
 
@@ -256,7 +270,8 @@ class VoiceAssistant:
         """The call is done waiting: who took it, or a missed call followed up on WhatsApp once."""
         staged: list[Any] = []
         still_there = missed_status not in (None, "abandoned")  # after a hang-up the goodbye is stored, not spoken
-        listening = self.deliverer.collecting(info.call_sid) if still_there else contextlib.nullcontext([])
+        listening: contextlib.AbstractContextManager[list[OutboundMessage]] = (
+            self.deliverer.collecting(info.call_sid) if still_there else contextlib.nullcontext([]))
         with listening:
             async with self.calls.hold(info.call_sid), self.sessions() as session, session.begin():
                 call = await find_call(session, PROVIDER, info.call_sid)

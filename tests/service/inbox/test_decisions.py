@@ -4,13 +4,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from handoff.core.assignment import RouteDecision
-from handoff.inbox.canned import fill, for_case
 from handoff.core.csat import parse_answer, question
 from handoff.core.operations import CannedResponse
 from handoff.core.permissions import ROLES, can, can_read_case, can_work_case
-from handoff.core.routing import (AgentLoad, QueuedCase, estimated_wait_seconds, pick_agent, plan_assignments,
-                                  queue_order)
+from handoff.core.routing import (
+    AgentLoad,
+    QueuedCase,
+    estimated_wait_seconds,
+    pick_agent,
+    plan_assignments,
+    queue_order,
+)
 from handoff.core.routing_notice import routing_notice
+from handoff.inbox.canned import fill, for_case
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 

@@ -9,20 +9,28 @@ from sqlalchemy import select, update
 
 from handoff.core import audit
 from handoff.core.agents import NewAgent, create_agent
-from handoff.inbox.auth import Principal
 from handoff.core.assignment import queue_position
 from handoff.core.bot_client import RasaClient
-from handoff.core.events import (Assigned, CaseChanged, CaseEvent, EventsAdded, HandedOff, MessageStored, Resolved,
-                                 Subscription)
-from handoff.core.sweeper import AbandonSweeper
-from handoff.inbox.actions import InboxActions, InboxError
+from handoff.core.events import (
+    Assigned,
+    CaseChanged,
+    CaseEvent,
+    EventsAdded,
+    HandedOff,
+    MessageStored,
+    Resolved,
+    Subscription,
+)
 from handoff.core.messages import InboundMessage, OutboundMessage
 from handoff.core.operations import load_operations
+from handoff.core.sweeper import AbandonSweeper
+from handoff.core.timeline import verify_case
+from handoff.inbox.actions import InboxActions, InboxError
+from handoff.inbox.auth import Principal
 from handoff.reports import nlu_samples
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.models import AuditEntry, Case, Handoff, TimelineEvent
-from handoff.core.timeline import verify_case
 
 OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
 HANDOFF = {"handoff": {"reason": "complex_intent", "intent": "return_request", "confidence": 0.97,

@@ -4,10 +4,10 @@ from sqlalchemy import select
 from handoff.core.bot_client import RasaClient
 from handoff.core.messages import InboundMessage, OutboundMessage
 from handoff.core.operations import load_operations
+from handoff.core.timeline import verify_case
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.models import Case, Handoff, PendingTurn, TimelineEvent
-from handoff.core.timeline import verify_case
 from tests.service.support.processes import free_port
 
 OPERATIONS = load_operations(REPO_ROOT / "operations.yml")

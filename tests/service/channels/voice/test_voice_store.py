@@ -12,20 +12,20 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.core.bot_client import RasaClient
+from handoff.channels.voice.assistant import VoiceAssistant, VoiceDeliverer
 from handoff.channels.voice.calls import call_cards
-from handoff.channels.voice.twiml import VoiceUrls
+from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.channels.voice.twilio import TwilioCall, parse_gather
+from handoff.channels.voice.twiml import VoiceUrls
 from handoff.channels.whatsapp.outbound import WhatsAppDeliverer, WhatsAppFollowUp
+from handoff.channels.whatsapp.window import load_templates
+from handoff.core.bot_client import RasaClient
 from handoff.core.conversation import Conversations
 from handoff.core.messages import InboundMessage
-from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.core.operations import load_operations
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.models import Call, Case, Customer, Identity, TimelineEvent
-from handoff.channels.voice.assistant import VoiceAssistant, VoiceDeliverer
-from handoff.channels.whatsapp.window import load_templates
 from tests.service.support.rasa_standin import RasaStandIn
 from tests.service.support.twilio_calls import CALLER, OUR_NUMBER
 

@@ -12,19 +12,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.core.bot_client import RasaClient
 from handoff.channels.whatsapp.graph import GraphClient
 from handoff.channels.whatsapp.ingest import WhatsAppIngest
-from handoff.channels.whatsapp.outbound import WhatsAppDeliverer
-from handoff.core.conversation import Conversations
 from handoff.channels.whatsapp.media import MediaStore
+from handoff.channels.whatsapp.outbound import WhatsAppDeliverer
+from handoff.channels.whatsapp.window import load_templates
+from handoff.core.bot_client import RasaClient
+from handoff.core.conversation import Conversations
 from handoff.core.operations import load_operations
 from handoff.core.outbox import OutboxWorker
+from handoff.core.webhook_store import store_webhook
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.models import TimelineEvent, utcnow
-from handoff.core.webhook_store import store_webhook
-from handoff.channels.whatsapp.window import load_templates
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
 from tests.service.support.rasa_standin import RasaStandIn
 
