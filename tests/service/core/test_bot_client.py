@@ -54,7 +54,7 @@ class _SlowHandler(BaseHTTPRequestHandler):
 def slow_rasa():
     port = free_port()
     server = ThreadingHTTPServer(("127.0.0.1", port), _SlowHandler)
-    Thread(target=server.serve_forever, daemon=True).start()
+    Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     _SlowHandler.calls = []
     yield port
     server.shutdown()

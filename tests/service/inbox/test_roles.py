@@ -1,11 +1,15 @@
 """Every inbox endpoint and Socket.IO event refuses the wrong role (401/403), and teams fence cases."""
 from __future__ import annotations
 
+import io
 import uuid
 
 import pytest
 import socketio
 
+from handoff.cli import build_parser
+from handoff.inbox.agents_cli import create_agent_command
+from handoff.settings import Settings
 from tests.service.inbox.support import AgentClient, InboxSocket, create_agent, create_agent_with_cli
 from tests.service.support.webchat_client import Visitor
 
@@ -64,7 +68,7 @@ async def test_without_a_session_every_endpoint_answers_401(inbox_service) -> No
     await anonymous.close()
 
 
-async def test_the_command_line_creates_an_account_that_signs_in_and_refuses_a_short_password(inbox_service) -> None:
+async def test_the_command_line_creates_an_account_that_signs_in(inbox_service) -> None:
     address = email("supervisor")
     created = create_agent_with_cli(inbox_service.database_url, address, role="supervisor", teams="care,returns")
     assert created.returncode == 0 and created.stdout.startswith(f"created supervisor {address} ("), created.stderr
@@ -72,8 +76,16 @@ async def test_the_command_line_creates_an_account_that_signs_in_and_refuses_a_s
     assert (await client.login(address)).status_code == 200
     assert (client.me["role"], sorted(client.me["teams"])) == ("supervisor", ["care", "returns"])
     await client.close()
-    refused = create_agent_with_cli(inbox_service.database_url, email("agent"), password="short")
-    assert refused.returncode == 2 and "at least 10 characters" in refused.stderr
+
+
+def test_the_command_line_refuses_a_short_password(inbox_service, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The same command's parser and handler in-process, the password on stdin."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    args = build_parser().parse_args(["agents", "create", "--email", email("agent"), "--name", "Short",
+                                      "--role", "agent", "--teams", "care"])
+    assert create_agent_command(Settings(database_url=inbox_service.database_url), args) == 2
+    assert "at least 10 characters" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("role", ["agent", "supervisor", "designer", "admin"])

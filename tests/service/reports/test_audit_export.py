@@ -77,4 +77,4 @@ async def test_cli_verifies_and_pinpoints_tampering(sessions, tmp_path: Path,
     assert swapped.returncode == 1 and "position 5" in swapped.stderr
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{not json")
-    assert verify_cli(garbage).returncode == 2  # the exit status seen by a shell
+    assert verify_in_process(garbage, capsys).returncode == 2
