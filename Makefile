@@ -79,7 +79,7 @@ lint: $(VENV)/.installed
 test: lint test-bot test-service
 
 test-fast: $(VENV)/.installed
-	$(VENV)/bin/pytest -q tests/service -m "$(FAST)" -n 2 -p no:cacheprovider
+	$(VENV)/bin/pytest -q tests/service -m "$(FAST)" -n 2 --dist worksteal -p no:cacheprovider
 
 test-bot: setup train
 	$(RASA) data validate --fail-on-warnings --config config.yml --domain domain.yml --data bot/data
