@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from handoff.core.hashchain import GENESIS, ChainCheck, event_hash, verify_chain
+from handoff.store.db import write_lock_at_begin
 from handoff.store.models import Case, TimelineEvent, utcnow
-from handoff.store.sqlite_driver import WRITE_LOCK_AT_BEGIN
 
 # The (seq, hash) each case's chain ends at, known inside the current transaction once its lock is held.
 HEADS = "timeline_heads"
@@ -105,7 +105,7 @@ async def append_event(
     head = heads.get(case.id)
     if case_updates:
         await session.execute(_UPDATE_CASE, {"case_key": case.id, "updated_at": utcnow(), **case_updates})
-    elif head is None and not getattr(session.get_bind().dialect, WRITE_LOCK_AT_BEGIN, False):
+    elif head is None and not write_lock_at_begin(session.get_bind()):
         await session.execute(_LOCK_CASE, {"case_key": case.id})
     if head is None:
         head, seen = await _read_head(session, case.id, channel, provider_id)

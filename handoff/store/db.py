@@ -1,15 +1,26 @@
-"""The async engine and session factory, with SQLite tuned for the embedded mode."""
+"""The async engine and session factory, with SQLite tuned for the embedded mode.
+
+SQLite transactions follow SQLAlchemy's documented recipe ("Serializable isolation / Savepoints / Transactional
+DDL"): the driver's own implicit BEGIN is switched off (`isolation_level = None`, else it would come only before
+the first write, after the reads that decided it) and a `begin` event emits our BEGIN. Writers begin IMMEDIATE:
+the database write lock is held from the first statement, so a transaction's reads and writes are one unit and
+two writers (tasks or worker processes) queue on busy_timeout instead of one reading a stale "last event" and
+failing at commit. A transaction that only reads (the dashboard, exports) asks for it with `read_only` and
+begins DEFERRED: in WAL mode it reads a snapshot without the write lock, so a long report never makes customer
+messages wait. PostgreSQL engines get none of this.
+"""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from handoff.store.sqlite_driver import READ_ONLY, begin_reading, one_trip_url
-
+READ_ONLY = "handoff_read_only"  # an execution option: this transaction only reads
 READ_ONLY_OPTIONS = {READ_ONLY: True}
+BEGIN_WRITER, BEGIN_READER = "BEGIN IMMEDIATE", "BEGIN DEFERRED"
 
 
 def ensure_sqlite_dir(database_url: str) -> None:
@@ -19,29 +30,42 @@ def ensure_sqlite_dir(database_url: str) -> None:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Each new SQLite connection: WAL, a busy timeout, enforced foreign keys, and no BEGIN of the driver's own."""
+    dbapi_connection.isolation_level = None  # the driver never begins by itself: _sqlite_begin does
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Writers take the write lock at BEGIN; a transaction started with READ_ONLY reads a snapshot without it."""
+    connection.exec_driver_sql(BEGIN_READER if connection.get_execution_options().get(READ_ONLY) else BEGIN_WRITER)
+
+
 def create_engine(database_url: str) -> AsyncEngine:
-    """One engine per process; SQLite gets WAL, a busy timeout, enforced foreign keys, and (through
-    handoff.store.sqlite_driver) transactions that begin IMMEDIATE and one thread trip per statement."""
+    """One engine per process; SQLite gets WAL, a busy timeout, enforced foreign keys and transactions that
+    begin IMMEDIATE (DEFERRED for read-only snapshots)."""
     ensure_sqlite_dir(database_url)
     is_sqlite = database_url.startswith("sqlite")
     engine = create_async_engine(
-        one_trip_url(make_url(database_url)),
+        database_url,
         pool_pre_ping=not is_sqlite,
         connect_args={"timeout": 30} if is_sqlite else {},
     )
     if is_sqlite:
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        event.listen(engine.sync_engine, "begin", begin_reading)
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
+
+
+def write_lock_at_begin(bind: Engine | Connection) -> bool:
+    """Whether this engine's transactions hold the database write lock from BEGIN (SQLite engines made here), so
+    code that would otherwise take a row lock needs none."""
+    return event.contains(bind.engine, "begin", _sqlite_begin)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
