@@ -25,7 +25,8 @@ from handoff.core.routing_notice import RoutingNotices
 from handoff.core.sending import Staged, deliver_staged, stage_to_customer
 from handoff.store.models import Case, Customer, Handoff, Identity, PendingTurn, TimelineEvent, utcnow
 from handoff.core.texts import text as service_text
-from handoff.core.timeline import CaseRef, DuplicateProviderMessage, append_event
+from handoff.core.timeline import (CaseRef, DuplicateProviderMessage, append_event, returning_head,
+                                  write_reading_head)
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +34,7 @@ log = structlog.get_logger(__name__)
 _PENDING = PendingTurn.__table__
 _ADD_PENDING = insert(_PENDING)
 _CLAIM_PENDING = delete(_PENDING).where(_PENDING.c.event_id == bindparam("event_id"))
+_CLAIM_PENDING_READ_HEAD = returning_head(_CLAIM_PENDING)
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,9 @@ class Conversations:
                            language: str | None = None) -> list[OutboundMessage]:
         """Stores the assistant's answer (or the holding message and handoff) and clears the pending turn."""
         async with self.sessions() as session, session.begin():
-            claimed = await session.execute(_CLAIM_PENDING, {"event_id": pending.event_id})
-            if claimed.rowcount == 0:  # another worker finished this turn first
+            claimed = await write_reading_head(session, _CLAIM_PENDING, _CLAIM_PENDING_READ_HEAD,
+                                               {"event_id": pending.event_id}, pending.case_id)
+            if claimed == 0:  # another worker finished this turn first
                 return []
             if turn is not None and turn.handoff is None and language is None:  # the usual turn: only answers
                 case_ref = CaseRef(pending.case_id, pending.customer_id)  # no need to load the case row

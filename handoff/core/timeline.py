@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Delete, Row, bindparam, insert, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.sql.dml import ReturningDelete
 
 from handoff.core.hashchain import GENESIS, ChainCheck, event_hash, verify_chain
 from handoff.store.db import write_lock_at_begin
@@ -26,6 +27,17 @@ _SEEN = select(_EVENTS.c.id).where(_EVENTS.c.channel == bindparam("channel"),
 _HEAD = (select(_EVENTS.c.seq, _EVENTS.c.hash).where(_EVENTS.c.case_id == bindparam("case_id"))
          .order_by(_EVENTS.c.seq.desc()).limit(1))
 _HEAD_AND_SEEN = _HEAD.add_columns(_SEEN.scalar_subquery().label("seen"))
+# Where the write lock is held from BEGIN (SQLite), a write's RETURNING may read the head: one statement, not two.
+_HEAD_OF = (select(_EVENTS.c.seq, _EVENTS.c.hash).where(_EVENTS.c.case_id == bindparam("head_case"))
+            .order_by(_EVENTS.c.seq.desc()).limit(1))
+_HEAD_COLUMNS = (_HEAD_OF.with_only_columns(_EVENTS.c.seq).scalar_subquery().label("head_seq"),
+                 _HEAD_OF.with_only_columns(_EVENTS.c.hash).scalar_subquery().label("head_hash"))
+_UPDATE_CASE_READ_HEAD = _UPDATE_CASE.returning(
+    *_HEAD_COLUMNS,
+    select(_EVENTS.c.id).where(_EVENTS.c.channel == bindparam("seen_channel"),
+                               _EVENTS.c.provider_id == bindparam("seen_provider_id"))
+    .scalar_subquery().label("seen"),
+)
 _INSERT = insert(_EVENTS)
 
 
@@ -76,6 +88,40 @@ async def _read_head(session: AsyncSession, case_id: str, channel: str,
     return (row.seq, row.hash), row.seen is not None
 
 
+def _head_of(row: Row[Any]) -> tuple[int, str]:
+    return (row.head_seq, row.head_hash) if row.head_seq is not None else (0, GENESIS)
+
+
+async def _write_case_read_head(session: AsyncSession, case_id: str, channel: str, provider_id: str | None,
+                                case_updates: dict[str, Any]) -> tuple[tuple[int, str], bool]:
+    """Where the transaction holds the write lock from BEGIN: the case's write returns its head and whether the
+    provider id is already stored, one statement instead of two."""
+    row = (await session.execute(_UPDATE_CASE_READ_HEAD, {
+        "case_key": case_id, "head_case": case_id, "updated_at": utcnow(), **case_updates,
+        "seen_channel": channel, "seen_provider_id": provider_id})).first()
+    if row is None:  # no such case row: nothing was written, the head is read on its own
+        return await _read_head(session, case_id, channel, provider_id)
+    return _head_of(row), row.seen is not None
+
+
+def returning_head(statement: Delete) -> ReturningDelete[Any]:
+    """The statement, also returning the head of the case bound as `head_case` (for `write_reading_head`)."""
+    return statement.returning(*_HEAD_COLUMNS)
+
+
+async def write_reading_head(session: AsyncSession, statement: Delete, reading_head: ReturningDelete[Any],
+                             parameters: dict[str, Any], case_id: str) -> int:
+    """Runs a write of the caller's and returns how many rows it matched. Where the transaction holds the write
+    lock from BEGIN (SQLite), `reading_head` runs instead and the case's head it returns spares the next
+    append_event of the transaction its own read."""
+    if not write_lock_at_begin(session.get_bind()):
+        return (await session.execute(statement, parameters)).rowcount
+    rows = (await session.execute(reading_head, {**parameters, "head_case": case_id})).all()
+    if rows:
+        session.info.setdefault(HEADS, {})[case_id] = _head_of(rows[0])
+    return len(rows)
+
+
 async def append_event(
     session: AsyncSession,
     case: CaseKey,
@@ -96,20 +142,25 @@ async def append_event(
     Before the chain head is read, the transaction holds the case's lock until its commit: the write of
     `case_updates`, else a row lock (FOR NO KEY UPDATE, what that write would take) on PostgreSQL; SQLite's
     transactions hold the database write lock from BEGIN. So concurrent appends to one case queue up in the
-    database, and the head is read by a statement of its own, after the lock. No in-process lock is held across
-    awaits: a transaction appending twice cannot deadlock against another one. The event is returned attached
-    to the session, so a channel may still set its delivery status before the commit.
+    database, and the head is read after the lock: by a statement of its own, or on SQLite by the case write's
+    RETURNING. No in-process lock is held across awaits: a transaction appending twice cannot deadlock against
+    another one. The event is returned attached to the session, so a channel may still set its delivery status
+    before the commit.
     """
     await session.flush()  # pending ORM rows (a new case, say) first: the statements below are Core
     heads: dict[str, tuple[int, str]] = session.info.setdefault(HEADS, {})
     head = heads.get(case.id)
-    if case_updates:
+    locked_at_begin = write_lock_at_begin(session.get_bind())
+    seen: bool | None = None
+    if case_updates and head is None and locked_at_begin:
+        head, seen = await _write_case_read_head(session, case.id, channel, provider_id, case_updates)
+    elif case_updates:
         await session.execute(_UPDATE_CASE, {"case_key": case.id, "updated_at": utcnow(), **case_updates})
-    elif head is None and not write_lock_at_begin(session.get_bind()):
+    elif head is None and not locked_at_begin:
         await session.execute(_LOCK_CASE, {"case_key": case.id})
-    if head is None:
+    if seen is None and head is None:
         head, seen = await _read_head(session, case.id, channel, provider_id)
-    else:
+    elif seen is None:
         seen = provider_id is not None and await provider_id_seen(session, channel, provider_id)
     if seen:
         raise DuplicateProviderMessage(provider_id)

@@ -39,14 +39,18 @@ def other_process(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=0, isolation_level=None)
 
 
-def recorded(engine: AsyncEngine) -> list[str]:
-    """Every statement the engine sends from now on, BEGIN included."""
+async def traced(engine: AsyncEngine) -> list[str]:
+    """Every statement SQLite runs for the engine from now on (BEGIN and COMMIT too): first word, whole BEGINs."""
     statements: list[str] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement.split()[0] if not statement.startswith("BEGIN") else statement)
+    def trace(sql: str) -> None:
+        statements.append(sql if sql.startswith("BEGIN") else sql.split()[0])
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.run_async(lambda driver: driver.set_trace_callback(trace))
+
+    await engine.dispose()  # connections made from now on are traced
+    event.listen(engine.sync_engine, "connect", on_connect)
     return statements
 
 
@@ -62,19 +66,40 @@ async def test_the_engine_is_the_stock_aiosqlite_dialect(engine: AsyncEngine) ->
 async def test_a_writer_begins_immediate_and_a_session_without_statements_begins_nothing(
         engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
-    statements = recorded(engine)
+    statements = await traced(engine)
     async with sessions() as session, session.begin():
         pass
     assert statements == []
     async with sessions() as session, session.begin():
         await session.execute(select(CUSTOMERS.c.id))
         await session.execute(insert(CUSTOMERS).values(id="c1", facts={}))
-    assert statements == ["BEGIN IMMEDIATE", "SELECT", "INSERT"]
+    assert statements == ["BEGIN IMMEDIATE", "SELECT", "INSERT", "COMMIT"]
     statements.clear()
     async with sessions() as session:
         await read_only(session)
         await session.execute(select(CUSTOMERS.c.id))
-    assert statements == ["BEGIN DEFERRED", "SELECT"]
+    assert statements == ["BEGIN DEFERRED", "SELECT", "ROLLBACK"]
+
+
+async def test_a_connection_back_in_the_pool_with_a_transaction_open_rolls_it_back(engine: AsyncEngine,
+                                                                                    path: Path) -> None:
+    """The pool skips the ROLLBACK after a commit, but never returns a connection still holding the lock."""
+
+    def leave_open(connection: Any) -> None:
+        raw = connection.engine.raw_connection()  # a pooled DBAPI connection, past SQLAlchemy's transactions
+        cursor = raw.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.close()
+        raw.close()
+
+    async with engine.connect() as connection:
+        await connection.run_sync(leave_open)
+    other = other_process(path)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
 
 
 async def test_a_transaction_holds_the_write_lock_from_its_first_statement(engine: AsyncEngine, path: Path) -> None:
@@ -184,14 +209,10 @@ async def test_a_savepoint_rolls_back_alone(engine: AsyncEngine) -> None:
         assert list(await session.scalars(select(CUSTOMERS.c.id))) == ["kept"]
 
 
-async def test_postgresql_sends_no_begin_of_ours(sessions: async_sessionmaker[AsyncSession],
-                                                  database_url: str) -> None:
+async def test_postgresql_transactions_are_left_alone(sessions: async_sessionmaker[AsyncSession],
+                                                       database_url: str) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(insert(CUSTOMERS).values(id="c1", facts={}))
+        assert write_lock_at_begin(session.get_bind()) is database_url.startswith("sqlite")
     async with sessions() as session:
-        bind = session.get_bind()
-        engine: AsyncEngine = sessions.kw["bind"]
-        statements = recorded(engine)
-        async with session.begin():
-            await session.execute(select(CUSTOMERS.c.id))
-    is_sqlite = database_url.startswith("sqlite")
-    assert write_lock_at_begin(bind) is is_sqlite
-    assert statements == (["BEGIN IMMEDIATE", "SELECT"] if is_sqlite else ["SELECT"])
+        assert await session.scalar(select(CUSTOMERS.c.id)) == "c1"
