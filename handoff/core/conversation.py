@@ -23,10 +23,9 @@ from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.routing_notice import RoutingNotices
 from handoff.core.sending import Staged, deliver_staged, stage_to_customer
-from handoff.store.models import Case, Customer, Handoff, Identity, PendingTurn, TimelineEvent, utcnow
 from handoff.core.texts import text as service_text
-from handoff.core.timeline import (CaseRef, DuplicateProviderMessage, append_event, returning_head,
-                                  write_reading_head)
+from handoff.core.timeline import CaseRef, DuplicateProviderMessage, append_event, returning_head, write_reading_head
+from handoff.store.models import Case, Customer, Handoff, Identity, PendingTurn, TimelineEvent, utcnow
 
 log = structlog.get_logger(__name__)
 

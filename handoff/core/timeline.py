@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Delete, Row, bindparam, insert, select, update
+from sqlalchemy import CursorResult, Delete, Row, bindparam, insert, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
@@ -115,7 +115,7 @@ async def write_reading_head(session: AsyncSession, statement: Delete, reading_h
     lock from BEGIN (SQLite), `reading_head` runs instead and the case's head it returns spares the next
     append_event of the transaction its own read."""
     if not write_lock_at_begin(session.get_bind()):
-        return (await session.execute(statement, parameters)).rowcount
+        return cast("CursorResult[Any]", await session.execute(statement, parameters)).rowcount
     rows = (await session.execute(reading_head, {**parameters, "head_case": case_id})).all()
     if rows:
         session.info.setdefault(HEADS, {})[case_id] = _head_of(rows[0])
@@ -149,19 +149,19 @@ async def append_event(
     """
     await session.flush()  # pending ORM rows (a new case, say) first: the statements below are Core
     heads: dict[str, tuple[int, str]] = session.info.setdefault(HEADS, {})
-    head = heads.get(case.id)
+    known = heads.get(case.id)
     locked_at_begin = write_lock_at_begin(session.get_bind())
-    seen: bool | None = None
-    if case_updates and head is None and locked_at_begin:
+    if case_updates and known is None and locked_at_begin:
         head, seen = await _write_case_read_head(session, case.id, channel, provider_id, case_updates)
-    elif case_updates:
-        await session.execute(_UPDATE_CASE, {"case_key": case.id, "updated_at": utcnow(), **case_updates})
-    elif head is None and not locked_at_begin:
-        await session.execute(_LOCK_CASE, {"case_key": case.id})
-    if seen is None and head is None:
-        head, seen = await _read_head(session, case.id, channel, provider_id)
-    elif seen is None:
-        seen = provider_id is not None and await provider_id_seen(session, channel, provider_id)
+    else:
+        if case_updates:
+            await session.execute(_UPDATE_CASE, {"case_key": case.id, "updated_at": utcnow(), **case_updates})
+        elif known is None and not locked_at_begin:
+            await session.execute(_LOCK_CASE, {"case_key": case.id})
+        if known is None:
+            head, seen = await _read_head(session, case.id, channel, provider_id)
+        else:
+            head, seen = known, provider_id is not None and await provider_id_seen(session, channel, provider_id)
     if seen:
         raise DuplicateProviderMessage(provider_id)
     fields: dict[str, Any] = {

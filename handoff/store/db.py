@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import AdaptedConnection, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import PoolResetState
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import PoolResetState
 
 READ_ONLY = "handoff_read_only"  # an execution option: this transaction only reads
 READ_ONLY_OPTIONS = {READ_ONLY: True}

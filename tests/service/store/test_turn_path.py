@@ -13,10 +13,10 @@ from handoff.core.conversation import Conversations
 from handoff.core.customers import find_contact, resolve_customer
 from handoff.core.messages import InboundMessage
 from handoff.core.operations import load_operations
+from handoff.core.timeline import case_events, verify_case
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.models import Case, Identity, PendingTurn, TimelineEvent, utcnow
-from handoff.core.timeline import case_events, verify_case
 from tests.service.support.rasa_standin import RasaStandIn
 
 
