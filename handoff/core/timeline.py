@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, Delete, Row, bindparam, insert, select, update
+from sqlalchemy import CursorResult, Delete, Row, Table, bindparam, insert, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
@@ -18,8 +18,8 @@ from handoff.store.models import Case, TimelineEvent, utcnow
 HEADS = "timeline_heads"
 
 # Built once: every append runs these same Core statements (no per-call statement building or ORM flush).
-_EVENTS = TimelineEvent.__table__
-_CASES = Case.__table__
+_EVENTS = cast(Table, TimelineEvent.__table__)  # declarative tables are Tables; mypy sees a FromClause
+_CASES = cast(Table, Case.__table__)
 _UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("case_key"))
 _LOCK_CASE = select(_CASES.c.id).where(_CASES.c.id == bindparam("case_key")).with_for_update(key_share=True)
 _SEEN = select(_EVENTS.c.id).where(_EVENTS.c.channel == bindparam("channel"),
@@ -180,8 +180,10 @@ async def append_event(
         "prev_hash": head[1],
     }
     fields["hash"] = event_hash(fields)
-    inserted = await session.execute(_INSERT, fields)
-    event = TimelineEvent(id=inserted.inserted_primary_key[0], **fields)
+    inserted = cast("CursorResult[Any]", await session.execute(_INSERT, fields))
+    key = inserted.inserted_primary_key
+    assert key is not None  # a single-row INSERT always reports its key
+    event = TimelineEvent(id=key[0], **fields)
     make_transient_to_detached(event)  # as if loaded: persistent once added, later changes flush as updates
     session.add(event)
     heads[case.id] = (event.seq, event.hash)
