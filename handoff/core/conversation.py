@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import structlog
-from sqlalchemy import Table, bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.bot_client import BotTurn, BotUnavailable, RasaClient, build_metadata
@@ -30,7 +30,7 @@ from handoff.store.models import Case, Customer, Handoff, Identity, PendingTurn,
 log = structlog.get_logger(__name__)
 
 # Every turn runs these two: built once.
-_PENDING = cast(Table, PendingTurn.__table__)  # declarative tables are Tables; mypy sees a FromClause
+_PENDING = PendingTurn.__table__
 _ADD_PENDING = insert(_PENDING)
 _CLAIM_PENDING = delete(_PENDING).where(_PENDING.c.event_id == bindparam("event_id"))
 _CLAIM_PENDING_READ_HEAD = returning_head(_CLAIM_PENDING)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, Delete, Row, Table, bindparam, insert, select, update
+from sqlalchemy import CursorResult, Delete, Row, bindparam, insert, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
@@ -18,8 +18,8 @@ from handoff.store.models import Case, TimelineEvent, utcnow
 HEADS = "timeline_heads"
 
 # Built once: every append runs these same Core statements (no per-call statement building or ORM flush).
-_EVENTS = cast(Table, TimelineEvent.__table__)  # declarative tables are Tables; mypy sees a FromClause
-_CASES = cast(Table, Case.__table__)
+_EVENTS = TimelineEvent.__table__
+_CASES = Case.__table__
 _UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("case_key"))
 _LOCK_CASE = select(_CASES.c.id).where(_CASES.c.id == bindparam("case_key")).with_for_update(key_share=True)
 _SEEN = select(_EVENTS.c.id).where(_EVENTS.c.channel == bindparam("channel"),

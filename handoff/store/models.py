@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -43,6 +44,8 @@ class UTCDateTime(DateTime):
 
 
 class Base(DeclarativeBase):
+    # Every model is declared with __tablename__, so it maps a Table (DeclarativeBase allows any FromClause).
+    __table__: ClassVar[Table]
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
 
 
