@@ -46,8 +46,9 @@ async def deliver_staged(deliverers: Mapping[str, Deliverer], staged: list[Stage
 
 
 async def customer_address(session: AsyncSession, customer_id: str, channel: str,
-                           deliverers: Mapping[str, Deliverer]) -> str | None:
-    """The address the customer last wrote from on `channel`, else the channel's one for their newest identity."""
+                           deliverer: Deliverer | None) -> str | None:
+    """The address the customer last wrote from on `channel`, else the one its deliverer reads off their newest
+    identity; None when the channel is not running (no deliverer) or cannot reach them."""
     latest = await session.scalar(
         select(TimelineEvent.payload).where(TimelineEvent.customer_id == customer_id,
                                             TimelineEvent.channel == channel, TimelineEvent.direction == "in")
@@ -55,7 +56,6 @@ async def customer_address(session: AsyncSession, customer_id: str, channel: str
     )
     if isinstance(latest, dict) and latest.get("address"):
         return str(latest["address"])
-    deliverer = deliverers.get(channel)
     if deliverer is None:
         return None
     for kind, value in await identities_newest_first(session, customer_id):

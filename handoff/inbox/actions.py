@@ -113,7 +113,7 @@ class InboxActions:
         channel = channel or case.channel
         if channel not in self.deliverers:
             raise InboxError(400, f"cannot answer on {channel}")
-        address = await customer_address(session, case.customer_id, channel, self.deliverers)
+        address = await customer_address(session, case.customer_id, channel, self.deliverers.get(channel))
         if address is None:
             raise InboxError(409, f"the customer has no {channel} address")
         staged = await stage_to_customer(session, case, self.deliverers, channel=channel, address=address,

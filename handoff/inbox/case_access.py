@@ -30,7 +30,7 @@ class CaseAccess:
             case = await session.get(Case, case_id)
             if case is None or case.assignee_id != principal.agent.id or case.status != "assigned":
                 return
-            address = await customer_address(session, case.customer_id, case.channel, self.deliverers)
+            address = await customer_address(session, case.customer_id, case.channel, self.deliverers.get(case.channel))
         deliverer = self.deliverers.get(case.channel)
         if deliverer is not None and address:
             await deliverer.typing(address, "agent", on)

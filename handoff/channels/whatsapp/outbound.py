@@ -20,8 +20,9 @@ from handoff.channels.whatsapp.window import (
 )
 from handoff.channels.whatsapp.wire import CHANNEL, read_body, render
 from handoff.core.messages import OutboundMessage
+from handoff.core.sending import customer_address
 from handoff.core.timeline import append_event
-from handoff.store.models import Case, Identity, Outbox, TimelineEvent, utcnow
+from handoff.store.models import Case, Outbox, TimelineEvent, utcnow
 
 WRITABLE_KINDS = ("whatsapp", "phone")  # identities a WhatsApp message can be sent to
 
@@ -65,31 +66,18 @@ async def last_inbound_at(session: AsyncSession, customer_id: str) -> datetime |
     return as_utc(row.created_at)
 
 
-async def whatsapp_address(session: AsyncSession, customer_id: str) -> str | None:
-    """The wa_id the customer last wrote from, else their phone number without the plus sign."""
-    payload = await session.scalar(
-        select(TimelineEvent.payload)
-        .where(TimelineEvent.customer_id == customer_id, TimelineEvent.channel == CHANNEL,
-               TimelineEvent.direction == "in")
-        .order_by(TimelineEvent.id.desc()).limit(1)
-    )
-    if isinstance(payload, dict) and payload.get("address"):
-        return str(payload["address"])
-    phone = await session.scalar(select(Identity.value).where(Identity.customer_id == customer_id,
-                                                              Identity.kind == "phone").limit(1))
-    return wa_id_of(phone) if phone else None
-
-
 class WhatsAppFollowUp:
     """WhatsApp as the channel another door continues on (a missed call): an approved template to the customer."""
 
     channel = CHANNEL
 
-    def __init__(self, templates: list[Template]) -> None:
+    def __init__(self, templates: list[Template], deliverer: WhatsAppDeliverer) -> None:
         self.templates = templates
+        self.deliverer = deliverer
 
     async def address(self, session: AsyncSession, customer_id: str) -> str | None:
-        return await whatsapp_address(session, customer_id)
+        """The wa_id the customer last wrote from, else the one of their newest phone."""
+        return await customer_address(session, customer_id, CHANNEL, self.deliverer)
 
     def template(self, name: str, language: str, customer_language: str | None, values: list[str], *,
                  actor: str) -> OutboundMessage:
@@ -165,7 +153,7 @@ class WhatsAppDeliverer:
             case = await session.get(Case, case_id)
             if case is None:
                 raise LookupError(f"no case {case_id}")
-            address = await whatsapp_address(session, case.customer_id)
+            address = await customer_address(session, case.customer_id, CHANNEL, self)
             if address is None:
                 raise LookupError(f"customer of case {case_id} has no WhatsApp number")
             event = await append_event(session, case, channel=CHANNEL, direction="out", actor=actor,

@@ -34,7 +34,7 @@ class WhatsAppSending:
                                    stale_after=max(300.0, settings.whatsapp_send_timeout_seconds * 3))
         self.templates = load_templates(operations.whatsapp_templates)
         self.deliverer = WhatsAppDeliverer(sessions, self.templates, self.outbox.wake, operations.default_language)
-        self.follow_up = WhatsAppFollowUp(self.templates)  # where other doors continue (missed calls)
+        self.follow_up = WhatsAppFollowUp(self.templates, self.deliverer)  # where other doors continue (missed calls)
 
 
 class WhatsAppRuntime:

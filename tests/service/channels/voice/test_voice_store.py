@@ -59,10 +59,10 @@ async def phone(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Pho
                      client=httpx.AsyncClient(transport=httpx.MockTransport(assistant.handler)))
     templates = load_templates(operations.whatsapp_templates)
     deliverer = VoiceDeliverer()
-    conversations = build_services(sessions, operations, bot, {
-        "whatsapp": WhatsAppDeliverer(sessions, templates, lambda: None), "voice": deliverer}).conversations
+    whatsapp = WhatsAppDeliverer(sessions, templates, lambda: None)
+    conversations = build_services(sessions, operations, bot, {"whatsapp": whatsapp, "voice": deliverer}).conversations
     voice = VoiceAssistant(sessions, conversations, operations, deliverer,
-                           MissedCalls(operations, WhatsAppFollowUp(templates), conversations.deliverers),
+                           MissedCalls(operations, WhatsAppFollowUp(templates, whatsapp), conversations.deliverers),
                            VoiceUrls.under("https://frontdoor.example.com"))
     yield Phone(sessions, assistant, conversations, voice)
     await bot.aclose()
