@@ -15,6 +15,7 @@ from handoff.channels.webchat.channel import WebchatChannel, WebchatDeliverer
 from handoff.channels.whatsapp import routes as whatsapp_routes
 from handoff.channels.whatsapp.runtime import WhatsAppRuntime, WhatsAppSending
 from handoff.core.bot_client import RasaClient
+from handoff.core.locks import KeyedLock
 from handoff.core.messages import Deliverer
 from handoff.core.operations import load_operations
 from handoff.core.ratelimit import RateLimit, limit_storage
@@ -60,16 +61,18 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     voice = VoiceDeliverer()
     deliverers: dict[str, Deliverer] = {"webchat": WebchatDeliverer(sio), "whatsapp": whatsapp_sending.deliverer,
                                         "voice": voice}
-    live = build_live(settings, sessions, sio, deliverers,
-                      load_secret_key(settings.secret_key, REPO_ROOT / "var" / "secret_key"))
+    secret = load_secret_key(settings.secret_key, REPO_ROOT / "var" / "secret_key")
+    limits = limit_storage(settings.redis_url)  # one storage (one Redis pool) for every rate limit
+    call_lock = KeyedLock.for_url("voice-call", settings.redis_url)
+    live = build_live(settings, sessions, sio, deliverers, secret, limits)
     core = build_services(sessions, operations, bot, deliverers, listeners=[live.pushes])
     conversations = core.conversations
     whatsapp = WhatsAppRuntime(settings, sessions, whatsapp_sending, conversations)
     inbox = build_inbox(settings, sessions, operations, deliverers, live, core.events, core.queues)
     WebchatChannel(
-        sio, conversations, sessions, load_secret_key(settings.secret_key, REPO_ROOT / "var" / "secret_key"),
+        sio, conversations, sessions, secret,
         max_chars=settings.webchat_max_message_chars,
-        limiter=RateLimit(limit_storage(settings.redis_url), "webchat-messages", settings.webchat_rate_limit_messages,
+        limiter=RateLimit(limits, "webchat-messages", settings.webchat_rate_limit_messages,
                           settings.webchat_rate_limit_window_seconds),
         default_language=operations.default_language,
     )
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         await inbox.stop()
         await harvester.stop()
         await bot.aclose()
+        await call_lock.aclose()
         await engine.dispose()
 
     api = FastAPI(title="Front door", lifespan=lifespan)
@@ -96,7 +100,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(pages.router)
     api.include_router(whatsapp_routes.router)
     voice_assistant, call_history = mount_voice(api, settings, sessions, operations, conversations,
-                                               whatsapp_sending.follow_up, voice)
+                                               whatsapp_sending.follow_up, voice, call_lock)
     inbox.mount(api)
     api.include_router(report_routes.router)  # supervisors' and designers' reports
     api.state.services = Services(settings, sessions, operations, conversations, whatsapp_sending.deliverer,

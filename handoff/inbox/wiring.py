@@ -9,13 +9,14 @@ from datetime import timedelta
 import socketio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from limits.aio.storage import Storage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.events import EventBus
 from handoff.core.messages import Deliverer
 from handoff.core.operations import Operations
 from handoff.core.queues import Queues
-from handoff.core.ratelimit import RateLimit, limit_storage
+from handoff.core.ratelimit import RateLimit
 from handoff.core.sweeper import AbandonSweeper
 from handoff.inbox.actions import InboxActions
 from handoff.inbox.auth import Auth
@@ -66,11 +67,11 @@ class Inbox:
 
 
 def build_live(settings: Settings, sessions: async_sessionmaker[AsyncSession], sio: socketio.AsyncServer,
-               deliverers: Mapping[str, Deliverer], secret: bytes) -> LiveParts:
+               deliverers: Mapping[str, Deliverer], secret: bytes, limits: Storage) -> LiveParts:
     """Sign-in, the live namespace and its pushes (a listener the app gives to the event bus)."""
     auth = Auth(sessions, secret, ttl_hours=settings.inbox_session_hours,
                 secure_cookie=settings.public_base_url.startswith("https://"),
-                limiter=RateLimit(limit_storage(settings.redis_url), "login-email", settings.inbox_login_attempts,
+                limiter=RateLimit(limits, "login-email", settings.inbox_login_attempts,
                                   LOGIN_WINDOW_SECONDS))
     own = [settings.public_base_url.rstrip("/"), f"http://127.0.0.1:{settings.port}",
            f"http://localhost:{settings.port}"]

@@ -25,8 +25,7 @@ from handoff.channels.voice.calls import (
 from handoff.channels.voice.decisions import TERMINAL, pbx_final_status
 from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.channels.voice.updates import CallParty, RecordingChange, StatusChange, TranscriptChange
-from handoff.core.conversation import Conversations
-from handoff.core.events import CaseChanged
+from handoff.core.events import CaseChanged, EventBus
 from handoff.core.operations import Operations
 from handoff.core.timeline import DuplicateProviderMessage, provider_id_seen
 from handoff.store.models import Call, Case
@@ -37,10 +36,10 @@ Apply = Callable[[AsyncSession, Call, Case], Awaitable[Any]]
 class CallHistory:
     """Keeps the calls table and the call cards of the timeline up to date; one instance per process."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], conversations: Conversations,
-                 operations: Operations, missed: MissedCalls) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], events: EventBus, operations: Operations,
+                 missed: MissedCalls) -> None:
         self.sessions = sessions
-        self.conversations = conversations
+        self.events = events
         self.operations = operations
         self.missed = missed
 
@@ -72,7 +71,7 @@ class CallHistory:
                 if attempt == 2:
                     raise
         await self.missed.deliver(staged)
-        await self.conversations.events.publish(CaseChanged(case_id))
+        await self.events.publish(CaseChanged(case_id))
         return True
 
     # ---- provider callbacks ------------------------------------------------------------------------------

@@ -18,13 +18,12 @@ from handoff.settings import Settings
 
 def mount_voice(api: FastAPI, settings: Settings, sessions: async_sessionmaker[AsyncSession],
                 operations: Operations, conversations: Conversations, follow_up: FollowUpChannel,
-                deliverer: VoiceDeliverer) -> tuple[VoiceAssistant, CallHistory]:
+                deliverer: VoiceDeliverer, calls: KeyedLock) -> tuple[VoiceAssistant, CallHistory]:
     """Twilio Voice and PBX call events share the calls table and the missed-call follow-up; the routes ask for
     the two objects returned."""
     missed = MissedCalls(operations, follow_up, conversations.deliverers)
     voice = VoiceAssistant(sessions, conversations, operations, deliverer, missed,
-                           VoiceUrls.under(settings.public_base_url),
-                           KeyedLock.for_url("voice-call", settings.redis_url))
-    history = CallHistory(sessions, conversations, operations, missed)
+                           VoiceUrls.under(settings.public_base_url), calls)
+    history = CallHistory(sessions, conversations.events, operations, missed)
     api.include_router(voice_routes.router)
     return voice, history
