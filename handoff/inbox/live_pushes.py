@@ -33,9 +33,13 @@ class LivePushes:
             case = await session.get(Case, case_id)
             if case is None:
                 return
-            summary = case_summary(case, await session.get(Customer, case.customer_id),
-                                   await current_handoff(session, case.id))
+            summary = await self._summary(session, case)
         await self.live.case_updated(summary, previous_team=previous_team)
+
+    @staticmethod
+    async def _summary(session: AsyncSession, case: Case) -> dict[str, Any]:
+        customer = await session.get(Customer, case.customer_id)
+        return case_summary(case, customer, await current_handoff(session, case.id))
 
     async def customer_message(self, event: MessageStored) -> None:
         """A customer wrote on a case people hold: the assignee and viewers see it at once."""
@@ -47,8 +51,9 @@ class LivePushes:
             if case is None or stored is None:
                 return
             view = event_view(stored, {})
+            summary = await self._summary(session, case)  # the same read serves both pushes
         await self.live.case_event(case.id, case.assignee_id, view)
-        await self._push_case(case.id)
+        await self.live.case_updated(summary)
 
     async def events_added(self, event: EventsAdded) -> None:
         """Agent-side events (replies, notes, transitions) pushed to the case's viewers."""
