@@ -73,7 +73,8 @@ class Deliverer(Protocol):
 
     `address_for` says which of a customer's identities the channel can write to, and at what address
     (only the channel knows its providers' address formats); `stage` runs inside the transaction that stores
-    the outbound event (store-and-forward channels put it in the outbox there, so a crash cannot lose it);
+    the outbound event (store-and-forward channels put it in the outbox there, so a crash cannot lose it) and
+    raises ChannelRefused for a message the channel cannot carry now;
     `deliver` runs after the commit (live pushes).
     """
 
@@ -88,6 +89,11 @@ class Deliverer(Protocol):
 
 class TemplateUnavailable(ValueError):
     """Not an approved template of the channel, or the wrong parameters for it."""
+
+
+class ChannelRefused(Exception):
+    """A deliverer's `stage` refuses this message on its channel now (its message says why and what would go);
+    raised inside the storing transaction, so nothing is stored."""
 
 
 class FollowUpChannel(Protocol):

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.channels.whatsapp.window import OutsideWindow
 from handoff.core import audit, csat
 from handoff.core.assignment import assign, route_case
 from handoff.core.cases import case_language
@@ -23,7 +22,7 @@ from handoff.core.handoffs import (
     return_to_bot,
     transfer_handoff,
 )
-from handoff.core.messages import Deliverer, OutboundMessage
+from handoff.core.messages import ChannelRefused, Deliverer, OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.permissions import can, can_work_case, sees_all_teams
 from handoff.core.queues import Queues
@@ -96,7 +95,7 @@ class InboxActions:
                     raise InboxError(403, "this case belongs to a team you are not in")
                 outcome = Outcome(case.id, previous_team=case.team)
                 await action(session, principal, case, outcome)
-        except OutsideWindow as exc:  # the WhatsApp channel refuses free text 24 h after the customer wrote
+        except ChannelRefused as exc:  # e.g. WhatsApp refuses free text 24 h after the customer wrote
             raise InboxError(409, str(exc)) from exc
         await deliver_staged(self.deliverers, outcome.staged)
         if outcome.forget_viewers and self.live is not None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from handoff.core.messages import TemplateUnavailable
+from handoff.core.messages import ChannelRefused, TemplateUnavailable
 
 WINDOW = timedelta(hours=24)
 
@@ -37,7 +37,7 @@ class UnknownTemplate(TemplateUnavailable):
     """Not a configured template, or the wrong parameters for it."""
 
 
-class OutsideWindow(Exception):
+class OutsideWindow(ChannelRefused):
     """Free text refused: the customer last wrote more than 24 hours ago."""
 
     def __init__(self, last_inbound_at: datetime | None, templates: list[Template]) -> None:

@@ -21,7 +21,7 @@ from handoff.core.events import (
     Resolved,
     Subscription,
 )
-from handoff.core.messages import InboundMessage, OutboundMessage
+from handoff.core.messages import ChannelRefused, InboundMessage, OutboundMessage
 from handoff.core.operations import load_operations
 from handoff.core.sweeper import AbandonSweeper
 from handoff.core.timeline import verify_case
@@ -41,12 +41,14 @@ HANDOFF = {"handoff": {"reason": "complex_intent", "intent": "return_request", "
 class Recorder:
     def __init__(self) -> None:
         self.delivered: list[tuple[str, OutboundMessage]] = []
+        self.refusing: str | None = None  # set: stage refuses agents' messages, as WhatsApp does after 24 hours
 
     def address_for(self, identity_kind: str, value: str) -> str | None:
         return value if identity_kind == "webchat" else None
 
     async def stage(self, session, event, address: str, message: OutboundMessage) -> None:
-        return None
+        if self.refusing and message.actor == "agent":
+            raise ChannelRefused(self.refusing)
 
     async def deliver(self, address: str, message: OutboundMessage) -> None:
         self.delivered.append((address, message))
@@ -248,4 +250,23 @@ async def test_a_case_left_waiting_by_a_silent_customer_ends_abandoned(sessions)
     assert world.heard.since(mark) == ["CaseChanged"]
     assert (await world.case(case_id)).status == "abandoned"
     assert await world.handoffs(case_id) == [("to_human", "complex_intent", "abandoned")]
+    await world.bot.aclose()
+
+
+async def test_a_reply_the_channel_refuses_is_a_409_with_its_reason_and_stores_nothing(sessions) -> None:
+    world = World(sessions)
+    case_id = await world.say("quiero devolver mi pedido")
+    ana = await world.agent("ana@example.com")
+    world.webchat.refusing = "only approved templates now"
+    async with sessions() as session:
+        before = len(list(await session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case_id))))
+    try:
+        await world.actions.reply(ana, case_id, "Hola, soy Ana")
+    except InboxError as refused:
+        assert (refused.status, str(refused)) == (409, "only approved templates now")
+    else:
+        raise AssertionError("a refused reply went through")
+    async with sessions() as session:
+        after = list(await session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case_id)))
+        assert len(after) == before and (await verify_case(session, case_id)).ok
     await world.bot.aclose()
