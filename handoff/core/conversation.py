@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.bot_client import BotTurn, BotUnavailable, RasaClient, build_metadata
-from handoff.core.cases import open_case
+from handoff.core.cases import case_language, open_case
 from handoff.core.csat import CsatAnswers
 from handoff.core.customers import identities_of, link_told_phone, resolve_contact
 from handoff.core.events import Assigned, CaseChanged, CaseEvent, EventBus, HandedOff, MessageStored
@@ -190,7 +190,7 @@ class Conversations:
                     await link_told_phone(session, customer, turn.handoff.slots.get("phone"))
                     handoff = await hand_to_people(session, case, turn.handoff, self.operations, actor="bot")
             else:
-                language = self.operations.language_or_default(case.language or customer.language)
+                language = case_language(self.operations, case, customer)
                 holding = OutboundMessage(actor="system", text=service_text("bot_unavailable", language))
                 await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
                                         address=pending.address, message=holding, actor="system")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.channels.voice.calls import call_event
 from handoff.channels.voice.decisions import is_missed, template_values
+from handoff.core.cases import case_language
 from handoff.core.messages import Deliverer, FollowUpChannel, TemplateUnavailable
 from handoff.core.operations import Operations
 from handoff.core.sending import Staged, deliver_staged, stage_to_customer
@@ -49,7 +50,7 @@ class MissedCalls:
             await call_event(session, call, case, "follow_up", f"Missed call: no WhatsApp follow-up ({reason})",
                              outcome="skipped")
             return []
-        language = self.operations.language_or_default(case.language or (customer.language if customer else None))
+        language = case_language(self.operations, case, customer)
         values = template_values(config.parameters, customer_name=customer.display_name if customer else None,
                                  case_id=case.id, phone=call.from_number, language=language)
         try:
