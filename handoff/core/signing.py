@@ -1,10 +1,11 @@
-"""The service's secret and the tokens it signs (webchat session ids), verifiable on any worker."""
+"""The service's secret, the tokens it signs (webchat session ids, inbox cookies), and how secrets are compared."""
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -23,6 +24,23 @@ def load_secret_key(configured: str | None, fallback_file: Path) -> bytes:
     return key
 
 
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{1,43}")  # what issue_token gives, in ASCII
+
+
+def same_secret(given: str | bytes | None, expected: str | bytes) -> bool:
+    """Constant-time equality of the UTF-8 bytes: a value from a client, whatever its characters, is just unequal.
+
+    `hmac.compare_digest` raises on non-ASCII `str`; every signature, token, cookie or CSRF value is compared here.
+    """
+    if given is None:
+        return False
+    return hmac.compare_digest(_utf8(given), _utf8(expected))
+
+
+def _utf8(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")  # JSON may carry lone ones
+
+
 def _signature(key: bytes, value: str) -> str:
     digest = hmac.new(key, value.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
@@ -36,7 +54,7 @@ def issue_token(key: bytes) -> str:
 
 def verify_token(key: bytes, token: object) -> bool:
     """Whether `token` is one this service issued."""
-    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 100:
+    if not isinstance(token, str) or TOKEN_RE.fullmatch(token) is None:
         return False
     raw, signature = token.split(".")
-    return bool(raw) and hmac.compare_digest(signature, _signature(key, raw))
+    return same_secret(signature, _signature(key, raw))

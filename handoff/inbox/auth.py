@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.core import audit
 from handoff.core.agents import find_by_email, password_matches
 from handoff.core.ratelimit import RateLimit
-from handoff.core.signing import issue_token, verify_token
+from handoff.core.signing import issue_token, same_secret, verify_token
 from handoff.store.models import Agent, AgentSession, utcnow
 
 COOKIE = "frontdoor_inbox"
@@ -43,7 +42,7 @@ def session_key(cookie_value: str) -> str:
 
 def csrf_ok(principal: Principal, header: str | None) -> bool:
     """The token given at login must come back in a header a cross-site form cannot set."""
-    return bool(header) and hmac.compare_digest(principal.csrf_token, str(header))
+    return bool(header) and same_secret(header, principal.csrf_token)
 
 
 def cookie_from_header(cookie_header: str | None) -> str | None:

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from handoff.channels.voice.twilio import safe_media_url
+from handoff.core.signing import same_secret
 
 PROVIDER = "pbx"
 SIGNATURE_HEADER = "X-Signature"
@@ -35,7 +36,7 @@ def sign(secret: str, body: bytes) -> str:
 
 def check_signature(secret: str, body: bytes, header: str | None) -> bool:
     """Constant-time comparison over the exact raw bytes."""
-    return bool(header) and hmac.compare_digest(sign(secret, body), str(header).strip())
+    return bool(header) and same_secret(str(header).strip(), sign(secret, body))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """`GET|POST /webhooks/whatsapp`: Meta's verification handshake, and signed webhooks stored then acknowledged."""
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -10,6 +9,7 @@ from pydantic import BaseModel
 
 from handoff.channels.whatsapp.ingest import WhatsAppIngest
 from handoff.channels.whatsapp.wire import MalformedWebhook, SignatureCheck, check_signature, parse_webhook
+from handoff.core.signing import same_secret
 from handoff.web.deps import SettingsDep, provided
 
 router = APIRouter()
@@ -33,7 +33,7 @@ async def verify(request: Request, settings: SettingsDep) -> Response:
     expected = settings.whatsapp_verify_token
     params = request.query_params
     token, challenge = params.get("hub.verify_token") or "", params.get("hub.challenge") or ""
-    if not expected or params.get("hub.mode") != "subscribe" or not hmac.compare_digest(token, expected):
+    if not expected or params.get("hub.mode") != "subscribe" or not same_secret(token, expected):
         return _refuse(403, "verification failed")
     if not challenge or len(challenge) > MAX_CHALLENGE_CHARS:
         return _refuse(400, "missing or oversized hub.challenge")

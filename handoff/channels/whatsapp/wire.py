@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from handoff.core.messages import OutboundMessage, QuickReply
+from handoff.core.signing import same_secret
 
 CHANNEL = "whatsapp"
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
@@ -46,7 +47,7 @@ def check_signature(secret: str, body: bytes, header: str | None) -> SignatureCh
         return SignatureCheck.MISSING
     if not header.startswith("sha256="):
         return SignatureCheck.INVALID
-    return SignatureCheck.OK if hmac.compare_digest(sign(secret, body), header.strip()) else SignatureCheck.INVALID
+    return SignatureCheck.OK if same_secret(header.strip(), sign(secret, body)) else SignatureCheck.INVALID
 
 
 class MalformedWebhook(ValueError):
