@@ -9,6 +9,7 @@ import socketio
 import structlog
 from fastapi import FastAPI
 
+from handoff.channels.voice import routes as voice_routes
 from handoff.channels.voice.assistant import VoiceDeliverer
 from handoff.channels.voice.wiring import mount_voice
 from handoff.channels.webchat.channel import WebchatChannel, WebchatDeliverer
@@ -20,6 +21,7 @@ from handoff.core.messages import Deliverer
 from handoff.core.operations import load_operations
 from handoff.core.ratelimit import RateLimit, limit_storage
 from handoff.core.signing import load_secret_key
+from handoff.inbox import routes as inbox_routes
 from handoff.inbox.wiring import build_inbox, build_live
 from handoff.logs import configure_logging
 from handoff.reports import routes as report_routes
@@ -29,6 +31,7 @@ from handoff.settings import REPO_ROOT, Settings, get_settings
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import utcnow
 from handoff.web import health, pages
+from handoff.web.body_limit import BodyLimitMiddleware, BodyLimits
 from handoff.web.deps import Services
 
 log = structlog.get_logger(__name__)
@@ -96,6 +99,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         await engine.dispose()
 
     api = FastAPI(title="Front door", lifespan=lifespan)
+    # Each door's body limits in one table, enforced while bodies stream (Socket.IO has max_http_buffer_size).
+    api.add_middleware(BodyLimitMiddleware, limits=BodyLimits(
+        {**whatsapp_routes.BODY_LIMITS, **voice_routes.BODY_LIMITS, **inbox_routes.BODY_LIMITS}))
     api.include_router(health.router)
     api.include_router(pages.router)
     api.include_router(whatsapp_routes.router)

@@ -21,6 +21,7 @@ from handoff.inbox.auth import COOKIE, Principal
 from handoff.inbox.deps import ActionsDep, Admin, Anyone, AuthDep, InboxUser, LiveDep, PeopleDep, Supervisor, Worker
 from handoff.inbox.schemas import AgentPublic, CaseSummary, CaseView, Done, Me, Ok, Options, SupervisorPanel
 from handoff.store.models import Case, Customer
+from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import OperationsDep, SessionsDep
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -31,6 +32,9 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-cache",
 }
 router = APIRouter(prefix="/inbox")
+# The inbox's and the reports' JSON (a reply of 8192 characters, escaped, fits), enforced while the body streams.
+MAX_BODY_BYTES = 64 * 1024
+BODY_LIMITS = {"/inbox/api": MAX_BODY_BYTES}
 T = TypeVar("T")
 
 
@@ -59,7 +63,7 @@ class Login(BaseModel):
     password: str = Field(max_length=1024)
 
 
-@router.post("/api/login", response_model=Me)
+@router.post("/api/login", response_model=Me, responses=TOO_LARGE)
 async def login(body: Login, request: Request, response: Response, auth: AuthDep) -> dict[str, Any]:
     if not await auth.allow_attempt(body.email, request.client.host if request.client else "?"):
         raise HTTPException(429, "too many attempts, wait a few minutes")
@@ -90,7 +94,7 @@ class Presence(BaseModel):
     presence: str
 
 
-@router.post("/api/presence", response_model=AgentPublic)
+@router.post("/api/presence", response_model=AgentPublic, responses=TOO_LARGE)
 async def presence(body: Presence, principal: InboxUser, people: PeopleDep) -> dict[str, Any]:
     return await run(people.presence(principal, body.presence))
 
@@ -164,22 +168,22 @@ async def accept(case_id: str, principal: Worker, actions: ActionsDep) -> dict[s
     return done(await run(actions.accept(principal, case_id)))
 
 
-@router.post("/api/cases/{case_id}/reply", response_model=Done)
+@router.post("/api/cases/{case_id}/reply", response_model=Done, responses=TOO_LARGE)
 async def reply(case_id: str, body: Text, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.reply(principal, case_id, body.text, body.channel)))
 
 
-@router.post("/api/cases/{case_id}/note", response_model=Done)
+@router.post("/api/cases/{case_id}/note", response_model=Done, responses=TOO_LARGE)
 async def note(case_id: str, body: Text, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.note(principal, case_id, body.text)))
 
 
-@router.post("/api/cases/{case_id}/transfer", response_model=Done)
+@router.post("/api/cases/{case_id}/transfer", response_model=Done, responses=TOO_LARGE)
 async def transfer(case_id: str, body: Transfer, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.transfer(principal, case_id, team=body.team, agent_id=body.agent_id)))
 
 
-@router.post("/api/cases/{case_id}/resolve", response_model=Done)
+@router.post("/api/cases/{case_id}/resolve", response_model=Done, responses=TOO_LARGE)
 async def resolve(case_id: str, body: Resolve, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.resolve(principal, case_id, body.disposition)))
 
@@ -210,7 +214,7 @@ class CreateAgent(BaseModel):
     capacity: int = 3
 
 
-@router.post("/api/agents", status_code=201, response_model=AgentPublic)
+@router.post("/api/agents", status_code=201, response_model=AgentPublic, responses=TOO_LARGE)
 async def create_agent(body: CreateAgent, principal: Admin, people: PeopleDep) -> dict[str, Any]:
     new = NewAgent(body.email, body.name, body.role, tuple(body.teams), body.password, body.capacity)
     return await run(people.create(principal, new))

@@ -19,6 +19,7 @@ from handoff.reports.audit_export import export_case, render_html
 from handoff.reports.loader import dashboard
 from handoff.reports.schemas import CaseExport, KpiReport, NluSample, ReviewedTransition, Transition
 from handoff.settings import REPO_ROOT
+from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import OperationsDep, SessionsDep
 
 router = APIRouter(prefix="/inbox")
@@ -66,7 +67,7 @@ class Review(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
 
 
-@router.post("/api/transitions/{handoff_id}/review", response_model=ReviewedTransition)
+@router.post("/api/transitions/{handoff_id}/review", response_model=ReviewedTransition, responses=TOO_LARGE)
 async def review(handoff_id: int, body: Review, principal: Supervisor, sessions: SessionsDep) -> dict[str, Any]:
     try:
         async with sessions() as session, session.begin():
@@ -111,7 +112,7 @@ class Label(BaseModel):
     text: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/api/nlu-samples/{sample_id}", response_model=NluSample)
+@router.post("/api/nlu-samples/{sample_id}", response_model=NluSample, responses=TOO_LARGE)
 async def label(sample_id: int, body: Label, principal: Designer, sessions: SessionsDep) -> dict[str, Any]:
     try:
         async with sessions() as session, session.begin():

@@ -18,6 +18,8 @@ from handoff.settings import Settings
 from handoff.web.deps import SettingsDep, provided
 
 router = APIRouter()
+# Enforced while the body streams (web/body_limit.py): past its limit a request gets 413 and is not read further.
+BODY_LIMITS = {"/webhooks/twilio": twilio.MAX_BODY_BYTES, "/webhooks/calls": pbx.MAX_BODY_BYTES}
 VoiceDep = Annotated[VoiceAssistant, Depends(provided(VoiceAssistant))]
 CallHistoryDep = Annotated[CallHistory, Depends(provided(CallHistory))]
 
@@ -44,24 +46,13 @@ def _refuse(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-async def _body(request: Request, limit: int) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        return None
-    body = await request.body()
-    return body if len(body) <= limit else None
-
-
 async def _signed_twilio(request: Request, settings: Settings,
                          handle: Callable[[dict[str, str]], Awaitable[Response]]) -> Response:
     """X-Twilio-Signature over PUBLIC_BASE_URL + path + query and the form parameters, then `handle`."""
     if not settings.twilio_auth_token:
         return _refuse(503, "Twilio Voice not configured (TWILIO_AUTH_TOKEN)")
-    body = await _body(request, twilio.MAX_BODY_BYTES)
-    if body is None:
-        return _refuse(413, "body too large")
     try:
-        params = twilio.parse_form(body)
+        params = twilio.parse_form(await request.body())
     except twilio.MalformedVoiceRequest:
         return _refuse(403, "invalid X-Twilio-Signature")  # an unreadable body cannot carry a valid signature
     url = twilio.public_url(settings.public_base_url, request.url.path, request.url.query)
@@ -145,9 +136,7 @@ async def pbx_call_event(request: Request, settings: SettingsDep,
     secret = settings.call_events_secret
     if not secret:
         return _refuse(503, "call events not configured (CALL_EVENTS_SECRET)")
-    body = await _body(request, pbx.MAX_BODY_BYTES)
-    if body is None:
-        return _refuse(413, "body too large")
+    body = await request.body()
     if not pbx.check_signature(secret, body, request.headers.get(pbx.SIGNATURE_HEADER)):
         return _refuse(403, f"missing or invalid {pbx.SIGNATURE_HEADER}")
     try:
