@@ -18,8 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("revision")
     rev = db_commands.add_parser("revision", help="autogenerate a migration from the models")
     rev.add_argument("-m", "--message", required=True)
-    commands.add_parser("stack", help="run Rasa, the action server and the service together")
-    commands.add_parser("wait-ready", help="wait for /readyz, print the URLs, keep running")
+    commands.add_parser("stack", help="run Rasa, the action server and the service, restarting any that crashes")
     agents = commands.add_parser("agents", help="inbox accounts")
     agent_commands = agents.add_subparsers(dest="agents_command", required=True)
     create = agent_commands.add_parser("create", help="create an account; the password is read from stdin or a prompt")
@@ -69,9 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_reports_command(settings, args)
     from handoff import stack
 
-    if args.command == "stack":
-        return stack.run_stack(settings)
-    return stack.wait_ready(settings)
+    return stack.run_stack(settings)
 
 
 if __name__ == "__main__":

@@ -1,60 +1,85 @@
-"""`make run`: Rasa, the action server and the service in one terminal; Ctrl-C stops all three."""
+"""`make run`: Rasa, the action server and the service under one supervisor; a crash restarts only that process."""
 from __future__ import annotations
 
+import asyncio
 import os
-import sys
-import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
-from honcho.manager import Manager
-from honcho.printer import Printer
 
 from handoff.settings import REPO_ROOT, Settings
+from handoff.supervisor import Program, Supervisor
 
 # rasa-sdk has no --host option; its Sanic server reads SANIC_HOST and would otherwise listen on every interface.
 ACTION_SERVER_ENV = {"SANIC_HOST": "127.0.0.1"}
+BOT_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def stack_commands(settings: Settings, bot_venv: Path, venv: Path) -> dict[str, str]:
-    """The processes of the embedded stack, by name."""
-    rasa = f"{bot_venv}/bin/rasa"
-    token = f" --auth-token {settings.rasa_token}" if settings.rasa_token else ""
-    return {
-        "actions": " ".join(f"{k}={v}" for k, v in ACTION_SERVER_ENV.items())
-                   + f" {rasa} run actions --actions actions --port 5055",
-        "rasa": (f"{rasa} run --model models/current.tar.gz --enable-api --interface 127.0.0.1 --port 5005 "
-                 f"--endpoints endpoints.yml --credentials credentials.yml{token}"),
-        "service": f"{venv}/bin/uvicorn handoff.app:app --factory --host 127.0.0.1 --port {settings.port}",
-        "ready": f"{venv}/bin/python -m handoff wait-ready",
-    }
+def port_of(url: str, default: int) -> int:
+    """The port of a URL the service talks to, so the process it names listens where the service looks."""
+    return urlsplit(url).port or default
+
+
+def stack_programs(settings: Settings, bot_venv: Path, venv: Path) -> list[Program]:
+    """The processes of the embedded stack, on the ports of PORT, RASA_URL and ACTION_SERVER_URL."""
+    rasa = str(bot_venv / "bin" / "rasa")
+    token = ("--auth-token", settings.rasa_token) if settings.rasa_token else ()
+    # endpoints.yml reads the action server's address from ACTION_SERVER_URL.
+    action_url = settings.action_server_url.rstrip("/")
+    return [
+        Program("actions", (rasa, "run", "actions", "--actions", "actions",
+                            "--port", str(port_of(action_url, 5055))), ACTION_SERVER_ENV),
+        Program("rasa", (rasa, "run", "--model", "models/current.tar.gz", "--enable-api", "--interface", "127.0.0.1",
+                         "--port", str(port_of(settings.rasa_url, 5005)), "--endpoints", "endpoints.yml",
+                         "--credentials", "credentials.yml", *token), {"ACTION_SERVER_URL": action_url}),
+        Program("service", (str(venv / "bin" / "uvicorn"), "handoff.app:app", "--factory", "--host", "127.0.0.1",
+                            "--port", str(settings.port))),
+    ]
+
+
+async def missing_parts(client: httpx.AsyncClient, base_url: str) -> list[str]:
+    """What /readyz says is missing (empty when ready), or the service itself when it does not answer."""
+    try:
+        body = (await client.get(f"{base_url}/readyz")).json()
+        checks = body["checks"]
+        return [f"{name} ({checks[name]['detail']})" for name in body["missing"]]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        return [f"service ({type(exc).__name__})"]
+
+
+async def announce_readiness(supervisor: Supervisor, base_url: str, interval: float = 2.0) -> None:
+    """Prints where to go once ready, then each time readiness is lost (and what is missing) or comes back."""
+    ready_before: bool | None = None
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        while True:
+            missing = await missing_parts(client, base_url)
+            if not missing and ready_before is None:
+                print(f"\n  Ready.\n  Demo page (widget): {base_url}/\n  Inbox:              {base_url}/inbox\n"
+                      f"  Health:             {base_url}/readyz\n  Press Ctrl-C to stop.\n", flush=True)
+            elif missing and ready_before:
+                supervisor.log("readyz", f"not ready, missing: {', '.join(missing)}; customers get the holding "
+                                         "message and are handed to people until it is back")
+            elif not missing and ready_before is False:
+                supervisor.log("readyz", "ready again")
+            if not missing or ready_before is not None:
+                ready_before = not missing
+            await asyncio.sleep(interval)
+
+
+async def supervise(settings: Settings, bot_venv: Path, venv: Path) -> int:
+    """Runs the stack until a stop signal, announcing readiness on the side."""
+    env = {**os.environ, **BOT_ENV}
+    supervisor = Supervisor(stack_programs(settings, bot_venv, venv), cwd=REPO_ROOT, env=env)
+    watcher = asyncio.create_task(announce_readiness(supervisor, f"http://127.0.0.1:{settings.port}"))
+    try:
+        return await supervisor.run()
+    finally:
+        watcher.cancel()
 
 
 def run_stack(settings: Settings) -> int:
-    """Starts every process with prefixed logs and returns when any of them stops."""
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    manager = Manager(Printer(sys.stdout))
-    bot_venv = Path(os.environ.get("BOT_VENV", REPO_ROOT / ".venv-bot"))
-    venv = Path(os.environ.get("VENV", REPO_ROOT / ".venv"))
-    for name, command in stack_commands(settings, bot_venv.resolve(), venv.resolve()).items():
-        manager.add_process(name, command, env=env, cwd=str(REPO_ROOT))
-    manager.loop()
-    return manager.returncode or 0
-
-
-def wait_ready(settings: Settings, timeout: float = 600.0) -> int:
-    """Polls /readyz, prints where to go, then stays up so the stack keeps running."""
-    base = f"http://127.0.0.1:{settings.port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2.0).status_code == 200:
-                print(f"\n  Ready.\n  Demo page (widget): {base}/\n  Inbox:              {base}/inbox\n"
-                      f"  Health:             {base}/readyz\n  Press Ctrl-C to stop.\n", flush=True)
-                while True:
-                    time.sleep(3600)
-        except httpx.HTTPError:
-            pass
-        time.sleep(1.0)
-    print(f"the stack did not become ready within {timeout:.0f}s; see the logs above", file=sys.stderr)
-    return 1
+    """`python -m handoff stack`: returns once Ctrl-C (or SIGTERM) has stopped every process."""
+    bot_venv = Path(os.environ.get("BOT_VENV", REPO_ROOT / ".venv-bot")).resolve()
+    venv = Path(os.environ.get("VENV", REPO_ROOT / ".venv")).resolve()
+    return asyncio.run(supervise(settings, bot_venv, venv))

@@ -25,6 +25,7 @@ class Check(BaseModel):
 
 class Readiness(BaseModel):
     ready: bool
+    missing: list[str]  # the checks that failed, by name: what the service waits for
     checks: dict[str, Check]  # database, rasa, action_server
 
 
@@ -73,6 +74,6 @@ async def readyz(response: Response, settings: SettingsDep, sessions: SessionsDe
         )
     checks = {name: Check(ok=ok, detail=detail)
               for name, (ok, detail) in {"database": database, "rasa": rasa, "action_server": actions}.items()}
-    ready = all(check.ok for check in checks.values())
-    response.status_code = 200 if ready else 503
-    return Readiness(ready=ready, checks=checks)
+    missing = [name for name, check in checks.items() if not check.ok]
+    response.status_code = 503 if missing else 200
+    return Readiness(ready=not missing, missing=missing, checks=checks)

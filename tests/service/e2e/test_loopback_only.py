@@ -6,8 +6,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from handoff.settings import Settings
-from handoff.stack import stack_commands
 from tests.service.support.stack import RasaStack
 
 LISTEN = "0A"
@@ -31,8 +29,3 @@ def test_rasa_and_the_action_server_listen_on_loopback_only(rasa_stack: RasaStac
     for url in (rasa_stack.action_url, rasa_stack.rasa_url):
         addresses = listening_addresses(urlsplit(url).port)
         assert addresses == {"0100007F"}, f"{url} listens on {addresses}"  # 127.0.0.1, little-endian hex
-
-
-def test_make_run_starts_the_action_server_the_same_way() -> None:
-    command = stack_commands(Settings(), Path(".venv-bot"), Path(".venv"))["actions"]
-    assert command.startswith("SANIC_HOST=127.0.0.1 ") and " run actions " in command

@@ -71,6 +71,7 @@ async def test_readiness_names_each_check_and_answers_503_while_rasa_is_down(dat
         health, ready = await client.get("/healthz"), await client.get("/readyz")
     assert (health.status_code, health.content) == (200, b'{"status":"ok"}')
     assert ready.status_code == 503
-    assert ready.json() == {"ready": False, "checks": {"database": {"ok": True, "detail": "ok"},
-                                                       "rasa": {"ok": False, "detail": "ConnectError"},
-                                                       "action_server": {"ok": False, "detail": "ConnectError"}}}
+    assert ready.json() == {"ready": False, "missing": ["rasa", "action_server"],
+                            "checks": {"database": {"ok": True, "detail": "ok"},
+                                       "rasa": {"ok": False, "detail": "ConnectError"},
+                                       "action_server": {"ok": False, "detail": "ConnectError"}}}

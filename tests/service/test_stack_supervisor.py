@@ -1,0 +1,156 @@
+"""`make run`'s supervisor: a crashed process is restarted with backoff and the others never notice; a stop signal
+ends every process (SIGTERM, then SIGKILL) and leaves none behind."""
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import httpx
+import yaml
+
+from handoff.settings import Settings
+from handoff.stack import missing_parts, stack_programs
+from handoff.supervisor import Backoff, Program, Supervisor, after_exit, describe_exit
+from tests.service.support.polling import until, until_sync
+from tests.service.support.processes import REPO
+
+FAST = Backoff(first=0.05, cap=0.2, stable_after=60)
+
+
+def survivors(marker: str) -> list[str]:
+    """Processes whose command line holds `marker` (the test's own unique token), as `pgrep -f` lists them."""
+    found = subprocess.run(["pgrep", "-a", "-f", "--", marker], capture_output=True, text=True).stdout
+    return found.splitlines()
+
+
+def python(marker: str, script: str) -> tuple[str, ...]:
+    """A `python -c` child whose command line carries `marker`."""
+    return (sys.executable, "-c", f"# {marker}\n{textwrap.dedent(script)}")
+
+
+def test_restart_delays_double_up_to_the_cap_and_start_over_after_a_stable_run() -> None:
+    policy = Backoff(first=1, cap=30, stable_after=60)
+    failures, delays = 0, []
+    for _ in range(7):
+        failures, delay = after_exit(policy, failures, uptime=2.0)
+        delays.append(delay)
+    assert delays == [1, 2, 4, 8, 16, 30, 30]
+    assert after_exit(policy, failures, uptime=61.0) == (1, 1)
+    assert after_exit(policy, 3, uptime=59.0) == (4, 8)
+
+
+def test_exits_are_told_by_code_or_signal() -> None:
+    assert (describe_exit(3), describe_exit(-9), describe_exit(-15)) == (
+        "exit code 3", "signal SIGKILL", "signal SIGTERM")
+
+
+async def test_a_crashing_process_is_restarted_and_the_others_keep_running(tmp_path: Path) -> None:
+    marker = f"supervised-{uuid.uuid4().hex}"
+    starts, steady_pid = tmp_path / "starts", tmp_path / "steady.pid"
+    crasher = python(marker, f"""
+        open({str(starts)!r}, "a").write("x")
+        print("crashing now", flush=True)
+        raise SystemExit(3)
+        """)
+    steady = python(marker, f"""
+        import os, time
+        open({str(steady_pid)!r}, "w").write(str(os.getpid()))
+        time.sleep(600)
+        """)
+    out = io.StringIO()
+    supervisor = Supervisor([Program("crasher", crasher), Program("steady", steady)], cwd=tmp_path, policy=FAST,
+                            out=out)
+    running = asyncio.create_task(supervisor.run())
+
+    async def started_four_times() -> bool:
+        return starts.exists() and len(starts.read_text()) >= 4 and steady_pid.exists()
+    await until(started_four_times, "the crasher restarted three times", explain=out.getvalue)
+    first_pid = int(steady_pid.read_text())
+    steady_process = supervisor.running["steady"]
+    steady_process.send_signal(signal.SIGKILL)
+
+    async def steady_is_back() -> bool:
+        return steady_pid.exists() and int(steady_pid.read_text()) != first_pid
+    await until(steady_is_back, "the killed process restarted", explain=out.getvalue)
+    supervisor.stop()
+    assert await running == 0
+
+    log = out.getvalue()
+    assert re.search(r"^\S+ crasher +\| crashing now$", log, re.M)  # its output, prefixed with its name
+    assert "crasher exited (exit code 3)" in log and "restarting in 0.05 s" in log and "restarting in 0.1 s" in log
+    assert "steady exited (signal SIGKILL)" in log
+    assert log.count("steady started") == 2  # once, and once after its own crash: never for the crasher's
+    assert survivors(marker) == []
+
+
+def test_a_stop_signal_ends_every_process_group_with_sigkill_after_the_grace(tmp_path: Path) -> None:
+    marker = f"supervised-{uuid.uuid4().hex}"
+    stubborn = python(marker, """
+        import signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("ignoring SIGTERM", flush=True)
+        time.sleep(600)
+        """)
+    parent = python(marker, f"""
+        import subprocess, sys, time
+        subprocess.Popen([sys.executable, "-c", "# {marker} grandchild\\nimport time; time.sleep(600)"])
+        print("started a grandchild", flush=True)
+        time.sleep(600)
+        """)
+    programs = [Program("stubborn", stubborn), Program("parent", parent)]
+    script = textwrap.dedent(f"""
+        import asyncio, sys
+        from pathlib import Path
+        from handoff.supervisor import Program, Supervisor
+        programs = [Program(name, tuple(argv)) for name, argv in {[(p.name, list(p.argv)) for p in programs]!r}]
+        sys.exit(asyncio.run(Supervisor(programs, cwd=Path({str(tmp_path)!r}), grace=1.0).run()))
+        """)
+    log = tmp_path / "supervisor.log"
+    with log.open("wb") as output:
+        supervisor = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=output,
+                                      stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(REPO)})
+        try:
+            until_sync(lambda: "ignoring SIGTERM" in log.read_text() and "started a grandchild" in log.read_text()
+                       and len(survivors(marker)) == 4, "every process started", explain=log.read_text)
+            supervisor.send_signal(signal.SIGTERM)
+            assert supervisor.wait(30) == 0, log.read_text()
+        finally:
+            if supervisor.poll() is None:
+                supervisor.kill()
+    text = log.read_text()
+    assert "stopping every process" in text and "still running after 1 s: stubborn; SIGKILL" in text
+    assert "stubborn stopped (signal SIGKILL)" in text and "parent stopped (signal SIGTERM)" in text
+    assert survivors(marker) == []
+
+
+def test_the_stack_runs_each_process_on_the_port_the_service_talks_to() -> None:
+    settings = Settings(port=18000, rasa_url="http://127.0.0.1:18005", action_server_url="http://127.0.0.1:18055/")
+    programs = {program.name: program for program in stack_programs(settings, Path(".venv-bot"), Path(".venv"))}
+    assert programs["service"].argv[-2:] == ("--port", "18000")
+    assert programs["rasa"].argv[programs["rasa"].argv.index("--port") + 1] == "18005"
+    assert programs["actions"].argv[-2:] == ("--port", "18055")
+    assert programs["actions"].env == {"SANIC_HOST": "127.0.0.1"}  # rasa-sdk would listen on every interface
+    # Rasa finds the action server through endpoints.yml, which reads the same setting.
+    assert programs["rasa"].env == {"ACTION_SERVER_URL": "http://127.0.0.1:18055"}
+    endpoints = yaml.safe_load((REPO / "endpoints.yml").read_text())
+    assert endpoints["action_endpoint"]["url"] == "${ACTION_SERVER_URL}/webhook"
+
+
+async def test_the_terminal_is_told_what_readyz_says_is_missing() -> None:
+    def readyz(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"ready": False, "missing": ["rasa"], "checks": {
+            "database": {"ok": True, "detail": "ok"}, "rasa": {"ok": False, "detail": "ConnectError"},
+            "action_server": {"ok": True, "detail": "HTTP 200"}}})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(readyz)) as client:
+        assert await missing_parts(client, "http://service") == ["rasa (ConnectError)"]
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(502, text="no"))) as client:
+        assert await missing_parts(client, "http://service") == ["service (JSONDecodeError)"]
