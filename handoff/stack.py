@@ -48,34 +48,39 @@ async def missing_parts(client: httpx.AsyncClient, base_url: str) -> list[str]:
         return [f"service ({type(exc).__name__})"]
 
 
-async def announce_readiness(supervisor: Supervisor, base_url: str, interval: float = 2.0) -> None:
+async def announce_readiness(supervisor: Supervisor, client: httpx.AsyncClient, base_url: str,
+                             interval: float = 2.0) -> None:
     """Prints where to go once ready, then each time readiness is lost (and what is missing) or comes back."""
-    ready_before: bool | None = None
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        while True:
-            missing = await missing_parts(client, base_url)
-            if not missing and ready_before is None:
-                print(f"\n  Ready.\n  Demo page (widget): {base_url}/\n  Inbox:              {base_url}/inbox\n"
-                      f"  Health:             {base_url}/readyz\n  Press Ctrl-C to stop.\n", flush=True)
-            elif missing and ready_before:
-                supervisor.log("readyz", f"not ready, missing: {', '.join(missing)}; customers get the holding "
-                                         "message and are handed to people until it is back")
-            elif not missing and ready_before is False:
-                supervisor.log("readyz", "ready again")
-            if not missing or ready_before is not None:
-                ready_before = not missing
-            await asyncio.sleep(interval)
+    ready_before: bool | None = None  # None: still starting, when nothing is worth telling
+    while True:
+        missing = await missing_parts(client, base_url)
+        if supervisor.stopping:
+            return
+        if not missing and ready_before is None:
+            supervisor.out.write(f"\n  Ready.\n  Demo page (widget): {base_url}/\n"
+                                 f"  Inbox:              {base_url}/inbox\n"
+                                 f"  Health:             {base_url}/readyz\n  Press Ctrl-C to stop.\n\n")
+            supervisor.out.flush()
+        elif missing and ready_before:
+            supervisor.log("readyz", f"not ready, missing: {', '.join(missing)}; customers get the holding "
+                                     "message and are handed to people until it is back")
+        elif not missing and ready_before is False:
+            supervisor.log("readyz", "ready again")
+        if not missing or ready_before is not None:
+            ready_before = not missing
+        await asyncio.sleep(interval)
 
 
 async def supervise(settings: Settings, bot_venv: Path, venv: Path) -> int:
     """Runs the stack until a stop signal, announcing readiness on the side."""
     env = {**os.environ, **BOT_ENV}
     supervisor = Supervisor(stack_programs(settings, bot_venv, venv), cwd=REPO_ROOT, env=env)
-    watcher = asyncio.create_task(announce_readiness(supervisor, f"http://127.0.0.1:{settings.port}"))
-    try:
-        return await supervisor.run()
-    finally:
-        watcher.cancel()
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        watcher = asyncio.create_task(announce_readiness(supervisor, client, f"http://127.0.0.1:{settings.port}"))
+        try:
+            return await supervisor.run()
+        finally:
+            watcher.cancel()
 
 
 def run_stack(settings: Settings) -> int:

@@ -78,6 +78,11 @@ class Supervisor:
         self.out.write(f"{prefix} {line}\n")
         self.out.flush()
 
+    @property
+    def stopping(self) -> bool:
+        """True once a stop was asked for: what is missing then is missing on purpose."""
+        return self._stopping is not None and self._stopping.is_set()
+
     def stop(self) -> None:
         """Asks `run` to stop every program and return (what the stop signals do)."""
         if self._stopping is not None:

@@ -17,7 +17,7 @@ import httpx
 import yaml
 
 from handoff.settings import Settings
-from handoff.stack import missing_parts, stack_programs
+from handoff.stack import announce_readiness, missing_parts, stack_programs
 from handoff.supervisor import Backoff, Program, Supervisor, after_exit, describe_exit
 from tests.service.support.polling import until, until_sync
 from tests.service.support.processes import REPO
@@ -154,3 +154,26 @@ async def test_the_terminal_is_told_what_readyz_says_is_missing() -> None:
         assert await missing_parts(client, "http://service") == ["rasa (ConnectError)"]
     async with httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(502, text="no"))) as client:
         assert await missing_parts(client, "http://service") == ["service (JSONDecodeError)"]
+
+
+async def test_the_terminal_hears_when_readiness_is_lost_and_when_it_comes_back() -> None:
+    def answer(missing: list[str]) -> httpx.Response:
+        checks = {name: {"ok": name not in missing, "detail": "ConnectError" if name in missing else "ok"}
+                  for name in ("database", "rasa", "action_server")}
+        return httpx.Response(503 if missing else 200, json={"ready": not missing, "missing": missing,
+                                                             "checks": checks})
+    answers = iter([answer(["rasa", "action_server"]), answer([]), answer([]), answer(["rasa"]), answer(["rasa"]),
+                    answer([])])
+    out = io.StringIO()
+    supervisor = Supervisor([], cwd=REPO, out=out)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda _: next(answers, answer([])))) as client:
+        watching = asyncio.create_task(announce_readiness(supervisor, client, "http://service", interval=0))
+
+        async def back() -> bool:
+            return "ready again" in out.getvalue()
+        await until(back, "told it is ready again", explain=out.getvalue)
+        watching.cancel()
+    lines = re.findall(r"^\d\d:\d\d:\d\d (.*)$", out.getvalue(), re.M)  # the supervisor's lines, not the banner
+    assert lines == ["readyz     | not ready, missing: rasa (ConnectError); customers get the holding message and "
+                     "are handed to people until it is back", "readyz     | ready again"]
+    assert out.getvalue().count("Ready.") == 1 and "Demo page (widget): http://service/" in out.getvalue()

@@ -65,6 +65,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[Process, str, list[str]]]:
 async def test_a_killed_rasa_is_restarted_while_the_service_keeps_customers(stack) -> None:
     process, base_url, ports = stack
     process.wait_until(lambda: readiness(base_url)[0] == 200, 600, "ready (/readyz 200)")
+    process.wait_until(lambda: "Ready." in process.log_path.read_text(), 30, "telling the terminal it is ready")
     visitor = Visitor(base_url)
     await visitor.connect()
     assert "actor" not in (await visitor.say("hola"))[0]  # the assistant answers
