@@ -21,18 +21,18 @@ def port_of(url: str, default: int) -> int:
     return urlsplit(url).port or default
 
 
-def stack_programs(settings: Settings, bot_venv: Path, venv: Path) -> list[Program]:
+def stack_programs(settings: Settings, bot_venv: Path, venv: Path, tracker_db: Path) -> list[Program]:
     """The processes of the embedded stack, on the ports of PORT, RASA_URL and ACTION_SERVER_URL."""
     rasa = str(bot_venv / "bin" / "rasa")
     token = ("--auth-token", settings.rasa_token) if settings.rasa_token else ()
-    # endpoints.yml reads the action server's address from ACTION_SERVER_URL.
     action_url = settings.action_server_url.rstrip("/")
+    rasa_env = {"ACTION_SERVER_URL": action_url, "RASA_TRACKER_DB": str(tracker_db)}  # read by endpoints.yml
     return [
         Program("actions", (rasa, "run", "actions", "--actions", "actions",
                             "--port", str(port_of(action_url, 5055))), ACTION_SERVER_ENV),
         Program("rasa", (rasa, "run", "--model", "models/current.tar.gz", "--enable-api", "--interface", "127.0.0.1",
                          "--port", str(port_of(settings.rasa_url, 5005)), "--endpoints", "endpoints.yml",
-                         "--credentials", "credentials.yml", *token), {"ACTION_SERVER_URL": action_url}),
+                         "--credentials", "credentials.yml", *token), rasa_env),
         Program("service", (str(venv / "bin" / "uvicorn"), "handoff.app:app", "--factory", "--host", "127.0.0.1",
                             "--port", str(settings.port))),
     ]
@@ -71,12 +71,11 @@ async def announce_readiness(supervisor: Supervisor, client: httpx.AsyncClient, 
         await asyncio.sleep(interval)
 
 
-async def supervise(settings: Settings, bot_venv: Path, venv: Path) -> int:
+async def supervise(programs: list[Program], port: int) -> int:
     """Runs the stack until a stop signal, announcing readiness on the side."""
-    env = {**os.environ, **BOT_ENV}
-    supervisor = Supervisor(stack_programs(settings, bot_venv, venv), cwd=REPO_ROOT, env=env)
+    supervisor = Supervisor(programs, cwd=REPO_ROOT, env={**os.environ, **BOT_ENV})
     async with httpx.AsyncClient(timeout=5.0) as client:
-        watcher = asyncio.create_task(announce_readiness(supervisor, client, f"http://127.0.0.1:{settings.port}"))
+        watcher = asyncio.create_task(announce_readiness(supervisor, client, f"http://127.0.0.1:{port}"))
         try:
             return await supervisor.run()
         finally:
@@ -87,4 +86,6 @@ def run_stack(settings: Settings) -> int:
     """`python -m handoff stack`: returns once Ctrl-C (or SIGTERM) has stopped every process."""
     bot_venv = Path(os.environ.get("BOT_VENV", REPO_ROOT / ".venv-bot")).resolve()
     venv = Path(os.environ.get("VENV", REPO_ROOT / ".venv")).resolve()
-    return asyncio.run(supervise(settings, bot_venv, venv))
+    tracker_db = Path(os.environ.get("RASA_TRACKER_DB") or REPO_ROOT / "var" / "rasa-trackers.sqlite3").resolve()
+    tracker_db.parent.mkdir(parents=True, exist_ok=True)  # SQLite makes the file, not its folder
+    return asyncio.run(supervise(stack_programs(settings, bot_venv, venv, tracker_db), settings.port))

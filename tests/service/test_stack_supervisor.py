@@ -133,15 +133,17 @@ def test_a_stop_signal_ends_every_process_group_with_sigkill_after_the_grace(tmp
 
 def test_the_stack_runs_each_process_on_the_port_the_service_talks_to() -> None:
     settings = Settings(port=18000, rasa_url="http://127.0.0.1:18005", action_server_url="http://127.0.0.1:18055/")
-    programs = {program.name: program for program in stack_programs(settings, Path(".venv-bot"), Path(".venv"))}
+    programs = {program.name: program
+                for program in stack_programs(settings, Path(".venv-bot"), Path(".venv"), Path("/t/trackers.db"))}
     assert programs["service"].argv[-2:] == ("--port", "18000")
     assert programs["rasa"].argv[programs["rasa"].argv.index("--port") + 1] == "18005"
     assert programs["actions"].argv[-2:] == ("--port", "18055")
     assert programs["actions"].env == {"SANIC_HOST": "127.0.0.1"}  # rasa-sdk would listen on every interface
-    # Rasa finds the action server through endpoints.yml, which reads the same setting.
-    assert programs["rasa"].env == {"ACTION_SERVER_URL": "http://127.0.0.1:18055"}
+    # Rasa finds the action server (the same setting) and its tracker store through endpoints.yml.
+    assert programs["rasa"].env == {"ACTION_SERVER_URL": "http://127.0.0.1:18055", "RASA_TRACKER_DB": "/t/trackers.db"}
     endpoints = yaml.safe_load((REPO / "endpoints.yml").read_text())
     assert endpoints["action_endpoint"]["url"] == "${ACTION_SERVER_URL}/webhook"
+    assert endpoints["tracker_store"]["db"] == "${RASA_TRACKER_DB}"
 
 
 async def test_the_terminal_is_told_what_readyz_says_is_missing() -> None:

@@ -49,7 +49,8 @@ def stack(tmp_path: Path) -> Iterator[tuple[Process, str, list[str]]]:
     base_url = f"http://127.0.0.1:{port}"
     env = {"PORT": str(port), "PUBLIC_BASE_URL": base_url, "DATABASE_URL": database_url,
            "RASA_URL": f"http://127.0.0.1:{rasa_port}", "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}",
-           "ORDERS_DB_PATH": str(tmp_path / "orders.sqlite3"), "MEDIA_DIR": str(tmp_path / "media"),
+           "ORDERS_DB_PATH": str(tmp_path / "orders.sqlite3"),
+           "RASA_TRACKER_DB": str(tmp_path / "trackers.sqlite3"), "MEDIA_DIR": str(tmp_path / "media"),
            "BOT_TIMEOUT_SECONDS": "5", "PYTHONPATH": str(REPO), "SECRET_KEY": "s" * 32, "LOG_JSON": "false"}
     process = Process("stack", [str(VENV / "bin" / "python"), "-m", "handoff", "stack"], env=env)
     ports = [f"--port {p}( |$)" for p in (port, rasa_port, action_port)]
@@ -62,7 +63,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[Process, str, list[str]]]:
                 subprocess.run(["kill", "-9", str(pid)], check=False)
 
 
-async def test_a_killed_rasa_is_restarted_while_the_service_keeps_customers(stack) -> None:
+async def test_a_killed_rasa_is_restarted_while_the_service_keeps_customers(stack, tmp_path: Path) -> None:
     process, base_url, ports = stack
     process.wait_until(lambda: readiness(base_url)[0] == 200, 600, "ready (/readyz 200)")
     process.wait_until(lambda: "Ready." in process.log_path.read_text(), 30, "telling the terminal it is ready")
@@ -80,10 +81,12 @@ async def test_a_killed_rasa_is_restarted_while_the_service_keeps_customers(stac
     assert "person" in held[0]["text"]
 
     process.wait_until(lambda: readiness(base_url)[0] == 200, 600, "ready again by itself")
+    process.wait_until(lambda: "ready again" in process.log_path.read_text(), 30, "telling the terminal")
     newcomer = Visitor(base_url)  # the held customer's case now belongs to people: a new conversation
     await newcomer.connect()
-    replies = await newcomer.say("hola")
-    assert replies and "actor" not in replies[0], replies
+    replies = await newcomer.say("hola, donde esta mi pedido 100002?")
+    answer = " ".join(reply.get("text", "") for reply in replies)
+    assert "actor" not in replies[0] and "100002" in answer and "http" in answer, replies  # through the actions
     await newcomer.close()
     await visitor.close()
 
@@ -92,6 +95,7 @@ async def test_a_killed_rasa_is_restarted_while_the_service_keeps_customers(stac
     assert len(started(log, "rasa")) == 2  # restarted by the supervisor, no one else
     assert (started(log, "service"), started(log, "actions")) == ([service_pid], [actions_pid])  # never touched
     assert "readyz" in log and "missing: rasa" in log  # the terminal said what was missing
+    assert "InMemoryTrackerStore" not in log and (tmp_path / "trackers.sqlite3").stat().st_size > 0  # endpoints.yml
 
     process.popen.send_signal(signal.SIGTERM)  # the supervisor alone, as `kill` would
     assert process.popen.wait(60) == 0
