@@ -58,7 +58,7 @@ class Supervisor:
     """Runs its programs until it receives SIGINT, SIGTERM or SIGHUP (or `stop()`), restarting any that exits."""
 
     def __init__(self, programs: list[Program], *, cwd: Path, env: Mapping[str, str] | None = None,
-                 policy: Backoff | None = None, grace: float = 10.0, out: TextIO | None = None) -> None:
+                 policy: Backoff | None = None, grace: float = 15.0, out: TextIO | None = None) -> None:
         self.programs = programs
         self.cwd = cwd
         self.env = dict(os.environ if env is None else env)
