@@ -1,7 +1,8 @@
 """Who may do what in the inbox: pure rules, so every endpoint and Socket.IO event asks the same question."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 ROLES = ("agent", "supervisor", "designer", "admin")
 
@@ -38,6 +39,37 @@ def can_read_case(role: str, agent_id: str, teams: Iterable[str], case_team: str
     if case_team is None:
         return case_assignee is None
     return case_team in set(teams)
+
+
+class Reader(Protocol):
+    """Whoever asks to read a case: an agent account (its id, role and teams)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def teams(self) -> Sequence[str] | None: ...
+
+
+class Owned(Protocol):
+    """A case as far as reading it goes: who holds it."""
+
+    @property
+    def team(self) -> str | None: ...
+
+    @property
+    def assignee_id(self) -> str | None: ...
+
+
+def may_read_case(reader: Reader, case: Owned) -> bool:
+    """The one case-reading rule, for a case and for each earlier case of its customer's history.
+
+    Its SQL form, for lists and histories, is `core.case_scope.readable`.
+    """
+    return can_read_case(reader.role, reader.id, reader.teams or (), case.team, case.assignee_id)
 
 
 def can_work_case(role: str, agent_id: str, teams: Iterable[str], case_team: str | None,

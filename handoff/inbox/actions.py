@@ -30,7 +30,6 @@ from handoff.core.sending import Staged, customer_address, deliver_staged, stage
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import append_event
 from handoff.inbox.auth import Principal
-from handoff.inbox.live import LiveInbox
 from handoff.store.models import Agent, Case, utcnow
 
 MAX_TEXT = 4096
@@ -57,7 +56,6 @@ class Outcome:
     previous_team: str | None = None
     happened: list[CaseEvent] = field(default_factory=list)  # domain events beyond the usual two
     drain: bool = False  # someone's capacity was freed: fill it from the queues
-    forget_viewers: bool = False
 
 
 def clean_text(text: object) -> str:
@@ -72,14 +70,12 @@ class InboxActions:
     """The agent-facing service; routes stay thin and call these."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], operations: Operations,
-                 deliverers: Mapping[str, Deliverer], events: EventBus, queues: Queues,
-                 live: LiveInbox | None = None) -> None:
+                 deliverers: Mapping[str, Deliverer], events: EventBus, queues: Queues) -> None:
         self.sessions = sessions
         self.operations = operations
         self.deliverers = deliverers
         self.events = events
         self.queues = queues
-        self.live = live  # None without a Socket.IO server (tests of the services alone)
 
     async def _run(self, principal: Principal, case_id: str, action: Action) -> Outcome:
         """One transaction: load and lock the case, check the role, act, audit; then deliver and push."""
@@ -98,8 +94,6 @@ class InboxActions:
         except ChannelRefused as exc:  # e.g. WhatsApp refuses free text 24 h after the customer wrote
             raise InboxError(409, str(exc)) from exc
         await deliver_staged(self.deliverers, outcome.staged)
-        if outcome.forget_viewers and self.live is not None:
-            await self.live.forget_case_viewers(outcome.case_id)
         await self.events.publish(*outcome.happened, EventsAdded(outcome.case_id, tuple(outcome.event_ids)),
                                   CaseChanged(outcome.case_id, previous_team=outcome.previous_team))
         if outcome.drain:
@@ -195,7 +189,6 @@ class InboxActions:
                 await route_case(session, case, self.operations)
             if case.assignee_id is not None:
                 outcome.happened.append(Assigned(case.id, case.assignee_id))
-            outcome.forget_viewers = True
             await audit.record(session, principal.actor, "transfer", case_id=case.id, team=new_team,
                                agent_id=agent_id)
         return await self._run(principal, case_id, act)

@@ -52,7 +52,7 @@ class LivePushes:
                 return
             view = event_view(stored, {})
             summary = await self._summary(session, case)  # the same read serves both pushes
-        await self.live.case_event(case.id, case.assignee_id, view)
+        await self.live.case_event(case.id, case.team, case.assignee_id, view)
         await self.live.case_updated(summary)
 
     async def events_added(self, event: EventsAdded) -> None:
@@ -65,4 +65,4 @@ class LivePushes:
             names = await agent_names(session, events)
         for found in events:
             if case is not None:
-                await self.live.case_event(case.id, case.assignee_id, event_view(found, names))
+                await self.live.case_event(case.id, case.team, case.assignee_id, event_view(found, names))

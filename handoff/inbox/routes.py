@@ -9,7 +9,6 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from handoff.channels.voice.calls import call_cards
 from handoff.core import audit
 from handoff.core.agents import NewAgent, public
 from handoff.core.cases import case_language
@@ -130,10 +129,9 @@ async def case(case_id: str, principal: InboxUser, actions: ActionsDep, sessions
         agent = principal.agent
         if not can_read_case(agent.role, agent.id, agent.teams or [], found.team, found.assignee_id):
             raise HTTPException(403, "this case belongs to a team you are not in")
-        view = await views.case_view(session, found, before)
+        view = await views.case_view(session, found, agent, before)  # only the earlier cases this agent may read
         customer = await session.get(Customer, found.customer_id)
         view["channels"] = await customer_channels(session, found.customer_id, actions.deliverers)
-        view["calls"] = await call_cards(session, found.customer_id)  # the voice channel's call cards
     if before is None:  # who opened which customer's history is part of the record
         async with sessions() as session, session.begin():
             await audit.record(session, principal.actor, "view", case_id=case_id)

@@ -10,8 +10,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handoff.channels.voice.calls import call_cards
 from handoff.channels.whatsapp.media import agent_media
+from handoff.core.case_scope import readable, readable_case_ids
 from handoff.core.hashchain import utc_iso
+from handoff.core.permissions import Reader
 from handoff.core.routing import EPOCH
 from handoff.store.models import Agent, Case, Customer, Handoff, Identity, TimelineEvent, utcnow
 
@@ -113,27 +116,30 @@ async def agent_names(session: AsyncSession, events: list[TimelineEvent]) -> dic
     return dict(rows.tuples().all())  # a Result has keys(): dict() would read it as a mapping
 
 
-async def history_page(session: AsyncSession, customer_id: str, before_id: int | None = None,
+async def history_page(session: AsyncSession, customer_id: str, reader: Reader, before_id: int | None = None,
                        limit: int = PAGE) -> tuple[list[TimelineEvent], bool]:
-    """The customer's latest events across all cases and channels, oldest first; and whether more exist."""
-    query = select(TimelineEvent).where(TimelineEvent.customer_id == customer_id)
+    """The customer's latest events across the cases the reader may read, oldest first; and whether more exist."""
+    query = select(TimelineEvent).where(TimelineEvent.customer_id == customer_id,
+                                        TimelineEvent.case_id.in_(readable_case_ids(reader, customer_id)))
     if before_id is not None:
         query = query.where(TimelineEvent.id < before_id)
     rows = list(await session.scalars(query.order_by(TimelineEvent.id.desc()).limit(limit + 1)))
     return list(reversed(rows[:limit])), len(rows) > limit
 
 
-async def case_view(session: AsyncSession, case: Case, before_id: int | None = None) -> dict[str, Any]:
-    """Everything an agent needs to answer without asking again."""
+async def case_view(session: AsyncSession, case: Case, reader: Reader,
+                    before_id: int | None = None) -> dict[str, Any]:
+    """Everything an agent needs to answer without asking again, of the cases this reader may read."""
     customer = await session.get(Customer, case.customer_id)
-    events, more = await history_page(session, case.customer_id, before_id)
+    events, more = await history_page(session, case.customer_id, reader, before_id)
     names = await agent_names(session, events)
     handoffs = list(await session.scalars(select(Handoff).where(Handoff.case_id == case.id)
                                           .order_by(Handoff.id.desc()).limit(20)))
     latest_human = next((h for h in handoffs if h.direction == "to_human"), None)
     identities = list(await session.scalars(select(Identity).where(Identity.customer_id == case.customer_id)
                                             .order_by(Identity.id).limit(20)))
-    earlier = list(await session.scalars(select(Case).where(Case.customer_id == case.customer_id, Case.id != case.id)
+    earlier = list(await session.scalars(select(Case).where(Case.customer_id == case.customer_id, Case.id != case.id,
+                                                            readable(reader))
                                          .order_by(Case.created_at.desc()).limit(10)))
     assignee = await session.get(Agent, case.assignee_id) if case.assignee_id else None
     return {
@@ -155,6 +161,7 @@ async def case_view(session: AsyncSession, case: Case, before_id: int | None = N
         "transitions": [handoff_view(h) for h in reversed(handoffs)],
         "events": [event_view(event, names) for event in events],
         "more_before": events[0].id if more and events else None,
+        "calls": await call_cards(session, case.customer_id, case_ids=readable_case_ids(reader, case.customer_id)),
     }
 
 

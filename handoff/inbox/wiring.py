@@ -82,6 +82,6 @@ def build_live(settings: Settings, sessions: async_sessionmaker[AsyncSession], s
 def build_inbox(settings: Settings, sessions: async_sessionmaker[AsyncSession], operations: Operations,
                 deliverers: Mapping[str, Deliverer], parts: LiveParts, events: EventBus, queues: Queues) -> Inbox:
     """The inbox shares the channels' deliverers, so agents answer exactly the way the assistant does."""
-    actions = InboxActions(sessions, operations, deliverers, events, queues, parts.live)
+    actions = InboxActions(sessions, operations, deliverers, events, queues)
     sweeper = AbandonSweeper(sessions, events, timedelta(hours=settings.inbox_abandon_after_hours))
     return Inbox(parts.auth, actions, People(sessions, operations, queues, parts.live), parts.live, sweeper)

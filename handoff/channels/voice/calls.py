@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.channels.voice import CHANNEL
@@ -175,10 +175,13 @@ def call_card(call: Call, event_ids: list[int]) -> dict[str, Any]:
     }
 
 
-async def call_cards(session: AsyncSession, customer_id: str, limit: int = CARD_LIMIT) -> list[dict[str, Any]]:
-    """The customer's latest calls, newest first, each with the ids of its timeline events (one card each)."""
-    calls = list(await session.scalars(select(Call).where(Call.customer_id == customer_id)
-                                       .order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)))
+async def call_cards(session: AsyncSession, customer_id: str, limit: int = CARD_LIMIT, *,
+                     case_ids: Select[tuple[str]] | None = None) -> list[dict[str, Any]]:
+    """The customer's latest calls (of these cases only, when given), newest first, each with its event ids."""
+    query = select(Call).where(Call.customer_id == customer_id)
+    if case_ids is not None:
+        query = query.where(Call.case_id.in_(case_ids))
+    calls = list(await session.scalars(query.order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)))
     if not calls:
         return []
     rows = await session.execute(

@@ -80,7 +80,10 @@ function connect() {
   socket.on("connect_error", () => { $("#live-state").textContent = "offline"; });
   socket.on("case_updated", (summary) => {
     scheduleRefresh();
-    if (summary && summary.id === state.caseId) reloadCase();
+    if (summary && summary.id === state.caseId) {
+      socket.emit("join_case", { case_id: state.caseId });  // its viewers' room follows who holds it
+      reloadCase();
+    }
   });
   socket.on("case_event", (data) => {
     if (data && data.case_id === state.caseId) appendEvent(data.event);
