@@ -48,8 +48,9 @@ def graph() -> Iterator[GraphStandIn]:
 @pytest.fixture(scope="module")
 def service(graph: GraphStandIn, workdir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     rasa = RasaLoopback(RasaStandIn(reply=assistant)).start()
-    started = start_service({"RASA_URL": rasa.url, "BOT_TIMEOUT_SECONDS": "5", "BOT_RETRIES": "0", "INBOX_LOGIN_ATTEMPTS": "1000",
-                             "WEBCHAT_RATE_LIMIT_MESSAGES": "1000", "WHATSAPP_APP_SECRET": APP_SECRET,
+    started = start_service({"RASA_URL": rasa.url, "BOT_TIMEOUT_SECONDS": "5", "BOT_RETRIES": "0",
+                             "INBOX_LOGIN_ATTEMPTS": "1000", "WEBCHAT_RATE_LIMIT_MESSAGES": "1000",
+                             "WHATSAPP_APP_SECRET": APP_SECRET,
                              "WHATSAPP_VERIFY_TOKEN": "verify", "WHATSAPP_ACCESS_TOKEN": TOKEN,
                              "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID, "WHATSAPP_API_BASE": graph.base_url,
                              "MEDIA_DIR": str(tmp_path_factory.mktemp("media"))}, workdir)
