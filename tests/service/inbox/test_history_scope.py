@@ -48,7 +48,7 @@ def graph() -> Iterator[GraphStandIn]:
 @pytest.fixture(scope="module")
 def service(graph: GraphStandIn, workdir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     rasa = RasaLoopback(RasaStandIn(reply=assistant)).start()
-    started = start_service({"RASA_URL": rasa.url, "BOT_TIMEOUT_SECONDS": "5", "BOT_RETRIES": "0",
+    started = start_service({"RASA_URL": rasa.url, "BOT_TIMEOUT_SECONDS": "30", "BOT_RETRIES": "0",
                              "INBOX_LOGIN_ATTEMPTS": "1000", "WEBCHAT_RATE_LIMIT_MESSAGES": "1000",
                              "WHATSAPP_APP_SECRET": APP_SECRET,
                              "WHATSAPP_VERIFY_TOKEN": "verify", "WHATSAPP_ACCESS_TOKEN": TOKEN,
@@ -259,6 +259,7 @@ async def test_media_of_the_earlier_case_is_neither_listed_nor_served_to_another
     _care, following = await until(lambda: _two(service, token), "the next case is stored", timeout=60)
 
     view = (await team.fraud.get(f"/cases/{following}")).json()
+    assert (view["case"]["status"], view["case"]["team"]) == ("bot", None)  # the assistant's
     assert [e for e in view["events"] if e.get("media")] == [] and leaked(view, care_case, token) == []
     assert (await team.fraud.http.get(event["media"]["url"])).status_code == 403
     for boss in (team.supervisor, team.admin):
