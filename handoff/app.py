@@ -24,6 +24,7 @@ from handoff.core.signing import load_secret_key
 from handoff.inbox import routes as inbox_routes
 from handoff.inbox.wiring import build_inbox, build_live
 from handoff.logs import configure_logging
+from handoff.reports import refused_items
 from handoff.reports import routes as report_routes
 from handoff.reports.nlu_harvest import NluHarvester
 from handoff.services import build_services
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                                                whatsapp_sending.follow_up, voice, call_lock)
     inbox.mount(api)
     api.include_router(report_routes.router)  # supervisors' and designers' reports
+    api.include_router(refused_items.router)  # provider items that failed their schema
     api.state.services = Services(settings, sessions, operations, conversations, whatsapp_sending.deliverer,
                                   whatsapp.ingest, inbox.auth, inbox.live, inbox.actions, inbox.people,
                                   voice_assistant, call_history)

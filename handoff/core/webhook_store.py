@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import event, insert
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handoff.store.db import create_engine, session_factory
-from handoff.store.models import InboundWebhook, utcnow
+from handoff.store.models import InboundWebhook, RefusedWebhookItem, utcnow
+
+MAX_REFUSED_KEPT = 100  # per body: a batch of thousands of broken items keeps the first ones and a count
 
 
 async def store_webhook(sessions: async_sessionmaker[AsyncSession], channel: str, body: bytes) -> int:
@@ -29,6 +33,49 @@ async def store_webhooks(sessions: async_sessionmaker[AsyncSession], items: list
         result = await session.execute(
             insert(InboundWebhook).returning(InboundWebhook.id, sort_by_parameter_order=True), rows)
         return list(result.scalars())
+
+
+async def keep_refused(session: AsyncSession, webhook_id: int, channel: str,
+                       items: list[tuple[str, str, str]]) -> None:
+    """Keeps the (path, error, raw JSON) of items a batch could not read; the caller commits."""
+    now = utcnow()
+    kept = items[:MAX_REFUSED_KEPT]
+    if len(items) > len(kept):
+        kept[-1] = (kept[-1][0], f"{kept[-1][1]} (and {len(items) - len(kept)} more refused items in this body, "
+                                 f"see inbound_webhooks id {webhook_id})", kept[-1][2])
+    await session.execute(insert(RefusedWebhookItem), [
+        {"webhook_id": webhook_id, "channel": channel, "path": path[:200], "error": error, "raw": raw,
+         "created_at": now} for path, error, raw in kept])
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A refused item as operators see it."""
+
+    id: int
+    webhook_id: int
+    channel: str
+    path: str
+    error: str
+    raw: str
+    received_at: datetime
+
+
+async def refused_items(session: AsyncSession, limit: int = 100, before_id: int | None = None) -> list[Refused]:
+    """The newest refused items first (page back with `before_id`)."""
+    query = select(RefusedWebhookItem).order_by(RefusedWebhookItem.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(RefusedWebhookItem.id < before_id)
+    return [Refused(row.id, row.webhook_id, row.channel, row.path, row.error, row.raw, row.created_at)
+            for row in await session.scalars(query)]
+
+
+async def count_refused(session: AsyncSession, since: datetime | None = None) -> int:
+    """How many items were refused (since a moment), for dashboards and readiness."""
+    query = select(func.count()).select_from(RefusedWebhookItem)
+    if since is not None:
+        query = query.where(RefusedWebhookItem.created_at >= since)
+    return int(await session.scalar(query) or 0)
 
 
 def sqlite_writer_sessions(database_url: str) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]] | None:

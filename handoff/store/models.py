@@ -243,6 +243,20 @@ class InboundWebhook(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class RefusedWebhookItem(Base):
+    """One part of a signed webhook batch that failed its schema: kept for operators while the rest is processed."""
+
+    __tablename__ = "refused_webhook_items"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("inbound_webhooks.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(200))  # where in the body, e.g. entry[0].changes[0].value.messages[1]
+    error: Mapped[str] = mapped_column(Text)  # why, field by field
+    raw: Mapped[str] = mapped_column(Text)  # the item's JSON, cut to a few KB
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class PendingTurn(Base):
     """A stored customer message the bot has not answered yet; replayed after a crash or restart."""
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, StringConstraints, ValidationError
 
 from handoff.channels.voice.twilio import safe_media_url
+from handoff.core.json_values import JsonRefused, load_strict
 from handoff.core.signing import same_secret
 
 PROVIDER = "pbx"
@@ -68,57 +70,91 @@ class CallEvent:
         return f"pbx:{self.call_id}:{self.event}:{self.sequence}"
 
 
-def _object_or_empty(value: Any) -> dict[str, Any]:
-    """Optional nested objects of an event: the object when sent, else empty."""
-    return value if isinstance(value, dict) else {}
+MAX_SECONDS = 7 * 24 * 3600  # no call, recording or segment lasts longer than a week
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, tzinfo=timezone.utc)
 
 
-def _str(data: dict[str, Any], key: str, limit: int = 200) -> str | None:
-    value = data.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, (str, int)) or len(str(value)) > limit:
-        raise MalformedCallEvent(f"{key} must be a string of at most {limit} characters")
-    return str(value).strip() or None
+def _text_or_number(value: Any) -> Any:
+    """Numbers may come as JSON numbers (`"from": 5215512345678`); they are read as their digits."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def _seconds(value: Any, key: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise MalformedCallEvent(f"{key} must be a number of seconds")
-    return int(round(value))
+def _empty_is_none(value: Any) -> Any:
+    return None if value == "" else value
 
 
-def _time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise MalformedCallEvent("timestamp must be ISO 8601") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+def _moment(value: Any) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError("must be an ISO 8601 date and time")
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))  # ValueError reads as the field's error
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError("must be between years 1970 and 9999")
+    return moment
 
 
-def parse_segments(raw: Any) -> tuple[dict[str, Any], ...]:
-    """[{speaker, start, end, text}] with times in seconds from the start of the call."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or len(raw) > MAX_SEGMENTS:
-        raise MalformedCallEvent(f"transcript.segments must be a list of at most {MAX_SEGMENTS}")
-    segments = []
-    for item in raw:
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            raise MalformedCallEvent("each segment needs a text")
-        start = item.get("start")
-        end = item.get("end")
-        if start is not None and (isinstance(start, bool) or not isinstance(start, (int, float)) or start < 0):
-            raise MalformedCallEvent("segment start must be seconds")
-        if end is not None and (isinstance(end, bool) or not isinstance(end, (int, float)) or end < 0):
-            raise MalformedCallEvent("segment end must be seconds")
-        segments.append({"speaker": str(item.get("speaker") or "unknown")[:32], "start": start, "end": end,
-                         "text": item["text"][:4000]})
-    return tuple(segments)
+Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
+_Number = Annotated[str, StringConstraints(max_length=64)]
+_Status = Annotated[str, StringConstraints(max_length=16)]
+_Agent = Annotated[str, StringConstraints(max_length=320)]
+Number = Annotated[_Number | None, BeforeValidator(_empty_is_none), BeforeValidator(_text_or_number)]
+Status = Annotated[_Status | None, BeforeValidator(_empty_is_none), BeforeValidator(_text_or_number)]
+Agent = Annotated[_Agent | None, BeforeValidator(_empty_is_none), BeforeValidator(_text_or_number)]
+
+
+class _Part(BaseModel):
+    """Strict types (no object where a string belongs, no "5" for 5), finite numbers, unknown fields ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", allow_inf_nan=False, str_max_length=100_000)
+
+
+class _Segment(_Part):
+    text: Annotated[str, StringConstraints(max_length=4000)]
+    speaker: Annotated[str, StringConstraints(max_length=200)] | None = None
+    start: Seconds | None = None
+    end: Seconds | None = None
+
+
+class _Recording(_Part):
+    url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    duration: Seconds | None = None
+
+
+class _Transcript(_Part):
+    text: str | None = None
+    segments: Annotated[list[_Segment], Field(max_length=MAX_SEGMENTS)] | None = None
+
+
+class _Body(_Part):
+    """The documented call-event body (README, "Call events from a PBX")."""
+
+    event: Literal["call.started", "call.answered", "call.ended", "call.recording", "call.transcript"]
+    call_id: Annotated[str, StringConstraints(pattern=CALL_ID_RE.pattern)]
+    sequence: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    direction: Annotated[Literal["inbound", "outbound"] | None, BeforeValidator(_empty_is_none)] = None
+    from_: Number = Field(default=None, alias="from")
+    to: Number = None
+    timestamp: Annotated[datetime, PlainValidator(_moment)] | None = None
+    status: Status = None
+    duration: Seconds | None = None
+    agent: Agent = None
+    recording: _Recording | None = None
+    transcript: _Transcript | None = None
+
+
+def _describe(exc: ValidationError) -> str:
+    """`duration: Input should be less than or equal to 604800` for the first few errors."""
+    lines = [f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg'].removeprefix('Value error, ')}"
+             for error in exc.errors(include_url=False)[:3]]
+    return "; ".join(lines)
+
+
+def _whole(seconds: float | None) -> int | None:
+    return None if seconds is None else int(round(seconds))
+
+
+def _stripped(value: str | None) -> str | None:
+    return (value.strip() or None) if value is not None else None
 
 
 def transcript_text(segments: tuple[dict[str, Any], ...]) -> str:
@@ -129,37 +165,31 @@ def transcript_text(segments: tuple[dict[str, Any], ...]) -> str:
 def parse_event(body: bytes) -> CallEvent:
     """Validates and reads one event; raises MalformedCallEvent for anything we cannot store faithfully."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedCallEvent("body is not JSON") from exc
+        data = load_strict(body)
+    except JsonRefused as exc:
+        raise MalformedCallEvent(str(exc)) from exc
     if not isinstance(data, dict):
         raise MalformedCallEvent("body is not an object")
-    event, call_id, sequence = data.get("event"), data.get("call_id"), data.get("sequence", 0)
-    if event not in EVENTS:
-        raise MalformedCallEvent(f"event must be one of {', '.join(EVENTS)}")
-    if not isinstance(call_id, str) or not CALL_ID_RE.match(call_id):
-        raise MalformedCallEvent("call_id must be 1-100 characters of letters, digits and ._:@-")
-    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
-        raise MalformedCallEvent("sequence must be a non-negative integer")
-    direction = data.get("direction") or "inbound"
-    if direction not in ("inbound", "outbound"):
-        raise MalformedCallEvent("direction must be inbound or outbound")
-    status = _str(data, "status", 16)
-    if event == "call.ended" and status not in (None, *STATUSES):
+    try:
+        parsed = _Body.model_validate(data)
+    except ValidationError as exc:
+        raise MalformedCallEvent(_describe(exc)) from exc
+    status = _stripped(parsed.status)
+    if parsed.event == "call.ended" and status not in (None, *STATUSES):
         raise MalformedCallEvent(f"status must be one of {', '.join(STATUSES)}")
-    recording = _object_or_empty(data.get("recording"))
-    transcript = _object_or_empty(data.get("transcript"))
-    if event == "call.recording" and not safe_media_url(recording.get("url")):
+    recording = parsed.recording or _Recording()
+    transcript = parsed.transcript or _Transcript()
+    if parsed.event == "call.recording" and not safe_media_url(recording.url):
         raise MalformedCallEvent("call.recording needs recording.url (http or https)")
-    segments = parse_segments(transcript.get("segments"))
-    text = transcript.get("text") if isinstance(transcript.get("text"), str) else None
-    if event == "call.transcript" and not (text or segments):
+    segments = tuple({"speaker": (segment.speaker or "unknown")[:32], "start": segment.start, "end": segment.end,
+                      "text": segment.text} for segment in transcript.segments or [])
+    text = transcript.text
+    if parsed.event == "call.transcript" and not (text or segments):
         raise MalformedCallEvent("call.transcript needs transcript.text or transcript.segments")
     return CallEvent(
-        call_id=call_id, event=event, sequence=sequence, direction=direction,
-        from_number=_str(data, "from", 64), to_number=_str(data, "to", 64), occurred_at=_time(data.get("timestamp")),
-        status=status, duration=_seconds(data.get("duration"), "duration"), agent=_str(data, "agent", 320),
-        recording_url=safe_media_url(recording.get("url")),
-        recording_duration=_seconds(recording.get("duration"), "recording.duration"),
+        call_id=parsed.call_id, event=parsed.event, sequence=parsed.sequence, direction=parsed.direction or "inbound",
+        from_number=_stripped(parsed.from_), to_number=_stripped(parsed.to), occurred_at=parsed.timestamp,
+        status=status, duration=_whole(parsed.duration), agent=_stripped(parsed.agent),
+        recording_url=safe_media_url(recording.url), recording_duration=_whole(recording.duration),
         transcript=(text[:100_000] if text else transcript_text(segments) or None), segments=segments,
     )

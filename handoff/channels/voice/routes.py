@@ -143,5 +143,5 @@ async def pbx_call_event(request: Request, settings: SettingsDep,
         event = pbx.parse_event(body)
         stored = await history.pbx_event(event)
     except pbx.MalformedCallEvent as exc:
-        return _refuse(400, str(exc))
+        return _refuse(400, f"malformed call event: {exc}")
     return CallEventAck(ok=True, duplicate=not stored)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlparse
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 from twilio.request_validator import RequestValidator
 
 from handoff.channels.voice.updates import CallParty, RecordingChange, StatusChange, TranscriptChange
@@ -41,16 +43,81 @@ def check_signature(auth_token: str, url: str, params: dict[str, str], signature
     return bool(RequestValidator(auth_token).validate(url, params, signature))
 
 
-def _int(value: str | None) -> int | None:
+MAX_SECONDS = 7 * 24 * 3600  # no call, queue wait or recording lasts longer than a week
+
+
+def _empty_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _whole_number(value: Any) -> Any:
+    """Twilio's numbers are strings of digits; anything else (a sign, a decimal point, 30 digits) is refused."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isascii() or not text.isdigit() or len(text) > 10:
+            raise ValueError("must be a whole number of at most 10 digits")
+        return int(text)
+    return value
+
+
+def _fraction(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError as exc:
+            raise ValueError("must be a number between 0 and 1") from exc
+    return value
+
+
+Count = Annotated[Annotated[int, Field(ge=0, le=2**31 - 1)] | None, BeforeValidator(_whole_number),
+                  BeforeValidator(_empty_is_none)]
+Seconds = Annotated[Annotated[int, Field(ge=0, le=MAX_SECONDS)] | None, BeforeValidator(_whole_number),
+                    BeforeValidator(_empty_is_none)]
+Fraction = Annotated[Annotated[float, Field(ge=0, le=1)] | None, BeforeValidator(_fraction),
+                     BeforeValidator(_empty_is_none)]
+Short = Annotated[Annotated[str, StringConstraints(max_length=64)] | None, BeforeValidator(_empty_is_none)]
+State = Annotated[Annotated[str, StringConstraints(max_length=32)] | None, BeforeValidator(_empty_is_none)]
+Url = Annotated[Annotated[str, StringConstraints(max_length=2048)] | None, BeforeValidator(_empty_is_none)]
+Spoken = Annotated[Annotated[str, StringConstraints(max_length=4096)] | None, BeforeValidator(_empty_is_none)]
+Transcribed = Annotated[Annotated[str, StringConstraints(max_length=60_000)] | None, BeforeValidator(_empty_is_none)]
+
+
+class VoiceForm(BaseModel):
+    """The parameters of Twilio's Voice requests the service reads, checked before any is used; others ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", allow_inf_nan=False, str_strip_whitespace=True)
+
+    CallSid: Short = None
+    From: Short = None
+    To: Short = None
+    Direction: State = None
+    CallStatus: State = None
+    CallDuration: Seconds = None
+    SequenceNumber: Count = None
+    SpeechResult: Spoken = None
+    Confidence: Fraction = None
+    Digits: Spoken = None
+    RecordingSid: Short = None
+    RecordingUrl: Url = None
+    RecordingDuration: Seconds = None
+    RecordingStatus: State = None
+    TranscriptionSid: Short = None
+    TranscriptionText: Transcribed = None
+    TranscriptionStatus: State = None
+    QueueResult: State = None
+    QueueTime: Seconds = None
+    DialCallStatus: State = None
+    DialCallDuration: Seconds = None
+
+
+def read_form(params: dict[str, str]) -> VoiceForm:
+    """The checked parameters; raises MalformedVoiceRequest (400) naming the first bad ones."""
     try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def _text(params: dict[str, str], key: str) -> str | None:
-    value = (params.get(key) or "").strip()
-    return value or None
+        return VoiceForm.model_validate(params)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in error['loc'])}: {error['msg'].removeprefix('Value error, ')}"
+                             for error in exc.errors(include_url=False)[:3])
+        raise MalformedVoiceRequest(f"malformed request: {problems}") from exc
 
 
 @dataclass(frozen=True)
@@ -71,11 +138,12 @@ class TwilioCall:
 
 def parse_call(params: dict[str, str]) -> TwilioCall:
     """CallSid, From, To, Direction (inbound, outbound-api, outbound-dial) and CallStatus."""
-    sid = params.get("CallSid") or ""
+    form = read_form(params)
+    sid = form.CallSid or ""
     if not CALL_SID_RE.match(sid):
         raise MalformedVoiceRequest("missing or malformed CallSid")
-    direction = "outbound" if (params.get("Direction") or "inbound").startswith("outbound") else "inbound"
-    return TwilioCall(sid, _text(params, "From"), _text(params, "To"), direction, _text(params, "CallStatus"))
+    direction = "outbound" if (form.Direction or "inbound").startswith("outbound") else "inbound"
+    return TwilioCall(sid, form.From, form.To, direction, form.CallStatus)
 
 
 @dataclass(frozen=True)
@@ -92,13 +160,9 @@ class GatherResult:
 
 
 def parse_gather(params: dict[str, str]) -> GatherResult:
-    confidence = params.get("Confidence")
-    try:
-        score = float(confidence) if confidence else None
-    except ValueError:
-        score = None
-    digits = _text(params, "Digits")
-    return GatherResult(_text(params, "SpeechResult"), score, digits if digits and len(digits) <= 32 else None)
+    form = read_form(params)
+    digits = form.Digits
+    return GatherResult(form.SpeechResult, form.Confidence, digits if digits and len(digits) <= 32 else None)
 
 
 @dataclass(frozen=True)
@@ -111,10 +175,10 @@ class StatusUpdate:
 
 
 def parse_status(params: dict[str, str]) -> StatusUpdate:
-    status = _text(params, "CallStatus")
-    if status is None:
+    form = read_form(params)
+    if form.CallStatus is None:
         raise MalformedVoiceRequest("status callback without CallStatus")
-    return StatusUpdate(status, _int(params.get("CallDuration")), _int(params.get("SequenceNumber")))
+    return StatusUpdate(form.CallStatus, form.CallDuration, form.SequenceNumber)
 
 
 def safe_media_url(url: str | None) -> str | None:
@@ -134,11 +198,11 @@ class RecordingUpdate:
 
 def parse_recording(params: dict[str, str]) -> RecordingUpdate:
     """A recording status callback: RecordingSid, RecordingUrl, RecordingDuration, RecordingStatus."""
-    sid = _text(params, "RecordingSid")
-    if sid is None:
+    form = read_form(params)
+    if form.RecordingSid is None:
         raise MalformedVoiceRequest("recording callback without RecordingSid")
-    return RecordingUpdate(sid, safe_media_url(_text(params, "RecordingUrl")), _int(params.get("RecordingDuration")),
-                           _text(params, "RecordingStatus") or "completed")
+    return RecordingUpdate(form.RecordingSid, safe_media_url(form.RecordingUrl), form.RecordingDuration,
+                           form.RecordingStatus or "completed")
 
 
 @dataclass(frozen=True)
@@ -151,11 +215,11 @@ class TranscriptionUpdate:
 
 def parse_transcription(params: dict[str, str]) -> TranscriptionUpdate:
     """A transcribeCallback: TranscriptionSid, TranscriptionText, TranscriptionStatus."""
-    sid = _text(params, "TranscriptionSid")
-    if sid is None:
+    form = read_form(params)
+    if form.TranscriptionSid is None:
         raise MalformedVoiceRequest("transcription callback without TranscriptionSid")
-    return TranscriptionUpdate(sid, _text(params, "TranscriptionText"), _text(params, "TranscriptionStatus")
-                               or "completed", safe_media_url(_text(params, "RecordingUrl")))
+    return TranscriptionUpdate(form.TranscriptionSid, form.TranscriptionText, form.TranscriptionStatus or "completed",
+                               safe_media_url(form.RecordingUrl))
 
 
 def call_party(info: TwilioCall) -> CallParty:
@@ -185,9 +249,11 @@ DIAL_MISSED = {"busy": "busy", "no-answer": "no-answer", "failed": "no-answer", 
 
 def parse_queue_result(params: dict[str, str]) -> tuple[str, int | None]:
     """<Enqueue action>: QueueResult (bridged, hangup, leave, queue-full, error, …) and QueueTime."""
-    return (_text(params, "QueueResult") or "error"), _int(params.get("QueueTime"))
+    form = read_form(params)
+    return (form.QueueResult or "error"), form.QueueTime
 
 
 def parse_dial_result(params: dict[str, str]) -> tuple[str, int | None]:
     """<Dial action>: DialCallStatus (completed, answered, busy, no-answer, failed, canceled) and duration."""
-    return (_text(params, "DialCallStatus") or "failed"), _int(params.get("DialCallDuration"))
+    form = read_form(params)
+    return (form.DialCallStatus or "failed"), form.DialCallDuration

@@ -8,16 +8,17 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.channels.whatsapp.graph import MediaError
 from handoff.channels.whatsapp.media import MediaStore
 from handoff.channels.whatsapp.numbers import phone_of
+from handoff.channels.whatsapp.schema import RefusedItem
 from handoff.channels.whatsapp.wire import (
     CHANNEL,
     MalformedWebhook,
@@ -31,7 +32,7 @@ from handoff.core.delivery import record_delivery
 from handoff.core.identity import InvalidIdentity
 from handoff.core.messages import InboundMessage
 from handoff.core.timeline import provider_id_seen
-from handoff.core.webhook_store import WebhookWriter
+from handoff.core.webhook_store import WebhookWriter, keep_refused
 from handoff.store.models import InboundWebhook, Outbox, TimelineEvent, utcnow
 
 log = structlog.get_logger(__name__)
@@ -182,7 +183,7 @@ class WhatsAppIngest:
             for error in batch.errors:
                 log.warning("whatsapp_webhook_error", webhook_id=row_id, error=describe_error(error))
         except MalformedWebhook as exc:  # only a body stored by an older version could get here
-            await self._finish(row_id, error=str(exc))
+            await self._finish(row_id, error=f"malformed webhook: {exc}")
             return []
         except Exception as exc:
             log.exception("whatsapp_webhook_failed", webhook_id=row_id)
@@ -190,13 +191,21 @@ class WhatsAppIngest:
                 await session.execute(update(InboundWebhook).where(InboundWebhook.id == row_id).values(
                     attempts=InboundWebhook.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]))
             return []
-        await self._finish(row_id)
+        for item in batch.refused:
+            log.warning("whatsapp_item_refused", webhook_id=row_id, path=item.path, error=item.error)
+        await self._finish(row_id, refused=batch.refused)
         return turns
 
-    async def _finish(self, row_id: int, error: str | None = None) -> None:
+    async def _finish(self, row_id: int, error: str | None = None, refused: Sequence[RefusedItem] = ()) -> None:
+        """Marks the row processed, with the items of it that could not be read, once."""
+        if refused and error is None:
+            error = f"{len(refused)} item(s) refused, see refused_webhook_items"
         async with self.sessions() as session, session.begin():
-            await session.execute(update(InboundWebhook).where(InboundWebhook.id == row_id)
-                                  .values(processed_at=utcnow(), last_error=error))
+            result = await session.execute(
+                update(InboundWebhook).where(InboundWebhook.id == row_id, InboundWebhook.processed_at.is_(None))
+                .values(processed_at=utcnow(), last_error=error))
+            if refused and cast("CursorResult[Any]", result).rowcount == 1:
+                await keep_refused(session, row_id, CHANNEL, [(i.path, i.error, i.raw) for i in refused])
 
     async def receive(self, message: ParsedMessage) -> Received:
         """One customer message onto the timeline (media fetched first); a repeated wamid is ignored."""

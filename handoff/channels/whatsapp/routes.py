@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from handoff.channels.whatsapp.ingest import WhatsAppIngest
-from handoff.channels.whatsapp.wire import MalformedWebhook, SignatureCheck, check_signature, parse_webhook
+from handoff.channels.whatsapp.wire import MalformedWebhook, SignatureCheck, check_signature, read_envelope
 from handoff.core.signing import same_secret
 from handoff.web.deps import SettingsDep, provided
 
@@ -55,7 +55,7 @@ async def receive(request: Request, settings: SettingsDep, ingest: IngestDep) ->
     if check is SignatureCheck.INVALID:
         return _refuse(403, "invalid X-Hub-Signature-256")
     try:
-        parse_webhook(body)
+        read_envelope(body)  # a bad entry, change, message or status is kept by the ingest, not refused here
     except MalformedWebhook as exc:
         return _refuse(400, f"malformed webhook: {exc}")
     await ingest.accept(body)

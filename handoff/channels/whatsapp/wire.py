@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
+from handoff.channels.whatsapp import schema
+from handoff.channels.whatsapp.schema import RefusedItem
+from handoff.core.json_values import JsonRefused, load_strict
 from handoff.core.messages import OutboundMessage, QuickReply
 from handoff.core.signing import same_secret
 
@@ -51,7 +55,10 @@ def check_signature(secret: str, body: bytes, header: str | None) -> SignatureCh
 
 
 class MalformedWebhook(ValueError):
-    """A signed body that is not a WhatsApp webhook we can read: refused with a 4xx, never stored."""
+    """A signed body that is not a WhatsApp webhook as a whole: refused with a 400, never stored."""
+
+
+PartT = TypeVar("PartT", bound=schema.Part)
 
 
 @dataclass(frozen=True)
@@ -88,20 +95,7 @@ class WebhookBatch:
     messages: tuple[ParsedMessage, ...]
     statuses: tuple[StatusUpdate, ...]
     errors: tuple[dict[str, Any], ...]  # change-level errors that concern no single message
-
-
-def _as_list(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MalformedWebhook(f"{where} is not a list")
-    return value
-
-
-def _as_dict(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise MalformedWebhook(f"{where} is not an object")
-    return value
+    refused: tuple[RefusedItem, ...] = ()  # items that could not be read: kept for operators, the rest processed
 
 
 def _object_or_empty(value: Any) -> dict[str, Any]:
@@ -113,45 +107,74 @@ def _list_or_empty(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _int(value: Any) -> int | None:
+def read_envelope(body: bytes) -> list[Any]:
+    """The `entry` list of a strict-JSON WhatsApp webhook; raises MalformedWebhook when the body as a whole is not."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+        data = load_strict(body)
+    except JsonRefused as exc:
+        raise MalformedWebhook(str(exc)) from exc
+    if not isinstance(data, dict):
+        raise MalformedWebhook("body is not an object")
+    try:
+        return schema.Envelope.model_validate(data).entry
+    except ValidationError as exc:
+        raise MalformedWebhook(schema.describe(exc)) from exc
+
+
+class _Reader:
+    """Walks one body's entries and changes; every part that fails its schema becomes a refused item."""
+
+    def __init__(self) -> None:
+        self.messages: list[ParsedMessage] = []
+        self.statuses: list[StatusUpdate] = []
+        self.errors: list[dict[str, Any]] = []
+        self.refused: list[RefusedItem] = []
+
+    def checked(self, model: type[PartT], item: Any, path: str) -> PartT | None:
+        try:
+            return model.model_validate(item)
+        except ValidationError as exc:
+            self.refused.append(schema.refused(path, item, schema.describe(exc, path)))
+            return None
+
+    def entry(self, item: Any, path: str) -> None:
+        entry = self.checked(schema.Entry, item, path)
+        for number, change in enumerate(entry.changes if entry else []):
+            self.change(change, f"{path}.changes[{number}]")
+
+    def change(self, item: Any, path: str) -> None:
+        change = self.checked(schema.Change, item, path)
+        if change is None:
+            return
+        value, path = change.value, f"{path}.value"
+        names = {c["wa_id"]: str(c["profile"]["name"])[:200] for c in value.contacts
+                 if isinstance(c, dict) and isinstance(c.get("wa_id"), str) and isinstance(c.get("profile"), dict)
+                 and isinstance(c["profile"].get("name"), str)}
+        for number, raw in enumerate(value.messages):
+            where = f"{path}.messages[{number}]"
+            if (message := self.checked(schema.Message, raw, where)) is not None:
+                self.messages.append(parse_message(message.model_dump(by_alias=True, exclude_unset=True), names))
+        for number, raw in enumerate(value.statuses):
+            if (status := self.checked(schema.Status, raw, f"{path}.statuses[{number}]")) is not None:
+                self.statuses.append(parse_status(status.model_dump(by_alias=True, exclude_unset=True)))
+        for number, raw in enumerate(value.errors):
+            if (error := self.checked(schema.MetaError, raw, f"{path}.errors[{number}]")) is not None:
+                self.errors.append(error.model_dump(exclude_unset=True))
 
 
 def parse_webhook(body: bytes) -> WebhookBatch:
-    """Every entry, change, message and status of one POST; raises MalformedWebhook for what we cannot read."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedWebhook("body is not JSON") from exc
-    data = _as_dict(data, "body")
-    if data.get("object") != "whatsapp_business_account":
-        raise MalformedWebhook("object is not whatsapp_business_account")
-    messages: list[ParsedMessage] = []
-    statuses: list[StatusUpdate] = []
-    errors: list[dict[str, Any]] = []
-    for entry in _as_list(data.get("entry"), "entry"):
-        for change in _as_list(_as_dict(entry, "entry item").get("changes"), "changes"):
-            value = _as_dict(_as_dict(change, "change").get("value"), "change value")
-            names = {str(c.get("wa_id")): (c.get("profile") or {}).get("name")
-                     for c in _as_list(value.get("contacts"), "contacts") if isinstance(c, dict)}
-            for message in _as_list(value.get("messages"), "messages"):
-                messages.append(parse_message(_as_dict(message, "message"), names))
-            for status in _as_list(value.get("statuses"), "statuses"):
-                statuses.append(parse_status(_as_dict(status, "status")))
-            errors.extend(e for e in _as_list(value.get("errors"), "errors") if isinstance(e, dict))
-    return WebhookBatch(tuple(messages), tuple(statuses), tuple(errors))
+    """Every entry, change, message and status of one POST; raises MalformedWebhook only when the body as a whole
+    is unreadable (not strict JSON, not an object, not `whatsapp_business_account`, no `entry` list)."""
+    reader = _Reader()
+    for number, entry in enumerate(read_envelope(body)):
+        reader.entry(entry, f"entry[{number}]")
+    return WebhookBatch(tuple(reader.messages), tuple(reader.statuses), tuple(reader.errors), tuple(reader.refused))
 
 
 def parse_status(status: dict[str, Any]) -> StatusUpdate:
-    """A `statuses[]` item: sent, delivered, read or failed with Meta's errors."""
-    wamid, state = status.get("id"), status.get("status")
-    if not isinstance(wamid, str) or not wamid or not isinstance(state, str):
-        raise MalformedWebhook("status without id or status")
+    """A schema-checked `statuses[]` item: sent, delivered, read or failed with Meta's errors."""
     extra = {key: status[key] for key in ("conversation", "pricing") if isinstance(status.get(key), dict)}
-    return StatusUpdate(wamid=wamid, status=state, timestamp=_int(status.get("timestamp")),
+    return StatusUpdate(wamid=status["id"], status=status["status"], timestamp=status.get("timestamp"),
                         recipient_id=status.get("recipient_id"),
                         errors=tuple(e for e in status.get("errors") or [] if isinstance(e, dict)), extra=extra)
 
@@ -165,10 +188,8 @@ def describe_error(error: dict[str, Any]) -> str:
 
 
 def parse_message(message: dict[str, Any], names: dict[str, Any]) -> ParsedMessage:
-    """One `messages[]` item: a readable rendering, the assistant's input and the type-specific payload."""
-    wamid, sender, kind = message.get("id"), message.get("from"), message.get("type")
-    if not (isinstance(wamid, str) and wamid and isinstance(sender, str) and sender and isinstance(kind, str) and kind):
-        raise MalformedWebhook("message without id, from or type")
+    """A schema-checked `messages[]` item: a readable rendering, the assistant's input and the payload."""
+    wamid, sender, kind = str(message["id"]), str(message["from"]), str(message["type"])
     content = _object_or_empty(message.get(kind))
     context = _object_or_empty(message.get("context"))
     payload: dict[str, Any] = {"address": sender, "wa_id": sender, "type": kind, kind: content or message.get(kind)}
@@ -187,7 +208,7 @@ def parse_message(message: dict[str, Any], names: dict[str, Any]) -> ParsedMessa
     media = dict(content) if kind in MEDIA_TYPES and content.get("id") else None
     context_id = content.get("message_id") if kind == "reaction" else context.get("id")
     return ParsedMessage(wamid=wamid, wa_id=sender, profile_name=names.get(sender),
-                         type=kind, timestamp=_int(message.get("timestamp")), text=text.strip(),
+                         type=kind, timestamp=message.get("timestamp"), text=text.strip(),
                          bot_input=bot_input, for_bot=for_bot, payload=payload, media=media, context_id=context_id)
 
 

@@ -1,6 +1,8 @@
 """`GET|POST /webhooks/whatsapp` in-process over a real database: handshake, signatures, malformed bodies."""
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +16,8 @@ from handoff.channels.whatsapp.wire import sign
 from handoff.settings import Settings
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Customer, InboundWebhook, TimelineEvent
-from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
+from tests.service.inbox.support import PASSWORD, create_agent
+from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn, fixture
 from tests.service.support.processes import free_port
 from tests.service.support.whatsapp_webhooks import APP_SECRET, text_webhook
 
@@ -74,12 +77,27 @@ async def test_a_bad_or_missing_signature_gets_401_or_403_and_stores_nothing(cli
     assert await stored(database_url) == (0, 0, 0)
 
 
-async def test_malformed_but_signed_bodies_get_400_and_store_nothing(client, database_url) -> None:
-    for body in (b"{not json", b'{"object": "whatsapp_business_account", "entry": [{"changes": "x"}]}',
-                 b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {"messages": [{}]}}]}]}'):
+WHOLE_BODY_FAULTS = {
+    b"{not json": "body is not JSON",
+    b"[]": "body is not an object",
+    b'{"object": "page", "entry": []}': "object: Input should be 'whatsapp_business_account'",
+    b'{"object": "whatsapp_business_account"}': "entry: Field required",
+    b'{"object": "whatsapp_business_account", "entry": {}}': "entry: Input should be a valid list",
+    b'{"object": "whatsapp_business_account", "entry": [], "x": NaN}': "NaN is not a JSON number",
+    b'{"object": "whatsapp_business_account", "entry": [{"id": Infinity}]}': "Infinity is not a JSON number",
+    b'{"object": "whatsapp_business_account", "entry": [{"id": -Infinity}]}': "-Infinity is not a JSON number",
+    b'{"object": "whatsapp_business_account", "entry": [{"id": 1e400}]}': "1e400 is out of range",
+    b'{"object": "whatsapp_business_account", "entry": ' + b"[" * 5000 + b"]" * 5000 + b"}": "nested deeper",
+}
+
+
+async def test_signed_bodies_that_are_not_a_webhook_as_a_whole_get_400_and_store_nothing(client, database_url) -> None:
+    """NaN and Infinity included: Python's json reads them, and a stored NaN used to break the case's export."""
+    for body, reason in WHOLE_BODY_FAULTS.items():
         response = await client.post("/webhooks/whatsapp", content=body,
                                      headers={"X-Hub-Signature-256": sign(APP_SECRET, body)})
-        assert response.status_code == 400 and "malformed" in response.json()["error"]
+        assert response.status_code == 400, body[:80]
+        assert response.json()["error"].startswith("malformed webhook: ") and reason in response.json()["error"]
     assert await stored(database_url) == (0, 0, 0)
 
 
@@ -109,3 +127,42 @@ async def test_without_an_app_secret_the_endpoint_refuses_everything(database_ur
                                                                    "hub.challenge": "1"})
         assert (unsigned.status_code, signed.status_code, handshake.status_code) == (503, 503, 403)
     assert await stored(database_url) == (0, 0, 0)
+
+
+async def test_a_mixed_batch_is_acknowledged_the_good_items_processed_and_the_bad_one_kept_visibly(
+        client, database_url) -> None:
+    """Meta retries a refused body for 7 days: one odd message must not lose the others in it."""
+    data = fixture("webhook_text_message.json")
+    value = data["entry"][0]["changes"][0]["value"]
+    good = value["messages"][0]
+    value["messages"] = [{**good, "id": "wamid.GOOD1", "text": {"body": "primero"}},
+                         {**good, "id": "wamid.BAD", "timestamp": "9" * 30},
+                         {**good, "id": "wamid.GOOD2", "text": {"body": "segundo"}}]
+    value["statuses"] = [{"id": "wamid.UNKNOWN", "status": "read", "timestamp": {"nested": "1750030073"}}]
+    body = json.dumps(data).encode()
+    response = await client.post("/webhooks/whatsapp", content=body,
+                                 headers={"X-Hub-Signature-256": sign(APP_SECRET, body)})
+    assert response.status_code == 200
+    await client.ingest.drain()
+    engine = create_engine(database_url)
+    async with session_factory(engine)() as session:
+        texts = list(await session.scalars(select(TimelineEvent.text).where(TimelineEvent.direction == "in")
+                                           .order_by(TimelineEvent.id)))
+        row = await session.scalar(select(InboundWebhook))
+    await engine.dispose()
+    assert texts == ["primero", "segundo"]
+    assert row.processed_at is not None and "2 item(s) refused" in row.last_error
+
+    await asyncio.to_thread(create_agent, database_url, "boss@example.com", "supervisor")  # the app keeps running
+    assert (await client.get("/inbox/api/webhooks/refused")).status_code == 401
+    login = await client.post("/inbox/api/login", json={"email": "boss@example.com", "password": PASSWORD})
+    assert login.status_code == 200
+    listed = (await client.get("/inbox/api/webhooks/refused")).json()
+    assert listed["total"] == 2
+    by_path = {item["path"]: item for item in listed["items"]}
+    bad = by_path["entry[0].changes[0].value.messages[1]"]
+    assert bad["error"] == ("entry[0].changes[0].value.messages[1].timestamp: "
+                            "must be Unix seconds within years 1970..9999")
+    assert json.loads(bad["raw"])["id"] == "wamid.BAD" and bad["webhook_id"] == row.id
+    status = by_path["entry[0].changes[0].value.statuses[0]"]
+    assert "statuses[0].timestamp: must be Unix seconds" in status["error"]

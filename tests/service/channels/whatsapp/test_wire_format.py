@@ -144,14 +144,73 @@ def test_failed_status_keeps_meta_error() -> None:
 
 @pytest.mark.parametrize("raw", [
     b"not json", b"[]", b'{"object": "page", "entry": []}', b'{"object": "whatsapp_business_account", "entry": {}}',
-    b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"value": []}]}]}',
-    b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {"messages": [{"type": "text"}]}}]}]}',
-    b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {"statuses": [{"id": "x"}]}}]}]}',
-    b"\xff\xfe",
+    b"\xff\xfe", b'{"object": "whatsapp_business_account", "entry": [{"id": NaN}]}',
+    b'{"object": "whatsapp_business_account", "entry": [{"id": 1e999}]}',
 ])
 def test_malformed_bodies_are_refused(raw: bytes) -> None:
     with pytest.raises(MalformedWebhook):
         parse_webhook(raw)
+
+
+@pytest.mark.parametrize(("part", "path", "reason"), [
+    ({"changes": "x"}, "entry[0]", "entry[0].changes: Input should be a valid list"),
+    ({"changes": [{"value": []}]}, "entry[0].changes[0]", "entry[0].changes[0].value: Input should be"),
+    ({"changes": [{"value": {"messages": [{"type": "text"}]}}]}, "entry[0].changes[0].value.messages[0]",
+     "entry[0].changes[0].value.messages[0].id: Field required"),
+    ({"changes": [{"value": {"statuses": [{"id": "x"}]}}]}, "entry[0].changes[0].value.statuses[0]",
+     "entry[0].changes[0].value.statuses[0].status: Field required"),
+    ({"changes": [{"value": {"messages": [{"id": "w", "from": "1", "type": "text", "timestamp": "1" * 30}]}}]},
+     "entry[0].changes[0].value.messages[0]", "messages[0].timestamp: must be Unix seconds within years 1970..9999"),
+    ({"changes": [{"value": {"messages": [{"id": "w", "from": {"n": "1"}, "type": "text"}]}}]},
+     "entry[0].changes[0].value.messages[0]", "messages[0].from: Input should be a valid string"),
+    ({"changes": [{"value": {"statuses": [{"id": "w", "status": "sent", "timestamp": 17500}]}}]}, None, None),
+])
+def test_a_bad_part_of_a_batch_is_refused_alone(part: dict, path: str | None, reason: str | None) -> None:
+    """Entries, changes, messages and statuses are items: one that fails its schema is kept with where and why."""
+    good = fixture("webhook_text_message.json")
+    good["entry"].append(part)
+    batch = parse_webhook(body_of(good))
+    assert [m.text for m in batch.messages] == ["Does it come in another color?"]
+    if path is None:
+        assert batch.refused == () and batch.statuses[0].timestamp == 17500
+        return
+    [refused] = batch.refused
+    assert refused.path == path.replace("entry[0]", "entry[1]", 1)
+    assert reason.replace("entry[0]", "entry[1]", 1) in refused.error
+    assert json.loads(refused.raw) == (part if path == "entry[0]" else refused_part(part, path))
+
+
+def refused_part(part: dict, path: str) -> object:
+    """The item at `path` (entry[0]… relative to `part` as the entry)."""
+    item: object = part
+    for step in path.split(".")[1:]:
+        name, _, index = step.partition("[")
+        item = item[name]  # type: ignore[index]
+        if index:
+            item = item[int(index.rstrip("]"))]  # type: ignore[index]
+    return item
+
+
+def test_wrong_types_and_oversized_strings_in_a_message_are_refused() -> None:
+    for message in ({"type": "text", "text": {"body": "x" * 4097}}, {"type": "text", "text": "hola"},
+                    {"type": "location", "location": {"latitude": 91, "longitude": 0}},
+                    {"type": "location", "location": {"latitude": "19.4", "longitude": 0}},
+                    {"type": "audio", "audio": {"id": "m", "voice": "yes"}},
+                    {"type": "Text!", "Text!": {}}, {"type": "text", "id": "w" * 201},
+                    {"type": "text", "timestamp": True}, {"type": "text", "timestamp": "-5"}):
+        batch = parse_webhook(with_message(message))
+        assert batch.messages == () and len(batch.refused) == 1, message
+
+
+def test_a_message_with_a_username_but_no_phone_does_not_sink_its_batch() -> None:
+    """The username-only shape (issue 13 reads it): until then it is a refused item, the rest is processed."""
+    data = fixture("webhook_text_message.json")
+    data["entry"][0]["changes"][0]["value"]["messages"].insert(
+        0, {"from_user_id": "MX.1502576394655843", "id": "wamid.USER", "timestamp": "1795000000", "type": "text",
+            "text": {"body": "hola"}})
+    batch = parse_webhook(body_of(data))
+    assert [m.wamid for m in batch.messages] == [data["entry"][0]["changes"][0]["value"]["messages"][1]["id"]]
+    assert [r.path for r in batch.refused] == ["entry[0].changes[0].value.messages[0]"]
 
 
 def test_text_renders_as_the_documented_send_request() -> None:

@@ -1,0 +1,52 @@
+"""`GET /inbox/api/webhooks/refused`: the parts of signed provider batches that failed their schema.
+
+Meta sends many messages and statuses in one body; one that cannot be read is kept here (where in the body, why,
+its JSON) while the others are processed, so supervisors see what no customer's case shows.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from handoff.core.webhook_store import count_refused, refused_items
+from handoff.inbox.deps import Supervisor
+from handoff.web.deps import SessionsDep
+
+router = APIRouter(prefix="/inbox/api")
+
+
+class RefusedItemView(BaseModel):
+    id: int
+    webhook_id: int  # the stored body (inbound_webhooks) it came in
+    channel: str
+    path: str  # where in the body, e.g. entry[0].changes[0].value.messages[1]
+    error: str  # why, field by field
+    raw: str  # the item's JSON as received (cut to 16,000 characters)
+    received_at: datetime
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class RefusedItems(BaseModel):
+    total: int
+    items: list[RefusedItemView]  # newest first
+
+
+@router.get("/webhooks/refused", response_model=RefusedItems,
+            responses={401: {"model": Problem, "description": "Not logged in"},
+                       403: {"model": Problem, "description": "Not a supervisor or admin"}})
+async def list_refused(principal: Supervisor, sessions: SessionsDep,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                       before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None) -> RefusedItems:
+    """Supervisors and admins: refused items, newest first; page back with `before_id`."""
+    async with sessions() as session:
+        rows = await refused_items(session, limit, before_id)
+        total = await count_refused(session)
+    return RefusedItems(total=total, items=[RefusedItemView(
+        id=r.id, webhook_id=r.webhook_id, channel=r.channel, path=r.path, error=r.error, raw=r.raw,
+        received_at=r.received_at) for r in rows])
