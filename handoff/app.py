@@ -13,13 +13,14 @@ from handoff.channels.voice import routes as voice_routes
 from handoff.channels.voice.assistant import VoiceDeliverer
 from handoff.channels.voice.wiring import mount_voice
 from handoff.channels.webchat.channel import WebchatChannel, WebchatDeliverer
+from handoff.channels.webchat.limits import WebchatLimits
 from handoff.channels.whatsapp import routes as whatsapp_routes
 from handoff.channels.whatsapp.runtime import WhatsAppRuntime, WhatsAppSending
 from handoff.core.bot_client import RasaClient
 from handoff.core.locks import KeyedLock
 from handoff.core.messages import Deliverer
 from handoff.core.operations import load_operations
-from handoff.core.ratelimit import RateLimit, limit_storage
+from handoff.core.ratelimit import limit_storage
 from handoff.core.signing import load_secret_key
 from handoff.inbox import routes as inbox_routes
 from handoff.inbox.wiring import build_inbox, build_live
@@ -76,8 +77,10 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     WebchatChannel(
         sio, conversations, sessions, secret,
         max_chars=settings.webchat_max_message_chars,
-        limiter=RateLimit(limits, "webchat-messages", settings.webchat_rate_limit_messages,
-                          settings.webchat_rate_limit_window_seconds),
+        limits=WebchatLimits.build(limits, messages=settings.webchat_rate_limit_messages,
+                                   new_sessions=settings.webchat_rate_limit_new_sessions,
+                                   address_factor=settings.webchat_rate_limit_address_factor,
+                                   window=settings.webchat_rate_limit_window_seconds),
         default_language=operations.default_language,
     )
 

@@ -43,11 +43,16 @@ class Settings(BaseSettings):
 
     webchat_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     webchat_max_message_chars: int = 2000
-    webchat_rate_limit_messages: int = 20
-    webchat_rate_limit_window_seconds: float = 60.0
+    webchat_rate_limit_messages: int = Field(20, ge=1)  # per session and per connection, per window
+    webchat_rate_limit_new_sessions: int = Field(3, ge=1)  # new session ids per connection, per window
+    webchat_rate_limit_address_factor: int = Field(10, ge=1)  # per client address: this many times both
+    webchat_rate_limit_window_seconds: float = Field(60.0, gt=0)
 
     inbox_session_hours: float = 12.0  # an agent's login lasts this long (logout revokes it earlier)
-    inbox_login_attempts: int = 10  # per email and per client address, per 5 minutes
+    inbox_login_attempts: int = Field(10, ge=1)  # at once per account and address (10 × per address), per window
+    inbox_login_window_seconds: float = Field(900.0, gt=0)
+    inbox_login_delay_seconds: float = Field(1.0, gt=0)  # then waits of 1, 2, 4 … seconds,
+    inbox_login_max_delay_seconds: float = Field(300.0, gt=0)  # at most this
     inbox_abandon_after_hours: float = 24.0  # a waiting case whose customer is silent this long is abandoned
 
     bot_timeout_seconds: float = 10.0

@@ -36,6 +36,10 @@ class RateLimit:
         """Records and allows the event, or refuses it without recording."""
         return await self.limiter.hit(self.item, self.name, key)
 
+    async def allows(self, key: str) -> bool:
+        """Whether one more hit would be allowed, without recording it."""
+        return await self.limiter.test(self.item, self.name, key)
+
     async def reset(self, key: str) -> None:
         """Forgets a key's hits (e.g. after a good login), on every worker sharing the storage."""
         await self.limiter.clear(self.item, self.name, key)
@@ -43,3 +47,18 @@ class RateLimit:
     def scaled(self, name: str, factor: int) -> RateLimit:
         """A looser limit over the same window and storage, counted under its own name."""
         return RateLimit(self.storage, name, self.limit * factor, self.window)
+
+
+async def hit_all(*checks: tuple[RateLimit, str]) -> bool:
+    """Counts one event under every (limit, key), or under none when any is full: a refused event costs nothing.
+
+    Checked first, then counted: two workers racing on the last free hit may both pass the check, and then the
+    second one's count is refused (and the event with it), so a count never ends above its limit.
+    """
+    for limit, key in checks:
+        if not await limit.allows(key):
+            return False
+    for limit, key in checks:
+        if not await limit.hit(key):
+            return False
+    return True

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core import audit
 from handoff.core.agents import find_by_email, password_matches
-from handoff.core.ratelimit import RateLimit
 from handoff.core.signing import issue_token, same_secret, verify_token
+from handoff.inbox.login_limits import Attempt, LoginThrottle
 from handoff.store.models import Agent, AgentSession, utcnow
 
 COOKIE = "frontdoor_inbox"
@@ -62,21 +62,20 @@ class Auth:
     """Logs agents in and out and resolves cookies to principals."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], secret: bytes, *, ttl_hours: float,
-                 secure_cookie: bool, limiter: RateLimit) -> None:
+                 secure_cookie: bool, throttle: LoginThrottle) -> None:
         self.sessions = sessions
         self.secret = secret
         self.ttl = timedelta(hours=ttl_hours)
         self.secure_cookie = secure_cookie
-        self.limiter = limiter
-        self.address_limiter = limiter.scaled("login-address", 20)
+        self.throttle = throttle
 
-    async def allow_attempt(self, email: str, remote: str) -> bool:
-        """Slows password guessing per account and, 20 times looser (offices share one NAT), per address."""
-        return await self.limiter.hit(f"email:{email.strip().lower()}") and await self.address_limiter.hit(remote)
+    async def attempt(self, email: str, remote: str) -> Attempt:
+        """Slows password guessing per account and address, per address, and per account (see LoginThrottle)."""
+        return await self.throttle.attempt(email, remote)
 
-    async def succeeded(self, email: str) -> None:
-        """A good login clears the account's count, so typos earlier in the shift do not lock anyone out."""
-        await self.limiter.reset(f"email:{email.strip().lower()}")
+    async def succeeded(self, attempt: Attempt) -> None:
+        """A good login forgives this address's typos on the account, on every worker."""
+        await self.throttle.succeeded(attempt)
 
     async def login(self, email: str, password: str) -> tuple[Principal, str] | None:
         """A new session for valid credentials of an active agent; None otherwise (same work either way)."""

@@ -1,6 +1,7 @@
 """The inbox's REST API and page: thin, every handler asks auth for the role and calls a service."""
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,12 +65,15 @@ class Login(BaseModel):
 
 @router.post("/api/login", response_model=Me, responses=TOO_LARGE)
 async def login(body: Login, request: Request, response: Response, auth: AuthDep) -> dict[str, Any]:
-    if not await auth.allow_attempt(body.email, request.client.host if request.client else "?"):
-        raise HTTPException(429, "too many attempts, wait a few minutes")
+    # The client address is the socket's, or X-Forwarded-For's from proxies uvicorn trusts (FORWARDED_ALLOW_IPS).
+    attempt = await auth.attempt(body.email, request.client.host if request.client else "?")
+    if attempt.wait:
+        seconds = math.ceil(attempt.wait)
+        raise HTTPException(429, f"too many attempts, try again in {seconds} s", headers={"Retry-After": str(seconds)})
     result = await auth.login(body.email, body.password)
     if result is None:
         raise HTTPException(401, "wrong email or password")
-    await auth.succeeded(body.email)
+    await auth.succeeded(attempt)
     principal, cookie_value = result
     response.set_cookie(COOKIE, cookie_value, httponly=True, samesite="lax", secure=auth.secure_cookie,
                         path="/", max_age=int(auth.ttl.total_seconds()))

@@ -16,17 +16,15 @@ from handoff.core.events import EventBus
 from handoff.core.messages import Deliverer
 from handoff.core.operations import Operations
 from handoff.core.queues import Queues
-from handoff.core.ratelimit import RateLimit
 from handoff.core.sweeper import AbandonSweeper
 from handoff.inbox.actions import InboxActions
 from handoff.inbox.auth import Auth
 from handoff.inbox.case_access import CaseAccess
 from handoff.inbox.live import LiveInbox
 from handoff.inbox.live_pushes import LivePushes
+from handoff.inbox.login_limits import LoginThrottle
 from handoff.inbox.people import People
 from handoff.settings import Settings
-
-LOGIN_WINDOW_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -71,8 +69,10 @@ def build_live(settings: Settings, sessions: async_sessionmaker[AsyncSession], s
     """Sign-in, the live namespace and its pushes (a listener the app gives to the event bus)."""
     auth = Auth(sessions, secret, ttl_hours=settings.inbox_session_hours,
                 secure_cookie=settings.public_base_url.startswith("https://"),
-                limiter=RateLimit(limits, "login-email", settings.inbox_login_attempts,
-                                  LOGIN_WINDOW_SECONDS))
+                throttle=LoginThrottle(limits, free=settings.inbox_login_attempts,
+                                       base=settings.inbox_login_delay_seconds,
+                                       cap=settings.inbox_login_max_delay_seconds,
+                                       window=settings.inbox_login_window_seconds))
     own = [settings.public_base_url.rstrip("/"), f"http://127.0.0.1:{settings.port}",
            f"http://localhost:{settings.port}"]
     live = LiveInbox(sio, auth, own, CaseAccess(sessions, deliverers))

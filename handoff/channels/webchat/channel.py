@@ -8,11 +8,12 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.channels.webchat.labels import offered_label
+from handoff.channels.webchat.limits import WebchatLimits, client_address
 from handoff.core.conversation import Conversations
 from handoff.core.customers import find_by_identity
 from handoff.core.hashchain import utc_iso
 from handoff.core.messages import InboundMessage, OutboundMessage
-from handoff.core.ratelimit import RateLimit
 from handoff.core.signing import issue_token, verify_token
 from handoff.core.texts import text as service_text
 from handoff.store.models import TimelineEvent
@@ -99,13 +100,13 @@ class WebchatChannel:
 
     def __init__(self, sio: socketio.AsyncServer, conversations: Conversations,
                  sessions: async_sessionmaker[AsyncSession], secret: bytes, *, max_chars: int,
-                 limiter: RateLimit, default_language: str) -> None:
+                 limits: WebchatLimits, default_language: str) -> None:
         self.sio = sio
         self.conversations = conversations
         self.sessions = sessions
         self.secret = secret
         self.max_chars = max_chars
-        self.limiter = limiter
+        self.limits = limits
         self.default_language = default_language
         sio.on("connect", self.on_connect)
         sio.on("session_request", self.on_session_request)
@@ -122,6 +123,10 @@ class WebchatChannel:
         """Confirms the visitor's own session id if we issued it, else issues a new one."""
         requested = data.get("session_id") if isinstance(data, dict) else data
         known = verify_token(self.secret, requested)
+        if not known and not await self.limits.allow_new_session(sid, self.address(sid)):
+            language = (language_hint(data) if isinstance(data, dict) else None) or self.default_language
+            await self.error(sid, "rate_limited", language)
+            return
         session_id = str(requested) if known else issue_token(self.secret)
         await self.sio.save_session(sid, {"session_id": session_id})
         await self.sio.enter_room(sid, room(session_id))
@@ -129,6 +134,10 @@ class WebchatChannel:
         if known:
             messages = await self.history(session_id)
             await self.sio.emit("history", {"session_id": session_id, "messages": messages}, to=sid)
+
+    def address(self, sid: str) -> str:
+        """The client address this socket connected from (per-address limits)."""
+        return client_address(self.sio.get_environ(sid) or {})
 
     async def history(self, session_id: str) -> list[dict[str, Any]]:
         """The visitor's conversation, oldest first, across their cases."""
@@ -165,17 +174,20 @@ class WebchatChannel:
         if len(message) > self.max_chars:
             await self.error(sid, "message_too_large", language, limit=self.max_chars)
             return
-        if not await self.limiter.hit(session_id):
+        title = data.get("title")
+        if isinstance(title, str) and len(title) > self.max_chars:
+            await self.error(sid, "message_too_large", language, limit=self.max_chars)
+            return
+        if not await self.limits.allow_message(session_id, sid, self.address(sid)):
             await self.error(sid, "rate_limited", language)
             return
-        title = data.get("title")
         client_id = data.get("message_id")
         inbound = InboundMessage(
             channel=CHANNEL,
             identity_kind=CHANNEL,
             identity_value=session_id,
             address=session_id,
-            text=title if isinstance(title, str) and title.strip() and message.startswith("/") else message.strip(),
+            text=await self.shown_text(session_id, message.strip()),
             bot_input=message.strip(),
             provider_id=f"{session_id}:{client_id}"[:255] if isinstance(client_id, str) and client_id else None,
             language=language_hint(data),
@@ -183,3 +195,13 @@ class WebchatChannel:
         received = await self.conversations.receive(inbound)
         if received.to_bot and received.event_id is not None:
             await self.conversations.process(received.event_id, received.turn)
+
+    async def shown_text(self, session_id: str, message: str) -> str:
+        """What agents read: a clicked payload as the label we offered for it; anything else as sent.
+
+        The client's `title` is never trusted: it could say the opposite of the payload the assistant acts on.
+        """
+        if not message.startswith("/"):
+            return message
+        async with self.sessions() as session:
+            return await offered_label(session, CHANNEL, session_id, message) or message
