@@ -5,8 +5,10 @@ import asyncio
 import uuid
 
 import pytest
+from limits.aio.storage import MemoryStorage
 
-from handoff.core.ratelimit import RateLimit, limit_storage
+from handoff.core.ratelimit import RateLimit, hit_all, limit_storage
+from tests.service.support.polling import until
 
 
 async def test_limit_is_per_key_and_refused_hits_are_not_counted() -> None:
@@ -55,3 +57,30 @@ async def test_two_workers_share_one_count_on_redis(redis_url: str) -> None:
     await second.reset(key)
     assert await first.hit(key)
     assert await RateLimit(limit_storage(None), "messages", limit=3, window=60).hit(key)
+
+
+async def test_memory_storage_forgets_keys_once_their_window_has_passed() -> None:
+    """Ids that stop sending leave nothing behind: the limiter's memory does not grow with visitors."""
+    storage = limit_storage(None)
+    assert isinstance(storage, MemoryStorage)
+    limit = RateLimit(storage, "messages", limit=5, window=1)
+    for visitor in range(1000):
+        assert await limit.hit(f"session-{visitor}")
+    assert len(storage.events) == 1000
+
+    async def forgotten() -> bool:
+        await limit.hit("a later visitor")  # hits schedule the storage's sweep of expired entries
+        return len(storage.events) <= 1  # the later visitor's own
+
+    await until(forgotten, "forgot the visitors of the last window", timeout=10)
+    assert len(storage.locks) <= 1
+
+
+async def test_hit_all_counts_everywhere_or_nowhere() -> None:
+    storage = limit_storage(None)
+    session, address = RateLimit(storage, "session", 2, 60), RateLimit(storage, "address", 3, 60)
+    assert await hit_all((session, "s1"), (address, "a")) and await hit_all((session, "s1"), (address, "a"))
+    assert not await hit_all((session, "s1"), (address, "a"))  # the session is full: the address is not charged
+    assert await hit_all((session, "s2"), (address, "a"))
+    assert not await hit_all((session, "s3"), (address, "a"))  # now the address is full
+    assert await session.allows("s3")

@@ -11,9 +11,10 @@ import socketio
 class Visitor:
     """Connects, asks for a session and collects every event the service sends."""
 
-    def __init__(self, base_url: str, origin: str | None = None) -> None:
+    def __init__(self, base_url: str, origin: str | None = None, headers: dict[str, str] | None = None) -> None:
         self.base_url = base_url
         self.origin = origin or base_url
+        self.headers = headers or {}  # e.g. X-Forwarded-For, which the service trusts from loopback only
         self.client = socketio.AsyncClient(reconnection=False)
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.session_id: str | None = None
@@ -25,7 +26,7 @@ class Visitor:
 
     async def connect(self, session_id: str | None = None) -> str:
         await self.client.connect(self.base_url, socketio_path="socket.io", transports=["websocket"],
-                                  headers={"Origin": self.origin}, wait_timeout=10)
+                                  headers={"Origin": self.origin, **self.headers}, wait_timeout=10)
         await self.client.emit("session_request", {"session_id": session_id})
         confirm = await self.next_event("session_confirm")
         self.session_id = confirm["session_id"]
