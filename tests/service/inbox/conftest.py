@@ -16,7 +16,7 @@ def inbox_service(workdir: Path) -> Iterator[Service]:
     """No Rasa behind it (a closed port): handoffs come from `bot_unavailable`, no model needed."""
     service = start_service({"RASA_URL": f"http://127.0.0.1:{free_port()}", "BOT_TIMEOUT_SECONDS": "2",
                              "BOT_RETRIES": "0", "SECRET_KEY": "inbox-tests-secret-key-0123456789",
-                             "WEBCHAT_RATE_LIMIT_MESSAGES": "1000",
+                             "WEBCHAT_RATE_LIMIT_MESSAGES": "1000", "WEBCHAT_RATE_LIMIT_NEW_SESSIONS": "1000",
                              "INBOX_LOGIN_ATTEMPTS": "1000"}, workdir)
     yield service
     service.stop()

@@ -24,9 +24,30 @@ class Visitor:
     async def _record(self, event: str, data: Any = None) -> None:
         await self.events.put((event, data))
 
-    async def connect(self, session_id: str | None = None) -> str:
+    async def open(self) -> None:
+        """The socket alone, without a session yet."""
         await self.client.connect(self.base_url, socketio_path="socket.io", transports=["websocket"],
                                   headers={"Origin": self.origin, **self.headers}, wait_timeout=10)
+
+    async def ask_session(self, session_id: str | None = None) -> tuple[str, Any]:
+        """`session_request`, answered by `session_confirm` (kept as this visitor's session) or by an `error`."""
+        await self.client.emit("session_request", {"session_id": session_id})
+        event, data = await self.next_of("session_confirm", "error")
+        if event == "session_confirm":
+            self.session_id = data["session_id"]
+        return event, data
+
+    async def next_of(self, *names: str, timeout: float = 60) -> tuple[str, Any]:
+        """The next event of any of these names; earlier events of other names are dropped."""
+        async def wait() -> tuple[str, Any]:
+            while True:
+                event, data = await self.events.get()
+                if event in names:
+                    return event, data
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def connect(self, session_id: str | None = None) -> str:
+        await self.open()
         await self.client.emit("session_request", {"session_id": session_id})
         confirm = await self.next_event("session_confirm")
         self.session_id = confirm["session_id"]

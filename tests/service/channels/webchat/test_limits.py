@@ -1,7 +1,6 @@
 """A visitor cannot dodge the webchat's limits with new session ids or more sockets (issue 17)."""
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,24 +22,6 @@ async def base_url(tmp_path: Path) -> AsyncIterator[str]:
         yield url
 
 
-async def answer(visitor: Visitor, *names: str) -> tuple[str, Any]:
-    """The next of these events."""
-    async def wait() -> tuple[str, Any]:
-        while True:
-            event, data = await visitor.events.get()
-            if event in names:
-                return event, data
-    return await asyncio.wait_for(wait(), 30)
-
-
-async def new_id(visitor: Visitor) -> tuple[str, Any]:
-    await visitor.client.emit("session_request", {"session_id": None})
-    event, data = await answer(visitor, "session_confirm", "error")
-    if event == "session_confirm":
-        visitor.session_id = data["session_id"]
-    return event, data
-
-
 def answered(replies: list[dict[str, Any]]) -> bool:
     return bool(replies) and not any("error" in reply for reply in replies)
 
@@ -50,22 +31,22 @@ def refused(replies: list[dict[str, Any]]) -> bool:
 
 
 async def visitor_from(base_url: str, address: str) -> Visitor:
+    """A socket from `address` (X-Forwarded-For, trusted from loopback as from a proxy on the same host)."""
     visitor = Visitor(base_url, headers={"X-Forwarded-For": address})
-    await visitor.client.connect(base_url, socketio_path="socket.io", transports=["websocket"],
-                                 headers={"Origin": base_url, "X-Forwarded-For": address}, wait_timeout=10)
+    await visitor.open()
     return visitor
 
 
 async def test_a_new_session_id_on_the_same_socket_does_not_reset_the_count(base_url: str) -> None:
     visitor = await visitor_from(base_url, "198.51.100.1")
     try:
-        assert (await new_id(visitor))[0] == "session_confirm"
+        assert (await visitor.ask_session())[0] == "session_confirm"
         assert answered(await visitor.say("uno")) and answered(await visitor.say("dos"))
         assert refused(await visitor.say("tres"))
-        event, _ = await new_id(visitor)  # the dodge of the finding: a fresh id, a fresh count
+        event, _ = await visitor.ask_session()  # the dodge of the finding: a fresh id, a fresh count
         assert event == "session_confirm"
         assert refused(await visitor.say("cuatro"))  # counted per connection too
-        event, data = await new_id(visitor)  # and new ids themselves are limited per connection
+        event, data = await visitor.ask_session()  # and new ids themselves are limited per connection
         assert event == "error" and data["code"] == "rate_limited" and data["message"]
     finally:
         await visitor.close()
@@ -76,14 +57,14 @@ async def test_more_sockets_from_one_address_share_a_looser_count(base_url: str)
     elsewhere = await visitor_from(base_url, "198.51.100.3")
     try:
         for visitor in (first, second):  # twice the per-session limit per address: 4 messages, 4 new ids
-            assert (await new_id(visitor))[0] == "session_confirm"
+            assert (await visitor.ask_session())[0] == "session_confirm"
             assert answered(await visitor.say("hola")) and answered(await visitor.say("otra vez"))
-        assert (await new_id(third))[0] == "session_confirm"
+        assert (await third.ask_session())[0] == "session_confirm"
         assert refused(await third.say("hola"))  # a fresh socket and a fresh id, but the address is full
-        assert (await new_id(third))[0] == "session_confirm"  # the address's fourth new id
-        event, data = await new_id(first)
+        assert (await third.ask_session())[0] == "session_confirm"  # the address's fourth new id
+        event, data = await first.ask_session()
         assert event == "error" and data["code"] == "rate_limited"  # the fifth: refused, the socket has two left
-        assert (await new_id(elsewhere))[0] == "session_confirm"
+        assert (await elsewhere.ask_session())[0] == "session_confirm"
         assert answered(await elsewhere.say("hola"))  # another address keeps its own count
     finally:
         for visitor in (first, second, third, elsewhere):

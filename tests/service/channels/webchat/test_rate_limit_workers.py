@@ -55,3 +55,29 @@ async def test_messages_on_two_workers_share_one_limit(redis_url: str, workdir: 
         for service in services:
             service.stop()
     assert await customer_texts(database_url) == ["uno", "dos", "hola"]
+
+
+async def test_an_address_new_ids_and_messages_count_on_both_workers(redis_url: str, workdir: Path) -> None:
+    shared = {"REDIS_URL": redis_url, "RASA_URL": f"http://127.0.0.1:{free_port()}", "BOT_RETRIES": "0",
+              "SECRET_KEY": "webchat-limits-test-secret-0123456789", "WEBCHAT_RATE_LIMIT_MESSAGES": "1",
+              "WEBCHAT_RATE_LIMIT_NEW_SESSIONS": "2", "WEBCHAT_RATE_LIMIT_ADDRESS_FACTOR": "2",
+              "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'webchat-address-limits.sqlite3'}"}
+    services = [start_service(shared, workdir), start_service(shared, workdir)]
+    office = {"X-Forwarded-For": "198.51.100.20"}  # trusted from loopback, as from a proxy on the same host
+    visitors = [Visitor(services[number % 2].base_url, headers=office) for number in range(4)]
+    try:
+        for visitor in visitors:
+            await visitor.open()
+        for visitor in visitors[:2]:  # one on each worker: the address's two messages
+            assert (await visitor.ask_session())[0] == "session_confirm"
+            assert not any("error" in reply for reply in await visitor.say("hola"))
+        assert (await visitors[2].ask_session())[0] == "session_confirm"  # the third new id of four
+        assert (await visitors[2].say("hola"))[0]["error"]["code"] == "rate_limited"
+        assert (await visitors[3].ask_session())[0] == "session_confirm"  # the fourth, on the other worker
+        event, data = await visitors[2].ask_session()  # the fifth from this address
+        assert event == "error" and data["code"] == "rate_limited"
+    finally:
+        for visitor in visitors:
+            await visitor.close()
+        for service in services:
+            service.stop()
