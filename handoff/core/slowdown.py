@@ -21,9 +21,10 @@ class Slowdown:
 
     An attempt is counted as a failure when it starts (so a burst of parallel guesses cannot all slip through
     before the first one fails) and is taken back when it turns out right. From the `free`-th on, the attempt
-    let through creates a gate that expires after the delay; attempts while the gate stands are refused and not
-    counted, so impatience alone never lengthens the wait. Counts expire `window` seconds after a key's first
-    failure, gates after their delay: the storage forgets every key by itself.
+    let through creates a gate that expires after the delay, restarted when the attempt is known to have failed;
+    attempts while the gate stands are refused and not counted, so impatience alone never lengthens the wait.
+    Counts expire `window` seconds after a key's first failure, gates after their delay: the storage forgets
+    every key by itself.
     """
 
     def __init__(self, storage: Storage, name: str, free: int, *, base: float, cap: float, window: float) -> None:
@@ -48,6 +49,13 @@ class Slowdown:
             return Claim(count, 0.0)
         await self.release(key)
         return Claim(count - 1, max(1.0, await self.storage.get_expiry(gate) - time.time()))
+
+    async def failed(self, key: str, count: int) -> None:
+        """The attempt counted `count` failed: its wait, if any, runs from now (checking a password takes time)."""
+        if count >= self.free:
+            gate = self.gate_key(key)
+            await self.storage.clear(gate)
+            await self.storage.incr(gate, self.delay(count - self.free + 1))
 
     async def release(self, key: str) -> None:
         """Takes one counted attempt back (it was right, or refused under another key)."""

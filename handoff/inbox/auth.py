@@ -73,6 +73,10 @@ class Auth:
         """Slows password guessing per account and address, per address, and per account (see LoginThrottle)."""
         return await self.throttle.attempt(email, remote)
 
+    async def failed(self, attempt: Attempt) -> None:
+        """A wrong password: the next attempt from there waits from now."""
+        await self.throttle.failed(attempt)
+
     async def succeeded(self, attempt: Attempt) -> None:
         """A good login forgives this address's typos on the account, on every worker."""
         await self.throttle.succeeded(attempt)

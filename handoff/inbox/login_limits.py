@@ -15,7 +15,7 @@ class Attempt:
     """A login attempt let through (wait 0), counted under `claimed` until it proves right; or refused for `wait` s."""
 
     wait: float
-    claimed: tuple[tuple[Slowdown, str], ...] = ()
+    claimed: tuple[tuple[Slowdown, str, int], ...] = ()  # (slowdown, key, this attempt's count)
 
 
 class LoginThrottle:
@@ -36,24 +36,29 @@ class LoginThrottle:
         """Lets the attempt through (counted as a failure for now) or says how long to wait."""
         account = email.strip().lower()
         pair = f"{account}|{address}"
-        claimed: list[tuple[Slowdown, str]] = []
+        claimed: list[tuple[Slowdown, str, int]] = []
         first = await self.pair.claim(pair)
         if first.wait:
             return Attempt(first.wait)
-        claimed.append((self.pair, pair))
+        claimed.append((self.pair, pair, first.count))
         steps = [(self.account, account)] if first.count > 1 else []  # this address failed on it before
         for slowdown, key in [*steps, (self.address, address)]:
             claim = await slowdown.claim(key)
             if claim.wait:
-                for done, done_key in claimed:
+                for done, done_key, _ in claimed:
                     await done.release(done_key)
                 return Attempt(claim.wait)
-            claimed.append((slowdown, key))
+            claimed.append((slowdown, key, claim.count))
         return Attempt(0.0, tuple(claimed))
+
+    async def failed(self, attempt: Attempt) -> None:
+        """A wrong password: the waits it earned run from now."""
+        for slowdown, key, count in attempt.claimed:
+            await slowdown.failed(key, count)
 
     async def succeeded(self, attempt: Attempt) -> None:
         """The right password: this address's failures on the account are forgiven, the attempt uncounted."""
-        for slowdown, key in attempt.claimed:
+        for slowdown, key, _ in attempt.claimed:
             if slowdown is self.pair:
                 await slowdown.forgive(key)
             else:

@@ -72,6 +72,7 @@ async def login(body: Login, request: Request, response: Response, auth: AuthDep
         raise HTTPException(429, f"too many attempts, try again in {seconds} s", headers={"Retry-After": str(seconds)})
     result = await auth.login(body.email, body.password)
     if result is None:
+        await auth.failed(attempt)
         raise HTTPException(401, "wrong email or password")
     await auth.succeeded(attempt)
     principal, cookie_value = result

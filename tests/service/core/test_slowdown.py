@@ -54,3 +54,11 @@ async def test_two_workers_slow_one_key_together_on_redis(redis_url: str) -> Non
     await second.forgive(key)
     assert (await first.claim(key)).wait == 0
     assert (await slowdown(None).claim(key)).wait == 0  # memory is this process's own
+
+
+async def test_a_failure_restarts_its_wait() -> None:
+    guesses = Slowdown(limit_storage(None), "guess", 1, base=60, cap=600, window=600)
+    claim = await guesses.claim("k")
+    assert claim.wait == 0 and claim.count == 1
+    await guesses.failed("k", claim.count)
+    assert 59 < (await guesses.claim("k")).wait <= 60

@@ -45,8 +45,8 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
 
 @pytest.fixture
 async def quick(tmp_path: Path) -> AsyncIterator[Served]:
-    """Waits of 1, 2, 4 … seconds, to watch them grow."""
-    async with serving(tmp_path, 1) as app:
+    """Waits of 2, 4, 8 … seconds, to watch them grow."""
+    async with serving(tmp_path, 2) as app:
         yield app
 
 
@@ -66,14 +66,14 @@ async def test_the_waits_grow_with_each_failure(quick: Served) -> None:
     for _ in range(3):
         assert (await served.login("target@example.com", "203.0.113.67")).status_code == 401
     first = await served.login("target@example.com", "203.0.113.67")
-    assert first.status_code == 429 and first.headers["Retry-After"] == "1"
+    assert first.status_code == 429 and first.headers["Retry-After"] == "2"  # from the failure on
 
     async def let_through() -> bool:  # refused attempts are not counted: polling does not lengthen the wait
         return (await served.login("target@example.com", "203.0.113.67")).status_code == 401
 
-    await until(let_through, "let the next guess through after a second")
+    await until(let_through, "let the next guess through after two seconds")
     second = await served.login("target@example.com", "203.0.113.67")
-    assert second.status_code == 429 and second.headers["Retry-After"] == "2"
+    assert second.status_code == 429 and second.headers["Retry-After"] == "4"
 
 
 async def test_one_address_guessing_many_accounts_is_slowed(tmp_path: Path) -> None:
