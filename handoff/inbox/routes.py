@@ -63,7 +63,20 @@ class Login(BaseModel):
     password: str = Field(max_length=1024)
 
 
-@router.post("/api/login", response_model=Me, responses=TOO_LARGE)
+class Refused(BaseModel):
+    """FastAPI's HTTPException body."""
+
+    detail: str
+
+
+LOGIN_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Refused, "description": "Wrong email or password"},
+    429: {"model": Refused, "description": "Slowed: too many failed attempts from this address or on this account",
+          "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}},
+}
+
+
+@router.post("/api/login", response_model=Me, responses={**TOO_LARGE, **LOGIN_REFUSALS})
 async def login(body: Login, request: Request, response: Response, auth: AuthDep) -> dict[str, Any]:
     # The client address is the socket's, or X-Forwarded-For's from proxies uvicorn trusts (FORWARDED_ALLOW_IPS).
     attempt = await auth.attempt(body.email, request.client.host if request.client else "?")
