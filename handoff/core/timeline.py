@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detach
 from sqlalchemy.sql.dml import ReturningDelete
 
 from handoff.core.hashchain import GENESIS, ChainCheck, event_hash, verify_chain
+from handoff.core.json_values import finite
 from handoff.store.db import write_lock_at_begin
 from handoff.store.models import Case, TimelineEvent, utcnow
 
@@ -173,7 +174,7 @@ async def append_event(
         "actor": actor,
         "kind": kind,
         "text": text,
-        "payload": payload or {},
+        "payload": finite(payload) if payload else {},  # NaN has no JSON form (PostgreSQL refuses it): null
         "provider_id": provider_id,
         "delivery_status": delivery_status,
         "created_at": utcnow(),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core.hashchain import GENESIS, HASHED_FIELDS, utc_iso, verify_chain
+from handoff.core.json_values import finite, is_finite
 from handoff.store.models import Call, Case, Customer, Handoff, TimelineEvent, utcnow
 
 FORMAT = "frontdoor-case-export/1"
@@ -22,12 +23,34 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def event_record(event: TimelineEvent) -> dict[str, Any]:
-    """The hashed fields exactly as hashed (times in the chain's textual form), plus the hash."""
+    """The hashed fields exactly as hashed (times in the chain's textual form), plus the hash.
+
+    A payload holding NaN or an infinity (stored before the door refused them) has no strict JSON form: it is
+    exported readable (those numbers as null) and exact, as the JSON text that was hashed (`payload_exact`).
+    """
     record: dict[str, Any] = {name: getattr(event, name) for name in HASHED_FIELDS}
     record["created_at"] = utc_iso(event.created_at)
     record["hash"] = event.hash
     record["delivery_status"] = event.delivery_status  # not hashed: it changes after the fact
+    if not is_finite(event.payload):
+        record["payload"] = finite(event.payload)
+        record["payload_exact"] = json.dumps(event.payload, sort_keys=True, separators=(",", ":"),
+                                             ensure_ascii=False, default=str)
     return record
+
+
+def _as_hashed(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The event as it was hashed: its exact payload when the export carries one (and the readable copy agrees)."""
+    exact = event.get("payload_exact")
+    if not isinstance(exact, str):
+        return event
+    try:
+        payload = json.loads(exact)
+    except ValueError:
+        return {**event, "payload": None}  # an unreadable exact payload cannot match the hash
+    if finite(payload) != event.get("payload"):
+        return {**event, "payload": None}  # the readable copy was changed: the event does not verify
+    return {**event, "payload": payload}
 
 
 async def export_case(session: AsyncSession, case_id: str) -> dict[str, Any] | None:
@@ -40,7 +63,7 @@ async def export_case(session: AsyncSession, case_id: str) -> dict[str, Any] | N
         select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(TimelineEvent.seq))]
     handoffs = list(await session.scalars(select(Handoff).where(Handoff.case_id == case_id).order_by(Handoff.id)))
     calls = list(await session.scalars(select(Call).where(Call.case_id == case_id).order_by(Call.started_at)))
-    return {
+    document: dict[str, Any] = finite({  # every other number the database holds (a confidence) as strict JSON
         "format": FORMAT,
         "exported_at": utc_iso(utcnow()),
         "case": {"id": case.id, "status": case.status, "channel": case.channel, "team": case.team,
@@ -56,7 +79,8 @@ async def export_case(session: AsyncSession, case_id: str) -> dict[str, Any] | N
                    "recording_url": c.recording_url, "transcript": c.transcript} for c in calls],
         "events": events,
         "head": {"count": len(events), "hash": events[-1]["hash"] if events else GENESIS},
-    }
+    })
+    return document
 
 
 @dataclass(frozen=True)
@@ -75,7 +99,7 @@ def verify_export(document: Mapping[str, Any]) -> ExportCheck:
     head = document.get("head")
     if not isinstance(events, list) or not isinstance(head, Mapping):
         return ExportCheck(False, 0, "not a case export (no events or head)", 1)
-    check = verify_chain(events)
+    check = verify_chain(_as_hashed(event) if isinstance(event, Mapping) else event for event in events)
     if not check.ok:
         return ExportCheck(False, check.checked, check.problem, check.checked)
     count, last = head.get("count"), events[-1]["hash"] if events else GENESIS

@@ -189,6 +189,8 @@ class ExportedEvent(View):
     prev_hash: str
     hash: str
     delivery_status: str | None
+    # Only when the stored payload holds NaN or an infinity: `payload` shows them as null, this is what was hashed.
+    payload_exact: str | None = None
 
 
 class ChainHead(View):
