@@ -40,6 +40,25 @@ def depth(value: Any) -> int:
     return deepest
 
 
+def nul_at(value: Any) -> bool:
+    """Whether a string (or key) anywhere in `value` holds U+0000, which PostgreSQL cannot store in text."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+NUL_REFUSED = "a string holds U+0000 (NUL), which cannot be stored"
+
+
 def load_strict(body: bytes, max_depth: int = MAX_DEPTH) -> Any:
     """Parses a provider's body; raises JsonRefused for NaN/Infinity, huge exponents, bad UTF-8 or deep nesting."""
     try:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, StringConstraints, ValidationError
 
 from handoff.channels.voice.twilio import safe_media_url
-from handoff.core.json_values import JsonRefused, load_strict
+from handoff.core.json_values import NUL_REFUSED, JsonRefused, load_strict, nul_at
 from handoff.core.signing import same_secret
 
 PROVIDER = "pbx"
@@ -170,6 +170,8 @@ def parse_event(body: bytes) -> CallEvent:
         raise MalformedCallEvent(str(exc)) from exc
     if not isinstance(data, dict):
         raise MalformedCallEvent("body is not an object")
+    if nul_at(data):
+        raise MalformedCallEvent(NUL_REFUSED)
     try:
         parsed = _Body.model_validate(data)
     except ValidationError as exc:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from twilio.request_validator import RequestValidator
 
 from handoff.channels.voice.updates import CallParty, RecordingChange, StatusChange, TranscriptChange
+from handoff.core.json_values import NUL_REFUSED, nul_at
 
 PROVIDER = "twilio"
 MAX_BODY_BYTES = 64 * 1024
@@ -112,6 +113,8 @@ class VoiceForm(BaseModel):
 
 def read_form(params: dict[str, str]) -> VoiceForm:
     """The checked parameters; raises MalformedVoiceRequest (400) naming the first bad ones."""
+    if nul_at(params):
+        raise MalformedVoiceRequest(f"malformed request: {NUL_REFUSED}")
     try:
         return VoiceForm.model_validate(params)
     except ValidationError as exc:

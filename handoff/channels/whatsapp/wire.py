@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from handoff.channels.whatsapp import schema
 from handoff.channels.whatsapp.schema import RefusedItem
-from handoff.core.json_values import JsonRefused, load_strict
+from handoff.core.json_values import NUL_REFUSED, JsonRefused, load_strict, nul_at
 from handoff.core.messages import OutboundMessage, QuickReply
 from handoff.core.signing import same_secret
 
@@ -131,6 +131,11 @@ class _Reader:
         self.refused: list[RefusedItem] = []
 
     def checked(self, model: type[PartT], item: Any, path: str) -> PartT | None:
+        """The item as `model`, else None and the item refused; messages, statuses and errors are stored whole, so
+        a NUL anywhere in one (PostgreSQL's text refuses it, failing the whole batch at every retry) refuses it."""
+        if model in (schema.Message, schema.Status, schema.MetaError) and nul_at(item):
+            self.refused.append(schema.refused(path, item, f"{path}: {NUL_REFUSED}"))
+            return None
         try:
             return model.model_validate(item)
         except ValidationError as exc:
@@ -149,7 +154,7 @@ class _Reader:
         value, path = change.value, f"{path}.value"
         names = {c["wa_id"]: str(c["profile"]["name"])[:200] for c in value.contacts
                  if isinstance(c, dict) and isinstance(c.get("wa_id"), str) and isinstance(c.get("profile"), dict)
-                 and isinstance(c["profile"].get("name"), str)}
+                 and isinstance(c["profile"].get("name"), str) and not nul_at(c)}
         for number, raw in enumerate(value.messages):
             where = f"{path}.messages[{number}]"
             if (message := self.checked(schema.Message, raw, where)) is not None:

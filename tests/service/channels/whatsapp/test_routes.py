@@ -137,7 +137,8 @@ async def test_a_mixed_batch_is_acknowledged_the_good_items_processed_and_the_ba
     good = value["messages"][0]
     value["messages"] = [{**good, "id": "wamid.GOOD1", "text": {"body": "primero"}},
                          {**good, "id": "wamid.BAD", "timestamp": "9" * 30},
-                         {**good, "id": "wamid.GOOD2", "text": {"body": "segundo"}}]
+                         {**good, "id": "wamid.GOOD2", "text": {"body": "segundo"}},
+                         {**good, "id": "wamid.NUL", "text": {"body": "hola\u0000"}}]  # PostgreSQL text cannot
     value["statuses"] = [{"id": "wamid.UNKNOWN", "status": "read", "timestamp": {"nested": "1750030073"}}]
     body = json.dumps(data).encode()
     response = await client.post("/webhooks/whatsapp", content=body,
@@ -151,18 +152,19 @@ async def test_a_mixed_batch_is_acknowledged_the_good_items_processed_and_the_ba
         row = await session.scalar(select(InboundWebhook))
     await engine.dispose()
     assert texts == ["primero", "segundo"]
-    assert row.processed_at is not None and "2 item(s) refused" in row.last_error
+    assert row.processed_at is not None and "3 item(s) refused" in row.last_error
 
     await asyncio.to_thread(create_agent, database_url, "boss@example.com", "supervisor")  # the app keeps running
     assert (await client.get("/inbox/api/webhooks/refused")).status_code == 401
     login = await client.post("/inbox/api/login", json={"email": "boss@example.com", "password": PASSWORD})
     assert login.status_code == 200
     listed = (await client.get("/inbox/api/webhooks/refused")).json()
-    assert listed["total"] == 2
+    assert listed["total"] == 3
     by_path = {item["path"]: item for item in listed["items"]}
     bad = by_path["entry[0].changes[0].value.messages[1]"]
     assert bad["error"] == ("entry[0].changes[0].value.messages[1].timestamp: "
                             "must be Unix seconds within years 1970..9999")
     assert json.loads(bad["raw"])["id"] == "wamid.BAD" and bad["webhook_id"] == row.id
+    assert "holds U+0000 (NUL)" in by_path["entry[0].changes[0].value.messages[3]"]["error"]
     status = by_path["entry[0].changes[0].value.statuses[0]"]
     assert "statuses[0].timestamp: must be Unix seconds" in status["error"]
