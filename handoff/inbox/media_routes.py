@@ -10,6 +10,8 @@ from handoff.core.permissions import can_read_case
 from handoff.inbox.deps import InboxUser
 from handoff.store.models import Case, TimelineEvent
 from handoff.web.deps import SessionsDep, SettingsDep
+from handoff.web.errors import errors
+from handoff.web.params import EventId
 
 router = APIRouter(prefix="/inbox")
 # A file a customer sent is data, never a page: no scripts, no plugins, no sniffing it into HTML.
@@ -17,8 +19,12 @@ FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": 
                 "Cache-Control": "private, max-age=300", "Cross-Origin-Resource-Policy": "same-origin"}
 
 
-@router.get("/api/events/{event_id}/media", response_class=FileResponse)
-async def event_media(event_id: int, principal: InboxUser, sessions: SessionsDep,
+# The file is served with the type the provider gave it (any), or a JSON refusal.
+FILE = {200: {"description": "The file", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get("/api/events/{event_id}/media", response_class=FileResponse, responses={**FILE, **errors(401, 403, 404)})
+async def event_media(event_id: EventId, principal: InboxUser, sessions: SessionsDep,
                       settings: SettingsDep) -> FileResponse:
     async with sessions() as session, session.begin():
         event = await session.get(TimelineEvent, event_id)

@@ -23,6 +23,8 @@ from handoff.inbox.schemas import AgentPublic, CaseSummary, CaseView, Done, Me, 
 from handoff.store.models import Case, Customer
 from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import OperationsDep, SessionsDep
+from handoff.web.errors import errors
+from handoff.web.params import BeforeEvent, CaseId
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {
@@ -76,7 +78,7 @@ LOGIN_REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/api/login", response_model=Me, responses={**TOO_LARGE, **LOGIN_REFUSALS})
+@router.post("/api/login", response_model=Me, responses={**TOO_LARGE, **LOGIN_REFUSALS, **errors(400)})
 async def login(body: Login, request: Request, response: Response, auth: AuthDep) -> dict[str, Any]:
     # The client address is the socket's, or X-Forwarded-For's from proxies uvicorn trusts (FORWARDED_ALLOW_IPS).
     attempt = await auth.attempt(body.email, request.client.host if request.client else "?")
@@ -94,7 +96,7 @@ async def login(body: Login, request: Request, response: Response, auth: AuthDep
     return me(principal)
 
 
-@router.post("/api/logout", response_model=Ok)
+@router.post("/api/logout", response_model=Ok, responses=errors(401, 403))
 async def logout(response: Response, principal: Anyone, auth: AuthDep, live: LiveDep) -> dict[str, bool]:
     await auth.logout(principal)
     await live.disconnect_agent(principal.agent.id)
@@ -102,7 +104,7 @@ async def logout(response: Response, principal: Anyone, auth: AuthDep, live: Liv
     return {"ok": True}
 
 
-@router.get("/api/me", response_model=Me)
+@router.get("/api/me", response_model=Me, responses=errors(401))
 async def whoami(principal: Anyone) -> dict[str, Any]:
     return me(principal)
 
@@ -111,35 +113,35 @@ class Presence(BaseModel):
     presence: str
 
 
-@router.post("/api/presence", response_model=AgentPublic, responses=TOO_LARGE)
+@router.post("/api/presence", response_model=AgentPublic, responses={**TOO_LARGE, **errors(400, 401, 403)})
 async def presence(body: Presence, principal: InboxUser, people: PeopleDep) -> dict[str, Any]:
     return await run(people.presence(principal, body.presence))
 
 
 # ---- lists -----------------------------------------------------------------------------------------------
-@router.get("/api/queue", response_model=list[CaseSummary])
+@router.get("/api/queue", response_model=list[CaseSummary], responses=errors(401, 403))
 async def queue(principal: InboxUser, sessions: SessionsDep) -> list[dict[str, Any]]:
     teams = None if sees_all_teams(principal.agent.role) else list(principal.agent.teams or [])
     async with sessions() as session:
         return await views.queue(session, teams)
 
 
-@router.get("/api/mine", response_model=list[CaseSummary])
+@router.get("/api/mine", response_model=list[CaseSummary], responses=errors(401, 403))
 async def mine(principal: InboxUser, sessions: SessionsDep) -> list[dict[str, Any]]:
     async with sessions() as session:
         return await views.assigned_to(session, principal.agent.id)
 
 
-@router.get("/api/options", response_model=Options)
+@router.get("/api/options", response_model=Options, responses=errors(401, 403))
 async def options(principal: InboxUser, operations: OperationsDep) -> dict[str, Any]:
     """Teams to transfer to and dispositions to resolve with."""
     return {"teams": sorted(operations.teams), "dispositions": operations.inbox.dispositions}
 
 
 # ---- a case ----------------------------------------------------------------------------------------------
-@router.get("/api/cases/{case_id}", response_model=CaseView)
-async def case(case_id: str, principal: InboxUser, actions: ActionsDep, sessions: SessionsDep,
-               operations: OperationsDep, before: int | None = None) -> dict[str, Any]:
+@router.get("/api/cases/{case_id}", response_model=CaseView, responses=errors(401, 403, 404))
+async def case(case_id: CaseId, principal: InboxUser, actions: ActionsDep, sessions: SessionsDep,
+               operations: OperationsDep, before: BeforeEvent = None) -> dict[str, Any]:
     async with sessions() as session:
         found = await session.get(Case, case_id)
         if found is None:
@@ -175,48 +177,52 @@ class Resolve(BaseModel):
     disposition: str
 
 
+# What working a case can refuse: the session, the role or team, no such case, the case's state.
+WORK = (401, 403, 404, 409)
+
+
 def done(outcome: Outcome) -> dict[str, Any]:
     return {"ok": True, "case_id": outcome.case_id, "event_ids": outcome.event_ids}
 
 
-@router.post("/api/cases/{case_id}/accept", response_model=Done)
-async def accept(case_id: str, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+@router.post("/api/cases/{case_id}/accept", response_model=Done, responses=errors(*WORK))
+async def accept(case_id: CaseId, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.accept(principal, case_id)))
 
 
-@router.post("/api/cases/{case_id}/reply", response_model=Done, responses=TOO_LARGE)
-async def reply(case_id: str, body: Text, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+@router.post("/api/cases/{case_id}/reply", response_model=Done, responses={**TOO_LARGE, **errors(400, *WORK)})
+async def reply(case_id: CaseId, body: Text, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.reply(principal, case_id, body.text, body.channel)))
 
 
-@router.post("/api/cases/{case_id}/note", response_model=Done, responses=TOO_LARGE)
-async def note(case_id: str, body: Text, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+@router.post("/api/cases/{case_id}/note", response_model=Done, responses={**TOO_LARGE, **errors(400, *WORK)})
+async def note(case_id: CaseId, body: Text, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.note(principal, case_id, body.text)))
 
 
-@router.post("/api/cases/{case_id}/transfer", response_model=Done, responses=TOO_LARGE)
-async def transfer(case_id: str, body: Transfer, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+@router.post("/api/cases/{case_id}/transfer", response_model=Done, responses={**TOO_LARGE, **errors(400, *WORK)})
+async def transfer(case_id: CaseId, body: Transfer, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.transfer(principal, case_id, team=body.team, agent_id=body.agent_id)))
 
 
-@router.post("/api/cases/{case_id}/resolve", response_model=Done, responses=TOO_LARGE)
-async def resolve(case_id: str, body: Resolve, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+@router.post("/api/cases/{case_id}/resolve", response_model=Done, responses={**TOO_LARGE, **errors(400, *WORK)})
+async def resolve(case_id: CaseId, body: Resolve, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.resolve(principal, case_id, body.disposition)))
 
 
-@router.post("/api/cases/{case_id}/return", response_model=Done)
-async def return_to_assistant(case_id: str, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+@router.post("/api/cases/{case_id}/return", response_model=Done, responses=errors(*WORK))
+async def return_to_assistant(case_id: CaseId, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.return_to_assistant(principal, case_id)))
 
 
 # ---- supervisors and admins ------------------------------------------------------------------------------
-@router.get("/api/supervisor", response_model=SupervisorPanel)
+@router.get("/api/supervisor", response_model=SupervisorPanel, responses=errors(401, 403))
 async def supervisor_panel(principal: Supervisor, sessions: SessionsDep) -> dict[str, Any]:
     async with sessions() as session:
         return await views.supervisor_panel(session)
 
 
-@router.get("/api/agents", response_model=list[AgentPublic])
+@router.get("/api/agents", response_model=list[AgentPublic], responses=errors(401, 403))
 async def agents(principal: Supervisor, people: PeopleDep) -> list[dict[str, Any]]:
     return await run(people.list(principal))
 
@@ -230,7 +236,7 @@ class CreateAgent(BaseModel):
     capacity: int = 3
 
 
-@router.post("/api/agents", status_code=201, response_model=AgentPublic, responses=TOO_LARGE)
+@router.post("/api/agents", status_code=201, response_model=AgentPublic, responses={**TOO_LARGE, **errors(400, 401, 403)})
 async def create_agent(body: CreateAgent, principal: Admin, people: PeopleDep) -> dict[str, Any]:
     new = NewAgent(body.email, body.name, body.role, tuple(body.teams), body.password, body.capacity)
     return await run(people.create(principal, new))

@@ -21,6 +21,8 @@ from handoff.reports.schemas import CaseExport, KpiReport, NluSample, ReviewedTr
 from handoff.settings import REPO_ROOT
 from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import OperationsDep, SessionsDep
+from handoff.web.errors import errors, invalid
+from handoff.web.params import CaseId, Day, HandoffId, Moment, Name, SampleId
 
 router = APIRouter(prefix="/inbox")
 BOT_DATA = REPO_ROOT / "bot" / "data"
@@ -30,10 +32,22 @@ class YamlDownload(PlainTextResponse):
     media_type = "application/x-yaml"
 
 
+# Rasa's training-data format: a version and the annotated examples (null when there are none yet).
+NLU_FILE = {200: {"description": "Rasa NLU training data", "content": {YamlDownload.media_type: {"schema": {
+    "type": "object", "required": ["version", "nlu"],
+    "properties": {"version": {"type": "string"}, "nlu": {"type": ["array", "null"], "items": {"type": "object"}}},
+}}}}}
+
+
 @router.get("/reports", response_class=FileResponse)
 async def reports_page() -> FileResponse:
     """The transition review and the designers' review list (the KPI dashboard is a view of /inbox)."""
     return FileResponse(STATIC / "reports.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+
+def refusal(status: int, message: str, location: tuple[str, ...], value: object) -> Exception:
+    """A report module's refusal: its 422 shaped as FastAPI's validation errors, the others as HTTP errors."""
+    return invalid(location, message, value) if status == 422 else HTTPException(status, message)
 
 
 def local_day_start(day: date, zone: str) -> datetime:
@@ -41,22 +55,21 @@ def local_day_start(day: date, zone: str) -> datetime:
     return datetime.combine(day, time.min, ZoneInfo(zone)).astimezone(timezone.utc)
 
 
-@router.get("/api/reports/kpis", response_model=KpiReport)
-async def kpis(start: date, end: date, principal: Supervisor, operations: OperationsDep,
+@router.get("/api/reports/kpis", response_model=KpiReport, responses=errors(401, 403))
+async def kpis(start: Day, end: Day, principal: Supervisor, operations: OperationsDep,
                sessions: SessionsDep) -> dict[str, Any]:
     """KPIs for local days start..end inclusive, recomputed from the rows."""
     if end < start or (end - start).days > 366:
-        raise HTTPException(422, "end must be on or after start, at most a year later")
+        raise invalid(("query", "end"), "end must be on or after start, at most a year later", end.isoformat())
     async with sessions() as session:
         return await dashboard(session, operations, local_day_start(start, operations.timezone),
                                local_day_start(end + timedelta(days=1), operations.timezone))
 
 
-@router.get("/api/transitions", response_model=list[Transition])
-async def list_transitions(principal: Supervisor, sessions: SessionsDep, start: datetime | None = None,
-                           end: datetime | None = None, channel: str | None = None, team: str | None = None,
-                           reason: str | None = None, intent: str | None = None, direction: str | None = None,
-                           tagged: bool | None = None) -> list[dict[str, Any]]:
+@router.get("/api/transitions", response_model=list[Transition], responses=errors(401, 403))
+async def list_transitions(principal: Supervisor, sessions: SessionsDep, start: Moment = None, end: Moment = None,
+                           channel: Name = None, team: Name = None, reason: Name = None, intent: Name = None,
+                           direction: Name = None, tagged: bool | None = None) -> list[dict[str, Any]]:
     wanted = transitions.TransitionFilter(start, end, channel, team, reason, intent, direction, tagged)
     async with sessions() as session:
         return await transitions.list_transitions(session, wanted)
@@ -67,13 +80,14 @@ class Review(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
 
 
-@router.post("/api/transitions/{handoff_id}/review", response_model=ReviewedTransition, responses=TOO_LARGE)
-async def review(handoff_id: int, body: Review, principal: Supervisor, sessions: SessionsDep) -> dict[str, Any]:
+@router.post("/api/transitions/{handoff_id}/review", response_model=ReviewedTransition,
+             responses={**TOO_LARGE, **errors(400, 401, 403, 404)})
+async def review(handoff_id: HandoffId, body: Review, principal: Supervisor, sessions: SessionsDep) -> dict[str, Any]:
     try:
         async with sessions() as session, session.begin():
             return await transitions.tag_transition(session, handoff_id, body.tag, body.note, actor=principal.actor)
     except transitions.ReviewError as exc:
-        raise HTTPException(exc.status, exc.message) from exc
+        raise refusal(exc.status, exc.message, ("body", "tag"), body.tag) from exc
 
 
 async def _export(sessions: async_sessionmaker[AsyncSession], case_id: str, principal: Principal) -> dict[str, Any]:
@@ -87,22 +101,22 @@ async def _export(sessions: async_sessionmaker[AsyncSession], case_id: str, prin
 
 # JSONResponse: a downloaded document keeps the bytes json.dumps gave it before it had a model.
 @router.get("/api/cases/{case_id}/export.json", response_model=CaseExport, response_class=JSONResponse,
-            response_model_exclude_unset=True)  # payload_exact only where the export carries it
-async def export_json(case_id: str, response: Response, principal: Supervisor,
+            responses=errors(401, 403, 404))
+async def export_json(case_id: CaseId, response: Response, principal: Supervisor,
                       sessions: SessionsDep) -> dict[str, Any]:
     document = await _export(sessions, case_id, principal)
     response.headers["Content-Disposition"] = f'attachment; filename="case-{case_id}.json"'
     return document
 
 
-@router.get("/api/cases/{case_id}/export.html", response_class=HTMLResponse)
-async def export_html(case_id: str, principal: Supervisor, sessions: SessionsDep) -> HTMLResponse:
+@router.get("/api/cases/{case_id}/export.html", response_class=HTMLResponse, responses=errors(401, 403, 404))
+async def export_html(case_id: CaseId, principal: Supervisor, sessions: SessionsDep) -> HTMLResponse:
     document = await _export(sessions, case_id, principal)
     return HTMLResponse(render_html(document), headers=PAGE_HEADERS)
 
 
-@router.get("/api/nlu-samples", response_model=list[NluSample])
-async def samples(principal: Designer, sessions: SessionsDep, status: str | None = "open") -> list[dict[str, Any]]:
+@router.get("/api/nlu-samples", response_model=list[NluSample], responses=errors(401, 403))
+async def samples(principal: Designer, sessions: SessionsDep, status: Name = "open") -> list[dict[str, Any]]:
     async with sessions() as session:
         return await nlu_samples.review_list(session, status or None)
 
@@ -113,17 +127,17 @@ class Label(BaseModel):
     text: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/api/nlu-samples/{sample_id}", response_model=NluSample, responses=TOO_LARGE)
-async def label(sample_id: int, body: Label, principal: Designer, sessions: SessionsDep) -> dict[str, Any]:
+@router.post("/api/nlu-samples/{sample_id}", response_model=NluSample, responses={**TOO_LARGE, **errors(400, 401, 403, 404)})
+async def label(sample_id: SampleId, body: Label, principal: Designer, sessions: SessionsDep) -> dict[str, Any]:
     try:
         async with sessions() as session, session.begin():
             return await nlu_samples.label(session, sample_id, intent=body.intent, dismiss=body.dismiss,
                                            actor=principal.actor, text=body.text)
     except nlu_samples.SampleError as exc:
-        raise HTTPException(exc.status, exc.message) from exc
+        raise refusal(exc.status, exc.message, ("body", "intent"), body.intent) from exc
 
 
-@router.get("/api/nlu-export.yml", response_class=YamlDownload)
+@router.get("/api/nlu-export.yml", response_class=YamlDownload, responses={**NLU_FILE, **errors(401, 403)})
 async def export_yaml(principal: Designer, sessions: SessionsDep) -> YamlDownload:
     """The annotated examples not yet in bot/data, as a Rasa YAML file to download."""
     async with sessions() as session:

@@ -1,0 +1,104 @@
+"""Schemathesis fuzzes every documented endpoint in-process: no 5xx, and every answer is one the schema documents.
+
+Inbox calls carry an admin's session cookie and CSRF header (an admin may call every endpoint); webhooks are
+signed over the exact generated body, so the fuzz reaches past the signature checks. Rerun with more examples:
+`FUZZ_EXAMPLES=500 .venv/bin/pytest tests/service/web/test_fuzz_api.py` (and `FUZZ_SEED` for another seed).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from twilio.request_validator import RequestValidator
+
+from handoff.app import create_app
+from handoff.channels.voice.pbx import sign as sign_call_event
+from handoff.channels.whatsapp.wire import sign as sign_whatsapp
+from handoff.settings import Settings
+from tests.service.inbox.support import PASSWORD, create_agent
+from tests.service.support.processes import free_port
+from tests.service.support.stack import SQLITE, migrate
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+SEED = int(os.environ.get("FUZZ_SEED", "17"))
+ADMIN = "fuzz-admin@example.com"
+PUBLIC_BASE_URL = "https://frontdoor.example.com"
+APP_SECRET, CALL_EVENTS_SECRET, TWILIO_TOKEN = "fuzz-app-secret", "fuzz-call-events", "fuzz-twilio-token"
+CONFIG = schemathesis.Config.from_dict({
+    "seed": SEED,
+    "generation": {"max-examples": EXAMPLES, "deterministic": True, "database": "none"},
+    "checks": {"enabled": False, "not_a_server_error": {"enabled": True},
+               "status_code_conformance": {"enabled": True}, "content_type_conformance": {"enabled": True},
+               "response_schema_conformance": {"enabled": True}},
+    # Readiness answers 503 (documented) while the assistant is away, as it is here.
+    "operations": [{"include-path": "/readyz",
+                    "checks": {"not_a_server_error": {"expected-statuses": ["2xx", "4xx", 503]}}}],
+})
+
+
+def settings(workdir: Path) -> Settings:
+    """Every provider configured, the assistant unreachable (handoffs come from `bot_unavailable`)."""
+    return Settings(
+        database_url=f"{SQLITE}{workdir / 'fuzz.sqlite3'}", rasa_url=f"http://127.0.0.1:{free_port()}",
+        bot_retries=0, bot_timeout_seconds=1, secret_key="f" * 32, public_base_url=PUBLIC_BASE_URL,
+        log_json=False, log_level="WARNING", media_dir=workdir / "media", whatsapp_app_secret=APP_SECRET,
+        whatsapp_verify_token="fuzz-verify", whatsapp_access_token="fuzz-token", whatsapp_phone_number_id="1",
+        whatsapp_api_base=f"http://127.0.0.1:{free_port()}", twilio_auth_token=TWILIO_TOKEN,
+        call_events_secret=CALL_EVENTS_SECRET, inbox_login_attempts=100_000, nlu_harvest_interval_seconds=0)
+
+
+# The schema the app serves (building the app touches no database); the app that answers is the fixture's.
+schema = schemathesis.openapi.from_dict(
+    create_app(settings(Path(tempfile.gettempdir()))).other_asgi_app.openapi(), config=CONFIG,
+).exclude(path="/inbox/api/logout")  # logging out would end the session every other call uses
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The whole ASGI app (Socket.IO in front) over a migrated SQLite file holding one admin."""
+    config = settings(tmp_path_factory.mktemp("fuzz"))
+    migrate(config.database_url)
+    create_agent(config.database_url, ADMIN, role="admin", teams="care")
+    return create_app(config)
+
+
+@pytest.fixture(scope="module")
+def admin_headers(app: Any) -> dict[str, str]:
+    """Logged in through the app itself: the session cookie and the CSRF header the inbox page sends."""
+    login = schema["/inbox/api/login"]["POST"].Case(body={"email": ADMIN, "password": PASSWORD}).call(app=app)
+    assert login.status_code == 200, login.text
+    cookie = login.headers["set-cookie"][0].split(";", 1)[0]
+    return {"Cookie": cookie, "X-CSRF-Token": login.json()["csrf_token"]}
+
+
+def signed(case: schemathesis.Case, headers: dict[str, str]) -> dict[str, Any]:
+    """The generated request as it will be sent, with the provider's signature over its exact bytes."""
+    prepared = requests.Request(**{key: value for key, value in case.as_transport_kwargs(base_url="http://testserver", headers=headers).items()
+                                   if key in ("method", "url", "headers", "params", "data", "json", "cookies")}
+                                ).prepare()
+    body = prepared.body or b""
+    body = body.encode() if isinstance(body, str) else body
+    path = case.formatted_path
+    extra = dict(headers)
+    if path == "/webhooks/whatsapp" and case.method == "POST":
+        extra["X-Hub-Signature-256"] = sign_whatsapp(APP_SECRET, body)
+    elif path == "/webhooks/calls":
+        extra["X-Signature"] = sign_call_event(CALL_EVENTS_SECRET, body)
+    elif path.startswith("/webhooks/twilio/"):
+        from urllib.parse import parse_qsl, urlsplit
+        query = urlsplit(prepared.url or "").query
+        url = PUBLIC_BASE_URL + path + (f"?{query}" if query else "")
+        params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        extra["X-Twilio-Signature"] = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
+    return {"headers": extra, "data": body} if body else {"headers": extra}
+
+
+@schema.parametrize()
+def test_no_input_gets_a_5xx_or_an_undocumented_answer(case: schemathesis.Case, app: Any,
+                                                        admin_headers: dict[str, str]) -> None:
+    case.call_and_validate(app=app, **signed(case, admin_headers))
