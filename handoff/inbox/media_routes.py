@@ -1,6 +1,8 @@
 """Customers' files (WhatsApp photos, voice notes, documents) for the agents allowed to read the case."""
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
@@ -20,7 +22,8 @@ FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": 
 
 
 # The file is served with the type the provider gave it (any), or a JSON refusal.
-FILE = {200: {"description": "The file", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}}
+FILE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The file", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 @router.get("/api/events/{event_id}/media", response_class=FileResponse, responses={**FILE, **errors(401, 403, 404)})

@@ -33,10 +33,11 @@ class YamlDownload(PlainTextResponse):
 
 
 # Rasa's training-data format: a version and the annotated examples (null when there are none yet).
-NLU_FILE = {200: {"description": "Rasa NLU training data", "content": {YamlDownload.media_type: {"schema": {
-    "type": "object", "required": ["version", "nlu"],
-    "properties": {"version": {"type": "string"}, "nlu": {"type": ["array", "null"], "items": {"type": "object"}}},
-}}}}}
+NLU_DATA = {"type": "object", "required": ["version", "nlu"],
+            "properties": {"version": {"type": "string"},
+                           "nlu": {"type": ["array", "null"], "items": {"type": "object"}}}}
+NLU_FILE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Rasa NLU training data", "content": {YamlDownload.media_type: {"schema": NLU_DATA}}}}
 
 
 @router.get("/reports", response_class=FileResponse)
@@ -76,7 +77,7 @@ async def list_transitions(principal: Supervisor, sessions: SessionsDep, start: 
 
 
 class Review(BaseModel):
-    tag: str
+    tag: transitions.ReviewTag  # typed, so the schema lists the four verdicts
     note: str | None = Field(default=None, max_length=4000)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Select, SQLColumnExpression, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +15,8 @@ from handoff.reports import nlu_samples
 from handoff.store.db import read_only
 from handoff.store.models import Case, Handoff, TimelineEvent
 
-REVIEW_TAGS = ("correct", "should have been contained", "late handoff", "wrong team")
+ReviewTag = Literal["correct", "should have been contained", "late handoff", "wrong team"]
+REVIEW_TAGS: tuple[str, ...] = get_args(ReviewTag)
 ASSISTANT_TURNS = 3  # the assistant's last replies shown before each transition
 PAGE = 200
 

@@ -18,6 +18,7 @@ DESCRIPTIONS = {
     409: "Not in the state this needs",
     413: "Body too large",
     429: "Too many attempts",
+    503: "This channel is not configured",
 }
 
 
@@ -27,9 +28,9 @@ class ErrorDetail(BaseModel):
     detail: str
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a route: these refusals, always JSON whatever the route's own media type."""
-    schema = ErrorDetail.model_json_schema()
+def errors(*codes: int, model: type[BaseModel] = ErrorDetail) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: these refusals as JSON, whatever the route's own media type (TwiML, HTML, a file)."""
+    schema = model.model_json_schema()
     return {code: {"description": DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
             for code in codes}
 

@@ -16,6 +16,7 @@ from handoff.channels.voice.assistant import VoiceAssistant
 from handoff.channels.voice.history import CallHistory
 from handoff.settings import Settings
 from handoff.web.deps import SettingsDep, provided
+from handoff.web.errors import errors
 
 router = APIRouter()
 # Enforced while the body streams (web/body_limit.py): past its limit a request gets 413 and is not read further.
@@ -39,7 +40,7 @@ class CallEventAck(BaseModel):
     duplicate: bool  # the PBX sent this event before: acknowledged, stored once
 
 
-REFUSALS: dict[int | str, dict[str, object]] = {status: {"model": Refusal} for status in (400, 403, 413, 503)}
+REFUSALS = errors(400, 403, 413, 503, model=Refusal)
 
 
 def _refuse(status: int, message: str) -> JSONResponse:

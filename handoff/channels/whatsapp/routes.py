@@ -11,6 +11,7 @@ from handoff.channels.whatsapp.ingest import WhatsAppIngest
 from handoff.channels.whatsapp.wire import MalformedWebhook, SignatureCheck, check_signature, read_envelope
 from handoff.core.signing import same_secret
 from handoff.web.deps import SettingsDep, provided
+from handoff.web.errors import errors
 
 router = APIRouter()
 MAX_BODY_BYTES = 3 * 1024 * 1024
@@ -28,7 +29,7 @@ def _refuse(status: int, message: str) -> JSONResponse:
 
 
 @router.get("/webhooks/whatsapp", response_class=PlainTextResponse,
-            responses={status: {"model": Refusal} for status in (400, 403)})
+            responses=errors(400, 403, model=Refusal))
 async def verify(request: Request, settings: SettingsDep) -> Response:
     """Echoes `hub.challenge` when Meta subscribes with our verify token; anything else is 403."""
     expected = settings.whatsapp_verify_token
