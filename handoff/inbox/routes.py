@@ -236,7 +236,8 @@ class CreateAgent(BaseModel):
     capacity: int = 3
 
 
-@router.post("/api/agents", status_code=201, response_model=AgentPublic, responses={**TOO_LARGE, **errors(400, 401, 403)})
+@router.post("/api/agents", status_code=201, response_model=AgentPublic,
+             responses={**TOO_LARGE, **errors(400, 401, 403)})
 async def create_agent(body: CreateAgent, principal: Admin, people: PeopleDep) -> dict[str, Any]:
     new = NewAgent(body.email, body.name, body.role, tuple(body.teams), body.password, body.capacity)
     return await run(people.create(principal, new))

@@ -128,7 +128,8 @@ class Label(BaseModel):
     text: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/api/nlu-samples/{sample_id}", response_model=NluSample, responses={**TOO_LARGE, **errors(400, 401, 403, 404)})
+@router.post("/api/nlu-samples/{sample_id}", response_model=NluSample,
+             responses={**TOO_LARGE, **errors(400, 401, 403, 404)})
 async def label(sample_id: SampleId, body: Label, principal: Designer, sessions: SessionsDep) -> dict[str, Any]:
     try:
         async with sessions() as session, session.begin():
