@@ -102,6 +102,7 @@ async def _export(sessions: async_sessionmaker[AsyncSession], case_id: str, prin
 
 # JSONResponse: a downloaded document keeps the bytes json.dumps gave it before it had a model.
 @router.get("/api/cases/{case_id}/export.json", response_model=CaseExport, response_class=JSONResponse,
+            response_model_exclude_unset=True,  # payload_exact only where the export carries it
             responses=errors(401, 403, 404))
 async def export_json(case_id: CaseId, response: Response, principal: Supervisor,
                       sessions: SessionsDep) -> dict[str, Any]:
