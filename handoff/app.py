@@ -35,6 +35,7 @@ from handoff.store.models import utcnow
 from handoff.web import health, pages
 from handoff.web.body_limit import BodyLimitMiddleware, BodyLimits
 from handoff.web.deps import Services
+from handoff.web.socket_json import StrictJson
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +48,7 @@ def create_socketio(settings: Settings) -> socketio.AsyncServer:
         cors_allowed_origins=settings.allowed_origins,
         client_manager=manager,
         max_http_buffer_size=256 * 1024,
+        json=StrictJson,  # a NaN in a stored row goes out as null: the browser's JSON.parse refuses NaN
         logger=False,
         engineio_logger=False,
     )
