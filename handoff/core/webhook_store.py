@@ -70,6 +70,24 @@ async def refused_items(session: AsyncSession, limit: int = 100, before_id: int 
             for row in await session.scalars(query)]
 
 
+@dataclass(frozen=True)
+class Failing:
+    """A stored webhook whose processing keeps failing (retried every 30 s up to 5 times, then left for operators)."""
+
+    id: int
+    channel: str
+    received_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+async def failing_webhooks(session: AsyncSession, limit: int = 100) -> list[Failing]:
+    """Unprocessed webhooks that failed at least once, oldest first."""
+    rows = await session.scalars(select(InboundWebhook).where(
+        InboundWebhook.processed_at.is_(None), InboundWebhook.attempts > 0).order_by(InboundWebhook.id).limit(limit))
+    return [Failing(row.id, row.channel, row.received_at, row.attempts, row.last_error) for row in rows]
+
+
 async def count_refused(session: AsyncSession, since: datetime | None = None) -> int:
     """How many items were refused (since a moment), for dashboards and readiness."""
     query = select(func.count()).select_from(RefusedWebhookItem)

@@ -15,7 +15,7 @@ from handoff.channels.whatsapp.ingest import WhatsAppIngest
 from handoff.channels.whatsapp.wire import sign
 from handoff.settings import Settings
 from handoff.store.db import create_engine, session_factory
-from handoff.store.models import Customer, InboundWebhook, TimelineEvent
+from handoff.store.models import Customer, InboundWebhook, TimelineEvent, utcnow
 from tests.service.inbox.support import PASSWORD, create_agent
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn, fixture
 from tests.service.support.processes import free_port
@@ -168,3 +168,18 @@ async def test_a_mixed_batch_is_acknowledged_the_good_items_processed_and_the_ba
     assert "holds U+0000 (NUL)" in by_path["entry[0].changes[0].value.messages[3]"]["error"]
     status = by_path["entry[0].changes[0].value.statuses[0]"]
     assert "statuses[0].timestamp: must be Unix seconds" in status["error"]
+    assert listed["failing"] == []
+
+
+async def test_a_stored_webhook_whose_processing_keeps_failing_is_listed_to_supervisors(client, database_url) -> None:
+    engine = create_engine(database_url)
+    async with session_factory(engine)() as session, session.begin():
+        session.add(InboundWebhook(channel="whatsapp", body=b"{}", received_at=utcnow(), attempts=5,
+                                   last_error="OperationalError: disk I/O error"))
+    await engine.dispose()
+    await asyncio.to_thread(create_agent, database_url, "lead@example.com", "admin")
+    assert (await client.post("/inbox/api/login", json={"email": "lead@example.com",
+                                                        "password": PASSWORD})).status_code == 200
+    [failing] = (await client.get("/inbox/api/webhooks/refused")).json()["failing"]
+    assert (failing["channel"], failing["attempts"], failing["last_error"]) == (
+        "whatsapp", 5, "OperationalError: disk I/O error")
