@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.core.bot_client import BotTurn, BotUnavailable, RasaClient, build_metadata
 from handoff.core.cases import case_language, open_case
 from handoff.core.csat import CsatAnswers
-from handoff.core.customers import identities_of, link_told_phone, resolve_contact
+from handoff.core.customers import identities_of, resolve_contact
 from handoff.core.events import Assigned, CaseChanged, CaseEvent, EventBus, HandedOff, MessageStored
 from handoff.core.handoffs import HandoffRequest, hand_to_people, remember_facts
+from handoff.core.merge_evidence import weigh_told
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.routing_notice import RoutingNotices
@@ -187,7 +188,7 @@ class Conversations:
                     if language in self.operations.languages:
                         case.language = customer.language = language
                     customer.facts = remember_facts(customer.facts or {}, turn.handoff.slots)
-                    await link_told_phone(session, customer, turn.handoff.slots.get("phone"))
+                    await weigh_told(session, customer, customer.facts)  # suggestions, never merges
                     handoff = await hand_to_people(session, case, turn.handoff, self.operations, actor="bot")
             else:
                 language = case_language(self.operations, case, customer)
