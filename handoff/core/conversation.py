@@ -85,7 +85,7 @@ class Conversations:
                     contact = await resolve_contact(
                         session, inbound.identity_kind, inbound.identity_value, verified=inbound.verified,
                         verified_by=inbound.verified_by, display_name=inbound.display_name,
-                        language=inbound.language,
+                        language=inbound.language, linked=inbound.linked_identities, handle=inbound.handle,
                     )
                     customer = contact.customer
                     csat = await self.csat.answer_to(session, customer, inbound)

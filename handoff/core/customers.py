@@ -1,8 +1,10 @@
 """Finding the customer behind an identity, so every door leads to the same person."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -11,6 +13,8 @@ from handoff.core.cases import latest_case, remember_latest
 from handoff.core.identity import InvalidIdentity, normalize_phone
 from handoff.core.locks import xact_lock
 from handoff.store.models import Case, Customer, Identity
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,30 +85,76 @@ async def resolve_contact(
     verified_by: str | None = None,
     display_name: str | None = None,
     language: str | None = None,
+    linked: Sequence[tuple[str, str]] = (),
+    handle: str | None = None,
 ) -> Contact:
     """The customer for this identity, created with it on first contact; the caller commits.
 
-    The identity stays locked until that commit (core.locks.xact_lock), so two workers receiving messages of
+    `linked` are more identities the same door proves for the same person (WhatsApp: the phone and the
+    business-scoped user id): the customer is the one owning the identity, else any linked one, and gets the
+    others with the same verification. One owned by another customer stays theirs (logged): two customers become
+    one only through a merge. `handle` (a WhatsApp username) replaces the customer's handle: users change it.
+    The identities stay locked until that commit (core.locks.xact_lock), so two workers receiving messages of
     one identity at once create one customer and open one case, in turn.
     """
-    await xact_lock(session, f"identity:{kind}:{value}")
+    for lock_kind, lock_value in sorted({(kind, value), *linked}):
+        await xact_lock(session, f"identity:{lock_kind}:{lock_value}")
     contact = await find_contact(session, kind, value)
+    wanted = [*linked] if contact is not None else [(kind, value), *linked]  # found by it: it is theirs
+    for other_kind, other_value in linked if contact is None else ():
+        contact = await find_contact(session, other_kind, other_value)
+        if contact is not None:
+            break
     if contact is None:
-        customer = Customer(display_name=display_name, language=language, facts={})
+        customer = Customer(display_name=display_name, language=language, handle=handle, facts={})
         session.add(customer)
         await session.flush()
-        identity = Identity(customer_id=customer.id, kind=kind, value=value, verified=verified,
-                            verified_by=verified_by if verified else None)
-        session.add(identity)
-        await session.flush()
         remember_latest(session, customer.id, None)
-        return Contact(customer, [identity], None)
+        contact = Contact(customer, [], None)
     customer = contact.customer
     if display_name and not customer.display_name:
         customer.display_name = display_name
     if language and not customer.language:
         customer.language = language
+    if handle and customer.handle != handle:
+        customer.handle = handle
+    await _add_identities(session, contact, wanted, verified, verified_by if verified else None)
     return contact
+
+
+async def link_identities(session: AsyncSession, customer: Customer, identities: Sequence[tuple[str, str]], *,
+                          verified_by: str) -> None:
+    """Verified identities a channel proves for a customer it already wrote to (a WhatsApp status names the phone
+    and the business-scoped id of whoever got the message); one owned by another customer stays theirs (logged)."""
+    for kind, value in sorted(set(identities)):
+        await xact_lock(session, f"identity:{kind}:{value}")
+    await _add_identities(session, Contact(customer, [], None), identities, True, verified_by)
+
+
+async def _add_identities(session: AsyncSession, contact: Contact, identities: Sequence[tuple[str, str]],
+                          verified: bool, verified_by: str | None) -> None:
+    """The identities the customer lacks, unless another customer owns one (then it stays theirs, logged)."""
+    known = {(identity.kind, identity.value) for identity in contact.identities}
+    added = False
+    for kind, value in identities:
+        if (kind, value) in known:
+            continue
+        known.add((kind, value))
+        owner_id = await session.scalar(select(Identity.customer_id).where(Identity.kind == kind,
+                                                                           Identity.value == value))
+        if owner_id is not None:
+            owner = await session.get(Customer, owner_id)
+            if owner is not None and (await follow_merges(session, owner)).id != contact.customer.id:
+                log.warning("identity_owned_by_another_customer", kind=kind, customer_id=contact.customer.id,
+                            owner_id=owner_id)
+            continue
+        identity = Identity(customer_id=contact.customer.id, kind=kind, value=value, verified=verified,
+                            verified_by=verified_by)
+        session.add(identity)
+        contact.identities.append(identity)
+        added = True
+    if added:
+        await session.flush()
 
 
 async def resolve_customer(session: AsyncSession, kind: str, value: str, *, verified: bool = False,

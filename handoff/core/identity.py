@@ -6,7 +6,8 @@ import re
 import phonenumbers
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-IDENTITY_KINDS = frozenset({"phone", "email", "whatsapp", "webchat", "crm"})
+# whatsapp_bsuid: WhatsApp's business-scoped user id, kept exactly as Meta sends it (users may hide their number)
+IDENTITY_KINDS = frozenset({"phone", "email", "whatsapp", "whatsapp_bsuid", "webchat", "crm"})
 
 
 class InvalidIdentity(ValueError):

@@ -28,6 +28,8 @@ class InboundMessage:
     language: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     for_bot: bool = True  # False for what the assistant cannot answer (a reaction): kept, shown, not a turn
+    linked_identities: tuple[tuple[str, str], ...] = ()  # more (kind, value) of the same person, same verification
+    handle: str | None = None  # a username the channel shows instead of a number (WhatsApp)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class CaseSummary(View):
     language: str | None
     priority: int
     customer_name: str | None
+    customer_handle: str | None  # a WhatsApp username, for a customer who may hide their number
     reason: str | None
     intent: str | None
     accepted: bool
@@ -90,6 +91,7 @@ class EarlierCase(View):
 class CustomerView(View):
     id: str | None
     name: str | None
+    handle: str | None
     language: str | None
     facts: dict[str, Any]
     identities: list[IdentityView]

@@ -54,6 +54,7 @@ class Customer(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     display_name: Mapped[str | None] = mapped_column(String(200))
+    handle: Mapped[str | None] = mapped_column(String(64))  # a WhatsApp username (the number may be hidden)
     language: Mapped[str | None] = mapped_column(String(8))
     merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # told on one channel, known on all
@@ -67,7 +68,7 @@ class Identity(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # phone, email, whatsapp, webchat, crm
+    kind: Mapped[str] = mapped_column(String(16))  # phone, email, whatsapp, whatsapp_bsuid, webchat, crm
     value: Mapped[str] = mapped_column(String(320))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     verified_by: Mapped[str | None] = mapped_column(String(32))  # whatsapp, caller_id, agent, ...

@@ -27,6 +27,8 @@ REASONS = {
     131050: "The customer stopped marketing messages from this business.",
     132000: "The template's parameters do not match the approved template.",
     132001: "The template does not exist in this language.",
+    131062: "WhatsApp does not accept this message for a business-scoped user id (customers who hide their "
+            "number); only their phone number can receive it.",
     190: "The WhatsApp access token expired or is invalid (WHATSAPP_ACCESS_TOKEN).",
 }
 

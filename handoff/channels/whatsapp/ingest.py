@@ -15,6 +15,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.channels.whatsapp.addresses import BSUID_KIND
 from handoff.channels.whatsapp.graph import MediaError
 from handoff.channels.whatsapp.media import MediaStore
 from handoff.channels.whatsapp.numbers import phone_of
@@ -28,12 +29,13 @@ from handoff.channels.whatsapp.wire import (
     parse_webhook,
 )
 from handoff.core.conversation import Conversations, Received
+from handoff.core.customers import link_identities
 from handoff.core.delivery import record_delivery
 from handoff.core.identity import InvalidIdentity
 from handoff.core.messages import InboundMessage
 from handoff.core.timeline import provider_id_seen
 from handoff.core.webhook_store import WebhookWriter, keep_refused
-from handoff.store.models import InboundWebhook, Outbox, TimelineEvent, utcnow
+from handoff.store.models import Customer, InboundWebhook, Outbox, TimelineEvent, utcnow
 
 log = structlog.get_logger(__name__)
 RECEIVE_ATTEMPTS = 3
@@ -46,19 +48,31 @@ def in_burst(accepted_at: Sequence[float], now: float) -> bool:
     return len(accepted_at) >= BURST_ACCEPTS and now - accepted_at[-BURST_ACCEPTS] < BURST_WINDOW
 
 
+def sender_identities(wa_id: str | None, user_id: str | None) -> list[tuple[str, str]]:
+    """The verified identities WhatsApp gives for a sender: their phone first when Meta shows it, then their
+    business-scoped user id (a customer with a username may hide the number)."""
+    identities: list[tuple[str, str]] = []
+    if wa_id:
+        try:
+            identities.append(("phone", phone_of(wa_id)))
+        except InvalidIdentity:
+            identities.append(("whatsapp", wa_id))  # a wa_id phonenumbers cannot place is still an identity
+    if user_id:
+        identities.append((BSUID_KIND, user_id))
+    return identities
+
+
 def inbound_message(message: ParsedMessage) -> InboundMessage:
-    """The service's inbound message for a parsed WhatsApp message: a verified phone identity."""
-    try:
-        kind, value = "phone", phone_of(message.wa_id)
-    except InvalidIdentity:
-        kind, value = "whatsapp", message.wa_id  # a wa_id phonenumbers cannot place is still an identity
+    """The service's inbound message for a parsed WhatsApp message: the sender's verified identities (phone,
+    business-scoped id or both, linked to one customer), the username as their handle."""
+    (kind, value), *linked = sender_identities(message.wa_id, message.user_id)
     payload: dict[str, Any] = {**message.payload, "profile_name": message.profile_name}
     if message.timestamp is not None:
         payload["sent_at"] = message.timestamp
-    return InboundMessage(channel=CHANNEL, identity_kind=kind, identity_value=value, address=message.wa_id,
+    return InboundMessage(channel=CHANNEL, identity_kind=kind, identity_value=value, address=message.address,
                           text=message.text, bot_input=message.bot_input, provider_id=message.wamid, verified=True,
                           verified_by="whatsapp", display_name=message.profile_name, payload=payload,
-                          for_bot=message.for_bot)
+                          for_bot=message.for_bot, linked_identities=tuple(linked), handle=message.username)
 
 
 class WhatsAppIngest:
@@ -226,7 +240,7 @@ class WhatsAppIngest:
         if links.get("reacts_to_text"):
             text = f"{text} to: {links['reacts_to_text']}"
         inbound = replace(inbound, text=text, payload={**inbound.payload, **extra})
-        async with self._customer_locks[hash(message.wa_id) % len(self._customer_locks)]:
+        async with self._customer_locks[hash(message.user_id or message.wa_id) % len(self._customer_locks)]:
             attempts = 0
             while True:
                 try:
@@ -273,3 +287,18 @@ class WhatsAppIngest:
             if await record_delivery(session, event, status.status, provider_id=f"{status.wamid}:{status.status}",
                                      error=error, detail=detail) and error and row is not None:
                 row.last_error = error
+            await self._learn_recipient(session, event.customer_id, status)
+
+    async def _learn_recipient(self, session: AsyncSession, customer_id: str, status: StatusUpdate) -> None:
+        """A status naming both the phone and the business-scoped id of whoever got our message links them on
+        that customer; a username there is their current handle."""
+        identities = sender_identities(status.recipient_id, status.recipient_user_id)
+        if len(identities) < 2 and not status.username:
+            return
+        customer = await session.get(Customer, customer_id)
+        if customer is None:
+            return
+        if len(identities) == 2:
+            await link_identities(session, customer, identities, verified_by="whatsapp")
+        if status.username and customer.handle != status.username:
+            customer.handle = status.username

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.channels.whatsapp.addresses import BSUID_KIND, bsuid_address
 from handoff.channels.whatsapp.numbers import wa_id_of
 from handoff.channels.whatsapp.window import (
     OutsideWindow,
@@ -24,7 +25,7 @@ from handoff.core.sending import customer_address
 from handoff.core.timeline import append_event
 from handoff.store.models import Case, Outbox, TimelineEvent, utcnow
 
-WRITABLE_KINDS = ("whatsapp", "phone")  # identities a WhatsApp message can be sent to
+WRITABLE_KINDS = ("whatsapp", "phone", BSUID_KIND)  # identities a WhatsApp message can be sent to
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class WhatsAppFollowUp:
         self.deliverer = deliverer
 
     async def address(self, session: AsyncSession, customer_id: str) -> str | None:
-        """The wa_id the customer last wrote from, else the one of their newest phone."""
+        """Where the customer last wrote from (wa_id or business-scoped id), else their newest phone or id."""
         return await customer_address(session, customer_id, CHANNEL, self.deliverer)
 
     def template(self, name: str, language: str, customer_language: str | None, values: list[str], *,
@@ -97,7 +98,10 @@ class WhatsAppDeliverer:
         self.default_language = default_language
 
     def address_for(self, identity_kind: str, value: str) -> str | None:
-        """The wa_id of a WhatsApp identity or a phone: a WhatsApp number is also the customer's phone."""
+        """The wa_id of a WhatsApp identity or a phone (a WhatsApp number is also the customer's phone); the
+        business-scoped user id's own address for a customer who hides their number (sent with `recipient`)."""
+        if identity_kind == BSUID_KIND:
+            return bsuid_address(value)
         return wa_id_of(value) if identity_kind in WRITABLE_KINDS else None
 
     async def stage(self, session: AsyncSession, event: TimelineEvent, address: str,
@@ -155,7 +159,7 @@ class WhatsAppDeliverer:
                 raise LookupError(f"no case {case_id}")
             address = await customer_address(session, case.customer_id, CHANNEL, self)
             if address is None:
-                raise LookupError(f"customer of case {case_id} has no WhatsApp number")
+                raise LookupError(f"customer of case {case_id} has no WhatsApp number or user id")
             event = await append_event(session, case, channel=CHANNEL, direction="out", actor=actor,
                                        kind="message", text=message.text, payload=message.as_payload())
             await self.stage(session, event, address, message)

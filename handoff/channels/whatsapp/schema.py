@@ -11,7 +11,16 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 TEXT_CHARS = 4096  # Meta's own limit on a text body
 RAW_CHARS = 16_000  # how much of a refused item is kept for the operator
@@ -31,6 +40,10 @@ def _epoch_seconds(value: Any) -> int:
 EpochSeconds = Annotated[int, BeforeValidator(_epoch_seconds)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]  # wamids, media ids (provider_id is 255)
 Address = Annotated[str, StringConstraints(min_length=1, max_length=64)]  # wa_id, phone numbers
+# A business-scoped user id: a two-letter country code, a period, up to 128 alphanumerics; a parent BSUID has
+# `ENT.` in between (Meta's "Business-scoped user IDs" page; the dots after the country are not restricted further,
+# as Meta says the shape may still change). Fits the identity value (320) and its address (whatsapp_bsuid:…).
+UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}\.[A-Za-z0-9.]{1,140}$")]
 Kind = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]
 Short = Annotated[str, StringConstraints(max_length=1024)]
 Text = Annotated[str, StringConstraints(max_length=TEXT_CHARS)]
@@ -131,11 +144,25 @@ class Referral(Part):
     ctwa_clid: Short | None = None
 
 
+class Profile(Part):
+    name: Short | None = None
+    username: Short | None = None  # a user with a username may hide their number
+
+
+class Contact(Part):
+    """One `contacts[]` item: who wrote, by phone (`wa_id`, may be missing) and business-scoped id (`user_id`)."""
+
+    wa_id: Address | None = None
+    user_id: UserId | None = None
+    profile: Profile | None = None
+
+
 class Message(Part):
-    """One `messages[]` item: who sent it, what type, and the content of that type."""
+    """One `messages[]` item: who sent it (phone, business-scoped id or both), what type, and its content."""
 
     id: Id
-    from_: Address = Field(alias="from")
+    from_: Address | None = Field(default=None, alias="from")
+    from_user_id: UserId | None = None
     type: Kind
     timestamp: EpochSeconds | None = None
     context: Context | None = None
@@ -153,6 +180,12 @@ class Message(Part):
     contacts: Annotated[list[ContactCard], Field(max_length=50)] | None = None
     reaction: ReactionContent | None = None
     system: SystemContent | None = None
+
+    @model_validator(mode="after")
+    def _has_a_sender(self) -> Message:
+        if self.from_ is None and self.from_user_id is None:
+            raise ValueError("message without `from` or `from_user_id`")
+        return self
 
 
 class Conversation(Part):
@@ -174,6 +207,7 @@ class Status(Part):
     status: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,16}$")]
     timestamp: EpochSeconds | None = None
     recipient_id: Address | None = None
+    recipient_user_id: UserId | None = None
     errors: Annotated[list[MetaError], Field(max_length=20)] | None = None
     conversation: Conversation | None = None
     pricing: Pricing | None = None

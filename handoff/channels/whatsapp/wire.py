@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
@@ -13,12 +14,15 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from handoff.channels.whatsapp import schema
+from handoff.channels.whatsapp.addresses import bsuid_address, graph_recipient
 from handoff.channels.whatsapp.schema import RefusedItem
 from handoff.core.json_values import NUL_REFUSED, JsonRefused, load_strict, nul_at
 from handoff.core.messages import OutboundMessage, QuickReply
 from handoff.core.signing import same_secret
 
 CHANNEL = "whatsapp"
+NAME_CHARS = 200  # customers.display_name
+HANDLE_CHARS = 64  # customers.handle; Meta's usernames are 3 to 35 characters
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 FALLBACK_INPUT = "/nlu_fallback"  # what the assistant gets for something it cannot read: it asks to rephrase
 TEXT_LIMIT = 4096
@@ -63,10 +67,14 @@ PartT = TypeVar("PartT", bound=schema.Part)
 
 @dataclass(frozen=True)
 class ParsedMessage:
-    """One inbound message of a webhook, already rendered for agents and for the assistant."""
+    """One inbound message of a webhook, already rendered for agents and for the assistant.
+
+    The sender is known by phone (`wa_id`), by business-scoped user id (`user_id`), or both; `address` is where
+    answers go (the wa_id when Meta gave it, else the BSUID's address).
+    """
 
     wamid: str
-    wa_id: str
+    wa_id: str | None
     profile_name: str | None
     type: str
     timestamp: int | None
@@ -76,6 +84,12 @@ class ParsedMessage:
     payload: dict[str, Any]
     media: dict[str, Any] | None = None  # {"id", "mime_type", "sha256", ...} when there is a file to fetch
     context_id: str | None = None  # the message this one answers (button) or reacts to (reaction)
+    user_id: str | None = None  # the business-scoped user id (BSUID)
+    username: str | None = None  # the WhatsApp username, shown as the customer's handle
+
+    @property
+    def address(self) -> str:
+        return self.wa_id if self.wa_id else bsuid_address(str(self.user_id))
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,8 @@ class StatusUpdate:
     recipient_id: str | None
     errors: tuple[dict[str, Any], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    recipient_user_id: str | None = None  # the business-scoped user id, alone when the number is hidden
+    username: str | None = None  # in delivered and read statuses of a user with a username
 
 
 @dataclass(frozen=True)
@@ -131,9 +147,10 @@ class _Reader:
         self.refused: list[RefusedItem] = []
 
     def checked(self, model: type[PartT], item: Any, path: str) -> PartT | None:
-        """The item as `model`, else None and the item refused; messages, statuses and errors are stored whole, so
-        a NUL anywhere in one (PostgreSQL's text refuses it, failing the whole batch at every retry) refuses it."""
-        if model in (schema.Message, schema.Status, schema.MetaError) and nul_at(item):
+        """The item as `model`, else None and the item refused; messages, statuses, errors and contacts (name,
+        username) are stored, so a NUL anywhere in one (PostgreSQL's text refuses it, failing the whole batch at
+        every retry) refuses it."""
+        if model in (schema.Message, schema.Status, schema.MetaError, schema.Contact) and nul_at(item):
             self.refused.append(schema.refused(path, item, f"{path}: {NUL_REFUSED}"))
             return None
         try:
@@ -152,16 +169,17 @@ class _Reader:
         if change is None:
             return
         value, path = change.value, f"{path}.value"
-        names = {c["wa_id"]: str(c["profile"]["name"])[:200] for c in value.contacts
-                 if isinstance(c, dict) and isinstance(c.get("wa_id"), str) and isinstance(c.get("profile"), dict)
-                 and isinstance(c["profile"].get("name"), str) and not nul_at(c)}
+        contacts: dict[str, schema.Contact] = {}  # by wa_id and by user_id: a message or status names either
+        for number, raw in enumerate(value.contacts):
+            if (contact := self.checked(schema.Contact, raw, f"{path}.contacts[{number}]")) is not None:
+                contacts.update({key: contact for key in (contact.wa_id, contact.user_id) if key})
         for number, raw in enumerate(value.messages):
             where = f"{path}.messages[{number}]"
             if (message := self.checked(schema.Message, raw, where)) is not None:
-                self.messages.append(parse_message(message.model_dump(by_alias=True, exclude_unset=True), names))
+                self.messages.append(parse_message(message.model_dump(by_alias=True, exclude_unset=True), contacts))
         for number, raw in enumerate(value.statuses):
             if (status := self.checked(schema.Status, raw, f"{path}.statuses[{number}]")) is not None:
-                self.statuses.append(parse_status(status.model_dump(by_alias=True, exclude_unset=True)))
+                self.statuses.append(parse_status(status.model_dump(by_alias=True, exclude_unset=True), contacts))
         for number, raw in enumerate(value.errors):
             if (error := self.checked(schema.MetaError, raw, f"{path}.errors[{number}]")) is not None:
                 self.errors.append(error.model_dump(exclude_unset=True))
@@ -176,11 +194,26 @@ def parse_webhook(body: bytes) -> WebhookBatch:
     return WebhookBatch(tuple(reader.messages), tuple(reader.statuses), tuple(reader.errors), tuple(reader.refused))
 
 
-def parse_status(status: dict[str, Any]) -> StatusUpdate:
+def _contact_of(contacts: Mapping[str, schema.Contact], wa_id: str | None,
+                user_id: str | None) -> schema.Contact | None:
+    """The `contacts[]` item of the customer a message or status names, by business-scoped id first."""
+    return (contacts.get(user_id) if user_id else None) or (contacts.get(wa_id) if wa_id else None)
+
+
+def _username(contact: schema.Contact | None) -> str | None:
+    username = contact.profile.username if contact and contact.profile else None
+    return username.strip()[:HANDLE_CHARS] or None if username else None
+
+
+def parse_status(status: dict[str, Any], contacts: Mapping[str, schema.Contact] | None = None) -> StatusUpdate:
     """A schema-checked `statuses[]` item: sent, delivered, read or failed with Meta's errors."""
     extra = {key: status[key] for key in ("conversation", "pricing") if isinstance(status.get(key), dict)}
+    wa_id, user_id = status.get("recipient_id"), status.get("recipient_user_id")
+    contact = _contact_of(contacts or {}, wa_id, user_id)
+    if contact is not None:
+        wa_id, user_id = wa_id or contact.wa_id, user_id or contact.user_id
     return StatusUpdate(wamid=status["id"], status=status["status"], timestamp=status.get("timestamp"),
-                        recipient_id=status.get("recipient_id"),
+                        recipient_id=wa_id, recipient_user_id=user_id, username=_username(contact),
                         errors=tuple(e for e in status.get("errors") or [] if isinstance(e, dict)), extra=extra)
 
 
@@ -192,12 +225,26 @@ def describe_error(error: dict[str, Any]) -> str:
     return f"{line}: {details}" if details and details != title else line
 
 
-def parse_message(message: dict[str, Any], names: dict[str, Any]) -> ParsedMessage:
-    """A schema-checked `messages[]` item: a readable rendering, the assistant's input and the payload."""
-    wamid, sender, kind = str(message["id"]), str(message["from"]), str(message["type"])
+def parse_message(message: dict[str, Any], contacts: Mapping[str, schema.Contact] | None = None) -> ParsedMessage:
+    """A schema-checked `messages[]` item: a readable rendering, the assistant's input and the payload.
+
+    The sender is `from` (a wa_id, missing for a user who hides their number) and `from_user_id` (their
+    business-scoped id), completed from the matching `contacts[]` item, which also gives the name and username.
+    """
+    wamid, kind = str(message["id"]), str(message["type"])
+    wa_id, user_id = message.get("from"), message.get("from_user_id")
+    contact = _contact_of(contacts or {}, wa_id, user_id)
+    if contact is not None:
+        wa_id, user_id = wa_id or contact.wa_id, user_id or contact.user_id
+    name = contact.profile.name if contact and contact.profile else None
+    username = _username(contact)
     content = _object_or_empty(message.get(kind))
     context = _object_or_empty(message.get("context"))
-    payload: dict[str, Any] = {"address": sender, "wa_id": sender, "type": kind, kind: content or message.get(kind)}
+    payload: dict[str, Any] = {"address": wa_id or bsuid_address(str(user_id)), "type": kind,
+                               kind: content or message.get(kind)}
+    payload.update({key: found for key, found in (("wa_id", wa_id), ("user_id", user_id)) if found})
+    if username:
+        payload["username"] = username
     if context:
         payload["context"] = context
     if isinstance(message.get("referral"), dict):
@@ -212,9 +259,10 @@ def parse_message(message: dict[str, Any], names: dict[str, Any]) -> ParsedMessa
         payload["referral_summary"] = text.splitlines()[-1]
     media = dict(content) if kind in MEDIA_TYPES and content.get("id") else None
     context_id = content.get("message_id") if kind == "reaction" else context.get("id")
-    return ParsedMessage(wamid=wamid, wa_id=sender, profile_name=names.get(sender),
+    return ParsedMessage(wamid=wamid, wa_id=wa_id, profile_name=name.strip()[:NAME_CHARS] or None if name else None,
                          type=kind, timestamp=message.get("timestamp"), text=text.strip(),
-                         bot_input=bot_input, for_bot=for_bot, payload=payload, media=media, context_id=context_id)
+                         bot_input=bot_input, for_bot=for_bot, payload=payload, media=media, context_id=context_id,
+                         user_id=user_id, username=username)
 
 
 def _render_inbound(kind: str, content: dict[str, Any], message: dict[str, Any]) -> tuple[str, str, bool]:
@@ -282,7 +330,11 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 
 
 def _envelope(to: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind, kind: content}
+    """A message body for an address: `to` a wa_id, or `recipient` a business-scoped user id (never both: with
+    both, Meta sends to `to`)."""
+    field_name, value = graph_recipient(to)
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", field_name: value, "type": kind,
+            kind: content}
 
 
 def text_body(to: str, text: str) -> dict[str, Any]:

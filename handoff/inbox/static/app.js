@@ -2,7 +2,7 @@
 import { io } from "./vendor/socket.io.esm.min.js";
 import { api, ApiError, setCsrf } from "./api.js";
 import { $, clear, h } from "./dom.js";
-import { eventItem, renderCustomer, renderList, renderSummary, renderSupervisor, tickWaiting } from "./render.js";
+import { customerLabel, eventItem, renderCustomer, renderList, renderSummary, renderSupervisor, tickWaiting } from "./render.js";
 import { mountCallCards, renderCalls } from "./calls.js";
 import { mountDashboard, openDashboard } from "./dashboard.js";
 
@@ -125,7 +125,7 @@ async function reloadCase() {
   $("#case").hidden = false;
   $("#side").hidden = false;
   const c = view.case;
-  $("#case-title").textContent = c.customer_name || "Customer";
+  $("#case-title").textContent = customerLabel(c.customer_name, c.customer_handle);
   $("#case-meta").textContent = `${c.status} · ${c.team || "no team"} · ${c.channel} · ${(c.language || "?").toUpperCase()}` +
     (c.assignee_name ? ` · ${c.assignee_name}` : "");
   $("#case").dataset.status = c.status;

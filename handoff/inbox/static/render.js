@@ -3,6 +3,12 @@ import { $, clear, clock, duration, h, sinceSeconds } from "./dom.js";
 
 const ACTOR_LABEL = { customer: "Customer", bot: "Assistant", system: "System" };
 
+// Who the customer is, as text: their name, their handle (a WhatsApp username; the number may be hidden), or both.
+export function customerLabel(name, handle, fallback = "Customer") {
+  if (name && handle) return `${name} (${handle})`;
+  return name || handle || fallback;
+}
+
 export function caseItem(summary, selectedId, onOpen) {
   const waiting = h("span", { class: "waiting", dataset: { since: summary.queued_at || "" } },
     duration(sinceSeconds(summary.queued_at)));
@@ -11,7 +17,7 @@ export function caseItem(summary, selectedId, onOpen) {
       type: "button", class: `case-item${summary.id === selectedId ? " selected" : ""}`,
       dataset: { caseId: summary.id }, onclick: () => onOpen(summary.id),
     },
-    h("span", { class: "who" }, summary.customer_name || "Customer"),
+    h("span", { class: "who" }, customerLabel(summary.customer_name, summary.customer_handle)),
     h("span", { class: "tags" },
       h("span", { class: "tag" }, summary.reason || summary.status),
       h("span", { class: "tag" }, summary.channel),
@@ -107,7 +113,8 @@ export function renderSummary(handoff, transitions) {
 export function renderCustomer(customer) {
   const body = clear($("#customer-body"));
   body.append(
-    h("p", {}, h("strong", {}, customer.name || "Unknown name"), ` · ${(customer.language || "?").toUpperCase()}`),
+    h("p", {}, h("strong", {}, customer.name || customer.handle || "Unknown name"),
+      customer.name && customer.handle ? ` · ${customer.handle}` : "", ` · ${(customer.language || "?").toUpperCase()}`),
     h("h4", {}, "Identities"),
     h("ul", {}, customer.identities.map((i) => h("li", {}, `${i.kind}: ${i.value}${i.verified ? " ✓" : ""}`))),
     h("h4", {}, "Known facts"),

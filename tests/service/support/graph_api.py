@@ -82,7 +82,13 @@ class GraphStandIn:
         if body.get("status") == "read":
             return web.json_response(fixture("mark_as_read_response.json"))
         answer = fixture("send_response.json")
-        answer["contacts"] = [{"input": body.get("to"), "wa_id": str(body.get("to", "")).lstrip("+")}]
+        if body.get("to"):  # a phone number; with both, Meta sends to `to`
+            answer["contacts"] = [{"input": body["to"], "wa_id": str(body["to"]).lstrip("+")}]
+        elif body.get("recipient"):  # a business-scoped user id: the answer names it, not a number
+            answer["contacts"] = [{"input": body["recipient"], "user_id": body["recipient"]}]
+        else:
+            return web.json_response(graph_error(100, "Invalid parameter", "to or recipient is required"),
+                                     status=400)
         answer["messages"] = [{"id": f"wamid.standin{next(self._ids):06d}"}]
         return web.json_response(answer)
 

@@ -10,6 +10,7 @@ from handoff.channels.whatsapp.wire import sign
 from tests.service.support.graph_api import fixture
 
 WA_ID = "16505551234"
+BSUID = "MX.1502576394655843"  # the business-scoped user id of the username-only fixtures
 APP_SECRET = "test-app-secret"
 
 
@@ -33,6 +34,30 @@ def button_reply_webhook(reply_id: str, title: str, context_id: str, wamid: str 
 def status_webhook(wamid: str, status: str, **extra: object) -> bytes:
     """The documented status webhook for another message and state."""
     data = fixture("webhook_status_sent_with_pricing.json")
+    data["entry"][0]["changes"][0]["value"]["statuses"][0].update({"id": wamid, "status": status, **extra})
+    return json.dumps(data).encode()
+
+
+def username_webhook(body: str = "hola, quiero saber de mi pedido", wamid: str = "wamid.USER1",
+                     timestamp: str | None = None) -> bytes:
+    """The documented username-only text webhook (no `wa_id`/`from`, only the business-scoped id), sent now."""
+    data = fixture("webhook_text_username_only.json")
+    message = data["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.update({"id": wamid, "text": {"body": body}, "timestamp": timestamp or str(int(time.time()))})
+    return json.dumps(data).encode()
+
+
+def both_ids_webhook(body: str = "hola", wamid: str = "wamid.BOTH1") -> bytes:
+    """The documented text webhook from WA_ID whose contact also carries the business-scoped id, as Meta sends
+    them since April 2026 to a customer who shows their number."""
+    data = json.loads(text_webhook(body, wamid))
+    data["entry"][0]["changes"][0]["value"]["contacts"][0]["user_id"] = BSUID
+    return json.dumps(data).encode()
+
+
+def username_status_webhook(wamid: str, status: str = "delivered", **extra: object) -> bytes:
+    """The documented username-only status webhook (only `recipient_user_id`) for another message and state."""
+    data = fixture("webhook_status_delivered_username_only.json")
     data["entry"][0]["changes"][0]["value"]["statuses"][0].update({"id": wamid, "status": status, **extra})
     return json.dumps(data).encode()
 

@@ -15,10 +15,13 @@ from handoff.channels.whatsapp.ingest import WhatsAppIngest
 from handoff.channels.whatsapp.wire import sign
 from handoff.settings import Settings
 from handoff.store.db import create_engine, session_factory
-from handoff.store.models import Customer, InboundWebhook, TimelineEvent, utcnow
+from handoff.store.models import Customer, InboundWebhook, RefusedWebhookItem, TimelineEvent, utcnow
 from tests.service.inbox.support import PASSWORD, create_agent
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn, fixture
+from tests.service.support.polling import until
 from tests.service.support.processes import free_port
+from tests.service.support.rasa_loopback import RasaLoopback
+from tests.service.support.rasa_standin import RasaStandIn
 from tests.service.support.whatsapp_webhooks import APP_SECRET, text_webhook
 
 
@@ -183,3 +186,42 @@ async def test_a_stored_webhook_whose_processing_keeps_failing_is_listed_to_supe
     [failing] = (await client.get("/inbox/api/webhooks/refused")).json()["failing"]
     assert (failing["channel"], failing["attempts"], failing["last_error"]) == (
         "whatsapp", 5, "OperationalError: disk I/O error")
+
+
+async def test_a_username_only_message_in_a_mixed_batch_is_answered_with_recipient(database_url, tmp_path,
+                                                                                    graph) -> None:
+    """Meta's documented username-only shape is a good item; a message naming no sender at all is kept apart."""
+    data = fixture("webhook_text_username_only.json")
+    value = data["entry"][0]["changes"][0]["value"]
+    phone = fixture("webhook_text_message.json")["entry"][0]["changes"][0]["value"]
+    user = value["messages"][0]
+    value["contacts"] += phone["contacts"]
+    value["messages"] = [{**user, "id": "wamid.USER"},
+                         {"id": "wamid.NOBODY", "timestamp": user["timestamp"], "type": "text",
+                          "text": {"body": "sin remitente"}},
+                         {**phone["messages"][0], "id": "wamid.PHONE"}]
+    body = json.dumps(data).encode()
+    rasa = RasaLoopback(RasaStandIn()).start()
+    try:
+        async for client in running(settings(database_url, tmp_path, graph, rasa_url=rasa.url)):
+            response = await client.post("/webhooks/whatsapp", content=body,
+                                         headers={"X-Hub-Signature-256": sign(APP_SECRET, body)})
+            assert response.status_code == 200
+            await client.ingest.drain()
+            sends = await until(lambda: asyncio.to_thread(lambda: len(graph.sends()) >= 2 and graph.sends()),
+                                "both answers sent", explain=lambda: str(graph.requests))
+    finally:
+        rasa.stop()
+    assert {s["text"]["body"]: (s.get("to"), s.get("recipient")) for s in sends} == {
+        "Recibido: Does it come in another color?": ("16505551234", None),
+        "Recibido: hola, quiero saber de mi pedido": (None, "MX.1502576394655843")}
+    engine = create_engine(database_url)
+    async with session_factory(engine)() as session:
+        inbound = list(await session.scalars(select(TimelineEvent.provider_id).where(TimelineEvent.direction == "in")
+                                             .order_by(TimelineEvent.id)))
+        row = await session.scalar(select(InboundWebhook))
+        [refused] = list(await session.scalars(select(RefusedWebhookItem)))
+    await engine.dispose()
+    assert inbound == ["wamid.USER", "wamid.PHONE"]
+    assert row.processed_at is not None and "1 item(s) refused" in row.last_error
+    assert refused.path == "entry[0].changes[0].value.messages[1]" and json.loads(refused.raw)["id"] == "wamid.NOBODY"

@@ -202,17 +202,6 @@ def test_wrong_types_and_oversized_strings_in_a_message_are_refused() -> None:
         assert batch.messages == () and len(batch.refused) == 1, message
 
 
-def test_a_message_with_a_username_but_no_phone_does_not_sink_its_batch() -> None:
-    """The username-only shape (issue 13 reads it): until then it is a refused item, the rest is processed."""
-    data = fixture("webhook_text_message.json")
-    data["entry"][0]["changes"][0]["value"]["messages"].insert(
-        0, {"from_user_id": "MX.1502576394655843", "id": "wamid.USER", "timestamp": "1795000000", "type": "text",
-            "text": {"body": "hola"}})
-    batch = parse_webhook(body_of(data))
-    assert [m.wamid for m in batch.messages] == [data["entry"][0]["changes"][0]["value"]["messages"][1]["id"]]
-    assert [r.path for r in batch.refused] == ["entry[0].changes[0].value.messages[0]"]
-
-
 def test_text_renders_as_the_documented_send_request() -> None:
     expected = fixture("send_text_request.json")
     [body] = render(OutboundMessage(actor="bot", text=expected["text"]["body"]), expected["to"])
