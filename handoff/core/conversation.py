@@ -18,7 +18,14 @@ from handoff.core.cases import case_language, open_case
 from handoff.core.csat import CsatAnswers
 from handoff.core.customers import identities_of, resolve_contact
 from handoff.core.events import Assigned, CaseChanged, CaseEvent, EventBus, HandedOff, MessageStored
-from handoff.core.handoffs import HandoffRequest, hand_to_people, remember_facts
+from handoff.core.handoffs import (
+    HandoffRequest,
+    current_handoff,
+    hand_to_people,
+    remember_facts,
+    resumes_with_assistant,
+    withdraw_handoff,
+)
 from handoff.core.merge_evidence import weigh_told
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
@@ -60,6 +67,7 @@ class Turn:
     bot_input: str
     metadata: dict[str, Any]
     language_known: bool
+    resuming: bool = False  # people's queue holds the case only because the assistant was down: try it again
 
 
 class Conversations:
@@ -77,7 +85,7 @@ class Conversations:
         self.events = events  # after each commit: the inbox, reports and channels react
 
     async def receive(self, inbound: InboundMessage) -> Received:
-        """Stores the message durably (with a pending bot turn when the bot owns the case)."""
+        """Stores the message durably, with a pending bot turn when the bot owns the case or may take it back."""
         thanks: list[Staged] = []
         async with self.sessions() as session:
             try:
@@ -100,7 +108,9 @@ class Conversations:
                     )
                     if csat:  # the answer to "how did we do?", not a new conversation
                         thanks = await self.csat.record(session, case, csat[1], inbound.channel, inbound.address)
-                    to_bot = case.status == "bot" and inbound.for_bot
+                    resuming = (inbound.for_bot and case.status == "queued"
+                                and resumes_with_assistant(case, await current_handoff(session, case.id)))
+                    to_bot = (case.status == "bot" and inbound.for_bot) or resuming
                     turn = None
                     if to_bot:
                         await session.execute(_ADD_PENDING, {"event_id": event.id, "case_id": case.id,
@@ -108,12 +118,13 @@ class Conversations:
                         turn = Turn(event.id, case.id, case.customer_id, inbound.channel, inbound.address,
                                     inbound.bot_input,
                                     turn_metadata(inbound.channel, case, customer, contact.identities),
-                                    bool(case.language))
+                                    bool(case.language), resuming)
             except DuplicateProviderMessage:
                 log.info("duplicate_provider_message", channel=inbound.channel, provider_id=inbound.provider_id)
                 return Received(None, None, duplicate=True)
         await deliver_staged(self.deliverers, thanks)
-        await self.events.publish(MessageStored(case.id, event.id, inbound.channel, to_bot))
+        # While the case is in people's queue they see the message, even if the assistant then takes it back.
+        await self.events.publish(MessageStored(case.id, event.id, inbound.channel, to_bot and not resuming))
         return Received(event.id, case.id, to_bot=to_bot, turn=turn)
 
     async def process(self, event_id: int, turn: Turn | None = None) -> None:
@@ -122,7 +133,9 @@ class Conversations:
         if turn is None:
             return
         deliverer = self.deliverers.get(turn.channel)
-        typing = asyncio.create_task(deliverer.typing(turn.address, "bot", True)) if deliverer else None
+        # No "assistant typing" while people hold the case: the assistant may still be down.
+        typing = (asyncio.create_task(deliverer.typing(turn.address, "bot", True))
+                  if deliverer and not turn.resuming else None)
         try:
             answer: BotTurn | None = await self.bot.turn(turn.case_id, turn.bot_input, turn.metadata)
         except BotUnavailable as exc:
@@ -140,7 +153,8 @@ class Conversations:
             await deliverer.typing(turn.address, "bot", False)
 
     async def _load_turn(self, event_id: int) -> Turn | None:
-        """Rebuilds a pending turn from the store (replay after a restart); drops turns people now own."""
+        """Rebuilds a pending turn from the store (replay after a restart); drops turns people now own, except
+        those of a case queued only because the assistant was down (it may still take the case back)."""
         async with self.sessions() as session, session.begin():
             pending = await session.get(PendingTurn, event_id)
             if pending is None:
@@ -148,31 +162,47 @@ class Conversations:
             event = await session.get(TimelineEvent, event_id)
             case = await session.get(Case, pending.case_id)
             customer = await session.get(Customer, case.customer_id) if case else None
-            if event is None or case is None or customer is None or case.status != "bot":
+            if event is None or case is None or customer is None or not (
+                    case.status == "bot" or resumes_with_assistant(case, await current_handoff(session, case.id))):
                 await session.execute(_CLAIM_PENDING, {"event_id": event_id})
                 return None
             return Turn(event_id, case.id, case.customer_id, pending.channel, pending.address,
                         (event.payload or {}).get("bot_input") or event.text or "",
                         turn_metadata(event.channel, case, customer, await identities_of(session, customer.id)),
-                        bool(case.language))
+                        bool(case.language), case.status != "bot")
 
     async def _record_turn(self, pending: Turn, turn: BotTurn | None,
                            language: str | None = None) -> list[OutboundMessage]:
-        """Stores the assistant's answer (or the holding message and handoff) and clears the pending turn."""
+        """Stores the assistant's answer (or the holding message and handoff) and clears the pending turn.
+
+        A case people hold gets no second holding message or handoff; one queued only because the assistant was
+        down goes back to it when it answers (the handoff withdrawn), else stays with people."""
         async with self.sessions() as session, session.begin():
             claimed = await write_reading_head(session, _CLAIM_PENDING, _CLAIM_PENDING_READ_HEAD,
                                                {"event_id": pending.event_id}, pending.case_id)
             if claimed == 0:  # another worker finished this turn first
                 return []
-            if turn is not None and turn.handoff is None and language is None:  # the usual turn: only answers
+            # The usual turn: only answers, on a case the assistant holds.
+            if turn is not None and turn.handoff is None and language is None and not pending.resuming:
                 case_ref = CaseRef(pending.case_id, pending.customer_id)  # no need to load the case row
                 for message in turn.messages:
                     await stage_to_customer(session, case_ref, self.deliverers, channel=pending.channel,
                                             address=pending.address, message=message, actor="bot")
                 return list(turn.messages)
-            # Past the usual turn (a handoff, no answer, or a language to keep): the case and its customer change.
-            case = await session.get_one(Case, pending.case_id)
+            # Past the usual turn (a handoff, no answer, a language to keep, or a case in people's queue): the
+            # case and its customer change.
+            case = await session.get_one(Case, pending.case_id, with_for_update=True)
             customer = await session.get_one(Customer, case.customer_id)
+            withdrawn = False
+            if case.status != "bot":  # people's queue holds the case
+                held = await current_handoff(session, case.id)
+                if turn is not None and held is not None and resumes_with_assistant(case, held):
+                    await withdraw_handoff(session, case, held)  # the assistant is back and takes the case
+                    withdrawn = True
+                elif turn is None or pending.resuming:
+                    log.info("turn_left_to_people", case_id=case.id, event_id=pending.event_id,
+                             assistant_answered=turn is not None)
+                    return []
             outgoing: list[OutboundMessage] = []
             if language in self.operations.languages and not case.language:
                 case.language = language
@@ -206,6 +236,7 @@ class Conversations:
                                           handoff.team))
                 if case.assignee_id is not None:
                     happened.append(Assigned(case.id, case.assignee_id))
+            if handoff is not None or withdrawn:  # the inbox's queues and case views refresh
                 happened.append(CaseChanged(case.id))
         await self.events.publish(*happened)
         return outgoing

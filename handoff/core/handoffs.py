@@ -8,14 +8,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handoff.core import audit
 from handoff.core.operations import Operations
 from handoff.core.timeline import append_event
 from handoff.store.models import Case, Handoff, TimelineEvent, utcnow
 
 REASONS = frozenset({
     "explicit_request", "complex_intent", "repeated_fallback", "verification_required",
-    "bot_unavailable", "agent_takeover", "transfer", "returned_by_agent", "no_input",
+    "bot_unavailable", "agent_takeover", "transfer", "returned_by_agent", "no_input", "bot_available",
 })
+WITHDRAWN = "withdrawn"  # the outcome of a handoff the assistant took back before any person took the case
 CARRIED_FACTS = ("order_number", "email", "phone", "customer_name")
 
 
@@ -153,4 +155,32 @@ async def return_to_bot(session: AsyncSession, case: Case, *, agent_id: str | No
     await session.flush()
     await append_event(session, case, channel=case.channel, direction="internal", actor=actor, kind="handoff",
                        text="returned to the assistant", payload={"handoff_id": back.id, "direction": "to_bot"})
+    return back
+
+
+def resumes_with_assistant(case: Case, last_handoff: Handoff | None) -> bool:
+    """Queued only because the assistant was down and no person took it yet: the assistant may take it back."""
+    return (case.status == "queued" and case.assignee_id is None and last_handoff is not None
+            and last_handoff.case_id == case.id and last_handoff.direction == "to_human"
+            and last_handoff.reason == "bot_unavailable" and last_handoff.accepted_at is None
+            and last_handoff.ended_at is None)
+
+
+async def withdraw_handoff(session: AsyncSession, case: Case, handoff: Handoff) -> Handoff:
+    """The assistant answered again before any person took the case: the handoff ends withdrawn, the case is
+    the assistant's again. The handoff row stays as history; a to_bot row starts the assistant's new stretch."""
+    now = utcnow()
+    handoff.ended_at, handoff.outcome = now, WITHDRAWN
+    back = Handoff(case_id=case.id, direction="to_bot", reason="bot_available", team=case.team, slots={},
+                   bot_turns=0, queued_at=now, accepted_at=now, ended_at=now, outcome="returned_to_bot")
+    session.add(back)
+    case.status, case.queued_at = "bot", None
+    case.first_response_due_at = case.answer_due_at = None  # nobody owes this customer an answer now
+    await session.flush()
+    await append_event(session, case, channel=case.channel, direction="internal", actor="system", kind="handoff",
+                       text="returned to the assistant: it is back",
+                       payload={"handoff_id": back.id, "direction": "to_bot", "reason": "bot_available",
+                                "withdrawn": handoff.id})
+    await audit.record(session, "system", "handoff_withdrawn", case_id=case.id, handoff_id=handoff.id,
+                       reason=handoff.reason)
     return back

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from handoff.core.handoffs import WITHDRAWN
 from handoff.reports.facts import BOT_ONLY, CELL_SUMS, TRANSFER, CaseFact, Cell, HandoffFact
 
 MICROSECOND = timedelta(microseconds=1)
@@ -49,10 +50,13 @@ def abandoned_in_queue(handoff: HandoffFact) -> bool:
 
 
 def sla_met(handoff: HandoffFact, target_seconds: int) -> bool | None:
-    """Answered within the channel's first-response target; abandoned in queue is a miss; still waiting is unknown."""
+    """Answered within the channel's first-response target; abandoned in queue is a miss; still waiting is unknown;
+    withdrawn (the assistant was back before any person took the case) is not people's to meet."""
     response = first_response_us(handoff)
     if response is not None:
         return response <= target_seconds * 1_000_000
+    if handoff.outcome == WITHDRAWN:
+        return None
     if abandoned_in_queue(handoff) or handoff.ended_at is not None:
         return False
     return None

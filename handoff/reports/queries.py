@@ -28,6 +28,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
 from sqlalchemy.sql.functions import FunctionElement
 
+from handoff.core.handoffs import WITHDRAWN
 from handoff.reports.facts import BOT_ONLY, CELL_SUMS, TRANSFER, Day
 from handoff.store.models import Case, Handoff, TimelineEvent, UTCDateTime
 
@@ -225,7 +226,9 @@ def _measured(handed: Any, sla: Mapping[str, int]) -> Any:
                    elapsed_us(replies.c.first_reply, h.queued_at).label("response_us"),
                    elapsed_us(h.ended_at, h.accepted_at).label("handle_us"),
                    flag(and_(h.outcome == "abandoned", h.accepted_at.is_(None))).label("abandoned"),
-                   flag(h.ended_at.is_not(None)).label("ended"), _sla_target(h.channel, sla).label("target_us"))
+                   # ended and still people's to meet: a withdrawn handoff is not (measures.sla_met)
+                   flag(and_(h.ended_at.is_not(None), func.coalesce(h.outcome, "") != WITHDRAWN)).label("ended"),
+                   _sla_target(h.channel, sla).label("target_us"))
             .select_from(handed)
             .outerjoin(replies, replies.c.id == h.id).outerjoin(back, back.c.id == h.id)
             .cte("measured").prefix_with("MATERIALIZED"))

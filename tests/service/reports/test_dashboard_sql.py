@@ -1,6 +1,6 @@
 """The database's cells (queries.py) equal the pure definitions (measures.py) on awkward data, on SQLite and
-PostgreSQL: window and SLA boundaries to the microsecond, transfers, returns to the assistant, still-waiting
-transitions, decoy timeline events, a DST change inside the range."""
+PostgreSQL: window and SLA boundaries to the microsecond, transfers, returns to the assistant, handoffs withdrawn
+when the assistant was back, still-waiting transitions, decoy timeline events, a DST change inside the range."""
 from __future__ import annotations
 
 import random
@@ -36,6 +36,8 @@ def transitions(rng: random.Random, opened: datetime) -> tuple[HandoffFact, ...]
         outcome = None if ended is None else rng.choice(
             ("resolved", "abandoned", "returned_to_bot", "transferred") if last
             else ("returned_to_bot", "transferred"))
+        if accepted is None and ended is not None and rng.random() < 0.3:
+            outcome = "withdrawn"  # queued while the assistant was down, taken back by it before anyone took it
         target = rng.choice((60, 300))
         reply = None
         if accepted is not None and rng.random() < 0.8:
@@ -47,6 +49,8 @@ def transitions(rng: random.Random, opened: datetime) -> tuple[HandoffFact, ...]
                 reply = None
         reason = "transfer" if found and found[-1].outcome == "transferred" else rng.choice(
             ("explicit_request", "repeated_fallback", "complex_intent"))
+        if outcome == "withdrawn":
+            reason = "bot_unavailable"
         found.append(HandoffFact("to_human", reason, rng.choice(("request_human", None, "return_request")),
                                  rng.choice(("care", "returns", None)), rng.randint(0, 6), queued, accepted, ended,
                                  outcome, reply))
@@ -54,6 +58,8 @@ def transitions(rng: random.Random, opened: datetime) -> tuple[HandoffFact, ...]
         if outcome == "returned_to_bot" and ended is not None:
             found.append(HandoffFact("to_bot", "returned_by_agent", None, None, 0, ended, ended, ended,
                                      "returned_to_bot"))
+        if outcome == "withdrawn" and ended is not None:
+            found.append(HandoffFact("to_bot", "bot_available", None, None, 0, ended, ended, ended, "returned_to_bot"))
         if ended is None or outcome in ("resolved", "abandoned"):
             break
     return tuple(found)
@@ -119,6 +125,7 @@ def test_the_generator_reaches_the_edges() -> None:
     assert len(cases) > 200 and any(h.reason == "transfer" for h in human)
     assert any(h.ended_at is None for h in human) and any(h.direction == "to_bot" for c in cases for h in c.handoffs)
     assert any(h.first_response_at == h.queued_at + timedelta(seconds=60) for h in human)
+    assert any(h.outcome == "withdrawn" and h.reason == "bot_unavailable" for h in human)
     closed = {(c.customer_id, c.resolved_at) for c in cases if c.resolved_at}
     assert any((c.customer_id, c.created_at - timedelta(hours=WINDOW_HOURS)) in closed for c in cases)
 

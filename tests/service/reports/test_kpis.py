@@ -73,6 +73,18 @@ def test_seconds_before_handoff_restart_when_the_case_comes_back_to_the_bot() ->
     assert measures.sla_met(again, 60) is None  # still waiting: neither met nor missed yet
 
 
+def test_a_handoff_withdrawn_when_the_assistant_was_back_stays_counted_but_is_no_sla_miss() -> None:
+    opened = START + timedelta(hours=1)
+    queued, back = opened + timedelta(seconds=30), opened + timedelta(seconds=90)
+    withdrawn = HandoffFact("to_human", "bot_unavailable", None, "care", 1, queued, None, back, "withdrawn")
+    case = CaseFact("w1", "pw", "webchat", "resolved", opened, back + timedelta(minutes=5), handoffs=(
+        withdrawn, HandoffFact("to_bot", "bot_available", None, "care", 0, back, back, back, "returned_to_bot")))
+    total = the_report([case])["total"]
+    assert measures.sla_met(withdrawn, 60) is None  # ended unanswered, but no person had to answer
+    assert total["sla_attainment"] == {} and total["handoffs"] == 1  # the history stays counted
+    assert total["handoff_reasons"] == {"bot_unavailable": 1} and total["abandoned_in_queue"] == 0
+
+
 def test_empty_period_gives_no_made_up_rates() -> None:
     total = the_report([])["total"]
     assert total["cases"] == 0 and total["containment_rate"] is None and total["sla_attainment"] == {}
