@@ -74,7 +74,8 @@ export function eventItem(event, currentCaseId) {
   let body;
   if (event.kind === "handoff") {
     const p = event.payload || {};
-    body = h("div", { class: "text" }, p.direction === "to_bot" ? "Returned to the assistant"
+    const back = p.withdrawn ? "Returned to the assistant: it is back" : "Returned to the assistant";
+    body = h("div", { class: "text" }, p.direction === "to_bot" ? back
       : `Handed to people: ${p.reason || ""}${p.intent ? ` (${p.intent})` : ""}${p.team ? ` → ${p.team}` : ""}`);
   } else if (event.kind === "assignment") {
     body = h("div", { class: "text" }, `Assigned to ${event.text || ""}`);

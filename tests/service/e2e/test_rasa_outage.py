@@ -1,4 +1,5 @@
-"""Stopping Rasa mid-conversation loses nothing; when it is back, new conversations reach it again."""
+"""Stopping Rasa mid-conversation loses nothing; when it is back, the held customer (no agent took the case yet)
+and new conversations reach it again."""
 from __future__ import annotations
 
 import httpx
@@ -35,8 +36,19 @@ async def test_rasa_outage_is_survived(rasa_stack, service_factory) -> None:
         case = await session.get(Case, kept.case_id)
         handoff = await session.scalar(select(Handoff).where(Handoff.case_id == case.id))
     assert case.status == "queued" and handoff.reason == "bot_unavailable"
+    assert await visitor.say("hola?") == []  # still down: people keep it, no second holding message
 
     rasa_stack.second_rasa(port)
+    replies = await visitor.say("hola")  # the same widget: the assistant answers and holds the case again
+    assert replies and all("actor" not in reply for reply in replies), replies
+    async with session_factory(engine)() as session:
+        case = await session.get(Case, case.id)
+        transitions = list(await session.scalars(select(Handoff).where(Handoff.case_id == case.id)
+                                                 .order_by(Handoff.id)))
+    assert case.status == "bot" and case.handoff_count == 1
+    assert [(h.direction, h.reason, h.outcome) for h in transitions] == [
+        ("to_human", "bot_unavailable", "withdrawn"), ("to_bot", "bot_available", "returned_to_bot")]
+
     newcomer = Visitor(service.base_url)
     await newcomer.connect()
     replies = await newcomer.say("hola")

@@ -66,14 +66,20 @@ async def test_rasa_down_keeps_the_message_tells_the_customer_and_queues(session
     assert deliverer.staged == [events[1].id, events[3].id]  # staged inside the transaction that stored them
 
 
-async def test_after_a_handoff_messages_wait_for_people_not_the_bot(sessions) -> None:
+async def test_after_a_handoff_messages_wait_for_people_while_the_bot_is_down(sessions) -> None:
     bot = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=1, retries=0, backoff=0.01)
     conversations = build_services(sessions, OPERATIONS, bot, {}).conversations
     first = await conversations.receive(inbound("hola"))
     await conversations.process(first.event_id)
     second = await conversations.receive(inbound("sigo esperando"))
+    assert second.to_bot and second.turn is not None and second.turn.resuming  # the assistant may be back
+    await conversations.process(second.event_id, second.turn)
     await bot.aclose()
-    assert not second.to_bot and second.case_id == first.case_id
+    assert second.case_id == first.case_id
+    async with sessions() as session:
+        case = await session.get(Case, first.case_id)
+        handoffs = (await session.scalars(select(Handoff))).all()
+    assert case.status == "queued" and [(h.reason, h.outcome) for h in handoffs] == [("bot_unavailable", None)]
 
 
 async def test_an_unprocessed_message_is_replayed_after_a_restart(sessions) -> None:
