@@ -96,7 +96,7 @@ def _moment(value: Any) -> datetime:
 Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
 _Number = Annotated[str, StringConstraints(max_length=64)]
 _Status = Annotated[str, StringConstraints(max_length=16)]
-_Agent = Annotated[str, StringConstraints(max_length=320)]
+_Agent = Annotated[str, StringConstraints(max_length=200)]  # calls.agent_name
 Number = Annotated[_Number | None, BeforeValidator(_empty_is_none), BeforeValidator(_text_or_number)]
 Status = Annotated[_Status | None, BeforeValidator(_empty_is_none), BeforeValidator(_text_or_number)]
 Agent = Annotated[_Agent | None, BeforeValidator(_empty_is_none), BeforeValidator(_text_or_number)]

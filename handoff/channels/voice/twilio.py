@@ -77,7 +77,7 @@ Seconds = Annotated[Annotated[int, Field(ge=0, le=MAX_SECONDS)] | None, BeforeVa
 Fraction = Annotated[Annotated[float, Field(ge=0, le=1)] | None, BeforeValidator(_fraction),
                      BeforeValidator(_empty_is_none)]
 Short = Annotated[Annotated[str, StringConstraints(max_length=64)] | None, BeforeValidator(_empty_is_none)]
-State = Annotated[Annotated[str, StringConstraints(max_length=32)] | None, BeforeValidator(_empty_is_none)]
+State = Annotated[Annotated[str, StringConstraints(max_length=16)] | None, BeforeValidator(_empty_is_none)]
 Url = Annotated[Annotated[str, StringConstraints(max_length=2048)] | None, BeforeValidator(_empty_is_none)]
 Spoken = Annotated[Annotated[str, StringConstraints(max_length=4096)] | None, BeforeValidator(_empty_is_none)]
 Transcribed = Annotated[Annotated[str, StringConstraints(max_length=60_000)] | None, BeforeValidator(_empty_is_none)]

@@ -176,7 +176,10 @@ class _Reader:
         for number, raw in enumerate(value.messages):
             where = f"{path}.messages[{number}]"
             if (message := self.checked(schema.Message, raw, where)) is not None:
-                self.messages.append(parse_message(message.model_dump(by_alias=True, exclude_unset=True), contacts))
+                try:
+                    self.messages.append(parse_message(message.model_dump(by_alias=True, exclude_unset=True), contacts))
+                except Exception as exc:  # pure code: a shape the schema let through must not fail the batch
+                    self.refused.append(schema.refused(where, raw, f"{where}: cannot be read ({type(exc).__name__})"))
         for number, raw in enumerate(value.statuses):
             if (status := self.checked(schema.Status, raw, f"{path}.statuses[{number}]")) is not None:
                 self.statuses.append(parse_status(status.model_dump(by_alias=True, exclude_unset=True), contacts))
@@ -271,7 +274,7 @@ def _render_inbound(kind: str, content: dict[str, Any], message: dict[str, Any])
         body = str(content.get("body") or "")
         return body, body, bool(body.strip())
     if kind == "interactive":
-        reply = content.get(content.get("type") or "") or {}
+        reply = _object_or_empty(content.get(content.get("type") or ""))
         title, reply_id = str(reply.get("title") or ""), str(reply.get("id") or "")
         if reply_id:
             return title or reply_id, reply_id, True

@@ -42,6 +42,7 @@ async def test_pbx_events_with_nan_or_infinity_are_refused_and_store_nothing(voi
     ({"sequence": 10**30}, "sequence: Input should be less than or equal to 2147483647"),
     ({"from": {"number": CALLER}}, "from: Input should be a valid string"),
     ({"agent": ["Luis"]}, "agent: Input should be a valid string"),
+    ({"agent": "L" * 201}, "agent: String should have at most 200 characters"),  # calls.agent_name holds 200
     ({"status": "completed", "recording": "https://pbx.example.com/r.mp3"}, "recording: Input should be"),
     ({"timestamp": "+99999-01-01T00:00:00"}, "timestamp: Invalid isoformat string"),
     ({"timestamp": 10**30}, "timestamp: must be an ISO 8601 date and time"),
@@ -66,7 +67,7 @@ async def test_pbx_events_with_wrong_types_or_out_of_range_numbers_get_400(voice
     ("queue", {"QueueResult": "hangup", "QueueTime": "99999999999999999999"}, "QueueTime: must be"),
     ("gather", {"SpeechResult": "hola", "Confidence": "NaN"}, "Confidence: Input should be a finite number"),
     ("gather", {"SpeechResult": "hola", "Confidence": "7"}, "Confidence: Input should be less than or equal to 1"),
-    ("status", {"CallStatus": "completed" * 10}, "CallStatus: String should have at most 32 characters"),
+    ("status", {"CallStatus": "completed" * 10}, "CallStatus: String should have at most 16 characters"),
     ("transcription", {"TranscriptionSid": "TR1", "TranscriptionText": "hola\u0000"}, "a string holds U+0000"),
 ])
 async def test_twilio_forms_with_out_of_range_numbers_get_400_and_store_nothing(voice: VoiceApp, path: str,

@@ -202,6 +202,12 @@ def test_wrong_types_and_oversized_strings_in_a_message_are_refused() -> None:
         assert batch.messages == () and len(batch.refused) == 1, message
 
 
+def test_an_interactive_reply_of_an_unexpected_shape_is_read_not_crashed_on() -> None:
+    """A crash here failed the whole stored batch at every retry: the other messages in it were never stored."""
+    flow = one({"type": "interactive", "interactive": {"type": "nfm_reply", "nfm_reply": "{\"a\": 1}"}})
+    assert (flow.text, flow.bot_input) == ("[interactive nfm_reply]", FALLBACK_INPUT)
+
+
 def test_text_renders_as_the_documented_send_request() -> None:
     expected = fixture("send_text_request.json")
     [body] = render(OutboundMessage(actor="bot", text=expected["text"]["body"]), expected["to"])
