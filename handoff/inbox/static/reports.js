@@ -1,4 +1,5 @@
-// The supervisors' transition review and the designers' review list (the KPI dashboard is a view of /inbox).
+// The supervisors' transition review and refused provider items, and the designers' review list (the KPI
+// dashboard is a view of /inbox).
 // All text goes in as textContent.
 import {table} from "/inbox/static/tables.js";
 
@@ -43,6 +44,15 @@ async function loadTransitions() {
     "waiting_seconds", "outcome", "review_tag", "review_note"], rows, extra: reviewControls}));
 }
 
+async function loadRefused() {
+  const answer = await api("/webhooks/refused");
+  $("r-refused").replaceChildren(
+    table({name: "refused", title: `Refused items (${answer.total})`, columns: ["id", "received_at", "channel",
+      "webhook_id", "path", "error", "raw"], rows: answer.items}),
+    table({name: "failing", title: "Webhooks failing to process", columns: ["id", "received_at", "channel",
+      "attempts", "last_error"], rows: answer.failing}));
+}
+
 function labelControls(row) {
   const cell = element("td");
   const intent = element("input", null, {placeholder: "intent", "data-intent": row.id});
@@ -71,6 +81,7 @@ async function start(agent) {
   if (["supervisor", "admin"].includes(agent.role)) {
     $("supervisor").hidden = false;
     await loadTransitions();
+    await loadRefused();
   }
   if (["designer", "admin"].includes(agent.role)) {
     $("designer").hidden = false;
