@@ -69,6 +69,21 @@ class EventsAdded(CaseEvent):
     event_ids: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class Merged(CaseEvent):
+    """Two customers, or two open cases, became one (`case_id`: one of the cases involved; one event per case)."""
+
+    merge_id: str
+    kind: str  # customers, cases
+
+
+@dataclass(frozen=True)
+class MergeUndone(CaseEvent):
+    """A merge was undone: the case is back as it was before it (one event per case involved)."""
+
+    merge_id: str
+
+
 E = TypeVar("E", bound=CaseEvent)
 
 

@@ -88,6 +88,17 @@ class EarlierCase(View):
     resolved_at: str | None
 
 
+class SuggestionView(View):
+    """Unverified evidence that this customer and another are one person: an agent merges or dismisses it."""
+
+    id: int
+    other_customer_id: str
+    other_name: str | None
+    evidence_kind: str  # told_phone, told_email, name_and_order
+    evidence_value: str
+    created_at: str | None
+
+
 class CustomerView(View):
     id: str | None
     name: str | None
@@ -96,6 +107,7 @@ class CustomerView(View):
     facts: dict[str, Any]
     identities: list[IdentityView]
     earlier_cases: list[EarlierCase]
+    suggestions: list[SuggestionView] = []
 
 
 class HandoffView(View):
@@ -216,3 +228,11 @@ class SupervisorPanel(View):
     agents_by_state: dict[str, int]
     longest_wait_seconds: int
     agents: list[PanelAgent]
+
+
+class MergeDone(View):
+    """The merge (or its undo) went through: its id, for undo, and the cases whose screens changed."""
+
+    merge_id: str
+    case_ids: list[str]
+    undone: bool

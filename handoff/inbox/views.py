@@ -14,6 +14,7 @@ from handoff.channels.voice.calls import call_cards
 from handoff.channels.whatsapp.media import agent_media
 from handoff.core.case_scope import readable, readable_case_ids
 from handoff.core.hashchain import utc_iso
+from handoff.core.merge_evidence import open_suggestions
 from handoff.core.permissions import Reader
 from handoff.core.routing import EPOCH
 from handoff.store.models import Agent, Case, Customer, Handoff, Identity, TimelineEvent, utcnow
@@ -22,7 +23,8 @@ PAGE = 50
 LIST_LIMIT = 200
 # Only these payload keys reach agents: addresses (webchat session ids) and raw provider data never do.
 SAFE_PAYLOAD = ("quick_replies", "image", "reason", "intent", "confidence", "team", "slots", "direction",
-                "agent_id", "accepted", "score", "disposition", "agent_name", "error", "template", "title")
+                "agent_id", "accepted", "score", "disposition", "agent_name", "error", "template", "title",
+                "merge_id", "kept_case_id", "absorbed_case_id")
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -158,6 +160,10 @@ async def case_view(session: AsyncSession, case: Case, reader: Reader,
             "earlier_cases": [{"id": c.id, "status": c.status, "team": c.team, "channel": c.channel,
                                "disposition": c.disposition, "created_at": iso(c.created_at),
                                "resolved_at": iso(c.resolved_at)} for c in earlier],
+            "suggestions": [{"id": s.id, "other_customer_id": other.id, "other_name": other.display_name,
+                             "evidence_kind": s.evidence_kind, "evidence_value": s.evidence_value,
+                             "created_at": iso(s.created_at)}
+                            for s, other in (await open_suggestions(session, customer.id) if customer else [])],
         },
         "handoff": handoff_view(latest_human),
         "transitions": [handoff_view(h) for h in reversed(handoffs)],

@@ -23,6 +23,7 @@ from handoff.inbox.case_access import CaseAccess
 from handoff.inbox.live import LiveInbox
 from handoff.inbox.live_pushes import LivePushes
 from handoff.inbox.login_limits import LoginThrottle
+from handoff.inbox.merging import Merging
 from handoff.inbox.people import People
 from handoff.settings import Settings
 
@@ -40,6 +41,7 @@ class LiveParts:
 class Inbox:
     auth: Auth
     actions: InboxActions
+    merging: Merging
     people: People
     live: LiveInbox
     sweeper: AbandonSweeper
@@ -56,11 +58,12 @@ class Inbox:
 
     def mount(self, api: FastAPI) -> None:
         """Routes and static files; the routes ask for their services by type (handoff/inbox/deps.py)."""
-        from handoff.inbox import media_routes
+        from handoff.inbox import media_routes, merge_routes
         from handoff.inbox import routes as inbox_routes
 
         api.include_router(inbox_routes.router)
         api.include_router(media_routes.router)
+        api.include_router(merge_routes.router)
         api.mount("/inbox/static", StaticFiles(directory=inbox_routes.STATIC), name="inbox-static")
 
 
@@ -84,4 +87,5 @@ def build_inbox(settings: Settings, sessions: async_sessionmaker[AsyncSession], 
     """The inbox shares the channels' deliverers, so agents answer exactly the way the assistant does."""
     actions = InboxActions(sessions, operations, deliverers, events, queues)
     sweeper = AbandonSweeper(sessions, events, timedelta(hours=settings.inbox_abandon_after_hours))
-    return Inbox(parts.auth, actions, People(sessions, operations, queues, parts.live), parts.live, sweeper)
+    people = People(sessions, operations, queues, parts.live)
+    return Inbox(parts.auth, actions, Merging(sessions, events, queues), people, parts.live, sweeper)

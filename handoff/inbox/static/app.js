@@ -141,10 +141,47 @@ async function reloadCase() {
   canned.append(h("option", { value: "" }, "—"));
   for (const item of view.canned) canned.append(h("option", { value: item.text }, item.title));
   renderSummary(view.handoff, view.transitions);
-  renderCustomer(view.customer);
+  renderCustomer(view.customer, c, { onMerge: mergeSuggested, onDismiss: dismissSuggestion, onMergeCase: mergeCase });
   const mineNow = c.assignee_id === state.me.id;
   $("#accept-btn").hidden = mineNow && c.accepted;
   $("#accept-btn").textContent = c.status === "bot" ? "Take over from the assistant" : "Accept";
+}
+
+// Merges: the customer of the case on screen stays; the other one (or the other open case) becomes part of it.
+async function merging(path, body) {
+  const errorNode = $("#merge-error") || $("#action-error");
+  errorNode.textContent = "";
+  try {
+    await api(path, { method: "POST", body });
+    await reloadCase();
+    scheduleRefresh();
+  } catch (err) {
+    errorNode.textContent = err.message;
+  }
+}
+
+function mergeSuggested(suggestion) {
+  return merging(`/customers/${encodeURIComponent(state.view.customer.id)}/merge`, { other_id: suggestion.other_customer_id });
+}
+
+function dismissSuggestion(suggestion) {
+  return merging(`/suggestions/${encodeURIComponent(suggestion.id)}/dismiss`, undefined);
+}
+
+function mergeCase(other) {
+  return merging(`/cases/${encodeURIComponent(state.caseId)}/merge`, { other_id: other.id });
+}
+
+async function undoMerge(mergeId) {
+  const errorNode = $("#action-error");
+  errorNode.textContent = "";
+  try {
+    await api(`/merges/${encodeURIComponent(mergeId)}/undo`, { method: "POST" });
+    await reloadCase();
+    scheduleRefresh();
+  } catch (err) {
+    errorNode.textContent = err.message;
+  }
 }
 
 async function loadEarlier() {
@@ -207,6 +244,10 @@ function nextCase() {
 }
 
 function wire() {
+  $("#timeline").addEventListener("click", (event) => {
+    const button = event.target.closest(".undo-merge-btn");
+    if (button) undoMerge(button.dataset.mergeId);
+  });
   $("#login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     $("#login-error").textContent = "";

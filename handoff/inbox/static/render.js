@@ -79,6 +79,9 @@ export function eventItem(event, currentCaseId) {
       : `Handed to people: ${p.reason || ""}${p.intent ? ` (${p.intent})` : ""}${p.team ? ` → ${p.team}` : ""}`);
   } else if (event.kind === "assignment") {
     body = h("div", { class: "text" }, `Assigned to ${event.text || ""}`);
+  } else if (event.kind === "merge" && event.payload && event.payload.merge_id && event.text !== "merge undone") {
+    body = h("div", { class: "text" }, event.text || "",
+      h("button", { type: "button", class: "undo-merge-btn", dataset: { mergeId: event.payload.merge_id } }, "Undo merge"));
   } else {
     body = h("div", { class: "text" }, event.text || "");
   }
@@ -111,8 +114,15 @@ export function renderSummary(handoff, transitions) {
       `${t.direction === "to_bot" ? "→ assistant" : "→ people"} · ${t.reason} · ${clock(t.queued_at)}${t.outcome ? ` · ${t.outcome}` : ""}`))));
 }
 
-export function renderCustomer(customer) {
+const OPEN = ["bot", "queued", "assigned"];
+const EVIDENCE = { told_phone: "phone told to the assistant", told_email: "email told to the assistant",
+  told_phone_verified: "phone", name_and_order: "same name and order number" };
+
+// Suggestions and case merges call back into the app (onMerge, onDismiss, onMergeCase); text is always text.
+export function renderCustomer(customer, currentCase = null, actions = {}) {
   const body = clear($("#customer-body"));
+  const caseOpen = currentCase && OPEN.includes(currentCase.status);
+  const suggestions = customer.suggestions || [];
   body.append(
     h("p", {}, h("strong", {}, customer.name || customer.handle || "Unknown name"),
       customer.name && customer.handle ? ` · ${customer.handle}` : "", ` · ${(customer.language || "?").toUpperCase()}`),
@@ -120,10 +130,19 @@ export function renderCustomer(customer) {
     h("ul", {}, customer.identities.map((i) => h("li", {}, `${i.kind}: ${i.value}${i.verified ? " ✓" : ""}`))),
     h("h4", {}, "Known facts"),
     h("ul", {}, Object.entries(customer.facts || {}).map(([k, v]) => h("li", {}, `${k}: ${v}`))),
+    suggestions.length ? h("h4", {}, "Maybe the same person") : null,
+    suggestions.length ? h("ul", { class: "suggestions" }, suggestions.map((s) => h("li", { dataset: { suggestionId: s.id } },
+      h("span", {}, `${s.other_name || "Unnamed customer"} · ${EVIDENCE[s.evidence_kind] || s.evidence_kind}: ${s.evidence_value} `),
+      h("button", { type: "button", class: "merge-btn", onclick: () => actions.onMerge && actions.onMerge(s) }, "Merge"),
+      h("button", { type: "button", class: "dismiss-btn", onclick: () => actions.onDismiss && actions.onDismiss(s) }, "Not the same")))) : null,
     h("h4", {}, "Earlier cases"),
     customer.earlier_cases.length
-      ? h("ul", {}, customer.earlier_cases.map((c) => h("li", {}, `${clock(c.created_at)} · ${c.channel} · ${c.status}${c.disposition ? ` (${c.disposition})` : ""}`)))
-      : h("p", { class: "muted" }, "None"));
+      ? h("ul", {}, customer.earlier_cases.map((c) => h("li", {}, `${clock(c.created_at)} · ${c.channel} · ${c.status}${c.disposition ? ` (${c.disposition})` : ""} `,
+        caseOpen && OPEN.includes(c.status)
+          ? h("button", { type: "button", class: "merge-case-btn", onclick: () => actions.onMergeCase && actions.onMergeCase(c) }, "Merge into this case")
+          : null)))
+      : h("p", { class: "muted" }, "None"),
+    h("p", { id: "merge-error", class: "error", role: "alert" }));
 }
 
 export function renderSupervisor(panel) {

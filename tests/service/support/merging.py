@@ -1,0 +1,85 @@
+"""Customers with several cases, identities, facts, calls and assignments, and what a merge must leave as it was."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.core import audit
+from handoff.core.customers import resolve_customer
+from handoff.core.timeline import append_event, verify_case
+from handoff.store.models import Agent, Call, Case, Customer, Handoff, Identity, MergeSuggestion, TimelineEvent, utcnow
+
+SNAPSHOT = (Customer, Identity, Case, Handoff, Call, MergeSuggestion)
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def snapshot(sessions: Sessions) -> dict[str, list[dict[str, Any]]]:
+    """Every row of the tables a merge may touch, plus the events' filing (not the merge's own events)."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    async with sessions() as session:
+        for model in SNAPSHOT:
+            table = model.__table__
+            result = await session.execute(select(table).order_by(*table.primary_key.columns))
+            rows[table.name] = [dict(row._mapping) for row in result]
+        events = await session.execute(select(TimelineEvent.id, TimelineEvent.case_id, TimelineEvent.customer_id,
+                                              TimelineEvent.hash).where(TimelineEvent.kind != "merge")
+                                       .order_by(TimelineEvent.id))
+        rows["timeline_events"] = [dict(row._mapping) for row in events]
+    return rows
+
+
+async def chains_ok(sessions: Sessions) -> None:
+    async with sessions() as session:
+        for case_id in await session.scalars(select(Case.id)):
+            check = await verify_case(session, case_id)
+            assert check.ok, (case_id, check)
+        assert (await audit.verify(session)).ok
+
+
+async def agent(session: AsyncSession, name: str, team: str) -> Agent:
+    found = Agent(email=f"{name}@example.com", display_name=name.title(), password_hash="x", teams=[team])
+    session.add(found)
+    await session.flush()
+    return found
+
+
+async def case_with_events(session: AsyncSession, customer: Customer, channel: str, status: str, *,
+                           team: str | None = None, assignee: Agent | None = None, texts: tuple[str, ...] = (),
+                           age_hours: int = 0) -> Case:
+    case = Case(customer_id=customer.id, status=status, channel=channel, team=team,
+                assignee_id=assignee.id if assignee else None, created_at=utcnow() - timedelta(hours=age_hours),
+                resolved_at=utcnow() if status == "resolved" else None)
+    session.add(case)
+    await session.flush()
+    for text in texts:
+        await append_event(session, case, channel=channel, direction="in", actor="customer", kind="message", text=text)
+    if status in ("queued", "assigned"):
+        session.add(Handoff(case_id=case.id, reason="explicit_request", team=team,
+                            agent_id=assignee.id if assignee else None, slots={"order_number": "100002"}))
+    return case
+
+
+async def two_customers(sessions: Sessions) -> dict[str, str]:
+    """Ana on WhatsApp (two cases, one assigned) and a web visitor (two cases, one queued, a call, an email)."""
+    async with sessions() as session, session.begin():
+        maria = await agent(session, "maria", "care")
+        luis = await agent(session, "luis", "sales")
+        ana = await resolve_customer(session, "phone", "+525512345678", verified=True, verified_by="whatsapp",
+                                     display_name="Ana", language="es")
+        ana.facts = {"order_number": "100002"}
+        visitor = await resolve_customer(session, "webchat", "visitor-1")
+        session.add(Identity(customer_id=visitor.id, kind="email", value="ana@example.mx"))
+        visitor.facts = {"order_number": "999999", "email": "ana@example.mx"}
+        await case_with_events(session, ana, "whatsapp", "resolved", texts=("hola", "gracias"), age_hours=30)
+        ana_open = await case_with_events(session, ana, "whatsapp", "assigned", team="care", assignee=maria,
+                                          texts=("mi pedido",), age_hours=2)
+        await case_with_events(session, visitor, "webchat", "resolved", texts=("hi",), age_hours=20)
+        web_open = await case_with_events(session, visitor, "webchat", "queued", team="sales",
+                                          texts=("te escribí por whatsapp",), age_hours=1)
+        session.add(Call(provider="twilio", provider_call_id="CA1", case_id=web_open.id, customer_id=visitor.id,
+                         direction="inbound", status="completed"))
+    return {"ana": ana.id, "visitor": visitor.id, "ana_open": ana_open.id, "web_open": web_open.id,
+            "maria": maria.id, "luis": luis.id}
