@@ -26,6 +26,7 @@ SuggestionId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A merge sug
 # 404: no such customer, case or merge; 409: not in a state to merge (already merged, a case not open, customers
 # differ) or to undo exactly (already undone, a later merge of the same customers not undone, the case changed).
 REFUSALS = errors(401, 403, 404, 409)
+WITH_BODY = {**TOO_LARGE, **errors(400, 401, 403, 404, 409)}  # 400: a body that is not JSON
 T = TypeVar("T")
 
 
@@ -49,14 +50,14 @@ def done(result: MergeResult) -> dict[str, Any]:
     return {"merge_id": result.merge.id, "case_ids": result.case_ids, "undone": result.merge.undone_at is not None}
 
 
-@router.post("/customers/{customer_id}/merge", response_model=MergeDone, responses={**TOO_LARGE, **REFUSALS})
+@router.post("/customers/{customer_id}/merge", response_model=MergeDone, responses=WITH_BODY)
 async def merge_customers(customer_id: CustomerId, body: MergeWith, principal: Worker,
                           merging: MergingDep) -> dict[str, Any]:
     """`other_id` becomes part of this customer (identities, facts, cases; two open cases become one)."""
     return done(await run(merging.merge_customers(principal, customer_id, body.other_id)))
 
 
-@router.post("/cases/{case_id}/merge", response_model=MergeDone, responses={**TOO_LARGE, **REFUSALS})
+@router.post("/cases/{case_id}/merge", response_model=MergeDone, responses=WITH_BODY)
 async def merge_cases(case_id: CaseId, body: MergeWith, principal: Worker, merging: MergingDep) -> dict[str, Any]:
     """Two open cases of one customer become one: this one stays open, `other_id` closes into it."""
     return done(await run(merging.merge_cases(principal, case_id, body.other_id)))
