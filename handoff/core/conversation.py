@@ -26,7 +26,7 @@ from handoff.core.handoffs import (
     resumes_with_assistant,
     withdraw_handoff,
 )
-from handoff.core.merge_evidence import weigh_told
+from handoff.core.merge_evidence import suggest, weigh_told
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.routing_notice import RoutingNotices
@@ -96,6 +96,8 @@ class Conversations:
                         language=inbound.language, linked=inbound.linked_identities, handle=inbound.handle,
                     )
                     customer = contact.customer
+                    for kind, value, owner in contact.kept_elsewhere:  # proved here, owned there: agents decide
+                        await suggest(session, customer, owner, kind, value)
                     csat = await self.csat.answer_to(session, customer, inbound)
                     case = csat[0] if csat else await open_case(
                         session, customer, inbound.channel,

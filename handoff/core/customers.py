@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy import Select, bindparam, select
@@ -24,6 +24,8 @@ class Contact:
     customer: Customer
     identities: list[Identity]
     latest_case: Case | None
+    # (kind, value, owner): identities proved for this customer that another customer owns (merges decide)
+    kept_elsewhere: list[tuple[str, str, Customer]] = field(default_factory=list)
 
 
 async def follow_merges(session: AsyncSession, customer: Customer) -> Customer:
@@ -92,8 +94,9 @@ async def resolve_contact(
 
     `linked` are more identities the same door proves for the same person (WhatsApp: the phone and the
     business-scoped user id): the customer is the one owning the identity, else any linked one, and gets the
-    others with the same verification. One owned by another customer stays theirs (logged): two customers become
-    one only through a merge. `handle` (a WhatsApp username) replaces the customer's handle: users change it.
+    others with the same verification. One owned by another customer stays theirs (logged, in `kept_elsewhere`):
+    two customers become one only through a merge. `handle` (a WhatsApp username) replaces the customer's
+    handle: users change it.
     The identities stay locked until that commit (core.locks.xact_lock), so two workers receiving messages of
     one identity at once create one customer and open one case, in turn.
     """
@@ -123,17 +126,20 @@ async def resolve_contact(
 
 
 async def link_identities(session: AsyncSession, customer: Customer, identities: Sequence[tuple[str, str]], *,
-                          verified_by: str) -> None:
+                          verified_by: str) -> list[tuple[str, str, Customer]]:
     """Verified identities a channel proves for a customer it already wrote to (a WhatsApp status names the phone
-    and the business-scoped id of whoever got the message); one owned by another customer stays theirs (logged)."""
+    and the business-scoped id of whoever got the message); returns those another customer owns (kept theirs)."""
     for kind, value in sorted(set(identities)):
         await xact_lock(session, f"identity:{kind}:{value}")
-    await _add_identities(session, Contact(customer, [], None), identities, True, verified_by)
+    contact = Contact(customer, [], None)
+    await _add_identities(session, contact, identities, True, verified_by)
+    return contact.kept_elsewhere
 
 
 async def _add_identities(session: AsyncSession, contact: Contact, identities: Sequence[tuple[str, str]],
                           verified: bool, verified_by: str | None) -> None:
-    """The identities the customer lacks, unless another customer owns one (then it stays theirs, logged)."""
+    """The identities the customer lacks, unless another customer owns one (then it stays theirs: logged, and
+    listed in the contact's `kept_elsewhere`)."""
     known = {(identity.kind, identity.value) for identity in contact.identities}
     added = False
     for kind, value in identities:
@@ -144,9 +150,11 @@ async def _add_identities(session: AsyncSession, contact: Contact, identities: S
                                                                            Identity.value == value))
         if owner_id is not None:
             owner = await session.get(Customer, owner_id)
-            if owner is not None and (await follow_merges(session, owner)).id != contact.customer.id:
+            owner = await follow_merges(session, owner) if owner is not None else None
+            if owner is not None and owner.id != contact.customer.id:
                 log.warning("identity_owned_by_another_customer", kind=kind, customer_id=contact.customer.id,
-                            owner_id=owner_id)
+                            owner_id=owner.id)
+                contact.kept_elsewhere.append((kind, value, owner))
             continue
         identity = Identity(customer_id=contact.customer.id, kind=kind, value=value, verified=verified,
                             verified_by=verified_by)

@@ -29,9 +29,10 @@ from handoff.channels.whatsapp.wire import (
     parse_webhook,
 )
 from handoff.core.conversation import Conversations, Received
-from handoff.core.customers import link_identities
+from handoff.core.customers import follow_merges, link_identities
 from handoff.core.delivery import record_delivery
 from handoff.core.identity import InvalidIdentity
+from handoff.core.merge_evidence import suggest
 from handoff.core.messages import InboundMessage
 from handoff.core.timeline import provider_id_seen
 from handoff.core.webhook_store import WebhookWriter, keep_refused
@@ -298,7 +299,9 @@ class WhatsAppIngest:
         customer = await session.get(Customer, customer_id)
         if customer is None:
             return
+        customer = await follow_merges(session, customer)  # merged since: the survivor has the phone now
         if len(identities) == 2:
-            await link_identities(session, customer, identities, verified_by="whatsapp")
+            for kind, value, owner in await link_identities(session, customer, identities, verified_by="whatsapp"):
+                await suggest(session, customer, owner, kind, value)  # two customers: agents decide (merges)
         if status.username and customer.handle != status.username:
             customer.handle = status.username

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from handoff.channels.whatsapp.window import OutsideWindow
 from handoff.core.customers import resolve_customer
 from handoff.core.timeline import verify_case
-from handoff.store.models import Case, Customer, Identity, Outbox
+from handoff.store.models import Case, Customer, Identity, MergeSuggestion, Outbox
 from tests.service.support.whatsapp_webhooks import (
     BSUID,
     WA_ID,
@@ -121,7 +121,7 @@ async def test_a_username_only_customer_who_shows_the_number_later_keeps_one_cus
         ("whatsapp_bsuid", BSUID), ("phone", "+16505551234")]
 
 
-async def test_an_id_and_a_phone_of_two_customers_are_not_merged_here(channel) -> None:
+async def test_an_id_and_a_phone_of_two_customers_are_not_merged_but_suggested(channel) -> None:
     async with channel.sessions() as session, session.begin():
         caller = await resolve_customer(session, "phone", "+16505551234", verified=True, verified_by="caller_id")
     await channel.webhook(username_webhook("hola", wamid="wamid.USER1"))
@@ -134,6 +134,12 @@ async def test_an_id_and_a_phone_of_two_customers_are_not_merged_here(channel) -
                       ("whatsapp_bsuid", BSUID): by_wamid["wamid.USER1"].customer_id}  # each keeps its own
     async with channel.sessions() as session:
         assert all(c.merged_into_id is None for c in await session.scalars(select(Customer)))
+        [suggestion] = list(await session.scalars(select(MergeSuggestion)))  # agents see it and decide
+    assert (suggestion.customer_id, suggestion.other_customer_id) == (caller.id, by_wamid["wamid.USER1"].customer_id)
+    assert (suggestion.evidence_kind, suggestion.evidence_value) == ("whatsapp_bsuid", BSUID)
+    await channel.webhook(both_ids_webhook("otra vez", wamid="wamid.BOTH2"))
+    async with channel.sessions() as session:
+        assert len(list(await session.scalars(select(MergeSuggestion)))) == 1  # recorded once
 
 
 async def test_a_status_naming_both_ids_links_them_on_the_customer_it_went_to(channel) -> None:
