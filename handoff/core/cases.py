@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from handoff.core.hashchain import utc_iso
+from handoff.core.merge_rules import MERGED
 from handoff.core.operations import Operations
 from handoff.store.models import Case, Customer, utcnow
 
@@ -58,6 +59,10 @@ async def open_case(
 ) -> Case:
     """The customer's open case (moved to `channel`), or a new one linked to a recent closed case."""
     latest = await latest_case(session, customer.id)
+    seen: set[str] = set()
+    while latest is not None and latest.status == MERGED and latest.merged_into_case_id and latest.id not in seen:
+        seen.add(latest.id)  # the latest case was merged into another: the conversation continues there
+        latest = await session.get(Case, latest.merged_into_case_id)
     if latest is not None and latest.status in OPEN_STATUSES:
         if latest.channel != channel:  # an unchanged value would still cost a flush
             latest.channel = channel

@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from handoff.core import audit
+from handoff.core.cases import open_case
 from handoff.core.customers import find_contact, resolve_customer
 from handoff.core.merge_evidence import link_verified_identity, open_suggestions, weigh_told
 from handoff.core.merge_rules import MergeRefused
@@ -141,3 +142,16 @@ async def test_the_same_name_and_order_number_is_a_suggestion(sessions: Sessions
     async with sessions() as session:
         suggestions = await open_suggestions(session, other.id)
     assert [(s.evidence_kind, found.id) for s, found in suggestions] == [("name_and_order", ids["ana"])]
+
+
+async def test_the_absorbed_customers_next_message_continues_the_kept_case(sessions: Sessions) -> None:
+    ids = await two_customers(sessions)  # the visitor's open case is the newer one: it is the customer's latest
+    async with sessions() as session, session.begin():
+        await merge_customers(session, await session.get_one(Customer, ids["ana"]),
+                              await session.get_one(Customer, ids["visitor"]), "agent:x", {})
+    async with sessions() as session, session.begin():
+        contact = await find_contact(session, "webchat", "visitor-1")
+        assert contact is not None and contact.latest_case is not None
+        assert contact.latest_case.id == ids["web_open"]  # merged, newest
+        case = await open_case(session, contact.customer, "webchat", follow_up_window_hours=72)
+    assert case.id == ids["ana_open"]
