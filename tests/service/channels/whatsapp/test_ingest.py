@@ -9,7 +9,7 @@ from handoff.channels.whatsapp.ingest import WhatsAppIngest
 from handoff.core.customers import resolve_customer
 from handoff.core.timeline import verify_case
 from handoff.core.webhook_store import store_webhook
-from handoff.store.models import Customer, Identity, InboundWebhook, Outbox, PendingTurn
+from handoff.store.models import Customer, Identity, InboundWebhook, Outbox, PendingTurn, RefusedWebhookItem
 from tests.service.support.whatsapp_webhooks import (
     WA_ID,
     button_reply_webhook,
@@ -166,3 +166,18 @@ async def test_two_workers_racing_on_a_new_customer_and_a_repeated_wamid(channel
         assert await session.scalar(select(func.count()).select_from(InboundWebhook)
                                     .where(InboundWebhook.processed_at.is_(None))) == 0
     assert len(channel.rasa.asked) == 2
+
+
+async def test_a_batch_of_thousands_of_broken_items_keeps_the_first_hundred_and_a_count(channel) -> None:
+    """A signed body of 3 MB could hold a million broken items: the table keeps a bounded number per body."""
+    body = messages_webhook({"id": "wamid.GOOD", "type": "text", "text": {"body": "hola"}},
+                            *({"id": f"wamid.BAD{n}", "type": "text", "timestamp": "x"} for n in range(150)))
+    row_id = await channel.webhook(body)
+    async with channel.sessions() as session:
+        errors = list(await session.scalars(select(RefusedWebhookItem.error).where(
+            RefusedWebhookItem.webhook_id == row_id).order_by(RefusedWebhookItem.id)))
+        row = await session.get(InboundWebhook, row_id)
+    assert len(errors) == 100 and errors[-1].endswith(f"(and 50 more refused items in this body, see inbound_webhooks "
+                                                      f"id {row_id})")
+    assert row.last_error == "150 item(s) refused, see refused_webhook_items"
+    assert [e.text for e in await channel.events(direction="in")] == ["hola"]
