@@ -39,11 +39,13 @@ def status_webhook(wamid: str, status: str, **extra: object) -> bytes:
 
 
 def username_webhook(body: str = "hola, quiero saber de mi pedido", wamid: str = "wamid.USER1",
-                     timestamp: str | None = None) -> bytes:
+                     timestamp: str | None = None, username: str | None = None) -> bytes:
     """The documented username-only text webhook (no `wa_id`/`from`, only the business-scoped id), sent now."""
     data = fixture("webhook_text_username_only.json")
-    message = data["entry"][0]["changes"][0]["value"]["messages"][0]
-    message.update({"id": wamid, "text": {"body": body}, "timestamp": timestamp or str(int(time.time()))})
+    value = data["entry"][0]["changes"][0]["value"]
+    value["messages"][0].update({"id": wamid, "text": {"body": body}, "timestamp": timestamp or str(int(time.time()))})
+    if username is not None:
+        value["contacts"][0]["profile"]["username"] = username
     return json.dumps(data).encode()
 
 
