@@ -13,6 +13,7 @@ from handoff.channels.webchat.limits import WebchatLimits, client_address
 from handoff.core.conversation import Conversations
 from handoff.core.customers import find_by_identity
 from handoff.core.hashchain import utc_iso
+from handoff.core.json_values import nul_at
 from handoff.core.messages import InboundMessage, OutboundMessage
 from handoff.core.signing import issue_token, verify_token
 from handoff.core.texts import text as service_text
@@ -168,8 +169,9 @@ class WebchatChannel:
         message = data.get("message") if isinstance(data, dict) else None
         if isinstance(data, dict) and "message" not in data:
             return  # rasa-webchat sends a bare user_uttered when opened without an initPayload
-        if not isinstance(message, str) or not message.strip():
-            await self.error(sid, "invalid_message", language)
+        client_id = data.get("message_id")
+        if not isinstance(message, str) or not message.strip() or nul_at([message, data.get("title"), client_id]):
+            await self.error(sid, "invalid_message", language)  # NUL: PostgreSQL's text cannot hold it
             return
         if len(message) > self.max_chars:
             await self.error(sid, "message_too_large", language, limit=self.max_chars)
@@ -181,7 +183,6 @@ class WebchatChannel:
         if not await self.limits.allow_message(session_id, sid, self.address(sid)):
             await self.error(sid, "rate_limited", language)
             return
-        client_id = data.get("message_id")
         inbound = InboundMessage(
             channel=CHANNEL,
             identity_kind=CHANNEL,

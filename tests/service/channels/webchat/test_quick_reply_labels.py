@@ -101,3 +101,17 @@ async def test_a_title_longer_than_a_message_is_refused_and_nothing_stored(serve
     assert refused == [{"error": {"code": "message_too_large", "message": "Tu mensaje es demasiado largo (maximo 50 "
                                                                           "caracteres)."}}]
     assert [event.text for event in await customer_events(served.database_url)] == ["cargo"]
+
+
+async def test_a_nul_character_is_refused_and_nothing_stored(served: Served) -> None:
+    """PostgreSQL's text cannot hold U+0000: a message, title or message id carrying one is refused at the door."""
+    visitor = Visitor(served.base_url)
+    await visitor.connect()
+    try:
+        await visitor.say("cargo")
+        refused = [await visitor.say("ho\x00la"), await visitor.say("/affirm", title="S\x00í"),
+                   await visitor.say("hola", message_id="m\x001")]
+    finally:
+        await visitor.close()
+    assert [reply[0]["error"]["code"] for reply in refused] == ["invalid_message"] * 3
+    assert [event.text for event in await customer_events(served.database_url)] == ["cargo"]
