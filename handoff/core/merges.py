@@ -199,7 +199,8 @@ async def merge_customers(session: AsyncSession, survivor: Customer, absorbed: C
     session.add(merge)
     await session.flush()
     moved["suggestions"] = await _accept_suggestions(session, survivor.id, absorbed.id, merge.id, actor, at)
-    merge.moved = dict(moved)
+    merge.moved = moved
+    flag_modified(merge, "moved")  # the same dict, changed since it was first flushed
     _forget_latest(session)
     result = MergeResult(merge)
     involved = [case for case in (kept, absorbed_case) if case is not None] or [

@@ -47,7 +47,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
 
 
 async def test_an_agent_who_may_not_read_a_case_of_either_customer_cannot_merge(served: Served) -> None:
-    care = await served.agent("agent", "care", "carla")  # the visitor's open case is queued for sales
+    care = await served.agent("agent", "care", "carla")  # the visitor's open case is queued for returns
     before = await snapshot(served.sessions)
     refused = await care.post(f"/customers/{served.ids['ana']}/merge", {"other_id": served.ids["visitor"]})
     assert refused.status_code == 403 and refused.json() == {"detail": "you may not read every case this touches"}

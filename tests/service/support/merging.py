@@ -62,24 +62,29 @@ async def case_with_events(session: AsyncSession, customer: Customer, channel: s
     return case
 
 
-async def two_customers(sessions: Sessions) -> dict[str, str]:
-    """Ana on WhatsApp (two cases, one assigned) and a web visitor (two cases, one queued, a call, an email)."""
+def ana_phone(tag: str = "") -> str:
+    return "+525512345678" if not tag else f"+52551234{tag[-4:]}"
+
+
+async def two_customers(sessions: Sessions, tag: str = "") -> dict[str, str]:
+    """Ana on WhatsApp (two cases, one assigned) and a web visitor (two cases, one queued, a call, an email);
+    `tag` keeps the accounts and identities apart when several tests share a database."""
     async with sessions() as session, session.begin():
-        maria = await agent(session, "maria", "care")
-        luis = await agent(session, "luis", "sales")
-        ana = await resolve_customer(session, "phone", "+525512345678", verified=True, verified_by="whatsapp",
+        maria = await agent(session, f"maria{tag}", "care")
+        luis = await agent(session, f"luis{tag}", "returns")
+        ana = await resolve_customer(session, "phone", ana_phone(tag), verified=True, verified_by="whatsapp",
                                      display_name="Ana", language="es")
         ana.facts = {"order_number": "100002"}
-        visitor = await resolve_customer(session, "webchat", "visitor-1")
-        session.add(Identity(customer_id=visitor.id, kind="email", value="ana@example.mx"))
-        visitor.facts = {"order_number": "999999", "email": "ana@example.mx"}
+        visitor = await resolve_customer(session, "webchat", f"visitor-1{tag}")
+        session.add(Identity(customer_id=visitor.id, kind="email", value=f"ana{tag}@example.mx"))
+        visitor.facts = {"order_number": "999999", "email": f"ana{tag}@example.mx"}
         await case_with_events(session, ana, "whatsapp", "resolved", texts=("hola", "gracias"), age_hours=30)
         ana_open = await case_with_events(session, ana, "whatsapp", "assigned", team="care", assignee=maria,
                                           texts=("mi pedido",), age_hours=2)
         await case_with_events(session, visitor, "webchat", "resolved", texts=("hi",), age_hours=20)
-        web_open = await case_with_events(session, visitor, "webchat", "queued", team="sales",
+        web_open = await case_with_events(session, visitor, "webchat", "queued", team="returns",
                                           texts=("te escribí por whatsapp",), age_hours=1)
-        session.add(Call(provider="twilio", provider_call_id="CA1", case_id=web_open.id, customer_id=visitor.id,
-                         direction="inbound", status="completed"))
-    return {"ana": ana.id, "visitor": visitor.id, "ana_open": ana_open.id, "web_open": web_open.id,
-            "maria": maria.id, "luis": luis.id}
+        session.add(Call(provider="twilio", provider_call_id=f"CA1{tag}", case_id=web_open.id,
+                         customer_id=visitor.id, direction="inbound", status="completed"))
+    return {"phone": ana_phone(tag), "ana": ana.id, "visitor": visitor.id, "ana_open": ana_open.id,
+            "web_open": web_open.id, "maria": maria.id, "luis": luis.id}
