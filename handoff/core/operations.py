@@ -55,6 +55,12 @@ class VoiceOperations(BaseModel):
     missed_call_template: MissedCallTemplate | None = None
 
 
+class Holidays(BaseModel):
+    """The country whose holidays close the operation; also where local phone numbers are read."""
+
+    country: str = "MX"
+
+
 class Operations(BaseModel):
     """Only the keys the service uses are typed; the actions read the same file for business hours."""
 
@@ -68,12 +74,18 @@ class Operations(BaseModel):
     whatsapp_templates: list[dict[str, Any]] = Field(default_factory=list)
     inbox: InboxOperations = Field(default_factory=InboxOperations)
     voice: VoiceOperations = Field(default_factory=VoiceOperations)
+    holidays: Holidays = Field(default_factory=Holidays)
 
     def team_for(self, intent: str | None, requested: str | None = None) -> str:
         """The team named by the assistant if we know it, else the one mapped to the intent."""
         if requested and requested in self.teams:
             return requested
         return self.intent_teams.get(intent or "", self.intent_teams.get("default", "care"))
+
+    @property
+    def default_region(self) -> str:
+        """Where a phone number typed without its country code is read (as the actions read it)."""
+        return self.holidays.country.upper()
 
     def language_or_default(self, language: str | None) -> str:
         """A language we have texts for."""

@@ -78,6 +78,24 @@ class IdentityView(View):
     verified: bool
 
 
+class FoundCase(View):
+    """A case of a found customer (one the reader may read): every door it came through."""
+
+    id: str
+    status: str
+    channels: list[str]
+    created_at: str
+
+
+class FoundCustomer(View):
+    """A customer as the lookup finds them: who, at which identities, and the reader's cases of theirs."""
+
+    id: str
+    name: str | None
+    identities: list[IdentityView]
+    cases: list[FoundCase]
+
+
 class EarlierCase(View):
     id: str
     status: str

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Connection,
     DateTime,
     Float,
     ForeignKey,
@@ -19,8 +20,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
+    event,
+    insert,
+    inspect,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
+
+from handoff.store.search_keys import fact_keys, name_keys
 
 # SQLite only auto-increments INTEGER PRIMARY KEY, PostgreSQL wants BIGINT for an event log.
 BigIntId = BigInteger().with_variant(Integer, "sqlite")
@@ -60,6 +68,58 @@ class Customer(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # told on one channel, known on all
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CustomerKey(Base):
+    """A key agents find a customer by: a word of the name (folded), an order number, a told email or phone.
+
+    Kept by the mapper events below whenever a customer's name or facts change; order numbers, emails and
+    phones once learnt stay (an older order still finds its customer), name keys follow the name.
+    """
+
+    __tablename__ = "customer_keys"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "kind", "value", name="uq_customer_keys"),
+        Index("ix_customer_keys_lookup", "kind", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # name order email phone
+    # Byte order on PostgreSQL, as on SQLite: a prefix is then one index range under any database locale.
+    value: Mapped[str] = mapped_column(String(120).with_variant(String(120, collation="C"), "postgresql"))
+
+
+_KEYS = CustomerKey.__table__
+
+
+def _keep_keys(connection: Connection, customer: Customer, *, created: bool) -> None:
+    """Rewrites the name keys when the name changed and adds the keys of newly learnt facts."""
+    state = inspect(customer)
+    if created or state.attrs.display_name.history.has_changes():
+        connection.execute(delete(_KEYS).where(_KEYS.c.customer_id == customer.id, _KEYS.c.kind == "name"))
+        names = [{"customer_id": customer.id, "kind": "name", "value": key}
+                 for key in dict.fromkeys(name_keys(customer.display_name))]
+        if names:
+            connection.execute(insert(_KEYS), names)
+    if created or state.attrs.facts.history.has_changes():
+        wanted = fact_keys(customer.facts)
+        if wanted and not created:
+            wanted -= set(connection.execute(select(_KEYS.c.kind, _KEYS.c.value).where(
+                _KEYS.c.customer_id == customer.id, _KEYS.c.kind != "name")).tuples())
+        if wanted:
+            connection.execute(insert(_KEYS), [{"customer_id": customer.id, "kind": kind, "value": value}
+                                               for kind, value in sorted(wanted)])
+
+
+@event.listens_for(Customer, "after_insert")
+def _customer_created(mapper: Mapper[Customer], connection: Connection, customer: Customer) -> None:
+    _keep_keys(connection, customer, created=True)
+
+
+@event.listens_for(Customer, "after_update")
+def _customer_changed(mapper: Mapper[Customer], connection: Connection, customer: Customer) -> None:
+    _keep_keys(connection, customer, created=False)
 
 
 class Identity(Base):
