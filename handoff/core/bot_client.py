@@ -24,20 +24,27 @@ class BotUnavailable(Exception):
 class BotTurn:
     messages: tuple[OutboundMessage, ...]
     handoff: HandoffRequest | None
+    asked: tuple[str, ...] = ()  # the facts the assistant asked for (`{"asked": "order_number"}` payloads)
 
 
 def parse_rest_response(items: Any) -> BotTurn:
-    """Rasa REST replies → messages plus at most one handoff; unknown shapes are kept as custom."""
+    """Rasa REST replies → messages plus at most one handoff and the facts asked for; unknown shapes are kept
+    as custom. The service's own payloads (handoff, asked) are signals, never shown to the customer."""
     if not isinstance(items, list):
         raise BotUnavailable(f"unexpected reply from Rasa: {type(items).__name__}")
     messages: list[OutboundMessage] = []
     handoff: HandoffRequest | None = None
+    asked: list[str] = []
     for item in items:
         if not isinstance(item, dict):
             continue
         custom = item.get("custom")
         if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
             handoff = handoff or HandoffRequest.from_payload(custom["handoff"])
+            continue
+        if isinstance(custom, dict) and set(custom) == {"asked"}:
+            if isinstance(custom["asked"], str) and custom["asked"] not in asked:
+                asked.append(custom["asked"][:64])
             continue
         buttons = item.get("buttons") or []
         replies = tuple(
@@ -53,7 +60,7 @@ def parse_rest_response(items: Any) -> BotTurn:
         )
         if message.text or message.image or message.custom:
             messages.append(message)
-    return BotTurn(tuple(messages), handoff)
+    return BotTurn(tuple(messages), handoff, tuple(asked))
 
 
 @dataclass(frozen=True)
@@ -158,10 +165,15 @@ class RasaClient:
             return None
         return body if isinstance(body, dict) else None
 
+    async def slots(self, sender: str) -> dict[str, Any]:
+        """The conversation's slots (its language, the facts it learnt); empty if Rasa can't say."""
+        tracker = await self._tracker(sender, "NONE")
+        slots = tracker.get("slots") if tracker else None
+        return slots if isinstance(slots, dict) else {}
+
     async def slot(self, sender: str, name: str) -> Any:
         """A slot of the conversation (the language the assistant settled on); None if Rasa can't say."""
-        tracker = await self._tracker(sender, "NONE")
-        return (tracker.get("slots") or {}).get(name) if tracker else None
+        return (await self.slots(sender)).get(name)
 
     async def user_turns(self, sender: str) -> list[UserTurn] | None:
         """Every customer message of a conversation as Rasa parsed it, for the designers' harvester."""

@@ -26,6 +26,7 @@ from handoff.core.handoffs import (
     resumes_with_assistant,
     withdraw_handoff,
 )
+from handoff.core.learnt import learnt_facts, may_teach, reasked
 from handoff.core.merge_evidence import suggest, weigh_told
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
@@ -143,10 +144,14 @@ class Conversations:
         except BotUnavailable as exc:
             log.warning("bot_unavailable", case_id=turn.case_id, error=str(exc))
             answer = None
-        language = None
-        if answer is not None and not turn.language_known:
-            language = await self.bot.slot(turn.case_id, "language")  # learnt once, for when Rasa is down
-        outgoing = await self._record_turn(turn, answer, language)
+        language, learnt = None, {}
+        if answer is not None and (not turn.language_known or may_teach(turn.bot_input)):
+            # One tracker read, only after a turn that may have taught something: the language (learnt once,
+            # for when Rasa is down), an order number, email or phone (kept on the customer for every door).
+            slots = await self.bot.slots(turn.case_id)
+            language = None if turn.language_known else slots.get("language")
+            learnt = learnt_facts(slots, turn.metadata.get("known") or {}, self.operations.default_region)
+        outgoing = await self._record_turn(turn, answer, language, learnt)
         if typing is not None:
             await typing  # shown while the assistant thinks, without making the customer wait for it
         if deliverer:
@@ -173,19 +178,23 @@ class Conversations:
                         turn_metadata(event.channel, case, customer, await identities_of(session, customer.id)),
                         bool(case.language), case.status != "bot")
 
-    async def _record_turn(self, pending: Turn, turn: BotTurn | None,
-                           language: str | None = None) -> list[OutboundMessage]:
+    async def _record_turn(self, pending: Turn, turn: BotTurn | None, language: str | None = None,
+                           learnt: Mapping[str, str] | None = None) -> list[OutboundMessage]:
         """Stores the assistant's answer (or the holding message and handoff) and clears the pending turn.
 
         A case people hold gets no second holding message or handoff; one queued only because the assistant was
-        down goes back to it when it answers (the handoff withdrawn), else stays with people."""
+        down goes back to it when it answers (the handoff withdrawn), else stays with people.
+        Facts the turn taught are kept on the customer; a question for a fact known when the turn began is a
+        re-ask: flagged on the turn's last bot message (`reask` in its payload) and counted on the case."""
         async with self.sessions() as session, session.begin():
             claimed = await write_reading_head(session, _CLAIM_PENDING, _CLAIM_PENDING_READ_HEAD,
                                                {"event_id": pending.event_id}, pending.case_id)
             if claimed == 0:  # another worker finished this turn first
                 return []
+            reask = reasked(turn.asked, pending.metadata.get("known") or {}) if turn is not None else []
             # The usual turn: only answers, on a case the assistant holds.
-            if turn is not None and turn.handoff is None and language is None and not pending.resuming:
+            if (turn is not None and turn.handoff is None and language is None and not pending.resuming
+                    and not learnt and not reask):
                 case_ref = CaseRef(pending.case_id, pending.customer_id)  # no need to load the case row
                 for message in turn.messages:
                     await stage_to_customer(session, case_ref, self.deliverers, channel=pending.channel,
@@ -209,11 +218,17 @@ class Conversations:
             if language in self.operations.languages and not case.language:
                 case.language = language
                 customer.language = customer.language or language
+            if learnt:
+                customer.facts = {**(customer.facts or {}), **learnt}
+                await weigh_told(session, customer, dict(learnt))  # a free phone becomes theirs; others: suggestions
+            if reask:
+                case.reask_turns += 1
             handoff: Handoff | None = None
             if turn is not None:
-                for message in turn.messages:
+                for index, message in enumerate(turn.messages, start=1):
+                    note = {"reask": reask} if reask and index == len(turn.messages) else None
                     await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
-                                            address=pending.address, message=message, actor="bot")
+                                            address=pending.address, message=message, actor="bot", note=note)
                     outgoing.append(message)
                 if turn.handoff is not None:
                     language = turn.handoff.slots.get("language")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, select, tuple_, union
+from sqlalchemy import ColumnElement, and_, exists, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core.case_scope import readable
@@ -84,11 +84,11 @@ async def find_customers(session: AsyncSession, reader: Reader, query: str, *, r
     ids: list[str] = []
     exact = []
     if found.identities:
-        exact.append(select(Identity.customer_id.label("id"))
-                     .where(tuple_(Identity.kind, Identity.value).in_(found.identities)))
+        exact.append(select(Identity.customer_id.label("id")).where(or_(  # (kind, value) pairs use the index
+            *(and_(Identity.kind == kind, Identity.value == value) for kind, value in found.identities))))
     if found.keys:
-        exact.append(select(CustomerKey.customer_id.label("id"))
-                     .where(tuple_(CustomerKey.kind, CustomerKey.value).in_(found.keys)))
+        exact.append(select(CustomerKey.customer_id.label("id")).where(or_(
+            *(and_(CustomerKey.kind == kind, CustomerKey.value == value) for kind, value in found.keys))))
     if exact:
         matched = union(*exact).subquery() if len(exact) > 1 else exact[0].subquery()
         ids.extend(await session.scalars(
@@ -123,36 +123,31 @@ async def cards(session: AsyncSession, reader: Reader, ids: list[str]) -> list[d
     """Customers with their identities and the cases the reader may read, in four statements for any number."""
     if not ids:
         return []
-    customers = {c.id: c for c in await session.scalars(select(Customer).where(Customer.id.in_(ids)))}
-    identities: dict[str, list[Identity]] = {}
-    for identity in await session.scalars(select(Identity).where(Identity.customer_id.in_(ids))
-                                          .order_by(Identity.id)):
-        identities.setdefault(identity.customer_id, []).append(identity)
-    cases: dict[str, list[Case]] = {}
-    for case in await session.scalars(select(Case).where(Case.customer_id.in_(ids), readable(reader))
-                                      .order_by(Case.created_at.desc(), Case.id)):
-        listed = cases.setdefault(case.customer_id, [])
-        if len(listed) < CASES_PER_CUSTOMER:
-            listed.append(case)
-    case_ids = [case.id for listed in cases.values() for case in listed]
-    channels: dict[str, set[str]] = {}
-    if case_ids:
-        for case_id, channel in await session.execute(
-                select(TimelineEvent.case_id, TimelineEvent.channel).where(TimelineEvent.case_id.in_(case_ids))
-                .distinct()):
-            channels.setdefault(case_id, set()).add(channel)
-    return [_card(customers[i], identities.get(i, []), cases.get(i, []), channels) for i in ids if i in customers]
-
-
-def _card(customer: Customer, identities: list[Identity], cases: list[Case],
-          channels: dict[str, set[str]]) -> dict[str, Any]:
-    return {
-        "id": customer.id,
-        "name": customer.display_name,
+    names = dict((await session.execute(select(Customer.id, Customer.display_name)
+                                        .where(Customer.id.in_(ids)))).tuples().all())
+    identities: dict[str, list[dict[str, Any]]] = {}
+    for customer_id, kind, value, verified in await session.execute(
+            select(Identity.customer_id, Identity.kind, Identity.value, Identity.verified)
+            .where(Identity.customer_id.in_(ids)).order_by(Identity.id)):
         # webchat identities are signed session ids: say the customer has one, never show it
-        "identities": [{"kind": i.kind, "value": i.value if i.kind != "webchat" else "visitor",
-                        "verified": i.verified} for i in identities],
-        "cases": [{"id": c.id, "status": c.status, "channels": sorted(channels.get(c.id, set()) | {c.channel}),
-                   "created_at": utc_iso(c.created_at)} for c in cases],
-    }
-
+        identities.setdefault(customer_id, []).append(
+            {"kind": kind, "value": value if kind != "webchat" else "visitor", "verified": bool(verified)})
+    cases: dict[str, list[dict[str, Any]]] = {}
+    channels: dict[str, set[str]] = {}
+    for case_id, customer_id, status, channel, created_at in await session.execute(
+            select(Case.id, Case.customer_id, Case.status, Case.channel, Case.created_at)
+            .where(Case.customer_id.in_(ids), readable(reader)).order_by(Case.created_at.desc(), Case.id)):
+        listed = cases.setdefault(customer_id, [])
+        if len(listed) < CASES_PER_CUSTOMER:
+            listed.append({"id": case_id, "status": status, "channels": [], "created_at": utc_iso(created_at)})
+            channels[case_id] = {channel}
+    if channels:
+        for case_id, channel in await session.execute(
+                select(TimelineEvent.case_id, TimelineEvent.channel).where(TimelineEvent.case_id.in_(list(channels)))
+                .distinct()):
+            channels[case_id].add(channel)
+    for listed in cases.values():
+        for case in listed:
+            case["channels"] = sorted(channels[case["id"]])
+    return [{"id": i, "name": names[i], "identities": identities.get(i, []), "cases": cases.get(i, [])}
+            for i in ids if i in names]

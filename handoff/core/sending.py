@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,10 +28,13 @@ class Staged:
 
 
 async def stage_to_customer(session: AsyncSession, case: CaseKey, deliverers: Mapping[str, Deliverer], *,
-                            channel: str, address: str, message: OutboundMessage, actor: str) -> Staged:
-    """Stores the message on the case's timeline and stages it on the channel; the caller commits."""
+                            channel: str, address: str, message: OutboundMessage, actor: str,
+                            note: Mapping[str, Any] | None = None) -> Staged:
+    """Stores the message on the case's timeline and stages it on the channel; the caller commits.
+
+    `note` is kept with the event for the record (e.g. the assistant's re-ask), never sent."""
     event = await append_event(session, case, channel=channel, direction="out", actor=actor, kind="message",
-                               text=message.text, payload=message.as_payload())
+                               text=message.text, payload={**message.as_payload(), **(note or {})})
     deliverer = deliverers.get(channel)
     if deliverer is not None:
         await deliverer.stage(session, event, address, message)

@@ -38,6 +38,7 @@ class CaseFact:
     resolved_at: datetime | None = None
     csat: int | None = None
     handoffs: tuple[HandoffFact, ...] = field(default_factory=tuple)
+    reask_turns: int = 0  # turns in which the assistant asked for a fact the customer had already given
 
     @property
     def to_human(self) -> tuple[HandoffFact, ...]:
@@ -70,6 +71,7 @@ class Cell(NamedTuple):
     csat_bot_responses: int = 0
     csat_assisted_sum: int = 0
     csat_assisted_responses: int = 0
+    reasked: int = 0  # cases with at least one re-ask
     handoffs: int = 0  # bot to people, transfers excluded
     bot_turns: int = 0
     bot_us: int = 0

@@ -86,6 +86,7 @@ def aggregate(cells: Sequence[Cell]) -> dict[str, Any]:
         "csat_bot_only": _mean(s["csat_bot_sum"], s["csat_bot_responses"]),
         "csat_assisted": _mean(s["csat_assisted_sum"], s["csat_assisted_responses"]),
         "csat_bot_only_responses": s["csat_bot_responses"], "csat_assisted_responses": s["csat_assisted_responses"],
+        "reasked": s["reasked"], "reask_rate": _ratio(s["reasked"], cases),
     }
 
 

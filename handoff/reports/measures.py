@@ -93,7 +93,7 @@ def case_sums(case: CaseFact, same_customer: Sequence[CaseFact], window: timedel
     prefix = "csat_assisted" if case.assisted else "csat_bot"
     sums = {"cases": 1, "assisted": int(case.assisted), "resolved": int(resolved),
             "fcr": int(resolved and not is_recontacted(case, same_customer, window)),
-            "recontacts": int(is_recontact(case, same_customer, window))}
+            "recontacts": int(is_recontact(case, same_customer, window)), "reasked": int(case.reask_turns > 0)}
     if case.csat is not None:
         sums |= {f"{prefix}_sum": case.csat, f"{prefix}_responses": 1}
     return sums

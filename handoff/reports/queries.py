@@ -134,6 +134,7 @@ def _keyed(days: Sequence[Day]) -> Any:
                                   earlier.id < first.id)
     assisted = first.id.is_not(None)
     return (select(Case.id, Case.customer_id, Case.status, Case.csat, Case.created_at, Case.resolved_at,
+                   Case.reask_turns,
                    _day_of(Case.created_at, days).label("day"), Case.channel, first.id.label("first_id"),
                    first.reason.label("first_reason"),
                    case((assisted, func.coalesce(first.team, "")), else_=BOT_ONLY).label("team"),
@@ -205,6 +206,7 @@ def _case_sums(keyed: Any, returns: Any) -> Select[Any]:
         "csat_bot_responses": _count(and_(~assisted, with_csat)),
         "csat_assisted_sum": _total(and_(assisted, with_csat), k.csat),
         "csat_assisted_responses": _count(and_(assisted, with_csat)),
+        "reasked": _count(k.reask_turns > 0),
     }
     keys = (k.day, k.channel, k.team, k.intent, k.first_reason)
     return (select(*keys, *_in_order(sums)).select_from(keyed).outerjoin(returns, returns.c.id == k.id)

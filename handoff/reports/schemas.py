@@ -34,6 +34,8 @@ class Kpis(View):
     csat_assisted: float | None
     csat_bot_only_responses: int
     csat_assisted_responses: int
+    reasked: int
+    reask_rate: float | None
 
 
 # A row of a table names its group first: pydantic puts the fields of the last base class first,

@@ -80,7 +80,7 @@ class CustomerKey(Base):
     __tablename__ = "customer_keys"
     __table_args__ = (
         UniqueConstraint("customer_id", "kind", "value", name="uq_customer_keys"),
-        Index("ix_customer_keys_lookup", "kind", "value"),
+        Index("ix_customer_keys_lookup", "kind", "value", "customer_id"),  # prefix ranges come out in order
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -164,6 +164,7 @@ class Case(Base):
     resolved_at: Mapped[datetime | None]
     last_customer_message_at: Mapped[datetime | None]
     csat_requested_at: Mapped[datetime | None]  # the CSAT question went out; the answer may come later
+    reask_turns: Mapped[int] = mapped_column(Integer, default=0)  # the assistant asked for a fact already known
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -108,6 +108,13 @@ def test_ask_order_number_in_language(dispatcher, make_tracker, run_action) -> N
     assert "numero de pedido" in dispatcher.messages[1]["text"]
 
 
+def test_asking_for_the_order_number_tells_the_service_what_it_asked(dispatcher, make_tracker, run_action) -> None:
+    """The service counts a question for a fact the customer already gave as a re-ask (reask_rate)."""
+    run_action(ActionAskOrderNumber(), dispatcher, make_tracker({"language": "es"}))
+    run_action(ActionOrderStatus(), dispatcher, make_tracker({"language": "es", "order_number": "12"}))
+    assert [m["custom"] for m in dispatcher.messages] == [{"asked": "order_number"}] * 2
+
+
 def test_order_form_validation_normalizes(dispatcher, make_tracker) -> None:
     form = ValidateOrderForm()
     tracker = make_tracker({"order_number": "#100002"})

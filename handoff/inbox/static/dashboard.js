@@ -10,7 +10,7 @@ const KPI_COLUMNS = ["cases", "contained", "containment_rate", "handed_off", "ha
   "handoff_reasons", "avg_bot_turns_before_handoff", "avg_bot_seconds_before_handoff", "avg_queue_wait_seconds",
   "abandoned_in_queue", "queue_abandonment_rate", "avg_first_response_seconds", "avg_handle_seconds", "resolved",
   "first_contact_resolutions", "fcr_rate", "recontacts", "recontact_rate", "sla_attainment", "sla_spread",
-  "csat_bot_only", "csat_assisted", "csat_bot_only_responses", "csat_assisted_responses"];
+  "csat_bot_only", "csat_assisted", "csat_bot_only_responses", "csat_assisted_responses", "reasked", "reask_rate"];
 
 let loaded = false;
 let requested = 0;
@@ -27,7 +27,8 @@ function percent(value) {
 function summary(total) {
   const tiles = [["Cases", total.cases], ["Containment", percent(total.containment_rate)],
     ["Handoff rate", percent(total.handoff_rate)], ["FCR", percent(total.fcr_rate)],
-    ["Recontacts", percent(total.recontact_rate)], ["Abandoned in queue", percent(total.queue_abandonment_rate)],
+    ["Recontacts", percent(total.recontact_rate)], ["Re-asks", percent(total.reask_rate)],
+    ["Abandoned in queue", percent(total.queue_abandonment_rate)],
     ["First response", total.avg_first_response_seconds === null ? "–" : `${total.avg_first_response_seconds} s`]];
   return tiles.map(([label, value]) => h("div", { class: "tile" }, h("span", { class: "muted" }, label),
     h("strong", { dataset: { kpi: label } }, String(value))));
@@ -41,6 +42,7 @@ function render(report, start, end) {
     { name: "handoff rate", values: report.day.map((row) => row.handoff_rate) },
     { name: "FCR", values: report.day.map((row) => row.fcr_rate) },
   ]);
+  bars($("#dash-reasks"), report.channel.map((row) => [row.channel, row.reask_rate]));
   bars($("#dash-containment"), report.channel.map((row) => [row.channel, row.containment_rate]));
   bars($("#dash-sla"), Object.entries(report.total.sla_attainment));
   const suffix = `${start}_${end}`;

@@ -23,7 +23,7 @@ def day_cases(day: int) -> list[CaseFact]:
         CaseFact(f"bot{day}", f"A{day}", "webchat", "resolved", m(0), m(5), csat=5),
         CaseFact(f"handed{day}", f"B{day}", "webchat", "resolved", m(0), m(11, 30), csat=4, handoffs=(
             HandoffFact("to_human", "explicit_request", "request_human", "care", 2, m(1), m(1, 30), m(11, 30),
-                        "resolved", m(1, 40)),)),
+                        "resolved", m(1, 40)),), reask_turns=day % 2),  # asked again for the order every other day
         CaseFact(f"recontact{day}", f"B{day}", "whatsapp", "resolved", m(131, 30), m(135)),
         CaseFact(f"returned{day}", f"C{day}", "whatsapp", "resolved", m(0), m(20), handoffs=(
             HandoffFact("to_human", "complex_intent", "return_request", "returns", 3, m(2), m(7), m(12),
@@ -31,7 +31,7 @@ def day_cases(day: int) -> list[CaseFact]:
             HandoffFact("to_bot", "returned_by_agent", None, "returns", 0, m(12), m(12), m(12), "returned_to_bot"))),
         CaseFact(f"abandoned{day}", f"D{day}", "voice", "abandoned", m(0), m(10), handoffs=(
             HandoffFact("to_human", "repeated_fallback", "nlu_fallback", "care", 4, m(0, 30), None, m(10),
-                        "abandoned"),)),
+                        "abandoned"),), reask_turns=2),  # the caller was asked twice for what they had said
     ]
 
 
@@ -52,7 +52,7 @@ async def seed_cases(session: AsyncSession, cases: list[CaseFact]) -> None:
     for case in cases:
         session.add(Case(id=case.id, customer_id=case.customer_id, channel=case.channel, status=case.status,
                          created_at=case.created_at, resolved_at=case.resolved_at, csat=case.csat,
-                         handoff_count=len(case.to_human)))
+                         handoff_count=len(case.to_human), reask_turns=case.reask_turns))
     await session.flush()
 
 

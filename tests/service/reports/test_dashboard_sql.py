@@ -78,7 +78,8 @@ def awkward_cases(seed: int = 7) -> list[CaseFact]:
             status = rng.choice(("resolved", "resolved", "abandoned", "bot", "queued"))
             closed = resolved if status in ("resolved", "abandoned") else None
             cases.append(CaseFact(f"c{customer}x{number}", f"p{customer}", rng.choice(("webchat", "whatsapp", "voice")),
-                                  status, opened, closed, rng.choice((None, 1, 3, 5)), handoffs))
+                                  status, opened, closed, rng.choice((None, 1, 3, 5)), handoffs,
+                                  rng.choice((0, 0, 1, 3))))
             gap = rng.choice((window, window + US, US, timedelta(hours=rng.randint(1, 120))))
             opened = (closed or resolved) + gap
     return cases

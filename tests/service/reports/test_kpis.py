@@ -26,6 +26,7 @@ MONTH_TOTAL = {
     "recontacts": 30, "recontact_rate": 0.1974,  # E's return after 96 hours is not one
     "sla_attainment": {"voice": 0.0, "webchat": 1.0, "whatsapp": 0.3333}, "sla_spread": 1.0,
     "csat_bot_only": 5.0, "csat_assisted": 4.0, "csat_bot_only_responses": 30, "csat_assisted_responses": 30,
+    "reasked": 45, "reask_rate": 0.2961,  # (15 webchat handed-off cases on odd days + 30 calls) / 152
 }
 
 
@@ -56,6 +57,9 @@ def test_per_channel_team_and_intent() -> None:
     assert channels["whatsapp"]["recontact_rate"] == 0.5 and channels["whatsapp"]["fcr_rate"] == 1.0
     assert channels["voice"]["queue_abandonment_rate"] == 1.0 and channels["voice"]["fcr_rate"] is None
     assert channels["voice"]["sla_spread"] is None  # one channel: no spread
+    # reask_rate per channel: cases with a re-ask / cases; 15 of 62 web chats, every call, no WhatsApp case
+    assert {name: row["reask_rate"] for name, row in channels.items()} == {"voice": 1.0, "webchat": 0.2419,
+                                                                          "whatsapp": 0.0}
     teams = {row["team"]: row["cases"] for row in report["team"]}
     assert teams == {BOT_ONLY: 62, "care": 60, "returns": 30}
     intents = {row["intent"]: row["cases"] for row in report["intent"]}

@@ -32,7 +32,7 @@ class RasaLoopback:
                                   for item in self.standin.reply(body["message"])])
 
     async def _tracker(self, request: web.Request) -> web.Response:
-        return web.json_response({"slots": {"language": "es"}, "events": []})
+        return web.json_response(self.standin.tracker())
 
     def start(self) -> RasaLoopback:
         ready = threading.Event()

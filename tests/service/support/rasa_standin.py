@@ -19,10 +19,17 @@ class RasaStandIn:
 
     asked: list[dict[str, Any]] = field(default_factory=list)
     reply: Callable[[str], list[dict[str, Any]]] = lambda message: [{"text": f"Recibido: {message}"}]
+    slots: dict[str, Any] = field(default_factory=lambda: {"language": "es"})  # what the tracker answers
+    tracker_reads: int = 0
+
+    def tracker(self) -> dict[str, Any]:
+        """GET /conversations/{sender}/tracker: the slots (one conversation's, whichever sender asks)."""
+        self.tracker_reads += 1
+        return {"slots": dict(self.slots), "events": []}
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/tracker"):
-            return httpx.Response(200, json={"slots": {"language": "es"}})
+            return httpx.Response(200, json=self.tracker())
         body = json.loads(request.content)
         self.asked.append(body)
         answers = [{"recipient_id": body["sender"], **item} for item in self.reply(body["message"])]

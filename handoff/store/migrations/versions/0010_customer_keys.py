@@ -1,4 +1,6 @@
-"""customer keys: the name words, order numbers and told emails and phones agents find a customer by
+"""customer keys: the name words, order numbers and told emails and phones agents find a customer by; re-asks
+
+cases.reask_turns counts the assistant's questions for a fact the customer had already given (reask_rate).
 
 Revision ID: 0010_customer_keys
 Revises: 0001
@@ -31,7 +33,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("customer_id", "kind", "value", name="uq_customer_keys"),
     )
-    op.create_index("ix_customer_keys_lookup", "customer_keys", ["kind", "value"])
+    op.create_index("ix_customer_keys_lookup", "customer_keys", ["kind", "value", "customer_id"])
+    with op.batch_alter_table("cases") as batch:
+        batch.add_column(sa.Column("reask_turns", sa.Integer(), nullable=False, server_default="0"))
     customers = sa.table("customers", sa.column("id", sa.String), sa.column("display_name", sa.String),
                          sa.column("facts", sa.JSON))
     connection = op.get_bind()
@@ -48,5 +52,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("cases") as batch:
+        batch.drop_column("reask_turns")
     op.drop_index("ix_customer_keys_lookup", table_name="customer_keys")
     op.drop_table("customer_keys")
