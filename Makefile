@@ -95,3 +95,4 @@ bench: setup train
 	$(PY) bench/whatsapp_ingest.py
 	$(PY) bench/routing.py
 	$(PY) bench/dashboard.py
+	$(PY) bench/customer_lookup.py
