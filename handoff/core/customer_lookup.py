@@ -4,7 +4,8 @@ Every probe is an index lookup (identities' (kind, value), customer_keys' (kind,
 of it for names), so a search costs the same at 100 or 100,000 customers. The case-reading rule applies:
 an agent sees a customer only through a case they may read (`case_scope.readable`), and only those cases;
 a customer none of whose cases the agent may read is not listed to them (its name and numbers are another
-team's business). Supervisors and admins see every customer. Merged-away customers are never listed.
+team's business). Supervisors and admins see every customer. Merged-away customers are never listed, nor a
+case merged into another (its conversation continues on the kept one).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handoff.core.case_scope import readable
 from handoff.core.hashchain import utc_iso
 from handoff.core.identity import InvalidIdentity, normalize_email, normalize_phone
+from handoff.core.merge_rules import MERGED
 from handoff.core.permissions import Reader, sees_all_teams
 from handoff.store.models import Case, Customer, CustomerKey, Identity, TimelineEvent
 from handoff.store.search_keys import fold, order_key
@@ -74,7 +76,7 @@ def visible(reader: Reader) -> ColumnElement[bool]:
     alive = Customer.merged_into_id.is_(None)
     if sees_all_teams(reader.role):
         return alive
-    return and_(alive, exists().where(Case.customer_id == Customer.id, readable(reader)))
+    return and_(alive, exists().where(Case.customer_id == Customer.id, Case.status != MERGED, readable(reader)))
 
 
 async def find_customers(session: AsyncSession, reader: Reader, query: str, *, region: str,
@@ -136,7 +138,8 @@ async def cards(session: AsyncSession, reader: Reader, ids: list[str]) -> list[d
     channels: dict[str, set[str]] = {}
     for case_id, customer_id, status, channel, created_at in await session.execute(
             select(Case.id, Case.customer_id, Case.status, Case.channel, Case.created_at)
-            .where(Case.customer_id.in_(ids), readable(reader)).order_by(Case.created_at.desc(), Case.id)):
+            .where(Case.customer_id.in_(ids), Case.status != MERGED, readable(reader))
+            .order_by(Case.created_at.desc(), Case.id)):
         listed = cases.setdefault(customer_id, [])
         if len(listed) < CASES_PER_CUSTOMER:
             listed.append({"id": case_id, "status": status, "channels": [], "created_at": utc_iso(created_at)})
