@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, Query
 
 from handoff.core.customer_lookup import (
     LIMIT_DEFAULT,
@@ -22,24 +21,15 @@ from handoff.core.customer_lookup import (
 from handoff.inbox.deps import InboxUser
 from handoff.inbox.schemas import FoundCustomer
 from handoff.web.deps import OperationsDep, SessionsDep
+from handoff.web.errors import errors
+from handoff.web.params import CustomerId
 
 router = APIRouter(prefix="/inbox/api")
-CUSTOMER_ID = r"^[0-9a-f]{32}$"
 
 
-class Problem(BaseModel):
-    """FastAPI's HTTPException body."""
-
-    detail: str
-
-
-SIGNED_IN: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Not logged in"},
-    403: {"model": Problem, "description": "A role without the inbox (designers)"},
-}
-
-
-@router.get("/customers", response_model=list[FoundCustomer], responses=SIGNED_IN)
+# 403: a role without the inbox (designers); by id also an agent who may read none of the customer's cases.
+# 404: no such customer, or one merged into another. 422 (FastAPI's): q, limit or the id out of bounds.
+@router.get("/customers", response_model=list[FoundCustomer], responses=errors(401, 403))
 async def search_customers(
     principal: InboxUser, sessions: SessionsDep, operations: OperationsDep,
     q: Annotated[str, Query(min_length=Q_MIN, max_length=Q_MAX,
@@ -52,14 +42,8 @@ async def search_customers(
         return await find_customers(session, principal.agent, q, region=operations.default_region, limit=limit)
 
 
-@router.get("/customers/{customer_id}", response_model=FoundCustomer, responses={
-    **SIGNED_IN,
-    403: {"model": Problem, "description": "A role without the inbox, or an agent who may read none of the "
-                                           "customer's cases"},
-    404: {"model": Problem, "description": "No such customer, or merged into another"},
-})
-async def one_customer(principal: InboxUser, sessions: SessionsDep,
-                       customer_id: Annotated[str, Path(pattern=CUSTOMER_ID)]) -> dict[str, Any]:
+@router.get("/customers/{customer_id}", response_model=FoundCustomer, responses=errors(401, 403, 404))
+async def one_customer(principal: InboxUser, sessions: SessionsDep, customer_id: CustomerId) -> dict[str, Any]:
     """One customer with the cases this agent may read."""
     async with sessions() as session:
         card = await customer_card(session, principal.agent, customer_id)

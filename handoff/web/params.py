@@ -29,6 +29,8 @@ EventId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A timeline event
 HandoffId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A transition's (handoff's) id")]
 SampleId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="An NLU sample's id")]
 CaseId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description="A case's id")]
+CustomerId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
+                                 description="A customer's id")]
 BeforeEvent = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="Older events: those before this id")]
 Day = Annotated[date, AfterValidator(in_years),
                 Query(description=f"A local day, {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31")]
