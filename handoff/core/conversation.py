@@ -27,7 +27,7 @@ from handoff.core.handoffs import (
     withdraw_handoff,
 )
 from handoff.core.learnt import learnt_facts, may_teach, reasked
-from handoff.core.merge_evidence import suggest, weigh_told
+from handoff.core.merge_evidence import weigh_proved, weigh_told
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.routing_notice import RoutingNotices
@@ -97,8 +97,9 @@ class Conversations:
                         language=inbound.language, linked=inbound.linked_identities, handle=inbound.handle,
                     )
                     customer = contact.customer
-                    for kind, value, owner in contact.kept_elsewhere:  # proved here, owned there: agents decide
-                        await suggest(session, customer, owner, kind, value)
+                    # proved here, owned there: one person (merged, undoable) when both are verified, else agents decide
+                    await weigh_proved(session, customer, contact.kept_elsewhere,
+                                       inbound.verified_by if inbound.verified else None)
                     csat = await self.csat.answer_to(session, customer, inbound)
                     case = csat[0] if csat else await open_case(
                         session, customer, inbound.channel,

@@ -6,6 +6,7 @@ identity, or the same name and order number; agents see it in the customer panel
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +49,25 @@ async def link_verified_identity(session: AsyncSession, customer: Customer, kind
                           {"kind": "verified_identity", "identity_kind": kind, "value": value,
                            "verified_by": verified_by, "owner_verified_by": identity.verified_by})
     return owner
+
+
+async def weigh_proved(session: AsyncSession, customer: Customer, proved: Iterable[tuple[str, str, Customer]],
+                       verified_by: str | None) -> None:
+    """Identities a door proved for `customer` (`verified_by`) that other customers own, e.g. a WhatsApp webhook
+    naming both a phone and a business-scoped id: when the owner's identity is verified too, the two are one
+    person and the owner is merged into `customer` (actor system, undoable), who continues the conversation;
+    otherwise agents get a suggestion."""
+    for kind, value, owner in proved:
+        owner = await follow_merges(session, owner)
+        if owner.id == customer.id:
+            continue
+        identity = await session.scalar(select(Identity).where(Identity.kind == kind, Identity.value == value))
+        if verified_by and identity is not None and identity.verified:
+            await merge_customers(session, customer, owner, SYSTEM,
+                                  {"kind": "verified_identity", "identity_kind": kind, "value": value,
+                                   "verified_by": verified_by, "owner_verified_by": identity.verified_by})
+        else:
+            await suggest(session, customer, owner, kind, value)
 
 
 async def suggest(session: AsyncSession, customer: Customer, other: Customer, kind: str, value: str) -> None:

@@ -144,6 +144,7 @@ async def merge_customers(session: AsyncSession, survivor: Customer, absorbed: C
     """Makes `absorbed` part of `survivor`; the caller commits (and publishes the result's cases as changed)."""
     if survivor.id == absorbed.id:
         raise MergeRefused(422, "a customer cannot be merged with itself")
+    await session.flush()  # the caller's pending changes first: the rows are read again under the lock
     await _lock_customers(session, survivor.id, absorbed.id)
     await session.refresh(survivor)
     await session.refresh(absorbed)
@@ -221,6 +222,7 @@ async def merge_cases(session: AsyncSession, kept: Case, absorbed: Case, actor: 
         raise MergeRefused(422, "a case cannot be merged with itself")
     if kept.customer_id != absorbed.customer_id:
         raise MergeRefused(409, "the cases belong to different customers: merge the customers")
+    await session.flush()
     await _lock_customers(session, kept.customer_id)
     for case in (kept, absorbed):
         await session.refresh(case, with_for_update=True)

@@ -32,7 +32,7 @@ from handoff.core.conversation import Conversations, Received
 from handoff.core.customers import follow_merges, link_identities
 from handoff.core.delivery import record_delivery
 from handoff.core.identity import InvalidIdentity
-from handoff.core.merge_evidence import suggest
+from handoff.core.merge_evidence import weigh_proved
 from handoff.core.messages import InboundMessage
 from handoff.core.timeline import provider_id_seen
 from handoff.core.webhook_store import WebhookWriter, keep_refused
@@ -301,7 +301,7 @@ class WhatsAppIngest:
             return
         customer = await follow_merges(session, customer)  # merged since: the survivor has the phone now
         if len(identities) == 2:
-            for kind, value, owner in await link_identities(session, customer, identities, verified_by="whatsapp"):
-                await suggest(session, customer, owner, kind, value)  # two customers: agents decide (merges)
+            kept_elsewhere = await link_identities(session, customer, identities, verified_by="whatsapp")
+            await weigh_proved(session, customer, kept_elsewhere, "whatsapp")  # two customers: one person
         if status.username and customer.handle != status.username:
             customer.handle = status.username

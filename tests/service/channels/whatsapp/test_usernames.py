@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from handoff.channels.whatsapp.window import OutsideWindow
 from handoff.core.customers import resolve_customer
+from handoff.core.merges import undo_merge
 from handoff.core.timeline import verify_case
-from handoff.store.models import Case, Customer, Identity, MergeSuggestion, Outbox
+from handoff.store.models import Case, Customer, Identity, Merge, MergeSuggestion, Outbox
 from tests.service.support.whatsapp_webhooks import (
     BSUID,
     WA_ID,
@@ -121,25 +122,29 @@ async def test_a_username_only_customer_who_shows_the_number_later_keeps_one_cus
         ("whatsapp_bsuid", BSUID), ("phone", "+16505551234")]
 
 
-async def test_an_id_and_a_phone_of_two_customers_are_not_merged_but_suggested(channel) -> None:
+async def test_an_id_and_a_phone_of_two_customers_proved_together_merge_them_undoably(channel) -> None:
     async with channel.sessions() as session, session.begin():
         caller = await resolve_customer(session, "phone", "+16505551234", verified=True, verified_by="caller_id")
     await channel.webhook(username_webhook("hola", wamid="wamid.USER1"))
-    await channel.webhook(both_ids_webhook("soy yo", wamid="wamid.BOTH1"))
+    await channel.webhook(both_ids_webhook("soy yo", wamid="wamid.BOTH1"))  # WhatsApp proves both are one user
     by_wamid = {e.provider_id: e for e in await channel.events(direction="in")}
-    assert by_wamid["wamid.BOTH1"].customer_id == caller.id  # the phone's customer, as before
-    assert by_wamid["wamid.USER1"].customer_id != caller.id
+    username_customer = by_wamid["wamid.USER1"].customer_id  # filed under the survivor since the merge
+    async with channel.sessions() as session:
+        merge = await session.scalar(select(Merge))
+        assert merge is not None and (merge.actor, merge.survivor_customer_id) == ("system", caller.id)
+        assert merge.evidence["identity_kind"] == "whatsapp_bsuid" and merge.evidence["owner_verified_by"] == "whatsapp"
+        assert await session.scalar(select(MergeSuggestion)) is None  # verified evidence: no agent needed
+    assert username_customer == by_wamid["wamid.BOTH1"].customer_id == caller.id
+    assert by_wamid["wamid.USER1"].case_id == by_wamid["wamid.BOTH1"].case_id  # one customer, one case
+    assert {customer_id for customer_id, *_ in await identities(channel)} == {caller.id}
+    async with channel.sessions() as session, session.begin():
+        await undo_merge(session, merge.id, "agent:test")  # an agent may still take it back
     owners = {(kind, value): customer_id for customer_id, kind, value, _, _ in await identities(channel)}
-    assert owners == {("phone", "+16505551234"): caller.id,
-                      ("whatsapp_bsuid", BSUID): by_wamid["wamid.USER1"].customer_id}  # each keeps its own
+    assert owners[("phone", "+16505551234")] == caller.id
+    assert owners[("whatsapp_bsuid", BSUID)] == merge.absorbed_customer_id != caller.id
     async with channel.sessions() as session:
-        assert all(c.merged_into_id is None for c in await session.scalars(select(Customer)))
-        [suggestion] = list(await session.scalars(select(MergeSuggestion)))  # agents see it and decide
-    assert (suggestion.customer_id, suggestion.other_customer_id) == (caller.id, by_wamid["wamid.USER1"].customer_id)
-    assert (suggestion.evidence_kind, suggestion.evidence_value) == ("whatsapp_bsuid", BSUID)
-    await channel.webhook(both_ids_webhook("otra vez", wamid="wamid.BOTH2"))
-    async with channel.sessions() as session:
-        assert len(list(await session.scalars(select(MergeSuggestion)))) == 1  # recorded once
+        for case_id in {e.case_id for e in by_wamid.values()}:
+            assert (await verify_case(session, case_id)).ok
 
 
 async def test_a_status_naming_both_ids_links_them_on_the_customer_it_went_to(channel) -> None:
