@@ -142,6 +142,9 @@ class _Body(_Part):
     transcript: _Transcript | None = None
 
 
+EventBody = _Body  # what the route documents in OpenAPI
+
+
 def _describe(exc: ValidationError) -> str:
     """`duration: Input should be less than or equal to 604800` for the first few errors."""
     lines = [f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg'].removeprefix('Value error, ')}"

@@ -17,6 +17,7 @@ from handoff.channels.voice.history import CallHistory
 from handoff.settings import Settings
 from handoff.web.deps import SettingsDep, provided
 from handoff.web.errors import errors
+from handoff.web.request_bodies import inline_schema, request_body
 
 router = APIRouter()
 # Enforced while the body streams (web/body_limit.py): past its limit a request gets 413 and is not read further.
@@ -41,6 +42,9 @@ class CallEventAck(BaseModel):
 
 
 REFUSALS = errors(400, 403, 413, 503, model=Refusal)
+# The bodies the routes read themselves, after the signature (Twilio: form parameters; a PBX: one JSON event).
+TWILIO_FORM = request_body(inline_schema(twilio.VoiceForm), "application/x-www-form-urlencoded")
+CALL_EVENT = request_body(inline_schema(pbx.EventBody))
 
 
 def _refuse(status: int, message: str) -> JSONResponse:
@@ -70,7 +74,7 @@ def _twiml(document: str) -> Response:
     return TwiML(document)
 
 
-@router.post("/webhooks/twilio/voice", response_class=TwiML, responses=REFUSALS)
+@router.post("/webhooks/twilio/voice", response_class=TwiML, responses=REFUSALS, openapi_extra=TWILIO_FORM)
 async def incoming_call(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     """A call to our number: greeted and listened to by the assistant (or sent to the people holding the case)."""
     async def handle(params: dict[str, str]) -> Response:
@@ -78,14 +82,14 @@ async def incoming_call(request: Request, settings: SettingsDep, voice: VoiceDep
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/twilio/voice/gather", response_class=TwiML, responses=REFUSALS)
+@router.post("/webhooks/twilio/voice/gather", response_class=TwiML, responses=REFUSALS, openapi_extra=TWILIO_FORM)
 async def gathered(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         return _twiml(await voice.gather(twilio.parse_call(params), twilio.parse_gather(params)))
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/twilio/voice/queue", response_class=TwiML, responses=REFUSALS)
+@router.post("/webhooks/twilio/voice/queue", response_class=TwiML, responses=REFUSALS, openapi_extra=TWILIO_FORM)
 async def left_queue(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         result, waited = twilio.parse_queue_result(params)
@@ -93,7 +97,7 @@ async def left_queue(request: Request, settings: SettingsDep, voice: VoiceDep) -
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/twilio/voice/dialed", response_class=TwiML, responses=REFUSALS)
+@router.post("/webhooks/twilio/voice/dialed", response_class=TwiML, responses=REFUSALS, openapi_extra=TWILIO_FORM)
 async def dialed(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         status, duration = twilio.parse_dial_result(params)
@@ -101,7 +105,7 @@ async def dialed(request: Request, settings: SettingsDep, voice: VoiceDep) -> Re
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/twilio/voice/status", response_class=TwiML, responses=REFUSALS)
+@router.post("/webhooks/twilio/voice/status", response_class=TwiML, responses=REFUSALS, openapi_extra=TWILIO_FORM)
 async def status_callback(request: Request, settings: SettingsDep, history: CallHistoryDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         call = twilio.parse_call(params)
@@ -110,7 +114,7 @@ async def status_callback(request: Request, settings: SettingsDep, history: Call
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/twilio/voice/recording", response_class=TwiML, responses=REFUSALS)
+@router.post("/webhooks/twilio/voice/recording", response_class=TwiML, responses=REFUSALS, openapi_extra=TWILIO_FORM)
 async def recording_callback(request: Request, settings: SettingsDep, history: CallHistoryDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         call = twilio.parse_call(params)
@@ -120,7 +124,8 @@ async def recording_callback(request: Request, settings: SettingsDep, history: C
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/twilio/voice/transcription", response_class=TwiML, responses=REFUSALS)
+@router.post("/webhooks/twilio/voice/transcription", response_class=TwiML, responses=REFUSALS,
+             openapi_extra=TWILIO_FORM)
 async def transcription_callback(request: Request, settings: SettingsDep, history: CallHistoryDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         call = twilio.parse_call(params)
@@ -130,7 +135,7 @@ async def transcription_callback(request: Request, settings: SettingsDep, histor
     return await _signed_twilio(request, settings, handle)
 
 
-@router.post("/webhooks/calls", response_model=CallEventAck, responses=REFUSALS)
+@router.post("/webhooks/calls", response_model=CallEventAck, responses=REFUSALS, openapi_extra=CALL_EVENT)
 async def pbx_call_event(request: Request, settings: SettingsDep,
                          history: CallHistoryDep) -> CallEventAck | JSONResponse:
     """One call event from any PBX, signed `X-Signature: sha256=<hex>`; a repeated event is acknowledged."""

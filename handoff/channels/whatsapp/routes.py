@@ -7,11 +7,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
+from handoff.channels.whatsapp import schema
 from handoff.channels.whatsapp.ingest import WhatsAppIngest
 from handoff.channels.whatsapp.wire import MalformedWebhook, SignatureCheck, check_signature, read_envelope
 from handoff.core.signing import same_secret
 from handoff.web.deps import SettingsDep, provided
 from handoff.web.errors import errors
+from handoff.web.request_bodies import inline_schema, request_body
 
 router = APIRouter()
 MAX_BODY_BYTES = 3 * 1024 * 1024
@@ -22,6 +24,21 @@ IngestDep = Annotated[WhatsAppIngest, Depends(provided(WhatsAppIngest))]
 
 class Refusal(BaseModel):
     error: str
+
+
+def _webhook_body() -> dict[str, object]:
+    """A webhook as Meta sends it: the envelope, and in each change's value the items checked one by one."""
+    def items(model: type[schema.Part]) -> dict[str, object]:
+        return {"type": "array", "items": inline_schema(model)}
+    value = {"type": "object", "properties": {"messages": items(schema.Message), "statuses": items(schema.Status),
+                                              "errors": items(schema.MetaError),
+                                              "contacts": {"type": "array", "items": {"type": "object"}}}}
+    change = {"type": "object", "required": ["value"], "properties": {"field": {"type": "string"}, "value": value}}
+    entry = {"type": "object", "required": ["changes"],
+             "properties": {"id": {"type": "string"}, "changes": {"type": "array", "items": change}}}
+    return {"type": "object", "required": ["object", "entry"],
+            "properties": {"object": {"const": "whatsapp_business_account"},
+                           "entry": {"type": "array", "items": entry}}}
 
 
 def _refuse(status: int, message: str) -> JSONResponse:
@@ -43,7 +60,8 @@ async def verify(request: Request, settings: SettingsDep) -> Response:
 
 
 @router.post("/webhooks/whatsapp", response_class=Response,  # 200 with an empty body, as Meta expects
-             responses={status: {"model": Refusal} for status in (400, 401, 403, 413, 503)})
+             responses={status: {"model": Refusal} for status in (400, 401, 403, 413, 503)},
+             openapi_extra=request_body(_webhook_body()))
 async def receive(request: Request, settings: SettingsDep, ingest: IngestDep) -> Response:
     """Signature first, then a shape check, then the raw body stored; processing happens after the 200."""
     secret = settings.whatsapp_app_secret

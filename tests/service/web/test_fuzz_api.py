@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 import schemathesis
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
@@ -52,7 +53,7 @@ CONFIG = schemathesis.Config.from_dict({
 SEEDED: dict[str, Any] = {}  # path parameter -> the seeded row's id, filled in by the `app` fixture
 
 
-def settings(workdir: Path) -> Settings:
+def configured(workdir: Path) -> Settings:
     """Every provider configured, the assistant unreachable (handoffs come from `bot_unavailable`)."""
     return Settings(
         database_url=f"{SQLITE}{workdir / 'fuzz.sqlite3'}", rasa_url=f"http://127.0.0.1:{free_port()}",
@@ -65,7 +66,7 @@ def settings(workdir: Path) -> Settings:
 
 # The schema the app serves (building an app touches no database); the app that answers is the fixture's.
 schema = schemathesis.openapi.from_dict(
-    create_app(settings(Path(tempfile.gettempdir()))).other_asgi_app.openapi(), config=CONFIG,
+    create_app(configured(Path(tempfile.gettempdir()))).other_asgi_app.openapi(), config=CONFIG,
 ).exclude(path="/inbox/api/logout")  # logging out would end the session every other call uses
 
 
@@ -94,17 +95,23 @@ async def seed(config: Settings) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The whole ASGI app (Socket.IO in front) over a migrated SQLite file: one admin, one seeded case."""
-    config = settings(tmp_path_factory.mktemp("fuzz"))
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A migrated SQLite file with one admin and one seeded case, shared by every endpoint's test."""
+    config = configured(tmp_path_factory.mktemp("fuzz"))
     migrate(config.database_url)
     create_agent(config.database_url, ADMIN, role="admin", teams="care")
     with ThreadPoolExecutor(max_workers=1) as thread:  # pytest-asyncio may be running a loop in this thread
         SEEDED.update(thread.submit(asyncio.run, seed(config)).result())
-    return create_app(config)
+    return config
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
+def app(stored: Settings) -> Any:
+    """The whole ASGI app (Socket.IO in front), one per endpoint: Schemathesis ends its lifespan after each test."""
+    return create_app(stored)
+
+
+@pytest.fixture
 def admin_headers(app: Any) -> dict[str, str]:
     """Logged in through the app itself: the session cookie and the CSRF header the inbox page sends."""
     login = schema["/inbox/api/login"]["POST"].Case(body={"email": ADMIN, "password": PASSWORD}).call(app=app)
@@ -133,6 +140,7 @@ def signed(case: schemathesis.Case, headers: dict[str, str]) -> dict[str, Any]:
 
 
 @schema.parametrize()
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # one app per endpoint, on purpose
 def test_no_input_gets_a_5xx_or_an_undocumented_answer(case: schemathesis.Case, app: Any,
                                                         admin_headers: dict[str, str]) -> None:
     case.call_and_validate(app=app, **signed(case, admin_headers))
