@@ -6,7 +6,6 @@ its JSON) while the others are processed, so supervisors see what no customer's 
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -14,6 +13,7 @@ from pydantic import BaseModel
 
 from handoff.core.webhook_store import count_refused, failing_webhooks, refused_items
 from handoff.inbox.deps import Supervisor
+from handoff.reports.schemas import UtcTime
 from handoff.web.deps import SessionsDep
 
 router = APIRouter(prefix="/inbox/api")
@@ -26,13 +26,13 @@ class RefusedItemView(BaseModel):
     path: str  # where in the body, e.g. entry[0].changes[0].value.messages[1]
     error: str  # why, field by field
     raw: str  # the item's JSON as received (cut to 16,000 characters)
-    received_at: datetime
+    received_at: UtcTime
 
 
 class FailingWebhook(BaseModel):
     id: int
     channel: str
-    received_at: datetime
+    received_at: UtcTime
     attempts: int  # failed processing attempts (retried every 30 s, 5 times)
     last_error: str | None
 

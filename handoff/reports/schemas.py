@@ -1,9 +1,20 @@
 """What the report endpoints answer, field by field in the order the report modules build it (OpenAPI reads these)."""
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 from handoff.inbox.schemas import View
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC: answered with its offset, as the schema's `date-time` requires."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+UtcTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class Kpis(View):
