@@ -214,6 +214,29 @@ class MergeSuggestion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class VerificationCode(Base):
+    """A one-time code sent to a phone to prove a visitor owns it: only its keyed hash is kept, never the code."""
+
+    __tablename__ = "verification_codes"
+    __table_args__ = (
+        Index("ix_verification_codes_session", "session_key", "created_at"),
+        Index("ix_verification_codes_identity", "identity_kind", "identity_value", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    session_key: Mapped[str] = mapped_column(String(128))  # the conversation the code may be typed in
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))  # who asked (the visitor)
+    identity_kind: Mapped[str] = mapped_column(String(16))  # phone
+    identity_value: Mapped[str] = mapped_column(String(320))  # normalized (E.164)
+    channel: Mapped[str] = mapped_column(String(16))  # how it was delivered: whatsapp, voice
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary)  # HMAC-SHA256(secret key, id + code)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending verified failed superseded
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
 class TimelineEvent(Base):
     """Append-only: rows are inserted, never updated, except the delivery status of outbound messages."""
 
