@@ -15,12 +15,11 @@ from handoff.inbox.schemas import MergeDone, Ok
 from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import provided
 from handoff.web.errors import errors, invalid
-from handoff.web.params import MAX_ROW_ID, CaseId
+from handoff.web.params import MAX_ROW_ID, CaseId, CustomerId
 
 router = APIRouter(prefix="/inbox/api")
 MergingDep = Annotated[Merging, Depends(provided(Merging))]
 KEY = r"^[A-Za-z0-9_-]+$"
-CustomerId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A customer's id")]
 MergeId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A merge's id")]
 SuggestionId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A merge suggestion's id")]
 # 404: no such customer, case or merge; 409: not in a state to merge (already merged, a case not open, customers
