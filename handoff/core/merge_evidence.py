@@ -17,7 +17,8 @@ from handoff.core.customers import follow_merges, link_told_phone
 from handoff.core.identity import InvalidIdentity, normalize_email, normalize_phone
 from handoff.core.merge_rules import NAME_AND_ORDER, same_person_by_name_and_order
 from handoff.core.merges import merge_customers
-from handoff.store.models import Customer, Identity, MergeSuggestion, utcnow
+from handoff.store.models import Customer, CustomerKey, Identity, MergeSuggestion, utcnow
+from handoff.store.search_keys import order_key
 
 SYSTEM = "system"
 NAME_CANDIDATES = 20  # customers with the same order number looked at for a name match
@@ -124,12 +125,16 @@ async def _suggest_by_name_and_order(session: AsyncSession, customer: Customer, 
     name = customer.display_name or facts.get("customer_name")
     if order in (None, "") or not isinstance(name, str):
         return
-    candidates = await session.scalars(
-        select(Customer).where(Customer.id != customer.id, Customer.merged_into_id.is_(None),
-                               Customer.facts["order_number"].as_string() == str(order)).limit(NAME_CANDIDATES))
+    key = order_key(order)
+    if key is None:
+        return
+    candidates = await session.scalars(  # the lookup's indexed keys: no scan of every customer's facts
+        select(Customer).join(CustomerKey, CustomerKey.customer_id == Customer.id)
+        .where(CustomerKey.kind == "order", CustomerKey.value == key, Customer.id != customer.id,
+               Customer.merged_into_id.is_(None)).limit(NAME_CANDIDATES))
     for other in candidates:
         other_name = other.display_name or (other.facts or {}).get("customer_name")
-        if same_person_by_name_and_order(name, order, other_name, (other.facts or {}).get("order_number")):
+        if same_person_by_name_and_order(name, key, other_name, order_key((other.facts or {}).get("order_number"))):
             await suggest(session, customer, other, NAME_AND_ORDER, f"{name} · {order}")
 
 

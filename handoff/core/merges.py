@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -35,6 +35,7 @@ from handoff.store.models import (
     Call,
     Case,
     Customer,
+    CustomerKey,
     Handoff,
     Identity,
     Merge,
@@ -73,6 +74,13 @@ def _stamp(row: Case | Customer, moment: datetime) -> None:
 def _restored_stamp(current: datetime | None, written: str, before: str | None, now: datetime) -> datetime:
     """A row's updated_at after undo: as before the merge if nothing wrote it since, else now."""
     return (_moment(before) or now) if _iso(current) == written else now
+
+
+async def _fact_keys(session: AsyncSession, customer_id: str) -> set[tuple[str, str]]:
+    """The customer's search keys learnt from facts (order numbers, emails, phones): a merge's facts add some."""
+    rows = await session.execute(select(CustomerKey.kind, CustomerKey.value).where(
+        CustomerKey.customer_id == customer_id, CustomerKey.kind != "name"))
+    return {(kind, value) for kind, value in rows.tuples()}
 
 
 async def _lock_customers(session: AsyncSession, *customer_ids: str) -> None:
@@ -167,8 +175,11 @@ async def merge_customers(session: AsyncSession, survivor: Customer, absorbed: C
                                                                                    absorbed.language)
     wrote = bool(change.before or change.absent) or name != survivor.display_name or language != survivor.language
     if wrote:
+        keys_before = await _fact_keys(session, survivor.id)
         survivor.facts, survivor.display_name, survivor.language = change.facts, name, language
         _stamp(survivor, at)
+        await session.flush()  # the search keys of the facts it learnt are written with it
+        moved["survivor"]["keys_added"] = sorted(await _fact_keys(session, survivor.id) - keys_before)
     moved["survivor"].update(wrote=wrote, now={"display_name": name, "language": language})
     identities = list(await session.scalars(select(Identity).where(Identity.customer_id == absorbed.id)))
     for identity in identities:
@@ -321,6 +332,10 @@ async def _unmerge_customers(session: AsyncSession, merge: Merge, moved: dict[st
     _stamp(absorbed, _restored_stamp(absorbed.updated_at, written, moved["absorbed"]["updated_at"], now))
     if moved["survivor"]["wrote"]:
         _restore_survivor(survivor, moved["survivor"], written, now)
+        await session.flush()
+        for kind, value in moved["survivor"].get("keys_added", []):  # found by them because of the merge only
+            await session.execute(delete(CustomerKey).where(CustomerKey.customer_id == survivor.id,
+                                                            CustomerKey.kind == kind, CustomerKey.value == value))
     for identity in await session.scalars(select(Identity).where(Identity.id.in_(moved["identities"]),
                                                                  Identity.customer_id == survivor.id)):
         identity.customer_id = absorbed.id

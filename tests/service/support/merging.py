@@ -10,7 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.core import audit
 from handoff.core.customers import resolve_customer
 from handoff.core.timeline import append_event, verify_case
-from handoff.store.models import Agent, Call, Case, Customer, Handoff, Identity, MergeSuggestion, TimelineEvent, utcnow
+from handoff.store.models import (
+    Agent,
+    Call,
+    Case,
+    Customer,
+    CustomerKey,
+    Handoff,
+    Identity,
+    MergeSuggestion,
+    TimelineEvent,
+    utcnow,
+)
 
 SNAPSHOT = (Customer, Identity, Case, Handoff, Call, MergeSuggestion)
 Sessions = async_sessionmaker[AsyncSession]
@@ -28,6 +39,9 @@ async def snapshot(sessions: Sessions) -> dict[str, list[dict[str, Any]]]:
                                               TimelineEvent.hash).where(TimelineEvent.kind != "merge")
                                        .order_by(TimelineEvent.id))
         rows["timeline_events"] = [dict(row._mapping) for row in events]
+        keys = await session.execute(select(CustomerKey.customer_id, CustomerKey.kind, CustomerKey.value)
+                                     .order_by(CustomerKey.customer_id, CustomerKey.kind, CustomerKey.value))
+        rows["customer_keys"] = [dict(row._mapping) for row in keys]  # what finds whom (ids are rewritten)
     return rows
 
 
