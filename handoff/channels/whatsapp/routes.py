@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
@@ -20,6 +20,10 @@ MAX_BODY_BYTES = 3 * 1024 * 1024
 BODY_LIMITS = {"/webhooks/whatsapp": MAX_BODY_BYTES}  # enforced while the body streams (web/body_limit.py)
 MAX_CHALLENGE_CHARS = 256
 IngestDep = Annotated[WhatsAppIngest, Depends(provided(WhatsAppIngest))]
+# Meta's handshake parameters, documented; any value is read (a wrong one is a 403, an oversized challenge a 400).
+HubMode = Annotated[str | None, Query(alias="hub.mode")]
+HubVerifyToken = Annotated[str | None, Query(alias="hub.verify_token")]
+HubChallenge = Annotated[str | None, Query(alias="hub.challenge")]
 
 
 class Refusal(BaseModel):
@@ -47,12 +51,12 @@ def _refuse(status: int, message: str) -> JSONResponse:
 
 @router.get("/webhooks/whatsapp", response_class=PlainTextResponse,
             responses=errors(400, 403, model=Refusal))
-async def verify(request: Request, settings: SettingsDep) -> Response:
+async def verify(settings: SettingsDep, mode: HubMode = None, verify_token: HubVerifyToken = None,
+                 hub_challenge: HubChallenge = None) -> Response:
     """Echoes `hub.challenge` when Meta subscribes with our verify token; anything else is 403."""
     expected = settings.whatsapp_verify_token
-    params = request.query_params
-    token, challenge = params.get("hub.verify_token") or "", params.get("hub.challenge") or ""
-    if not expected or params.get("hub.mode") != "subscribe" or not same_secret(token, expected):
+    token, challenge = verify_token or "", hub_challenge or ""
+    if not expected or mode != "subscribe" or not same_secret(token, expected):
         return _refuse(403, "verification failed")
     if not challenge or len(challenge) > MAX_CHALLENGE_CHARS:
         return _refuse(400, "missing or oversized hub.challenge")
