@@ -13,6 +13,7 @@ from handoff.channels.voice import routes as voice_routes
 from handoff.channels.voice.assistant import VoiceDeliverer
 from handoff.channels.voice.wiring import mount_voice
 from handoff.channels.webchat.channel import WebchatChannel, WebchatDeliverer
+from handoff.channels.webchat.identity_token import IdentityTokens
 from handoff.channels.webchat.limits import WebchatLimits
 from handoff.channels.whatsapp import routes as whatsapp_routes
 from handoff.channels.whatsapp.runtime import WhatsAppRuntime, WhatsAppSending
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                                    address_factor=settings.webchat_rate_limit_address_factor,
                                    window=settings.webchat_rate_limit_window_seconds),
         default_language=operations.default_language,
+        identities=IdentityTokens(settings.webchat_identity_secret, max_hours=settings.webchat_identity_max_hours),
     )
 
     harvester = NluHarvester(sessions, bot, settings.nlu_harvest_interval_seconds)  # designers' review list

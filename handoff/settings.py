@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     webchat_rate_limit_new_sessions: int = Field(3, ge=1)  # new session ids per connection, per window
     webchat_rate_limit_address_factor: int = Field(10, ge=1)  # per client address: this many times both
     webchat_rate_limit_window_seconds: float = Field(60.0, gt=0)
+    # A site's signed visitor identity (HS256 JWT); unset: every identity_token is refused (invalid_identity).
+    webchat_identity_secret: str | None = Field(None, min_length=32)  # 256 bits, as RFC 7518 asks of HS256 keys
+    webchat_identity_max_hours: float = Field(24.0, gt=0)  # a token's exp at most this far ahead
 
     inbox_session_hours: float = 12.0  # an agent's login lasts this long (logout revokes it earlier)
     inbox_login_attempts: int = Field(10, ge=1)  # at once per account and address (10 × per address), per window

@@ -20,6 +20,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "No pudimos leer ese mensaje.",
         "en": "We could not read that message.",
     },
+    "invalid_identity": {  # a site's signed identity token that is bad, expired or not accepted here
+        "es": "No pudimos confirmar tu identidad con este sitio; puedes seguir escribiendo sin iniciar sesion.",
+        "en": "We could not confirm who you are with this site; you can keep writing without signing in.",
+    },
     # Handoff and inbox (handoff/inbox/): what the customer is told while people take over.
     "handoff_assigned": {
         "es": "Una persona del equipo ya tiene tu caso y te respondera aqui en unos momentos.",

@@ -1,6 +1,7 @@
 """The website chat over Socket.IO, speaking Rasa's socketio protocol so rasa-webchat works unchanged."""
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import socketio
@@ -8,10 +9,13 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.channels.webchat.identified import Joined, OtherCustomer, join_site_customer
+from handoff.channels.webchat.identity_token import IdentityTokens, Refused
 from handoff.channels.webchat.labels import offered_label
 from handoff.channels.webchat.limits import WebchatLimits, client_address
 from handoff.core.conversation import Conversations
 from handoff.core.customers import find_by_identity
+from handoff.core.events import CaseChanged
 from handoff.core.hashchain import utc_iso
 from handoff.core.json_values import nul_at
 from handoff.core.messages import InboundMessage, OutboundMessage
@@ -62,6 +66,22 @@ def history_item(event: TimelineEvent) -> dict[str, Any]:
     return item
 
 
+def identity_token_in(data: dict[str, Any]) -> object:
+    """A site's signed identity: on session_request, or in rasa-webchat's customData / our widget's metadata."""
+    if "identity_token" in data:
+        return data["identity_token"]
+    for key in ("customData", "metadata"):
+        extra = data.get(key)
+        if isinstance(extra, dict) and "identity_token" in extra:
+            return extra["identity_token"]
+    return None
+
+
+def token_digest(token: object) -> str:
+    """What a socket remembers of a token it already applied (not the token itself)."""
+    return hashlib.sha256(str(token).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def language_hint(data: dict[str, Any]) -> str | None:
     """The page's declared language, from rasa-webchat's customData or our widget's metadata."""
     for key in ("customData", "metadata"):
@@ -101,7 +121,7 @@ class WebchatChannel:
 
     def __init__(self, sio: socketio.AsyncServer, conversations: Conversations,
                  sessions: async_sessionmaker[AsyncSession], secret: bytes, *, max_chars: int,
-                 limits: WebchatLimits, default_language: str) -> None:
+                 limits: WebchatLimits, default_language: str, identities: IdentityTokens) -> None:
         self.sio = sio
         self.conversations = conversations
         self.sessions = sessions
@@ -109,6 +129,7 @@ class WebchatChannel:
         self.max_chars = max_chars
         self.limits = limits
         self.default_language = default_language
+        self.identities = identities
         sio.on("connect", self.on_connect)
         sio.on("session_request", self.on_session_request)
         sio.on("user_uttered", self.on_user_uttered)
@@ -124,21 +145,40 @@ class WebchatChannel:
         """Confirms the visitor's own session id if we issued it, else issues a new one."""
         requested = data.get("session_id") if isinstance(data, dict) else data
         known = verify_token(self.secret, requested)
+        language = (language_hint(data) if isinstance(data, dict) else None) or self.default_language
         if not known and not await self.limits.allow_new_session(sid, self.address(sid)):
-            language = (language_hint(data) if isinstance(data, dict) else None) or self.default_language
             await self.error(sid, "rate_limited", language)
             return
         session_id = str(requested) if known else issue_token(self.secret)
-        await self.sio.save_session(sid, {"session_id": session_id})
+        token = identity_token_in(data) if isinstance(data, dict) else None
+        joined = await self.join(session_id, token, language) if token is not None else None
+        if isinstance(joined, OtherCustomer):  # this browser's session is another customer's: a fresh one
+            session_id, known = issue_token(self.secret), False
+            joined = await self.join(session_id, token, language)
+        await self.sio.save_session(sid, {"session_id": session_id,
+                                          "identity": token_digest(token) if isinstance(joined, Joined) else None})
         await self.sio.enter_room(sid, room(session_id))
         await self.sio.emit("session_confirm", {"session_id": session_id}, to=sid)
-        if known:
+        if isinstance(joined, (Refused, OtherCustomer)):
+            await self.error(sid, "invalid_identity", language)
+        if known or isinstance(joined, Joined):
             messages = await self.history(session_id)
             await self.sio.emit("history", {"session_id": session_id, "messages": messages}, to=sid)
 
     def address(self, sid: str) -> str:
         """The client address this socket connected from (per-address limits)."""
         return client_address(self.sio.get_environ(sid) or {})
+
+    async def join(self, session_id: str, token: object, language: str) -> Joined | Refused | OtherCustomer | None:
+        """The session joins the customer a valid site token names; a refused token changes and stores nothing."""
+        identity = self.identities.verify(token)
+        if isinstance(identity, Refused):
+            log.info("site_identity_refused", reason=identity.reason)
+            return identity
+        joined = await join_site_customer(self.sessions, CHANNEL, session_id, identity, language)
+        if isinstance(joined, Joined) and joined.case_id:
+            await self.conversations.events.publish(CaseChanged(joined.case_id))
+        return joined
 
     async def history(self, session_id: str) -> list[dict[str, Any]]:
         """The visitor's conversation, oldest first, across their cases."""
@@ -183,6 +223,13 @@ class WebchatChannel:
         if not await self.limits.allow_message(session_id, sid, self.address(sid)):
             await self.error(sid, "rate_limited", language)
             return
+        token = identity_token_in(data)
+        if token is not None and token_digest(token) != session.get("identity"):  # rasa-webchat: every message
+            joined = await self.join(session_id, token, language)
+            if isinstance(joined, Joined):
+                await self.sio.save_session(sid, {**session, "identity": token_digest(token)})
+            elif isinstance(joined, (Refused, OtherCustomer)):
+                await self.error(sid, "invalid_identity", language)
         inbound = InboundMessage(
             channel=CHANNEL,
             identity_kind=CHANNEL,
