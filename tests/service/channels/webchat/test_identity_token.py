@@ -36,7 +36,7 @@ def test_a_valid_token_names_the_sites_customer_with_normalized_identities() -> 
     assert tokens.verify(signed(claims())) == SiteIdentity(crm_id="crm-42")
 
 
-@pytest.mark.parametrize(("token", "reason"), [
+BAD = [
     (signed(claims(exp=int(time.time()) - 3600)), "expired"),
     (signed(claims(), secret="another-site-secret-0123456789abcdef"), "signature"),
     (signed(claims())[:-2] + ("AA" if not signed(claims()).endswith("AA") else "BB"), "signature"),
@@ -56,7 +56,10 @@ def test_a_valid_token_names_the_sites_customer_with_normalized_identities() -> 
     ("x" * 5000, "malformed"),
     ("not.a.token", "malformed"),
     (12345, "malformed"),
-])
+]
+
+
+@pytest.mark.parametrize(("token", "reason"), BAD, ids=[f"{index}-{reason}" for index, (_, reason) in enumerate(BAD)])
 def test_a_bad_token_is_refused_with_a_reason_that_names_no_claim(token: object, reason: str) -> None:
     refused = tokens.verify(token)
     assert refused == Refused(reason)
