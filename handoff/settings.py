@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     media_dir: Path = REPO_ROOT / "var" / "media"
     media_max_bytes: int = 100 * 1024 * 1024
     twilio_auth_token: str | None = None
+    twilio_account_sid: str | None = None  # with TWILIO_CALLER_ID: verification codes read in a call
+    twilio_caller_id: str | None = None  # E.164, a number of the account
+    twilio_api_base: str = "https://api.twilio.com"  # tests: a stand-in on loopback
     call_events_secret: str | None = None
 
     webchat_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

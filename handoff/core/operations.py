@@ -55,6 +55,13 @@ class VoiceOperations(BaseModel):
     missed_call_template: MissedCallTemplate | None = None
 
 
+class VerificationCodeOperations(BaseModel):
+    """Verification codes on WhatsApp: an approved authentication template (copy-code button), by language."""
+
+    whatsapp_template: str = "verification_code"
+    languages: list[str] = Field(default_factory=list)  # es_MX, en_US…; none: codes go by phone call only
+
+
 class Holidays(BaseModel):
     """The country whose holidays close the operation; also where local phone numbers are read."""
 
@@ -74,6 +81,7 @@ class Operations(BaseModel):
     whatsapp_templates: list[dict[str, Any]] = Field(default_factory=list)
     inbox: InboxOperations = Field(default_factory=InboxOperations)
     voice: VoiceOperations = Field(default_factory=VoiceOperations)
+    verification_code: VerificationCodeOperations = Field(default_factory=VerificationCodeOperations)
     holidays: Holidays = Field(default_factory=Holidays)
 
     def team_for(self, intent: str | None, requested: str | None = None) -> str:

@@ -189,6 +189,12 @@ class Verifications:
             raise ValueError(f"unknown verification channel: {channel!r}")
         await session.execute(update(VerificationCode).where(VerificationCode.id == code_id).values(channel=channel))
 
+    async def withdraw(self, session: AsyncSession, code_id: str) -> None:
+        """No courier delivered the code: it can never be typed (status undelivered)."""
+        await session.execute(update(VerificationCode)
+                              .where(VerificationCode.id == code_id, VerificationCode.status == "pending")
+                              .values(status="undelivered", ended_at=self.clock()))
+
     async def pending(self, session: AsyncSession, session_key: str) -> VerificationCode | None:
         """The session's code still waiting to be typed (expired or not), if any."""
         row: VerificationCode | None = await session.scalar(

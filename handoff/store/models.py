@@ -231,7 +231,7 @@ class VerificationCode(Base):
     channel: Mapped[str] = mapped_column(String(16))  # how it was delivered: whatsapp, voice
     code_hash: Mapped[bytes] = mapped_column(LargeBinary)  # HMAC-SHA256(secret key, id + code)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending verified failed superseded
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending verified failed expired superseded …
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]

@@ -404,6 +404,16 @@ def template_body(to: str, template: dict[str, Any]) -> dict[str, Any]:
     return _envelope(to, "template", content)
 
 
+def authentication_body(to: str, name: str, language: str, code: str) -> dict[str, Any]:
+    """An authentication template with a copy-code button (Meta: the code is the body's one parameter and the
+    button's, a button of sub_type url at index 0)."""
+    return _envelope(to, "template", {
+        "name": name, "language": {"policy": "deterministic", "code": language},
+        "components": [{"type": "body", "parameters": [{"type": "text", "text": code}]},
+                       {"type": "button", "sub_type": "url", "index": "0",
+                        "parameters": [{"type": "text", "text": code}]}]})
+
+
 def read_body(wamid: str) -> dict[str, Any]:
     """Marks a customer's message (and all before it) as read: blue ticks."""
     return {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
