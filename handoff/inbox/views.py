@@ -24,7 +24,7 @@ LIST_LIMIT = 200
 # Only these payload keys reach agents: addresses (webchat session ids) and raw provider data never do.
 SAFE_PAYLOAD = ("quick_replies", "image", "reason", "intent", "confidence", "team", "slots", "direction",
                 "agent_id", "accepted", "score", "disposition", "agent_name", "error", "template", "title",
-                "merge_id", "kept_case_id", "absorbed_case_id")
+                "merge_id", "kept_case_id", "absorbed_case_id", "reask")
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -16,11 +16,19 @@ from handoff.core.learnt import learnt_facts, may_teach, reasked
 from handoff.core.messages import InboundMessage
 from handoff.core.operations import load_operations
 from handoff.core.timeline import verify_case
+from handoff.inbox import views
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.models import Case, Customer, CustomerKey, Identity, TimelineEvent
 from tests.service.store.test_conversation import RecordingDeliverer
 from tests.service.support.rasa_standin import RasaStandIn
+
+
+class Supervisor:
+    """A reader of every case."""
+
+    id, role, teams = "s1", "supervisor", ()
+
 
 ASK_ORDER = [{"text": "¿Cuál es tu número de pedido?"}, {"custom": {"asked": "order_number"}}]
 
@@ -108,6 +116,10 @@ async def test_asking_for_a_fact_already_given_is_a_reask_on_the_timeline_and_th
         ("¿Cuál es tu número de pedido?", None), ("Va en camino", None), ("¿Cuál es tu número de pedido?",
                                                                           ["order_number"])]
     assert case.reask_turns == 1
+    async with sessions() as session:  # agents see it on the case's timeline
+        view = await views.case_view(session, case, Supervisor())
+    assert [event["payload"].get("reask") for event in view["events"] if event["actor"] == "bot"] == [
+        None, None, ["order_number"]]
     assert all(not message.custom for _, message in deliverer.delivered)  # the signal never reaches the customer
     assert [message.text for _, message in deliverer.delivered].count("¿Cuál es tu número de pedido?") == 2
 
