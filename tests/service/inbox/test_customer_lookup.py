@@ -19,7 +19,7 @@ from handoff.core.operations import load_operations
 from handoff.core.timeline import append_event
 from handoff.settings import REPO_ROOT
 from handoff.store.db import create_engine, session_factory
-from handoff.store.models import Agent, Customer, CustomerKey
+from handoff.store.models import Agent, Case, Customer, CustomerKey
 from tests.service.inbox.support import AgentClient
 from tests.service.inbox.support import create_agent as store_agent
 from tests.service.support.rasa_standin import RasaStandIn
@@ -199,3 +199,15 @@ async def test_agents_made_by_the_core_read_like_the_inbox(sessions) -> None:
     async with sessions() as session:
         reader = await session.get_one(Agent, agent.id)
         assert [c["id"] for c in await find_customers(session, reader, "perez", region="MX")] == [story.maria]
+
+
+async def test_a_case_merged_into_another_is_not_listed(sessions) -> None:
+    story = await _story(sessions)
+    async with sessions() as session, session.begin():
+        maria = await session.get_one(Customer, story.maria)
+        absorbed = Case(customer_id=maria.id, status="merged", channel="voice", team="care",
+                        merged_into_case_id=story.care_case)
+        session.add(absorbed)
+    async with sessions() as session:
+        [card] = await find_customers(session, SUPERVISOR, PHONE, region="MX")
+    assert [case["id"] for case in card["cases"]] == [story.care_case]
