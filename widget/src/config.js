@@ -8,6 +8,7 @@ const SCRIPT_PATH_RE = /\/widget\/widget(\.min)?\.js$/;
 //   data-server="https://chat.example.com[/prefix]"   the front door service (default: where widget.js came from)
 //   data-socket-path="/socket.io"                     Socket.IO path on that server
 //   data-open="true"       open the panel on page load
+//   data-identity-token="<JWT>"   the signed-in visitor, signed by the site's backend (README: signed identity tokens)
 export function readConfig(script) {
   const ds = (script && script.dataset) || {};
   let origin = window.location.origin;
@@ -29,6 +30,7 @@ export function readConfig(script) {
     lang,
     title: ds.title || null,
     openOnLoad: ds.open === "true" || ds.open === "",
+    identityToken: ds.identityToken || null,
     storageKey: `handoff-webchat:${origin}${prefix}:session`,
   };
 }

@@ -13,15 +13,16 @@ function boot() {
   if (document.querySelector(`[data-handoff-webchat="${CSS.escape(config.storageKey)}"]`)) return; // loaded twice
   const widget = new Widget(config);
   widget.mount(document.body);
-  if (!window.HandoffWebchat) {
-    window.HandoffWebchat = {
-      open: () => widget.open(),
-      close: () => widget.close(),
-      get sessionId() {
-        return widget.sessionId;
-      },
-    };
-  }
+  const api = {
+    open: () => widget.open(),
+    close: () => widget.close(),
+    identify: (token) => widget.identify(token), // the site's signed identity token for its signed-in visitor
+    get sessionId() {
+      return widget.sessionId;
+    },
+  };
+  if (!window.HandoffWebchat) window.HandoffWebchat = api;
+  if (!window.FrontDoor) window.FrontDoor = api;
 }
 
 if (document.body) boot();

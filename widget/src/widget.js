@@ -25,6 +25,7 @@ export class Widget {
     this.notice = null;
     this.lastSent = null; // the last message emitted, sent again if the server refuses it as unknown_session
     this.isOpen = false;
+    this.identityToken = config.identityToken; // sent with the next session_request, then forgotten
   }
 
   // ---------------------------------------------------------------- DOM
@@ -246,7 +247,7 @@ export class Widget {
 
     socket.on("connect", () => {
       this.confirmed = false;
-      socket.emit("session_request", { session_id: this.sessionId || null });
+      this.requestSession();
     });
     socket.on("disconnect", (reason) => {
       this.confirmed = false;
@@ -272,6 +273,25 @@ export class Widget {
       this.systemLine(format(this.t.agentJoined, { name }), false);
     });
     socket.on("error", (data) => this.onServerError(data));
+  }
+
+  // Asks for the stored session, with the site's identity token when there is one: the server then joins the
+  // session to that customer (and answers with their history), so the token is needed once per page.
+  requestSession() {
+    const data = { session_id: this.sessionId || null };
+    if (this.identityToken) data.identity_token = this.identityToken;
+    this.identityToken = null;
+    this.socket.emit("session_request", data);
+  }
+
+  // The page signed its visitor in: FrontDoor.identify(token). Sent now if connected, else on connecting.
+  identify(token) {
+    if (typeof token !== "string" || !token) return;
+    this.identityToken = token;
+    if (this.socket && this.socket.connected) {
+      this.confirmed = false; // queued messages wait for the confirmation and the customer's history
+      this.requestSession();
+    }
   }
 
   retryLater() {
@@ -345,7 +365,7 @@ export class Widget {
       if (this.lastSent) this.pending.unshift(this.lastSent);
       this.lastSent = null;
       this.notice = errors.unknown_session; // shown only if a new session replaces the old one
-      this.socket.emit("session_request", { session_id: this.sessionId || null });
+      this.requestSession();
       return;
     }
     this.systemLine(errors[code] || errors.generic, true);

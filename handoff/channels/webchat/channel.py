@@ -159,11 +159,11 @@ class WebchatChannel:
                                           "identity": token_digest(token) if isinstance(joined, Joined) else None})
         await self.sio.enter_room(sid, room(session_id))
         await self.sio.emit("session_confirm", {"session_id": session_id}, to=sid)
-        if isinstance(joined, (Refused, OtherCustomer)):
-            await self.error(sid, "invalid_identity", language)
         if known or isinstance(joined, Joined):
             messages = await self.history(session_id)
             await self.sio.emit("history", {"session_id": session_id, "messages": messages}, to=sid)
+        if isinstance(joined, (Refused, OtherCustomer)):  # after the history, which a widget redraws
+            await self.error(sid, "invalid_identity", language)
 
     def address(self, sid: str) -> str:
         """The client address this socket connected from (per-address limits)."""
