@@ -54,15 +54,20 @@ async def latest_case(session: AsyncSession, customer_id: str) -> Case | None:
     return memo[customer_id]
 
 
+async def continued_case(session: AsyncSession, case: Case | None) -> Case | None:
+    """The case a conversation continues on: `case`, or the one it was merged into (followed to the end)."""
+    seen: set[str] = set()
+    while case is not None and case.status == MERGED and case.merged_into_case_id and case.id not in seen:
+        seen.add(case.id)
+        case = await session.get(Case, case.merged_into_case_id)
+    return case
+
+
 async def open_case(
     session: AsyncSession, customer: Customer, channel: str, *, follow_up_window_hours: int
 ) -> Case:
     """The customer's open case (moved to `channel`), or a new one linked to a recent closed case."""
-    latest = await latest_case(session, customer.id)
-    seen: set[str] = set()
-    while latest is not None and latest.status == MERGED and latest.merged_into_case_id and latest.id not in seen:
-        seen.add(latest.id)  # the latest case was merged into another: the conversation continues there
-        latest = await session.get(Case, latest.merged_into_case_id)
+    latest = await continued_case(session, await latest_case(session, customer.id))
     if latest is not None and latest.status in OPEN_STATUSES:
         if latest.channel != channel:  # an unchanged value would still cost a flush
             latest.channel = channel

@@ -2,7 +2,9 @@
 
 The session's own (anonymous) customer gets the site's identities verified (`site_token`); where another customer
 already owns one verified, core.merge_evidence merges the session's customer into them (a merge agents can undo),
-so the next message continues that customer's open case on whatever door it began.
+so the next message continues that customer's open case on whatever door it began (the kept one, when it was
+merged into another). The site's identities stay locked until the commit, so two tabs signing in with one token at
+once make one customer.
 """
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.channels.webchat.identity_token import VERIFIED_BY, SiteIdentity
-from handoff.core.cases import latest_case
+from handoff.core.cases import continued_case, latest_case
 from handoff.core.customers import resolve_contact
+from handoff.core.locks import xact_lock
 from handoff.core.merge_evidence import link_verified_identity
 from handoff.core.merge_rules import MergeRefused
 from handoff.store.models import Identity
@@ -53,6 +56,8 @@ async def join_site_customer(sessions: async_sessionmaker[AsyncSession], channel
     """
     try:
         async with sessions() as session, session.begin():
+            for kind, value in sorted({(channel, session_id), *identity.identities()}):  # two tabs, one token: in turn
+                await xact_lock(session, f"identity:{kind}:{value}")
             contact = await resolve_contact(session, channel, session_id, display_name=identity.name,
                                             language=language)
             customer = contact.customer
@@ -63,7 +68,7 @@ async def join_site_customer(sessions: async_sessionmaker[AsyncSession], channel
                 customer = await link_verified_identity(session, customer, kind, value, VERIFIED_BY)
             if identity.name and not customer.display_name:
                 customer.display_name = identity.name
-            case = await latest_case(session, customer.id)
+            case = await continued_case(session, await latest_case(session, customer.id))
             joined = Joined(customer.id, case.id if case else None)
     except _Another:
         return OtherCustomer()
