@@ -21,20 +21,44 @@ class BotUnavailable(Exception):
 
 
 @dataclass(frozen=True)
+class CodeRequest:
+    """The assistant's `{"verification": {"phone": …}}` (or `"email"`): send a code to that phone, or to the phone
+    of the customer owning that email, as the customer told it (the service normalizes it)."""
+
+    phone: str | None = None
+    email: str | None = None
+
+    @classmethod
+    def from_payload(cls, payload: Any) -> CodeRequest | None:
+        """A phone or an email as text, else None (nothing to send to: the turn goes on without it)."""
+        if not isinstance(payload, dict):
+            return None
+        phone, email = payload.get("phone"), payload.get("email")
+        if isinstance(phone, str) and phone.strip():
+            return cls(phone=phone.strip()[:64])
+        if isinstance(email, str) and email.strip():
+            return cls(email=email.strip()[:320])
+        return None
+
+
+@dataclass(frozen=True)
 class BotTurn:
     messages: tuple[OutboundMessage, ...]
     handoff: HandoffRequest | None
     asked: tuple[str, ...] = ()  # the facts the assistant asked for (`{"asked": "order_number"}` payloads)
+    verification: CodeRequest | None = None  # send a verification code (`{"verification": {...}}`)
 
 
 def parse_rest_response(items: Any) -> BotTurn:
-    """Rasa REST replies → messages plus at most one handoff and the facts asked for; unknown shapes are kept
-    as custom. The service's own payloads (handoff, asked) are signals, never shown to the customer."""
+    """Rasa REST replies → messages plus at most one handoff, the facts asked for and at most one code to send;
+    unknown shapes are kept as custom. The service's own payloads (handoff, asked, verification) are signals,
+    never shown to the customer."""
     if not isinstance(items, list):
         raise BotUnavailable(f"unexpected reply from Rasa: {type(items).__name__}")
     messages: list[OutboundMessage] = []
     handoff: HandoffRequest | None = None
     asked: list[str] = []
+    verification: CodeRequest | None = None
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -45,6 +69,9 @@ def parse_rest_response(items: Any) -> BotTurn:
         if isinstance(custom, dict) and set(custom) == {"asked"}:
             if isinstance(custom["asked"], str) and custom["asked"] not in asked:
                 asked.append(custom["asked"][:64])
+            continue
+        if isinstance(custom, dict) and set(custom) == {"verification"}:
+            verification = verification or CodeRequest.from_payload(custom["verification"])
             continue
         buttons = item.get("buttons") or []
         replies = tuple(
@@ -60,7 +87,7 @@ def parse_rest_response(items: Any) -> BotTurn:
         )
         if message.text or message.image or message.custom:
             messages.append(message)
-    return BotTurn(tuple(messages), handoff, tuple(asked))
+    return BotTurn(tuple(messages), handoff, tuple(asked), verification)
 
 
 @dataclass(frozen=True)

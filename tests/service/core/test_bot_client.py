@@ -5,7 +5,7 @@ from threading import Thread
 
 import pytest
 
-from handoff.core.bot_client import BotUnavailable, RasaClient, parse_rest_response
+from handoff.core.bot_client import BotUnavailable, CodeRequest, RasaClient, parse_rest_response
 from tests.service.support.processes import free_port
 
 
@@ -22,6 +22,18 @@ def test_rest_replies_become_messages_and_a_handoff() -> None:
     assert turn.messages[1].quick_replies[0].payload == "/affirm"
     assert turn.handoff and turn.handoff.reason == "explicit_request" and turn.handoff.confidence == 0.97
     assert turn.handoff.slots == {"order_number": "100002"}
+
+
+def test_a_verification_payload_is_a_signal_never_a_message() -> None:
+    phone = parse_rest_response([{"recipient_id": "c", "custom": {"verification": {"phone": " 55 1234 5678 "}}}])
+    assert phone.messages == () and phone.verification == CodeRequest(phone="55 1234 5678")
+    email = parse_rest_response([{"recipient_id": "c", "custom": {"verification": {"email": "Ana@Example.mx"}}},
+                                 {"recipient_id": "c", "custom": {"verification": {"phone": "+14155550123"}}}])
+    assert email.verification == CodeRequest(email="Ana@Example.mx")  # the first one counts
+    for odd in ({"phone": 5512345678}, {"phone": " "}, "55 1234 5678", {}):
+        assert parse_rest_response([{"custom": {"verification": odd}}]).verification is None
+    other = parse_rest_response([{"custom": {"verification": {"phone": "+1"}, "extra": 1}}])
+    assert other.verification is None and other.messages[0].custom  # not ours: kept as a custom message
 
 
 def test_garbage_from_rasa_is_unavailability() -> None:
