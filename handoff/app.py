@@ -11,18 +11,22 @@ from fastapi import FastAPI
 
 from handoff.channels.voice import routes as voice_routes
 from handoff.channels.voice.assistant import VoiceDeliverer
+from handoff.channels.voice.codes import TwilioCodeCourier
 from handoff.channels.voice.wiring import mount_voice
 from handoff.channels.webchat.channel import WebchatChannel, WebchatDeliverer
 from handoff.channels.webchat.identity_token import IdentityTokens
 from handoff.channels.webchat.limits import WebchatLimits
 from handoff.channels.whatsapp import routes as whatsapp_routes
+from handoff.channels.whatsapp.codes import WhatsAppCodeCourier
 from handoff.channels.whatsapp.runtime import WhatsAppRuntime, WhatsAppSending
 from handoff.core.bot_client import RasaClient
+from handoff.core.code_delivery import CodeCourier
 from handoff.core.locks import KeyedLock
 from handoff.core.messages import Deliverer
 from handoff.core.operations import load_operations
 from handoff.core.ratelimit import limit_storage
 from handoff.core.signing import load_secret_key
+from handoff.core.verification import Verifications
 from handoff.inbox import routes as inbox_routes
 from handoff.inbox.wiring import build_inbox, build_live
 from handoff.logs import configure_logging
@@ -73,7 +77,14 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     limits = limit_storage(settings.redis_url)  # one storage (one Redis pool) for every rate limit
     call_lock = KeyedLock.for_url("voice-call", settings.redis_url)
     live = build_live(settings, sessions, sio, deliverers, secret, limits)
-    core = build_services(sessions, operations, bot, deliverers, listeners=[live.pushes])
+    # Verification codes: WhatsApp's authentication template first, else a Twilio call that reads the code.
+    code_call = TwilioCodeCourier(settings.twilio_api_base, settings.twilio_account_sid, settings.twilio_auth_token,
+                                  settings.twilio_caller_id)
+    couriers: list[CodeCourier] = [
+        WhatsAppCodeCourier(whatsapp_sending.graph, operations.verification_code, operations.default_language),
+        code_call]
+    core = build_services(sessions, operations, bot, deliverers, listeners=[live.pushes],
+                          verifications=Verifications(secret, limits), couriers=couriers)
     conversations = core.conversations
     whatsapp = WhatsAppRuntime(settings, sessions, whatsapp_sending, conversations)
     inbox = build_inbox(settings, sessions, operations, deliverers, live, core.events, core.queues)
@@ -103,6 +114,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         await inbox.stop()
         await harvester.stop()
         await bot.aclose()
+        await code_call.aclose()
         await call_lock.aclose()
         await engine.dispose()
 

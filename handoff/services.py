@@ -1,12 +1,14 @@
 """The channel-free services of one process, composed in one place: the app and the tests build them here."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.bot_client import RasaClient
+from handoff.core.code_delivery import CodeCourier, CodeDispatch
+from handoff.core.code_requests import CodeRequests
 from handoff.core.conversation import Conversations
 from handoff.core.csat import CsatAnswers
 from handoff.core.events import EventBus, Listener
@@ -14,6 +16,8 @@ from handoff.core.messages import Deliverer
 from handoff.core.operations import Operations
 from handoff.core.queues import Queues
 from handoff.core.routing_notice import RoutingNotices
+from handoff.core.typed_codes import TypedCodes
+from handoff.core.verification import Verifications
 from handoff.reports.nlu_samples import HandoffSamples
 
 
@@ -27,10 +31,19 @@ class CoreServices:
 
 
 def build_services(sessions: async_sessionmaker[AsyncSession], operations: Operations, bot: RasaClient,
-                   deliverers: Mapping[str, Deliverer], listeners: Iterable[Listener] = ()) -> CoreServices:
-    """The designers' samples always listen; the app adds the inbox's live pushes (it needs Socket.IO)."""
+                   deliverers: Mapping[str, Deliverer], listeners: Iterable[Listener] = (),
+                   verifications: Verifications | None = None, couriers: Sequence[CodeCourier] = ()) -> CoreServices:
+    """The designers' samples always listen; the app adds the inbox's live pushes (it needs Socket.IO).
+    With `verifications`, the assistant's offer of a code is sent by the `couriers` (WhatsApp, a call) and the
+    code typed while one is pending is checked by the service, never the assistant."""
     events = EventBus([HandoffSamples(sessions), *listeners])
-    conversations = Conversations(sessions, bot, operations, deliverers,
-                                  notices=RoutingNotices(operations, deliverers),
-                                  csat=CsatAnswers(operations, deliverers), events=events)
+    notices = RoutingNotices(operations, deliverers)
+    codes = requests = None
+    if verifications is not None:
+        codes = TypedCodes(sessions, verifications, operations, deliverers, notices)
+        requests = CodeRequests(sessions, CodeDispatch(sessions, verifications, couriers), operations, deliverers,
+                                notices)
+    conversations = Conversations(sessions, bot, operations, deliverers, notices=notices,
+                                  csat=CsatAnswers(operations, deliverers), events=events, codes=codes,
+                                  code_requests=requests)
     return CoreServices(events, conversations, Queues(sessions, events))

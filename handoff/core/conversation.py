@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.bot_client import BotTurn, BotUnavailable, RasaClient, build_metadata
 from handoff.core.cases import case_language, open_case
+from handoff.core.code_requests import CodeRequests
 from handoff.core.csat import CsatAnswers
 from handoff.core.customers import identities_of, resolve_contact
 from handoff.core.events import Assigned, CaseChanged, CaseEvent, EventBus, HandedOff, MessageStored
@@ -34,6 +35,7 @@ from handoff.core.routing_notice import RoutingNotices
 from handoff.core.sending import Staged, deliver_staged, stage_to_customer
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import CaseRef, DuplicateProviderMessage, append_event, returning_head, write_reading_head
+from handoff.core.typed_codes import TypedCodes
 from handoff.store.models import Case, Customer, Handoff, Identity, PendingTurn, TimelineEvent, utcnow
 
 log = structlog.get_logger(__name__)
@@ -76,7 +78,8 @@ class Conversations:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], bot: RasaClient, operations: Operations,
                  deliverers: Mapping[str, Deliverer], *, notices: RoutingNotices, csat: CsatAnswers,
-                 events: EventBus) -> None:
+                 events: EventBus, codes: TypedCodes | None = None,
+                 code_requests: CodeRequests | None = None) -> None:
         self.sessions = sessions
         self.bot = bot
         self.operations = operations
@@ -84,9 +87,19 @@ class Conversations:
         self.notices = notices  # a handed-off case is routed and the customer told, in the same transaction
         self.csat = csat
         self.events = events  # after each commit: the inbox, reports and channels react
+        self.codes = codes  # a verification code typed while one is pending: checked here, never the assistant's
+        self.code_requests = code_requests  # the assistant's `verification` payload: the service sends the code
 
     async def receive(self, inbound: InboundMessage) -> Received:
         """Stores the message durably, with a pending bot turn when the bot owns the case or may take it back."""
+        if self.codes is not None:
+            try:
+                entered = await self.codes.receive(inbound)
+            except DuplicateProviderMessage:
+                return Received(None, None, duplicate=True)
+            if entered is not None:
+                await self.events.publish(*entered.happened)
+                return Received(entered.event_id, entered.case_id)
         thanks: list[Staged] = []
         async with self.sessions() as session:
             try:
@@ -152,7 +165,14 @@ class Conversations:
             slots = await self.bot.slots(turn.case_id)
             language = None if turn.language_known else slots.get("language")
             learnt = learnt_facts(slots, turn.metadata.get("known") or {}, self.operations.default_region)
-        outgoing = await self._record_turn(turn, answer, language, learnt)
+        recorded = await self._record_turn(turn, answer, language, learnt)
+        outgoing = recorded or []
+        if recorded is not None and answer is not None and answer.verification is not None \
+                and answer.handoff is None and self.code_requests is not None:
+            code = await self.code_requests.answer(case_id=turn.case_id, channel=turn.channel, address=turn.address,
+                                                   request=answer.verification)
+            outgoing = [*outgoing, *code.outgoing]
+            await self.events.publish(*code.happened)
         if typing is not None:
             await typing  # shown while the assistant thinks, without making the customer wait for it
         if deliverer:
@@ -180,18 +200,19 @@ class Conversations:
                         bool(case.language), case.status != "bot")
 
     async def _record_turn(self, pending: Turn, turn: BotTurn | None, language: str | None = None,
-                           learnt: Mapping[str, str] | None = None) -> list[OutboundMessage]:
+                           learnt: Mapping[str, str] | None = None) -> list[OutboundMessage] | None:
         """Stores the assistant's answer (or the holding message and handoff) and clears the pending turn.
 
         A case people hold gets no second holding message or handoff; one queued only because the assistant was
         down goes back to it when it answers (the handoff withdrawn), else stays with people.
         Facts the turn taught are kept on the customer; a question for a fact known when the turn began is a
-        re-ask: flagged on the turn's last bot message (`reask` in its payload) and counted on the case."""
+        re-ask: flagged on the turn's last bot message (`reask` in its payload) and counted on the case.
+        None when nothing was recorded: another worker finished the turn, or it is left to people."""
         async with self.sessions() as session, session.begin():
             claimed = await write_reading_head(session, _CLAIM_PENDING, _CLAIM_PENDING_READ_HEAD,
                                                {"event_id": pending.event_id}, pending.case_id)
             if claimed == 0:  # another worker finished this turn first
-                return []
+                return None
             reask = reasked(turn.asked, pending.metadata.get("known") or {}) if turn is not None else []
             # The usual turn: only answers, on a case the assistant holds.
             if (turn is not None and turn.handoff is None and language is None and not pending.resuming
@@ -214,7 +235,7 @@ class Conversations:
                 elif turn is None or pending.resuming:
                     log.info("turn_left_to_people", case_id=case.id, event_id=pending.event_id,
                              assistant_answered=turn is not None)
-                    return []
+                    return None
             outgoing: list[OutboundMessage] = []
             if language in self.operations.languages and not case.language:
                 case.language = language

@@ -16,6 +16,7 @@ from handoff.store.models import Case, Handoff, TimelineEvent, utcnow
 REASONS = frozenset({
     "explicit_request", "complex_intent", "repeated_fallback", "verification_required",
     "bot_unavailable", "agent_takeover", "transfer", "returned_by_agent", "no_input", "bot_available",
+    "verification_failed",  # a verification code typed wrong until its tries ran out (core.typed_codes)
 })
 WITHDRAWN = "withdrawn"  # the outcome of a handoff the assistant took back before any person took the case
 CARRIED_FACTS = ("order_number", "email", "phone", "customer_name")

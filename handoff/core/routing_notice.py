@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core.assignment import RouteDecision, route_case
 from handoff.core.cases import case_language
+from handoff.core.events import Assigned, CaseChanged, CaseEvent, HandedOff
+from handoff.core.handoffs import HandoffRequest, hand_to_people
 from handoff.core.messages import Deliverer, OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.sending import stage_to_customer
@@ -49,3 +51,16 @@ class RoutingNotices:
         await stage_to_customer(session, case, self.deliverers, channel=channel, address=address, message=notice,
                                 actor="system")
         return Routed(decision, notice)
+
+    async def hand_off(self, session: AsyncSession, case: Case, customer: Customer, request: HandoffRequest,
+                       channel: str, address: str) -> tuple[OutboundMessage, list[CaseEvent]]:
+        """The service hands the case to people (actor system), routes it and tells the customer; returns the
+        notice (delivered after the commit) and the events to publish then."""
+        handoff = await hand_to_people(session, case, request, self.operations, actor="system")
+        routed = await self.route(session, case, customer, channel, address)
+        happened: list[CaseEvent] = [HandedOff(case.id, handoff.id, handoff.reason, handoff.intent,
+                                               handoff.confidence, handoff.team)]
+        if case.assignee_id is not None:
+            happened.append(Assigned(case.id, case.assignee_id))
+        happened.append(CaseChanged(case.id))
+        return routed.notice, happened

@@ -24,6 +24,62 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "No pudimos confirmar tu identidad con este sitio; puedes seguir escribiendo sin iniciar sesion.",
         "en": "We could not confirm who you are with this site; you can keep writing without signing in.",
     },
+    # Verification codes (core/code_requests.py sends them, core/typed_codes.py checks them): never the digits.
+    "verification_code_sent_whatsapp": {
+        "es": "Te enviamos un código de 6 dígitos por WhatsApp al número que termina en {last}. "
+              "Escríbelo aquí para continuar.",
+        "en": "We sent a 6-digit code by WhatsApp to the number ending in {last}. Type it here to continue.",
+    },
+    "verification_code_sent_voice": {
+        "es": "Te llamaremos al número que termina en {last} para dictarte un código de 6 dígitos. "
+              "Escríbelo aquí para continuar.",
+        "en": "We'll call the number ending in {last} to read you a 6-digit code. Type it here to continue.",
+    },
+    "verification_already_verified": {
+        "es": "Tu número que termina en {last} ya está verificado. Seguimos con tu caso.",
+        "en": "Your number ending in {last} is already verified. Let's carry on with your case.",
+    },
+    "verification_code_limit": {
+        "es": "Ya enviamos varios códigos en la última hora y no podemos enviar otro ahora. "
+              "Una persona del equipo te ayudará aquí mismo.",
+        "en": "We have sent several codes in the last hour and cannot send another now. "
+              "A person from our team will help you right here.",
+    },
+    "verification_code_bad_phone": {
+        "es": "Ese número de teléfono no parece válido, así que no pudimos enviarte un código. "
+              "Una persona del equipo te ayudará aquí mismo.",
+        "en": "That phone number does not look valid, so we could not send you a code. "
+              "A person from our team will help you right here.",
+    },
+    "verification_code_not_sent": {
+        "es": "No pudimos enviarte un código de verificación en este momento. "
+              "Una persona del equipo te ayudará aquí mismo.",
+        "en": "We could not send you a verification code right now. A person from our team will help you right here.",
+    },
+    "verification_code_entered": {
+        "es": "código de verificación ingresado",
+        "en": "verification code entered",
+    },
+    "verification_code_verified": {
+        "es": "Listo, verificamos tu número. Seguimos con tu caso; no necesitas repetir nada.",
+        "en": "Done, your number is verified. Let's carry on with your case; you don't need to repeat anything.",
+    },
+    "verification_code_wrong": {
+        "es": "Ese código no es correcto. Revisa el mensaje que te enviamos; te quedan {tries} intentos.",
+        "en": "That code is not right. Check the message we sent you; you have {tries} tries left.",
+    },
+    "verification_code_wrong_last": {
+        "es": "Ese código no es correcto. Revisa el mensaje que te enviamos; te queda 1 intento.",
+        "en": "That code is not right. Check the message we sent you; you have 1 try left.",
+    },
+    "verification_code_expired": {
+        "es": "Ese código ya no es válido (dura 5 minutos). Pide uno nuevo y te lo enviamos.",
+        "en": "That code is no longer valid (it lasts 5 minutes). Ask for a new one and we'll send it.",
+    },
+    "verification_code_failed": {
+        "es": "No pudimos verificar tu número con ese código. Una persona del equipo te ayudará aquí mismo.",
+        "en": "We could not verify your number with that code. A person from our team will help you right here.",
+    },
     # Handoff and inbox (handoff/inbox/): what the customer is told while people take over.
     "handoff_assigned": {
         "es": "Una persona del equipo ya tiene tu caso y te respondera aqui en unos momentos.",

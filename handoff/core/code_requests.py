@@ -1,0 +1,143 @@
+"""The assistant asked for a verification code (`{"verification": {"phone" | "email": …}}`): which phone it goes
+to, whether the customer has proved it already, the send (core.code_delivery), and what the customer is told.
+
+The customer is told how the code travels and the phone's last two digits, never the code; when no code can go
+out (limits, a phone that cannot be one, no phone for that email, no provider took it) they are told so and the case
+goes to people with reason `verification_required`. The typed code is answered by core.typed_codes.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.core.bot_client import CodeRequest
+from handoff.core.cases import case_language
+from handoff.core.code_delivery import CodeDispatch, CodeNotSent, CodeSent
+from handoff.core.customers import follow_merges
+from handoff.core.events import CaseEvent
+from handoff.core.handoffs import HandoffRequest
+from handoff.core.identity import InvalidIdentity, normalize_email, normalize_phone
+from handoff.core.messages import Deliverer, OutboundMessage
+from handoff.core.operations import Operations
+from handoff.core.routing_notice import RoutingNotices
+from handoff.core.sending import stage_to_customer
+from handoff.core.texts import text as service_text
+from handoff.core.typed_codes import session_key
+from handoff.store.models import Case, Customer, Identity
+
+log = structlog.get_logger(__name__)
+
+REQUIRED_REASON = "verification_required"
+SHOWN_DIGITS = 2
+LIMITS = frozenset({"too_many_for_phone", "too_many_for_session"})
+
+
+def told_phone(raw: str, region: str) -> str | None:
+    """A phone as the customer told it, in E.164 (without a country code: the operation's country), else None."""
+    try:
+        return normalize_phone(raw, None if raw.strip().startswith("+") else region)
+    except InvalidIdentity:
+        return None
+
+
+def last_digits(phone: str) -> str:
+    """What the customer is shown of the phone: its last two digits."""
+    return "".join(ch for ch in phone if ch.isdigit())[-SHOWN_DIGITS:]
+
+
+def told_text(outcome: CodeSent | CodeNotSent | None) -> str:
+    """The service text for an outcome (None: the customer has proved the phone already)."""
+    if outcome is None:
+        return "verification_already_verified"
+    if isinstance(outcome, CodeSent):
+        return "verification_code_sent_voice" if outcome.channel == "voice" else "verification_code_sent_whatsapp"
+    if outcome.reason in LIMITS:
+        return "verification_code_limit"
+    if outcome.reason == "not_a_phone":
+        return "verification_code_bad_phone"
+    return "verification_code_not_sent"  # no phone for that email, no courier, undelivered
+
+
+@dataclass(frozen=True)
+class CodeAnswer:
+    """What the customer was told (delivered after the commit) and the events to publish then."""
+
+    outgoing: list[OutboundMessage] = field(default_factory=list)
+    happened: list[CaseEvent] = field(default_factory=list)
+
+
+class CodeRequests:
+    """Sends the code the assistant offered and tells the customer; a code that cannot go out means people."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], dispatch: CodeDispatch, operations: Operations,
+                 deliverers: Mapping[str, Deliverer], notices: RoutingNotices) -> None:
+        self.sessions = sessions
+        self.dispatch = dispatch
+        self.operations = operations
+        self.deliverers = deliverers
+        self.notices = notices
+
+    async def answer(self, *, case_id: str, channel: str, address: str, request: CodeRequest) -> CodeAnswer:
+        """Sends a code for the conversation at (`channel`, `address`) to the requested phone, unless the writing
+        customer proved that phone already; stages what the customer is told on the case."""
+        async with self.sessions() as session:
+            case = await session.get_one(Case, case_id)
+            customer = await follow_merges(session, await session.get_one(Customer, case.customer_id))
+            language = case_language(self.operations, case, customer)
+            phone = await self._phone(session, request)
+            proved = phone is not None and await self._proved_by(session, customer.id, phone)
+        outcome: CodeSent | CodeNotSent | None = None
+        if phone is None:
+            outcome = CodeNotSent("not_a_phone" if request.phone is not None else "no_phone")
+        elif not proved:
+            outcome = await self.dispatch.send(session_key=session_key(channel, address), customer_id=customer.id,
+                                               phone=phone, language=language)
+        log.info("verification_code_requested", case_id=case_id, by=("phone" if request.phone else "email"),
+                 outcome=type(outcome).__name__ if outcome else "already_verified",
+                 reason=outcome.reason if isinstance(outcome, CodeNotSent) else None)
+        shown = last_digits(outcome.phone if isinstance(outcome, CodeSent) else phone or "")
+        reply = OutboundMessage(actor="system", text=service_text(told_text(outcome), language, last=shown))
+        outgoing: list[OutboundMessage] = [reply]
+        happened: list[CaseEvent] = []
+        async with self.sessions() as session, session.begin():
+            case = await session.get_one(Case, case_id, with_for_update=True)
+            await stage_to_customer(session, case, self.deliverers, channel=channel, address=address, message=reply,
+                                    actor="system")
+            if isinstance(outcome, CodeNotSent) and case.status == "bot":  # people do not hold it yet
+                customer = await session.get_one(Customer, case.customer_id)
+                handoff = HandoffRequest(reason=REQUIRED_REASON,
+                                         summary=f"No verification code could be sent ({outcome.reason})")
+                notice, happened = await self.notices.hand_off(session, case, customer, handoff, channel, address)
+                outgoing.append(notice)
+        return CodeAnswer(outgoing, happened)
+
+    async def _phone(self, session: AsyncSession, request: CodeRequest) -> str | None:
+        """The phone to send to: the one told, or the verified phone of the customer owning the email told."""
+        if request.phone is not None:
+            return told_phone(request.phone, self.operations.default_region)
+        try:
+            email = normalize_email(request.email or "")
+        except InvalidIdentity:
+            return None
+        owner_id = await session.scalar(select(Identity.customer_id).where(Identity.kind == "email",
+                                                                          Identity.value == email))
+        if owner_id is None:
+            return None
+        owner = await follow_merges(session, await session.get_one(Customer, owner_id))
+        phone: str | None = await session.scalar(
+            select(Identity.value).where(Identity.customer_id == owner.id, Identity.kind == "phone",
+                                         Identity.verified.is_(True)).order_by(Identity.id.desc()).limit(1))
+        return phone
+
+    async def _proved_by(self, session: AsyncSession, customer_id: str, phone: str) -> bool:
+        """Whether the writing customer owns `phone` verified already (no code needed)."""
+        owner_id = await session.scalar(select(Identity.customer_id).where(
+            Identity.kind == "phone", Identity.value == phone, Identity.verified.is_(True)))
+        if owner_id is None:
+            return False
+        owner = await follow_merges(session, await session.get_one(Customer, owner_id))
+        return owner.id == customer_id
