@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.channels.voice import CHANNEL
-from handoff.channels.voice.decisions import TERMINAL, next_status
+from handoff.channels.voice.decisions import TERMINAL, next_status, withheld
 from handoff.core.cases import open_case
 from handoff.core.customers import find_by_identity, resolve_customer
 from handoff.core.hashchain import utc_iso
@@ -24,8 +24,9 @@ EVENT_SCAN = 400
 
 
 def caller_identity(number: str | None, call_id: str) -> tuple[str, str, bool]:
-    """(kind, value, verified): the E.164 caller id, verified by the network; else an identity of this call only."""
-    if number:
+    """(kind, value, verified): the E.164 caller id, verified by the network; else (withheld, or not a number) an
+    identity of this call only."""
+    if number and not withheld(number):
         try:
             return "phone", normalize_phone(number), True
         except InvalidIdentity:

@@ -22,6 +22,10 @@ CALL_STATUSES = ("ringing", "in-progress", "queued", "completed", "busy", "no-an
                  "abandoned")
 TERMINAL = frozenset({"completed", "busy", "no-answer", "canceled", "failed", "abandoned"})
 MISSED = frozenset({"busy", "no-answer", "canceled", "abandoned"})  # the caller never reached anyone
+# A withheld caller id: the words carriers and PBXs send, and Twilio's stand-in numbers (their digits spell
+# ANONYMOUS, RESTRICTED, BLOCKED, UNKNOWN, UNAVAILABLE on a keypad), some of which parse as real numbers.
+WITHHELD_WORDS = frozenset({"anonymous", "restricted", "blocked", "unknown", "unavailable", "private", "withheld"})
+WITHHELD_NUMBERS = frozenset({"266696687", "7378742833", "17378742833", "2562533", "8656696", "86282452253"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,14 @@ class VoiceReply:
     target: str | None = None  # the queue name, or the number / SIP address to dial
     num_digits: int | None = None  # 1 while numbered options are offered
     record: bool = False  # start recording the call (first answer only)
+
+
+def withheld(number: str | None) -> bool:
+    """Whether a caller id says the caller withheld their number (then no phone may be read from it)."""
+    text = (number or "").strip().lower()
+    if not text or text in WITHHELD_WORDS or text.startswith("sip:anonymous@"):
+        return True
+    return re.sub(r"[\s()+.-]", "", text) in WITHHELD_NUMBERS
 
 
 def region_of(e164: str | None) -> str | None:

@@ -1,6 +1,7 @@
 """The voice channel's pure decisions: language by caller, read-out options, silence, how a call ended."""
 from __future__ import annotations
 
+from handoff.channels.voice.calls import caller_identity
 from handoff.channels.voice.decisions import (
     after_silence,
     choose_option,
@@ -13,6 +14,7 @@ from handoff.channels.voice.decisions import (
     speech_for_assistant,
     template_values,
     voice_locale,
+    withheld,
 )
 from handoff.channels.voice.twiml import say_locale
 from handoff.channels.whatsapp.window import Template, template_language
@@ -30,6 +32,18 @@ def test_the_caller_hears_the_known_customers_language_else_the_one_of_their_cou
     assert voice_locale(None, "+4915112345678", "en").speech == "en-US"  # unknown country: the default language
     assert voice_locale(None, None).speech == "es-MX"
     assert locale_from_tag("es-CO") == colombia and locale_from_tag(None).speech == "es-MX"
+
+
+def test_a_withheld_caller_id_is_an_identity_of_that_call_only() -> None:
+    # Twilio's stand-ins for a withheld number: some parse as real numbers (+86…, +1 737…), none may be one
+    for number in ("anonymous", "Anonymous", "", None, "+266696687", "+7378742833", "+17378742833", "+2562533",
+                   "+8656696", "+86282452253", "Restricted", "UNAVAILABLE", "private",
+                   "sip:anonymous@anonymous.invalid"):
+        assert withheld(number), number
+        assert caller_identity(number, "CA1") == ("call", "CA1", False), number
+    assert not withheld("+525512345678") and not withheld("+8613812345678")
+    assert caller_identity("+52 55 1234 5678", "CA1") == ("phone", "+525512345678", True)
+    assert caller_identity("not a number", "CA1") == ("call", "CA1", False)
 
 
 def test_speech_reaches_the_assistant_as_customers_type() -> None:
