@@ -4,8 +4,10 @@ A merge moves rows, never timeline events between cases: each event stays chaine
 customer keeps a pointer to the survivor (`merged_into_id`); its identities, cases, their events' customer and its
 calls move to the survivor, so every lookup and the survivor's history find them. When both have an open case, the
 one people hold further stays open and the other closes with status `merged` and `merged_into_case_id`, taking the
-kept case's holder so whoever reads the conversation reads both. The Merge row records exactly what moved and each
-written row's previous values; `undo_merge` puts them back and refuses (409) when that could not be exact.
+kept case's holder so whoever reads the conversation reads both; the absorbed case's calls go on as the kept case's
+(a call in progress hears who holds the conversation, and its next events are filed there). The Merge row records
+exactly what moved and each written row's previous values; `undo_merge` puts them back and refuses (409) when that
+could not be exact.
 """
 from __future__ import annotations
 
@@ -102,8 +104,33 @@ async def _latest_case(session: AsyncSession, customer_id: str) -> Case | None:
     return found
 
 
+async def _move_calls(session: AsyncSession, where: Any, at: datetime, **values: str) -> list[dict[str, Any]]:
+    """Writes `values` on the calls `where` selects, stamped `at`; returns each call's id and stamp before."""
+    calls = (await session.execute(select(Call.id, Call.updated_at).where(where))).all()
+    if calls:  # Core update: the stamp given, or onupdate would write now
+        await session.execute(update(Call).where(Call.id.in_([call.id for call in calls]))
+                              .values(**values, updated_at=at).execution_options(synchronize_session="fetch"))
+    return [{"id": call.id, "updated_at": _iso(call.updated_at)} for call in calls]
+
+
+async def _restore_calls(session: AsyncSession, saved: list[dict[str, Any]], moved_to: Any, written: str,
+                         now: datetime, **values: str) -> None:
+    """Writes `values` back on the calls a merge moved (still where it put them): each keeps its stamp from before
+    the merge unless something wrote it since (a status callback of a call in progress), then it is stamped now."""
+    if not saved:
+        return
+    before = {call["id"]: call["updated_at"] for call in saved}
+    current = (await session.execute(select(Call.id, Call.updated_at)
+                                     .where(Call.id.in_(before), moved_to))).all()
+    for call in current:
+        stamp = _restored_stamp(call.updated_at, written, before[call.id], now)
+        await session.execute(update(Call).where(Call.id == call.id).values(**values, updated_at=stamp)
+                              .execution_options(synchronize_session="fetch"))
+
+
 async def _combine(session: AsyncSession, kept: Case, absorbed: Case, at: datetime) -> dict[str, Any]:
-    """Closes `absorbed` into `kept` (its open transition ends as `merged`); returns what undo needs."""
+    """Closes `absorbed` into `kept` (its open transition ends as `merged`, its calls go on as the kept case's);
+    returns what undo needs."""
     record: dict[str, Any] = {"kept": kept.id, "absorbed": absorbed.id,
                               "before": {name: getattr(absorbed, name) for name in CASE_FIELDS},
                               "updated_at": _iso(absorbed.updated_at), "handoffs": []}
@@ -114,17 +141,20 @@ async def _combine(session: AsyncSession, kept: Case, absorbed: Case, at: dateti
     absorbed.status, absorbed.merged_into_case_id = MERGED, kept.id
     absorbed.team, absorbed.assignee_id = kept.team, kept.assignee_id  # read by whoever holds the conversation
     _stamp(absorbed, at)
+    record["calls"] = await _move_calls(session, Call.case_id == absorbed.id, at, case_id=kept.id)
     return record
 
 
-async def _uncombine(session: AsyncSession, record: dict[str, Any]) -> Case:
-    """Reopens the absorbed case as it was, with its transitions."""
+async def _uncombine(session: AsyncSession, record: dict[str, Any], written: str, now: datetime) -> Case:
+    """Reopens the absorbed case as it was, with its transitions and its calls."""
     absorbed = await session.get_one(Case, record["absorbed"], with_for_update=True)
     for name, value in record["before"].items():
         setattr(absorbed, name, value)
     for saved in record["handoffs"]:
         handoff = await session.get_one(Handoff, saved["id"])
         handoff.ended_at, handoff.outcome = None, saved["outcome"]
+    await _restore_calls(session, record.get("calls", []), Call.case_id == record["kept"], written, now,
+                         case_id=absorbed.id)
     return absorbed
 
 
@@ -195,11 +225,7 @@ async def merge_customers(session: AsyncSession, survivor: Customer, absorbed: C
     if case_ids:  # where each event is filed, not what its hash covers: the chains are untouched
         await session.execute(update(TimelineEvent).where(TimelineEvent.case_id.in_(case_ids))
                               .values(customer_id=survivor.id))
-    calls = (await session.execute(select(Call.id, Call.updated_at).where(Call.customer_id == absorbed.id))).all()
-    moved["calls"] = [{"id": call.id, "updated_at": _iso(call.updated_at), "written": _iso(at)} for call in calls]
-    if calls:
-        await session.execute(update(Call).where(Call.id.in_([call.id for call in calls]))
-                              .values(customer_id=survivor.id, updated_at=at))
+    moved["calls"] = await _move_calls(session, Call.customer_id == absorbed.id, at, customer_id=survivor.id)
     kept = absorbed_case = None
     if survivor_open is not None and absorbed_open is not None:
         kept, absorbed_case = ((survivor_open, absorbed_open) if absorbs(survivor_open.status, absorbed_open.status)
@@ -302,7 +328,7 @@ async def undo_merge(session: AsyncSession, merge_id: str, actor: str) -> MergeR
         stamps.setdefault(combined["absorbed"], combined["updated_at"])  # the earliest record is the state before
     written_cases = list(await session.scalars(select(Case).where(Case.id.in_(stamps)).with_for_update()))
     untouched = {case.id for case in written_cases if _iso(case.updated_at) == written}
-    reopened = await _uncombine(session, combined) if combined else None
+    reopened = await _uncombine(session, combined, written, now) if combined else None
     if merge.kind == "customers":
         await _unmerge_customers(session, merge, moved, now)
     for case in written_cases:  # as before the merge, unless something wrote the row since
@@ -346,10 +372,8 @@ async def _unmerge_customers(session: AsyncSession, merge: Merge, moved: dict[st
     if case_ids:
         await session.execute(update(TimelineEvent).where(TimelineEvent.case_id.in_(case_ids))
                               .values(customer_id=absorbed.id))
-    for call in moved["calls"]:  # Core updates: each call's stamp given, or onupdate would write now
-        stamp = _restored_stamp(_moment(call["written"]), written, call["updated_at"], now)
-        await session.execute(update(Call).where(Call.id == call["id"], Call.updated_at == _moment(call["written"]))
-                              .values(customer_id=absorbed.id, updated_at=stamp))
+    await _restore_calls(session, moved["calls"], Call.customer_id == survivor.id, written, now,
+                         customer_id=absorbed.id)
     for suggestion in await session.scalars(select(MergeSuggestion).where(
             MergeSuggestion.id.in_(moved.get("suggestions", [])), MergeSuggestion.merge_id == merge.id)):
         suggestion.status, suggestion.merge_id, suggestion.decided_by, suggestion.decided_at = "open", None, None, None

@@ -43,7 +43,8 @@ async def test_undo_restores_every_row_of_customers_with_several_cases(sessions:
         assert [e.text for e in events if e.kind == "merge"] == ["customers merged"] * 2
         handoff = await session.scalar(select(Handoff).where(Handoff.case_id == ids["web_open"]))
         assert handoff is not None and handoff.outcome == "merged" and handoff.ended_at is not None
-        assert (await session.scalar(select(Call.customer_id))) == ids["ana"]
+        call = await session.scalar(select(Call))
+        assert call is not None and (call.customer_id, call.case_id) == (ids["ana"], ids["ana_open"])  # goes on
     async with sessions() as session, session.begin():
         undone = await undo_merge(session, merge_id, "agent:x")
     assert set(undone.case_ids) == {ids["ana_open"], ids["web_open"]}
@@ -87,7 +88,9 @@ async def test_two_open_cases_of_one_customer_merge_and_come_apart(sessions: Ses
     ids = await two_customers(sessions)
     async with sessions() as session, session.begin():
         ana = await session.get_one(Customer, ids["ana"])
-        second = await case_with_events(session, ana, "webchat", "bot", texts=("otra vez",))
+        second = await case_with_events(session, ana, "voice", "bot", texts=("otra vez",))
+        session.add(Call(provider="twilio", provider_call_id="CA-second", case_id=second.id, customer_id=ana.id,
+                         direction="inbound", status="in-progress"))
     before = await snapshot(sessions)
     async with sessions() as session, session.begin():
         kept = await session.get_one(Case, ids["ana_open"])
@@ -95,6 +98,8 @@ async def test_two_open_cases_of_one_customer_merge_and_come_apart(sessions: Ses
     async with sessions() as session:
         absorbed = await session.get_one(Case, second.id)
         assert (absorbed.status, absorbed.merged_into_case_id) == ("merged", ids["ana_open"])
+        call = await session.scalar(select(Call).where(Call.provider_call_id == "CA-second"))
+        assert call is not None and call.case_id == ids["ana_open"]  # the call in progress goes on with the case
     await chains_ok(sessions)
     async with sessions() as session, session.begin():
         with pytest.raises(MergeRefused) as refused:  # a closed case cannot be merged again
@@ -157,3 +162,23 @@ async def test_the_absorbed_customers_next_message_continues_the_kept_case(sessi
         assert contact.latest_case.id == ids["web_open"]  # merged, newest
         case = await open_case(session, contact.customer, "webchat", follow_up_window_hours=72)
     assert case.id == ids["ana_open"]
+
+
+async def test_a_call_written_after_the_merge_still_goes_back_with_its_case_and_customer(sessions: Sessions) -> None:
+    ids = await two_customers(sessions)
+    before = await snapshot(sessions)
+    async with sessions() as session, session.begin():
+        result = await merge_customers(session, await session.get_one(Customer, ids["ana"]),
+                                       await session.get_one(Customer, ids["visitor"]), "agent:x", {})
+    async with sessions() as session, session.begin():  # the call ends after the merge: a status callback
+        call = await session.get_one(Call, before["calls"][0]["id"])
+        assert (call.customer_id, call.case_id) == (ids["ana"], ids["ana_open"])
+        call.duration_seconds = 42
+    async with sessions() as session, session.begin():
+        await undo_merge(session, result.merge.id, "agent:x")
+    after = await snapshot(sessions)
+    [old], [new] = before["calls"], after["calls"]
+    assert (new["customer_id"], new["case_id"], new["duration_seconds"]) == (ids["visitor"], ids["web_open"], 42)
+    assert new["updated_at"] > old["updated_at"]  # written since: stamped by the undo, not put back
+    assert {k: v for k, v in after.items() if k != "calls"} == {k: v for k, v in before.items() if k != "calls"}
+    await chains_ok(sessions)
