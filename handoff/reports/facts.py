@@ -39,6 +39,7 @@ class CaseFact:
     csat: int | None = None
     handoffs: tuple[HandoffFact, ...] = field(default_factory=tuple)
     reask_turns: int = 0  # turns in which the assistant asked for a fact the customer had already given
+    merged_into: str | None = None  # the case its conversation continues on (cases.merged_into_case_id)
 
     @property
     def to_human(self) -> tuple[HandoffFact, ...]:

@@ -1,15 +1,18 @@
 """The KPI definitions case by case, as pure Python over facts held in memory.
 
 The dashboard asks the database for the same cells (handoff/reports/queries.py); the tests check both give
-identical cells, so this module is the readable specification of what the SQL measures."""
+identical cells, so this module is the readable specification of what the SQL measures. A case merged into another
+is no case of its own: its transitions and re-asks are part of the kept case's story (Story)."""
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from handoff.core.handoffs import WITHDRAWN
+from handoff.core.merge_rules import MERGED
 from handoff.reports.facts import BOT_ONLY, CELL_SUMS, TRANSFER, CaseFact, Cell, HandoffFact
 
 MICROSECOND = timedelta(microseconds=1)
@@ -51,15 +54,42 @@ def abandoned_in_queue(handoff: HandoffFact) -> bool:
 
 def sla_met(handoff: HandoffFact, target_seconds: int) -> bool | None:
     """Answered within the channel's first-response target; abandoned in queue is a miss; still waiting is unknown;
-    withdrawn (the assistant was back before any person took the case) is not people's to meet."""
+    withdrawn (the assistant was back before any person took the case) or merged unanswered (the conversation went on
+    in the kept case, measured there) is not people's to meet."""
     response = first_response_us(handoff)
     if response is not None:
         return response <= target_seconds * 1_000_000
-    if handoff.outcome == WITHDRAWN:
+    if handoff.outcome in (WITHDRAWN, MERGED):
         return None
     if abandoned_in_queue(handoff) or handoff.ended_at is not None:
         return False
     return None
+
+
+@dataclass(frozen=True)
+class Story:
+    """A case counted on its own, with every case merged into it: one conversation, one case in the KPIs."""
+
+    case: CaseFact
+    members: tuple[CaseFact, ...]  # the case itself first, then the cases merged into it (merges followed)
+
+    @property
+    def to_human(self) -> tuple[HandoffFact, ...]:
+        """Every transition to people of the story, earliest first (the case's own first on a tie)."""
+        return tuple(sorted((h for member in self.members for h in member.to_human), key=lambda h: _aware(h.queued_at)))
+
+
+def continues_on(cases: Iterable[CaseFact]) -> dict[str, str]:
+    """Each case merged into another, with the case its conversation continues on (merges followed to the end)."""
+    into = {case.id: case.merged_into for case in cases if case.merged_into}
+    found: dict[str, str] = {}
+    for case_id, target in into.items():
+        seen = {case_id}
+        while target in into and target not in seen:
+            seen.add(target)
+            target = into[target]
+        found[case_id] = target
+    return found
 
 
 def is_recontacted(case: CaseFact, others: Iterable[CaseFact], window: timedelta) -> bool:
@@ -78,22 +108,24 @@ def is_recontact(case: CaseFact, others: Iterable[CaseFact], window: timedelta) 
                and _aware(other.resolved_at) < opened <= _aware(other.resolved_at) + window for other in others)
 
 
-def cell_key(case: CaseFact, zone: ZoneInfo) -> tuple[str, str, str, str]:
-    """Local day the case began, its channel, and the team and intent of its first transition to people."""
+def cell_key(story: Story, zone: ZoneInfo) -> tuple[str, str, str, str]:
+    """Local day the case began, its channel, and the team and intent of its story's first transition to people."""
+    case, human = story.case, story.to_human
     day = _aware(case.created_at).astimezone(zone).date().isoformat()
-    if not case.assisted:
+    if not human:
         return day, case.channel, BOT_ONLY, BOT_ONLY
-    first = case.to_human[0]
-    return day, case.channel, first.team or "", first.intent or ""
+    return day, case.channel, human[0].team or "", human[0].intent or ""
 
 
-def case_sums(case: CaseFact, same_customer: Sequence[CaseFact], window: timedelta) -> dict[str, int]:
-    """What the case itself adds to its cell."""
+def case_sums(story: Story, same_customer: Sequence[CaseFact], window: timedelta) -> dict[str, int]:
+    """What the case itself adds to its cell: assisted or re-asked when anything of its story was."""
+    case, assisted = story.case, bool(story.to_human)
     resolved = case.status == "resolved"
-    prefix = "csat_assisted" if case.assisted else "csat_bot"
-    sums = {"cases": 1, "assisted": int(case.assisted), "resolved": int(resolved),
+    prefix = "csat_assisted" if assisted else "csat_bot"
+    sums = {"cases": 1, "assisted": int(assisted), "resolved": int(resolved),
             "fcr": int(resolved and not is_recontacted(case, same_customer, window)),
-            "recontacts": int(is_recontact(case, same_customer, window)), "reasked": int(case.reask_turns > 0)}
+            "recontacts": int(is_recontact(case, same_customer, window)),
+            "reasked": int(any(member.reask_turns > 0 for member in story.members))}
     if case.csat is not None:
         sums |= {f"{prefix}_sum": case.csat, f"{prefix}_responses": 1}
     return sums
@@ -122,11 +154,17 @@ def handoff_sums(case: CaseFact, handoff: HandoffFact, since: datetime | None,
 
 def cells(cases: Sequence[CaseFact], context: Sequence[CaseFact], *, window_hours: int,
           sla: Mapping[str, int], timezone_name: str = "UTC") -> list[Cell]:
-    """The cells of `cases`, sorted by key; `context` holds the customers' other cases for recontact checks."""
+    """The cells of `cases`, sorted by key; `context` holds the customers' other cases for recontact checks and the
+    cases merged into them (wherever they began). A case merged into another counts only in the kept case's story."""
     zone, window = ZoneInfo(timezone_name), timedelta(hours=window_hours)
+    known = {case.id: case for case in (*context, *cases)}
+    merged: dict[str, list[CaseFact]] = defaultdict(list)
+    for case_id, kept in continues_on(known.values()).items():
+        merged[kept].append(known[case_id])
     customers: dict[str, list[CaseFact]] = defaultdict(list)
     for other in context:
-        customers[other.customer_id].append(other)
+        if other.merged_into is None:  # no case of its own: it neither returns nor is returned to
+            customers[other.customer_id].append(other)
     totals: dict[tuple[str, str, str, str, str | None], dict[str, int]] = defaultdict(lambda: dict.fromkeys(
         CELL_SUMS, 0))
 
@@ -136,12 +174,16 @@ def cells(cases: Sequence[CaseFact], context: Sequence[CaseFact], *, window_hour
             target[name] += value
 
     for case in cases:
-        key = cell_key(case, zone)
-        human = case.to_human
-        add((*key, human[0].reason if human else None), case_sums(case, customers[case.customer_id], window))
-        starts = {id(handoff): since for handoff, since in bot_handoffs(case)}
-        for handoff in human:
-            add((*key, handoff.reason), handoff_sums(case, handoff, starts.get(id(handoff)), sla.get(case.channel)))
+        if case.merged_into is not None:
+            continue
+        story = Story(case, (case, *merged[case.id]))
+        key, human = cell_key(story, zone), story.to_human
+        add((*key, human[0].reason if human else None), case_sums(story, customers[case.customer_id], window))
+        for member in story.members:  # each transition measured on its own case's timeline, counted on this cell
+            starts = {id(handoff): since for handoff, since in bot_handoffs(member)}
+            for handoff in member.to_human:
+                add((*key, handoff.reason),
+                    handoff_sums(member, handoff, starts.get(id(handoff)), sla.get(case.channel)))
     ordered = sorted(totals.items(), key=lambda item: _sortable(item[0]))
     return [Cell(day, channel, team, intent, reason, **sums) for (day, channel, team, intent, reason), sums in ordered]
 

@@ -1,6 +1,7 @@
 """The dashboard's one SQL statement: the database measures every case and transition of the range (definitions
 in the README) and sums them per (local day, channel, team, intent, reason) cell, so 100,000 cases come back as a
-few hundred rows. Identical on SQLite and PostgreSQL: durations are whole microseconds, never floats."""
+few hundred rows. Identical on SQLite and PostgreSQL: durations are whole microseconds, never floats. A case merged
+into another is no case of its own: its transitions and re-asks count in the story of the case it continues on."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -29,11 +30,13 @@ from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
 from sqlalchemy.sql.functions import FunctionElement
 
 from handoff.core.handoffs import WITHDRAWN
+from handoff.core.merge_rules import MERGED
 from handoff.reports.facts import BOT_ONLY, CELL_SUMS, TRANSFER, Day
 from handoff.store.models import Case, Handoff, TimelineEvent, UTCDateTime
 
 MICROS = 1_000_000
 AGENT_PREFIX = "agent:"  # timeline actor of a person answering: agent:<id>
+MAX_MERGE_CHAIN = 32  # merges followed from a merged case to the case it continues on (a guard, never reached)
 
 
 class elapsed_us(FunctionElement[int]):
@@ -127,25 +130,71 @@ def _day_of(moment: SQLColumnExpression[datetime], days: Sequence[Day]) -> Colum
                 else_=_day_of(moment, days[middle:]))
 
 
-def _keyed(days: Sequence[Day]) -> Any:
-    """Each case of the range with its cell: local day, channel, team and intent of its first transition."""
-    first, earlier = aliased(Handoff, name="first_handoff"), aliased(Handoff, name="earlier")
-    before_first = exists().where(earlier.case_id == first.case_id, earlier.direction == "to_human",
-                                  earlier.id < first.id)
-    assisted = first.id.is_not(None)
+def _story() -> Any:
+    """Each case merged into another, with the case its conversation continues on (merges followed to the end)."""
+    step, end = aliased(Case, name="step"), aliased(Case, name="story_end")
+    chain = (select(Case.id, Case.merged_into_case_id.label("root"), literal(1, Integer()).label("depth"))
+             .where(Case.merged_into_case_id.is_not(None)).cte("merge_chain", recursive=True))
+    chain = chain.union_all(select(chain.c.id, step.merged_into_case_id, chain.c.depth + 1)
+                            .join(step, step.id == chain.c.root)
+                            .where(step.merged_into_case_id.is_not(None), chain.c.depth < MAX_MERGE_CHAIN))
+    return (select(chain.c.id, chain.c.root).join(end, end.id == chain.c.root)
+            .where(end.merged_into_case_id.is_(None)).cte("story").prefix_with("MATERIALIZED"))
+
+
+def _in_range(column: SQLColumnExpression[datetime], days: Sequence[Day]) -> ColumnElement[bool]:
+    return and_(column >= days[0][1], column < days[-1][2])
+
+
+def _merged_transitions(days: Sequence[Day], story: Any) -> Any:
+    """Transitions to people of the cases merged into a case of the range (few): with that case, when their own
+    case began, and their position in that story's merged transitions (1: the earliest)."""
+    kept, absorbed = aliased(Case, name="kept"), aliased(Case, name="absorbed")
+    position = func.row_number().over(partition_by=story.c.root, order_by=(Handoff.queued_at, Handoff.id))
+    return (select(story.c.root, absorbed.created_at.label("opened"), Handoff.id, Handoff.case_id, Handoff.reason,
+                   Handoff.intent, Handoff.team, Handoff.bot_turns, Handoff.queued_at, Handoff.accepted_at,
+                   Handoff.ended_at, Handoff.outcome, position.label("position"))
+            .join(kept, and_(kept.id == story.c.root, _in_range(kept.created_at, days)))
+            .join(absorbed, absorbed.id == story.c.id)
+            .join(Handoff, and_(Handoff.case_id == story.c.id, Handoff.direction == "to_human"))
+            .cte("merged_transitions").prefix_with("MATERIALIZED"))
+
+
+def _keyed(days: Sequence[Day], story: Any, merged: Any) -> Any:
+    """Each case of the range counted on its own, with its cell: local day, channel, and the team and intent of its
+    story's first transition to people (its own first, unless one of a case merged into it came earlier)."""
+    own, earlier = aliased(Handoff, name="first_handoff"), aliased(Handoff, name="earlier")
+    before_first = exists().where(earlier.case_id == own.case_id, earlier.direction == "to_human",
+                                  earlier.id < own.id)
+    other = merged.alias("merged_first")
+    absorbed = aliased(Case, name="absorbed_reasks")
+    reasks = (select(story.c.root, func.max(absorbed.reask_turns).label("reask_turns"))
+              .join(absorbed, absorbed.id == story.c.id).group_by(story.c.root).cte("merged_reasks"))
+    theirs = and_(other.c.id.is_not(None), or_(own.id.is_(None), other.c.queued_at < own.queued_at))
+
+    def first(mine: SQLColumnExpression[Any], their: SQLColumnExpression[Any]) -> ColumnElement[Any]:
+        return case((theirs, their), else_=mine)
+
+    first_id = first(own.id, other.c.id)
+    assisted = first_id.is_not(None)
     return (select(Case.id, Case.customer_id, Case.status, Case.csat, Case.created_at, Case.resolved_at,
-                   Case.reask_turns,
-                   _day_of(Case.created_at, days).label("day"), Case.channel, first.id.label("first_id"),
-                   first.reason.label("first_reason"),
-                   case((assisted, func.coalesce(first.team, "")), else_=BOT_ONLY).label("team"),
-                   case((assisted, func.coalesce(first.intent, "")), else_=BOT_ONLY).label("intent"))
-            .outerjoin(first, and_(first.case_id == Case.id, first.direction == "to_human", ~before_first))
-            .where(Case.created_at >= days[0][1], Case.created_at < days[-1][2])
+                   case((or_(Case.reask_turns > 0, func.coalesce(reasks.c.reask_turns, 0) > 0), 1),
+                        else_=0).label("reasked"),
+                   _day_of(Case.created_at, days).label("day"), Case.channel, first_id.label("first_id"),
+                   first(own.reason, other.c.reason).label("first_reason"),
+                   case((assisted, func.coalesce(first(own.team, other.c.team), "")), else_=BOT_ONLY).label("team"),
+                   case((assisted, func.coalesce(first(own.intent, other.c.intent), "")),
+                        else_=BOT_ONLY).label("intent"))
+            .outerjoin(own, and_(own.case_id == Case.id, own.direction == "to_human", ~before_first))
+            .outerjoin(other, and_(other.c.root == Case.id, other.c.position == 1))
+            .outerjoin(reasks, reasks.c.root == Case.id)
+            .where(_in_range(Case.created_at, days), Case.merged_into_case_id.is_(None))
             .cte("keyed").prefix_with("MATERIALIZED"))
 
 
 def _returns(keyed: Any, window_hours: int) -> Any:
-    """Per case with other cases of its customer: was it recontacted after closing, is it itself a recontact."""
+    """Per case with other cases of its customer: was it recontacted after closing, is it itself a recontact.
+    A case merged into another is no case of its own here either."""
     other = aliased(Case, name="other")
     recontacted = and_(other.created_at > keyed.c.resolved_at,
                        other.created_at <= _hours(keyed.c.resolved_at, window_hours))
@@ -153,17 +202,22 @@ def _returns(keyed: Any, window_hours: int) -> Any:
                      other.resolved_at >= _hours(keyed.c.created_at, -window_hours))
     return (select(keyed.c.id, func.max(case((recontacted, 1), else_=0)).label("recontacted"),
                    func.max(case((recontact, 1), else_=0)).label("recontact"))
-            .join(other, and_(other.customer_id == keyed.c.customer_id, other.id != keyed.c.id))
+            .join(other, and_(other.customer_id == keyed.c.customer_id, other.id != keyed.c.id,
+                              other.merged_into_case_id.is_(None)))
             .group_by(keyed.c.id).cte("customer_returns"))
 
 
-def _handed(keyed: Any) -> Any:
-    """Every transition to people (bot to people and transfers) of the range's cases, with the case's cell."""
-    return (select(keyed.c.day, keyed.c.channel, keyed.c.team, keyed.c.intent, keyed.c.created_at,
-                   Handoff.id, Handoff.case_id, Handoff.reason, Handoff.bot_turns, Handoff.queued_at,
-                   Handoff.accepted_at, Handoff.ended_at, Handoff.outcome)
-            .join(keyed, keyed.c.id == Handoff.case_id).where(Handoff.direction == "to_human")
-            .cte("handed").prefix_with("MATERIALIZED"))
+def _handed(keyed: Any, merged: Any) -> Any:
+    """Every transition to people (bot to people and transfers) of the range's stories, with the case's cell;
+    `created_at` is when the transition's own case began (its first stretch with the assistant)."""
+    k, m = keyed.c, merged.c
+    cell = (k.day, k.channel, k.team, k.intent)
+    own = (select(*cell, k.created_at, Handoff.id, Handoff.case_id, Handoff.reason, Handoff.bot_turns,
+                  Handoff.queued_at, Handoff.accepted_at, Handoff.ended_at, Handoff.outcome)
+           .join(keyed, k.id == Handoff.case_id).where(Handoff.direction == "to_human"))
+    theirs = select(*cell, m.opened, m.id, m.case_id, m.reason, m.bot_turns, m.queued_at, m.accepted_at,
+                    m.ended_at, m.outcome).join(keyed, k.id == m.root)
+    return union_all(own, theirs).cte("handed").prefix_with("MATERIALIZED")
 
 
 def _first_replies(handed: Any) -> Any:
@@ -206,7 +260,7 @@ def _case_sums(keyed: Any, returns: Any) -> Select[Any]:
         "csat_bot_responses": _count(and_(~assisted, with_csat)),
         "csat_assisted_sum": _total(and_(assisted, with_csat), k.csat),
         "csat_assisted_responses": _count(and_(assisted, with_csat)),
-        "reasked": _count(k.reask_turns > 0),
+        "reasked": _count(k.reasked == 1),
     }
     keys = (k.day, k.channel, k.team, k.intent, k.first_reason)
     return (select(*keys, *_in_order(sums)).select_from(keyed).outerjoin(returns, returns.c.id == k.id)
@@ -228,8 +282,9 @@ def _measured(handed: Any, sla: Mapping[str, int]) -> Any:
                    elapsed_us(replies.c.first_reply, h.queued_at).label("response_us"),
                    elapsed_us(h.ended_at, h.accepted_at).label("handle_us"),
                    flag(and_(h.outcome == "abandoned", h.accepted_at.is_(None))).label("abandoned"),
-                   # ended and still people's to meet: a withdrawn handoff is not (measures.sla_met)
-                   flag(and_(h.ended_at.is_not(None), func.coalesce(h.outcome, "") != WITHDRAWN)).label("ended"),
+                   # ended and still people's to meet: a withdrawn or merged one is not (measures.sla_met)
+                   flag(and_(h.ended_at.is_not(None), func.coalesce(h.outcome, "").not_in((WITHDRAWN, MERGED))))
+                   .label("ended"),
                    _sla_target(h.channel, sla).label("target_us"))
             .select_from(handed)
             .outerjoin(replies, replies.c.id == h.id).outerjoin(back, back.c.id == h.id)
@@ -263,5 +318,7 @@ def _in_order(sums: Mapping[str, ColumnElement[Any]]) -> list[ColumnElement[Any]
 def dashboard_cells(days: Sequence[Day], window_hours: int, sla: Mapping[str, int]) -> CompoundSelect[Any]:
     """Rows of (day, channel, team, intent, reason, sums...) in the order of facts.Cell; a key may come
     twice (once with the cases' sums, once with the transitions'): the KPI arithmetic adds cells up anyway."""
-    keyed = _keyed(days)
-    return union_all(_case_sums(keyed, _returns(keyed, window_hours)), _handoff_sums(_handed(keyed), sla))
+    story = _story()
+    merged = _merged_transitions(days, story)
+    keyed = _keyed(days, story, merged)
+    return union_all(_case_sums(keyed, _returns(keyed, window_hours)), _handoff_sums(_handed(keyed, merged), sla))

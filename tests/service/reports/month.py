@@ -54,6 +54,11 @@ async def seed_cases(session: AsyncSession, cases: list[CaseFact]) -> None:
                          created_at=case.created_at, resolved_at=case.resolved_at, csat=case.csat,
                          handoff_count=len(case.to_human), reask_turns=case.reask_turns))
     await session.flush()
+    merged = [case for case in cases if case.merged_into]
+    for case in merged:  # once every case exists (the key points at another case)
+        (await session.get_one(Case, case.id)).merged_into_case_id = case.merged_into
+    if merged:
+        await session.flush()
 
 
 def handoff_row(case: CaseFact, handoff: HandoffFact) -> Handoff:

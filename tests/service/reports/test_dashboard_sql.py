@@ -1,10 +1,12 @@
 """The database's cells (queries.py) equal the pure definitions (measures.py) on awkward data, on SQLite and
 PostgreSQL: window and SLA boundaries to the microsecond, transfers, returns to the assistant, handoffs withdrawn
-when the assistant was back, still-waiting transitions, decoy timeline events, a DST change inside the range."""
+when the assistant was back, still-waiting transitions, decoy timeline events, a DST change inside the range, cases
+merged into another (in chains, and across the range's edges)."""
 from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -82,7 +84,21 @@ def awkward_cases(seed: int = 7) -> list[CaseFact]:
                                   rng.choice((0, 0, 1, 3))))
             gap = rng.choice((window, window + US, US, timedelta(hours=rng.randint(1, 120))))
             opened = (closed or resolved) + gap
-    return cases
+    return with_merges(cases)
+
+
+def with_merges(cases: list[CaseFact], seed: int = 11) -> list[CaseFact]:
+    """About one case in five merged into a later case of its customer (so some chains: into one merged itself)."""
+    rng, found = random.Random(seed), list(cases)
+    by_customer: dict[str, list[int]] = defaultdict(list)
+    for index, case in enumerate(cases):
+        by_customer[case.customer_id].append(index)
+    for indexes in by_customer.values():
+        for position, index in enumerate(indexes[:-1]):
+            if rng.random() < 0.2:
+                kept = cases[indexes[rng.randint(position + 1, len(indexes) - 1)]]
+                found[index] = replace(found[index], merged_into=kept.id, status="merged")
+    return found
 
 
 async def seed(session, cases: list[CaseFact]) -> None:
@@ -129,6 +145,13 @@ def test_the_generator_reaches_the_edges() -> None:
     assert any(h.outcome == "withdrawn" and h.reason == "bot_unavailable" for h in human)
     closed = {(c.customer_id, c.resolved_at) for c in cases if c.resolved_at}
     assert any((c.customer_id, c.created_at - timedelta(hours=WINDOW_HOURS)) in closed for c in cases)
+    by_id = {case.id: case for case in cases}
+    merged = [(case, by_id[kept]) for case, kept in ((c, measures.continues_on(cases).get(c.id)) for c in cases)
+              if kept is not None]
+    inside = lambda case: START <= case.created_at < END  # noqa: E731
+    assert any(by_id[case.merged_into or ""].merged_into for case, _ in merged)  # a chain
+    assert any(inside(kept) and not inside(case) and case.to_human for case, kept in merged)
+    assert any(inside(case) and not inside(kept) and case.to_human for case, kept in merged)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
