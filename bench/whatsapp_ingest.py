@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handoff.channels.whatsapp.wire import sign  # noqa: E402
+from handoff.channels.whatsapp.signature import sign  # noqa: E402
 from handoff.store.db import create_engine, session_factory  # noqa: E402
 from handoff.store.models import InboundWebhook, Outbox, PendingTurn  # noqa: E402
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn, fixture  # noqa: E402

@@ -3,9 +3,10 @@
 body) nor onto the timeline."""
 from __future__ import annotations
 
+from handoff.channels.whatsapp import CHANNEL
 from handoff.channels.whatsapp.graph import GraphClient
+from handoff.channels.whatsapp.graph_bodies import authentication_body
 from handoff.channels.whatsapp.numbers import wa_id_of
-from handoff.channels.whatsapp.wire import CHANNEL, authentication_body
 from handoff.core.operations import VerificationCodeOperations
 
 

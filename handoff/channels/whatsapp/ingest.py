@@ -15,19 +15,19 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.channels.whatsapp import CHANNEL
 from handoff.channels.whatsapp.addresses import BSUID_KIND
 from handoff.channels.whatsapp.graph import MediaError
-from handoff.channels.whatsapp.media import MediaStore
-from handoff.channels.whatsapp.numbers import phone_of
-from handoff.channels.whatsapp.schema import RefusedItem
-from handoff.channels.whatsapp.wire import (
-    CHANNEL,
+from handoff.channels.whatsapp.inbound import (
     MalformedWebhook,
     ParsedMessage,
     StatusUpdate,
     describe_error,
     parse_webhook,
 )
+from handoff.channels.whatsapp.media import MediaStore
+from handoff.channels.whatsapp.numbers import phone_of
+from handoff.channels.whatsapp.schema import RefusedItem
 from handoff.core.conversation import Conversations, Received
 from handoff.core.customers import follow_merges, link_identities
 from handoff.core.delivery import record_delivery

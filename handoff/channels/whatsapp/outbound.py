@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.channels.whatsapp import CHANNEL
 from handoff.channels.whatsapp.addresses import BSUID_KIND, bsuid_address
+from handoff.channels.whatsapp.graph_bodies import read_body, render
 from handoff.channels.whatsapp.numbers import wa_id_of
 from handoff.channels.whatsapp.window import (
     OutsideWindow,
@@ -19,7 +21,6 @@ from handoff.channels.whatsapp.window import (
     template_language,
     window_closes_at,
 )
-from handoff.channels.whatsapp.wire import CHANNEL, read_body, render
 from handoff.core.messages import OutboundMessage
 from handoff.core.sending import customer_address
 from handoff.core.timeline import append_event

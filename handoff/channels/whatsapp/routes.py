@@ -8,8 +8,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from handoff.channels.whatsapp import schema
+from handoff.channels.whatsapp.inbound import MalformedWebhook, read_envelope
 from handoff.channels.whatsapp.ingest import WhatsAppIngest
-from handoff.channels.whatsapp.wire import MalformedWebhook, SignatureCheck, check_signature, read_envelope
+from handoff.channels.whatsapp.signature import SignatureCheck, check_signature
 from handoff.core.signing import same_secret
 from handoff.web.deps import SettingsDep, provided
 from handoff.web.errors import errors

@@ -7,12 +7,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.channels.whatsapp import CHANNEL
 from handoff.channels.whatsapp.graph import GraphClient
 from handoff.channels.whatsapp.ingest import WhatsAppIngest
 from handoff.channels.whatsapp.media import MediaStore
 from handoff.channels.whatsapp.outbound import WhatsAppDeliverer, WhatsAppFollowUp
 from handoff.channels.whatsapp.window import load_templates
-from handoff.channels.whatsapp.wire import CHANNEL
 from handoff.core.conversation import Conversations
 from handoff.core.operations import Operations
 from handoff.core.outbox import OutboxWorker

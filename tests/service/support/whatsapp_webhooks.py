@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from handoff.channels.whatsapp.wire import sign
+from handoff.channels.whatsapp.signature import sign
 from tests.service.support.graph_api import fixture
 
 WA_ID = "16505551234"

@@ -25,7 +25,7 @@ from twilio.request_validator import RequestValidator
 
 from handoff.app import create_app
 from handoff.channels.voice.pbx import sign as sign_call_event
-from handoff.channels.whatsapp.wire import sign as sign_whatsapp
+from handoff.channels.whatsapp.signature import sign as sign_whatsapp
 from handoff.core.timeline import append_event
 from handoff.reports import nlu_samples
 from handoff.settings import Settings

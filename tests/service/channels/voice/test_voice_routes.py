@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from handoff.channels.whatsapp.wire import sign
+from handoff.channels.whatsapp.signature import sign
 from handoff.core.agents import NewAgent, create_agent
 from handoff.store.models import Call, Case, Handoff, Identity, TimelineEvent
 from tests.service.channels.voice.conftest import PUBLIC, VoiceApp, running, voice_settings

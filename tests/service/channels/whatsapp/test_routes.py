@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from handoff.app import create_app
 from handoff.channels.whatsapp.ingest import WhatsAppIngest
-from handoff.channels.whatsapp.wire import sign
+from handoff.channels.whatsapp.signature import sign
 from handoff.settings import Settings
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Customer, InboundWebhook, RefusedWebhookItem, TimelineEvent, utcnow

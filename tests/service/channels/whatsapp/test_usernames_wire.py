@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from handoff.channels.whatsapp.addresses import bsuid_address, graph_recipient
+from handoff.channels.whatsapp.graph_bodies import render, template_body
+from handoff.channels.whatsapp.inbound import parse_webhook
 from handoff.channels.whatsapp.ingest import inbound_message
-from handoff.channels.whatsapp.wire import parse_webhook, render, template_body
 from handoff.core.messages import OutboundMessage, QuickReply
 from tests.service.support.graph_api import fixture
 

@@ -6,17 +6,9 @@ import json
 
 import pytest
 
-from handoff.channels.whatsapp.wire import (
-    FALLBACK_INPUT,
-    MalformedWebhook,
-    SignatureCheck,
-    check_signature,
-    parse_webhook,
-    read_body,
-    render,
-    sign,
-    template_body,
-)
+from handoff.channels.whatsapp.graph_bodies import read_body, render, template_body
+from handoff.channels.whatsapp.inbound import FALLBACK_INPUT, MalformedWebhook, parse_webhook
+from handoff.channels.whatsapp.signature import SignatureCheck, check_signature, sign
 from handoff.core.messages import OutboundMessage, QuickReply
 from tests.service.support.graph_api import fixture
 
