@@ -65,18 +65,20 @@ class CodeDispatch:
         self.verifications = verifications
         self.couriers = delivery_order(couriers)
 
-    async def send(self, *, session_key: str, customer_id: str, phone: str, language: str) -> CodeSent | CodeNotSent:
-        """One code to `phone` for `session_key`, in the customer's language."""
-        if not self.couriers:
+    async def send(self, *, session_key: str, customer_id: str, phone: str, language: str,
+                   spared: frozenset[str] = frozenset()) -> CodeSent | CodeNotSent:
+        """One code to `phone` for `session_key`, in the customer's language, by no courier of a `spared` channel."""
+        couriers = [courier for courier in self.couriers if courier.channel not in spared]
+        if not couriers:
             return CodeNotSent("no_courier")
         async with self.sessions() as session, session.begin():
             customer = await session.get_one(Customer, customer_id)
             issued: Issued | Refused = await self.verifications.issue(
-                session, session_key=session_key, customer=customer, phone=phone, channel=self.couriers[0].channel)
+                session, session_key=session_key, customer=customer, phone=phone, channel=couriers[0].channel)
         if isinstance(issued, Refused):
             return CodeNotSent(issued.reason)
         errors: list[str] = []
-        for courier in self.couriers:
+        for courier in couriers:
             error = await courier.deliver(issued.identity_value, issued.code, language)
             error = error.replace(issued.code, "[code]") if error is not None else None  # a provider's echo
             if error is None:

@@ -1,17 +1,21 @@
 """The assistant asked for a verification code (`{"verification": {"phone" | "email": …}}`): which phone it goes
 to, whether the customer has proved it already, the send (core.code_delivery), and what the customer is told.
 
-The customer is told how the code travels and the phone's last two digits, never the code; when no code can go
-out (limits, a phone that cannot be one, no phone for that email, no provider took it) they are told so and the case
-goes to people with reason `verification_required`. The typed code is answered by core.typed_codes.
+The customer is told how the code travels and the phone's last two digits, never the code, and where to enter it (a
+caller on their keypad); when no code can go out (limits, a phone that cannot be one, no phone for that email, no
+provider took it) they are told so and the case goes to people with reason `verification_required`. A code is never
+read in a call to a phone that is on a call with us, nor to a caller during their call (they would have to hang up
+on the conversation the code is for): on the phone door it goes by WhatsApp or not at all. The typed code is
+answered by core.typed_codes.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.bot_client import CodeRequest
@@ -27,13 +31,15 @@ from handoff.core.routing_notice import RoutingNotices
 from handoff.core.sending import stage_to_customer
 from handoff.core.texts import text as service_text
 from handoff.core.typed_codes import session_key
-from handoff.store.models import Case, Customer, Identity
+from handoff.store.models import Call, Case, Customer, Identity, utcnow
 
 log = structlog.get_logger(__name__)
 
 REQUIRED_REASON = "verification_required"
 SHOWN_DIGITS = 2
 LIMITS = frozenset({"too_many_for_phone", "too_many_for_session"})
+PHONE_DOOR = "voice"  # the door where the customer is on a call, and the courier that calls
+LIVE_CALL = timedelta(hours=4)  # a call not ended after this lost its last status callback: not on a call any more
 
 
 def told_phone(raw: str, region: str) -> str | None:
@@ -49,11 +55,19 @@ def last_digits(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit())[-SHOWN_DIGITS:]
 
 
-def told_text(outcome: CodeSent | CodeNotSent | None) -> str:
-    """The service text for an outcome (None: the customer has proved the phone already)."""
+def spared_couriers(door: str, phone_on_a_call: bool) -> frozenset[str]:
+    """The couriers a code may not go by: no call to a caller during their call, nor to a phone on a call with us."""
+    return frozenset({PHONE_DOOR}) if door == PHONE_DOOR or phone_on_a_call else frozenset()
+
+
+def told_text(outcome: CodeSent | CodeNotSent | None, door: str = "") -> str:
+    """The service text for an outcome (None: the customer has proved the phone already); a caller keys the code
+    in (`door` voice), everyone else types it."""
     if outcome is None:
         return "verification_already_verified"
     if isinstance(outcome, CodeSent):
+        if door == PHONE_DOOR:
+            return "verification_code_sent_whatsapp_keypad"
         return "verification_code_sent_voice" if outcome.channel == "voice" else "verification_code_sent_whatsapp"
     if outcome.reason in LIMITS:
         return "verification_code_limit"
@@ -90,17 +104,18 @@ class CodeRequests:
             language = case_language(self.operations, case, customer)
             phone = await self._phone(session, request)
             proved = phone is not None and await self._proved_by(session, customer.id, phone)
+            spared = spared_couriers(channel, phone is not None and await self._on_a_call(session, phone))
         outcome: CodeSent | CodeNotSent | None = None
         if phone is None:
             outcome = CodeNotSent("not_a_phone" if request.phone is not None else "no_phone")
         elif not proved:
             outcome = await self.dispatch.send(session_key=session_key(channel, address), customer_id=customer.id,
-                                               phone=phone, language=language)
+                                               phone=phone, language=language, spared=spared)
         log.info("verification_code_requested", case_id=case_id, by=("phone" if request.phone else "email"),
                  outcome=type(outcome).__name__ if outcome else "already_verified",
                  reason=outcome.reason if isinstance(outcome, CodeNotSent) else None)
         shown = last_digits(outcome.phone if isinstance(outcome, CodeSent) else phone or "")
-        reply = OutboundMessage(actor="system", text=service_text(told_text(outcome), language, last=shown))
+        reply = OutboundMessage(actor="system", text=service_text(told_text(outcome, channel), language, last=shown))
         outgoing: list[OutboundMessage] = [reply]
         happened: list[CaseEvent] = []
         async with self.sessions() as session, session.begin():
@@ -132,6 +147,13 @@ class CodeRequests:
             select(Identity.value).where(Identity.customer_id == owner.id, Identity.kind == "phone",
                                          Identity.verified.is_(True)).order_by(Identity.id.desc()).limit(1))
         return phone
+
+    async def _on_a_call(self, session: AsyncSession, phone: str) -> bool:
+        """Whether `phone` is on a call with us now (a call from or to it, started lately and not ended)."""
+        found = await session.scalar(select(Call.id).where(
+            Call.ended_at.is_(None), Call.started_at >= utcnow() - LIVE_CALL,
+            or_(Call.from_number == phone, Call.to_number == phone)).limit(1))
+        return found is not None
 
     async def _proved_by(self, session: AsyncSession, customer_id: str, phone: str) -> bool:
         """Whether the writing customer owns `phone` verified already (no code needed)."""

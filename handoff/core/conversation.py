@@ -90,6 +90,10 @@ class Conversations:
         self.codes = codes  # a verification code typed while one is pending: checked here, never the assistant's
         self.code_requests = code_requests  # the assistant's `verification` payload: the service sends the code
 
+    async def awaits_code(self, channel: str, address: str) -> bool:
+        """Whether six digits from this conversation would now be taken as its pending verification code."""
+        return self.codes is not None and await self.codes.awaiting(channel, address)
+
     async def receive(self, inbound: InboundMessage) -> Received:
         """Stores the message durably, with a pending bot turn when the bot owns the case or may take it back."""
         if self.codes is not None:

@@ -30,6 +30,12 @@ TEXTS: dict[str, dict[str, str]] = {
               "Escríbelo aquí para continuar.",
         "en": "We sent a 6-digit code by WhatsApp to the number ending in {last}. Type it here to continue.",
     },
+    "verification_code_sent_whatsapp_keypad": {  # to a caller, during their call
+        "es": "Te enviamos un código de 6 dígitos por WhatsApp al número que termina en {last}. "
+              "Cuando lo tengas, márcalo en el teclado de tu teléfono o dímelo.",
+        "en": "We sent a 6-digit code by WhatsApp to the number ending in {last}. "
+              "When you have it, key it in on your phone's keypad or say it.",
+    },
     "verification_code_sent_voice": {
         "es": "Te llamaremos al número que termina en {last} para dictarte un código de 6 dígitos. "
               "Escríbelo aquí para continuar.",
@@ -136,6 +142,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "voice_missed": {
         "es": "Lo sentimos, nadie pudo atenderte ahora. Te escribiremos por WhatsApp para continuar. Hasta pronto.",
         "en": "Sorry, nobody could take your call right now. We'll write to you on WhatsApp to continue. Goodbye.",
+    },
+    "voice_code_prompt": {  # a code is awaited on the call: silence, or keys that are not six digits
+        "es": "Marca en el teclado los 6 dígitos del código que te enviamos por WhatsApp, o dímelos.",
+        "en": "Key in the 6 digits of the code we sent you on WhatsApp, or say them.",
     },
     "voice_sorry": {
         "es": "Lo sentimos, no pudimos continuar con esta llamada. Por favor llama de nuevo.",

@@ -25,7 +25,17 @@ from handoff.core.identity import normalize_phone
 from handoff.core.messages import InboundMessage
 from handoff.core.verification import Verifications
 from handoff.services import build_services
-from handoff.store.models import Case, Customer, Handoff, Identity, Merge, TimelineEvent, VerificationCode, utcnow
+from handoff.store.models import (
+    Call,
+    Case,
+    Customer,
+    Handoff,
+    Identity,
+    Merge,
+    TimelineEvent,
+    VerificationCode,
+    utcnow,
+)
 from tests.service.store.test_code_delivery import leaks, spoken_code
 from tests.service.store.test_conversation import OPERATIONS, RecordingDeliverer
 from tests.service.store.test_verification_codes import text_columns
@@ -264,6 +274,29 @@ async def test_when_whatsapp_cannot_deliver_the_code_is_read_in_a_call(
     async with sessions() as session:
         identity = await session.scalar(select(Identity).where(Identity.kind == "phone"))
         assert identity is not None and (identity.value, identity.verified_by) == ("+14155550123", "otp_voice")
+
+
+async def test_no_call_reads_a_code_to_a_phone_on_a_call_with_us(
+        sessions: Sessions, dialog: Dialog, twilio: TwilioStandIn) -> None:
+    async with sessions() as session, session.begin():  # the phone is calling us: a second call would hit it busy
+        caller = Customer(language="es")
+        session.add(caller)
+        await session.flush()
+        case = await case_with_events(session, caller, "voice", "bot")
+        session.add(Call(provider="twilio", provider_call_id="CA-live", case_id=case.id, customer_id=caller.id,
+                         direction="inbound", from_number="+14155550123", status="in-progress"))
+    dialog.graph.script.extend([(400, graph_error(131026, "Message undeliverable"))] * 2)
+    dialog.offer = {"phone": "+1 415 555 0123"}
+    await dialog.say("/affirm")
+    assert dialog.replies()[0] == ("No pudimos enviarte un código de verificación en este momento. "
+                                   "Una persona del equipo te ayudará aquí mismo.")
+    assert twilio.calls == [] and await handoff_reasons(sessions) == ["verification_required"]
+    async with sessions() as session, session.begin():
+        live = await session.scalar(select(Call).where(Call.provider_call_id == "CA-live"))
+        assert live is not None
+        live.status, live.ended_at = "completed", utcnow()
+    await dialog.say("/affirm", session="visitor-2")  # the call ended: the code may be read in one now
+    assert len(twilio.calls) == 1 and twilio.calls[0]["To"] == "+14155550123"
 
 
 async def test_a_code_that_cannot_go_out_hands_the_case_to_people_for_verification_required(
