@@ -25,6 +25,7 @@ from handoff.channels.voice.decisions import (
     VoiceLocale,
     VoiceReply,
     after_silence,
+    awaited_code,
     choose_option,
     locale_from_tag,
     numbered_options,
@@ -163,19 +164,24 @@ class VoiceAssistant:
         return self.render(VoiceReply(reply.texts, reply.locale, reply.then, reply.target, reply.num_digits, record))
 
     async def gather(self, info: TwilioCall, result: GatherResult) -> str:
-        """What the caller said or pressed goes to the assistant; its answer is spoken and the call listens again."""
+        """What the caller said or pressed goes to the assistant (a verification code awaited on this call, to the
+        service that checks it); the answer is spoken and the call listens again."""
         async with self.calls.hold(info.call_sid):
             with self.deliverer.collecting(info.call_sid) as said:
-                decided = await self._read_input(info, result)
+                awaiting = await self.conversations.awaits_code(CHANNEL, info.call_sid)
+                decided = await self._read_input(info, result, awaiting)
                 if isinstance(decided, VoiceReply):
                     return self.render(decided)
                 received = await self.conversations.receive(decided)
                 if received.to_bot and received.event_id is not None:
                     await self.conversations.process(received.event_id)
-                return self.render(await self._after_turn(info.call_sid, list(said)))
+                code = await self.conversations.awaits_code(CHANNEL, info.call_sid)
+                return self.render(await self._after_turn(info.call_sid, list(said), code))
 
-    async def _read_input(self, info: TwilioCall, result: GatherResult) -> InboundMessage | VoiceReply:
-        """The caller's turn as an inbound message, or the answer to silence, a wrong key or a held case."""
+    async def _read_input(self, info: TwilioCall, result: GatherResult,
+                          awaiting: bool) -> InboundMessage | VoiceReply:
+        """The caller's turn as an inbound message, or the answer to silence, a wrong key or a held case. While a
+        code is awaited, six digits keyed or said are the code (the service checks it, never the assistant)."""
         happened: list[CaseEvent] = []
         async with self.sessions() as session, session.begin():
             call = await find_call(session, PROVIDER, info.call_sid)
@@ -186,30 +192,38 @@ class VoiceAssistant:
             assert case is not None
             if case.status in PEOPLE:
                 return await self._connect(session, call, case, [], locale)
-            choice = choose_option(call.options, result.digits)
-            if choice is None and not result.speech:  # silence, or a key that names no option
-                reply = await self._silence(session, call, case, locale, happened)
+            code, fumbled = awaited_code(result.digits, result.speech, call.options) if awaiting else (None, False)
+            choice = None if code else choose_option(call.options, result.digits)
+            if fumbled:  # keys or digits said, but not the code's six: never the assistant's
+                text = await self._say(session, case, call.provider_call_id, self._text("voice_code_prompt", locale))
+                return VoiceReply((text,), locale, "listen", code=True)
+            if code is None and choice is None and not result.speech:  # silence, or a key that names no option
+                reply = await self._silence(session, call, case, locale, happened, awaiting)
                 case_id = case.id if reply.then != "listen" else None
             else:
                 call.silences, call.options = 0, []
                 kind, value, verified = caller_identity(
                     call.from_number if call.direction == "inbound" else call.to_number, call.provider_call_id)
                 spoken = result.speech or ""
+                text = code or (choice["title"] if choice else spoken)
                 return InboundMessage(
-                    channel=CHANNEL, identity_kind=kind, identity_value=value, address=info.call_sid,
-                    text=choice["title"] if choice else spoken,
-                    bot_input=choice["payload"] if choice else speech_for_assistant(spoken),
+                    channel=CHANNEL, identity_kind=kind, identity_value=value, address=info.call_sid, text=text,
+                    bot_input=code or (choice["payload"] if choice else speech_for_assistant(spoken)),
                     verified=verified, verified_by="caller_id" if verified else None,
-                    payload={"call_id": info.call_sid, "input": "dtmf" if choice else "speech",
+                    payload={"call_id": info.call_sid, "input": "dtmf" if choice or result.digits else "speech",
                              **({"confidence": result.confidence} if result.confidence is not None else {})})
         await self._after_commit(case_id, happened=happened)
         return reply
 
     async def _silence(self, session: AsyncSession, call: Call, case: Case, locale: VoiceLocale,
-                       happened: list[CaseEvent]) -> VoiceReply:
-        """Reprompted (with the options again) until the second chances run out, then handed to a person."""
+                       happened: list[CaseEvent], awaiting: bool = False) -> VoiceReply:
+        """Reprompted (with the options again, or for the code awaited) until the second chances run out, then
+        handed to a person."""
         call.silences += 1
         if after_silence(call.silences, self.operations.voice.silence_reprompts) == "reprompt":
+            if awaiting:
+                text = await self._say(session, case, call.provider_call_id, self._text("voice_code_prompt", locale))
+                return VoiceReply((text,), locale, "listen", code=True)
             line, options = numbered_options([QuickReply(o["title"], o["payload"]) for o in call.options or []],
                                              locale.language)
             text = await self._say(session, case, call.provider_call_id,
@@ -227,8 +241,9 @@ class VoiceAssistant:
             texts = [await self._say(session, case, call.provider_call_id, self._text("voice_connecting", locale))]
         return await self._connect(session, call, case, texts, locale)
 
-    async def _after_turn(self, call_sid: str, said: list[OutboundMessage]) -> VoiceReply:
-        """The assistant's answer, its buttons as numbered options; or the wait for a person after a handoff."""
+    async def _after_turn(self, call_sid: str, said: list[OutboundMessage], code: bool = False) -> VoiceReply:
+        """The assistant's answer, its buttons as numbered options (listening for six keys while a code is
+        awaited); or the wait for a person after a handoff."""
         async with self.sessions() as session, session.begin():
             call = await find_call(session, PROVIDER, call_sid)
             locale = locale_from_tag(call.language if call else None, self.operations.default_language)
@@ -247,7 +262,7 @@ class VoiceAssistant:
                 texts.append(line)
             if not texts:
                 texts.append(await self._say(session, case, call_sid, self._text("voice_anything_else", locale)))
-            return VoiceReply(tuple(texts), locale, "listen", num_digits=1 if options else None)
+            return VoiceReply(tuple(texts), locale, "listen", num_digits=1 if options else None, code=code)
 
     async def queue_result(self, info: TwilioCall, result: str, queue_time: int | None) -> str:
         """<Enqueue action>: bridged to a person, or the caller hung up / the queue failed (a missed call)."""

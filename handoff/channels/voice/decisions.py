@@ -17,6 +17,12 @@ SPANISH_REGIONS = frozenset({"MX", "ES", "AR", "BO", "CL", "CO", "CR", "CU", "DO
 ENGLISH_REGIONS = frozenset({"US", "CA", "GB", "AU", "NZ", "IE", "IN", "ZA", "JM", "BS", "BB", "TT", "PH", "SG"})
 DEFAULT_LOCALES = {"es": "es-MX", "en": "en-US"}
 MAX_OPTIONS = 9
+CODE_DIGITS = 6  # a verification code, keyed in or said
+CODE_TIMEOUT_SECONDS = 15  # while a code is awaited: time to find it in WhatsApp, and between its keys
+FINISH_KEY = "#"
+DIGIT_WORDS = {"cero": "0", "uno": "1", "una": "1", "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5",
+               "seis": "6", "siete": "7", "ocho": "8", "nueve": "9", "zero": "0", "oh": "0", "one": "1", "two": "2",
+               "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 
 CALL_STATUSES = ("ringing", "in-progress", "queued", "completed", "busy", "no-answer", "canceled", "failed",
                  "abandoned")
@@ -46,6 +52,7 @@ class VoiceReply:
     target: str | None = None  # the queue name, or the number / SIP address to dial
     num_digits: int | None = None  # 1 while numbered options are offered
     record: bool = False  # start recording the call (first answer only)
+    code: bool = False  # a verification code is awaited: six keys, or # after them
 
 
 def withheld(number: str | None) -> bool:
@@ -125,6 +132,42 @@ def choose_option(options: list[dict[str, Any]] | None, digits: str | None) -> d
     if not digits or not options:
         return None
     return next((option for option in options if option.get("digit") == digits.strip().rstrip("#")), None)
+
+
+def keyed_code(digits: str | None) -> str | None:
+    """The six digits a caller keyed in (with the finish key, or * fumbled after them), else None."""
+    keys = (digits or "").strip().rstrip(FINISH_KEY + "*")
+    return keys if len(keys) == CODE_DIGITS and keys.isascii() and keys.isdigit() else None
+
+
+def spoken_digits(speech: str | None) -> str:
+    """The digits in what a caller said: numerals, and digit words said in a row ("uno dos tres"; a lone "una"
+    is a word, not a 1)."""
+    if not speech or len(speech) > 400:
+        return ""
+    digits, run = "", ""
+    for token in [*re.split(r"[\s,.;:-]+", unicodedata.normalize("NFC", speech).lower()), ""]:
+        if token.isascii() and token.isdigit() and token:
+            digits, run = digits + (run if len(run) > 1 else "") + token, ""
+        elif token in DIGIT_WORDS:
+            run += DIGIT_WORDS[token]
+        else:
+            digits, run = digits + (run if len(run) > 1 else ""), ""
+    return digits
+
+
+def awaited_code(digits: str | None, speech: str | None,
+                 options: list[dict[str, Any]] | None) -> tuple[str | None, bool]:
+    """While a code is awaited: (the code, when six digits were keyed or said; whether the caller fumbled it: keys
+    that are neither six digits nor an option, or speech with digits but not six). Speech without digits is for the
+    assistant; no digit of a code attempt ever is."""
+    if digits:
+        code = keyed_code(digits)
+        return code, code is None and choose_option(options, digits) is None
+    heard = spoken_digits(speech)
+    if not heard:
+        return None, False
+    return (heard, False) if len(heard) == CODE_DIGITS else (None, True)
 
 
 def after_silence(silences: int, reprompts: int) -> str:

@@ -5,7 +5,16 @@ from dataclasses import dataclass
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from handoff.channels.voice.decisions import DEFAULT_LOCALES, VoiceLocale, VoiceReply, dial_target, speakable
+from handoff.channels.voice.decisions import (
+    CODE_DIGITS,
+    CODE_TIMEOUT_SECONDS,
+    DEFAULT_LOCALES,
+    FINISH_KEY,
+    VoiceLocale,
+    VoiceReply,
+    dial_target,
+    speakable,
+)
 from handoff.channels.voice.twilio import public_url
 
 BASE_PATH = "/webhooks/twilio/voice"
@@ -37,8 +46,8 @@ def say_locale(locale: VoiceLocale) -> str:
 
 
 def render(reply: VoiceReply, urls: VoiceUrls, *, gather_timeout: int = 6, dial_timeout: int = 25) -> str:
-    """One TwiML document: <Say> inside <Gather input="speech dtmf"> to listen again, or <Say> then
-    <Enqueue>/<Dial>/<Hangup>."""
+    """One TwiML document: <Say> inside <Gather input="speech dtmf"> to listen again (for a code: up to six keys,
+    or # after fewer, with time to find it), or <Say> then <Enqueue>/<Dial>/<Hangup>."""
     response = VoiceResponse()
     if reply.record:
         response.start().recording(recording_status_callback=urls.recording,
@@ -46,9 +55,12 @@ def render(reply: VoiceReply, urls: VoiceUrls, *, gather_timeout: int = 6, dial_
     texts = [speakable(text) for text in reply.texts if text and speakable(text)]
     say = say_locale(reply.locale)
     if reply.then == "listen":
+        keys = ({"num_digits": CODE_DIGITS, "finish_on_key": FINISH_KEY,
+                 "timeout": max(gather_timeout, CODE_TIMEOUT_SECONDS)} if reply.code
+                else {"num_digits": reply.num_digits, "timeout": gather_timeout})
         gather = response.gather(input="speech dtmf", action=urls.gather, method="POST",
-                                 language=reply.locale.speech, speech_timeout="auto", timeout=gather_timeout,
-                                 action_on_empty_result=True, num_digits=reply.num_digits)
+                                 language=reply.locale.speech, speech_timeout="auto", action_on_empty_result=True,
+                                 **keys)
         for text in texts:
             gather.say(text, language=say)
         return str(response)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from handoff.channels.voice.calls import caller_identity
 from handoff.channels.voice.decisions import (
     after_silence,
+    awaited_code,
     choose_option,
     is_missed,
     locale_from_tag,
@@ -12,6 +13,7 @@ from handoff.channels.voice.decisions import (
     pbx_final_status,
     speakable,
     speech_for_assistant,
+    spoken_digits,
     template_values,
     voice_locale,
     withheld,
@@ -61,6 +63,22 @@ def test_buttons_are_read_out_as_numbered_options_that_digits_select() -> None:
     assert choose_option(options, "7") is None and choose_option([], "1") is None
     line, options = numbered_options([QuickReply(f"o{n}", f"/p{n}") for n in range(12)], "en")
     assert len(options) == 9 and line.startswith("For o0, press 1.")
+
+
+def test_a_code_awaited_on_the_call_is_six_keys_or_six_digits_said() -> None:
+    menu = numbered_options([QuickReply("Sí", "/affirm")], "es")[1]
+    assert awaited_code("042917", None, []) == ("042917", False)  # leading zero kept
+    assert awaited_code("042917#", None, []) == ("042917", False)
+    assert awaited_code("1", None, menu) == (None, False)  # an option of the menu read out
+    for keys in ("12#", "2", "1234567", "#"):
+        assert awaited_code(keys, None, menu) == (None, True), keys  # fumbled: asked for the code again
+    for speech in ("0 4 2 9 1 7.", "042917", "cero cuatro dos, nueve uno siete", "el código es 042 917",
+                   "Zero four two nine one seven"):
+        assert awaited_code(None, speech, []) == ("042917", False), speech
+    assert awaited_code(None, "0 4 2 9 1", []) == (None, True)  # digits said, not six: never the assistant's
+    assert awaited_code(None, "no me llegó, quiero hablar con una persona", []) == (None, False)  # the assistant's
+    assert spoken_digits("tengo dos pedidos y una queja") == ""  # a lone number word is a word
+    assert awaited_code(None, None, []) == (None, False)
 
 
 def test_silence_is_reprompted_then_goes_to_a_person() -> None:

@@ -82,6 +82,16 @@ def test_twiml_listens_with_say_inside_gather_in_the_callers_language() -> None:
     assert says[0].text == "Hola <b>Ana</b> & bienvenida"  # text, escaped by the builder, not markup
 
 
+def test_twiml_listens_for_a_code_six_keys_or_hash_after_fewer_with_time_to_find_it() -> None:
+    reply = VoiceReply(("Marca el código.",), locale_for("es", "MX"), "listen", num_digits=1, code=True)
+    [gather] = ET.fromstring(render(reply, URLS, gather_timeout=7))
+    assert gather.attrib["input"] == "speech dtmf"  # the code may be said too
+    assert (gather.attrib["numDigits"], gather.attrib["finishOnKey"], gather.attrib["timeout"]) == ("6", "#", "15")
+    slow = ET.fromstring(render(reply, URLS, gather_timeout=30))[0]
+    assert slow.attrib["timeout"] == "30" and "finishOnKey" not in ET.fromstring(render(
+        VoiceReply(("Hola",), locale_for("es", "MX"), "listen"), URLS))[0].attrib
+
+
 def test_twiml_hands_over_with_enqueue_or_dial() -> None:
     locale = locale_for("en", "US")
     queued = ET.fromstring(render(VoiceReply(("Please hold.",), locale, "queue", "care"), URLS))
