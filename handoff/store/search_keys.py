@@ -1,6 +1,6 @@
 """The keys agents find a customer by (name words, order numbers, told emails and phones), in one indexed form.
 
-Pure: the store keeps them in `customer_keys` whenever a customer's name or facts change (models.py), the
+Pure: the store keeps them in `customer_keys` whenever a customer's name or facts change (models/customers.py), the
 lookup (core/customer_lookup.py) folds what an agent types the same way.
 """
 from __future__ import annotations

@@ -1,0 +1,19 @@
+"""The data model of DESIGN.md: one customer, one conversation, many doors.
+
+One module per concern; every model is imported here, so `from handoff.store.models import X` works and
+`Base.metadata` (alembic's target, migrations/env.py) holds every table.
+"""
+from handoff.store.models.agents import Agent, AgentSession, AuditEntry
+from handoff.store.models.base import Base, BigIntId, UTCDateTime, new_id, utcnow
+from handoff.store.models.calls import Call
+from handoff.store.models.cases import Case, Handoff, TimelineEvent
+from handoff.store.models.customers import Customer, CustomerKey, Identity, VerificationCode
+from handoff.store.models.delivery import InboundWebhook, Outbox, PendingTurn, RefusedWebhookItem
+from handoff.store.models.designers import NluHarvestMark, NluSample
+from handoff.store.models.merges import Merge, MergeSuggestion
+
+__all__ = [
+    "Agent", "AgentSession", "AuditEntry", "Base", "BigIntId", "Call", "Case", "Customer", "CustomerKey", "Handoff",
+    "Identity", "InboundWebhook", "Merge", "MergeSuggestion", "NluHarvestMark", "NluSample", "Outbox", "PendingTurn",
+    "RefusedWebhookItem", "TimelineEvent", "UTCDateTime", "VerificationCode", "new_id", "utcnow",
+]
