@@ -41,11 +41,14 @@ def team_name(team: str, language: str, ops: Mapping[str, Any]) -> str:
     return str(name.get(language) or team) if isinstance(name, Mapping) else str(name)
 
 
-def build_handoff(tracker: Tracker, reason: Optional[str] = None) -> Dict[str, Any]:
-    """The custom payload the service turns into a handoff row and routes."""
+def build_handoff(tracker: Tracker, reason: Optional[str] = None, intent: Optional[str] = None) -> Dict[str, Any]:
+    """The custom payload the service turns into a handoff row and routes.
+
+    `intent` names what the customer wanted when the latest message only answered a question (a "no" to a code
+    offered for an account update is an account update, not a deny)."""
     message = tracker.latest_message or {}
-    intent = message.get("intent") or {}
-    intent_name = intent.get("name")
+    parsed = message.get("intent") or {}
+    intent_name = intent or parsed.get("name")
     slots = collected_slots(tracker)
     reason = reason or handoff_reason(intent_name, tracker.get_slot("verified"))
     ops = load_operations()
@@ -53,16 +56,18 @@ def build_handoff(tracker: Tracker, reason: Optional[str] = None) -> Dict[str, A
     return {
         "reason": reason,
         "intent": intent_name,
-        "confidence": round(float(intent.get("confidence") or 0.0), 4),
+        "confidence": round(float(parsed.get("confidence") or 0.0), 4),
         "summary": build_summary(intent_name, slots, message.get("text"), default_language(ops), reason),
         "slots": slots,
         "team": team_for_intent(team_intent, ops),
     }
 
 
-def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: Optional[str] = None) -> Dict[str, Any]:
+def hand_off(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: Optional[str] = None, intent: Optional[str] = None
+) -> Dict[str, Any]:
     """Utters the customer text, then the payload; returns the payload for callers and tests."""
-    payload = build_handoff(tracker, reason)
+    payload = build_handoff(tracker, reason, intent)
     language = pick_language(tracker.get_slot("language"))
     key = "handoff_verification" if payload["reason"] == "verification_required" else "handoff"
     dispatcher.utter_message(text=reply(key, language, team=team_name(payload["team"], language, load_operations())))
