@@ -1,7 +1,7 @@
-"""Starts a session with everything the service already knows, so the assistant never re-asks it."""
+"""Fills slots with what the service knows, at session start and on every turn, so the assistant never re-asks it."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Text
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
@@ -12,6 +12,8 @@ from actions.language import metadata_language
 VERIFYING_KINDS = frozenset({"phone", "whatsapp", "email"})
 VERIFIED_CHANNELS = frozenset({"whatsapp", "voice"})
 CARRIED_SLOTS = ("customer_name", "language", "verified", "phone", "email", "order_number", "channel", "customer_id")
+WHO_SLOTS = ("channel", "customer_id", "customer_name")
+FACT_SLOTS = ("order_number", "email", "phone")
 
 
 def _identity(identities: List[Mapping[str, Any]], kind: str) -> Optional[str]:
@@ -43,6 +45,43 @@ def slots_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Dict[str, Any]
     slots = {key: str(value) for key, value in values.items() if value not in (None, "")}
     slots["verified"] = bool(verified)
     return slots
+
+
+def refreshed_slots(
+    current: Mapping[str, Any], metadata: Optional[Mapping[str, Any]], told: Iterable[str] = ()
+) -> Dict[str, Any]:
+    """The slot changes one message's metadata brings mid-session (a case merged after a verification code keeps
+    its tracker but writes from another door): the door and the customer, a verification (never taken back),
+    and the known facts the conversation lacks, except those the customer tells in this very message."""
+    if not isinstance(metadata, Mapping) or not metadata:
+        return {}
+    fresh = slots_from_metadata(metadata)
+    changes = {key: fresh[key] for key in WHO_SLOTS if key in fresh and fresh[key] != current.get(key)}
+    if fresh["verified"] and current.get("verified") is not True:
+        changes["verified"] = True
+    elif current.get("verified") is None:
+        changes["verified"] = False
+    told = set(told)
+    for key in FACT_SLOTS:
+        if key in fresh and key not in told and current.get(key) in (None, ""):
+            changes[key] = fresh[key]
+    return changes
+
+
+class ActionRefreshFromMetadata(Action):
+    """Custom slot mapping run by action_extract_slots on every user turn: the latest message's metadata."""
+
+    def name(self) -> Text:
+        return "action_refresh_from_metadata"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        message = tracker.latest_message or {}
+        current = {key: tracker.get_slot(key) for key in (*WHO_SLOTS, "verified", *FACT_SLOTS)}
+        told = {str(entity.get("entity")) for entity in message.get("entities") or [] if isinstance(entity, Mapping)}
+        changes = refreshed_slots(current, message.get("metadata"), told)
+        return [SlotSet(key, value) for key, value in changes.items()]
 
 
 class ActionSessionStart(Action):
