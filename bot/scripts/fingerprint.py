@@ -7,16 +7,20 @@ from __future__ import annotations
 import hashlib
 import sys
 from pathlib import Path
-from typing import List
+from typing import Iterable, List
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def training_inputs(root: Path) -> List[Path]:
-    """config.yml, domain.yml, then every YAML file under bot/data in path order (not the locale's)."""
-    data = sorted((path for path in (root / "bot" / "data").rglob("*.yml")),
-                  key=lambda path: path.relative_to(root).as_posix())
-    return [root / "config.yml", root / "domain.yml", *data]
+    """config.yml, domain.yml, every YAML file under bot/data, then the pipeline's own components (bot/components),
+    each group in path order (not the locale's)."""
+    def in_order(paths: Iterable[Path]) -> List[Path]:
+        return sorted(paths, key=lambda path: path.relative_to(root).as_posix())
+
+    data = in_order((root / "bot" / "data").rglob("*.yml"))
+    components = in_order((root / "bot" / "components").glob("*.py"))
+    return [root / "config.yml", root / "domain.yml", *data, *components]
 
 
 def fingerprint(root: Path) -> str:

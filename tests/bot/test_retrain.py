@@ -35,7 +35,8 @@ def test_scores_match_sklearn_and_count_only_gold_intents_for_macro_f1() -> None
 def test_the_fingerprint_changes_with_any_training_input_and_only_then(tmp_path: Path) -> None:
     """`make train` and `make retrain` both skip training on an equal fingerprint: it must see every input."""
     root = tmp_path / "project"
-    shutil.copytree(ROOT / "bot" / "data", root / "bot" / "data")
+    for folder in ("bot/data", "bot/components"):
+        shutil.copytree(ROOT / folder, root / folder)
     for name in ("config.yml", "domain.yml"):
         shutil.copy(ROOT / name, root / name)
     (root / "bot" / "heldout").mkdir()
@@ -44,7 +45,10 @@ def test_the_fingerprint_changes_with_any_training_input_and_only_then(tmp_path:
     (root / "bot" / "heldout" / "es.yml").write_text("not a training input\n")
     assert fingerprint(root) == first
     (root / "bot" / "data" / "nlu" / "extra.yml").write_text('version: "3.1"\n')
-    assert fingerprint(root) != first
+    second = fingerprint(root)
+    assert second != first
+    (root / "bot" / "components" / "email_masker.py").write_text("# a changed component changes the model\n")
+    assert fingerprint(root) != second
     shell = subprocess.run([sys.executable, "-m", "bot.scripts.fingerprint", str(root)], cwd=ROOT,
                            capture_output=True, text=True, check=True)
     assert shell.stdout.strip() == fingerprint(root)  # what the Makefile reads
@@ -62,8 +66,9 @@ def test_the_report_shows_both_figures_and_the_change() -> None:
 def project_copy(tmp_path: Path, with_model: bool) -> Path:
     """The assistant's project files in a scratch directory, so nothing under the repository changes."""
     root = tmp_path / "project"
-    for folder in ("bot/data", "bot/heldout"):
+    for folder in ("bot/data", "bot/heldout", "bot/components"):
         shutil.copytree(ROOT / folder, root / folder)
+    shutil.copy(ROOT / "bot" / "__init__.py", root / "bot" / "__init__.py")  # config.yml names bot.components.…
     for name in ("config.yml", "domain.yml"):
         shutil.copy(ROOT / name, root / name)
     (root / "models").mkdir()
