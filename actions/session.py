@@ -11,6 +11,8 @@ from actions.language import metadata_language
 
 VERIFYING_KINDS = frozenset({"phone", "whatsapp", "email"})
 VERIFIED_CHANNELS = frozenset({"whatsapp", "voice"})
+# The service's identity for a caller whose number is withheld: a customer of that call only, offered a code.
+WITHHELD_KIND = "call"
 CARRIED_SLOTS = ("customer_name", "language", "verified", "phone", "email", "order_number", "channel", "customer_id")
 WHO_SLOTS = ("channel", "customer_id", "customer_name")
 FACT_SLOTS = ("order_number", "email", "phone")
@@ -30,7 +32,8 @@ def slots_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Dict[str, Any]
     known = metadata.get("known") if isinstance(metadata.get("known"), Mapping) else {}
     identities = [i for i in customer.get("identities") or [] if isinstance(i, Mapping)]
     channel = metadata.get("channel")
-    verified = channel in VERIFIED_CHANNELS or any(
+    withheld = any(i.get("kind") == WITHHELD_KIND for i in identities)  # a caller without a caller id proves nothing
+    verified = (channel in VERIFIED_CHANNELS and not withheld) or any(
         i.get("verified") is True and i.get("kind") in VERIFYING_KINDS for i in identities
     )
     values: Dict[str, Any] = {

@@ -86,6 +86,11 @@ def test_slots_from_metadata() -> None:
     [
         ({"channel": "whatsapp"}, True),
         ({"channel": "voice"}, True),
+        ({"channel": "voice", "customer": {"identities": [{"kind": "call", "value": "CA1", "verified": False}]}},
+         False),  # the caller withheld their number
+        ({"channel": "voice", "customer": {"identities": [{"kind": "call", "value": "CA1", "verified": False},
+                                                          {"kind": "phone", "value": "+1", "verified": True}]}},
+         True),  # then proved a phone with a code
         ({"channel": "webchat"}, False),
         ({"channel": "webchat", "customer": {"identities": [{"kind": "webchat", "value": "v", "verified": True}]}},
          False),

@@ -96,3 +96,15 @@ def test_a_visitor_verified_mid_session_is_not_offered_again(rasa_stack: RasaSta
     [ack] = say(rasa_stack, sender, "I already wrote to you on WhatsApp, my number is +1 415 555 0123", proved)
     assert ack["text"].startswith("Thanks! We already know it's you")
     assert slots(rasa_stack, sender)["verified"] is True
+
+
+def test_a_caller_who_withheld_their_number_is_offered_a_code(rasa_stack: RasaStack) -> None:
+    call = f"call-{uuid.uuid4().hex[:8]}"
+    withheld = metadata("voice", {"kind": "call", "value": "CA123", "verified": False})
+    [offer] = say(rasa_stack, call, "soy cliente, mi número es 55 2468 1357", withheld)
+    assert offer["text"] == OFFER["es"] and [b["payload"] for b in offer["buttons"]] == ["/affirm", "/deny"]
+    assert say(rasa_stack, call, "sí", withheld) == [{"custom": {"verification": {"phone": "55 2468 1357"}}}]
+    caller_id = metadata("voice", {"kind": "phone", "value": "+525524681357", "verified": True})
+    [ack] = say(rasa_stack, f"call-{uuid.uuid4().hex[:8]}", "soy cliente, mi número es 55 2468 1357", caller_id)
+    assert ack["text"].startswith("¡Gracias! Ya confirmamos quién eres")
+
