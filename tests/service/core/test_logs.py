@@ -15,3 +15,17 @@ def test_log_lines_are_json_with_contacts_masked(capsys) -> None:
     assert "ana@example.com" not in lines[0]["text"] and "5678" in lines[0]["text"]
     assert "1234 5678" not in lines[0]["text"]
     assert "luis@example.org" not in lines[1]["event"]
+
+
+MODULE_LOG = structlog.get_logger("handoff.test_module")  # as every module of the service holds its logger
+
+
+def test_a_module_logger_follows_a_second_configuration_and_capture_logs_sees_it() -> None:
+    """Each app configures logging; a logger used in between must still be seen by the tests' capture_logs
+    (the tests that prove no code or message text is logged would otherwise pass on nothing)."""
+    configure_logging("INFO", json_output=True)
+    MODULE_LOG.info("first_use")
+    configure_logging("WARNING", json_output=False)  # a second app in the same process
+    with structlog.testing.capture_logs() as logs:
+        MODULE_LOG.info("seen")
+    assert [entry["event"] for entry in logs] == ["seen"]

@@ -88,7 +88,8 @@ async def test_retrain_exports_trains_and_prints_held_out_before_and_after(sessi
     stamp = (root / "models" / ".fingerprint").read_text().strip()
     assert stamp == hashlib.sha256(b"".join(p.read_bytes() for p in [
         root / "config.yml", root / "domain.yml",
-        *sorted((root / "bot" / "data").rglob("*.yml"), key=lambda p: p.relative_to(root).as_posix())])).hexdigest()
+        *sorted((root / "bot" / "data").rglob("*.yml"), key=lambda p: p.relative_to(root).as_posix()),
+        *sorted((root / "bot" / "components").glob("*.py"), key=lambda p: p.name)])).hexdigest()
     assert "aplastada" in (root / "bot" / "data" / "nlu" / "reviewed.yml").read_text()
     async with sessions() as session:
         assert len(await nlu_samples.review_list(session, "exported")) == 2

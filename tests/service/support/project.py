@@ -10,10 +10,12 @@ MODEL = REPO / "models" / "current.tar.gz"
 
 
 def project_copy(tmp_path: Path, with_model: bool = False) -> Path:
-    """Config, domain, training data and held-out set (and the current model with its fingerprint)."""
+    """Config, domain, training data, held-out set and the pipeline's own components (and the current model with
+    its fingerprint)."""
     root = tmp_path / "project"
-    for folder in ("bot/data", "bot/heldout"):
-        shutil.copytree(REPO / folder, root / folder)
+    for folder in ("bot/data", "bot/heldout", "bot/components"):
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "bot" / "__init__.py", root / "bot" / "__init__.py")  # config.yml names bot.components.…
     for name in ("config.yml", "domain.yml"):
         shutil.copy(REPO / name, root / name)
     if with_model:
