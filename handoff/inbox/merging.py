@@ -6,7 +6,8 @@ and admins read all.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +30,11 @@ def _readable(principal: Principal, cases: Iterable[Case]) -> None:
         raise InboxError(403, UNREADABLE)
 
 
+def _evidence(principal: Principal) -> dict[str, str]:
+    """An agent decided the merge: the evidence core.merges records."""
+    return {"kind": "agent", "agent_id": principal.agent.id}
+
+
 async def _cases_of(session: AsyncSession, *customer_ids: str) -> list[Case]:
     return list(await session.scalars(select(Case).where(Case.customer_id.in_(customer_ids))))
 
@@ -41,61 +47,53 @@ class Merging:
         self.events = events
         self.queues = queues
 
-    def _worker(self, principal: Principal) -> None:
+    @asynccontextmanager
+    async def _transaction(self, principal: Principal) -> AsyncIterator[AsyncSession]:
+        """A role that works cases, one transaction, and core.merges' refusals as the inbox's."""
         if not can(principal.agent.role, "work"):
             raise InboxError(403, "this role cannot work cases")
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        except MergeRefused as exc:
+            raise InboxError(exc.status, exc.message) from exc
 
     async def merge_customers(self, principal: Principal, survivor_id: str, other_id: str) -> MergeResult:
         """`other_id` becomes part of `survivor_id`."""
-        self._worker(principal)
-        try:
-            async with self.sessions() as session, session.begin():
-                survivor, other = await session.get(Customer, survivor_id), await session.get(Customer, other_id)
-                if survivor is None or other is None:
-                    raise InboxError(404, "no such customer")
-                _readable(principal, await _cases_of(session, survivor.id, other.id))
-                result = await merge_customers(session, survivor, other, principal.actor,
-                                               {"kind": "agent", "agent_id": principal.agent.id})
-        except MergeRefused as exc:
-            raise InboxError(exc.status, exc.message) from exc
+        async with self._transaction(principal) as session:
+            survivor, other = await session.get(Customer, survivor_id), await session.get(Customer, other_id)
+            if survivor is None or other is None:
+                raise InboxError(404, "no such customer")
+            _readable(principal, await _cases_of(session, survivor.id, other.id))
+            result = await merge_customers(session, survivor, other, principal.actor, _evidence(principal))
         await self._after(result, [Merged(case_id, result.merge.id, "customers") for case_id in result.case_ids])
         return result
 
     async def merge_cases(self, principal: Principal, kept_id: str, other_id: str) -> MergeResult:
         """Two open cases of one customer become one: `kept_id` stays open."""
-        self._worker(principal)
-        try:
-            async with self.sessions() as session, session.begin():
-                kept, other = await session.get(Case, kept_id), await session.get(Case, other_id)
-                if kept is None or other is None:
-                    raise InboxError(404, "no such case")
-                _readable(principal, (kept, other))
-                result = await merge_cases(session, kept, other, principal.actor,
-                                           {"kind": "agent", "agent_id": principal.agent.id})
-        except MergeRefused as exc:
-            raise InboxError(exc.status, exc.message) from exc
+        async with self._transaction(principal) as session:
+            kept, other = await session.get(Case, kept_id), await session.get(Case, other_id)
+            if kept is None or other is None:
+                raise InboxError(404, "no such case")
+            _readable(principal, (kept, other))
+            result = await merge_cases(session, kept, other, principal.actor, _evidence(principal))
         await self._after(result, [Merged(case_id, result.merge.id, "cases") for case_id in result.case_ids])
         return result
 
     async def undo(self, principal: Principal, merge_id: str) -> MergeResult:
         """Restores exactly the state before the merge, or says why it cannot (409)."""
-        self._worker(principal)
-        try:
-            async with self.sessions() as session, session.begin():
-                merge = await session.get(Merge, merge_id)
-                if merge is None:
-                    raise InboxError(404, "no such merge")
-                _readable(principal, await involved_cases(session, merge))
-                result = await undo_merge(session, merge_id, principal.actor)
-        except MergeRefused as exc:
-            raise InboxError(exc.status, exc.message) from exc
+        async with self._transaction(principal) as session:
+            merge = await session.get(Merge, merge_id)
+            if merge is None:
+                raise InboxError(404, "no such merge")
+            _readable(principal, await involved_cases(session, merge))
+            result = await undo_merge(session, merge_id, principal.actor)
         await self._after(result, [MergeUndone(case_id, merge_id) for case_id in result.case_ids])
         return result
 
     async def dismiss(self, principal: Principal, suggestion_id: int) -> None:
         """The agent says the suggestion is wrong: it leaves the panel (audited)."""
-        self._worker(principal)
-        async with self.sessions() as session, session.begin():
+        async with self._transaction(principal) as session:
             suggestion = await session.get(MergeSuggestion, suggestion_id, with_for_update=True)
             if suggestion is None:
                 raise InboxError(404, "no such suggestion")
