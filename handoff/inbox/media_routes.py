@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 
 from handoff.channels.whatsapp.media import serving, stored_path
 from handoff.core import audit
-from handoff.core.permissions import can_read_case
+from handoff.core.permissions import may_read_case
 from handoff.inbox.deps import InboxUser
 from handoff.store.models import Case, TimelineEvent
 from handoff.web.deps import SessionsDep, SettingsDep
@@ -35,8 +35,7 @@ async def event_media(event_id: EventId, principal: InboxUser, sessions: Session
         if event is None or not media:
             raise HTTPException(404, "no file on this event")
         case = await session.get(Case, event.case_id)
-        agent = principal.agent
-        if case is None or not can_read_case(agent.role, agent.id, agent.teams or [], case.team, case.assignee_id):
+        if case is None or not may_read_case(principal.agent, case):
             raise HTTPException(403, "this case belongs to a team you are not in")
         if not media.get("path") or (event.payload or {}).get("media_error"):
             raise HTTPException(404, "the file could not be fetched from the provider")

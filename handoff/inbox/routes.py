@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from handoff.core import audit
 from handoff.core.agents import NewAgent, public
 from handoff.core.cases import case_language
-from handoff.core.permissions import can_read_case, sees_all_teams
+from handoff.core.permissions import may_read_case, sees_all_teams
 from handoff.core.sending import customer_channels
 from handoff.inbox import canned, views
 from handoff.inbox.actions import InboxError, Outcome
@@ -147,7 +147,7 @@ async def case(case_id: CaseId, principal: InboxUser, actions: ActionsDep, sessi
         if found is None:
             raise HTTPException(404, "no such case")
         agent = principal.agent
-        if not can_read_case(agent.role, agent.id, agent.teams or [], found.team, found.assignee_id):
+        if not may_read_case(agent, found):
             raise HTTPException(403, "this case belongs to a team you are not in")
         view = await views.case_view(session, found, agent, before)  # only the earlier cases this agent may read
         customer = await session.get(Customer, found.customer_id)
