@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from handoff.core.merges import MergeResult
@@ -14,14 +14,11 @@ from handoff.inbox.merging import Merging
 from handoff.inbox.schemas import MergeDone, Ok
 from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import provided
-from handoff.web.errors import errors, invalid
-from handoff.web.params import MAX_ROW_ID, CaseId, CustomerId
+from handoff.web.errors import errors, refusal
+from handoff.web.params import KEY, CaseId, CustomerId, MergeId, SuggestionId
 
 router = APIRouter(prefix="/inbox/api")
 MergingDep = Annotated[Merging, Depends(provided(Merging))]
-KEY = r"^[A-Za-z0-9_-]+$"
-MergeId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A merge's id")]
-SuggestionId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A merge suggestion's id")]
 # 404: no such customer, case or merge; 409: not in a state to merge (already merged, a case not open, customers
 # differ) or to undo exactly (already undone, a later merge of the same customers not undone, the case changed).
 REFUSALS = errors(401, 403, 404, 409)
@@ -40,9 +37,7 @@ async def run(call: Awaitable[T], field: str = "other_id") -> T:
     try:
         return await call
     except InboxError as exc:
-        if exc.status == 422:
-            raise invalid(("body", field), exc.message) from exc
-        raise HTTPException(exc.status, exc.message) from exc
+        raise refusal(exc.status, exc.message, ("body", field)) from exc
 
 
 def done(result: MergeResult) -> dict[str, Any]:

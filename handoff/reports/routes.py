@@ -21,7 +21,7 @@ from handoff.reports.schemas import CaseExport, KpiReport, NluSample, ReviewedTr
 from handoff.settings import REPO_ROOT
 from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import OperationsDep, SessionsDep
-from handoff.web.errors import errors, invalid
+from handoff.web.errors import errors, invalid, refusal
 from handoff.web.params import CaseId, Day, HandoffId, Moment, Name, SampleId
 
 router = APIRouter(prefix="/inbox")
@@ -44,11 +44,6 @@ NLU_FILE: dict[int | str, dict[str, Any]] = {
 async def reports_page() -> FileResponse:
     """The transition review and the designers' review list (the KPI dashboard is a view of /inbox)."""
     return FileResponse(STATIC / "reports.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
-
-
-def refusal(status: int, message: str, location: tuple[str, ...], value: object) -> Exception:
-    """A report module's refusal: its 422 shaped as FastAPI's validation errors, the others as HTTP errors."""
-    return invalid(location, message, value) if status == 422 else HTTPException(status, message)
 
 
 def local_day_start(day: date, zone: str) -> datetime:

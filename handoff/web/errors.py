@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
@@ -38,3 +39,8 @@ def errors(*codes: int, model: type[BaseModel] = ErrorDetail) -> dict[int | str,
 def invalid(location: tuple[str, ...], message: str, value: object = None) -> RequestValidationError:
     """A 422 shaped like FastAPI's own (a list of errors), for a value the route checks itself."""
     return RequestValidationError([{"type": "value_error", "loc": location, "msg": message, "input": value}])
+
+
+def refusal(status: int, message: str, location: tuple[str, ...], value: object = None) -> Exception:
+    """A service's refusal as the route's answer: its 422 on the value at `location`, the others as HTTP errors."""
+    return invalid(location, message, value) if status == 422 else HTTPException(status, message)

@@ -14,6 +14,7 @@ from pydantic import AfterValidator
 
 MAX_ROW_ID = 2**63 - 1  # PostgreSQL BIGINT, SQLite INTEGER
 FIRST_YEAR, LAST_YEAR = 2000, 2199
+KEY = r"^[A-Za-z0-9_-]+$"  # the store's random string ids (cases, customers, merges): at most 32 characters
 MAX_NAME_CHARS = 64  # a team, channel, reason, intent or status: the store's widest such column
 When = TypeVar("When", bound=date)  # a datetime is a date too
 
@@ -28,9 +29,10 @@ def in_years(value: When) -> When:
 EventId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A timeline event's id")]
 HandoffId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A transition's (handoff's) id")]
 SampleId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="An NLU sample's id")]
-CaseId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description="A case's id")]
-CustomerId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
-                                 description="A customer's id")]
+SuggestionId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A merge suggestion's id")]
+CaseId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A case's id")]
+CustomerId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A customer's id")]
+MergeId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A merge's id")]
 BeforeEvent = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="Older events: those before this id")]
 Day = Annotated[date, AfterValidator(in_years),
                 Query(description=f"A local day, {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31")]
