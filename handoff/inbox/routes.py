@@ -23,7 +23,7 @@ from handoff.inbox.schemas import AgentPublic, CaseSummary, CaseView, Done, Me, 
 from handoff.store.models import Case, Customer
 from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import OperationsDep, SessionsDep
-from handoff.web.errors import errors
+from handoff.web.errors import ErrorDetail, errors
 from handoff.web.params import BeforeEvent, CaseId
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -65,15 +65,9 @@ class Login(BaseModel):
     password: str = Field(max_length=1024)
 
 
-class Refused(BaseModel):
-    """FastAPI's HTTPException body."""
-
-    detail: str
-
-
 LOGIN_REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Refused, "description": "Wrong email or password"},
-    429: {"model": Refused, "description": "Slowed: too many failed attempts from this address or on this account",
+    401: {"model": ErrorDetail, "description": "Wrong email or password"},
+    429: {"model": ErrorDetail, "description": "Slowed: too many failed attempts from this address or on this account",
           "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}},
 }
 

@@ -15,6 +15,8 @@ from handoff.core.webhook_store import count_refused, failing_webhooks, refused_
 from handoff.inbox.deps import Supervisor
 from handoff.reports.schemas import UtcTime
 from handoff.web.deps import SessionsDep
+from handoff.web.errors import errors
+from handoff.web.params import MAX_ROW_ID
 
 router = APIRouter(prefix="/inbox/api")
 
@@ -37,22 +39,16 @@ class FailingWebhook(BaseModel):
     last_error: str | None
 
 
-class Problem(BaseModel):
-    detail: str
-
-
 class RefusedItems(BaseModel):
     total: int
     items: list[RefusedItemView]  # newest first
     failing: list[FailingWebhook]  # stored bodies whose processing keeps failing, oldest first
 
 
-@router.get("/webhooks/refused", response_model=RefusedItems,
-            responses={401: {"model": Problem, "description": "Not logged in"},
-                       403: {"model": Problem, "description": "Not a supervisor or admin"}})
+@router.get("/webhooks/refused", response_model=RefusedItems, responses=errors(401, 403))
 async def list_refused(principal: Supervisor, sessions: SessionsDep,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                       before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None) -> RefusedItems:
+                       before_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None) -> RefusedItems:
     """Supervisors and admins: refused items, newest first (page back with `before_id`), and the stored webhooks
     whose processing keeps failing."""
     async with sessions() as session:
