@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.service.support.loopback import Loopback
 from tests.service.support.polling import until_sync
 
 FIXTURES = Path(__file__).resolve().parents[1] / "channels" / "whatsapp" / "fixtures"
@@ -42,7 +43,7 @@ class Recorded:
 
 
 @dataclass
-class GraphStandIn:
+class GraphStandIn(Loopback):
     """Answers POST /{phone}/messages, GET /{media-id} and media downloads; scripted failures first."""
 
     token: str = TOKEN
@@ -139,33 +140,13 @@ class GraphStandIn:
         until_sync(check, f"saw {what} at the Graph stand-in", timeout,
                    explain=lambda: f"got {[r.body for r in self.requests]}")
 
-    def start(self) -> GraphStandIn:
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            app = web.Application()
-            app.router.add_post("/v21.0/{phone}/messages", self.messages)
-            app.router.add_get("/v21.0/{media_id}", self.media_info)
-            app.router.add_get("/download/{media_id}", self.download)
-            app.router.add_get("/healthz", self.healthz)
-            runner = web.AppRunner(app, access_log=None)
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", self.port)
-            loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            self._loop = loop
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/v21.0/{phone}/messages", self.messages)
+        app.router.add_get("/v21.0/{media_id}", self.media_info)
+        app.router.add_get("/download/{media_id}", self.download)
+        app.router.add_get("/healthz", self.healthz)
 
     def stop(self) -> None:
         if self.hold_downloads is not None:
             self.hold_downloads.set()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        super().stop()

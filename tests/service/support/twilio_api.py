@@ -2,7 +2,6 @@
 201 with a call resource as Twilio documents it; records each request's form; scripted failures first."""
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import threading
@@ -12,13 +11,15 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.service.support.loopback import Loopback
+
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-twilio-rest-token"
 CALLER_ID = "+525500000001"
 
 
 @dataclass
-class TwilioStandIn:
+class TwilioStandIn(Loopback):
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
     calls: list[dict[str, str]] = field(default_factory=list)
@@ -57,28 +58,5 @@ class TwilioStandIn:
                                   "from": form["From"], "status": "queued", "direction": "outbound-api",
                                   "api_version": "2010-04-01"}, status=201)
 
-    def start(self) -> TwilioStandIn:
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            app = web.Application()
-            app.router.add_post("/2010-04-01/Accounts/{sid}/Calls.json", self.create_call)
-            runner = web.AppRunner(app, access_log=None)
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", self.port)
-            loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            self._loop = loop
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Calls.json", self.create_call)
