@@ -1,4 +1,4 @@
-"""Fixtures for the service's tests: real databases, Redis, Rasa and the service process."""
+"""Fixtures for the service's tests: real databases, Redis, Rasa, the service process and the provider stand-ins."""
 from __future__ import annotations
 
 import shutil
@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.store.db import create_engine, session_factory
+from tests.service.support.graph_api import GraphStandIn
 from tests.service.support.processes import REPO, reap_orphans
 from tests.service.support.servers import Postgres, postgres_bin, start_postgres, start_redis
 from tests.service.support.stack import RasaStack, Service, migrate, start_service
+from tests.service.support.twilio_api import TwilioStandIn
 
 # What a fixture needs, as the marker that names it: a test that uses one of these fixtures, directly or through
 # another fixture, carries the marker, so `make test-fast` (-m "not e2e and ...") never starts what it names.
@@ -82,6 +84,22 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
     engine = create_engine(database_url)
     yield session_factory(engine)
     await engine.dispose()
+
+
+@pytest.fixture
+def graph() -> Iterator[GraphStandIn]:
+    """Meta's Graph API on loopback, fresh for each test (what it received is that test's alone)."""
+    standin = GraphStandIn().start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioStandIn]:
+    """Twilio's REST API on loopback, fresh for each test."""
+    standin = TwilioStandIn().start()
+    yield standin
+    standin.stop()
 
 
 @pytest.fixture(scope="session")

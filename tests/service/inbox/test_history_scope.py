@@ -39,13 +39,6 @@ def assistant(message: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def graph() -> Iterator[GraphStandIn]:
-    standin = GraphStandIn().start()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture(scope="module")
 def service(graph: GraphStandIn, workdir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     rasa = RasaLoopback(RasaStandIn(reply=assistant)).start()
     started = start_service({"RASA_URL": rasa.url, "BOT_TIMEOUT_SECONDS": "30", "BOT_RETRIES": "0",

@@ -9,26 +9,11 @@ from playwright.sync_api import expect
 
 from tests.service.inbox.support import agent_logs_in, create_agent, new_page
 from tests.service.inbox.test_inbox_browser import handoffs_of
-from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
-from tests.service.support.whatsapp_webhooks import APP_SECRET, WA_ID, post_signed, text_webhook
+from tests.service.support.graph_api import GraphStandIn
+from tests.service.support.whatsapp_webhooks import WA_ID, post_signed, text_webhook
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture(scope="module")
-def graph():
-    standin = GraphStandIn().start()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture(scope="module")
-def service(service_factory, graph, tmp_path_factory):
-    return service_factory(INBOX_LOGIN_ATTEMPTS="1000", WHATSAPP_APP_SECRET=APP_SECRET,
-                           WHATSAPP_VERIFY_TOKEN="verify", WHATSAPP_ACCESS_TOKEN=TOKEN,
-                           WHATSAPP_PHONE_NUMBER_ID=PHONE_NUMBER_ID, WHATSAPP_API_BASE=graph.base_url,
-                           MEDIA_DIR=str(tmp_path_factory.mktemp("media")))
 
 
 def texts_to_customer(graph: GraphStandIn) -> list[str]:
@@ -48,15 +33,15 @@ def customer_writes(service, text: str) -> None:
     assert response.status_code == 200, response.text
 
 
-def test_whatsapp_handoff_reaches_the_inbox_and_the_agent_answers_through_the_graph_api(chromium, service,
-                                                                                         graph) -> None:
+def test_whatsapp_handoff_reaches_the_inbox_and_the_agent_answers_through_the_graph_api(
+        chromium, whatsapp_service, graph) -> None:
     email = f"wa-{uuid.uuid4().hex[:6]}@example.com"
-    create_agent(service.database_url, email, teams="returns", name="Luis Returns")
+    create_agent(whatsapp_service.database_url, email, teams="returns", name="Luis Returns")
     dialogs: list[str] = []
     inbox = new_page(chromium, dialogs)
-    agent_logs_in(inbox, service.base_url, email)
+    agent_logs_in(inbox, whatsapp_service.base_url, email)
 
-    customer_writes(service, "quiero devolver un producto")
+    customer_writes(whatsapp_service, "quiero devolver un producto")
     case_item = inbox.locator("#mine .case-item").first
     expect(case_item).to_be_visible(timeout=60_000)
     expect(case_item).to_contain_text("whatsapp")
@@ -75,7 +60,7 @@ def test_whatsapp_handoff_reaches_the_inbox_and_the_agent_answers_through_the_gr
                                for t in texts_to_customer(graph)), what="the agent's reply")
     assert any("Luis Returns" in t for t in texts_to_customer(graph))  # "Luis Returns se ha unido…"
 
-    customer_writes(service, XSS)
+    customer_writes(whatsapp_service, XSS)
     expect(timeline.locator(".event.actor-customer .text", has_text="onerror")).to_have_text(XSS)
     assert timeline.locator("img").count() == 0 and dialogs == []
 
@@ -83,8 +68,8 @@ def test_whatsapp_handoff_reaches_the_inbox_and_the_agent_answers_through_the_gr
     graph.wait_for(lambda: any("asistente virtual" in t for t in texts_to_customer(graph)),
                    what="the return-to-assistant notice")
     before = len(texts_to_customer(graph))
-    customer_writes(service, "a que hora abren?")
+    customer_writes(whatsapp_service, "a que hora abren?")
     graph.wait_for(lambda: any(re.search(r"\d{1,2}:\d{2}", t) for t in texts_to_customer(graph)[before:]),
                    what="the assistant's opening hours")
-    assert handoffs_of(service.database_url, case_id) == [("to_human", "returned_to_bot", "complex_intent"),
-                                                          ("to_bot", "returned_to_bot", "returned_by_agent")]
+    assert handoffs_of(whatsapp_service.database_url, case_id) == [
+        ("to_human", "returned_to_bot", "complex_intent"), ("to_bot", "returned_to_bot", "returned_by_agent")]

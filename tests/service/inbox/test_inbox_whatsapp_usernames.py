@@ -7,43 +7,28 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.service.inbox.support import agent_logs_in, create_agent, new_page
-from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
-from tests.service.support.whatsapp_webhooks import APP_SECRET, BSUID, post_signed, username_webhook
+from tests.service.support.graph_api import GraphStandIn
+from tests.service.support.whatsapp_webhooks import BSUID, post_signed, username_webhook
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture(scope="module")
-def graph():
-    standin = GraphStandIn().start()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture(scope="module")
-def service(service_factory, graph, tmp_path_factory):
-    return service_factory(INBOX_LOGIN_ATTEMPTS="1000", WHATSAPP_APP_SECRET=APP_SECRET,
-                           WHATSAPP_VERIFY_TOKEN="verify", WHATSAPP_ACCESS_TOKEN=TOKEN,
-                           WHATSAPP_PHONE_NUMBER_ID=PHONE_NUMBER_ID, WHATSAPP_API_BASE=graph.base_url,
-                           MEDIA_DIR=str(tmp_path_factory.mktemp("media")))
 
 
 def replies_to_bsuid(graph: GraphStandIn, ending: str) -> list[dict]:
     return [body for body in graph.sends() if body.get("type") == "text" and body["text"]["body"].endswith(ending)]
 
 
-def test_a_customer_who_hides_their_number_is_shown_by_username_and_answered_with_recipient(chromium, service,
-                                                                                            graph) -> None:
+def test_a_customer_who_hides_their_number_is_shown_by_username_and_answered_with_recipient(
+        chromium, whatsapp_service, graph) -> None:
     """Meta's username-only shape: no number, a business-scoped user id; the inbox shows the username as text."""
     email = f"wa-{uuid.uuid4().hex[:6]}@example.com"
-    create_agent(service.database_url, email, teams="returns", name="Eva Returns")
+    create_agent(whatsapp_service.database_url, email, teams="returns", name="Eva Returns")
     dialogs: list[str] = []
     inbox = new_page(chromium, dialogs)
-    agent_logs_in(inbox, service.base_url, email)
+    agent_logs_in(inbox, whatsapp_service.base_url, email)
 
-    response = post_signed(service.base_url, username_webhook("quiero devolver un producto",
-                                                              wamid=f"wamid.{uuid.uuid4().hex}"))
+    response = post_signed(whatsapp_service.base_url, username_webhook("quiero devolver un producto",
+                                                                       wamid=f"wamid.{uuid.uuid4().hex}"))
     assert response.status_code == 200, response.text
     case_item = inbox.locator("#mine .case-item").first
     expect(case_item).to_be_visible(timeout=60_000)
@@ -62,7 +47,8 @@ def test_a_customer_who_hides_their_number_is_shown_by_username_and_answered_wit
     assert reply["recipient"] == BSUID and "to" not in reply
     assert all("to" not in body for body in graph.sends())  # nobody here has a number to write to
 
-    post_signed(service.base_url, username_webhook("gracias", wamid=f"wamid.{uuid.uuid4().hex}", username=XSS))
+    post_signed(whatsapp_service.base_url,
+                username_webhook("gracias", wamid=f"wamid.{uuid.uuid4().hex}", username=XSS))
     expect(inbox.locator("#timeline .event.actor-customer .text", has_text="gracias")).to_be_visible()
     inbox.reload()
     expect(inbox.locator("#mine .case-item .who").first).to_have_text(f"Sofia Rojas ({XSS})")  # the new username

@@ -48,13 +48,6 @@ def test_only_harmless_types_are_shown_inline() -> None:
 
 
 @pytest.fixture(scope="module")
-def graph() -> Iterator[GraphStandIn]:
-    standin = GraphStandIn().start()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture(scope="module")
 def service(graph: GraphStandIn, workdir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """The assistant is unreachable, so each WhatsApp message is handed to the care team at once."""
     started = start_service({"RASA_URL": f"http://127.0.0.1:{free_port()}", "BOT_TIMEOUT_SECONDS": "2",

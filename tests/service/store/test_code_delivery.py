@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -26,20 +25,6 @@ from tests.service.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN, CALLER_ID,
 
 KEY = b"test-secret-key"
 TEMPLATES = VerificationCodeOperations(whatsapp_template="verification_code", languages=["es_MX", "en_US"])
-
-
-@pytest.fixture
-def graph() -> Iterator[GraphStandIn]:
-    standin = GraphStandIn().start()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture
-def twilio() -> Iterator[TwilioStandIn]:
-    standin = TwilioStandIn().start()
-    yield standin
-    standin.stop()
 
 
 def dispatch(sessions: Sessions, graph: GraphStandIn, twilio: TwilioStandIn,

@@ -5,7 +5,6 @@ code is in no table, log or request to the assistant; a code that cannot go out 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -48,20 +47,6 @@ KEY = b"test-secret-key"
 PHONE = "+52 55 1234 5678"
 SENT = ("Te enviamos un código de 6 dígitos por WhatsApp al número que termina en 78. "
         "Escríbelo aquí para continuar.")
-
-
-@pytest.fixture
-def graph() -> Iterator[GraphStandIn]:
-    standin = GraphStandIn().start()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture
-def twilio() -> Iterator[TwilioStandIn]:
-    standin = TwilioStandIn().start()
-    yield standin
-    standin.stop()
 
 
 class Dialog:

@@ -2,7 +2,7 @@
 unless a test brings the real one, and the Graph API stand-in of the WhatsApp tests for the missed-call follow-up."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +23,6 @@ from tests.service.support.twilio_calls import AUTH_TOKEN, CALL_EVENTS_SECRET
 from tests.service.support.whatsapp_webhooks import APP_SECRET
 
 PUBLIC = "https://frontdoor.example.com"  # what Twilio is configured with; the app itself is reached at https://test
-
-
-@pytest.fixture
-def graph() -> Iterator[GraphStandIn]:
-    standin = GraphStandIn().start()
-    yield standin
-    standin.stop()
 
 
 def voice_settings(database_url: str, tmp_path: Path, graph: GraphStandIn, **overrides: Any) -> Settings:

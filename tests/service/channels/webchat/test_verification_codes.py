@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,13 +40,6 @@ class Served:
     database_url: str
     assistant: RasaStandIn
     graph: GraphStandIn
-
-
-@pytest.fixture
-def graph() -> Iterator[GraphStandIn]:
-    standin = GraphStandIn().start()
-    yield standin
-    standin.stop()
 
 
 @pytest.fixture

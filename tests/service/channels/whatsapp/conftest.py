@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,13 +27,6 @@ from handoff.settings import REPO_ROOT
 from handoff.store.models import TimelineEvent, utcnow
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
 from tests.service.support.rasa_standin import RasaStandIn
-
-
-@pytest.fixture
-def graph() -> Iterator[GraphStandIn]:
-    standin = GraphStandIn().start()
-    yield standin
-    standin.stop()
 
 
 @dataclass
