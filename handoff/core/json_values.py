@@ -74,6 +74,15 @@ def load_strict(body: bytes, max_depth: int = MAX_DEPTH) -> Any:
     return value
 
 
+def load_strict_object(body: bytes) -> dict[str, Any]:
+    """A provider's body that must be one JSON object (every webhook is); raises JsonRefused as `load_strict`, or
+    when it is another JSON value."""
+    value = load_strict(body)
+    if not isinstance(value, dict):
+        raise JsonRefused("body is not an object")
+    return value
+
+
 def finite(value: Any) -> Any:
     """A copy where every NaN or infinity is None, so it renders as strict JSON; other values are kept."""
     if isinstance(value, float):

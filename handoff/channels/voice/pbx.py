@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, StringConstraints, ValidationError
 
 from handoff.channels.voice.twilio import safe_media_url
-from handoff.core.json_values import NUL_REFUSED, JsonRefused, load_strict, nul_at
+from handoff.core.json_values import NUL_REFUSED, JsonRefused, load_strict_object, nul_at
 from handoff.core.signing import same_secret
 
 PROVIDER = "pbx"
@@ -168,11 +168,9 @@ def transcript_text(segments: tuple[dict[str, Any], ...]) -> str:
 def parse_event(body: bytes) -> CallEvent:
     """Validates and reads one event; raises MalformedCallEvent for anything we cannot store faithfully."""
     try:
-        data = load_strict(body)
+        data = load_strict_object(body)
     except JsonRefused as exc:
         raise MalformedCallEvent(str(exc)) from exc
-    if not isinstance(data, dict):
-        raise MalformedCallEvent("body is not an object")
     if nul_at(data):
         raise MalformedCallEvent(NUL_REFUSED)
     try:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from handoff.channels.whatsapp import schema
 from handoff.channels.whatsapp.addresses import bsuid_address
 from handoff.channels.whatsapp.schema import RefusedItem
-from handoff.core.json_values import NUL_REFUSED, JsonRefused, load_strict, nul_at
+from handoff.core.json_values import NUL_REFUSED, JsonRefused, load_strict_object, nul_at
 
 NAME_CHARS = 200  # customers.display_name
 HANDLE_CHARS = 64  # customers.handle; Meta's usernames are 3 to 35 characters
@@ -90,11 +90,9 @@ def _list_or_empty(value: Any) -> list[Any]:
 def read_envelope(body: bytes) -> list[Any]:
     """The `entry` list of a strict-JSON WhatsApp webhook; raises MalformedWebhook when the body as a whole is not."""
     try:
-        data = load_strict(body)
+        data = load_strict_object(body)
     except JsonRefused as exc:
         raise MalformedWebhook(str(exc)) from exc
-    if not isinstance(data, dict):
-        raise MalformedWebhook("body is not an object")
     try:
         return schema.Envelope.model_validate(data).entry
     except ValidationError as exc:

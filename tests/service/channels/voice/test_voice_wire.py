@@ -125,3 +125,10 @@ def test_pbx_events_are_signed_with_hmac_sha256_and_validated() -> None:
                    {"event": "call.started", "call_id": "1", "sequence": -1}):
         with pytest.raises(pbx.MalformedCallEvent):
             pbx.parse_event(json.dumps(broken).encode())
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"[]", "body is not an object"), (b'"call.ended"', "body is not an object"), (b"{not json", "body is not JSON")])
+def test_a_pbx_body_that_is_not_one_json_object_is_refused_as_a_whole(body: bytes, reason: str) -> None:
+    with pytest.raises(pbx.MalformedCallEvent, match=reason):
+        pbx.parse_event(body)
