@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 from twilio.twiml.voice_response import VoiceResponse
 
+from handoff.channels.voice import CHANNEL
 from handoff.channels.voice.decisions import DEFAULT_LOCALES
 
-CHANNEL = "voice"
 SAYINGS = {
     "es": ("Hola. Tu código de verificación es: {digits}.", "Repito, tu código es: {digits}."),
     "en": ("Hello. Your verification code is: {digits}.", "Again, your code is: {digits}."),

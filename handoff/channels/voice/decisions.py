@@ -10,6 +10,7 @@ from typing import Any
 import phonenumbers
 
 from handoff.core.messages import QuickReply
+from handoff.core.verification import CODE_DIGITS
 
 # Where a caller with no known language most likely speaks Spanish or English (phonenumbers regions).
 SPANISH_REGIONS = frozenset({"MX", "ES", "AR", "BO", "CL", "CO", "CR", "CU", "DO", "EC", "GQ", "GT", "HN", "NI",
@@ -17,7 +18,6 @@ SPANISH_REGIONS = frozenset({"MX", "ES", "AR", "BO", "CL", "CO", "CR", "CU", "DO
 ENGLISH_REGIONS = frozenset({"US", "CA", "GB", "AU", "NZ", "IE", "IN", "ZA", "JM", "BS", "BB", "TT", "PH", "SG"})
 DEFAULT_LOCALES = {"es": "es-MX", "en": "en-US"}
 MAX_OPTIONS = 9
-CODE_DIGITS = 6  # a verification code, keyed in or said
 CODE_TIMEOUT_SECONDS = 15  # while a code is awaited: time to find it in WhatsApp, and between its keys
 FINISH_KEY = "#"
 DIGIT_WORDS = {"cero": "0", "uno": "1", "una": "1", "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5",

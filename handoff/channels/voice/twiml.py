@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from twilio.twiml.voice_response import VoiceResponse
 
 from handoff.channels.voice.decisions import (
-    CODE_DIGITS,
     CODE_TIMEOUT_SECONDS,
     DEFAULT_LOCALES,
     FINISH_KEY,
@@ -16,6 +15,7 @@ from handoff.channels.voice.decisions import (
     speakable,
 )
 from handoff.channels.voice.twilio import public_url
+from handoff.core.verification import CODE_DIGITS
 
 BASE_PATH = "/webhooks/twilio/voice"
 # Locales Twilio's <Say> speaks; <Gather> recognizes more (every es-XX), so speech and speaking may differ.
