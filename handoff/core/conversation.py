@@ -90,9 +90,9 @@ class Conversations:
         self.codes = codes  # a verification code typed while one is pending: checked here, never the assistant's
         self.code_requests = code_requests  # the assistant's `verification` payload: the service sends the code
 
-    async def awaits_code(self, channel: str, address: str) -> bool:
+    async def awaits_code(self, session: AsyncSession, channel: str, address: str) -> bool:
         """Whether six digits from this conversation would now be taken as its pending verification code."""
-        return self.codes is not None and await self.codes.awaiting(channel, address)
+        return self.codes is not None and await self.codes.awaiting(session, channel, address)
 
     async def receive(self, inbound: InboundMessage) -> Received:
         """Stores the message durably, with a pending bot turn when the bot owns the case or may take it back."""

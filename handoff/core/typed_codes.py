@@ -82,12 +82,11 @@ class TypedCodes:
         self.deliverers = deliverers
         self.notices = notices
 
-    async def awaiting(self, channel: str, address: str) -> bool:
+    async def awaiting(self, session: AsyncSession, channel: str, address: str) -> bool:
         """Whether the conversation at (`channel`, `address`) has a code pending that six digits would be taken as
-        (a door that listens for keys, a call's keypad, asks before it listens)."""
-        async with self.sessions() as session:
-            pending = await self.verifications.pending(session, session_key(channel, address))
-            return pending is not None and awaits_code(pending.expires_at, self.verifications.clock())
+        (a door that listens for keys, a call's keypad, asks before it listens), read in the door's own session."""
+        pending = await self.verifications.pending(session, session_key(channel, address))
+        return pending is not None and awaits_code(pending.expires_at, self.verifications.clock())
 
     async def receive(self, inbound: InboundMessage) -> CodeEntered | None:
         """Checks the message as a code when it is one and the conversation awaits one; else None (the usual path

@@ -168,18 +168,15 @@ class VoiceAssistant:
         service that checks it); the answer is spoken and the call listens again."""
         async with self.calls.hold(info.call_sid):
             with self.deliverer.collecting(info.call_sid) as said:
-                awaiting = await self.conversations.awaits_code(CHANNEL, info.call_sid)
-                decided = await self._read_input(info, result, awaiting)
+                decided = await self._read_input(info, result)
                 if isinstance(decided, VoiceReply):
                     return self.render(decided)
                 received = await self.conversations.receive(decided)
                 if received.to_bot and received.event_id is not None:
                     await self.conversations.process(received.event_id)
-                code = await self.conversations.awaits_code(CHANNEL, info.call_sid)
-                return self.render(await self._after_turn(info.call_sid, list(said), code))
+                return self.render(await self._after_turn(info.call_sid, list(said)))
 
-    async def _read_input(self, info: TwilioCall, result: GatherResult,
-                          awaiting: bool) -> InboundMessage | VoiceReply:
+    async def _read_input(self, info: TwilioCall, result: GatherResult) -> InboundMessage | VoiceReply:
         """The caller's turn as an inbound message, or the answer to silence, a wrong key or a held case. While a
         code is awaited, six digits keyed or said are the code (the service checks it, never the assistant)."""
         happened: list[CaseEvent] = []
@@ -192,6 +189,7 @@ class VoiceAssistant:
             assert case is not None
             if case.status in PEOPLE:
                 return await self._connect(session, call, case, [], locale)
+            awaiting = await self.conversations.awaits_code(session, CHANNEL, info.call_sid)
             code, fumbled = awaited_code(result.digits, result.speech, call.options) if awaiting else (None, False)
             choice = None if code else choose_option(call.options, result.digits)
             if fumbled:  # keys or digits said, but not the code's six: never the assistant's
@@ -241,7 +239,7 @@ class VoiceAssistant:
             texts = [await self._say(session, case, call.provider_call_id, self._text("voice_connecting", locale))]
         return await self._connect(session, call, case, texts, locale)
 
-    async def _after_turn(self, call_sid: str, said: list[OutboundMessage], code: bool = False) -> VoiceReply:
+    async def _after_turn(self, call_sid: str, said: list[OutboundMessage]) -> VoiceReply:
         """The assistant's answer, its buttons as numbered options (listening for six keys while a code is
         awaited); or the wait for a person after a handoff."""
         async with self.sessions() as session, session.begin():
@@ -262,6 +260,7 @@ class VoiceAssistant:
                 texts.append(line)
             if not texts:
                 texts.append(await self._say(session, case, call_sid, self._text("voice_anything_else", locale)))
+            code = await self.conversations.awaits_code(session, CHANNEL, call_sid)  # the turn may have sent one
             return VoiceReply(tuple(texts), locale, "listen", num_digits=1 if options else None, code=code)
 
     async def queue_result(self, info: TwilioCall, result: str, queue_time: int | None) -> str:
