@@ -159,10 +159,15 @@ def parse_webhook(body: bytes) -> WebhookBatch:
     return WebhookBatch(tuple(reader.messages), tuple(reader.statuses), tuple(reader.errors), tuple(reader.refused))
 
 
-def _contact_of(contacts: Mapping[str, schema.Contact], wa_id: str | None,
-                user_id: str | None) -> schema.Contact | None:
-    """The `contacts[]` item of the customer a message or status names, by business-scoped id first."""
-    return (contacts.get(user_id) if user_id else None) or (contacts.get(wa_id) if wa_id else None)
+def _sender(contacts: Mapping[str, schema.Contact] | None, wa_id: str | None,
+            user_id: str | None) -> tuple[str | None, str | None, schema.Contact | None]:
+    """(wa_id, business-scoped id, their `contacts[]` item) of whoever a message or status names: the item found by
+    business-scoped id first, and what the message or status left out taken from it."""
+    contacts = contacts or {}
+    contact = (contacts.get(user_id) if user_id else None) or (contacts.get(wa_id) if wa_id else None)
+    if contact is None:
+        return wa_id, user_id, None
+    return wa_id or contact.wa_id, user_id or contact.user_id, contact
 
 
 def _username(contact: schema.Contact | None) -> str | None:
@@ -173,10 +178,7 @@ def _username(contact: schema.Contact | None) -> str | None:
 def parse_status(status: dict[str, Any], contacts: Mapping[str, schema.Contact] | None = None) -> StatusUpdate:
     """A schema-checked `statuses[]` item: sent, delivered, read or failed with Meta's errors."""
     extra = {key: status[key] for key in ("conversation", "pricing") if isinstance(status.get(key), dict)}
-    wa_id, user_id = status.get("recipient_id"), status.get("recipient_user_id")
-    contact = _contact_of(contacts or {}, wa_id, user_id)
-    if contact is not None:
-        wa_id, user_id = wa_id or contact.wa_id, user_id or contact.user_id
+    wa_id, user_id, contact = _sender(contacts, status.get("recipient_id"), status.get("recipient_user_id"))
     return StatusUpdate(wamid=status["id"], status=status["status"], timestamp=status.get("timestamp"),
                         recipient_id=wa_id, recipient_user_id=user_id, username=_username(contact),
                         errors=tuple(e for e in status.get("errors") or [] if isinstance(e, dict)), extra=extra)
@@ -197,10 +199,7 @@ def parse_message(message: dict[str, Any], contacts: Mapping[str, schema.Contact
     business-scoped id), completed from the matching `contacts[]` item, which also gives the name and username.
     """
     wamid, kind = str(message["id"]), str(message["type"])
-    wa_id, user_id = message.get("from"), message.get("from_user_id")
-    contact = _contact_of(contacts or {}, wa_id, user_id)
-    if contact is not None:
-        wa_id, user_id = wa_id or contact.wa_id, user_id or contact.user_id
+    wa_id, user_id, contact = _sender(contacts, message.get("from"), message.get("from_user_id"))
     name = contact.profile.name if contact and contact.profile else None
     username = _username(contact)
     content = _object_or_empty(message.get(kind))
