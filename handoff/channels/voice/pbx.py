@@ -20,7 +20,6 @@ from handoff.core.signing import same_secret
 
 PROVIDER = "pbx"
 SIGNATURE_HEADER = "X-Signature"
-EVENTS = ("call.started", "call.answered", "call.ended", "call.recording", "call.transcript")
 STATUSES = ("completed", "busy", "no-answer", "canceled", "failed", "abandoned")
 MAX_BODY_BYTES = 512 * 1024
 MAX_SEGMENTS = 2000
