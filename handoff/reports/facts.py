@@ -46,11 +46,6 @@ class CaseFact:
         """The bot-to-human (and human-to-human transfer) transitions."""
         return tuple(h for h in self.handoffs if h.direction == "to_human")
 
-    @property
-    def assisted(self) -> bool:
-        """A person was asked to take part at least once."""
-        return bool(self.to_human)
-
 
 class Cell(NamedTuple):
     """Sums for one (local day, channel, team, intent, reason): every KPI is a ratio or mean of these.
