@@ -24,16 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert  # noqa: E402
-
+from bench.databases import UrlFor, bulk_insert, on_each_database  # noqa: E402
 from handoff.core.customer_lookup import find_customers  # noqa: E402
 from handoff.store.db import create_engine, session_factory  # noqa: E402
 from handoff.store.models import Case, Customer, CustomerKey, Identity, TimelineEvent  # noqa: E402
 from handoff.store.search_keys import fact_keys, name_keys  # noqa: E402
-from tests.service.support.servers import postgres_bin, start_postgres  # noqa: E402
 from tests.service.support.stack import migrate  # noqa: E402
 
-CHUNK = 5000
 TARGET_MS = 20.0
 FIRST = ["María", "José", "Ana", "Luis", "Sofía", "Jorge", "Lucía", "Carlos", "Elena", "Miguel", "Mary", "John",
          "Emma", "Oliver", "Ava", "Noah", "Camila", "Andrés", "Valeria", "Raúl"]
@@ -95,15 +92,7 @@ def rows(count: int) -> dict[type, list[dict]]:
 async def seed(url: str, count: int) -> float:
     """Seconds to bulk-insert the seed (ANALYZE included on PostgreSQL, as autovacuum would keep statistics)."""
     began = time.perf_counter()
-    engine = create_engine(url)
-    async with session_factory(engine)() as session, session.begin():
-        for model, batch in rows(count).items():
-            for start in range(0, len(batch), CHUNK):
-                await session.execute(insert(model), batch[start:start + CHUNK])
-    async with engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await autocommit.exec_driver_sql("ANALYZE")
-    await engine.dispose()
+    await bulk_insert(url, rows(count).items(), analyze=True)
     return time.perf_counter() - began
 
 
@@ -144,7 +133,8 @@ async def timed(url: str, count: int, per_kind: int) -> dict[str, list[float]]:
     return samples
 
 
-async def measure(name: str, url: str, count: int, per_kind: int) -> None:
+async def measure(name: str, url_for: UrlFor, count: int, per_kind: int) -> None:
+    url = url_for("lookup")
     migrate(url)
     seconds = await seed(url, count)
     samples = await timed(url, count, per_kind)
@@ -165,15 +155,8 @@ async def main() -> int:
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-lookup-"))
-    await measure("sqlite", f"sqlite+aiosqlite:///{scratch / 'lookup.sqlite3'}", args.customers, args.per_kind)
-    if not args.sqlite_only and postgres_bin() is not None:
-        server = start_postgres()
-        try:
-            await measure("postgresql", server.create_database("lookup"), args.customers, args.per_kind)
-        finally:
-            server.process.stop()
-    elif not args.sqlite_only:
-        print("customer lookup postgresql: skipped, Debian package postgresql is not installed")
+    await on_each_database("customer lookup", scratch, args.sqlite_only,
+                           lambda name, url_for: measure(name, url_for, args.customers, args.per_kind))
     return 0
 
 

@@ -21,17 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert  # noqa: E402
-
+from bench.databases import UrlFor, bulk_insert, on_each_database  # noqa: E402
 from handoff.core.operations import Operations  # noqa: E402
 from handoff.reports.loader import dashboard  # noqa: E402
 from handoff.store.db import create_engine, session_factory  # noqa: E402
 from handoff.store.models import Case, Customer, Handoff, TimelineEvent  # noqa: E402
 from tests.service.reports.month import END, SLA, START, day_cases  # noqa: E402
-from tests.service.support.servers import postgres_bin, start_postgres  # noqa: E402
 from tests.service.support.stack import migrate  # noqa: E402
 
-CHUNK = 5000
 OPERATIONS = Operations(timezone="America/Mexico_City", follow_up_window_hours=72,
                         sla={c: {"first_response": s, "answer": s * 3} for c, s in SLA.items()})
 
@@ -65,18 +62,8 @@ def rows(cases: int) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
 
 
 async def seed(url: str, cases: int) -> None:
-    engine = create_engine(url)
-    async with session_factory(engine)() as session, session.begin():
-        for model, batch in zip((Customer, Case, Handoff, TimelineEvent), rows(cases), strict=True):
-            for start in range(0, len(batch), CHUNK):
-                await session.execute(insert(model), batch[start:start + CHUNK])
-    if url.startswith("postgresql"):
-        # Planner statistics, as autovacuum keeps them on a live server; a never-analyzed bulk load would
-        # be timed with the planner's blind guesses instead.
-        async with engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await autocommit.exec_driver_sql("ANALYZE")
-    await engine.dispose()
+    await bulk_insert(url, zip((Customer, Case, Handoff, TimelineEvent), rows(cases), strict=True),
+                      analyze=url.startswith("postgresql"))
 
 
 async def timed(url: str, runs: int) -> tuple[float, int]:
@@ -93,7 +80,7 @@ async def timed(url: str, runs: int) -> tuple[float, int]:
     return statistics.median(samples), total
 
 
-async def measure(name: str, make_url, cases: int, runs: int) -> None:
+async def measure(name: str, make_url: UrlFor, cases: int, runs: int) -> None:
     results = {}
     for count in (cases // 10, cases):
         url = make_url(f"dash{count}")
@@ -113,15 +100,8 @@ async def main() -> int:
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
-    await measure("sqlite", lambda name: f"sqlite+aiosqlite:///{scratch / name}.sqlite3", args.cases, args.runs)
-    if not args.sqlite_only and postgres_bin() is not None:
-        server = start_postgres()
-        try:
-            await measure("postgresql", server.create_database, args.cases, args.runs)
-        finally:
-            server.process.stop()
-    elif not args.sqlite_only:
-        print("dashboard postgresql: skipped, Debian package postgresql is not installed")
+    await on_each_database("dashboard", scratch, args.sqlite_only,
+                           lambda name, url_for: measure(name, url_for, args.cases, args.runs))
     return 0
 
 
