@@ -148,16 +148,8 @@ async function reloadCase() {
 }
 
 // Merges: the customer of the case on screen stays; the other one (or the other open case) becomes part of it.
-async function merging(path, body) {
-  const errorNode = $("#merge-error") || $("#action-error");
-  errorNode.textContent = "";
-  try {
-    await api(path, { method: "POST", body });
-    await reloadCase();
-    scheduleRefresh();
-  } catch (err) {
-    errorNode.textContent = err.message;
-  }
+function merging(path, body) {
+  return post(path, body, $("#merge-error") || $("#action-error"));
 }
 
 function mergeSuggested(suggestion) {
@@ -172,16 +164,8 @@ function mergeCase(other) {
   return merging(`/cases/${encodeURIComponent(state.caseId)}/merge`, { other_id: other.id });
 }
 
-async function undoMerge(mergeId) {
-  const errorNode = $("#action-error");
-  errorNode.textContent = "";
-  try {
-    await api(`/merges/${encodeURIComponent(mergeId)}/undo`, { method: "POST" });
-    await reloadCase();
-    scheduleRefresh();
-  } catch (err) {
-    errorNode.textContent = err.message;
-  }
+function undoMerge(mergeId) {
+  return post(`/merges/${encodeURIComponent(mergeId)}/undo`, undefined);
 }
 
 async function loadEarlier() {
@@ -202,10 +186,16 @@ function appendEvent(event) {
   timeline.scrollTop = timeline.scrollHeight;
 }
 
-async function act(path, body, errorNode = $("#action-error")) {
+// A change to the case on screen (accept, reply, note, transfer, resolve, return).
+function act(path, body, errorNode) {
+  return post(`/cases/${encodeURIComponent(state.caseId)}/${path}`, body, errorNode);
+}
+
+// Any change from the case screen: POST, then the case and the lists again; a refusal is shown in errorNode.
+async function post(path, body, errorNode = $("#action-error")) {
   errorNode.textContent = "";
   try {
-    const result = await api(`/cases/${encodeURIComponent(state.caseId)}/${path}`, { method: "POST", body });
+    const result = await api(path, { method: "POST", body });
     await reloadCase();
     scheduleRefresh();
     return result;
