@@ -18,11 +18,10 @@ from handoff.core.cases import case_language, open_case
 from handoff.core.code_requests import CodeRequests
 from handoff.core.csat import CsatAnswers
 from handoff.core.customers import identities_of, resolve_contact
-from handoff.core.events import Assigned, CaseChanged, CaseEvent, EventBus, HandedOff, MessageStored
+from handoff.core.events import CaseChanged, CaseEvent, EventBus, MessageStored
 from handoff.core.handoffs import (
     HandoffRequest,
     current_handoff,
-    hand_to_people,
     remember_facts,
     resumes_with_assistant,
     withdraw_handoff,
@@ -36,7 +35,7 @@ from handoff.core.sending import Staged, deliver_staged, stage_to_customer
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import CaseRef, DuplicateProviderMessage, append_event, returning_head, write_reading_head
 from handoff.core.typed_codes import TypedCodes
-from handoff.store.models import Case, Customer, Handoff, Identity, PendingTurn, TimelineEvent, utcnow
+from handoff.store.models import Case, Customer, Identity, PendingTurn, TimelineEvent, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -249,7 +248,8 @@ class Conversations:
                 await weigh_told(session, customer, dict(learnt))  # a free phone becomes theirs; others: suggestions
             if reask:
                 case.reask_turns += 1
-            handoff: Handoff | None = None
+            handoff: HandoffRequest | None = None
+            actor = "bot"
             if turn is not None:
                 for index, message in enumerate(turn.messages, start=1):
                     note = {"reask": reask} if reask and index == len(turn.messages) else None
@@ -262,24 +262,20 @@ class Conversations:
                         case.language = customer.language = language
                     customer.facts = remember_facts(customer.facts or {}, turn.handoff.slots)
                     await weigh_told(session, customer, customer.facts)  # suggestions, never merges
-                    handoff = await hand_to_people(session, case, turn.handoff, self.operations, actor="bot")
+                    handoff = turn.handoff
             else:
                 language = case_language(self.operations, case, customer)
                 holding = OutboundMessage(actor="system", text=service_text("bot_unavailable", language))
                 await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
                                         address=pending.address, message=holding, actor="system")
                 outgoing.append(holding)
-                handoff = await hand_to_people(session, case, HandoffRequest(reason="bot_unavailable"),
-                                               self.operations, actor="system")
+                handoff, actor = HandoffRequest(reason="bot_unavailable"), "system"
             happened: list[CaseEvent] = []
-            if handoff is not None:  # route it, tell the customer who answers and when
-                routed = await self.notices.route(session, case, customer, pending.channel, pending.address)
-                outgoing.append(routed.notice)
-                happened.append(HandedOff(case.id, handoff.id, handoff.reason, handoff.intent, handoff.confidence,
-                                          handoff.team))
-                if case.assignee_id is not None:
-                    happened.append(Assigned(case.id, case.assignee_id))
-            if handoff is not None or withdrawn:  # the inbox's queues and case views refresh
+            if handoff is not None:  # to people, routed, the customer told who answers and when
+                notice, happened = await self.notices.hand_off(session, case, customer, handoff, pending.channel,
+                                                               pending.address, actor=actor)
+                outgoing.append(notice)
+            elif withdrawn:  # the inbox's queues and case views refresh
                 happened.append(CaseChanged(case.id))
         await self.events.publish(*happened)
         return outgoing

@@ -53,10 +53,10 @@ class RoutingNotices:
         return Routed(decision, notice)
 
     async def hand_off(self, session: AsyncSession, case: Case, customer: Customer, request: HandoffRequest,
-                       channel: str, address: str) -> tuple[OutboundMessage, list[CaseEvent]]:
-        """The service hands the case to people (actor system), routes it and tells the customer; returns the
-        notice (delivered after the commit) and the events to publish then."""
-        handoff = await hand_to_people(session, case, request, self.operations, actor="system")
+                       channel: str, address: str, *, actor: str = "system") -> tuple[OutboundMessage, list[CaseEvent]]:
+        """Hands the case to people (the service's own decision, or `actor`'s), routes it and tells the customer;
+        returns the notice (delivered after the commit) and the events to publish then."""
+        handoff = await hand_to_people(session, case, request, self.operations, actor=actor)
         routed = await self.route(session, case, customer, channel, address)
         happened: list[CaseEvent] = [HandedOff(case.id, handoff.id, handoff.reason, handoff.intent,
                                                handoff.confidence, handoff.team)]
