@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.core.bot_client import CodeRequest
 from handoff.core.cases import case_language
 from handoff.core.code_delivery import CodeDispatch, CodeNotSent, CodeSent
-from handoff.core.customers import follow_merges
+from handoff.core.customers import find_by_identity, follow_merges
 from handoff.core.events import CaseEvent
 from handoff.core.handoffs import HandoffRequest
 from handoff.core.identity import InvalidIdentity, normalize_email, normalize_phone
@@ -138,11 +138,9 @@ class CodeRequests:
             email = normalize_email(request.email or "")
         except InvalidIdentity:
             return None
-        owner_id = await session.scalar(select(Identity.customer_id).where(Identity.kind == "email",
-                                                                          Identity.value == email))
-        if owner_id is None:
+        owner = await find_by_identity(session, "email", email)
+        if owner is None:
             return None
-        owner = await follow_merges(session, await session.get_one(Customer, owner_id))
         phone: str | None = await session.scalar(
             select(Identity.value).where(Identity.customer_id == owner.id, Identity.kind == "phone",
                                          Identity.verified.is_(True)).order_by(Identity.id.desc()).limit(1))
@@ -157,9 +155,5 @@ class CodeRequests:
 
     async def _proved_by(self, session: AsyncSession, customer_id: str, phone: str) -> bool:
         """Whether the writing customer owns `phone` verified already (no code needed)."""
-        owner_id = await session.scalar(select(Identity.customer_id).where(
-            Identity.kind == "phone", Identity.value == phone, Identity.verified.is_(True)))
-        if owner_id is None:
-            return False
-        owner = await follow_merges(session, await session.get_one(Customer, owner_id))
-        return owner.id == customer_id
+        owner = await find_by_identity(session, "phone", phone, verified_only=True)
+        return owner is not None and owner.id == customer_id

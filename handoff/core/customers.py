@@ -40,12 +40,15 @@ async def follow_merges(session: AsyncSession, customer: Customer) -> Customer:
     return customer
 
 
-async def find_by_identity(session: AsyncSession, kind: str, value: str) -> Customer | None:
-    """The customer owning an (already normalized) identity, if any."""
-    customer = await session.scalar(
-        select(Customer).join(Identity, Identity.customer_id == Customer.id)
-        .where(Identity.kind == kind, Identity.value == value)
-    )
+async def find_by_identity(session: AsyncSession, kind: str, value: str, *,
+                           verified_only: bool = False) -> Customer | None:
+    """The customer owning an (already normalized) identity, if any (only a verified one: `verified_only`); a
+    merged owner's survivor."""
+    query = (select(Customer).join(Identity, Identity.customer_id == Customer.id)
+             .where(Identity.kind == kind, Identity.value == value))
+    if verified_only:
+        query = query.where(Identity.verified.is_(True))
+    customer = await session.scalar(query)
     return await follow_merges(session, customer) if customer else None
 
 
@@ -146,12 +149,9 @@ async def _add_identities(session: AsyncSession, contact: Contact, identities: S
         if (kind, value) in known:
             continue
         known.add((kind, value))
-        owner_id = await session.scalar(select(Identity.customer_id).where(Identity.kind == kind,
-                                                                           Identity.value == value))
-        if owner_id is not None:
-            owner = await session.get(Customer, owner_id)
-            owner = await follow_merges(session, owner) if owner is not None else None
-            if owner is not None and owner.id != contact.customer.id:
+        owner = await find_by_identity(session, kind, value)
+        if owner is not None:
+            if owner.id != contact.customer.id:
                 log.warning("identity_owned_by_another_customer", kind=kind, customer_id=contact.customer.id,
                             owner_id=owner.id)
                 contact.kept_elsewhere.append((kind, value, owner))

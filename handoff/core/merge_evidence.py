@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.core.customers import follow_merges, link_told_phone
+from handoff.core.customers import find_by_identity, follow_merges, link_told_phone
 from handoff.core.identity import InvalidIdentity, normalize_email, normalize_phone
 from handoff.core.merge_rules import NAME_AND_ORDER, same_person_by_name_and_order
 from handoff.core.merges import merge_customers
@@ -88,13 +88,6 @@ async def suggest(session: AsyncSession, customer: Customer, other: Customer, ki
         return
 
 
-async def _owner(session: AsyncSession, kind: str, value: str) -> Customer | None:
-    identity = await session.scalar(select(Identity).where(Identity.kind == kind, Identity.value == value))
-    if identity is None:
-        return None
-    return await follow_merges(session, await session.get_one(Customer, identity.customer_id))
-
-
 async def weigh_told(session: AsyncSession, customer: Customer, facts: dict[str, Any]) -> None:
     """What the customer told the assistant (phone, email, order number and name), weighed as unverified evidence:
     a told phone nobody has becomes the customer's unverified identity; someone else's phone or email, or another
@@ -105,7 +98,7 @@ async def weigh_told(session: AsyncSession, customer: Customer, facts: dict[str,
             value = normalize_phone(phone) if phone.strip().startswith("+") else None
         except InvalidIdentity:
             value = None
-        owner = await _owner(session, "phone", value) if value else None
+        owner = await find_by_identity(session, "phone", value) if value else None
         if owner is not None and value is not None:
             await suggest(session, customer, owner, "told_phone", value)
     email = facts.get("email")
@@ -114,7 +107,7 @@ async def weigh_told(session: AsyncSession, customer: Customer, facts: dict[str,
             address: str | None = normalize_email(email)
         except InvalidIdentity:
             address = None
-        owner = await _owner(session, "email", address) if address else None
+        owner = await find_by_identity(session, "email", address) if address else None
         if owner is not None and address is not None:
             await suggest(session, customer, owner, "told_email", address)
     await _suggest_by_name_and_order(session, customer, facts)
