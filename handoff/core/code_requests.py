@@ -24,7 +24,7 @@ from handoff.core.code_delivery import CodeDispatch, CodeNotSent, CodeSent
 from handoff.core.customers import find_by_identity, follow_merges
 from handoff.core.events import CaseEvent
 from handoff.core.handoffs import HandoffRequest
-from handoff.core.identity import InvalidIdentity, normalize_email, normalize_phone
+from handoff.core.identity import InvalidIdentity, normalize_email, normalize_told_phone
 from handoff.core.messages import Deliverer, OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.routing_notice import RoutingNotices
@@ -45,7 +45,7 @@ LIVE_CALL = timedelta(hours=4)  # a call not ended after this lost its last stat
 def told_phone(raw: str, region: str) -> str | None:
     """A phone as the customer told it, in E.164 (without a country code: the operation's country), else None."""
     try:
-        return normalize_phone(raw, None if raw.strip().startswith("+") else region)
+        return normalize_told_phone(raw, region)
     except InvalidIdentity:
         return None
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core.case_scope import readable
 from handoff.core.hashchain import utc_iso
-from handoff.core.identity import InvalidIdentity, normalize_email, normalize_phone
+from handoff.core.identity import InvalidIdentity, normalize_email, normalize_told_phone
 from handoff.core.merge_rules import MERGED
 from handoff.core.permissions import Reader, sees_all_teams
 from handoff.store.models import Case, Customer, CustomerKey, Identity, TimelineEvent
@@ -56,7 +56,7 @@ def probes(query: str, region: str) -> Probes:
     digits = sum(ch.isdigit() for ch in text)
     if PHONE_CHARS.match(text) and digits >= 7:
         try:
-            phone = normalize_phone(text, None if text.startswith("+") else region)
+            phone = normalize_told_phone(text, region)
         except InvalidIdentity:
             phone = None
         if phone:

@@ -37,6 +37,11 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
     return e164(parse_phone(raw, default_region), raw)
 
 
+def normalize_told_phone(raw: str, region: str) -> str:
+    """E.164 of a number as a person writes it: after a '+' its own country code, without one `region`'s."""
+    return normalize_phone(raw, None if raw.strip().startswith("+") else region)
+
+
 def normalize_email(raw: str) -> str:
     """Lower-cased and trimmed; mailbox case-sensitivity is not worth splitting customers over."""
     value = raw.strip().lower()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from handoff.core.identity import InvalidIdentity, normalize_email, normalize_phone
+from handoff.core.identity import InvalidIdentity, normalize_email, normalize_told_phone
 
 LEARNT_FACTS = ("order_number", "email", "phone")
 
@@ -38,7 +38,7 @@ def _stored(name: str, raw: Any, region: str) -> str | None:
     text = str(raw).strip()
     try:
         if name == "phone":
-            return normalize_phone(text, None if text.startswith("+") else region)
+            return normalize_told_phone(text, region)
         if name == "email":
             return normalize_email(text)
     except InvalidIdentity:

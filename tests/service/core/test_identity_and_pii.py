@@ -1,6 +1,6 @@
 import pytest
 
-from handoff.core.identity import InvalidIdentity, normalize, normalize_phone
+from handoff.core.identity import InvalidIdentity, normalize, normalize_phone, normalize_told_phone
 from handoff.pii import mask, mask_text
 
 
@@ -18,6 +18,14 @@ def test_the_core_knows_no_channel_specific_number_forms() -> None:
 
 def test_national_number_needs_its_region() -> None:
     assert normalize_phone("55 1234 5678", "MX") == "+525512345678"
+
+
+def test_a_told_number_is_read_in_the_operations_country_unless_it_starts_with_a_plus() -> None:
+    assert normalize_told_phone("55 1234 5678", "MX") == "+525512345678"
+    assert normalize_told_phone(" +1 415 555 0123", "MX") == "+14155550123"  # its own country code
+    assert normalize_told_phone("4155550123", "US") == "+14155550123"
+    with pytest.raises(InvalidIdentity):
+        normalize_told_phone("12", "MX")
 
 
 def test_emails_are_lowercased_and_checked() -> None:
