@@ -13,7 +13,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.verification import Issued, Refused, Verifications
-from handoff.store.models import Customer
 
 log = structlog.get_logger(__name__)
 
@@ -72,9 +71,8 @@ class CodeDispatch:
         if not couriers:
             return CodeNotSent("no_courier")
         async with self.sessions() as session, session.begin():
-            customer = await session.get_one(Customer, customer_id)
             issued: Issued | Refused = await self.verifications.issue(
-                session, session_key=session_key, customer=customer, phone=phone, channel=couriers[0].channel)
+                session, session_key=session_key, customer_id=customer_id, phone=phone, channel=couriers[0].channel)
         if isinstance(issued, Refused):
             return CodeNotSent(issued.reason)
         errors: list[str] = []

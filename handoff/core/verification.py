@@ -154,7 +154,7 @@ class Verifications:
         self.per_session = RateLimit(storage, "otp-codes-per-session", CODES_PER_HOUR, HOUR)
         self.clock = clock
 
-    async def issue(self, session: AsyncSession, *, session_key: str, customer: Customer, phone: str,
+    async def issue(self, session: AsyncSession, *, session_key: str, customer_id: str, phone: str,
                     channel: str) -> Issued | Refused:
         """A new code for `phone`, replacing any the session still has pending, unless a limit refuses it."""
         try:
@@ -167,7 +167,7 @@ class Verifications:
         if refusal is None and not await hit_all((self.per_identity, identity_key), (self.per_session, session_key)):
             refusal = "too_many_for_phone"  # another worker took the last one between the check and the count
         if refusal is not None:
-            log.info("verification_code_refused", reason=refusal, customer_id=customer.id)
+            log.info("verification_code_refused", reason=refusal, customer_id=customer_id)
             return Refused(refusal)
         now = self.clock()
         await session.execute(update(VerificationCode)
@@ -175,12 +175,12 @@ class Verifications:
                                      VerificationCode.status == "pending")
                               .values(status="superseded", ended_at=now))
         code, code_id = new_code(), new_id()
-        row = VerificationCode(id=code_id, session_key=session_key, customer_id=customer.id, identity_kind="phone",
+        row = VerificationCode(id=code_id, session_key=session_key, customer_id=customer_id, identity_kind="phone",
                                identity_value=value, channel=channel, code_hash=code_hash(self.key, code_id, code),
                                attempts=0, status="pending", created_at=now, expires_at=now + LIFETIME)
         session.add(row)
         await session.flush()
-        log.info("verification_code_issued", code_id=code_id, customer_id=customer.id, channel=channel)
+        log.info("verification_code_issued", code_id=code_id, customer_id=customer_id, channel=channel)
         return Issued(code_id, "phone", value, channel, row.expires_at, code)
 
     async def delivered_by(self, session: AsyncSession, code_id: str, channel: str) -> None:

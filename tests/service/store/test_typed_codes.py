@@ -19,7 +19,7 @@ from handoff.core.messages import InboundMessage
 from handoff.core.typed_codes import GRACE, session_key
 from handoff.core.verification import LIFETIME, MAX_TRIES, Issued, Verifications
 from handoff.services import CoreServices, build_services
-from handoff.store.models import Case, Customer, Handoff, PendingTurn, TimelineEvent, VerificationCode, utcnow
+from handoff.store.models import Case, Handoff, PendingTurn, TimelineEvent, VerificationCode, utcnow
 from tests.service.store.test_conversation import OPERATIONS, RecordingDeliverer
 from tests.service.store.test_verification_codes import text_columns
 from tests.service.support.merging import Sessions, chains_ok, two_customers
@@ -54,7 +54,7 @@ class Setup:
     async def code_for(self, customer_id: str, phone: str) -> Issued:
         async with self.sessions() as session, session.begin():
             issued = await self.verifications.issue(session, session_key=session_key("webchat", "visitor-1"),
-                                                    customer=await session.get_one(Customer, customer_id),
+                                                    customer_id=customer_id,
                                                     phone=phone, channel="whatsapp")
         assert isinstance(issued, Issued)
         return issued
