@@ -5,6 +5,7 @@ import asyncio
 from datetime import timedelta
 
 import httpx
+from limits.aio.storage import MemoryStorage
 from sqlalchemy import event, select
 
 from handoff.core.bot_client import RasaClient
@@ -14,6 +15,7 @@ from handoff.core.customers import find_contact, resolve_customer
 from handoff.core.messages import InboundMessage
 from handoff.core.operations import load_operations
 from handoff.core.timeline import case_events, verify_case
+from handoff.core.verification import Verifications
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
 from handoff.store.models import Case, Identity, PendingTurn, TimelineEvent, utcnow
@@ -29,7 +31,9 @@ def conversations_with_standin(sessions) -> tuple[Conversations, RasaStandIn]:
     rasa = RasaStandIn()
     bot = RasaClient("http://rasa.test", timeout=5, retries=0, backoff=0,
                      client=httpx.AsyncClient(transport=httpx.MockTransport(rasa.handler)))
-    return build_services(sessions, load_operations(REPO_ROOT / "operations.yml"), bot, {}).conversations, rasa
+    # Verification codes wired as the app wires them: a message with no code in it costs no statement more.
+    return build_services(sessions, load_operations(REPO_ROOT / "operations.yml"), bot, {},
+                          verifications=Verifications(b"turn-path-key", MemoryStorage())).conversations, rasa
 
 
 async def test_one_read_finds_the_customer_all_identities_and_the_latest_case(sessions) -> None:
