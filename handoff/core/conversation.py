@@ -17,7 +17,7 @@ from handoff.core.bot_client import BotTurn, BotUnavailable, RasaClient, build_m
 from handoff.core.cases import case_language, open_case
 from handoff.core.code_requests import CodeRequests
 from handoff.core.csat import CsatAnswers
-from handoff.core.customers import identities_of, resolve_contact
+from handoff.core.customers import identities_of, resolve_sender
 from handoff.core.events import CaseChanged, CaseEvent, EventBus, MessageStored
 from handoff.core.handoffs import (
     HandoffRequest,
@@ -107,11 +107,7 @@ class Conversations:
         async with self.sessions() as session:
             try:
                 async with session.begin():
-                    contact = await resolve_contact(
-                        session, inbound.identity_kind, inbound.identity_value, verified=inbound.verified,
-                        verified_by=inbound.verified_by, display_name=inbound.display_name,
-                        language=inbound.language, linked=inbound.linked_identities, handle=inbound.handle,
-                    )
+                    contact = await resolve_sender(session, inbound)
                     customer = contact.customer
                     # proved here, owned there: one person (merged, undoable) when both are verified, else agents decide
                     await weigh_proved(session, customer, contact.kept_elsewhere,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from handoff.core.cases import latest_case, remember_latest
 from handoff.core.identity import InvalidIdentity, normalize_phone
 from handoff.core.locks import xact_lock
+from handoff.core.messages import InboundMessage
 from handoff.store.models import Case, Customer, Identity
 
 log = structlog.get_logger(__name__)
@@ -126,6 +127,14 @@ async def resolve_contact(
         customer.handle = handle
     await _add_identities(session, contact, wanted, verified, verified_by if verified else None)
     return contact
+
+
+async def resolve_sender(session: AsyncSession, inbound: InboundMessage) -> Contact:
+    """The customer who wrote `inbound`, as its door names them (see resolve_contact); the caller commits."""
+    return await resolve_contact(
+        session, inbound.identity_kind, inbound.identity_value, verified=inbound.verified,
+        verified_by=inbound.verified_by, display_name=inbound.display_name, language=inbound.language,
+        linked=inbound.linked_identities, handle=inbound.handle)
 
 
 async def link_identities(session: AsyncSession, customer: Customer, identities: Sequence[tuple[str, str]], *,

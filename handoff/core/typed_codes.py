@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.cases import case_language, open_case
-from handoff.core.customers import resolve_contact
+from handoff.core.customers import resolve_sender
 from handoff.core.events import CaseChanged, CaseEvent, MessageStored
 from handoff.core.handoffs import HandoffRequest
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
@@ -106,10 +106,7 @@ class TypedCodes:
         return entered
 
     async def _check(self, session: AsyncSession, inbound: InboundMessage, key: str) -> CodeEntered:
-        contact = await resolve_contact(session, inbound.identity_kind, inbound.identity_value,
-                                        verified=inbound.verified, verified_by=inbound.verified_by,
-                                        display_name=inbound.display_name, language=inbound.language)
-        customer = contact.customer
+        customer = (await resolve_sender(session, inbound)).customer  # as for any message of theirs
         window = self.operations.follow_up_window_hours
         case = await open_case(session, customer, inbound.channel, follow_up_window_hours=window)
         language = case_language(self.operations, case, customer)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import structlog
 from limits.aio.storage import MemoryStorage
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from handoff.core.bot_client import RasaClient
 from handoff.core.customers import resolve_customer
@@ -19,7 +19,7 @@ from handoff.core.messages import InboundMessage
 from handoff.core.typed_codes import GRACE, session_key
 from handoff.core.verification import LIFETIME, MAX_TRIES, Issued, Verifications
 from handoff.services import CoreServices, build_services
-from handoff.store.models import Case, Handoff, PendingTurn, TimelineEvent, VerificationCode, utcnow
+from handoff.store.models import Case, Customer, Handoff, Identity, PendingTurn, TimelineEvent, VerificationCode, utcnow
 from tests.service.store.test_conversation import OPERATIONS, RecordingDeliverer
 from tests.service.store.test_verification_codes import text_columns
 from tests.service.support.merging import Sessions, chains_ok, two_customers
@@ -153,4 +153,31 @@ async def test_six_digits_long_after_an_unused_code_expired_are_the_assistants(s
     async with sessions() as session:
         assert list(await session.scalars(select(VerificationCode.status).order_by(VerificationCode.created_at))) \
             == ["expired", "pending"]
+    await setup.bot.aclose()
+
+
+async def test_a_code_typed_on_whatsapp_is_stored_for_the_sender_every_message_of_theirs_finds(
+        sessions: Sessions) -> None:
+    """WhatsApp names the sender by phone and business-scoped id at once: the code's message finds them by either,
+    as any message of theirs does (no second customer for the number they now show), and keeps their username."""
+    async with sessions() as session, session.begin():
+        known = await resolve_customer(session, "whatsapp_bsuid", "US.1234", verified=True, verified_by="whatsapp")
+    setup = Setup(sessions)
+    first = await setup.core.conversations.receive(InboundMessage(
+        channel="whatsapp", identity_kind="whatsapp_bsuid", identity_value="US.1234", address="US.1234", text="hola",
+        bot_input="hola", provider_id="wamid.1", verified=True, verified_by="whatsapp"))
+    async with sessions() as session, session.begin():
+        issued = await setup.verifications.issue(session, session_key=session_key("whatsapp", "US.1234"),
+                                                 customer_id=known.id, phone="+14155550123", channel="whatsapp")
+    assert isinstance(issued, Issued)
+    entered = await setup.core.conversations.receive(InboundMessage(
+        channel="whatsapp", identity_kind="phone", identity_value="+525512345678", address="US.1234",
+        text=other_than(issued.code), bot_input=other_than(issued.code), provider_id="wamid.2", verified=True,
+        verified_by="whatsapp", linked_identities=(("whatsapp_bsuid", "US.1234"),), handle="ana.mx"))
+    assert not entered.to_bot and entered.case_id == first.case_id
+    async with sessions() as session:
+        owners = dict((await session.execute(select(Identity.value, Identity.customer_id))).tuples().all())
+        assert owners == {"US.1234": known.id, "+525512345678": known.id}
+        assert (await session.get_one(Customer, known.id)).handle == "ana.mx"
+        assert (await session.scalar(select(func.count()).select_from(Customer))) == 1
     await setup.bot.aclose()
