@@ -27,6 +27,7 @@ from handoff.core.sending import stage_to_customer
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import append_event
 from handoff.core.verification import Attempt, Verifications, as_utc, typed_code
+from handoff.store.db import read_only
 from handoff.store.models import utcnow
 
 log = structlog.get_logger(__name__)
@@ -90,15 +91,19 @@ class TypedCodes:
 
     async def receive(self, inbound: InboundMessage) -> CodeEntered | None:
         """Checks the message as a code when it is one and the conversation awaits one; else None (the usual path
-        stores it). A repeated provider id raises the timeline's DuplicateProviderMessage (nothing counted)."""
+        stores it). A repeated provider id raises the timeline's DuplicateProviderMessage (nothing counted).
+        Six digits with no code pending (an order number) only read: the write lock is taken for a code."""
         if typed_code(inbound.text) is None or typed_code(inbound.bot_input) is None:
             return None
-        key = session_key(inbound.channel, inbound.address)
-        async with self.sessions() as session, session.begin():
-            pending = await self.verifications.pending(session, key)
-            if pending is None or not awaits_code(pending.expires_at, self.verifications.clock()):
+        async with self.sessions() as session:
+            await read_only(session)  # a snapshot: no write lock (SQLite) to learn that nothing is pending
+            if not await self.awaiting(session, inbound.channel, inbound.address):
                 return None
-            entered = await self._check(session, inbound, key)
+        async with self.sessions() as session, session.begin():
+            # asked again under the lock: another message may have used or ended the code since
+            if not await self.awaiting(session, inbound.channel, inbound.address):
+                return None
+            entered = await self._check(session, inbound, session_key(inbound.channel, inbound.address))
         deliverer = self.deliverers.get(inbound.channel)
         if deliverer is not None:
             for message in entered.outgoing:

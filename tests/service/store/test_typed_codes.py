@@ -3,6 +3,7 @@ the timeline reads "verification code entered"; verified joins the phone's custo
 clear answer and, once the tries are spent, people (reason verification_failed)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -180,4 +181,17 @@ async def test_a_code_typed_on_whatsapp_is_stored_for_the_sender_every_message_o
         assert owners == {"US.1234": known.id, "+525512345678": known.id}
         assert (await session.get_one(Customer, known.id)).handle == "ana.mx"
         assert (await session.scalar(select(func.count()).select_from(Customer))) == 1
+    await setup.bot.aclose()
+
+
+async def test_six_digits_with_no_code_pending_never_wait_for_a_writer(sessions: Sessions) -> None:
+    """The check of six digits with no code pending (an order number) reads without the write lock: a writer
+    holding it (SQLite) does not make it wait (the message's own transaction then queues as any message's)."""
+    setup = Setup(sessions)
+    codes = setup.core.conversations.codes
+    assert codes is not None
+    async with sessions() as writer, writer.begin():
+        await resolve_customer(writer, "webchat", "someone-else")  # holds SQLite's write lock until the end
+        await writer.flush()
+        assert await asyncio.wait_for(codes.receive(said("100002")), 5) is None
     await setup.bot.aclose()
