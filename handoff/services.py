@@ -41,8 +41,7 @@ def build_services(sessions: async_sessionmaker[AsyncSession], operations: Opera
     codes = requests = None
     if verifications is not None:
         codes = TypedCodes(sessions, verifications, operations, deliverers, notices)
-        requests = CodeRequests(sessions, CodeDispatch(sessions, verifications, couriers), operations, deliverers,
-                                notices)
+        requests = CodeRequests(sessions, CodeDispatch(sessions, verifications, couriers), operations, notices)
     conversations = Conversations(sessions, bot, operations, deliverers, notices=notices,
                                   csat=CsatAnswers(operations, deliverers), events=events, codes=codes,
                                   code_requests=requests)

@@ -10,7 +10,6 @@ answered by core.typed_codes.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -25,10 +24,9 @@ from handoff.core.customers import find_by_identity, follow_merges
 from handoff.core.events import CaseEvent
 from handoff.core.handoffs import HandoffRequest
 from handoff.core.identity import InvalidIdentity, normalize_email, normalize_told_phone
-from handoff.core.messages import Deliverer, OutboundMessage
+from handoff.core.messages import OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.routing_notice import RoutingNotices
-from handoff.core.sending import stage_to_customer
 from handoff.core.texts import text as service_text
 from handoff.core.typed_codes import session_key
 from handoff.store.models import Call, Case, Customer, Identity, utcnow
@@ -88,12 +86,11 @@ class CodeRequests:
     """Sends the code the assistant offered and tells the customer; a code that cannot go out means people."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], dispatch: CodeDispatch, operations: Operations,
-                 deliverers: Mapping[str, Deliverer], notices: RoutingNotices) -> None:
+                 notices: RoutingNotices) -> None:
         self.sessions = sessions
         self.dispatch = dispatch
         self.operations = operations
-        self.deliverers = deliverers
-        self.notices = notices
+        self.notices = notices  # what the customer is told is staged on the case's door by the notices
 
     async def answer(self, *, case_id: str, channel: str, address: str, request: CodeRequest) -> CodeAnswer:
         """Sends a code for the conversation at (`channel`, `address`) to the requested phone, unless the writing
@@ -115,19 +112,13 @@ class CodeRequests:
                  outcome=type(outcome).__name__ if outcome else "already_verified",
                  reason=outcome.reason if isinstance(outcome, CodeNotSent) else None)
         shown = last_digits(outcome.phone if isinstance(outcome, CodeSent) else phone or "")
-        reply = OutboundMessage(actor="system", text=service_text(told_text(outcome, channel), language, last=shown))
-        outgoing: list[OutboundMessage] = [reply]
-        happened: list[CaseEvent] = []
+        text = service_text(told_text(outcome, channel), language, last=shown)
+        handoff = (HandoffRequest(reason=REQUIRED_REASON,
+                                  summary=f"No verification code could be sent ({outcome.reason})")
+                   if isinstance(outcome, CodeNotSent) else None)
         async with self.sessions() as session, session.begin():
             case = await session.get_one(Case, case_id, with_for_update=True)
-            await stage_to_customer(session, case, self.deliverers, channel=channel, address=address, message=reply,
-                                    actor="system")
-            if isinstance(outcome, CodeNotSent) and case.status == "bot":  # people do not hold it yet
-                customer = await session.get_one(Customer, case.customer_id)
-                handoff = HandoffRequest(reason=REQUIRED_REASON,
-                                         summary=f"No verification code could be sent ({outcome.reason})")
-                notice, happened = await self.notices.hand_off(session, case, customer, handoff, channel, address)
-                outgoing.append(notice)
+            outgoing, happened = await self.notices.answer(session, case, channel, address, text, handoff)
         return CodeAnswer(outgoing, happened)
 
     async def _phone(self, session: AsyncSession, request: CodeRequest) -> str | None:

@@ -64,3 +64,17 @@ class RoutingNotices:
             happened.append(Assigned(case.id, case.assignee_id))
         happened.append(CaseChanged(case.id))
         return routed.notice, happened
+
+    async def answer(self, session: AsyncSession, case: Case, channel: str, address: str, text: str,
+                     handoff: HandoffRequest | None = None) -> tuple[list[OutboundMessage], list[CaseEvent]]:
+        """The service answers the customer with `text` on the case; with `handoff`, a case the assistant still
+        holds goes to people too (as hand_off). Returns what to deliver after the commit and the events to publish
+        then."""
+        reply = OutboundMessage(actor="system", text=text)
+        await stage_to_customer(session, case, self.deliverers, channel=channel, address=address, message=reply,
+                                actor="system")
+        if handoff is None or case.status != "bot":  # people hold it already
+            return [reply], []
+        customer = await session.get_one(Customer, case.customer_id)
+        notice, happened = await self.hand_off(session, case, customer, handoff, channel, address)
+        return [reply, notice], happened

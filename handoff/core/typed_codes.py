@@ -23,7 +23,6 @@ from handoff.core.handoffs import HandoffRequest
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.routing_notice import RoutingNotices
-from handoff.core.sending import stage_to_customer
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import append_event
 from handoff.core.verification import Attempt, Verifications, as_utc, typed_code
@@ -127,17 +126,11 @@ class TypedCodes:
             typed_on = case.id
             case = await open_case(session, customer, inbound.channel, follow_up_window_hours=window)
             happened += [CaseChanged(case_id) for case_id in dict.fromkeys((typed_on, case.id))]
-        reply = OutboundMessage(actor="system", text=service_text(reply_key(attempt), language,
-                                                                  tries=attempt.tries_left))
-        await stage_to_customer(session, case, self.deliverers, channel=inbound.channel, address=inbound.address,
-                                message=reply, actor="system")
-        outgoing = [reply]
-        if attempt.step == "handoff" and case.status == "bot":
-            notice, handed = await self.notices.hand_off(
-                session, case, customer, HandoffRequest(reason=FAILED_REASON,
-                                                        summary="A verification code was typed wrong too often"),
-                inbound.channel, inbound.address)
-            outgoing.append(notice)
-            happened += handed
+        handoff = (HandoffRequest(reason=FAILED_REASON, summary="A verification code was typed wrong too often")
+                   if attempt.step == "handoff" else None)
+        outgoing, handed = await self.notices.answer(
+            session, case, inbound.channel, inbound.address,
+            service_text(reply_key(attempt), language, tries=attempt.tries_left), handoff)
+        happened += handed
         log.info("verification_code_entered", case_id=case.id, verdict=attempt.verdict, step=attempt.step)
         return CodeEntered(event.id, case.id, attempt, outgoing, happened)
