@@ -18,7 +18,7 @@ from handoff.core.customers import resolve_customer
 from handoff.core.operations import VerificationCodeOperations
 from handoff.core.verification import Verifications
 from handoff.store.models import Identity, VerificationCode
-from tests.service.store.test_verification_codes import text_columns
+from tests.service.support.codes import leaks, spoken_code, template_code, text_columns
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn, graph_error
 from tests.service.support.merging import Sessions, two_customers
 from tests.service.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN, CALLER_ID, TwilioStandIn
@@ -35,17 +35,6 @@ def dispatch(sessions: Sessions, graph: GraphStandIn, twilio: TwilioStandIn,
     return CodeDispatch(sessions, verifications, couriers), verifications
 
 
-def spoken_code(twiml: str) -> str:
-    """The digits the call says, read back from its first <Say>."""
-    said = re.findall(r"<Say[^>]*>([^<]*)</Say>", twiml)
-    return "".join(re.findall(r"\d", said[0]))
-
-
-def leaks(code: str, texts: list[str]) -> list[str]:
-    spaced = ", ".join(code)
-    return [text for text in texts if code in text or spaced in text]
-
-
 async def test_a_code_goes_out_as_whatsapps_authentication_template_and_verifies_by_it(
         sessions: Sessions, graph: GraphStandIn, twilio: TwilioStandIn, caplog: pytest.LogCaptureFixture) -> None:
     ids = await two_customers(sessions)
@@ -56,7 +45,7 @@ async def test_a_code_goes_out_as_whatsapps_authentication_template_and_verifies
                                 language="en")
     assert isinstance(sent, CodeSent) and (sent.channel, sent.phone) == ("whatsapp", ids["phone"])
     [body] = graph.sends()
-    code = body["template"]["components"][0]["parameters"][0]["text"]
+    code = template_code(body)
     assert body == {
         "messaging_product": "whatsapp", "recipient_type": "individual", "to": "525512345678", "type": "template",
         "template": {"name": "verification_code", "language": {"policy": "deterministic", "code": "en_US"},

@@ -35,11 +35,10 @@ from handoff.store.models import (
     VerificationCode,
     utcnow,
 )
-from tests.service.store.test_code_delivery import leaks, spoken_code
 from tests.service.store.test_conversation import OPERATIONS, RecordingDeliverer
-from tests.service.store.test_verification_codes import text_columns
+from tests.service.support.codes import leaks, other_than, spoken_code, template_code, text_columns
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn, graph_error
-from tests.service.support.merging import Sessions, case_with_events, chains_ok
+from tests.service.support.merging import Sessions, case_with_events, chains_ok, whatsapp_ana
 from tests.service.support.rasa_standin import RasaStandIn
 from tests.service.support.twilio_api import ACCOUNT_SID, AUTH_TOKEN, CALLER_ID, TwilioStandIn
 
@@ -89,7 +88,7 @@ class Dialog:
         return [message.text or "" for address, message in self.deliverer.delivered if address == session]
 
     def last_code(self) -> str:
-        return str(self.graph.sends()[-1]["template"]["components"][0]["parameters"][0]["text"])
+        return template_code(self.graph.sends()[-1])
 
     async def close(self) -> None:
         await self.bot.aclose()
@@ -103,25 +102,6 @@ async def dialog(sessions: Sessions, graph: GraphStandIn, twilio: TwilioStandIn)
     opened = Dialog(sessions, graph, twilio)
     yield opened
     await opened.close()
-
-
-async def whatsapp_ana(sessions: Sessions, *, email: str | None = None) -> dict[str, str]:
-    """Ana wrote on WhatsApp about order 100002 (her number verified by WhatsApp); the assistant holds her case."""
-    async with sessions() as session, session.begin():
-        ana = Customer(display_name="Ana", language="es", facts={"order_number": "100002"})
-        session.add(ana)
-        await session.flush()
-        session.add(Identity(customer_id=ana.id, kind="phone", value=normalize_phone(PHONE), verified=True,
-                             verified_by="whatsapp"))
-        if email:
-            session.add(Identity(customer_id=ana.id, kind="email", value=email, verified=True,
-                                 verified_by="site_token"))
-        case = await case_with_events(session, ana, "whatsapp", "bot", texts=("mi pedido 100002 no llega",))
-    return {"ana": ana.id, "case": case.id}
-
-
-def other_than(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 async def open_cases(sessions: Sessions) -> list[Case]:

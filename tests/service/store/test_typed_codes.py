@@ -22,7 +22,7 @@ from handoff.core.verification import LIFETIME, MAX_TRIES, Issued, Verifications
 from handoff.services import CoreServices, build_services
 from handoff.store.models import Case, Customer, Handoff, Identity, PendingTurn, TimelineEvent, VerificationCode, utcnow
 from tests.service.store.test_conversation import OPERATIONS, RecordingDeliverer
-from tests.service.store.test_verification_codes import text_columns
+from tests.service.support.codes import other_than, text_columns
 from tests.service.support.merging import Sessions, chains_ok, two_customers
 from tests.service.support.rasa_standin import RasaStandIn
 
@@ -62,10 +62,6 @@ class Setup:
 
     def replies(self) -> list[str]:
         return [message.text or "" for _, message in self.deliverer.delivered]
-
-
-def other_than(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 async def test_the_right_code_typed_in_the_chat_joins_the_phones_customer_and_never_reaches_rasa(

@@ -7,11 +7,12 @@ from typing import Any
 
 import structlog
 from limits.aio.storage import MemoryStorage
-from sqlalchemy import JSON, String, Text, select
+from sqlalchemy import select
 
 from handoff.core.customers import resolve_customer
 from handoff.core.verification import LIFETIME, MAX_TRIES, Issued, Refused, Verifications
-from handoff.store.models import Base, Case, Identity, Merge, VerificationCode, utcnow
+from handoff.store.models import Case, Identity, Merge, VerificationCode, utcnow
+from tests.service.support.codes import text_columns
 from tests.service.support.merging import Sessions, chains_ok, two_customers
 
 KEY = b"test-secret-key"
@@ -27,17 +28,6 @@ async def issue(sessions: Sessions, verifications: Verifications, session_key: s
 async def attempt(sessions: Sessions, verifications: Verifications, session_key: str, typed: str) -> Any:
     async with sessions() as session, session.begin():
         return await verifications.attempt(session, session_key, typed)
-
-
-async def text_columns(sessions: Sessions) -> list[str]:
-    """Every text and JSON value in every table, as text."""
-    found: list[str] = []
-    async with sessions() as session:
-        for table in Base.metadata.sorted_tables:
-            columns = [c for c in table.columns if isinstance(c.type, (String, Text, JSON))]
-            if columns:
-                found.extend(str(value) for row in await session.execute(select(*columns)) for value in row)
-    return found
 
 
 async def test_the_right_code_verifies_the_phone_and_merges_the_visitor_into_its_customer(sessions: Sessions) -> None:

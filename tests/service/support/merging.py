@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.core import audit
 from handoff.core.customers import resolve_customer
 from handoff.core.timeline import append_event, verify_case
+from handoff.store.db import create_engine, session_factory
 from handoff.store.models import (
     Agent,
     Call,
@@ -105,3 +106,29 @@ async def two_customers(sessions: Sessions, tag: str = "") -> dict[str, str]:
                          customer_id=visitor.id, direction="inbound", status="completed"))
     return {"phone": ana_phone(tag), "ana": ana.id, "visitor": visitor.id, "ana_open": ana_open.id,
             "web_open": web_open.id, "maria": maria.id, "luis": luis.id}
+
+
+async def whatsapp_ana(sessions: Sessions, *, email: str | None = None, crm: str | None = None) -> dict[str, str]:
+    """Ana wrote on WhatsApp about order 100002 (her number verified by WhatsApp) and the assistant holds her open
+    case; `email` and `crm` are identities the site signed for her."""
+    async with sessions() as session, session.begin():
+        ana = Customer(display_name="Ana", language="es", facts={"order_number": "100002"})
+        session.add(ana)
+        await session.flush()
+        session.add(Identity(customer_id=ana.id, kind="phone", value=ana_phone(), verified=True,
+                             verified_by="whatsapp"))
+        for kind, value in (("email", email), ("crm", crm)):
+            if value:
+                session.add(Identity(customer_id=ana.id, kind=kind, value=value, verified=True,
+                                     verified_by="site_token"))
+        case = await case_with_events(session, ana, "whatsapp", "bot", texts=("mi pedido 100002 no llega",))
+    return {"ana": ana.id, "case": case.id}
+
+
+async def whatsapp_ana_at(database_url: str, **identities: str) -> dict[str, str]:
+    """`whatsapp_ana` in the database of an app a test serves (it holds the URL, not the sessions)."""
+    engine = create_engine(database_url)
+    try:
+        return await whatsapp_ana(session_factory(engine), **identities)
+    finally:
+        await engine.dispose()

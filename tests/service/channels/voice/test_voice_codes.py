@@ -18,10 +18,9 @@ from sqlalchemy import select
 
 from handoff.store.models import Call, Case, Handoff, Identity, Merge, TimelineEvent
 from tests.service.channels.voice.conftest import PUBLIC, VoiceApp, running, voice_settings
-from tests.service.channels.webchat.test_site_identity import whatsapp_customer
-from tests.service.store.test_verification_codes import text_columns
+from tests.service.support.codes import leaks, other_than, template_code, text_columns
 from tests.service.support.graph_api import GraphStandIn, graph_error
-from tests.service.support.merging import chains_ok
+from tests.service.support.merging import chains_ok, whatsapp_ana_at
 from tests.service.support.rasa_loopback import RasaLoopback
 from tests.service.support.rasa_standin import RasaStandIn
 from tests.service.support.twilio_api import CALLER_ID, TwilioStandIn
@@ -87,16 +86,6 @@ def keypad(root: ET.Element) -> tuple[str | None, str | None, str | None]:
     return attrib.get("numDigits"), attrib.get("finishOnKey"), attrib.get("timeout")
 
 
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
-
-
-def leaks(code: str, texts: list[str]) -> list[str]:
-    """Texts holding the code as typed, or its digits apart as read or said ("1, 2, 3…", "1 2 3…")."""
-    forms = (code, ", ".join(code), " ".join(code))
-    return [text for text in texts if any(form in text for form in forms)]
-
-
 @pytest.fixture
 def twilio_rest() -> Iterator[TwilioStandIn]:
     """Twilio's REST API, configured: a code could be read in a call, and must not be to a caller on one."""
@@ -115,7 +104,7 @@ class Served:
     def code(self) -> str:
         [template] = self.graph.sends()
         assert template["to"] == "525512345678" and template["template"]["name"] == "verification_code"
-        return str(template["template"]["components"][0]["parameters"][0]["text"])
+        return template_code(template)
 
 
 @pytest.fixture
@@ -143,13 +132,13 @@ async def offered(caller: Caller) -> ET.Element:
 
 async def test_a_withheld_caller_keys_the_whatsapp_code_and_the_call_goes_on_as_that_customers(
         served: Served, database_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    ids = await whatsapp_customer(database_url)
+    ids = await whatsapp_ana_at(database_url)
     caplog.set_level(logging.DEBUG)
     caller = Caller(served.app, "CA" + "7" * 32, "anonymous")
     sent = await offered(caller)
     assert said(sent) == [SENT] and keypad(sent) == ("6", "#", "15")  # six keys, # after fewer, time to find it
     code = served.code()
-    retry = await caller.keys(wrong(code))
+    retry = await caller.keys(other_than(code))
     assert said(retry) == ["Ese código no es correcto. Revisa el mensaje que te enviamos; te quedan 4 intentos."]
     assert keypad(retry) == ("6", "#", "15")
     assert said(await caller.silent()) == [PROMPT]  # looking for it in WhatsApp: asked for the code, not anything
@@ -183,7 +172,7 @@ async def test_a_withheld_caller_keys_the_whatsapp_code_and_the_call_goes_on_as_
         assert await session.scalar(select(Handoff)) is None
     await chains_ok(sessions)
     stored = await text_columns(sessions)
-    for digits in (code, wrong(code)):
+    for digits in (code, other_than(code)):
         assert leaks(digits, stored) == []
         assert leaks(digits, [caplog.text]) == []
         assert leaks(digits, [str(asked) for asked in served.assistant.asked]) == []
@@ -210,8 +199,8 @@ async def test_five_wrong_codes_on_the_keypad_put_the_caller_through_to_people(s
     await offered(caller)
     code = served.code()
     for _ in range(4):
-        assert keypad(await caller.keys(wrong(code) + "#")) == ("6", "#", "15")
-    handed = await caller.keys(wrong(code))
+        assert keypad(await caller.keys(other_than(code) + "#")) == ("6", "#", "15")
+    handed = await caller.keys(other_than(code))
     assert said(handed)[0] == ("No pudimos verificar tu número con ese código. "
                                "Una persona del equipo te ayudará aquí mismo.")
     assert [child.tag for child in handed][-1] == "Enqueue"

@@ -14,10 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from handoff.core.customers import find_by_identity
-from handoff.core.identity import normalize_phone
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Case, Customer, Identity, Merge, TimelineEvent
-from tests.service.support.merging import case_with_events, chains_ok
+from tests.service.support.merging import chains_ok, whatsapp_ana_at
 from tests.service.support.rasa_standin import RasaStandIn
 from tests.service.support.served_app import app_settings, served_app, served_standin
 from tests.service.support.webchat_client import Visitor
@@ -58,23 +57,6 @@ async def unconfigured(tmp_path: Path) -> AsyncIterator[Served]:
         yield running
 
 
-async def whatsapp_customer(database_url: str, *, crm: str | None = None) -> dict[str, str]:
-    """Ana wrote on WhatsApp (her number verified by WhatsApp) and the assistant holds her open case."""
-    engine = create_engine(database_url)
-    async with session_factory(engine)() as session, session.begin():
-        ana = Customer(display_name="Ana", language="es", facts={"order_number": "100002"})
-        session.add(ana)
-        await session.flush()
-        session.add(Identity(customer_id=ana.id, kind="phone", value=normalize_phone(PHONE), verified=True,
-                             verified_by="whatsapp"))
-        if crm:
-            session.add(Identity(customer_id=ana.id, kind="crm", value=crm, verified=True, verified_by="site_token"))
-        case = await case_with_events(session, ana, "whatsapp", "bot", texts=("mi pedido 100002 no llega",))
-        ids = {"ana": ana.id, "case": case.id}
-    await engine.dispose()
-    return ids
-
-
 async def rows(database_url: str) -> tuple[list[Case], list[TimelineEvent], list[Merge]]:
     engine = create_engine(database_url)
     sessions = session_factory(engine)
@@ -106,7 +88,7 @@ async def identified(base_url: str, identity_token: str, session_id: str | None 
 
 async def test_a_signed_visitor_joins_the_crm_customer_and_their_whatsapp_case_with_its_history(
         served: Served) -> None:
-    ids = await whatsapp_customer(served.database_url, crm="crm-42")
+    ids = await whatsapp_ana_at(served.database_url, crm="crm-42")
     visitor = await identified(served.base_url, token(sub="crm-42"))
     try:
         history = (await visitor.next_event("history"))["messages"]
@@ -127,7 +109,7 @@ async def test_a_signed_visitor_joins_the_crm_customer_and_their_whatsapp_case_w
 
 
 async def test_the_signed_phone_joins_the_whatsapp_customer_who_gains_the_sites_id(served: Served) -> None:
-    ids = await whatsapp_customer(served.database_url)
+    ids = await whatsapp_ana_at(served.database_url)
     visitor = await identified(served.base_url, token(sub="crm-7", phone=PHONE, name="Ana G",
                                                       email="ana@example.mx"))
     try:
@@ -148,7 +130,7 @@ async def test_the_signed_phone_joins_the_whatsapp_customer_who_gains_the_sites_
 
 async def test_a_token_in_rasa_webchats_custom_data_joins_an_anonymous_conversation_into_one_case(
         served: Served) -> None:
-    ids = await whatsapp_customer(served.database_url, crm="crm-42")
+    ids = await whatsapp_ana_at(served.database_url, crm="crm-42")
     visitor = Visitor(served.base_url)
     await visitor.connect()
     try:
@@ -242,7 +224,7 @@ async def test_a_bad_token_gets_invalid_identity_and_nothing_of_its_claims_is_ke
 
 
 async def test_without_a_configured_secret_a_token_is_refused(unconfigured: Served) -> None:
-    await whatsapp_customer(unconfigured.database_url, crm="crm-42")
+    await whatsapp_ana_at(unconfigured.database_url, crm="crm-42")
     visitor = Visitor(unconfigured.base_url)
     await visitor.open()
     try:

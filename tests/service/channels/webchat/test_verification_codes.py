@@ -14,11 +14,9 @@ from sqlalchemy import select
 
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Case, Handoff, Merge, TimelineEvent
-from tests.service.channels.webchat.test_site_identity import whatsapp_customer
-from tests.service.store.test_code_delivery import leaks
-from tests.service.store.test_verification_codes import text_columns
+from tests.service.support.codes import leaks, other_than, template_code, text_columns
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
-from tests.service.support.merging import chains_ok
+from tests.service.support.merging import chains_ok, whatsapp_ana_at
 from tests.service.support.rasa_standin import RasaStandIn
 from tests.service.support.served_app import app_settings, served_app, served_standin
 from tests.service.support.webchat_client import Visitor
@@ -59,13 +57,9 @@ async def typed(visitor: Visitor, text: str, message_id: str | None = None) -> N
                                                "message_id": message_id or uuid.uuid4().hex})
 
 
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
-
-
 async def test_a_code_sent_on_whatsapp_and_typed_in_the_chat_makes_the_visitor_the_whatsapp_customer(
         served: Served, caplog: pytest.LogCaptureFixture) -> None:
-    ids = await whatsapp_customer(served.database_url)
+    ids = await whatsapp_ana_at(served.database_url)
     caplog.set_level(logging.DEBUG)
     visitor = Visitor(served.base_url)
     await visitor.connect()
@@ -74,11 +68,11 @@ async def test_a_code_sent_on_whatsapp_and_typed_in_the_chat_makes_the_visitor_t
             {"text": "Recibido: te escribí por whatsapp, mi número es 55 1234 5678"}]
         assert await visitor.say("/affirm") == [{"text": SENT, "actor": "system"}]
         [template] = served.graph.sends()
-        code = template["template"]["components"][0]["parameters"][0]["text"]
+        code = template_code(template)
         assert template["to"] == "525512345678" and template["template"]["name"] == "verification_code"
-        await typed(visitor, wrong(code), "typed-1")
+        await typed(visitor, other_than(code), "typed-1")
         assert (await visitor.next_event("bot_uttered"))["text"].endswith("te quedan 4 intentos.")
-        await typed(visitor, wrong(code), "typed-1")  # the same message again (a widget's retry): ignored
+        await typed(visitor, other_than(code), "typed-1")  # the same message again (a widget's retry): ignored
         await typed(visitor, code)
         assert (await visitor.next_event("bot_uttered"))["text"] == (
             "Listo, verificamos tu número. Seguimos con tu caso; no necesitas repetir nada.")
@@ -104,7 +98,7 @@ async def test_a_code_sent_on_whatsapp_and_typed_in_the_chat_makes_the_visitor_t
         await chains_ok(sessions)
     finally:
         await engine.dispose()
-    for digits in (code, wrong(code)):
+    for digits in (code, other_than(code)):
         assert leaks(digits, stored) == []
         assert leaks(digits, [caplog.text]) == []
         assert leaks(digits, [str(asked) for asked in served.assistant.asked]) == []
