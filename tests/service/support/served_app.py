@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +74,21 @@ async def served_app(settings: Settings) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@dataclass
+class Served:
+    """A served app's address and database, and the assistant stand-in behind it (what it was asked)."""
+
+    base_url: str
+    database_url: str
+    assistant: RasaStandIn
+
+
+@asynccontextmanager
+async def served_with_assistant(workdir: Path, assistant: RasaStandIn, **overrides: Any) -> AsyncIterator[Served]:
+    """The whole app (`app_settings(workdir, …, **overrides)`) with `assistant` answering it over HTTP."""
+    async with served_standin(assistant) as rasa_url:
+        settings = app_settings(workdir, rasa_url, **overrides)
+        async with served_app(settings) as url:
+            yield Served(url, settings.database_url, assistant)

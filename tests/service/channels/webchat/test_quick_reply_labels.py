@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from handoff.store.db import create_engine, session_factory
 from handoff.store.models import TimelineEvent
 from tests.service.inbox.support import AgentClient, create_agent
 from tests.service.support.rasa_standin import RasaStandIn
-from tests.service.support.served_app import app_settings, served_app, served_standin
+from tests.service.support.served_app import Served, served_with_assistant
 from tests.service.support.webchat_client import Visitor
 
 LIE = "NO, I do NOT authorise this"
@@ -27,20 +26,10 @@ def answers(message: str) -> list[dict[str, Any]]:
     return [{"text": f"Recibido: {message}"}]
 
 
-@dataclass
-class Served:
-    base_url: str
-    database_url: str
-    assistant: RasaStandIn
-
-
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    assistant = RasaStandIn(reply=answers)
-    async with served_standin(assistant) as rasa_url:
-        settings = app_settings(tmp_path, rasa_url, webchat_max_message_chars=50)
-        async with served_app(settings) as url:
-            yield Served(url, settings.database_url, assistant)
+    async with served_with_assistant(tmp_path, RasaStandIn(reply=answers), webchat_max_message_chars=50) as running:
+        yield running
 
 
 async def customer_events(database_url: str) -> list[TimelineEvent]:

@@ -5,20 +5,19 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from handoff.core.customers import find_by_identity
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Case, Customer, Identity, Merge, TimelineEvent
 from tests.service.support.merging import chains_ok, whatsapp_ana_at
 from tests.service.support.rasa_standin import RasaStandIn
-from tests.service.support.served_app import app_settings, served_app, served_standin
+from tests.service.support.served_app import Served, served_with_assistant
 from tests.service.support.webchat_client import Visitor
 
 SECRET = "site-identity-secret-0123456789abcdef"
@@ -29,31 +28,20 @@ def token(secret: str = SECRET, algorithm: str = "HS256", **claims: Any) -> str:
     return jwt.encode({"exp": int(time.time()) + 3600, **claims}, secret, algorithm=algorithm)
 
 
-@dataclass
-class Served:
-    base_url: str
-    database_url: str
-    database: Path
-    assistant: RasaStandIn
-
-
-async def serve(tmp_path: Path, **overrides: Any) -> AsyncIterator[Served]:
-    assistant = RasaStandIn(reply=lambda message: [{"text": f"Recibido: {message}"}])
-    async with served_standin(assistant) as rasa_url:
-        settings = app_settings(tmp_path, rasa_url, log_level="INFO", **overrides)
-        async with served_app(settings) as url:
-            yield Served(url, settings.database_url, Path(settings.database_url.split("///", 1)[1]), assistant)
+def echo(message: str) -> list[dict[str, Any]]:
+    return [{"text": f"Recibido: {message}"}]
 
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    async for running in serve(tmp_path, webchat_identity_secret=SECRET):
+    async with served_with_assistant(tmp_path, RasaStandIn(reply=echo), log_level="INFO",
+                                     webchat_identity_secret=SECRET) as running:
         yield running
 
 
 @pytest.fixture
 async def unconfigured(tmp_path: Path) -> AsyncIterator[Served]:
-    async for running in serve(tmp_path):
+    async with served_with_assistant(tmp_path, RasaStandIn(reply=echo), log_level="INFO") as running:
         yield running
 
 
@@ -184,8 +172,8 @@ def bad_tokens() -> list[str]:
     ]
 
 
-def stored_text(database: Path) -> str:
-    connection = sqlite3.connect(database)
+def stored_text(database_url: str) -> str:
+    connection = sqlite3.connect(str(make_url(database_url).database))
     try:
         return "\n".join(connection.iterdump())
     finally:
@@ -218,7 +206,7 @@ async def test_a_bad_token_gets_invalid_identity_and_nothing_of_its_claims_is_ke
         assert list(await session.scalars(select(Identity.kind))) == ["webchat"]
         assert list(await session.scalars(select(Customer.display_name))) == [None]
     await engine.dispose()
-    kept = stored_text(served.database) + caplog.text
+    kept = stored_text(served.database_url) + caplog.text
     assert "site_identity_refused" in kept  # the refusals were logged, by reason only
     assert not [value for value in SECRET_VALUES if value in kept]
 

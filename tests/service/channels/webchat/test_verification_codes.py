@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from tests.service.support.codes import leaks, other_than, template_code, text_c
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
 from tests.service.support.merging import chains_ok, whatsapp_ana_at
 from tests.service.support.rasa_standin import RasaStandIn
-from tests.service.support.served_app import app_settings, served_app, served_standin
+from tests.service.support.served_app import Served, served_with_assistant
 from tests.service.support.webchat_client import Visitor
 
 SENT = ("Te enviamos un código de 6 dígitos por WhatsApp al número que termina en 78. "
@@ -32,23 +31,12 @@ def assistant_reply(message: str) -> list[dict[str, Any]]:
     return [{"text": f"Recibido: {message}"}]
 
 
-@dataclass
-class Served:
-    base_url: str
-    database_url: str
-    assistant: RasaStandIn
-    graph: GraphStandIn
-
-
 @pytest.fixture
 async def served(tmp_path: Any, database_url: str, graph: GraphStandIn) -> AsyncIterator[Served]:
-    assistant = RasaStandIn(reply=assistant_reply)
-    async with served_standin(assistant) as rasa_url:
-        settings = app_settings(tmp_path, rasa_url, database_url=database_url, log_level="DEBUG",
-                                whatsapp_api_base=graph.base_url, whatsapp_access_token=TOKEN,
-                                whatsapp_phone_number_id=PHONE_NUMBER_ID)
-        async with served_app(settings) as url:
-            yield Served(url, database_url, assistant, graph)
+    async with served_with_assistant(tmp_path, RasaStandIn(reply=assistant_reply), database_url=database_url,
+                                     log_level="DEBUG", whatsapp_api_base=graph.base_url, whatsapp_access_token=TOKEN,
+                                     whatsapp_phone_number_id=PHONE_NUMBER_ID) as running:
+        yield running
 
 
 async def typed(visitor: Visitor, text: str, message_id: str | None = None) -> None:
@@ -58,7 +46,7 @@ async def typed(visitor: Visitor, text: str, message_id: str | None = None) -> N
 
 
 async def test_a_code_sent_on_whatsapp_and_typed_in_the_chat_makes_the_visitor_the_whatsapp_customer(
-        served: Served, caplog: pytest.LogCaptureFixture) -> None:
+        served: Served, graph: GraphStandIn, caplog: pytest.LogCaptureFixture) -> None:
     ids = await whatsapp_ana_at(served.database_url)
     caplog.set_level(logging.DEBUG)
     visitor = Visitor(served.base_url)
@@ -67,7 +55,7 @@ async def test_a_code_sent_on_whatsapp_and_typed_in_the_chat_makes_the_visitor_t
         assert await visitor.say("te escribí por whatsapp, mi número es 55 1234 5678") == [
             {"text": "Recibido: te escribí por whatsapp, mi número es 55 1234 5678"}]
         assert await visitor.say("/affirm") == [{"text": SENT, "actor": "system"}]
-        [template] = served.graph.sends()
+        [template] = graph.sends()
         code = template_code(template)
         assert template["to"] == "525512345678" and template["template"]["name"] == "verification_code"
         await typed(visitor, other_than(code), "typed-1")
