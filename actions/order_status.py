@@ -13,11 +13,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.backend_http import BackendUnavailable
 from actions.orders import Order, OrderBackend, normalize_order_number, order_backend_from_env
-from actions.replies import pick_language, reply
+from actions.replies import ask, pick_language, reply
 
 logger = logging.getLogger(__name__)
-# Tells the service which fact this question asks for: asking for one the customer already gave is a re-ask.
-ASKED = {"asked": "order_number"}
 MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
              "septiembre", "octubre", "noviembre", "diciembre")
 
@@ -56,7 +54,7 @@ class ActionAskOrderNumber(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        dispatcher.utter_message(text=reply("ask_order_number", tracker.get_slot("language")), json_message=ASKED)
+        ask(dispatcher, "ask_order_number", tracker.get_slot("language"), "order_number")
         return []
 
 
@@ -93,7 +91,7 @@ class ActionOrderStatus(Action):
         language = pick_language(tracker.get_slot("language"))
         number = normalize_order_number(tracker.get_slot("order_number"))
         if not number:
-            dispatcher.utter_message(text=reply("ask_order_number", language), json_message=ASKED)
+            ask(dispatcher, "ask_order_number", language, "order_number")
             return [SlotSet("order_number", None), SlotSet("order_lookup", "not_found")]
         try:
             order = await asyncio.to_thread(self.backend.get_order, number)

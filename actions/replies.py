@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from rasa_sdk.executor import CollectingDispatcher
+
 from actions.operations import SUPPORTED_LANGUAGES, default_language
 
 REPLIES: Dict[str, Dict[str, str]] = {
@@ -107,3 +109,9 @@ def pick_language(value: Any) -> str:
 def reply(key: str, language: Any, **values: Any) -> str:
     """The text for `key` in the customer's language, with values filled in."""
     return REPLIES[key][pick_language(language)].format(**values)
+
+
+def ask(dispatcher: CollectingDispatcher, key: str, language: Any, fact: str) -> None:
+    """Utters the question `key` marked with the fact it asks for (`{"asked": fact}`): the service counts asking
+    for a fact the customer already gave as a re-ask."""
+    dispatcher.utter_message(text=reply(key, language), json_message={"asked": fact})

@@ -14,10 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.handoff import hand_off
-from actions.replies import reply
+from actions.replies import ask, reply
 
-# Tells the service this question asks for the phone: asking for one the customer already gave is a re-ask.
-ASKED = {"asked": "phone"}
 IDENTITY_SLOTS = ("phone", "email")
 
 
@@ -55,7 +53,7 @@ class ActionAskPhone(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        dispatcher.utter_message(text=reply("ask_phone_for_code", tracker.get_slot("language")), json_message=ASKED)
+        ask(dispatcher, "ask_phone_for_code", tracker.get_slot("language"), "phone")
         return []
 
 
@@ -83,7 +81,7 @@ class ActionSendVerification(Action):
     ) -> List[EventType]:
         target = verification_target(tracker.get_slot("phone"), tracker.get_slot("email"))
         if target is None:  # the slots were emptied since the offer: ask again rather than send nothing
-            dispatcher.utter_message(text=reply("ask_phone_for_code", tracker.get_slot("language")), json_message=ASKED)
+            ask(dispatcher, "ask_phone_for_code", tracker.get_slot("language"), "phone")
             return []
         dispatcher.utter_message(json_message={"verification": target})
         return []
