@@ -1,35 +1,28 @@
 """Routing with the database: assign a case to an agent or queue it, and drain queues onto free agents."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handoff.core import routing_policy
 from handoff.core.agents import loads
 from handoff.core.handoffs import current_handoff, end_handoff
 from handoff.core.operations import Operations
-from handoff.core.routing import QueuedCase, estimated_wait_seconds, pick_agent, plan_assignments
+from handoff.core.routing import QueuedCase, plan_assignments
+from handoff.core.routing_policy import Decision, Situation
 from handoff.core.timeline import append_event
-from handoff.store.models import Agent, Case, utcnow
+from handoff.store.models import Agent, Case, Customer, Handoff, Identity, utcnow
 
 DRAIN_BATCH = 200  # queued cases looked at per drain; enough to fill every free slot of a large team
-
-
-@dataclass(frozen=True)
-class RouteDecision:
-    """Where a case went: to an agent, or into the queue at a position with a rough wait."""
-
-    agent_id: str | None
-    position: int | None = None
-    wait_seconds: int | None = None
 
 
 async def assign(session: AsyncSession, case: Case, agent: Agent, *, actor: str, accept: bool) -> None:
     """Gives the case to the agent (accepted now, or when they open it); the caller commits."""
     now = utcnow()
     case.status, case.assignee_id = "assigned", agent.id
+    case.held_for_id = case.held_until = None
     agent.last_assigned_at = now
     handoff = await current_handoff(session, case.id)
     if handoff is not None:
@@ -52,26 +45,71 @@ async def queue_position(session: AsyncSession, case: Case) -> int:
     return int(ahead or 0) + 1
 
 
-async def decide(session: AsyncSession, case: Case, operations: Operations) -> RouteDecision:
-    """The routing decision, reads only: the best online agent of the team, else the queue position and wait."""
-    online = await loads(session, team=case.team)
-    chosen = pick_agent(case.team, online)
-    if chosen is not None:
-        return RouteDecision(chosen.id)
-    position = await queue_position(session, case)
-    wait = estimated_wait_seconds(position, online, case.team, operations.inbox.average_handle_seconds)
-    return RouteDecision(None, position, wait)
+async def previous_agent(session: AsyncSession, case: Case, handoff: Handoff | None) -> str | None:
+    """Who a follow-up goes back to: the agent of the recontact's previous case, else the agent who handed this
+    case back to the assistant (the customer now replies to them); None when it is not a follow-up."""
+    if handoff is not None and handoff.reason == "transfer":
+        return None  # people chose where it goes
+    if case.previous_case_id is not None:
+        previous = await session.get(Case, case.previous_case_id)
+        if previous is not None and previous.assignee_id is not None:
+            return previous.assignee_id
+    return await session.scalar(
+        select(Handoff.agent_id).where(Handoff.case_id == case.id, Handoff.direction == "to_bot",
+                                       Handoff.agent_id.is_not(None), Handoff.id != (handoff.id if handoff else -1))
+        .order_by(Handoff.id.desc()).limit(1))
 
 
-async def route_case(session: AsyncSession, case: Case, operations: Operations) -> RouteDecision:
-    """Assigns the just-queued case to the best online agent of its team, else leaves it queued."""
+async def situation_of(session: AsyncSession, case: Case, operations: Operations) -> Situation:
+    """The situation the routing policy decides on, read from the store for the just-queued case."""
+    handoff = await current_handoff(session, case.id)
+    previous = await previous_agent(session, case, handoff)
+    agents = await loads(session, team=case.team)
+    if previous is not None and all(agent.id != previous for agent in agents):
+        agents += [agent for agent in await loads(session) if agent.id == previous]  # their load, other teams'
+    sla = operations.sla.get(case.channel)
+    identities = list(await session.scalars(
+        select(Identity).where(Identity.customer_id == case.customer_id)))
+    customer = await session.get(Customer, case.customer_id)
+    told_phone = bool(customer is not None and (customer.facts or {}).get("phone"))
+    return Situation(
+        team=case.team, channel=case.channel, language=operations.language_or_default(case.language),
+        agents=agents, position=await queue_position(session, case),
+        answer_target_seconds=sla.answer if sla is not None else None,
+        average_handle_seconds=operations.inbox.average_handle_seconds,
+        follow_up=previous is not None, previous_agent=previous,
+        intent=handoff.intent if handoff is not None else None,
+        verified=any(identity.verified for identity in identities),
+        whatsapp_reachable=any(identity.verified and identity.kind in ("whatsapp", "phone")
+                               for identity in identities),
+        phone_known=told_phone or any(identity.kind in ("whatsapp", "phone") for identity in identities),
+        rules=operations.routing.rules(),
+    )
+
+
+async def decide(session: AsyncSession, case: Case, operations: Operations) -> Decision:
+    """The routing decision for the just-queued case, reads only."""
+    return routing_policy.decide(await situation_of(session, case, operations))
+
+
+async def route_case(session: AsyncSession, case: Case, operations: Operations, *, actor: str = "system") -> Decision:
+    """Decides the just-queued case's next step, applies it (an agent, a hold for one, or the queue) and records
+    the decision and its reason on the handoff and the timeline."""
     decision = await decide(session, case, operations)
-    if decision.agent_id is not None:
+    if decision.action == routing_policy.ASSIGN and decision.agent_id is not None:
         agent = await session.get(Agent, decision.agent_id, with_for_update=True)
         if agent is not None:
-            await assign(session, case, agent, actor="system", accept=False)
-            return decision
-        return await decide(session, case, operations)
+            await assign(session, case, agent, actor=actor, accept=False)
+        else:  # gone meanwhile: decide again without them
+            decision = await decide(session, case, operations)
+    if decision.action == routing_policy.HOLD and decision.hold_seconds is not None:
+        case.held_for_id = decision.agent_id
+        case.held_until = utcnow() + timedelta(seconds=decision.hold_seconds)
+    handoff = await current_handoff(session, case.id)
+    if handoff is not None:
+        handoff.decision, handoff.decision_reason = decision.action, decision.reason
+    await append_event(session, case, channel=case.channel, direction="internal", actor=actor, kind="routing",
+                       text=f"{decision.action}: {decision.reason}", payload=decision.as_payload())
     return decision
 
 
@@ -83,13 +121,14 @@ async def drain(session: AsyncSession, teams: set[str] | None = None) -> list[tu
     if not teams:
         return []
     rows = (await session.execute(
-        select(Case.id, Case.team, Case.priority, Case.queued_at)
+        select(Case.id, Case.team, Case.priority, Case.queued_at, Case.held_for_id, Case.held_until)
         .where(Case.status == "queued", Case.team.in_(sorted(teams)))
         .order_by(Case.priority.desc(), Case.queued_at).limit(DRAIN_BATCH)
     )).all()
-    queue = [QueuedCase(row.id, row.team, row.priority, row.queued_at) for row in rows]
+    queue = [QueuedCase(row.id, row.team, row.priority, row.queued_at, row.held_for_id, row.held_until)
+             for row in rows]
     done: list[tuple[str, str]] = []
-    for case_id, agent_id in plan_assignments(queue, online):
+    for case_id, agent_id in plan_assignments(queue, online, utcnow()):
         case = await session.get(Case, case_id, with_for_update=True)
         agent = await session.get(Agent, agent_id, with_for_update=True)
         if case is None or agent is None or case.status != "queued":

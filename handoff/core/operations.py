@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
+from handoff.core.routing_policy import OFFERS, Offer, RoutingRules
+
 
 class ChannelSla(BaseModel):
     first_response: int = 300
@@ -68,6 +70,18 @@ class Holidays(BaseModel):
     country: str = "MX"
 
 
+class RoutingOperations(BaseModel):
+    """The routing policy's settings (core/routing_policy.py)."""
+
+    sticky_seconds: int = Field(default=120, ge=0)  # a follow-up waits this long for its busy agent, then the team
+    overflow_offers: list[Offer] = Field(default_factory=lambda: list(OFFERS))
+    identity_intents: list[str] = Field(default_factory=list)  # agents verify the customer first on these
+
+    def rules(self) -> RoutingRules:
+        """The settings as the pure policy takes them."""
+        return RoutingRules(self.sticky_seconds, tuple(self.overflow_offers), frozenset(self.identity_intents))
+
+
 class Operations(BaseModel):
     """Only the keys the service uses are typed; the actions read the same file for business hours."""
 
@@ -83,6 +97,7 @@ class Operations(BaseModel):
     voice: VoiceOperations = Field(default_factory=VoiceOperations)
     verification_code: VerificationCodeOperations = Field(default_factory=VerificationCodeOperations)
     holidays: Holidays = Field(default_factory=Holidays)
+    routing: RoutingOperations = Field(default_factory=RoutingOperations)
 
     def team_for(self, intent: str | None, requested: str | None = None) -> str:
         """The team named by the assistant if we know it, else the one mapped to the intent."""

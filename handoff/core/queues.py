@@ -1,10 +1,17 @@
 """Filling free capacity from the queues, then saying so: used when agents come online or free a slot."""
 from __future__ import annotations
 
+import asyncio
+
+import structlog
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.assignment import drain
 from handoff.core.events import Assigned, CaseChanged, EventBus
+from handoff.store.models import Case, utcnow
+
+log = structlog.get_logger(__name__)
 
 
 class Queues:
@@ -21,3 +28,22 @@ class Queues:
         for case_id, agent_id in assigned:
             await self.events.publish(Assigned(case_id, agent_id), CaseChanged(case_id))
         return assigned
+
+    async def release_holds(self) -> list[tuple[str, str]]:
+        """Follow-ups whose hold for their busy agent ran out go to their team: the hold is cleared, the team
+        drained."""
+        now = utcnow()
+        async with self.sessions() as session, session.begin():
+            teams = set(await session.scalars(
+                update(Case).where(Case.status == "queued", Case.held_until.is_not(None), Case.held_until <= now)
+                .values(held_for_id=None, held_until=None).returning(Case.team)))
+        return await self.drain({team for team in teams if team}) if teams else []
+
+    async def run(self, every_seconds: float = 15.0) -> None:
+        """Releases ended holds forever; a failed round is retried the next one, never fatal."""
+        while True:
+            try:
+                await self.release_holds()
+            except Exception:
+                log.exception("hold_release_failed")
+            await asyncio.sleep(every_seconds)

@@ -35,6 +35,14 @@ class QueuedCase:
     team: str | None
     priority: int
     queued_at: datetime
+    held_for: str | None = None  # a follow-up reserved for its previous agent …
+    held_until: datetime | None = None  # … until then
+
+    def held(self, now: datetime) -> str | None:
+        """The only agent who may take the case now, while its hold lasts."""
+        if self.held_for is None or self.held_until is None or _aware(self.held_until) <= _aware(now):
+            return None
+        return self.held_for
 
 
 def _aware(moment: datetime | None) -> datetime:
@@ -80,12 +88,16 @@ def estimated_wait_seconds(position: int, agents: Sequence[AgentLoad], team: str
     return int(math.ceil(position / slots) * average_handle_seconds)
 
 
-def plan_assignments(queue: Iterable[QueuedCase], agents: Iterable[AgentLoad]) -> list[tuple[str, str]]:
-    """Drains the queue in order onto agents with free capacity; returns (case id, agent id) pairs."""
+def plan_assignments(queue: Iterable[QueuedCase], agents: Iterable[AgentLoad],
+                     now: datetime = EPOCH) -> list[tuple[str, str]]:
+    """Drains the queue in order onto agents with free capacity, a held case only onto its agent until its hold
+    ends; returns (case id, agent id) pairs."""
     loads = {agent.id: agent for agent in agents}
     plan: list[tuple[str, str]] = []
     for case in queue_order(queue):
-        agent = pick_agent(case.team, loads.values())
+        held_for = case.held(now)
+        candidates = [loads[held_for]] if held_for in loads else [] if held_for else loads.values()
+        agent = pick_agent(None if held_for else case.team, candidates)
         if agent is None:
             continue
         plan.append((case.id, agent.id))

@@ -6,21 +6,25 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.core.assignment import RouteDecision, route_case
+from handoff.core import routing_policy
+from handoff.core.assignment import route_case
 from handoff.core.cases import case_language
 from handoff.core.events import Assigned, CaseChanged, CaseEvent, HandedOff
 from handoff.core.handoffs import HandoffRequest, hand_to_people
 from handoff.core.messages import Deliverer, OutboundMessage
 from handoff.core.operations import Operations
+from handoff.core.routing_policy import Decision
 from handoff.core.sending import stage_to_customer
 from handoff.core.texts import text as service_text
 from handoff.store.models import Case, Customer
 
 
-def routing_notice(decision: RouteDecision, language: str) -> str:
+def routing_notice(decision: Decision, language: str) -> str:
     """What the customer is told right after the handoff: who answers and roughly when."""
-    if decision.agent_id is not None:
+    if decision.action == routing_policy.ASSIGN:
         return service_text("handoff_assigned", language)
+    if decision.action == routing_policy.HOLD:
+        return service_text("handoff_held", language)
     if decision.wait_seconds is None:
         return service_text("handoff_queued_unstaffed", language, position=decision.position)
     minutes = max(1, round(decision.wait_seconds / 60))
@@ -31,7 +35,7 @@ def routing_notice(decision: RouteDecision, language: str) -> str:
 class Routed:
     """Where the case went and what the customer was told (staged, delivered after the commit)."""
 
-    decision: RouteDecision
+    decision: Decision
     notice: OutboundMessage
 
 

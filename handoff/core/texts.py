@@ -91,6 +91,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Una persona del equipo ya tiene tu caso y te respondera aqui en unos momentos.",
         "en": "A person from our team already has your case and will answer you here in a few moments.",
     },
+    "handoff_held": {
+        "es": "La persona que te atendió la última vez ya tiene tu caso y te responderá aquí en cuanto se libere; "
+              "no necesitas repetir nada.",
+        "en": "The person who helped you last time has your case and will answer you here as soon as they are "
+              "free; no need to repeat anything.",
+    },
     "handoff_queued": {
         "es": "Una persona del equipo te respondera aqui. Eres el numero {position} en la fila; "
               "tiempo estimado de espera: unos {minutes} min.",

@@ -45,11 +45,13 @@ class Inbox:
     people: People
     live: LiveInbox
     sweeper: AbandonSweeper
+    queues: Queues
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
-        """Background work of the inbox: the abandoned-case sweeper."""
+        """Background work of the inbox: the abandoned-case sweeper, follow-ups whose hold ended."""
         self.tasks.append(asyncio.create_task(self.sweeper.run()))
+        self.tasks.append(asyncio.create_task(self.queues.run()))
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -89,4 +91,4 @@ def build_inbox(settings: Settings, sessions: async_sessionmaker[AsyncSession], 
     actions = InboxActions(sessions, operations, deliverers, events, queues)
     sweeper = AbandonSweeper(sessions, events, timedelta(hours=settings.inbox_abandon_after_hours))
     people = People(sessions, operations, queues, parts.live)
-    return Inbox(parts.auth, actions, Merging(sessions, events, queues), people, parts.live, sweeper)
+    return Inbox(parts.auth, actions, Merging(sessions, events, queues), people, parts.live, sweeper, queues)

@@ -40,6 +40,8 @@ class Case(Base):
     last_customer_message_at: Mapped[datetime | None]
     csat_requested_at: Mapped[datetime | None]  # the CSAT question went out; the answer may come later
     reask_turns: Mapped[int] = mapped_column(Integer, default=0)  # the assistant asked for a fact already known
+    held_for_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))  # a follow-up queued for its agent…
+    held_until: Mapped[datetime | None]  # … until then; afterwards any agent of the team
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -95,3 +97,5 @@ class Handoff(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))  # resolved returned_to_bot transferred abandoned
     review_tag: Mapped[str | None] = mapped_column(String(32))
     review_note: Mapped[str | None] = mapped_column(Text)
+    decision: Mapped[str | None] = mapped_column(String(16))  # the routing policy's: assign hold queue overflow …
+    decision_reason: Mapped[str | None] = mapped_column(String(32))  # … and why (core/routing_policy.py REASONS)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from handoff.core.assignment import RouteDecision
 from handoff.core.csat import parse_answer, question
 from handoff.core.operations import CannedResponse
 from handoff.core.permissions import ROLES, can, can_read_case, can_work_case
@@ -16,6 +15,16 @@ from handoff.core.routing import (
     queue_order,
 )
 from handoff.core.routing_notice import routing_notice
+from handoff.core.routing_policy import (
+    ASSIGN,
+    FOLLOW_UP_AGENT_BUSY,
+    FREE_AGENT,
+    HOLD,
+    NOBODY_ONLINE,
+    QUEUE,
+    WITHIN_TARGET,
+    Decision,
+)
 from handoff.inbox.canned import fill, for_case
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -96,7 +105,8 @@ def test_csat_answers_from_buttons_digits_or_titles() -> None:
 
 
 def test_the_customer_is_told_who_answers_and_roughly_when() -> None:
-    assert "ya tiene tu caso" in routing_notice(RouteDecision("a1"), "es")
-    assert "number 3" in routing_notice(RouteDecision(None, 3, 600), "en")
-    assert "10 min" in routing_notice(RouteDecision(None, 3, 600), "en")
-    assert "as soon as one is available" in routing_notice(RouteDecision(None, 2, None), "en")
+    assert "ya tiene tu caso" in routing_notice(Decision(ASSIGN, FREE_AGENT, agent_id="a1"), "es")
+    assert "number 3" in routing_notice(Decision(QUEUE, WITHIN_TARGET, position=3, wait_seconds=600), "en")
+    assert "10 min" in routing_notice(Decision(QUEUE, WITHIN_TARGET, position=3, wait_seconds=600), "en")
+    assert "as soon as one is available" in routing_notice(Decision(QUEUE, NOBODY_ONLINE, position=2), "en")
+    assert "last time" in routing_notice(Decision(HOLD, FOLLOW_UP_AGENT_BUSY, agent_id="a1", hold_seconds=60), "en")

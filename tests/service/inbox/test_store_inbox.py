@@ -30,7 +30,7 @@ from handoff.inbox.auth import Principal
 from handoff.reports import nlu_samples
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
-from handoff.store.models import AuditEntry, Case, Handoff, TimelineEvent
+from handoff.store.models import Agent, AuditEntry, Case, Handoff, TimelineEvent, utcnow
 
 OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
 HANDOFF = {"handoff": {"reason": "complex_intent", "intent": "return_request", "confidence": 0.97,
@@ -269,4 +269,98 @@ async def test_a_reply_the_channel_refuses_is_a_409_with_its_reason_and_stores_n
     async with sessions() as session:
         after = list(await session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case_id)))
         assert len(after) == before and (await verify_case(session, case_id)).ok
+    await world.bot.aclose()
+
+
+async def routing_rows(sessions, case_id: str) -> tuple[list[tuple[str | None, str | None]], list[dict]]:
+    """The decisions on the case's handoffs, and the routing events of its timeline."""
+    async with sessions() as session:
+        handoffs = await session.scalars(select(Handoff).where(Handoff.case_id == case_id,
+                                                               Handoff.direction == "to_human").order_by(Handoff.id))
+        decisions = [(row.decision, row.decision_reason) for row in handoffs]
+        events = await session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case_id,
+                                                                   TimelineEvent.kind == "routing")
+                                       .order_by(TimelineEvent.seq))
+        return decisions, [event.payload for event in events]
+
+
+async def test_the_decision_and_its_reason_are_on_the_handoff_and_the_timeline(sessions) -> None:
+    world = World(sessions)
+    nobody = await world.say("quiero devolver mi pedido", visitor="v-decisions")
+    decisions, events = await routing_rows(sessions, nobody)
+    assert decisions == [("overflow", "nobody_online")]
+    assert events[0]["decision"] == "overflow" and events[0]["reason"] == "nobody_online"
+    assert events[0]["offers"] == ["wait", "assistant"]  # an anonymous visitor: no WhatsApp, no number to ring
+    rosa = await world.agent("rosa@example.com")
+    assert (await world.case(nobody)).assignee_id == rosa.agent.id  # drained when she came online
+    second = await world.say("quiero devolver otra cosa", visitor="v-decisions-2")
+    assert (await routing_rows(sessions, second))[0] == [("assign", "free_agent")]
+    await world.bot.aclose()
+
+
+async def test_a_follow_up_goes_back_to_its_agent_while_a_less_busy_colleague_is_online(sessions) -> None:
+    world = World(sessions)
+    first = await world.say("quiero devolver mi pedido", visitor="v-sticky")
+    ana = await world.agent("ana-sticky@example.com", capacity=2)
+    assert (await world.case(first)).assignee_id == ana.agent.id
+    await world.actions.resolve(ana, first, "return_authorized")
+    other = await world.say("quiero devolver algo", visitor="v-other")  # ana now holds one case …
+    assert (await world.case(other)).assignee_id == ana.agent.id
+    bea = await world.agent("bea-sticky@example.com", capacity=2)  # … and bea none: the less busy
+    again = await world.say("quiero devolver otra vez", visitor="v-sticky")  # a recontact within the window
+    case = await world.case(again)
+    assert case.id != first and case.previous_case_id == first
+    assert case.assignee_id == ana.agent.id != bea.agent.id
+    assert (await routing_rows(sessions, again))[0] == [("assign", "follow_up_agent")]
+    await world.bot.aclose()
+
+
+async def test_a_follow_up_whose_agent_is_full_is_held_for_them_then_goes_to_the_team(sessions) -> None:
+    world = World(sessions)
+    first = await world.say("quiero devolver mi pedido", visitor="v-held")
+    ana = await world.agent("ana-held@example.com", capacity=1)
+    await world.actions.resolve(ana, first, "return_authorized")
+    busy = await world.say("quiero devolver algo", visitor="v-busy")
+    assert (await world.case(busy)).assignee_id == ana.agent.id  # ana is full now
+    bea = await world.agent("bea-held@example.com", capacity=2)
+    again = await world.say("quiero devolver otra vez", visitor="v-held")
+    case = await world.case(again)
+    assert (case.status, case.held_for_id) == ("queued", ana.agent.id) and case.held_until is not None
+    assert (await routing_rows(sessions, again))[0] == [("hold", "follow_up_agent_busy")]
+    assert "te atendió la última vez" in world.webchat.delivered[-1][1].text
+    await world.queues.drain()  # bea is free, but the hold is ana's
+    assert (await world.case(again)).status == "queued"
+    async with sessions() as session, session.begin():  # the hold runs out
+        await session.execute(update(Case).where(Case.id == again).values(held_until=utcnow() - timedelta(seconds=1)))
+    assert await world.queues.release_holds() == [(again, bea.agent.id)]
+    case = await world.case(again)
+    assert (case.assignee_id, case.held_for_id, case.held_until) == (bea.agent.id, None, None)
+    await world.bot.aclose()
+
+
+async def test_a_held_follow_up_goes_to_its_agent_when_they_free_a_slot(sessions) -> None:
+    world = World(sessions)
+    first = await world.say("quiero devolver mi pedido", visitor="v-freed")
+    ana = await world.agent("ana-freed@example.com", capacity=1)
+    await world.actions.resolve(ana, first, "return_authorized")
+    busy = await world.say("quiero devolver algo", visitor="v-freed-busy")
+    again = await world.say("quiero devolver otra vez", visitor="v-freed")
+    assert (await world.case(again)).held_for_id == ana.agent.id
+    await world.actions.resolve(ana, busy, "resolved")  # her slot frees: the held case is hers
+    case = await world.case(again)
+    assert (case.status, case.assignee_id, case.held_for_id) == ("assigned", ana.agent.id, None)
+    await world.bot.aclose()
+
+
+async def test_an_offline_agent_never_receives_a_returning_customer(sessions) -> None:
+    world = World(sessions)
+    first = await world.say("quiero devolver mi pedido", visitor="v-offline")
+    ana = await world.agent("ana-offline@example.com")
+    await world.actions.resolve(ana, first, "return_authorized")
+    async with sessions() as session, session.begin():
+        await session.execute(update(Agent).where(Agent.id == ana.agent.id).values(presence="offline"))
+    bea = await world.agent("bea-offline@example.com")
+    again = await world.say("quiero devolver otra vez", visitor="v-offline")
+    assert (await world.case(again)).assignee_id == bea.agent.id
+    assert (await routing_rows(sessions, again))[0] == [("assign", "follow_up_agent_away")]
     await world.bot.aclose()
