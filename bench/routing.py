@@ -1,9 +1,12 @@
 """Routing decision time and case-opening cost, on SQLite and PostgreSQL.
 
-1. Median time of one routing decision (handoff.core.assignment.decide: agent loads, the pick, else queue
-   position and estimated wait) with 1,000 queued cases and 200 online agents, when every agent is full
-   (the case is queued) and when one agent has a free slot (the case goes to them). Target: <= 5 ms.
-   Also printed: the whole route_case with the assignment written (agent row lock, timeline event).
+1. Time of one routing decision with the full policy (handoff.core.assignment.decide: the situation read from
+   the store — the team's agent loads, the queue position, the previous case and its agent, the customer's
+   identities and facts — then core.routing_policy.decide) with 1,000 queued cases and 200 online agents: a
+   newcomer when every agent is full (overflow: the wait passes the target), a returning customer whose agent
+   is full (held for them), and when one agent has a free slot (the case goes to them). Median and p95;
+   target: median <= 5 ms. Also printed: the whole route_case with the assignment written (agent row lock,
+   the decision on the handoff, timeline events).
 2. Opening a case (handoff.inbox.views.case_view: first page of history, customer panel, handoffs) for a
    customer with 10,000 timeline events against one with 100, interleaved. Target: ratio <= 1.5.
 Each decision runs in a transaction that is rolled back, so every sample sees the same state.
@@ -18,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,11 +32,12 @@ from sqlalchemy import select  # noqa: E402
 from handoff.core.assignment import decide, route_case  # noqa: E402
 from handoff.core.hashchain import GENESIS, event_hash  # noqa: E402
 from handoff.core.operations import load_operations  # noqa: E402
+from handoff.core.routing_policy import ASSIGN, HOLD, OVERFLOW  # noqa: E402
 from handoff.core.timeline import event_fields  # noqa: E402
 from handoff.inbox.views import case_view  # noqa: E402
 from handoff.settings import REPO_ROOT  # noqa: E402
 from handoff.store.db import create_engine, session_factory  # noqa: E402
-from handoff.store.models import Agent, Case, Customer, Identity, TimelineEvent, utcnow  # noqa: E402
+from handoff.store.models import Agent, Case, Customer, Handoff, Identity, TimelineEvent, utcnow  # noqa: E402
 from tests.service.support.servers import postgres_bin, start_postgres  # noqa: E402
 from tests.service.support.stack import migrate  # noqa: E402
 
@@ -64,8 +69,9 @@ def history(customer: Customer, case: Case, count: int) -> list[TimelineEvent]:
     return events
 
 
-async def seed(sessions) -> tuple[dict[str, str], str, str]:
-    """200 full agents, 1,000 queued cases, and two customers with 10,000 and 100 events."""
+async def seed(sessions) -> tuple[dict[str, str], str, str, str]:
+    """200 full agents, 1,000 queued cases, a newcomer and a returning customer queued for returns, and two
+    customers with 10,000 and 100 events."""
     async with sessions() as session, session.begin():
         agents = [Agent(id=uuid.uuid4().hex, email=f"a{n}@bench.test", display_name=f"Agent {n}", password_hash="x",
                         role="agent", teams=[TEAMS[n % len(TEAMS)]], skills=[], capacity=CAPACITY,
@@ -78,6 +84,11 @@ async def seed(sessions) -> tuple[dict[str, str], str, str]:
         pairs += [customer_with_case("queued", TEAMS[n % len(TEAMS)], QUEUED - n) for n in range(QUEUED)]
         newcomer_customer, newcomer = customer_with_case("queued", "returns", 0)
         pairs.append((newcomer_customer, newcomer))
+        returning_customer, earlier = customer_with_case("resolved", "returns", 600, assignee_id=agents[1].id)
+        returning = Case(id=uuid.uuid4().hex, customer_id=returning_customer.id, status="queued", channel="webchat",
+                         language="es", team="returns", priority=0, handoff_count=1, queued_at=utcnow(),
+                         created_at=utcnow(), previous_case_id=earlier.id)
+        pairs += [(returning_customer, earlier), (returning_customer, returning)]
         opened_pairs = {label: customer_with_case("assigned", "care", 5, assignee_id=agents[0].id)
                         for label in ("10000", "100")}
         pairs += list(opened_pairs.values())
@@ -85,15 +96,20 @@ async def seed(sessions) -> tuple[dict[str, str], str, str]:
         await session.flush()
         session.add_all([case for _customer, case in pairs])
         await session.flush()
+        session.add(Identity(customer_id=returning_customer.id, kind="whatsapp", value="5215512345678",
+                             verified=True))
+        session.add_all([Handoff(case_id=case.id, direction="to_human", reason="complex_intent",
+                                 intent="return_request", team="returns", slots={}, bot_turns=1)
+                         for case in (newcomer, returning)])
         opened = {}
         for label, (customer, case) in opened_pairs.items():
             session.add(Identity(customer_id=customer.id, kind="webchat", value=uuid.uuid4().hex, verified=False))
             session.add_all(history(customer, case, int(label)))
             opened[label] = case.id
-    return opened, newcomer.id, agents[1].id
+    return opened, newcomer.id, returning.id, agents[1].id
 
 
-async def routing_sample(sessions, case_id: str, *, expect_agent: bool = False, write: bool = False) -> float:
+async def routing_sample(sessions, case_id: str, *, expect: str = OVERFLOW, write: bool = False) -> float:
     async with sessions() as session:
         transaction = await session.begin()
         case = await session.get(Case, case_id)
@@ -101,15 +117,24 @@ async def routing_sample(sessions, case_id: str, *, expect_agent: bool = False, 
         decision = await (route_case if write else decide)(session, case, OPERATIONS)
         elapsed = time.perf_counter() - start
         await transaction.rollback()
-    assert (decision.agent_id is not None) == expect_agent, decision
+    assert decision.action == expect, decision
     return elapsed
+
+
+@dataclass(frozen=True)
+class Opener:
+    """The agent who opens the case: its assignee, of the care team (the reading rule is part of the cost)."""
+
+    id: str
+    role: str = "agent"
+    teams: tuple[str, ...] = ("care",)
 
 
 async def open_sample(sessions, case_id: str) -> float:
     async with sessions() as session:
         start = time.perf_counter()
         case = await session.get(Case, case_id)
-        view = await case_view(session, case)
+        view = await case_view(session, case, Opener(case.assignee_id))
         elapsed = time.perf_counter() - start
     assert len(view["events"]) == 50
     return elapsed
@@ -119,17 +144,18 @@ async def measure(database_url: str, samples: int) -> dict[str, float]:
     migrate(database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
-    opened, newcomer, free_agent = await seed(sessions)
+    opened, newcomer, returning, free_agent = await seed(sessions)
     for _ in range(10):  # warm caches and the connection pool
         await routing_sample(sessions, newcomer)
         await open_sample(sessions, opened["10000"])
         await open_sample(sessions, opened["100"])
     queued = [await routing_sample(sessions, newcomer) for _ in range(samples)]
+    held = [await routing_sample(sessions, returning, expect=HOLD) for _ in range(samples)]
     async with sessions() as session, session.begin():  # one agent of the team frees a slot
         freed = await session.scalar(select(Case).where(Case.assignee_id == free_agent).limit(1))
         freed.status = "resolved"
-    assigned = [await routing_sample(sessions, newcomer, expect_agent=True) for _ in range(samples)]
-    written = [await routing_sample(sessions, newcomer, expect_agent=True, write=True) for _ in range(samples)]
+    assigned = [await routing_sample(sessions, newcomer, expect=ASSIGN) for _ in range(samples)]
+    written = [await routing_sample(sessions, newcomer, expect=ASSIGN, write=True) for _ in range(samples)]
     big, small = [], []
     for index in range(samples):
         order = (("10000", big), ("100", small)) if index % 2 == 0 else (("100", small), ("10000", big))
@@ -137,16 +163,23 @@ async def measure(database_url: str, samples: int) -> dict[str, float]:
             bucket.append(await open_sample(sessions, opened[label]))
     await engine.dispose()
     return {"queued": statistics.median(queued), "assigned": statistics.median(assigned),
-            "written": statistics.median(written),
+            "held": statistics.median(held), "written": statistics.median(written),
+            "p95": max(p95(queued), p95(held), p95(assigned)),
             "big": statistics.median(big), "small": statistics.median(small)}
 
 
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1]
+
+
 def report(name: str, result: dict[str, float]) -> None:
-    worst = max(result["queued"], result["assigned"]) * 1000
+    worst = max(result["queued"], result["assigned"], result["held"]) * 1000
     ratio = result["big"] / result["small"]
     print(f"{name}")
-    print(f"  routing decision, {QUEUED} queued / {AGENTS} agents: queued {result['queued'] * 1000:6.2f} ms, "
-          f"assigned {result['assigned'] * 1000:6.2f} ms  (target <= 5 ms: {'ok' if worst <= 5 else 'MISSED'})")
+    print(f"  routing decision (full policy), {QUEUED} queued / {AGENTS} agents, median: overflow "
+          f"{result['queued'] * 1000:6.2f} ms, follow-up held {result['held'] * 1000:6.2f} ms, assigned "
+          f"{result['assigned'] * 1000:6.2f} ms; p95 of all {result['p95'] * 1000:6.2f} ms  "
+          f"(target median <= 5 ms: {'ok' if worst <= 5 else 'MISSED'})")
     print(f"  route_case with the assignment written: {result['written'] * 1000:6.2f} ms")
     print(f"  open case, 10,000 events {result['big'] * 1000:6.2f} ms vs 100 events {result['small'] * 1000:6.2f} ms"
           f"  ratio {ratio:.2f}  (target <= 1.5: {'ok' if ratio <= 1.5 else 'MISSED'})")

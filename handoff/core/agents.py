@@ -106,7 +106,7 @@ ROUTED_ROLES = ("agent",)  # supervisors and admins take cases by hand, routing 
 
 
 async def loads(session: AsyncSession, *, team: str | None = None, online_only: bool = True,
-                roles: tuple[str, ...] = ROUTED_ROLES) -> list[AgentLoad]:
+                roles: tuple[str, ...] = ROUTED_ROLES, agent_ids: list[str] | None = None) -> list[AgentLoad]:
     """The active agents routing may give cases to (of `team`), with their open cases: two light queries.
 
     Plain columns, not ORM objects, and the team pre-filtered in SQL on the JSON text (checked exactly
@@ -118,6 +118,8 @@ async def loads(session: AsyncSession, *, team: str | None = None, online_only: 
         query = query.where(Agent.presence == "online")
     if team is not None:
         query = query.where(cast(Agent.teams, String).like(f'%"{team}"%'))
+    if agent_ids is not None:
+        query = query.where(Agent.id.in_(agent_ids))
     rows = [row for row in (await session.execute(query)).all() if team is None or team in (row.teams or [])]
     counts = await open_case_counts(session, [row.id for row in rows]) if rows else {}
     return [AgentLoad(row.id, frozenset(row.teams or []), row.presence, row.capacity, counts.get(row.id, 0),

@@ -60,16 +60,16 @@ async def previous_agent(session: AsyncSession, case: Case, handoff: Handoff | N
         .order_by(Handoff.id.desc()).limit(1))
 
 
-async def situation_of(session: AsyncSession, case: Case, operations: Operations) -> Situation:
+async def situation_of(session: AsyncSession, case: Case, operations: Operations,
+                       handoff: Handoff | None) -> Situation:
     """The situation the routing policy decides on, read from the store for the just-queued case."""
-    handoff = await current_handoff(session, case.id)
     previous = await previous_agent(session, case, handoff)
     agents = await loads(session, team=case.team)
     if previous is not None and all(agent.id != previous for agent in agents):
-        agents += [agent for agent in await loads(session) if agent.id == previous]  # their load, other teams'
+        agents += await loads(session, agent_ids=[previous])  # another team's: their load all the same
     sla = operations.sla.get(case.channel)
-    identities = list(await session.scalars(
-        select(Identity).where(Identity.customer_id == case.customer_id)))
+    identities = (await session.execute(
+        select(Identity.kind, Identity.verified).where(Identity.customer_id == case.customer_id))).all()
     customer = await session.get(Customer, case.customer_id)
     told_phone = bool(customer is not None and (customer.facts or {}).get("phone"))
     return Situation(
@@ -87,25 +87,28 @@ async def situation_of(session: AsyncSession, case: Case, operations: Operations
     )
 
 
-async def decide(session: AsyncSession, case: Case, operations: Operations) -> Decision:
-    """The routing decision for the just-queued case, reads only."""
-    return routing_policy.decide(await situation_of(session, case, operations))
+async def decide(session: AsyncSession, case: Case, operations: Operations,
+                 handoff: Handoff | None = None) -> Decision:
+    """The routing decision for the just-queued case (its open handoff read unless given), reads only."""
+    if handoff is None:
+        handoff = await current_handoff(session, case.id)
+    return routing_policy.decide(await situation_of(session, case, operations, handoff))
 
 
 async def route_case(session: AsyncSession, case: Case, operations: Operations, *, actor: str = "system") -> Decision:
     """Decides the just-queued case's next step, applies it (an agent, a hold for one, or the queue) and records
     the decision and its reason on the handoff and the timeline."""
-    decision = await decide(session, case, operations)
+    handoff = await current_handoff(session, case.id)
+    decision = await decide(session, case, operations, handoff)
     if decision.action == routing_policy.ASSIGN and decision.agent_id is not None:
         agent = await session.get(Agent, decision.agent_id, with_for_update=True)
         if agent is not None:
             await assign(session, case, agent, actor=actor, accept=False)
         else:  # gone meanwhile: decide again without them
-            decision = await decide(session, case, operations)
+            decision = await decide(session, case, operations, handoff)
     if decision.action == routing_policy.HOLD and decision.hold_seconds is not None:
         case.held_for_id = decision.agent_id
         case.held_until = utcnow() + timedelta(seconds=decision.hold_seconds)
-    handoff = await current_handoff(session, case.id)
     if handoff is not None:
         handoff.decision, handoff.decision_reason = decision.action, decision.reason
     await append_event(session, case, channel=case.channel, direction="internal", actor=actor, kind="routing",
