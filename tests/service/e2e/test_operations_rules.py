@@ -1,0 +1,115 @@
+"""Issue 14's rules end to end with the trained assistant: signed WhatsApp webhooks in, the Graph API stand-in
+out, agents through the inbox's REST API, the decisions read back from the service's database."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import or_, select
+
+from handoff.store.db import create_engine, session_factory
+from handoff.store.models import Case, Handoff, Identity
+from tests.service.inbox.support import AgentClient, create_agent
+from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn, fixture
+from tests.service.support.polling import until
+from tests.service.support.stack import Service
+from tests.service.support.whatsapp_webhooks import APP_SECRET, post_signed
+
+pytestmark = [pytest.mark.e2e]
+
+
+@pytest.fixture(scope="module")
+def graph() -> Iterator[GraphStandIn]:
+    standin = GraphStandIn().start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="module")
+def service(service_factory: Callable[..., Service], graph: GraphStandIn) -> Service:
+    """The trained assistant's service, its WhatsApp door signed and sending to this module's stand-in."""
+    return service_factory(INBOX_LOGIN_ATTEMPTS="1000", WHATSAPP_APP_SECRET=APP_SECRET,
+                           WHATSAPP_VERIFY_TOKEN="verify", WHATSAPP_ACCESS_TOKEN=TOKEN,
+                           WHATSAPP_PHONE_NUMBER_ID=PHONE_NUMBER_ID, WHATSAPP_API_BASE=graph.base_url)
+
+
+def writes(service: Service, wa_id: str, body: str) -> None:
+    """Meta's documented text-message webhook from `wa_id`, signed."""
+    data = fixture("webhook_text_message.json")
+    value = data["entry"][0]["changes"][0]["value"]
+    value["contacts"][0]["wa_id"] = wa_id
+    value["messages"][0].update({"id": f"wamid.{uuid.uuid4().hex}", "from": wa_id, "text": {"body": body},
+                                 "timestamp": str(int(time.time()))})
+    response = post_signed(service.base_url, json.dumps(data).encode())
+    assert response.status_code == 200, response.text
+
+
+async def read(service: Service, query: Callable[[Any], Any]) -> Any:
+    engine = create_engine(service.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            return await query(session)
+    finally:
+        await engine.dispose()
+
+
+async def latest_case(service: Service, wa_id: str) -> Case | None:
+    async def query(session: Any) -> Case | None:
+        owner = await session.scalar(select(Identity.customer_id).where(or_(
+            (Identity.kind == "phone") & (Identity.value == f"+{wa_id}"),
+            (Identity.kind == "whatsapp") & (Identity.value == wa_id))))
+        return await session.scalar(select(Case).where(Case.customer_id == owner)
+                                    .order_by(Case.created_at.desc()).limit(1)) if owner else None
+    return await read(service, query)
+
+
+async def assigned_case(service: Service, wa_id: str, after: str | None = None) -> Case:
+    """The customer's newest case once people hold it (a case other than `after`)."""
+    async def check() -> Case | None:
+        case = await latest_case(service, wa_id)
+        return case if case is not None and case.id != after and case.status == "assigned" else None
+    return await until(check, f"{wa_id}'s case assigned", timeout=90)
+
+
+async def decisions(service: Service, case_id: str) -> list[tuple[str | None, str | None]]:
+    async def query(session: Any) -> list[tuple[str | None, str | None]]:
+        rows = await session.scalars(select(Handoff).where(Handoff.case_id == case_id,
+                                                           Handoff.direction == "to_human").order_by(Handoff.id))
+        return [(row.decision, row.decision_reason) for row in rows]
+    return await read(service, query)
+
+
+async def online(service: Service, email: str, capacity: int) -> AgentClient:
+    create_agent(service.database_url, email, teams="care", capacity=capacity)
+    agent = AgentClient(service.base_url)
+    assert (await agent.login(email)).status_code == 200
+    assert (await agent.post("/presence", {"presence": "online"})).status_code == 200
+    return agent
+
+
+async def test_a_returning_customer_is_offered_to_their_agent_while_a_less_busy_colleague_is_online(
+        service: Service) -> None:
+    returning, other = "16505550141", "16505550142"
+    ana = await online(service, f"ana-{uuid.uuid4().hex[:6]}@example.com", capacity=3)
+    writes(service, returning, "quiero hablar con una persona")
+    first = await assigned_case(service, returning)
+    assert first.assignee_id == ana.me["id"]
+    assert (await ana.post(f"/cases/{first.id}/reply", {"text": "Hola, soy Ana. Ya quedó tu cambio."})).status_code \
+        == 200
+    assert (await ana.post(f"/cases/{first.id}/resolve", {"disposition": "resolved"})).status_code == 200
+
+    writes(service, other, "quiero hablar con un asesor")  # ana holds one case now …
+    assert (await assigned_case(service, other)).assignee_id == ana.me["id"]
+    bea = await online(service, f"bea-{uuid.uuid4().hex[:6]}@example.com", capacity=3)  # … bea none
+
+    writes(service, returning, "hola otra vez, necesito hablar con una persona")
+    again = await assigned_case(service, returning, after=first.id)
+    assert again.previous_case_id == first.id
+    assert again.assignee_id == ana.me["id"] != bea.me["id"]
+    assert await decisions(service, again.id) == [("assign", "follow_up_agent")]
+    for agent in (ana, bea):
+        await agent.close()
