@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -101,7 +102,7 @@ class InboxActions:
         return outcome
 
     async def _say(self, session: AsyncSession, case: Case, outcome: Outcome, message: OutboundMessage, actor: str,
-                   channel: str | None = None) -> None:
+                   channel: str | None = None, note: Mapping[str, Any] | None = None) -> None:
         """Stores and stages a message to the customer on their latest channel (or the one picked)."""
         channel = channel or case.channel
         if channel not in self.deliverers:
@@ -110,12 +111,14 @@ class InboxActions:
         if address is None:
             raise InboxError(409, f"the customer has no {channel} address")
         staged = await stage_to_customer(session, case, self.deliverers, channel=channel, address=address,
-                                         message=message, actor=actor)
+                                         message=message, actor=actor, note=note)
         outcome.staged.append(staged)
         outcome.event_ids.append(staged.event_id)
 
-    async def _hold(self, session: AsyncSession, principal: Principal, case: Case, outcome: Outcome) -> None:
-        """Makes the principal the case's accepted holder (taking it over from the assistant if needed)."""
+    async def _hold(self, session: AsyncSession, principal: Principal, case: Case, outcome: Outcome, *,
+                    announce: bool = True) -> None:
+        """Makes the principal the case's accepted holder (taking it over from the assistant if needed); the
+        customer is told who joined unless `announce` is off (a template: free text may not go out then)."""
         if case.status in CLOSED:
             raise InboxError(409, f"the case is {case.status}")
         agent = await session.get_one(Agent, principal.agent.id, with_for_update=True)
@@ -135,12 +138,14 @@ class InboxActions:
             outcome.happened.append(Assigned(case.id, agent.id))
         elif handoff is not None:
             handoff.accepted_at = utcnow()
+        await audit.record(session, principal.actor, "accept", case_id=case.id)
+        if not announce:
+            return
         joined = OutboundMessage(actor="system",
                                  text=service_text("agent_joined", case_language(self.operations, case),
                                                    name=agent.display_name),
                                  custom={"agent_joined": agent.display_name})
         await self._say(session, case, outcome, joined, "system")
-        await audit.record(session, principal.actor, "accept", case_id=case.id)
 
     # ---- actions ----------------------------------------------------------------------------------------
     async def accept(self, principal: Principal, case_id: str) -> Outcome:
@@ -155,6 +160,16 @@ class InboxActions:
             await self._say(session, case, outcome, message, principal.actor, channel)
             await audit.record(session, principal.actor, "reply", case_id=case.id, channel=channel or case.channel,
                                event_id=outcome.event_ids[-1])
+        return await self._run(principal, case_id, act)
+
+    async def send_template(self, principal: Principal, case_id: str, message: OutboundMessage, *, channel: str,
+                            template: str) -> Outcome:
+        """An approved template (WhatsApp's, allowed outside its 24 hours): held like a reply, recorded by name."""
+        async def act(session: AsyncSession, principal: Principal, case: Case, outcome: Outcome) -> None:
+            await self._hold(session, principal, case, outcome, announce=False)
+            await self._say(session, case, outcome, message, principal.actor, channel, note={"template": template})
+            await audit.record(session, principal.actor, "template", case_id=case.id, channel=channel,
+                               template=template, event_id=outcome.event_ids[-1])
         return await self._run(principal, case_id, act)
 
     async def note(self, principal: Principal, case_id: str, text: object) -> Outcome:

@@ -5,8 +5,16 @@ import re
 from collections.abc import Iterable, Mapping
 
 from handoff.core.operations import CannedResponse
+from handoff.store.models import Case, Customer
 
 VARIABLE = re.compile(r"\{([a-z_]+)\}")
+
+
+def case_values(case: Case, customer: Customer | None, agent_name: str | None) -> dict[str, object]:
+    """What a canned response's `{name}` or a template's parameter may be filled with: the case and its customer."""
+    facts = (customer.facts or {}) if customer else {}
+    return {"customer_name": customer.display_name if customer else None, "agent_name": agent_name,
+            "case_id": case.id, "team": case.team, **facts}
 
 
 def fill(template: str, values: Mapping[str, object]) -> str:

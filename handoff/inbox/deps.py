@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from handoff.channels.whatsapp.outbound import WhatsAppDeliverer
 from handoff.core.permissions import can
 from handoff.inbox.actions import InboxActions
 from handoff.inbox.auth import COOKIE, CSRF_HEADER, SAFE_METHODS, Auth, Principal, csrf_ok
@@ -17,6 +18,7 @@ AuthDep = Annotated[Auth, Depends(provided(Auth))]
 LiveDep = Annotated[LiveInbox, Depends(provided(LiveInbox))]
 ActionsDep = Annotated[InboxActions, Depends(provided(InboxActions))]
 PeopleDep = Annotated[People, Depends(provided(People))]
+WhatsAppDep = Annotated[WhatsAppDeliverer, Depends(provided(WhatsAppDeliverer))]
 
 
 def principal_for(permission: str | None) -> Callable[[Request, Auth], Awaitable[Principal]]:

@@ -149,11 +149,8 @@ async def case(case_id: CaseId, principal: InboxUser, actions: ActionsDep, sessi
     if before is None:  # who opened which customer's history is part of the record
         async with sessions() as session, session.begin():
             await audit.record(session, principal.actor, "view", case_id=case_id)
-    facts = (customer.facts or {}) if customer else {}
-    values = {"customer_name": customer.display_name if customer else None, "agent_name": agent.display_name,
-              "case_id": found.id, "team": found.team, **facts}
-    view["canned"] = canned.for_case(operations.inbox.canned_responses, found.team,
-                                     case_language(operations, found), values)
+    view["canned"] = canned.for_case(operations.inbox.canned_responses, found.team, case_language(operations, found),
+                                     canned.case_values(found, customer, agent.display_name))
     return view
 
 

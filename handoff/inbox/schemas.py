@@ -254,3 +254,33 @@ class MergeDone(View):
     merge_id: str
     case_ids: list[str]
     undone: bool
+
+
+class TemplateParameter(View):
+    """A template's parameter by its configured name, with the case's value to start from (empty if unknown)."""
+
+    name: str
+    value: str
+
+
+class TemplateOffer(View):
+    """An approved WhatsApp template: the approved text with {{1}}, {{2}}… and its parameters in that order."""
+
+    name: str
+    language: str
+    body: str | None
+    parameters: list[TemplateParameter]
+
+
+class CaseTemplates(View):
+    """What the composer needs outside WhatsApp's 24 hours: may a template go, and which (the customer's language
+    first)."""
+
+    case_id: str
+    language: str
+    whatsapp: bool
+    window_open: bool
+    last_inbound_at: str | None
+    closes_at: str | None
+    refusal: str | None
+    templates: list[TemplateOffer]

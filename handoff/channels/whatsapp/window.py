@@ -1,6 +1,7 @@
 """WhatsApp's 24-hour customer-service window and the approved templates allowed outside it (pure)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -8,6 +9,10 @@ from typing import Any
 from handoff.core.messages import ChannelRefused, TemplateUnavailable
 
 WINDOW = timedelta(hours=24)
+# Meta's rules for a body parameter's text at send time: at most 1,024 characters (a body sent with other
+# components; 32,768 alone), no new-line or tab characters, never more than 4 consecutive spaces.
+PARAMETER_LIMIT = 1024
+_FORBIDDEN_IN_PARAMETER = re.compile(r"[\n\r\t]| {5,}")
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,11 @@ def template_language(templates: list[Template], name: str, configured: str, cus
     return configured
 
 
+def language_first(templates: list[Template], language: str) -> list[Template]:
+    """The templates approved in the customer's language (es → es_MX) first, the others after, each in file order."""
+    return sorted(templates, key=lambda template: not template.language.lower().startswith(language.lower()))
+
+
 def find_template(templates: list[Template], name: str, language: str | None, values: list[str]) -> Template:
     """The configured template by name (and language), with exactly its parameters filled."""
     matches = [t for t in templates if t.name == name and (language is None or t.language == language)]
@@ -90,6 +100,19 @@ def find_template(templates: list[Template], name: str, language: str | None, va
     if len(values) != len(template.parameters):
         raise UnknownTemplate(f"Template {template.label()} needs {len(template.parameters)} parameter(s), "
                               f"got {len(values)}.")
-    if any(not str(value).strip() for value in values):
-        raise UnknownTemplate(f"Template {template.label()}: parameters cannot be empty.")
+    for name, value in zip(template.parameters, values, strict=True):
+        problem = parameter_problem(str(value))
+        if problem:
+            raise UnknownTemplate(f"Template {template.label()}: {name} {problem}.")
     return template
+
+
+def parameter_problem(value: str) -> str | None:
+    """Why Meta would refuse this text as a template's body parameter, or None when it may go."""
+    if not value.strip():
+        return "cannot be empty"
+    if len(value) > PARAMETER_LIMIT:
+        return f"is longer than {PARAMETER_LIMIT} characters"
+    if _FORBIDDEN_IN_PARAMETER.search(value):
+        return "cannot hold a new line, a tab or more than 4 spaces in a row"
+    return None
