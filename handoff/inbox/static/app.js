@@ -5,6 +5,7 @@ import { $, clear, h } from "./dom.js";
 import { customerLabel, eventItem, renderCustomer, renderList, renderSummary, renderSupervisor, tickWaiting } from "./render.js";
 import { mountCallCards, renderCalls } from "./calls.js";
 import { mountDashboard, openDashboard } from "./dashboard.js";
+import { mountTemplates, showTemplates } from "./templates.js";
 
 const state = { me: null, socket: null, caseId: null, view: null, queue: [], mine: [], refreshTimer: null };
 
@@ -145,6 +146,7 @@ async function reloadCase() {
   const mineNow = c.assignee_id === state.me.id;
   $("#accept-btn").hidden = mineNow && c.accepted;
   $("#accept-btn").textContent = c.status === "bot" ? "Take over from the assistant" : "Accept";
+  showTemplates(c.id);
 }
 
 // Merges: the customer of the case on screen stays; the other one (or the other open case) becomes part of it.
@@ -275,6 +277,7 @@ function wire() {
     $("#reply-text").focus();
   });
   $("#more-history").addEventListener("click", loadEarlier);
+  mountTemplates({ onSent: () => { reloadCase(); scheduleRefresh(); } });
   $("#accept-btn").addEventListener("click", () => act("accept"));
   $("#return-btn").addEventListener("click", () => act("return"));
   $("#resolve-btn").addEventListener("click", () => act("resolve", { disposition: $("#disposition").value }));

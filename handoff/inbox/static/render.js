@@ -70,6 +70,7 @@ export function eventItem(event, currentCaseId) {
     h("span", { class: "actor" }, actorLabel(event)),
     h("span", { class: "muted" }, ` · ${event.channel} · ${clock(event.at)}`),
     other ? h("span", { class: "tag" }, "earlier case") : null,
+    event.kind === "message" && event.payload && event.payload.template ? h("span", { class: "tag template" }, `template ${event.payload.template}`) : null,
     event.delivery_status ? h("span", { class: "tag" }, event.delivery_status) : null);
   let body;
   if (event.kind === "handoff") {
