@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(refused_items.router)  # provider items that failed their schema
     api.state.services = Services(settings, sessions, operations, conversations, whatsapp_sending.deliverer,
                                   whatsapp.ingest, inbox.auth, inbox.live, inbox.actions, inbox.merging, inbox.people,
+                                  inbox.commitments,
                                   voice_assistant, call_history)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.core.bot_client import RasaClient
 from handoff.core.code_delivery import CodeCourier, CodeDispatch
 from handoff.core.code_requests import CodeRequests
+from handoff.core.commitment_alerts import CommitmentSnapshots
 from handoff.core.conversation import Conversations
 from handoff.core.csat import CsatAnswers
 from handoff.core.events import EventBus, Listener
@@ -33,10 +34,11 @@ class CoreServices:
 def build_services(sessions: async_sessionmaker[AsyncSession], operations: Operations, bot: RasaClient,
                    deliverers: Mapping[str, Deliverer], listeners: Iterable[Listener] = (),
                    verifications: Verifications | None = None, couriers: Sequence[CodeCourier] = ()) -> CoreServices:
-    """The designers' samples always listen; the app adds the inbox's live pushes (it needs Socket.IO).
+    """The designers' samples and the commitments' snapshot upkeep always listen; the app adds the inbox's
+    live pushes (it needs Socket.IO).
     With `verifications`, the assistant's offer of a code is sent by the `couriers` (WhatsApp, a call) and the
     code typed while one is pending is checked by the service, never the assistant."""
-    events = EventBus([HandoffSamples(sessions), *listeners])
+    events = EventBus([HandoffSamples(sessions), CommitmentSnapshots(sessions), *listeners])
     notices = RoutingNotices(operations, deliverers)
     codes = requests = None
     if verifications is not None:

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     inbox_login_delay_seconds: float = Field(1.0, gt=0)  # then waits of 1, 2, 4 … seconds,
     inbox_login_max_delay_seconds: float = Field(300.0, gt=0)  # at most this
     inbox_abandon_after_hours: float = 24.0  # a waiting case whose customer is silent this long is abandoned
+    commitments_due_check_seconds: float = Field(30.0, gt=0)  # how often due commitments are looked for and alerted
 
     bot_timeout_seconds: float = 10.0
     bot_retries: int = 1

@@ -137,9 +137,11 @@ def build_metadata(
     case: dict[str, Any],
     known: dict[str, Any],
     language: str | None,
+    commitments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The assistant contract of DESIGN.md: who is writing, on which door, and what we already know."""
-    return {"channel": channel, "language": language, "customer": customer, "case": case, "known": known}
+    """The assistant contract of DESIGN.md: who is writing, on which door, what we already know and promised."""
+    return {"channel": channel, "language": language, "customer": customer, "case": case, "known": known,
+            "commitments": list(commitments or [])}
 
 
 class RasaClient:

@@ -288,7 +288,8 @@ class Conversations:
 
 
 def turn_metadata(channel: str, case: Case, customer: Customer, identities: list[Identity]) -> dict[str, Any]:
-    """The assistant's metadata for a turn: who writes, on which door, and what we already know of them."""
+    """The assistant's metadata for a turn: who writes, on which door, what we already know of them, and the
+    open promises of all their cases (the customer's snapshot: no read of its own)."""
     known = dict(customer.facts or {})
     for identity in identities:
         if identity.kind in ("phone", "whatsapp") and identity.verified:
@@ -307,4 +308,5 @@ def turn_metadata(channel: str, case: Case, customer: Customer, identities: list
         },
         case={"id": case.id, "status": case.status},
         known=known,
+        commitments=customer.open_commitments,
     )

@@ -84,6 +84,16 @@ class MergeUndone(CaseEvent):
     merge_id: str
 
 
+@dataclass(frozen=True)
+class CommitmentDue(CaseEvent):
+    """A promise on the case reached its due time still open: claimed once by the due pass, alerted once."""
+
+    commitment_id: int
+    agent_id: str  # who promised
+    team: str | None
+    assignee_id: str | None
+
+
 E = TypeVar("E", bound=CaseEvent)
 
 

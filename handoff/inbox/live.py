@@ -145,6 +145,12 @@ class LiveInbox:
         rooms = [case_room(case_id, team, assignee_id)] + ([agent_room(assignee_id)] if assignee_id else [])
         await self.sio.emit("case_event", {"case_id": case_id, "event": event}, room=rooms, namespace=NAMESPACE)
 
+    async def commitment_due(self, alert: dict[str, Any], *, team: str | None, agent_ids: list[str]) -> None:
+        """A promise came due: its agents and the case's team see the alert; supervisors' panel lists it overdue."""
+        rooms = [agent_room(agent_id) for agent_id in agent_ids] + ([team_room(team)] if team else [])
+        await self.sio.emit("commitment_due", alert, room=rooms, namespace=NAMESPACE)
+        await self.panel_changed()
+
     async def panel_changed(self) -> None:
         """Presence or load changed: supervisors refresh their panel."""
         await self.sio.emit("panel_changed", {}, room=SUPERVISORS, namespace=NAMESPACE)

@@ -6,11 +6,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.core.events import CaseChanged, EventsAdded, MessageStored, Subscription
+from handoff.core.events import CaseChanged, CommitmentDue, EventsAdded, MessageStored, Subscription
 from handoff.core.handoffs import current_handoff
+from handoff.core.hashchain import utc_iso
 from handoff.inbox.live import LiveInbox
 from handoff.inbox.views import agent_names, case_summary, event_view
-from handoff.store.models import Case, Customer, TimelineEvent
+from handoff.store.models import Case, Commitment, Customer, TimelineEvent
 
 
 class LivePushes:
@@ -22,7 +23,7 @@ class LivePushes:
 
     def subscriptions(self) -> Iterable[Subscription[Any]]:
         return [Subscription(CaseChanged, self.case_changed), Subscription(MessageStored, self.customer_message),
-                Subscription(EventsAdded, self.events_added)]
+                Subscription(EventsAdded, self.events_added), Subscription(CommitmentDue, self.commitment_due)]
 
     async def case_changed(self, event: CaseChanged) -> None:
         """Pushes the case's new state to the rooms that may see it."""
@@ -66,3 +67,14 @@ class LivePushes:
         for found in events:
             if case is not None:
                 await self.live.case_event(case.id, case.team, case.assignee_id, event_view(found, names))
+
+    async def commitment_due(self, event: CommitmentDue) -> None:
+        """A promise came due still open: who promised, the case's holder and its team are told (once: claimed)."""
+        async with self.sessions() as session:
+            commitment = await session.get(Commitment, event.commitment_id)
+            if commitment is None:
+                return
+            alert = {"commitment_id": commitment.id, "case_id": event.case_id, "text": commitment.text,
+                     "due_at": utc_iso(commitment.due_at), "agent_id": commitment.agent_id}
+        agents = {event.agent_id, *([event.assignee_id] if event.assignee_id else [])}
+        await self.live.commitment_due(alert, team=event.team, agent_ids=sorted(agents))

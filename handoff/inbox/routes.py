@@ -15,7 +15,7 @@ from handoff.core.agents import NewAgent, public
 from handoff.core.cases import case_language
 from handoff.core.permissions import may_read_case, sees_all_teams
 from handoff.core.sending import customer_channels
-from handoff.inbox import canned, views
+from handoff.inbox import canned, commitments, views
 from handoff.inbox.actions import InboxError, Outcome
 from handoff.inbox.auth import COOKIE, Principal
 from handoff.inbox.deps import ActionsDep, Admin, Anyone, AuthDep, InboxUser, LiveDep, PeopleDep, Supervisor, Worker
@@ -210,7 +210,8 @@ async def return_to_assistant(case_id: CaseId, principal: Worker, actions: Actio
 @router.get("/api/supervisor", response_model=SupervisorPanel, responses=errors(401, 403))
 async def supervisor_panel(principal: Supervisor, sessions: SessionsDep) -> dict[str, Any]:
     async with sessions() as session:
-        return await views.supervisor_panel(session)
+        panel = await views.supervisor_panel(session)
+        return {**panel, "overdue_commitments": await commitments.listed(session, principal.agent, "overdue")}
 
 
 @router.get("/api/agents", response_model=list[AgentPublic], responses=errors(401, 403))

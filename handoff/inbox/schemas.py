@@ -246,6 +246,7 @@ class SupervisorPanel(View):
     agents_by_state: dict[str, int]
     longest_wait_seconds: int
     agents: list[PanelAgent]
+    overdue_commitments: list[CommitmentView]  # open past due, soonest first (at most 200)
 
 
 class MergeDone(View):
@@ -284,3 +285,23 @@ class CaseTemplates(View):
     closes_at: str | None
     refusal: str | None
     templates: list[TemplateOffer]
+
+
+class CommitmentView(View):
+    """A promise as agents see it: its text is the agent's own words, shown as text, never HTML."""
+
+    id: int
+    case_id: str
+    customer_id: str
+    customer_name: str | None
+    team: str | None
+    agent_id: str
+    agent_name: str | None
+    text: str
+    due_at: str
+    state: str  # open, overdue, kept, broken
+    overdue: bool
+    kept_on_time: bool
+    kept_at: str | None
+    alerted_at: str | None
+    created_at: str

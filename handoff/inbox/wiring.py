@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from limits.aio.storage import Storage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.core.commitment_alerts import DueCommitments
 from handoff.core.events import EventBus
 from handoff.core.messages import Deliverer
 from handoff.core.operations import Operations
@@ -20,6 +21,7 @@ from handoff.core.sweeper import AbandonSweeper
 from handoff.inbox.actions import InboxActions
 from handoff.inbox.auth import Auth
 from handoff.inbox.case_access import CaseAccess
+from handoff.inbox.commitments import Commitments
 from handoff.inbox.live import LiveInbox
 from handoff.inbox.live_pushes import LivePushes
 from handoff.inbox.login_limits import LoginThrottle
@@ -46,12 +48,16 @@ class Inbox:
     live: LiveInbox
     sweeper: AbandonSweeper
     queues: Queues
+    commitments: Commitments
+    due_commitments: DueCommitments
+    due_every_seconds: float
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
-        """Background work of the inbox: the abandoned-case sweeper, follow-ups whose hold ended."""
+        """Background work of the inbox: the abandoned-case sweeper, follow-ups whose hold ended, due commitments."""
         self.tasks.append(asyncio.create_task(self.sweeper.run()))
         self.tasks.append(asyncio.create_task(self.queues.run()))
+        self.tasks.append(asyncio.create_task(self.due_commitments.run(self.due_every_seconds)))
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -60,7 +66,7 @@ class Inbox:
 
     def mount(self, api: FastAPI) -> None:
         """Routes and static files; the routes ask for their services by type (handoff/inbox/deps.py)."""
-        from handoff.inbox import customer_routes, media_routes, merge_routes, template_routes
+        from handoff.inbox import commitment_routes, customer_routes, media_routes, merge_routes, template_routes
         from handoff.inbox import routes as inbox_routes
 
         api.include_router(inbox_routes.router)
@@ -68,6 +74,7 @@ class Inbox:
         api.include_router(merge_routes.router)
         api.include_router(customer_routes.router)
         api.include_router(template_routes.router)
+        api.include_router(commitment_routes.router)
         api.mount("/inbox/static", StaticFiles(directory=inbox_routes.STATIC), name="inbox-static")
 
 
@@ -92,4 +99,6 @@ def build_inbox(settings: Settings, sessions: async_sessionmaker[AsyncSession], 
     actions = InboxActions(sessions, operations, deliverers, events, queues)
     sweeper = AbandonSweeper(sessions, events, timedelta(hours=settings.inbox_abandon_after_hours))
     people = People(sessions, operations, queues, parts.live)
-    return Inbox(parts.auth, actions, Merging(sessions, events, queues), people, parts.live, sweeper, queues)
+    return Inbox(parts.auth, actions, Merging(sessions, events, queues), people, parts.live, sweeper, queues,
+                 Commitments(sessions, events), DueCommitments(sessions, events),
+                 settings.commitments_due_check_seconds)

@@ -32,6 +32,7 @@ SampleId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="An NLU sample's
 SuggestionId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A merge suggestion's id")]
 CaseId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A case's id")]
 CustomerId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A customer's id")]
+CommitmentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A commitment's id")]
 MergeId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A merge's id")]
 BeforeEvent = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="Older events: those before this id")]
 Day = Annotated[date, AfterValidator(in_years),

@@ -6,6 +6,7 @@ import { customerLabel, eventItem, renderCustomer, renderList, renderSummary, re
 import { mountCallCards, renderCalls } from "./calls.js";
 import { mountDashboard, openDashboard } from "./dashboard.js";
 import { mountTemplates, showTemplates } from "./templates.js";
+import { commitmentDue, renderOverdue, showCommitments } from "./commitments.js";
 
 const state = { me: null, socket: null, caseId: null, view: null, queue: [], mine: [], refreshTimer: null };
 
@@ -91,6 +92,7 @@ function connect() {
     scheduleRefresh();
   });
   socket.on("panel_changed", () => { if (!$("#supervisor").hidden) refreshSupervisor(); });
+  socket.on("commitment_due", (alert) => commitmentDue(alert, openCase));
 }
 
 function scheduleRefresh() {
@@ -107,7 +109,9 @@ async function refreshLists() {
 }
 
 async function refreshSupervisor() {
-  renderSupervisor(await api("/supervisor"));
+  const panel = await api("/supervisor");
+  renderSupervisor(panel);
+  renderOverdue(panel.overdue_commitments, openCase);
 }
 
 async function openCase(caseId) {
@@ -143,6 +147,7 @@ async function reloadCase() {
   for (const item of view.canned) canned.append(h("option", { value: item.text }, item.title));
   renderSummary(view.handoff, view.transitions);
   renderCustomer(view.customer, c, { onMerge: mergeSuggested, onDismiss: dismissSuggestion, onMergeCase: mergeCase });
+  await showCommitments(view, state.me, reloadCase);
   const mineNow = c.assignee_id === state.me.id;
   $("#accept-btn").hidden = mineNow && c.accepted;
   $("#accept-btn").textContent = c.status === "bot" ? "Take over from the assistant" : "Accept";

@@ -6,6 +6,7 @@ One module per concern; every model is imported here, so `from handoff.store.mod
 from handoff.store.models.agents import Agent, AgentSession, AuditEntry
 from handoff.store.models.base import Base, BigIntId, UTCDateTime, new_id, utcnow
 from handoff.store.models.calls import Call
+from handoff.store.models.commitments import Commitment
 from handoff.store.models.cases import Case, Handoff, TimelineEvent
 from handoff.store.models.customers import Customer, CustomerKey, Identity, VerificationCode
 from handoff.store.models.delivery import InboundWebhook, Outbox, PendingTurn, RefusedWebhookItem
@@ -13,7 +14,7 @@ from handoff.store.models.designers import NluHarvestMark, NluSample
 from handoff.store.models.merges import Merge, MergeSuggestion
 
 __all__ = [
-    "Agent", "AgentSession", "AuditEntry", "Base", "BigIntId", "Call", "Case", "Customer", "CustomerKey", "Handoff",
+    "Agent", "AgentSession", "AuditEntry", "Base", "BigIntId", "Call", "Case", "Commitment", "Customer", "CustomerKey", "Handoff",
     "Identity", "InboundWebhook", "Merge", "MergeSuggestion", "NluHarvestMark", "NluSample", "Outbox", "PendingTurn",
     "RefusedWebhookItem", "TimelineEvent", "UTCDateTime", "VerificationCode", "new_id", "utcnow",
 ]

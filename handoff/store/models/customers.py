@@ -35,6 +35,9 @@ class Customer(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # told on one channel, known on all
+    # The open promises of all the customer's cases (id, text, due_at), kept by core.commitments with every write
+    # and merge, so the assistant's metadata needs no read of its own on a turn. None: nothing open.
+    open_commitments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -21,6 +21,15 @@ def test_metadata_names_the_door_the_case_and_what_we_already_know() -> None:
         "case": {"id": "ca1", "status": "bot"},
         # only a verified number is known as their phone; facts told before are kept
         "known": {"order_id": "100002", "phone": "+5215587654321", "email": "ana@example.mx"},
+        "commitments": [],  # nothing promised yet
     }
     case.language = "en"
     assert turn_metadata("webchat", case, customer, [])["language"] == "en"
+
+
+def test_metadata_carries_the_customers_open_commitments_from_their_snapshot() -> None:
+    promised = [{"id": 7, "text": "Reembolso de $450 a tu tarjeta", "due_at": "2026-12-05T18:00:00.000000Z",
+                 "case_id": "ca0"}]
+    customer = Customer(id="cu1", display_name="Ana", language="es", facts={}, open_commitments=promised)
+    case = Case(id="ca1", customer_id="cu1", status="bot", language="es")
+    assert turn_metadata("whatsapp", case, customer, [])["commitments"] == promised

@@ -1,0 +1,65 @@
+// Commitments: the customer's open promises in the side panel (for the next agent), recording one, marking it
+// kept or broken, the due alert, and the supervisors' overdue list. Promise text is set as text, never HTML.
+import { api } from "./api.js";
+import { $, clear, h } from "./dom.js";
+
+const when = (iso) => new Date(iso).toLocaleString();
+
+function row(item, onSettle) {
+  const state = item.overdue ? "overdue" : item.state;
+  return h("li", { class: `commitment ${state}`, dataset: { id: String(item.id) } },
+    h("span", { class: "commitment-text" }, item.text),
+    h("span", { class: "muted" }, ` · ${item.agent_name || "?"} · due ${when(item.due_at)}${item.overdue ? " (overdue)" : ""} `),
+    onSettle ? h("button", { type: "button", class: "kept-btn", onclick: () => onSettle(item, "kept") }, "Kept") : null,
+    onSettle ? h("button", { type: "button", class: "broken-btn", onclick: () => onSettle(item, "broken") }, "Broken") : null);
+}
+
+// The panel of the case on screen: open promises of all the customer's cases this agent may read.
+export async function showCommitments(view, me, reload) {
+  const body = clear($("#commitments-body"));
+  const error = $("#commitment-error");
+  error.textContent = "";
+  const list = await api(`/commitments?status=open&customer_id=${encodeURIComponent(view.customer.id)}`);
+  const supervises = ["supervisor", "admin"].includes(me.role);
+  const holds = view.case.assignee_id === me.id;
+  const settle = async (item, outcome) => {
+    try {
+      await api(`/commitments/${item.id}/${outcome}`, { method: "POST" });
+      await reload();
+    } catch (err) { error.textContent = err.message; }
+  };
+  body.append(list.length
+    ? h("ul", { id: "commitment-list" }, list.map((item) => row(item, supervises || holds || item.agent_id === me.id ? settle : null)))
+    : h("p", { class: "muted" }, "No open commitments"));
+  const form = $("#commitment-form");
+  form.hidden = !(holds || supervises) || !["bot", "queued", "assigned"].includes(view.case.status);
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const local = $("#commitment-due").value;
+    try {
+      await api(`/cases/${encodeURIComponent(view.case.id)}/commitments`, {
+        method: "POST", body: { text: $("#commitment-text").value, due_at: local ? new Date(local).toISOString() : "" },
+      });
+      $("#commitment-text").value = "";
+      await reload();
+    } catch (err) { error.textContent = err.message; }
+  };
+}
+
+// A promise came due (pushed once to who promised, the case's holder and its team).
+export function commitmentDue(alert, openCase) {
+  const box = $("#commitment-alerts");
+  box.hidden = false;
+  box.append(h("p", { class: "commitment-alert" }, "Commitment due: ", h("q", {}, alert.text), " ",
+    h("button", { type: "button", onclick: () => openCase(alert.case_id) }, "Open case")));
+}
+
+// Supervisors: open promises past their due time, soonest first.
+export function renderOverdue(list, openCase) {
+  const body = clear($("#overdue-body"));
+  for (const item of list || []) {
+    body.append(h("tr", {}, h("td", {}, item.customer_name || "—"), h("td", {}, item.text), h("td", {}, item.agent_name || "—"),
+      h("td", {}, when(item.due_at)), h("td", {}, h("button", { type: "button", onclick: () => openCase(item.case_id) }, "Open"))));
+  }
+  $("#overdue-count").textContent = String((list || []).length);
+}
