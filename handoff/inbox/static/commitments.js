@@ -19,7 +19,10 @@ export async function showCommitments(view, me, reload) {
   const body = clear($("#commitments-body"));
   const error = $("#commitment-error");
   error.textContent = "";
-  const list = await api(`/commitments?status=open&customer_id=${encodeURIComponent(view.customer.id)}`);
+  let list = [];
+  try {
+    if (view.customer.id) list = await api(`/commitments?status=open&customer_id=${encodeURIComponent(view.customer.id)}`);
+  } catch (err) { error.textContent = err.message; }
   const supervises = ["supervisor", "admin"].includes(me.role);
   const holds = view.case.assignee_id === me.id;
   const settle = async (item, outcome) => {
