@@ -1,13 +1,15 @@
 """The operations file (operations.yml) as the service sees it: teams, routing map, SLAs, languages."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from handoff.core.business_hours import WEEKDAYS
 from handoff.core.routing_policy import OFFERS, Offer, RoutingRules
 
 
@@ -68,6 +70,19 @@ class Holidays(BaseModel):
     """The country whose holidays close the operation; also where local phone numbers are read."""
 
     country: str = "MX"
+    subdivision: str | None = None  # e.g. CMX: its own holidays too
+
+
+HHMM = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+class OpeningTemplate(BaseModel):
+    """The approved WhatsApp template a customer kept after hours gets at the opening when their 24-hour window
+    has closed; `parameters` name the values, in order (customer_name, case_id)."""
+
+    name: str = "after_hours_opening"
+    language: str = "es_MX"
+    parameters: list[str] = Field(default_factory=lambda: ["customer_name"])
 
 
 class RoutingOperations(BaseModel):
@@ -76,6 +91,7 @@ class RoutingOperations(BaseModel):
     sticky_seconds: int = Field(default=120, ge=0)  # a follow-up waits this long for its busy agent, then the team
     overflow_offers: list[Offer] = Field(default_factory=lambda: list(OFFERS))
     identity_intents: list[str] = Field(default_factory=list)  # agents verify the customer first on these
+    opening_template: OpeningTemplate | None = Field(default_factory=OpeningTemplate)  # None: no template
 
     def rules(self) -> RoutingRules:
         """The settings as the pure policy takes them."""
@@ -86,6 +102,10 @@ class Operations(BaseModel):
     """Only the keys the service uses are typed; the actions read the same file for business hours."""
 
     timezone: str = "UTC"
+    # Opening hours (core/business_hours.py, the assistant's too): weekday → [[from, until]] local times. None
+    # configured: open around the clock (holidays and closures then close nothing either).
+    business_hours: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
+    closures: list[dict[str, Any]] = Field(default_factory=list)  # {date, from?, until?, name}
     default_language: str = "es"
     languages: list[str] = Field(default_factory=lambda: ["es", "en"])
     teams: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -98,6 +118,23 @@ class Operations(BaseModel):
     verification_code: VerificationCodeOperations = Field(default_factory=VerificationCodeOperations)
     holidays: Holidays = Field(default_factory=Holidays)
     routing: RoutingOperations = Field(default_factory=RoutingOperations)
+
+    @field_validator("business_hours")
+    @classmethod
+    def _known_days_and_times(cls, value: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+        """A misspelt weekday or time stops start-up instead of closing the operation silently."""
+        for day, spans in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"business_hours: {day!r} is not one of {', '.join(WEEKDAYS)}")
+            for start, end in spans:
+                if not (HHMM.match(start) and HHMM.match(end)):
+                    raise ValueError(f"business_hours.{day}: {start!r}-{end!r} are not HH:MM times")
+        return value
+
+    def hours(self) -> dict[str, Any]:
+        """The hours keys as the pure logic reads them: the same mapping the assistant reads from the file."""
+        return {"timezone": self.timezone, "business_hours": self.business_hours,
+                "holidays": self.holidays.model_dump(), "closures": self.closures}
 
     def team_for(self, intent: str | None, requested: str | None = None) -> str:
         """The team named by the assistant if we know it, else the one mapped to the intent."""

@@ -109,6 +109,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "A person from our team will answer you here as soon as one is available. You are number "
               "{position} in line; you don't need to repeat anything.",
     },
+    "handoff_after_hours": {  # {hours}: "Ahora estamos cerrados; abrimos el lunes a las 09:00." (business_hours)
+        "es": "{hours} Tu caso queda registrado y una persona te responderá entonces; no necesitas repetir nada.",
+        "en": "{hours} Your case is recorded and a person will answer you then; you don't need to repeat anything.",
+    },
+    "handoff_after_hours_no_opening": {  # closed, and no opening within the next three weeks
+        "es": "{hours} Tu caso queda registrado y una persona te responderá en cuanto abramos; "
+              "no necesitas repetir nada.",
+        "en": "{hours} Your case is recorded and a person will answer you as soon as we open; "
+              "you don't need to repeat anything.",
+    },
     "agent_joined": {
         "es": "{name} se ha unido a la conversacion.",
         "en": "{name} has joined the conversation.",

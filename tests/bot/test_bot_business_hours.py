@@ -43,7 +43,7 @@ def test_after_hours_opens_tomorrow(ops: dict) -> None:
     assert not status.is_open and status.reason == "closed"
     assert status.next_open == at(2026, 11, 26, 9, 0)
     assert describe(status, now, "en") == "We're closed right now; we open tomorrow at 09:00."
-    assert describe(status, now, "es") == "Ahora estamos cerrados; abrimos manana a las 09:00."
+    assert describe(status, now, "es") == "Ahora estamos cerrados; abrimos mañana a las 09:00."
 
 
 def test_before_opening_opens_today(ops: dict) -> None:
@@ -79,7 +79,7 @@ def test_mexican_holiday_names_the_holiday(ops: dict) -> None:
     assert status.next_open == at(2026, 9, 17, 9, 0)
     assert describe(status, now, "en") == "We're closed today for Independence Day; we open tomorrow at 09:00."
     assert describe(status, now, "es") == (
-        "Hoy estamos cerrados por Día de la Independencia; abrimos manana a las 09:00."
+        "Hoy estamos cerrados por Día de la Independencia; abrimos mañana a las 09:00."
     )
 
 
@@ -119,3 +119,9 @@ def test_action_answers_in_customer_language(dispatcher, make_tracker, run_actio
         "We're open now until 18:00.",
         "Estamos abiertos ahora, hasta las 18:00.",
     ]
+
+
+def test_the_assistant_and_the_service_share_one_implementation() -> None:
+    import handoff.core.business_hours as service_hours
+
+    assert hours_status is service_hours.hours_status and describe is service_hours.describe
