@@ -22,7 +22,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,6 +44,7 @@ from tests.service.support.stack import migrate  # noqa: E402
 TEAMS = ["care", "returns", "fraud", "accounts"]
 AGENTS, QUEUED, CAPACITY = 200, 1000, 3
 OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
+OPEN = datetime(2026, 11, 25, 17, 30, tzinfo=timezone.utc)  # a Wednesday, 11:30 in Mexico City: business hours
 
 
 def customer_with_case(status: str, team: str | None, minutes_ago: float, **case_fields) -> tuple[Customer, Case]:
@@ -114,7 +115,8 @@ async def routing_sample(sessions, case_id: str, *, expect: str = OVERFLOW, writ
         transaction = await session.begin()
         case = await session.get(Case, case_id)
         start = time.perf_counter()
-        decision = await (route_case if write else decide)(session, case, OPERATIONS)
+        decision = await (route_case(session, case, OPERATIONS, now=OPEN) if write
+                          else decide(session, case, OPERATIONS, now=OPEN))
         elapsed = time.perf_counter() - start
         await transaction.rollback()
     assert decision.action == expect, decision

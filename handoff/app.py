@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                           verifications=Verifications(secret, limits), couriers=couriers)
     conversations = core.conversations
     whatsapp = WhatsAppRuntime(settings, sessions, whatsapp_sending, conversations)
-    inbox = build_inbox(settings, sessions, operations, deliverers, live, core.events, core.queues)
+    inbox = build_inbox(settings, sessions, operations, deliverers, live, core.events, core.queues,
+                        whatsapp_sending.follow_up)
     WebchatChannel(
         sio, conversations, sessions, secret,
         max_chars=settings.webchat_max_message_chars,

@@ -1,8 +1,9 @@
 """The channel-free services of one process, composed in one place: the app and the tests build them here."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,13 +34,15 @@ class CoreServices:
 
 def build_services(sessions: async_sessionmaker[AsyncSession], operations: Operations, bot: RasaClient,
                    deliverers: Mapping[str, Deliverer], listeners: Iterable[Listener] = (),
-                   verifications: Verifications | None = None, couriers: Sequence[CodeCourier] = ()) -> CoreServices:
+                   verifications: Verifications | None = None, couriers: Sequence[CodeCourier] = (),
+                   clock: Callable[[], datetime] | None = None) -> CoreServices:
     """The designers' samples and the commitments' snapshot upkeep always listen; the app adds the inbox's
     live pushes (it needs Socket.IO).
     With `verifications`, the assistant's offer of a code is sent by the `couriers` (WhatsApp, a call) and the
-    code typed while one is pending is checked by the service, never the assistant."""
+    code typed while one is pending is checked by the service, never the assistant. `clock`: the instant handoffs
+    read business hours at (default the wall clock)."""
     events = EventBus([HandoffSamples(sessions), CommitmentSnapshots(sessions), *listeners])
-    notices = RoutingNotices(operations, deliverers)
+    notices = RoutingNotices(operations, deliverers, clock)
     codes = requests = None
     if verifications is not None:
         codes = TypedCodes(sessions, verifications, operations, deliverers, notices)

@@ -1,12 +1,13 @@
 """Routing with the database: assign a case to an agent or queue it, and drain queues onto free agents."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.core import routing_policy
+from handoff.core import after_hours, routing_policy
+from handoff.core.after_hours import hours_at
 from handoff.core.agents import loads
 from handoff.core.handoffs import current_handoff, end_handoff
 from handoff.core.operations import Operations
@@ -61,8 +62,10 @@ async def previous_agent(session: AsyncSession, case: Case, handoff: Handoff | N
 
 
 async def situation_of(session: AsyncSession, case: Case, operations: Operations,
-                       handoff: Handoff | None) -> Situation:
-    """The situation the routing policy decides on, read from the store for the just-queued case."""
+                       handoff: Handoff | None, now: datetime | None = None) -> Situation:
+    """The situation the routing policy decides on, read from the store for the just-queued case at `now` (the
+    handoff's instant: business hours are read at it; default the business clock)."""
+    hours = hours_at(operations, now or after_hours.business_clock())
     previous = await previous_agent(session, case, handoff)
     agents = await loads(session, team=case.team)
     if previous is not None and all(agent.id != previous for agent in agents):
@@ -77,6 +80,7 @@ async def situation_of(session: AsyncSession, case: Case, operations: Operations
         agents=agents, position=await queue_position(session, case),
         answer_target_seconds=sla.answer if sla is not None else None,
         average_handle_seconds=operations.inbox.average_handle_seconds,
+        open_now=hours.is_open, opens_at=hours.next_open,
         follow_up=previous is not None, previous_agent=previous,
         intent=handoff.intent if handoff is not None else None,
         verified=any(identity.verified for identity in identities),
@@ -88,24 +92,29 @@ async def situation_of(session: AsyncSession, case: Case, operations: Operations
 
 
 async def decide(session: AsyncSession, case: Case, operations: Operations,
-                 handoff: Handoff | None = None) -> Decision:
-    """The routing decision for the just-queued case (its open handoff read unless given), reads only."""
+                 handoff: Handoff | None = None, now: datetime | None = None) -> Decision:
+    """The routing decision for the just-queued case (its open handoff read unless given) at `now`, reads only."""
     if handoff is None:
         handoff = await current_handoff(session, case.id)
-    return routing_policy.decide(await situation_of(session, case, operations, handoff))
+    return routing_policy.decide(await situation_of(session, case, operations, handoff, now))
 
 
-async def route_case(session: AsyncSession, case: Case, operations: Operations, *, actor: str = "system") -> Decision:
-    """Decides the just-queued case's next step, applies it (an agent, a hold for one, or the queue) and records
-    the decision and its reason on the handoff and the timeline."""
+async def route_case(session: AsyncSession, case: Case, operations: Operations, *, actor: str = "system",
+                     now: datetime | None = None) -> Decision:
+    """Decides the just-queued case's next step at `now`, applies it (an agent, a hold for one, the queue, or kept
+    for the opening) and records the decision and its reason on the handoff and the timeline."""
+    now = now or after_hours.business_clock()
     handoff = await current_handoff(session, case.id)
-    decision = await decide(session, case, operations, handoff)
+    decision = await decide(session, case, operations, handoff, now)
     if decision.action == routing_policy.ASSIGN and decision.agent_id is not None:
         agent = await session.get(Agent, decision.agent_id, with_for_update=True)
         if agent is not None:
             await assign(session, case, agent, actor=actor, accept=False)
         else:  # gone meanwhile: decide again without them
-            decision = await decide(session, case, operations, handoff)
+            decision = await decide(session, case, operations, handoff, now)
+    case.kept_until = case.opened_at = None
+    if decision.action == routing_policy.AFTER_HOURS:  # queued, routed to no one until the opening pass
+        case.kept_until = decision.opens_at.astimezone(timezone.utc) if decision.opens_at else None
     if decision.action == routing_policy.HOLD and decision.hold_seconds is not None:
         case.held_for_id = decision.agent_id
         case.held_until = utcnow() + timedelta(seconds=decision.hold_seconds)
@@ -125,7 +134,7 @@ async def drain(session: AsyncSession, teams: set[str] | None = None) -> list[tu
         return []
     rows = (await session.execute(
         select(Case.id, Case.team, Case.priority, Case.queued_at, Case.held_for_id, Case.held_until)
-        .where(Case.status == "queued", Case.team.in_(sorted(teams)))
+        .where(Case.status == "queued", Case.team.in_(sorted(teams)), not_kept())
         .order_by(Case.priority.desc(), Case.queued_at).limit(DRAIN_BATCH)
     )).all()
     queue = [QueuedCase(row.id, row.team, row.priority, row.queued_at, row.held_for_id, row.held_until)
@@ -141,10 +150,17 @@ async def drain(session: AsyncSession, teams: set[str] | None = None) -> list[tu
     return done
 
 
+def not_kept() -> ColumnElement[bool]:
+    """Not a case kept after hours that the opening pass has not routed yet (nobody takes those before it)."""
+    return or_(Case.kept_until.is_(None), Case.opened_at.is_not(None))
+
+
 async def abandon_stale(session: AsyncSession, silent_since: datetime) -> list[str]:
-    """Queued or never-accepted cases whose customer has not written since `silent_since` end as abandoned."""
+    """Queued or never-accepted cases whose customer has not written since `silent_since` end as abandoned; a case
+    kept after hours is not waiting on the customer overnight: its silence counts from its opening."""
     stale = list(await session.scalars(
-        select(Case).where(Case.status.in_(("queued", "assigned")), Case.last_customer_message_at < silent_since)
+        select(Case).where(Case.status.in_(("queued", "assigned")), Case.last_customer_message_at < silent_since,
+                           or_(Case.kept_until.is_(None), Case.opened_at < silent_since))
         .limit(DRAIN_BATCH).with_for_update()
     ))
     ended = []

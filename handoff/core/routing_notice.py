@@ -1,13 +1,16 @@
 """Right after a handoff: route the case, and tell the customer who answers and roughly when."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.core import routing_policy
+from handoff.core import after_hours, routing_policy
+from handoff.core.after_hours import after_hours_notice, hours_at
 from handoff.core.assignment import route_case
+from handoff.core.business_hours import HoursStatus
 from handoff.core.cases import case_language
 from handoff.core.events import Assigned, CaseChanged, CaseEvent, HandedOff
 from handoff.core.handoffs import HandoffRequest, hand_to_people
@@ -19,8 +22,12 @@ from handoff.core.texts import text as service_text
 from handoff.store.models import Case, Customer
 
 
-def routing_notice(decision: Decision, language: str) -> str:
-    """What the customer is told right after the handoff: who answers and roughly when."""
+def routing_notice(decision: Decision, language: str, hours: HoursStatus | None = None,
+                   now: datetime | None = None) -> str:
+    """What the customer is told right after the handoff: who answers and roughly when (after hours: when people
+    are back, from `hours` read at `now`)."""
+    if decision.action == routing_policy.AFTER_HOURS and hours is not None and now is not None:
+        return after_hours_notice(hours, now, language)
     if decision.action == routing_policy.ASSIGN:
         return service_text("handoff_assigned", language)
     if decision.action == routing_policy.HOLD:
@@ -42,15 +49,19 @@ class Routed:
 class RoutingNotices:
     """Used inside the transaction that handed the case off, by every door (chat turns, calls)."""
 
-    def __init__(self, operations: Operations, deliverers: Mapping[str, Deliverer]) -> None:
+    def __init__(self, operations: Operations, deliverers: Mapping[str, Deliverer],
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.operations = operations
         self.deliverers = deliverers
+        self.clock = clock  # the instant business hours are read at; None: the business clock
 
     async def route(self, session: AsyncSession, case: Case, customer: Customer, channel: str,
                     address: str) -> Routed:
         """Routes the just-handed-off case and tells the customer in their language and channel."""
-        decision = await route_case(session, case, self.operations)
-        text = routing_notice(decision, case_language(self.operations, case, customer))
+        now = self.clock() if self.clock is not None else after_hours.business_clock()
+        decision = await route_case(session, case, self.operations, now=now)
+        text = routing_notice(decision, case_language(self.operations, case, customer),
+                              hours_at(self.operations, now), now)
         notice = OutboundMessage(actor="system", text=text)
         await stage_to_customer(session, case, self.deliverers, channel=channel, address=address, message=notice,
                                 actor="system")

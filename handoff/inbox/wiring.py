@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.core.commitment_alerts import DueCommitments
 from handoff.core.events import EventBus
 from handoff.core.messages import Deliverer
+from handoff.core.opening import OpeningChannel, Openings
 from handoff.core.operations import Operations
 from handoff.core.queues import Queues
 from handoff.core.sweeper import AbandonSweeper
@@ -51,13 +52,16 @@ class Inbox:
     commitments: Commitments
     due_commitments: DueCommitments
     due_every_seconds: float
+    openings: Openings
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
-        """Background work of the inbox: the abandoned-case sweeper, follow-ups whose hold ended, due commitments."""
+        """Background work of the inbox: the abandoned-case sweeper, follow-ups whose hold ended, due commitments,
+        the opening."""
         self.tasks.append(asyncio.create_task(self.sweeper.run()))
         self.tasks.append(asyncio.create_task(self.queues.run()))
         self.tasks.append(asyncio.create_task(self.due_commitments.run(self.due_every_seconds)))
+        self.tasks.append(asyncio.create_task(self.openings.run()))
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -94,11 +98,14 @@ def build_live(settings: Settings, sessions: async_sessionmaker[AsyncSession], s
 
 
 def build_inbox(settings: Settings, sessions: async_sessionmaker[AsyncSession], operations: Operations,
-                deliverers: Mapping[str, Deliverer], parts: LiveParts, events: EventBus, queues: Queues) -> Inbox:
-    """The inbox shares the channels' deliverers, so agents answer exactly the way the assistant does."""
+                deliverers: Mapping[str, Deliverer], parts: LiveParts, events: EventBus, queues: Queues,
+                follow_up: OpeningChannel | None = None) -> Inbox:
+    """The inbox shares the channels' deliverers, so agents answer exactly the way the assistant does; cases kept
+    after hours are routed at the opening (a template on `follow_up` when the WhatsApp window closed)."""
     actions = InboxActions(sessions, operations, deliverers, events, queues)
     sweeper = AbandonSweeper(sessions, events, timedelta(hours=settings.inbox_abandon_after_hours))
     people = People(sessions, operations, queues, parts.live)
+    openings = Openings(sessions, events, queues, operations, deliverers, follow_up)
     return Inbox(parts.auth, actions, Merging(sessions, events, queues), people, parts.live, sweeper, queues,
                  Commitments(sessions, events), DueCommitments(sessions, events),
-                 settings.commitments_due_check_seconds)
+                 settings.commitments_due_check_seconds, openings)

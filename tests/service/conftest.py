@@ -5,11 +5,13 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.core import after_hours
 from handoff.store.db import create_engine, session_factory
 from tests.service.support.graph_api import GraphStandIn
 from tests.service.support.processes import REPO, reap_orphans
@@ -42,6 +44,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Servers left by a test run that was killed (kill -9, a closed terminal) would hold ports and CPU."""
     reap_orphans()
+
+
+# A Wednesday, 11:30 in Mexico City: operations.yml's business hours are open.
+OPEN_FOR_BUSINESS = datetime(2026, 11, 25, 17, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def open_for_business(monkeypatch: pytest.MonkeyPatch) -> None:
+    """operations.yml has business hours: a test that is not about them reads them at an instant the operation is
+    open, so it passes at any time of day; the after-hours tests give their own clock to what they build."""
+    monkeypatch.setattr(after_hours, "business_clock", lambda: OPEN_FOR_BUSINESS)
 
 
 @pytest.fixture(scope="session")

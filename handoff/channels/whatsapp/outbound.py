@@ -69,7 +69,8 @@ async def last_inbound_at(session: AsyncSession, customer_id: str) -> datetime |
 
 
 class WhatsAppFollowUp:
-    """WhatsApp as the channel another door continues on (a missed call): an approved template to the customer."""
+    """WhatsApp as the channel another door continues on (a missed call, a case kept after hours at the opening):
+    an approved template to the customer."""
 
     channel = CHANNEL
 
@@ -80,6 +81,10 @@ class WhatsAppFollowUp:
     async def address(self, session: AsyncSession, customer_id: str) -> str | None:
         """Where the customer last wrote from (wa_id or business-scoped id), else their newest phone or id."""
         return await customer_address(session, customer_id, CHANNEL, self.deliverer)
+
+    async def window_open(self, session: AsyncSession, customer_id: str, now: datetime) -> bool:
+        """Whether free text reaches the customer now (their last WhatsApp message is under 24 hours old)."""
+        return can_send_free_text(await last_inbound_at(session, customer_id), now)
 
     def template(self, name: str, language: str, customer_language: str | None, values: list[str], *,
                  actor: str) -> OutboundMessage:

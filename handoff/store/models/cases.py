@@ -18,6 +18,7 @@ class Case(Base):
         Index("ix_cases_assignee_status", "assignee_id", "status"),
         Index("ix_cases_created", "created_at"),  # the dashboard reads a date range
         Index("ix_cases_customer_created", "customer_id", "created_at"),  # recontacts within the follow-up window
+        Index("ix_cases_kept", "status", "kept_until"),  # the opening pass finds the cases kept for it
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -42,6 +43,8 @@ class Case(Base):
     reask_turns: Mapped[int] = mapped_column(Integer, default=0)  # the assistant asked for a fact already known
     held_for_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))  # a follow-up queued for its agent…
     held_until: Mapped[datetime | None]  # … until then; afterwards any agent of the team
+    kept_until: Mapped[datetime | None]  # handed off after hours: kept (queued, routed to no one) for this opening…
+    opened_at: Mapped[datetime | None]  # … until the opening pass routed it (core/opening.py), once
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -58,12 +58,13 @@ async def test_rasa_down_keeps_the_message_tells_the_customer_and_queues(session
     assert case.status == "queued" and case.handoff_count == 1
     assert handoff.reason == "bot_unavailable" and handoff.bot_turns == 1
     assert [(e.actor, e.kind) for e in events] == [("customer", "message"), ("system", "message"),
-                                                   ("system", "handoff"), ("system", "message")]
+                                                   ("system", "handoff"), ("system", "routing"),
+                                                   ("system", "message")]
     assert events[0].text == "hi, where is my order?"
     assert "person" in deliverer.delivered[0][1].text  # told in English, the language the page declared
     assert "number 1 in line" in deliverer.delivered[1][1].text  # then where they wait
     assert deliverer.typing_states == [True, False]
-    assert deliverer.staged == [events[1].id, events[3].id]  # staged inside the transaction that stored them
+    assert deliverer.staged == [events[1].id, events[4].id]  # staged inside the transaction that stored them
 
 
 async def test_after_a_handoff_messages_wait_for_people_while_the_bot_is_down(sessions) -> None:

@@ -113,12 +113,23 @@ def migrate(database_url: str) -> None:
         upgrade(database_url)
 
 
+def always_open_operations(workdir: Path) -> Path:
+    """operations.yml without business_hours (open around the clock): a service process's clock cannot be pinned,
+    so unless a test gives its own OPERATIONS_FILE its handoffs do not depend on the time of day it runs."""
+    path = workdir / "operations-always-open.yml"
+    if not path.exists():
+        operations = yaml.safe_load((REPO / "operations.yml").read_text(encoding="utf-8"))
+        operations.pop("business_hours", None)
+        path.write_text(yaml.safe_dump(operations, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 def start_service(env: dict[str, str], workdir: Path) -> Service:
-    """Migrates its database, then runs uvicorn as `make run` does."""
+    """Migrates its database, then runs uvicorn as `make run` does (open around the clock unless told)."""
     port = free_port()
     database_url = env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{workdir / f'service-{port}.sqlite3'}"
     full_env = {"PORT": str(port), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "DATABASE_URL": database_url,
-                "LOG_LEVEL": "INFO", **env}
+                "LOG_LEVEL": "INFO", "OPERATIONS_FILE": str(always_open_operations(workdir)), **env}
     full_env["DATABASE_URL"] = database_url
     migrate(database_url)
     process = Process("service", [str(VENV / "bin" / "uvicorn"), "handoff.app:app", "--factory", "--host",
