@@ -60,6 +60,8 @@ class CaseSummary(View):
     queued_at: str | None
     waiting_seconds: int | None
     last_customer_message_at: str | None
+    returning: bool  # a recontact, or a reply routed back to the agent who handled the customer
+    kept_until: str | None  # handed off after hours: routed at this opening, to no one before
 
 
 class CaseDetail(CaseSummary):
@@ -143,6 +145,8 @@ class HandoffView(View):
     ended_at: str | None
     agent_id: str | None
     outcome: str | None
+    decision: str | None  # the routing policy's: assign hold queue overflow after_hours
+    decision_reason: str | None
 
 
 class MediaView(View):
@@ -203,12 +207,36 @@ class Canned(View):
     text: str
 
 
+class PreviousCase(View):
+    """A returning customer's previous case: when, how it ended, who handled it."""
+
+    id: str
+    status: str
+    channel: str
+    team: str | None
+    disposition: str | None
+    outcome: str | None
+    created_at: str
+    resolved_at: str | None
+    agent_id: str | None
+    agent_name: str | None
+
+
+class Returning(View):
+    """Shown when the customer is back (handoff/inbox/returning.py)."""
+
+    previous_case: PreviousCase | None  # None: the reader may not read it, or a reply within the same case
+    commitments: list[dict[str, Any]] | None  # the previous case's open ones; None: not recorded by this build
+    routing_reason: str | None
+
+
 class CaseView(View):
     """Everything an agent needs to answer without asking again."""
 
     case: CaseDetail
     customer: CustomerView
     handoff: HandoffView | None
+    returning: Returning | None
     transitions: list[HandoffView]
     events: list[EventView]
     more_before: int | None

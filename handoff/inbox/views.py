@@ -17,6 +17,7 @@ from handoff.core.hashchain import utc_iso
 from handoff.core.merge_evidence import open_suggestions
 from handoff.core.permissions import Reader
 from handoff.core.routing import EPOCH
+from handoff.inbox.returning import FOLLOW_UP_REASONS, returning_view
 from handoff.store.models import Agent, Case, Customer, Handoff, Identity, TimelineEvent, utcnow
 
 PAGE = 50
@@ -24,7 +25,10 @@ LIST_LIMIT = 200
 # Only these payload keys reach agents: addresses (webchat session ids) and raw provider data never do.
 SAFE_PAYLOAD = ("quick_replies", "image", "reason", "intent", "confidence", "team", "slots", "direction",
                 "agent_id", "accepted", "score", "disposition", "agent_name", "error", "template", "title",
-                "merge_id", "kept_case_id", "absorbed_case_id", "reask")
+                "merge_id", "kept_case_id", "absorbed_case_id", "reask",
+                # routing events (core/assignment.route_case, core/opening.py): the decision and why
+                "decision", "hold_seconds", "position", "wait_seconds", "opens_at", "offers", "verify_identity",
+                "reached")
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -43,10 +47,13 @@ def event_view(event: TimelineEvent, agent_names: dict[str, str]) -> dict[str, A
     """A timeline event as the inbox renders it (as text, always)."""
     payload = event.payload or {}
     actor_name = agent_names.get(event.actor.removeprefix("agent:")) if event.actor.startswith("agent:") else None
+    shown = {key: payload[key] for key in SAFE_PAYLOAD if key in payload}
+    if event.kind == "routing" and payload.get("agent_id") in agent_names:
+        shown["agent_name"] = agent_names[payload["agent_id"]]  # "Held for Ana until 10:32"
     return {
         "id": event.id, "case_id": event.case_id, "seq": event.seq, "channel": event.channel,
         "direction": event.direction, "actor": event.actor, "actor_name": actor_name, "kind": event.kind,
-        "text": event.text, "payload": {key: payload[key] for key in SAFE_PAYLOAD if key in payload},
+        "text": event.text, "payload": shown,
         "delivery_status": event.delivery_status, "at": iso(event.created_at),
         "media": agent_media(payload.get("media"), payload.get("media_error"), f"/inbox/api/events/{event.id}/media"),
     }
@@ -60,7 +67,7 @@ def handoff_view(handoff: Handoff | None) -> dict[str, Any] | None:
         "confidence": handoff.confidence, "summary": handoff.summary, "slots": handoff.slots or {},
         "team": handoff.team, "bot_turns": handoff.bot_turns, "queued_at": iso(handoff.queued_at),
         "accepted_at": iso(handoff.accepted_at), "ended_at": iso(handoff.ended_at), "agent_id": handoff.agent_id,
-        "outcome": handoff.outcome,
+        "outcome": handoff.outcome, "decision": handoff.decision, "decision_reason": handoff.decision_reason,
     }
 
 
@@ -77,6 +84,9 @@ def case_summary(case: Case, customer: Customer | None, handoff: Handoff | None,
         "accepted": bool(handoff and handoff.accepted_at),
         "queued_at": iso(case.queued_at), "waiting_seconds": seconds_since(case.queued_at, now),
         "last_customer_message_at": iso(case.last_customer_message_at),
+        "returning": case.previous_case_id is not None or bool(
+            handoff and handoff.decision_reason in FOLLOW_UP_REASONS),
+        "kept_until": iso(case.kept_until) if case.status == "queued" and case.opened_at is None else None,
     }
 
 
@@ -112,7 +122,10 @@ async def assigned_to(session: AsyncSession, agent_id: str) -> list[dict[str, An
 
 
 async def agent_names(session: AsyncSession, events: list[TimelineEvent]) -> dict[str, str]:
+    """Names of the agents who wrote the events, and of those a routing event names."""
     ids = {event.actor.removeprefix("agent:") for event in events if event.actor.startswith("agent:")}
+    ids |= {str((event.payload or {})["agent_id"]) for event in events
+            if event.kind == "routing" and (event.payload or {}).get("agent_id")}
     if not ids:
         return {}
     rows = await session.execute(select(Agent.id, Agent.display_name).where(Agent.id.in_(ids)))
@@ -166,6 +179,7 @@ async def case_view(session: AsyncSession, case: Case, reader: Reader,
                             for s, other in (await open_suggestions(session, customer.id) if customer else [])],
         },
         "handoff": handoff_view(latest_human),
+        "returning": await returning_view(session, case, latest_human, reader),
         "transitions": [handoff_view(h) for h in reversed(handoffs)],
         "events": [event_view(event, names) for event in events],
         "more_before": events[0].id if more and events else None,

@@ -4,6 +4,7 @@ import { api, ApiError, setCsrf } from "./api.js";
 import { $, clear, h } from "./dom.js";
 import { customerLabel, eventItem, renderCustomer, renderList, renderSummary, renderSupervisor, tickWaiting } from "./render.js";
 import { mountCallCards, renderCalls } from "./calls.js";
+import { renderReturning } from "./routing.js";
 import { mountDashboard, openDashboard } from "./dashboard.js";
 import { mountTemplates, showTemplates } from "./templates.js";
 import { commitmentDue, renderOverdue, showCommitments } from "./commitments.js";
@@ -145,6 +146,7 @@ async function reloadCase() {
   const canned = clear($("#canned"));
   canned.append(h("option", { value: "" }, "—"));
   for (const item of view.canned) canned.append(h("option", { value: item.text }, item.title));
+  renderReturning(view.returning);
   renderSummary(view.handoff, view.transitions);
   renderCustomer(view.customer, c, { onMerge: mergeSuggested, onDismiss: dismissSuggestion, onMergeCase: mergeCase });
   await showCommitments(view, state.me, reloadCase);

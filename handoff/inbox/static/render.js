@@ -1,5 +1,6 @@
 // Rendering of lists, the case view, the customer panel, the summary and the supervisor panel (text only).
 import { $, clear, clock, duration, h, sinceSeconds } from "./dom.js";
+import { dayTime, routingText } from "./routing.js";
 
 const ACTOR_LABEL = { customer: "Customer", bot: "Assistant", system: "System" };
 
@@ -22,7 +23,9 @@ export function caseItem(summary, selectedId, onOpen) {
       h("span", { class: "tag" }, summary.reason || summary.status),
       h("span", { class: "tag" }, summary.channel),
       h("span", { class: "tag" }, (summary.language || "?").toUpperCase()),
-      h("span", { class: "tag" }, summary.team || "")),
+      h("span", { class: "tag" }, summary.team || ""),
+      summary.returning ? h("span", { class: "tag returning" }, "returning") : null,
+      summary.kept_until ? h("span", { class: "tag kept" }, `after hours · ${dayTime(summary.kept_until)}`) : null),
     waiting,
     summary.status === "assigned" && !summary.accepted ? h("span", { class: "tag new" }, "new") : null));
 }
@@ -78,6 +81,8 @@ export function eventItem(event, currentCaseId) {
     const back = p.withdrawn ? "Returned to the assistant: it is back" : "Returned to the assistant";
     body = h("div", { class: "text" }, p.direction === "to_bot" ? back
       : `Handed to people: ${p.reason || ""}${p.intent ? ` (${p.intent})` : ""}${p.team ? ` → ${p.team}` : ""}`);
+  } else if (event.kind === "routing") {
+    body = h("div", { class: "text" }, routingText(event));
   } else if (event.kind === "assignment") {
     body = h("div", { class: "text" }, `Assigned to ${event.text || ""}`);
   } else if (event.kind === "merge" && event.payload && event.payload.merge_id && event.text !== "merge undone") {
