@@ -1,5 +1,5 @@
 """The inbox's "returning customer" read model: a recontact's previous case (when, its outcome, its agent) and
-what was promised on it, so the agent who takes a follow-up does not ask again."""
+what was promised on it and is still open, so the agent who takes a follow-up does not ask again."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,18 +9,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core import routing_policy
 from handoff.core.case_scope import readable
+from handoff.core.commitments import aware
 from handoff.core.hashchain import utc_iso
 from handoff.core.permissions import Reader
-from handoff.store.models import Agent, Case, Handoff
+from handoff.store.models import Agent, Case, Commitment, Handoff, utcnow
 
 FOLLOW_UP_REASONS = (routing_policy.FOLLOW_UP_AGENT, routing_policy.FOLLOW_UP_AGENT_BUSY,
                      routing_policy.FOLLOW_UP_AGENT_AWAY)
 
 
-async def open_commitments(session: AsyncSession, case_id: str) -> list[dict[str, Any]] | None:
-    """The previous case's open commitments; None while this build records none (the commitments table, item 7 of
-    issue 14, has not landed: the card then says nothing rather than "none")."""
-    return None
+OPEN_LIMIT = 20  # a case with more open promises than this is its own problem; the commitments panel lists all
+
+
+async def open_commitments(session: AsyncSession, case_id: str) -> list[dict[str, Any]]:
+    """The previous case's promises still open (overdue ones included), soonest due first."""
+    rows = await session.scalars(select(Commitment).where(Commitment.case_id == case_id,
+                                                          Commitment.status == "open")
+                                 .order_by(Commitment.due_at, Commitment.id).limit(OPEN_LIMIT))
+    now = utcnow()
+    return [{"id": row.id, "text": row.text, "due_at": utc_iso(row.due_at),
+             "overdue": aware(row.due_at) < now} for row in rows]
 
 
 async def returning_view(session: AsyncSession, case: Case, latest: Handoff | None,

@@ -222,11 +222,20 @@ class PreviousCase(View):
     agent_name: str | None
 
 
+class OpenCommitment(View):
+    """A promise of the previous case still open: what, by when, overdue already."""
+
+    id: int
+    text: str
+    due_at: str
+    overdue: bool
+
+
 class Returning(View):
     """Shown when the customer is back (handoff/inbox/returning.py)."""
 
     previous_case: PreviousCase | None  # None: the reader may not read it, or a reply within the same case
-    commitments: list[dict[str, Any]] | None  # the previous case's open ones; None: not recorded by this build
+    commitments: list[OpenCommitment] | None  # the previous case's open ones; None: no previous case to read
     routing_reason: str | None
 
 

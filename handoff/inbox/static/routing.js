@@ -64,9 +64,10 @@ export function renderReturning(returning) {
       h("dt", {}, "Agent"), h("dd", { class: "previous-agent" }, prev.agent_name || "—"),
       h("dt", {}, "Channel"), h("dd", {}, prev.channel)));
   }
-  if (returning.commitments === null) return;  // commitments are not recorded by this deployment yet
+  if (!returning.commitments) return;  // no previous case this agent may read
   body.append(h("h4", {}, "Open commitments"),
     returning.commitments.length
-      ? h("ul", { class: "commitments" }, returning.commitments.map((c) => h("li", {}, `${c.text}${c.due_at ? ` · due ${clock(c.due_at)}` : ""}`)))
+      ? h("ul", { class: "previous-commitments" }, returning.commitments.map((c) => h("li", { class: c.overdue ? "overdue" : "" },
+        `${c.text} · due ${clock(c.due_at)}${c.overdue ? " · overdue" : ""}`)))
       : h("p", { class: "muted" }, "None"));
 }

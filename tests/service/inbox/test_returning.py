@@ -1,10 +1,11 @@
 """A returning customer through the whole app (SQLite and PostgreSQL): the agent who resolved their last case
-gets the recontact and reads on it "returning customer", the previous case (when, its disposition, its agent) and
-the routing decision on the timeline with the agent's name; a held follow-up names who it is held for."""
+gets the recontact and reads on it "returning customer", the previous case (when, its disposition, its agent, its
+open commitment) and the routing decision on the timeline with the agent's name."""
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -58,6 +59,9 @@ async def test_the_agent_sees_a_returning_customer_with_the_previous_case_and_wh
     session_id = await visitor.connect()
     await visitor.say("quiero devolver mi pedido", metadata={"language": "es"})
     first = await open_case(served, session_id)
+    due = (datetime.now(timezone.utc) + timedelta(days=5)).isoformat()
+    promised = await ana.post(f"/cases/{first}/commitments", {"text": "Reembolso en 5 días hábiles", "due_at": due})
+    assert promised.status_code in (200, 201), promised.text
     resolved = await ana.post(f"/cases/{first}/resolve", {"disposition": "refund_issued"})
     assert resolved.status_code == 200, resolved.text
     bea = await online(served, "bea-returning@example.com", "Bea")  # free, but the follow-up is Ana's
@@ -70,7 +74,8 @@ async def test_the_agent_sees_a_returning_customer_with_the_previous_case_and_wh
     previous = view["returning"]["previous_case"]
     assert (previous["id"], previous["disposition"], previous["agent_name"]) == (first, "refund_issued", "Ana")
     assert previous["resolved_at"] and view["returning"]["routing_reason"] == "follow_up_agent"
-    assert view["returning"]["commitments"] is None  # no commitments table in this build yet
+    promise = view["returning"]["commitments"]
+    assert [(c["text"], c["overdue"]) for c in promise] == [("Reembolso en 5 días hábiles", False)]
     assert (view["handoff"]["decision"], view["handoff"]["decision_reason"]) == ("assign", "follow_up_agent")
     routing = [e for e in view["events"] if e["kind"] == "routing" and e["case_id"] == again]
     assert routing and routing[-1]["payload"]["decision"] == "assign"
