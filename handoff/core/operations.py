@@ -40,12 +40,22 @@ class VoiceTeam(BaseModel):
     dial: str | None = None  # "+525555555555" or "sip:care@pbx.example.com"; wins over the queue
 
 
-class MissedCallTemplate(BaseModel):
-    """The approved WhatsApp template a missed caller gets once; `parameters` name the values, in order."""
+class FollowUpTemplate(BaseModel):
+    """An approved WhatsApp template the service writes first with; `parameters` name the values, in order."""
 
     name: str
     language: str
-    parameters: list[str] = Field(default_factory=list)  # customer_name, case_id, phone
+    parameters: list[str] = Field(default_factory=list)  # customer_name, case_id (missed calls: phone too)
+
+
+class MissedCallTemplate(FollowUpTemplate):
+    """The approved WhatsApp template a missed caller gets once."""
+
+
+class ChatRecoveryOperations(BaseModel):
+    """An abandoned website chat continued on WhatsApp (core/recovery.py): the template outside the window."""
+
+    template: FollowUpTemplate | None = None
 
 
 class VoiceOperations(BaseModel):
@@ -118,6 +128,7 @@ class Operations(BaseModel):
     verification_code: VerificationCodeOperations = Field(default_factory=VerificationCodeOperations)
     holidays: Holidays = Field(default_factory=Holidays)
     routing: RoutingOperations = Field(default_factory=RoutingOperations)
+    chat_recovery: ChatRecoveryOperations = Field(default_factory=ChatRecoveryOperations)
 
     @field_validator("business_hours")
     @classmethod

@@ -8,6 +8,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "We got your message. Our assistant is not available right now, so a person from our team "
               "will answer you right here. You don't need to repeat anything.",
     },
+    # An abandoned website chat continued on WhatsApp inside the 24-hour window (core/recovery.py).
+    "chat_recovery": {
+        "es": "Hola, seguimos por aquí. Vimos que dejaste nuestro chat del sitio web sin terminar: responde a "
+              "este mensaje y continuamos con tu caso por WhatsApp.",
+        "en": "Hi, we're still here. We saw you left our website chat before it was finished: reply to this "
+              "message and we'll continue your case on WhatsApp.",
+    },
+    # A WhatsApp "stop"/"baja" (core/consent.py), sent once.
+    "whatsapp_opted_out": {
+        "es": "Listo, ya no te enviaremos mensajes por WhatsApp por nuestra cuenta. Si nos escribes, te "
+              "responderemos aquí como siempre.",
+        "en": "Done: we won't send you WhatsApp messages on our own anymore. If you write to us, we'll still "
+              "answer you here.",
+    },
     "rate_limited": {
         "es": "Estas enviando mensajes muy rapido. Espera unos segundos e intentalo de nuevo.",
         "en": "You are sending messages too fast. Please wait a few seconds and try again.",

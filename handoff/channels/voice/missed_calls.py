@@ -1,8 +1,8 @@
 """Missed-call recovery: once per call, the configured WhatsApp template offers the caller to continue there.
 
 The template comes from the follow-up channel (WhatsApp's adapter, wired in app.py) and goes through its outbox
-like every other message; its reply arrives on the same customer and so joins the same open case. Attempt and
-outcome are `call` and `delivery` timeline events.
+like every other message, never to a caller who opted out of WhatsApp (core/consent.py); its reply arrives on the
+same customer and so joins the same open case. Attempt and outcome are `call` and `delivery` timeline events.
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handoff.channels.voice.calls import call_event
 from handoff.channels.voice.decisions import is_missed, template_values
 from handoff.core.cases import case_language
+from handoff.core.consent import may_message_on_whatsapp
+from handoff.core.customers import follow_merges
 from handoff.core.messages import Deliverer, FollowUpChannel, TemplateUnavailable
 from handoff.core.operations import Operations
 from handoff.core.sending import Staged, deliver_staged, stage_to_customer
@@ -37,12 +39,15 @@ class MissedCalls:
             return []
         config = self.operations.voice.missed_call_template
         customer = await session.get(Customer, case.customer_id)
+        customer = await follow_merges(session, customer) if customer else None
         address = await self.follow_up.address(session, case.customer_id) if customer else None
         reason = None
         if config is None:
             reason = "no missed_call_template in the operations file"
         elif self.follow_up.channel not in self.deliverers:
             reason = "the WhatsApp channel is not running"
+        elif customer is not None and not may_message_on_whatsapp(customer):
+            reason = "the caller opted out of WhatsApp messages"
         elif address is None:
             reason = "the caller has no phone number we can write to"
         if reason is not None or config is None or address is None:

@@ -27,6 +27,7 @@ from handoff.channels.whatsapp.inbound import (
 )
 from handoff.channels.whatsapp.media import MediaStore
 from handoff.channels.whatsapp.numbers import phone_of
+from handoff.channels.whatsapp.opt_out import WhatsAppOptOuts, asks_to_stop
 from handoff.channels.whatsapp.schema import RefusedItem
 from handoff.core.conversation import Conversations, Received
 from handoff.core.customers import follow_merges, link_identities
@@ -70,10 +71,14 @@ def inbound_message(message: ParsedMessage) -> InboundMessage:
     payload: dict[str, Any] = {**message.payload, "profile_name": message.profile_name}
     if message.timestamp is not None:
         payload["sent_at"] = message.timestamp
+    stop = asks_to_stop(message)  # the service answers an opt-out, not the assistant
+    if stop:
+        payload["opt_out"] = True
     return InboundMessage(channel=CHANNEL, identity_kind=kind, identity_value=value, address=message.address,
                           text=message.text, bot_input=message.bot_input, provider_id=message.wamid, verified=True,
                           verified_by="whatsapp", display_name=message.profile_name, payload=payload,
-                          for_bot=message.for_bot, linked_identities=tuple(linked), handle=message.username)
+                          for_bot=message.for_bot and not stop, linked_identities=tuple(linked),
+                          handle=message.username)
 
 
 class WhatsAppIngest:
@@ -87,6 +92,8 @@ class WhatsAppIngest:
         self.writer = writer or WebhookWriter(sessions)
         self.conversations = conversations
         self.media = media
+        self.opt_outs = WhatsAppOptOuts(sessions, conversations.deliverers, conversations.operations,
+                                        conversations.events)
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
         self._limit = asyncio.Semaphore(concurrency)
@@ -191,6 +198,8 @@ class WhatsAppIngest:
             batch = parse_webhook(row.body)
             for message in batch.messages:
                 received = await self.receive(message)
+                if asks_to_stop(message):  # also for a repeat: a retried webhook finishes what a failure left
+                    await self.opt_outs.record(message.wamid)
                 if received.to_bot and received.event_id is not None:
                     turns.append(received.event_id)
             for status in batch.statuses:

@@ -24,7 +24,7 @@ from handoff.channels.whatsapp.window import (
 from handoff.core.messages import OutboundMessage
 from handoff.core.sending import customer_address
 from handoff.core.timeline import append_event
-from handoff.store.models import Case, Outbox, TimelineEvent, utcnow
+from handoff.store.models import Case, Identity, Outbox, TimelineEvent, utcnow
 
 WRITABLE_KINDS = ("whatsapp", "phone", BSUID_KIND)  # identities a WhatsApp message can be sent to
 
@@ -68,9 +68,28 @@ async def last_inbound_at(session: AsyncSession, customer_id: str) -> datetime |
     return as_utc(row.created_at)
 
 
+async def verified_address(session: AsyncSession, customer_id: str, deliverer: WhatsAppDeliverer) -> str | None:
+    """Where the customer last wrote from on WhatsApp, else their newest verified WhatsApp number, phone or
+    business-scoped id: never a number someone only typed."""
+    latest = await session.scalar(
+        select(TimelineEvent.payload).where(TimelineEvent.customer_id == customer_id, TimelineEvent.channel == CHANNEL,
+                                            TimelineEvent.direction == "in")
+        .order_by(TimelineEvent.id.desc()).limit(1))
+    if isinstance(latest, dict) and latest.get("address"):
+        return str(latest["address"])
+    rows = await session.execute(select(Identity.kind, Identity.value).where(
+        Identity.customer_id == customer_id, Identity.verified.is_(True), Identity.kind.in_(WRITABLE_KINDS))
+        .order_by(Identity.id.desc()))
+    for kind, value in rows:
+        address = deliverer.address_for(kind, value)
+        if address is not None:
+            return address
+    return None
+
+
 class WhatsAppFollowUp:
-    """WhatsApp as the channel another door continues on (a missed call, a case kept after hours at the opening):
-    an approved template to the customer."""
+    """WhatsApp as the channel another door continues on (a missed call, a case kept after hours at the opening,
+    an abandoned web chat): an approved template, or free text while the customer's 24-hour window is open."""
 
     channel = CHANNEL
 
@@ -81,6 +100,10 @@ class WhatsAppFollowUp:
     async def address(self, session: AsyncSession, customer_id: str) -> str | None:
         """Where the customer last wrote from (wa_id or business-scoped id), else their newest phone or id."""
         return await customer_address(session, customer_id, CHANNEL, self.deliverer)
+
+    async def verified_address(self, session: AsyncSession, customer_id: str) -> str | None:
+        """A WhatsApp address the customer proved (core.follow_up writes first only there)."""
+        return await verified_address(session, customer_id, self.deliverer)
 
     async def window_open(self, session: AsyncSession, customer_id: str, now: datetime) -> bool:
         """Whether free text reaches the customer now (their last WhatsApp message is under 24 hours old)."""

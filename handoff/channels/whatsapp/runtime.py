@@ -3,7 +3,7 @@ deliverer), then receiving (the ingest needs the conversation service)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,6 +16,7 @@ from handoff.channels.whatsapp.window import load_templates
 from handoff.core.conversation import Conversations
 from handoff.core.operations import Operations
 from handoff.core.outbox import OutboxWorker
+from handoff.core.recovery import ChatRecovery
 from handoff.core.webhook_store import WebhookWriter, sqlite_writer_sessions
 from handoff.settings import Settings
 
@@ -48,12 +49,19 @@ class WhatsAppRuntime:
         self.writer = WebhookWriter(self._writer_store[1] if self._writer_store else sessions,
                                     fast_retry=self._writer_store is not None)
         self.ingest = WhatsAppIngest(sessions, conversations, self.media, writer=self.writer)
+        after = settings.abandoned_chat_recovery_seconds
+        # Abandoned website chats continue here (core/recovery.py): the channel's background task, off at 0.
+        self.recovery = ChatRecovery(sessions, conversations.events, conversations.operations, sending.follow_up,
+                                     conversations.deliverers, after=timedelta(seconds=after)) if after else None
+        self.recovery_every = min(30.0, max(after / 4, 1.0))
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self, started_at: datetime) -> None:
-        """Resumes unfinished webhooks and starts sending the outbox."""
+        """Resumes unfinished webhooks, starts sending the outbox and recovering abandoned website chats."""
         self._tasks = [asyncio.create_task(self.ingest.run(started_at)),
                        asyncio.create_task(self.sending.outbox.run())]
+        if self.recovery is not None:
+            self._tasks.append(asyncio.create_task(self.recovery.run(self.recovery_every)))
 
     async def stop(self) -> None:
         for task in self._tasks:

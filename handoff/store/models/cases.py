@@ -40,6 +40,9 @@ class Case(Base):
     resolved_at: Mapped[datetime | None]
     last_customer_message_at: Mapped[datetime | None]
     csat_requested_at: Mapped[datetime | None]  # the CSAT question went out; the answer may come later
+    # An abandoned website chat was looked at for recovery on WhatsApp (core/recovery.py): sent or skipped, once
+    # per silence of the customer (a later customer message makes a new abandonment possible)
+    recovery_claimed_at: Mapped[datetime | None]
     reask_turns: Mapped[int] = mapped_column(Integer, default=0)  # the assistant asked for a fact already known
     held_for_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))  # a follow-up queued for its agent…
     held_until: Mapped[datetime | None]  # … until then; afterwards any agent of the team

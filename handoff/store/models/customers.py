@@ -38,6 +38,8 @@ class Customer(Base):
     # The open promises of all the customer's cases (id, text, due_at), kept by core.commitments with every write
     # and merge, so the assistant's metadata needs no read of its own on a turn. None: nothing open.
     open_commitments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # "stop"/"baja" on WhatsApp, or an agent: no message the service starts goes there (core/consent.py)
+    whatsapp_opted_out_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -10,7 +10,7 @@ import httpx
 
 from handoff.channels.whatsapp.signature import sign
 from handoff.core.agents import NewAgent, create_agent
-from handoff.store.models import Call, Case, Handoff, Identity, TimelineEvent
+from handoff.store.models import Call, Case, Customer, Handoff, Identity, TimelineEvent, utcnow
 from tests.service.channels.voice.conftest import PUBLIC, VoiceApp, running, voice_settings
 from tests.service.support.graph_api import GraphStandIn
 from tests.service.support.polling import until
@@ -194,6 +194,25 @@ async def test_a_missed_pbx_call_is_followed_up_once(voice: VoiceApp, graph: Gra
     await until(lambda: _sent(graph), "the missed-call template sent")
     await asyncio.sleep(0.3)
     assert [body["template"]["name"] for body in graph.sends()] == ["missed_call"]
+
+
+async def test_a_missed_call_of_a_caller_who_opted_out_sends_nothing(voice: VoiceApp, graph: GraphStandIn) -> None:
+    async with voice.sessions() as session, session.begin():
+        customer = Customer(display_name="Ana", whatsapp_opted_out_at=utcnow())  # "baja" on WhatsApp earlier
+        session.add(customer)
+        await session.flush()
+        session.add(Identity(customer_id=customer.id, kind="phone", value=CALLER, verified=True,
+                             verified_by="whatsapp"))
+    base = {"call_id": "pbx-missed-8", "from": CALLER, "to": "+525500000000"}
+    await post_call_event(voice.client, {**base, "event": "call.started", "sequence": 1})
+    await post_call_event(voice.client, {**base, "event": "call.ended", "sequence": 2, "status": "no-answer"})
+    [stored] = await voice.rows(Call)
+    assert stored.recovery == "skipped"
+    [follow_up] = [e for e in await voice.rows(TimelineEvent, TimelineEvent.kind == "call")
+                   if e.payload.get("event") == "follow_up"]
+    assert follow_up.payload["outcome"] == "skipped" and "opted out" in follow_up.text
+    await asyncio.sleep(0.3)
+    assert graph.sends() == []
 
 
 async def test_callbacks_fill_the_call_card_the_inbox_shows(voice: VoiceApp) -> None:
