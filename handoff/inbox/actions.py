@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.core import audit, csat
 from handoff.core.assignment import assign, route_case
 from handoff.core.cases import case_language
+from handoff.core.consent import set_whatsapp_opt_out
+from handoff.core.customers import follow_merges
 from handoff.core.events import Assigned, CaseChanged, CaseEvent, EventBus, EventsAdded, HandedOff, Resolved
 from handoff.core.handoffs import (
     HandoffRequest,
@@ -31,7 +33,7 @@ from handoff.core.sending import Staged, customer_address, deliver_staged, stage
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import append_event
 from handoff.inbox.auth import Principal
-from handoff.store.models import Agent, Case, utcnow
+from handoff.store.models import Agent, Case, Customer, utcnow
 
 MAX_TEXT = 4096
 Action = Callable[[AsyncSession, Principal, Case, "Outcome"], Awaitable[None]]
@@ -180,6 +182,21 @@ class InboxActions:
                                        actor=principal.actor, kind="note", text=body)
             outcome.event_ids.append(event.id)
             await audit.record(session, principal.actor, "note", case_id=case.id, event_id=event.id)
+        return await self._run(principal, case_id, act)
+
+    async def whatsapp_opt_out(self, principal: Principal, case_id: str, opted_out: bool) -> Outcome:
+        """An agent marks (or clears) the customer's WhatsApp opt-out, e.g. asked by phone; a no-op when so."""
+        async def act(session: AsyncSession, principal: Principal, case: Case, outcome: Outcome) -> None:
+            customer = await session.get(Customer, case.customer_id)
+            if customer is None:
+                raise InboxError(404, "no such customer")
+            customer = await follow_merges(session, customer)
+            event = await set_whatsapp_opt_out(session, case, customer, opted_out=opted_out, actor=principal.actor,
+                                               channel=case.channel)
+            if event is not None:
+                outcome.event_ids.append(event.id)
+                await audit.record(session, principal.actor, "whatsapp_opt_out" if opted_out else "whatsapp_opt_in",
+                                   case_id=case.id, event_id=event.id)
         return await self._run(principal, case_id, act)
 
     async def transfer(self, principal: Principal, case_id: str, *, team: str | None = None,

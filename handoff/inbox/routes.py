@@ -201,6 +201,17 @@ async def resolve(case_id: CaseId, body: Resolve, principal: Worker, actions: Ac
     return done(await run(actions.resolve(principal, case_id, body.disposition)))
 
 
+class OptOut(BaseModel):
+    opted_out: bool
+
+
+@router.post("/api/cases/{case_id}/whatsapp-opt-out", response_model=Done, responses={**TOO_LARGE, **errors(*WORK)})
+async def whatsapp_opt_out(case_id: CaseId, body: OptOut, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
+    """The case's customer opts out of WhatsApp messages the service starts (or back in); `event_ids` is empty
+    when nothing changed."""
+    return done(await run(actions.whatsapp_opt_out(principal, case_id, body.opted_out)))
+
+
 @router.post("/api/cases/{case_id}/return", response_model=Done, responses=errors(*WORK))
 async def return_to_assistant(case_id: CaseId, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     return done(await run(actions.return_to_assistant(principal, case_id)))

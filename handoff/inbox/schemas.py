@@ -124,6 +124,7 @@ class CustomerView(View):
     name: str | None
     handle: str | None
     language: str | None
+    whatsapp_opted_out: bool = False  # "stop"/"baja" or an agent: the service never writes first on WhatsApp
     facts: dict[str, Any]
     identities: list[IdentityView]
     earlier_cases: list[EarlierCase]

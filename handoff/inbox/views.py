@@ -167,6 +167,7 @@ async def case_view(session: AsyncSession, case: Case, reader: Reader,
             "id": customer.id if customer else None, "name": customer.display_name if customer else None,
             "handle": customer.handle if customer else None,
             "language": customer.language if customer else None, "facts": (customer.facts or {}) if customer else {},
+            "whatsapp_opted_out": bool(customer and customer.whatsapp_opted_out_at is not None),
             # webchat identities are signed session ids: say the customer has one, never show it
             "identities": [{"kind": i.kind, "value": i.value if i.kind != "webchat" else "visitor",
                             "verified": i.verified} for i in identities],
