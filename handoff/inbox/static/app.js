@@ -8,6 +8,7 @@ import { renderReturning } from "./routing.js";
 import { mountDashboard, openDashboard } from "./dashboard.js";
 import { mountTemplates, showTemplates } from "./templates.js";
 import { commitmentDue, renderOverdue, showCommitments } from "./commitments.js";
+import { renderConsent } from "./consent.js";
 
 const state = { me: null, socket: null, caseId: null, view: null, queue: [], mine: [], refreshTimer: null };
 
@@ -149,6 +150,7 @@ async function reloadCase() {
   renderReturning(view.returning);
   renderSummary(view.handoff, view.transitions);
   renderCustomer(view.customer, c, { onMerge: mergeSuggested, onDismiss: dismissSuggestion, onMergeCase: mergeCase });
+  renderConsent(view.customer, c.id, post);
   await showCommitments(view, state.me, reloadCase);
   const mineNow = c.assignee_id === state.me.id;
   $("#accept-btn").hidden = mineNow && c.accepted;
