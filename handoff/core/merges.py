@@ -203,14 +203,20 @@ async def merge_customers(session: AsyncSession, survivor: Customer, absorbed: C
     _stamp(absorbed, at)
     name, language = filled(survivor.display_name, absorbed.display_name), filled(survivor.language,
                                                                                    absorbed.language)
-    wrote = bool(change.before or change.absent) or name != survivor.display_name or language != survivor.language
+    # One person: a WhatsApp "stop" said as either customer holds for both (core/consent.py).
+    opted_out = survivor.whatsapp_opted_out_at or absorbed.whatsapp_opted_out_at
+    wrote = (bool(change.before or change.absent) or name != survivor.display_name or language != survivor.language
+             or opted_out != survivor.whatsapp_opted_out_at)
+    moved["survivor"]["whatsapp_opted_out_at"] = _iso(survivor.whatsapp_opted_out_at)
     if wrote:
         keys_before = await _fact_keys(session, survivor.id)
         survivor.facts, survivor.display_name, survivor.language = change.facts, name, language
+        survivor.whatsapp_opted_out_at = opted_out
         _stamp(survivor, at)
         await session.flush()  # the search keys of the facts it learnt are written with it
         moved["survivor"]["keys_added"] = sorted(await _fact_keys(session, survivor.id) - keys_before)
-    moved["survivor"].update(wrote=wrote, now={"display_name": name, "language": language})
+    moved["survivor"].update(wrote=wrote, now={"display_name": name, "language": language,
+                                               "whatsapp_opted_out_at": _iso(opted_out)})
     identities = list(await session.scalars(select(Identity).where(Identity.customer_id == absorbed.id)))
     for identity in identities:
         identity.customer_id = survivor.id
@@ -385,6 +391,9 @@ def _restore_survivor(survivor: Customer, saved: dict[str, Any], written: str, n
         survivor.display_name = saved["display_name"]
     if survivor.language == saved["now"]["language"]:
         survivor.language = saved["language"]
+    if "whatsapp_opted_out_at" in saved["now"] and \
+            _iso(survivor.whatsapp_opted_out_at) == saved["now"]["whatsapp_opted_out_at"]:  # not changed since
+        survivor.whatsapp_opted_out_at = _moment(saved.get("whatsapp_opted_out_at"))
     survivor.facts = facts_after_undo(dict(survivor.facts or {}), saved["facts_merged"], saved["facts_before"],
                                       saved["facts_absent"])
     _stamp(survivor, _restored_stamp(survivor.updated_at, written, saved["updated_at"], now))

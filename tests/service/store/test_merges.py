@@ -6,11 +6,12 @@ from sqlalchemy import select
 
 from handoff.core import audit
 from handoff.core.cases import open_case
+from handoff.core.consent import may_message_on_whatsapp
 from handoff.core.customers import find_contact, resolve_customer
 from handoff.core.merge_evidence import link_verified_identity, open_suggestions, weigh_told
 from handoff.core.merge_rules import MergeRefused
 from handoff.core.merges import merge_cases, merge_customers, undo_merge
-from handoff.store.models import Call, Case, Customer, Handoff, Merge, TimelineEvent
+from handoff.store.models import Call, Case, Customer, Handoff, Merge, TimelineEvent, utcnow
 from tests.service.support.merging import Sessions, case_with_events, chains_ok, snapshot, two_customers
 
 
@@ -182,3 +183,19 @@ async def test_a_call_written_after_the_merge_still_goes_back_with_its_case_and_
     assert new["updated_at"] > old["updated_at"]  # written since: stamped by the undo, not put back
     assert {k: v for k, v in after.items() if k != "calls"} == {k: v for k, v in before.items() if k != "calls"}
     await chains_ok(sessions)
+
+
+async def test_a_whatsapp_opt_out_of_either_customer_holds_for_the_survivor_until_undone(sessions: Sessions) -> None:
+    ids = await two_customers(sessions)
+    async with sessions() as session, session.begin():  # the visitor said "baja" on WhatsApp once
+        (await session.get_one(Customer, ids["visitor"])).whatsapp_opted_out_at = utcnow()
+    before = await snapshot(sessions)
+    async with sessions() as session, session.begin():
+        ana, visitor = await session.get_one(Customer, ids["ana"]), await session.get_one(Customer, ids["visitor"])
+        result = await merge_customers(session, ana, visitor, "agent:x", {"kind": "agent"})
+    async with sessions() as session:
+        ana = await session.get_one(Customer, ids["ana"])
+        assert ana.whatsapp_opted_out_at is not None and not may_message_on_whatsapp(ana)
+    async with sessions() as session, session.begin():
+        await undo_merge(session, result.merge.id, "agent:x")
+    assert await snapshot(sessions) == before  # Ana may be written to again; the visitor's opt-out stays
