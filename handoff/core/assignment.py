@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handoff.core import after_hours, routing_policy
 from handoff.core.after_hours import hours_at
 from handoff.core.agents import loads
+from handoff.core.consent import may_message_on_whatsapp
 from handoff.core.handoffs import current_handoff, end_handoff
 from handoff.core.operations import Operations
 from handoff.core.routing import QueuedCase, plan_assignments
@@ -84,8 +85,8 @@ async def situation_of(session: AsyncSession, case: Case, operations: Operations
         follow_up=previous is not None, previous_agent=previous,
         intent=handoff.intent if handoff is not None else None,
         verified=any(identity.verified for identity in identities),
-        whatsapp_reachable=any(identity.verified and identity.kind in ("whatsapp", "phone")
-                               for identity in identities),
+        whatsapp_reachable=may_message_on_whatsapp(customer) and any(
+            identity.verified and identity.kind in ("whatsapp", "phone") for identity in identities),
         phone_known=told_phone or any(identity.kind in ("whatsapp", "phone") for identity in identities),
         rules=operations.routing.rules(),
     )

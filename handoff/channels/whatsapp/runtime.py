@@ -50,9 +50,12 @@ class WhatsAppRuntime:
                                     fast_retry=self._writer_store is not None)
         self.ingest = WhatsAppIngest(sessions, conversations, self.media, writer=self.writer)
         after = settings.abandoned_chat_recovery_seconds
-        # Abandoned website chats continue here (core/recovery.py): the channel's background task, off at 0.
+        sends = bool(settings.whatsapp_access_token and settings.whatsapp_phone_number_id)
+        # Abandoned website chats continue here (core/recovery.py): the channel's background task, off at 0 and
+        # while the channel cannot send.
         self.recovery = ChatRecovery(sessions, conversations.events, conversations.operations, sending.follow_up,
-                                     conversations.deliverers, after=timedelta(seconds=after)) if after else None
+                                     conversations.deliverers, after=timedelta(seconds=after)) \
+            if after and sends else None
         self.recovery_every = min(30.0, max(after / 4, 1.0))
         self._tasks: list[asyncio.Task[None]] = []
 
