@@ -6,11 +6,17 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
+import holidays
 import pytest
+import yaml
 from sqlalchemy import or_, select
 
+from handoff.core.business_hours import DAY_NAMES, WEEKDAYS
+from handoff.settings import REPO_ROOT
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Case, Handoff, Identity
 from tests.service.inbox.support import AgentClient, create_agent
@@ -35,6 +41,46 @@ def service(service_factory: Callable[..., Service], graph: GraphStandIn) -> Ser
     return service_factory(INBOX_LOGIN_ATTEMPTS="1000", WHATSAPP_APP_SECRET=APP_SECRET,
                            WHATSAPP_VERIFY_TOKEN="verify", WHATSAPP_ACCESS_TOKEN=TOKEN,
                            WHATSAPP_PHONE_NUMBER_ID=PHONE_NUMBER_ID, WHATSAPP_API_BASE=graph.base_url)
+
+
+@pytest.fixture(scope="module")
+def opening() -> datetime:
+    """The first working day from the day after tomorrow, 09:00 UTC: the only opening of the closed operation."""
+    day = datetime.now(timezone.utc).date() + timedelta(days=2)
+    while day in holidays.country_holidays("MX"):
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def closed_service(service_factory: Callable[..., Service], graph: GraphStandIn, opening: datetime,
+                   tmp_path_factory: pytest.TempPathFactory) -> Service:
+    """The same service on an operation open only at `opening`'s weekday from 09:00 (UTC, no holidays)."""
+    operations = yaml.safe_load((REPO_ROOT / "operations.yml").read_text(encoding="utf-8"))
+    operations["timezone"] = "UTC"
+    operations["business_hours"] = {day: [] for day in WEEKDAYS}
+    operations["business_hours"][WEEKDAYS[opening.weekday()]] = [["09:00", "18:00"]]
+    operations["closures"] = []
+    operations["holidays"] = {"country": "MX", "subdivision": None}
+    path: Path = tmp_path_factory.mktemp("closed") / "operations.yml"
+    path.write_text(yaml.safe_dump(operations, allow_unicode=True), encoding="utf-8")
+    return service_factory(INBOX_LOGIN_ATTEMPTS="1000", WHATSAPP_APP_SECRET=APP_SECRET,
+                           WHATSAPP_VERIFY_TOKEN="verify", WHATSAPP_ACCESS_TOKEN=TOKEN,
+                           WHATSAPP_PHONE_NUMBER_ID=PHONE_NUMBER_ID, WHATSAPP_API_BASE=graph.base_url,
+                           OPERATIONS_FILE=str(path))
+
+
+def texts_to(graph: GraphStandIn, wa_id: str) -> list[str]:
+    """What the customer read: texts, and the bodies of interactive messages."""
+    found = []
+    for body in graph.sends():
+        if body.get("to") != wa_id:
+            continue
+        if body.get("type") == "text":
+            found.append(body["text"]["body"])
+        elif body.get("type") == "interactive":
+            found.append(body["interactive"]["body"]["text"])
+    return found
 
 
 def writes(service: Service, wa_id: str, body: str) -> None:
@@ -113,3 +159,20 @@ async def test_a_returning_customer_is_offered_to_their_agent_while_a_less_busy_
     assert await decisions(service, again.id) == [("assign", "follow_up_agent")]
     for agent in (ana, bea):
         await agent.close()
+
+
+async def test_an_after_hours_handoff_tells_the_opening_time_and_keeps_the_case_for_it(
+        closed_service: Service, graph: GraphStandIn, opening: datetime) -> None:
+    customer = "16505550143"
+    writes(closed_service, customer, "quiero hablar con una persona")
+    day = DAY_NAMES["es"][opening.weekday()]
+    graph.wait_for(lambda: any(f"abrimos el {day} a las 09:00" in text for text in texts_to(graph, customer)),
+                   what=f"the customer told we open {day} at 09:00")
+
+    async def kept() -> Case | None:
+        case = await latest_case(closed_service, customer)
+        return case if case is not None and case.status == "queued" else None
+    case = await until(kept, "the case queued for the opening")
+    assert case.assignee_id is None and case.kept_until is not None
+    assert case.kept_until.replace(tzinfo=timezone.utc) == opening
+    assert await decisions(closed_service, case.id) == [("after_hours", "closed")]
