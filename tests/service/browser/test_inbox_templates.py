@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import TimelineEvent
-from tests.service.inbox.support import agent_logs_in, create_agent, new_page
+from tests.service.inbox.support import agent_logs_in, approved_spanish_first, create_agent, new_page
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
 from tests.service.support.polling import until_sync
 from tests.service.support.processes import free_port
@@ -83,8 +83,8 @@ def test_after_the_window_an_agent_picks_a_template_sees_the_preview_and_meta_re
     expect(inbox.locator("#templates")).to_be_visible()
     expect(inbox.locator("#template-form")).to_be_hidden()
     inbox.click("#template-open")
-    expect(inbox.locator("#template-choice option")).to_have_text([
-        "case_follow_up (es_MX)", "missed_call (es_MX)", "case_follow_up (en_US)", "missed_call (en_US)"])
+    expect(inbox.locator("#template-choice option")).to_have_text(
+        [f"{name} ({language})" for name, language in approved_spanish_first()])
     parameter = inbox.locator("#template-params input")
     expect(parameter).to_have_value("Sheena Nelson")  # the customer's WhatsApp profile name
     preview = inbox.locator("#template-preview")

@@ -11,9 +11,11 @@ import httpx
 import socketio
 from playwright.sync_api import expect
 
+from handoff.channels.whatsapp.window import load_templates
 from handoff.core.agents import NewAgent
+from handoff.core.operations import load_operations
 from handoff.inbox.agents_cli import store_agent
-from handoff.settings import Settings
+from handoff.settings import REPO_ROOT, Settings
 from tests.service.support.processes import REPO
 from tests.service.support.stack import VENV
 
@@ -127,3 +129,11 @@ def agent_logs_in(page: Any, base_url: str, email: str) -> None:
     """Signed in and online, so routing gives them cases."""
     signs_in(page, base_url, email)
     expect(page.locator("#presence")).to_have_value("online")
+
+
+def approved_spanish_first() -> list[tuple[str, str]]:
+    """(name, language) of operations.yml's templates: es_MX ones first, each group in the file's order."""
+    approved = load_templates(load_operations(REPO_ROOT / "operations.yml").whatsapp_templates)
+    pairs = [(t.name, t.language) for t in approved]
+    assert len(pairs) >= 4 and {"es_MX", "en_US"} <= {language for _, language in pairs}
+    return [p for p in pairs if p[1] == "es_MX"] + [p for p in pairs if p[1] != "es_MX"]

@@ -20,7 +20,7 @@ from handoff.channels.whatsapp.window import WINDOW
 from handoff.core.customers import resolve_customer
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import AuditEntry, Case, Outbox, TimelineEvent
-from tests.service.inbox.support import AgentClient, create_agent
+from tests.service.inbox.support import AgentClient, approved_spanish_first, create_agent
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
 from tests.service.support.merging import Sessions, case_with_events
 from tests.service.support.polling import until
@@ -108,8 +108,7 @@ async def test_after_the_window_an_agent_sends_a_prefilled_template_and_meta_rec
     assert (offer["whatsapp"], offer["window_open"], offer["refusal"], offer["language"]) == (True, False, None, "es")
     assert moment(offer["closes_at"]) - moment(offer["last_inbound_at"]) == WINDOW
     assert moment(offer["closes_at"]) < datetime.now(timezone.utc)
-    assert [(t["name"], t["language"]) for t in offer["templates"]] == [
-        ("case_follow_up", "es_MX"), ("missed_call", "es_MX"), ("case_follow_up", "en_US"), ("missed_call", "en_US")]
+    assert [(t["name"], t["language"]) for t in offer["templates"]] == approved_spanish_first()
     first = offer["templates"][0]
     assert first["parameters"] == [{"name": "customer_name", "value": "Sheena Nelson"}]
     assert first["body"].startswith("Hola {{1}}, tenemos novedades")
