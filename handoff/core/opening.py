@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.core import after_hours
 from handoff.core.after_hours import hours_at
 from handoff.core.cases import case_language
+from handoff.core.consent import may_message_on_whatsapp
+from handoff.core.customers import follow_merges
 from handoff.core.events import CaseChanged, EventBus
 from handoff.core.hashchain import utc_iso
 from handoff.core.messages import Deliverer, FollowUpChannel, TemplateUnavailable
@@ -100,11 +102,12 @@ class Openings:
             return "routed", []
         if await follow_up.window_open(session, case.customer_id, now):
             return "window_open", []  # agents write freely: nothing to send
-        # TODO(consent): skip customers who opted out of WhatsApp once core/consent.py lands (item 5).
+        customer = await session.get(Customer, case.customer_id)
+        if customer is not None and not may_message_on_whatsapp(await follow_merges(session, customer)):
+            return "opted_out", []  # a "stop"/"baja": the service does not write first
         address = await follow_up.address(session, case.customer_id)
         if config is None or follow_up.channel not in self.deliverers or address is None:
             return "template_skipped", []
-        customer = await session.get(Customer, case.customer_id)
         language = case_language(self.operations, case, customer)
         values = template_values(config.parameters, customer_name=customer.display_name if customer else None,
                                  case_id=case.id, language=language)

@@ -19,7 +19,8 @@ const REASON = {
   wait_over_target: "wait over target", nobody_online: "nobody online", closed: "closed",
 };
 const REACHED = { template_sent: " · WhatsApp template sent", template_skipped: " · no WhatsApp template (no number or template)",
-  template_unavailable: " · WhatsApp template not approved", window_open: " · WhatsApp window open" };
+  template_unavailable: " · WhatsApp template not approved", window_open: " · WhatsApp window open",
+  opted_out: " · no WhatsApp template (opted out)" };
 
 // One routing event of the timeline as a sentence.
 export function routingText(event) {

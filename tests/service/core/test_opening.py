@@ -27,7 +27,7 @@ from handoff.core.sweeper import AbandonSweeper
 from handoff.core.webhook_store import store_webhook
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
-from handoff.store.models import Agent, Case, Handoff, TimelineEvent, utcnow
+from handoff.store.models import Agent, Case, Customer, Handoff, TimelineEvent, utcnow
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
 from tests.service.support.rasa_standin import RasaStandIn
 from tests.service.support.whatsapp_webhooks import WA_ID, text_webhook
@@ -202,6 +202,39 @@ async def test_a_whatsapp_customer_past_the_window_gets_one_template_at_the_open
             assert (await session.scalar(select(Agent.id).limit(1))) is None  # nobody online: still queued, reached
             assert (await session.get_one(Case, case_id)).status == "queued"
         assert utcnow() < clock.now  # the instants are ahead of the wall clock: only the given clock decided
+    finally:
+        await ingest.close()
+        await client.aclose()
+        await bot.aclose()
+        graph.stop()
+
+
+async def test_a_whatsapp_customer_who_opted_out_gets_no_template_at_the_opening(sessions, tmp_path) -> None:
+    graph = GraphStandIn().start()
+    clock = Clock(plain_saturday_night())
+    rasa = RasaStandIn(reply=hands_off)
+    bot = RasaClient("http://rasa.test", timeout=5, retries=0, backoff=0,
+                     client=httpx.AsyncClient(transport=httpx.MockTransport(rasa.handler)))
+    client = GraphClient(graph.base_url, PHONE_NUMBER_ID, TOKEN, timeout=10)
+    outbox = OutboxWorker(sessions, {"whatsapp": client}, max_attempts=2, backoff=0.01, backoff_max=0.05)
+    templates = load_templates(OPERATIONS.whatsapp_templates)
+    deliverer = WhatsAppDeliverer(sessions, templates, outbox.wake)
+    services = build_services(sessions, OPERATIONS, bot, {"whatsapp": deliverer}, clock=clock)
+    ingest = WhatsAppIngest(sessions, services.conversations, MediaStore(tmp_path, client, 1024))
+    openings = Openings(sessions, services.events, services.queues, OPERATIONS, {"whatsapp": deliverer},
+                        WhatsAppFollowUp(templates, deliverer), clock)
+    try:
+        await ingest.process_row(await store_webhook(sessions, "whatsapp", text_webhook("quiero devolver mi pedido")))
+        async with sessions() as session, session.begin():
+            case = await session.scalar(select(Case).where(Case.channel == "whatsapp"))
+            (await session.get_one(Customer, case.customer_id)).whatsapp_opted_out_at = utcnow()  # "baja" later
+        await outbox.drain()
+        sent = len(graph.sends())
+        clock.now += timedelta(days=1, hours=13)
+        assert await openings.open_kept() == [case.id]  # routed all the same
+        await outbox.drain()
+        assert len(graph.sends()) == sent  # but not written to
+        assert (await routing_payloads(sessions, case.id))[-1]["reached"] == "opted_out"
     finally:
         await ingest.close()
         await client.aclose()
