@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.core import audit, csat
 from handoff.core.assignment import assign, route_case
 from handoff.core.cases import case_language
-from handoff.core.consent import set_whatsapp_opt_out
+from handoff.core.consent import may_message_on_whatsapp, set_whatsapp_opt_out
 from handoff.core.customers import follow_merges
 from handoff.core.events import Assigned, CaseChanged, CaseEvent, EventBus, EventsAdded, HandedOff, Resolved
 from handoff.core.handoffs import (
@@ -38,6 +38,8 @@ from handoff.store.models import Agent, Case, Customer, utcnow
 MAX_TEXT = 4096
 Action = Callable[[AsyncSession, Principal, Case, "Outcome"], Awaitable[None]]
 CLOSED = ("resolved", "abandoned")
+OPTED_OUT = ("the customer opted out of WhatsApp messages we start (stop/baja): no template goes; clear the opt-out "
+             "only if they ask to be written to")
 
 
 class InboxError(Exception):
@@ -166,8 +168,12 @@ class InboxActions:
 
     async def send_template(self, principal: Principal, case_id: str, message: OutboundMessage, *, channel: str,
                             template: str) -> Outcome:
-        """An approved template (WhatsApp's, allowed outside its 24 hours): held like a reply, recorded by name."""
+        """An approved template (WhatsApp's, allowed outside its 24 hours): held like a reply, recorded by name;
+        refused for a customer who opted out of WhatsApp messages we start (a template is one)."""
         async def act(session: AsyncSession, principal: Principal, case: Case, outcome: Outcome) -> None:
+            customer = await session.get(Customer, case.customer_id)
+            if customer is not None and not may_message_on_whatsapp(await follow_merges(session, customer)):
+                raise InboxError(409, OPTED_OUT)
             await self._hold(session, principal, case, outcome, announce=False)
             await self._say(session, case, outcome, message, principal.actor, channel, note={"template": template})
             await audit.record(session, principal.actor, "template", case_id=case.id, channel=channel,

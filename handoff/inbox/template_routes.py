@@ -11,10 +11,12 @@ from handoff.channels.whatsapp import CHANNEL
 from handoff.channels.whatsapp.outbound import last_inbound_at
 from handoff.channels.whatsapp.window import PARAMETER_LIMIT, can_send_free_text, window_closes_at
 from handoff.core.cases import case_language
+from handoff.core.consent import may_message_on_whatsapp
+from handoff.core.customers import follow_merges
 from handoff.core.permissions import may_read_case
 from handoff.core.sending import customer_address
 from handoff.inbox import canned, templates
-from handoff.inbox.actions import InboxError
+from handoff.inbox.actions import OPTED_OUT, InboxError
 from handoff.inbox.deps import ActionsDep, InboxUser, WhatsAppDep, Worker
 from handoff.inbox.routes import WORK, done, run
 from handoff.inbox.schemas import CaseTemplates, Done
@@ -51,13 +53,15 @@ async def case_templates(case_id: CaseId, principal: InboxUser, whatsapp: WhatsA
         if not may_read_case(principal.agent, case):
             raise HTTPException(403, "this case belongs to a team you are not in")
         customer = await session.get(Customer, case.customer_id)
+        customer = await follow_merges(session, customer) if customer is not None else None
         address = await customer_address(session, case.customer_id, CHANNEL, whatsapp)
         last = await last_inbound_at(session, case.customer_id)
     language = case_language(operations, case, customer)
     values = canned.case_values(case, customer, principal.agent.display_name)
     return {"case_id": case.id, "language": language, "whatsapp": address is not None,
             "window_open": can_send_free_text(last, utcnow()), "last_inbound_at": iso(last),
-            "closes_at": iso(window_closes_at(last)), "refusal": None if address else UNREACHABLE,
+            "closes_at": iso(window_closes_at(last)),
+            "refusal": UNREACHABLE if address is None else OPTED_OUT if not may_message_on_whatsapp(customer) else None,
             "templates": templates.offers(whatsapp.templates, language, values)}
 
 
@@ -67,7 +71,7 @@ async def send_template(case_id: CaseId, body: TemplateChoice, principal: Worker
     """Sends an approved template to the case's customer on WhatsApp, at any time (outside the 24 hours it is the
     only way). 400: not an approved template in that language, a parameter missing or unknown, or a value Meta
     refuses (empty, a new line or tab, more than 4 spaces in a row); 409: the case is someone else's or closed,
-    or the customer cannot be reached on WhatsApp."""
+    or the customer cannot be reached on WhatsApp or opted out of it."""
     try:
         message = templates.chosen(whatsapp.templates, body.name, body.language, body.values)
     except InboxError as exc:

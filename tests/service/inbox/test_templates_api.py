@@ -204,3 +204,17 @@ async def test_a_customer_who_cannot_be_reached_on_whatsapp_gets_no_template(ser
     assert refused.status_code == 409 and refused.json()["detail"] == "the customer has no whatsapp address"
     assert (len(served.graph.sends()), await served.agent_events()) == (sends, 0)
     await ana.close()
+
+
+async def test_a_customer_who_opted_out_gets_no_template(served: Served) -> None:
+    await served.writes("hola", hours_ago=30)
+    case_id = await served.queued_case()
+    ana = await served.agent("ana-opted-out@example.com")
+    assert (await ana.post(f"/cases/{case_id}/whatsapp-opt-out", {"opted_out": True})).status_code == 200
+    sends, events = len(served.graph.sends()), await served.agent_events()
+    listed = (await ana.get(f"/cases/{case_id}/templates")).json()
+    assert listed["whatsapp"] is True and "opted out" in listed["refusal"]
+    refused = await ana.post(f"/cases/{case_id}/template", FOLLOW_UP)
+    assert refused.status_code == 409 and "opted out" in refused.json()["detail"]
+    assert (len(served.graph.sends()), await served.agent_events()) == (sends, events)
+    await ana.close()
