@@ -117,7 +117,11 @@ class VoiceAssistant:
 
     async def _connect(self, session: AsyncSession, call: Call, case: Case, texts: list[str],
                        locale: VoiceLocale) -> VoiceReply:
-        """The call waits for a person of the case's team: in its queue, or dialing its number or SIP address."""
+        """The call waits for a person of the case's team: in its queue, or dialing its number or SIP address; after
+        hours (the case kept for the opening) nobody would answer, so the caller hears when people are back and the
+        call ends: the case is routed at the opening like any other."""
+        if case.status == "queued" and case.kept_until is not None and case.opened_at is None:
+            return VoiceReply(tuple(texts), locale, "hangup")
         team = case.team or self.operations.team_for(None)
         config = self.operations.voice.teams.get(team)
         if call.status != "queued":
