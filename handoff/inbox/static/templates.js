@@ -58,9 +58,13 @@ export async function showTemplates(caseId) {
     offer = null;
   }
   if (state.requested !== caseId) return;  // another case was opened meanwhile
-  const usable = offer && offer.whatsapp && !offer.window_open && offer.templates.length > 0;
-  $("#templates").hidden = !usable;
+  const closed = offer && offer.whatsapp && !offer.window_open;
+  const usable = closed && !offer.refusal && offer.templates.length > 0;
+  $("#templates").hidden = !closed;
+  $("#template-refusal").textContent = closed && offer.refusal ? offer.refusal : "";
+  $("#template-open").hidden = !usable;
   if (!usable) {
+    $("#template-form").hidden = true;
     state.caseId = caseId;
     state.key = null;
     state.offer = null;

@@ -1,6 +1,7 @@
 """Chromium: a WhatsApp customer last wrote 25 hours ago; the agent picks an approved template in the reply box,
 sees its parameter prefilled and the preview of what the customer will read (text, never markup), sends it, and
-Meta's stand-in receives the template; the timeline shows it with its delivery. No assistant runs (its port is
+Meta's stand-in receives the template; the timeline shows it with its delivery; an opt-out takes the picker away
+with the reason. No assistant runs (its port is
 closed: the customer's message goes to people at once)."""
 from __future__ import annotations
 
@@ -119,6 +120,13 @@ def test_after_the_window_an_agent_picks_a_template_sees_the_preview_and_meta_re
     until_sync(lambda: delivery_of(service.database_url, event_id) == "delivered", "the template delivered")
     case_item.click()  # the case again, as reloading it shows
     expect(inbox.locator(f'#timeline [data-event-id="{event_id}"] .tag', has_text="delivered")).to_be_visible()
+
+    inbox.click("#whatsapp-consent-btn")  # Mark opted out: the reply box says why no template may go
+    expect(inbox.locator("#template-refusal")).to_contain_text("opted out of WhatsApp messages")
+    expect(inbox.locator("#template-open")).to_be_hidden()
+    inbox.click("#whatsapp-consent-btn")  # Clear opt-out
+    expect(inbox.locator("#template-open")).to_be_visible()
+    expect(inbox.locator("#template-refusal")).to_have_text("")
 
     assert post_signed(service.base_url, text_webhook("gracias, ya vi", wamid="wamid.NEW1")).status_code == 200
     expect(inbox.locator("#timeline .event.actor-customer .text").last).to_have_text("gracias, ya vi")

@@ -206,15 +206,24 @@ async def test_a_customer_who_cannot_be_reached_on_whatsapp_gets_no_template(ser
     await ana.close()
 
 
-async def test_a_customer_who_opted_out_gets_no_template(served: Served) -> None:
-    await served.writes("hola", hours_ago=30)
+async def test_a_customer_who_opted_out_gets_no_template_until_the_opt_out_is_cleared(served: Served) -> None:
+    await served.writes("hola", hours_ago=26)
     case_id = await served.queued_case()
-    ana = await served.agent("ana-opted-out@example.com")
+    ana = await served.agent("ana-optout@example.com")
     assert (await ana.post(f"/cases/{case_id}/whatsapp-opt-out", {"opted_out": True})).status_code == 200
     sends, events = len(served.graph.sends()), await served.agent_events()
     listed = (await ana.get(f"/cases/{case_id}/templates")).json()
-    assert listed["whatsapp"] is True and "opted out" in listed["refusal"]
+    assert (listed["whatsapp"], listed["window_open"]) == (True, False)
+    assert listed["refusal"].startswith("the customer opted out of WhatsApp messages")
     refused = await ana.post(f"/cases/{case_id}/template", FOLLOW_UP)
-    assert refused.status_code == 409 and "opted out" in refused.json()["detail"]
+    assert refused.status_code == 409 and refused.json()["detail"] == listed["refusal"]
+    async with served.sessions() as session:
+        assert (await session.get(Case, case_id)).assignee_id is None  # refused before holding it
     assert (len(served.graph.sends()), await served.agent_events()) == (sends, events)
+
+    assert (await ana.post(f"/cases/{case_id}/whatsapp-opt-out", {"opted_out": False})).status_code == 200
+    assert (await ana.get(f"/cases/{case_id}/templates")).json()["refusal"] is None
+    assert (await ana.post(f"/cases/{case_id}/template", FOLLOW_UP)).status_code == 200
+    [template] = (await served.sent(sends + 1))[sends:]
+    assert template["type"] == "template" and template["template"]["name"] == "case_follow_up"
     await ana.close()
