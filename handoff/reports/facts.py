@@ -85,3 +85,6 @@ class Cell(NamedTuple):
 
 CELL_KEY = Cell._fields[:5]
 CELL_SUMS = Cell._fields[5:]
+
+# What became of a promise due in the period, at the time of the report (measures.commitment_outcome).
+COMMITMENT_OUTCOMES = ("kept_on_time", "kept_late", "broken", "overdue", "pending")

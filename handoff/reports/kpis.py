@@ -3,12 +3,12 @@ definitions are written out in the README, and case by case in handoff/reports/m
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handoff.reports.facts import CELL_SUMS, Cell, Day
+from handoff.reports.facts import CELL_SUMS, COMMITMENT_OUTCOMES, Cell, Day
 
 DIMENSIONS = ("day", "channel", "team", "intent")
 MICROS = 1_000_000
@@ -99,3 +99,11 @@ def report(cells: Sequence[Cell]) -> dict[str, Any]:
             groups[getattr(cell, dimension)].append(cell)
         tables[dimension] = [{dimension: name, **aggregate(group)} for name, group in sorted(groups.items())]
     return {"total": aggregate(cells), **tables}
+
+
+def commitment_figures(counts: Mapping[str, int]) -> dict[str, Any]:
+    """Promises due in the period by outcome; kept on time among those whose time has come (due − pending)."""
+    figures = {outcome: int(counts.get(outcome, 0)) for outcome in COMMITMENT_OUTCOMES}
+    due = sum(figures.values())
+    return {"due": due, **figures,
+            "kept_on_time_rate": _ratio(figures["kept_on_time"], due - figures["pending"])}

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handoff.core.operations import Operations
 from handoff.reports import kpis
 from handoff.reports.facts import CELL_KEY, Cell, Day
-from handoff.reports.queries import dashboard_cells
+from handoff.reports.queries import commitment_counts, dashboard_cells
 from handoff.store.db import read_only
+from handoff.store.models import utcnow
 
 STATEMENT_TIMEOUT_MS = 60_000
 
@@ -39,4 +40,13 @@ async def dashboard(session: AsyncSession, operations: Operations, start: dateti
     days = kpis.local_days(start, end, operations.timezone)
     cells = await load_cells(session, days, window_hours=operations.follow_up_window_hours,
                              sla={channel: target.first_response for channel, target in operations.sla.items()})
-    return {"start": start.isoformat(), "end": end.isoformat(), **kpis.report(cells)}
+    counts = await load_commitment_counts(session, start, end, utcnow())
+    return {"start": start.isoformat(), "end": end.isoformat(), **kpis.report(cells),
+            "commitments": kpis.commitment_figures(counts)}
+
+
+async def load_commitment_counts(session: AsyncSession, start: datetime, end: datetime,
+                                 now: datetime) -> dict[str, int]:
+    """The commitments due within [start, end), by outcome at `now` (one small indexed read)."""
+    row = (await session.execute(commitment_counts(start, end, now))).one()
+    return {key: int(value) for key, value in row._mapping.items()}

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from handoff.core.handoffs import WITHDRAWN
 from handoff.core.merge_rules import MERGED
-from handoff.reports.facts import BOT_ONLY, CELL_SUMS, TRANSFER, CaseFact, Cell, HandoffFact
+from handoff.reports.facts import BOT_ONLY, CELL_SUMS, COMMITMENT_OUTCOMES, TRANSFER, CaseFact, Cell, HandoffFact
 
 MICROSECOND = timedelta(microseconds=1)
 
@@ -190,3 +190,23 @@ def cells(cases: Sequence[CaseFact], context: Sequence[CaseFact], *, window_hour
 
 def _sortable(key: tuple[str, str, str, str, str | None]) -> tuple[str, ...]:
     return tuple(part or "" for part in key)
+
+
+def commitment_outcome(status: str, kept_at: datetime | None, due_at: datetime, now: datetime) -> str:
+    """One promise at `now`: kept_on_time (kept no later than due), kept_late, broken, overdue (open, due
+    passed) or pending (open, not due yet)."""
+    if status == "kept":
+        return "kept_on_time" if kept_at is not None and _aware(kept_at) <= _aware(due_at) else "kept_late"
+    if status == "broken":
+        return "broken"
+    return "overdue" if _aware(due_at) <= _aware(now) else "pending"
+
+
+def commitment_counts(commitments: Iterable[tuple[str, datetime | None, datetime]], start: datetime,
+                      end: datetime, now: datetime) -> dict[str, int]:
+    """(status, kept_at, due_at) of each promise; those due within [start, end) counted by outcome."""
+    counts = dict.fromkeys(COMMITMENT_OUTCOMES, 0)
+    for status, kept_at, due_at in commitments:
+        if _aware(start) <= _aware(due_at) < _aware(end):
+            counts[commitment_outcome(status, kept_at, due_at, now)] += 1
+    return counts

@@ -32,7 +32,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from handoff.core.handoffs import WITHDRAWN
 from handoff.core.merge_rules import MERGED
 from handoff.reports.facts import BOT_ONLY, CELL_SUMS, TRANSFER, Day
-from handoff.store.models import Case, Handoff, TimelineEvent, UTCDateTime
+from handoff.store.models import Case, Commitment, Handoff, TimelineEvent, UTCDateTime
 
 MICROS = 1_000_000
 AGENT_PREFIX = "agent:"  # timeline actor of a person answering: agent:<id>
@@ -322,3 +322,16 @@ def dashboard_cells(days: Sequence[Day], window_hours: int, sla: Mapping[str, in
     merged = _merged_transitions(days, story)
     keyed = _keyed(days, story, merged)
     return union_all(_case_sums(keyed, _returns(keyed, window_hours)), _handoff_sums(_handed(keyed, merged), sla))
+
+
+def commitment_counts(start: datetime, end: datetime, now: datetime) -> Select[Any]:
+    """One row: the commitments due within [start, end) by outcome at `now` (kept on time, kept late, broken,
+    overdue, pending), the same definitions as measures.commitment_outcome."""
+    kept, still_open = Commitment.status == "kept", Commitment.status == "open"
+    return select(
+        _count(and_(kept, Commitment.kept_at <= Commitment.due_at)).label("kept_on_time"),
+        _count(and_(kept, Commitment.kept_at > Commitment.due_at)).label("kept_late"),
+        _count(Commitment.status == "broken").label("broken"),
+        _count(and_(still_open, Commitment.due_at <= now)).label("overdue"),
+        _count(and_(still_open, Commitment.due_at > now)).label("pending"),
+    ).where(Commitment.due_at >= start, Commitment.due_at < end)

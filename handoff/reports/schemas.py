@@ -83,6 +83,18 @@ class IntentKpis(Kpis, IntentKey):
     pass
 
 
+class CommitmentKpis(View):
+    """Promises due in the period by outcome at the time of the report (kpis.commitment_figures)."""
+
+    due: int
+    kept_on_time: int
+    kept_late: int
+    broken: int
+    overdue: int
+    pending: int
+    kept_on_time_rate: float | None  # kept_on_time / (due - pending)
+
+
 class KpiReport(View):
     """The KPIs for [start, end): the totals and one table per dimension, rows sorted by name."""
 
@@ -93,6 +105,7 @@ class KpiReport(View):
     channel: list[ChannelKpis]
     team: list[TeamKpis]
     intent: list[IntentKpis]
+    commitments: CommitmentKpis
 
 
 class Turn(View):

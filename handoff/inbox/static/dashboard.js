@@ -24,19 +24,20 @@ function percent(value) {
   return value === null || value === undefined ? "–" : `${Math.round(value * 100)}%`;
 }
 
-function summary(total) {
+function summary(total, commitments) {
   const tiles = [["Cases", total.cases], ["Containment", percent(total.containment_rate)],
     ["Handoff rate", percent(total.handoff_rate)], ["FCR", percent(total.fcr_rate)],
     ["Recontacts", percent(total.recontact_rate)], ["Re-asks", percent(total.reask_rate)],
     ["Abandoned in queue", percent(total.queue_abandonment_rate)],
-    ["First response", total.avg_first_response_seconds === null ? "–" : `${total.avg_first_response_seconds} s`]];
+    ["First response", total.avg_first_response_seconds === null ? "–" : `${total.avg_first_response_seconds} s`],
+    ["Commitments kept on time", commitments ? `${percent(commitments.kept_on_time_rate)} (${commitments.kept_on_time}/${commitments.due - commitments.pending})` : "–"]];
   return tiles.map(([label, value]) => h("div", { class: "tile" }, h("span", { class: "muted" }, label),
     h("strong", { dataset: { kpi: label } }, String(value))));
 }
 
 function render(report, start, end) {
   $("#dash-period").textContent = `${start} – ${end} · ${report.total.cases} cases`;
-  clear($("#dash-summary")).append(...summary(report.total));
+  clear($("#dash-summary")).append(...summary(report.total, report.commitments));
   trend($("#dash-trend"), report.day.map((row) => row.day), [
     { name: "containment", values: report.day.map((row) => row.containment_rate) },
     { name: "handoff rate", values: report.day.map((row) => row.handoff_rate) },
