@@ -2,6 +2,7 @@
 out, agents through the inbox's REST API, the decisions read back from the service's database."""
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import holidays
+import jwt
 import pytest
 import yaml
 from sqlalchemy import or_, select
@@ -23,6 +25,7 @@ from tests.service.inbox.support import AgentClient, create_agent
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn, fixture
 from tests.service.support.polling import until
 from tests.service.support.stack import Service
+from tests.service.support.webchat_client import Visitor
 from tests.service.support.whatsapp_webhooks import APP_SECRET, post_signed
 
 pytestmark = [pytest.mark.e2e]
@@ -68,6 +71,23 @@ def closed_service(service_factory: Callable[..., Service], graph: GraphStandIn,
                            WHATSAPP_VERIFY_TOKEN="verify", WHATSAPP_ACCESS_TOKEN=TOKEN,
                            WHATSAPP_PHONE_NUMBER_ID=PHONE_NUMBER_ID, WHATSAPP_API_BASE=graph.base_url,
                            OPERATIONS_FILE=str(path))
+
+
+SITE_SECRET = "operations-rules-site-secret-0123456789"
+
+
+@pytest.fixture(scope="module")
+def recovering_service(service_factory: Callable[..., Service], graph: GraphStandIn) -> Service:
+    """The service with the site's signed identities and web chats recovered after 4 silent seconds."""
+    return service_factory(INBOX_LOGIN_ATTEMPTS="1000", WHATSAPP_APP_SECRET=APP_SECRET,
+                           WHATSAPP_VERIFY_TOKEN="verify", WHATSAPP_ACCESS_TOKEN=TOKEN,
+                           WHATSAPP_PHONE_NUMBER_ID=PHONE_NUMBER_ID, WHATSAPP_API_BASE=graph.base_url,
+                           WEBCHAT_IDENTITY_SECRET=SITE_SECRET, ABANDONED_CHAT_RECOVERY_SECONDS="4",
+                           OUTBOX_BACKOFF_SECONDS="0.05")
+
+
+def templates_to(graph: GraphStandIn, wa_id: str) -> list[dict[str, Any]]:
+    return [body["template"] for body in graph.sends() if body.get("to") == wa_id and body.get("type") == "template"]
 
 
 def texts_to(graph: GraphStandIn, wa_id: str) -> list[str]:
@@ -176,3 +196,35 @@ async def test_an_after_hours_handoff_tells_the_opening_time_and_keeps_the_case_
     assert case.assignee_id is None and case.kept_until is not None
     assert case.kept_until.replace(tzinfo=timezone.utc) == opening
     assert await decisions(closed_service, case.id) == [("after_hours", "closed")]
+
+
+async def test_a_web_chat_left_waiting_continues_on_whatsapp_exactly_once(recovering_service: Service,
+                                                                         graph: GraphStandIn) -> None:
+    wa_id = "16505550144"
+    token = jwt.encode({"sub": "crm-144", "phone": f"+{wa_id}", "exp": int(time.time()) + 3600}, SITE_SECRET,
+                       algorithm="HS256")
+    visitor = Visitor(recovering_service.base_url)
+    await visitor.connect()
+    replies = await visitor.say("quiero hablar con una persona", identity_token=token)
+    assert replies, "the assistant answered"
+
+    async def queued() -> Case | None:
+        case = await latest_case(recovering_service, wa_id)
+        return case if case is not None and case.status == "queued" else None
+    case = await until(queued, "the web chat queued for people")
+    assert case.channel == "webchat"
+    await visitor.close()  # the visitor leaves and stays silent
+
+    graph.wait_for(lambda: len(templates_to(graph, wa_id)) == 1, timeout=60, what="one recovery template")
+    sent = templates_to(graph, wa_id)[0]
+    assert sent["name"] == "chat_recovery" and sent["language"]["code"] == "es_MX"
+    await asyncio.sleep(8)  # two more silences' worth of sweeps: still one message
+    assert len(templates_to(graph, wa_id)) == 1
+
+    writes(recovering_service, wa_id, "sí, aquí sigo")  # the reply continues the same case
+
+    async def continued() -> Case | None:
+        latest = await latest_case(recovering_service, wa_id)
+        return latest if latest is not None and latest.channel == "whatsapp" and latest.last_customer_message_at \
+            and latest.last_customer_message_at > case.last_customer_message_at else None
+    assert (await until(continued, "the WhatsApp reply on the case")).id == case.id
