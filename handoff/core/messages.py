@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 
@@ -103,7 +104,8 @@ class FollowUpChannel(Protocol):
 
     Another door (a missed call) continues the conversation there: `address` is where the customer can be
     written to, if anywhere; `template` is the approved message, in the customer's language when it is approved
-    in it, else in `language`; it raises TemplateUnavailable.
+    in it, else in `language`; it raises TemplateUnavailable. `window_open`: the service's own free text may go
+    now (the customer wrote recently enough), else only a template.
     """
 
     @property
@@ -113,3 +115,5 @@ class FollowUpChannel(Protocol):
 
     def template(self, name: str, language: str, customer_language: str | None, values: list[str], *,
                  actor: str) -> OutboundMessage: ...
+
+    async def window_open(self, session: Any, customer_id: str, now: datetime) -> bool: ...

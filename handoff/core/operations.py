@@ -69,6 +69,12 @@ class VoiceOperations(BaseModel):
     missed_call_template: MissedCallTemplate | None = None
 
 
+class CallbackOperations(BaseModel):
+    """Callbacks (core/callbacks.py): the one WhatsApp message a customer gets when the callback found no one."""
+
+    missed_template: MissedCallTemplate | None = None  # outside the 24-hour window; free text inside it
+
+
 class VerificationCodeOperations(BaseModel):
     """Verification codes on WhatsApp: an approved authentication template (copy-code button), by language."""
 
@@ -126,6 +132,7 @@ class Operations(BaseModel):
     inbox: InboxOperations = Field(default_factory=InboxOperations)
     voice: VoiceOperations = Field(default_factory=VoiceOperations)
     verification_code: VerificationCodeOperations = Field(default_factory=VerificationCodeOperations)
+    callbacks: CallbackOperations = Field(default_factory=CallbackOperations)
     holidays: Holidays = Field(default_factory=Holidays)
     routing: RoutingOperations = Field(default_factory=RoutingOperations)
     chat_recovery: ChatRecoveryOperations = Field(default_factory=ChatRecoveryOperations)

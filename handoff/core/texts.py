@@ -181,6 +181,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Lo sentimos, no pudimos continuar con esta llamada. Por favor llama de nuevo.",
         "en": "Sorry, we could not continue this call. Please call again.",
     },
+    # Callbacks (core/callback_messages.py): inside WhatsApp's 24-hour window, after a callback nobody answered.
+    "callback_missed": {
+        "es": "Hola, te llamamos como pediste y no pudimos comunicarnos contigo. "
+              "Responde aquí y seguimos con tu caso por WhatsApp, o dinos a qué hora te llamamos de nuevo.",
+        "en": "Hi, we called you back as you asked and couldn't reach you. "
+              "Reply here and we'll continue your case on WhatsApp, or tell us when to call you again.",
+    },
+    "callback_bridge": {  # said to the agent who answered, before the customer is dialed
+        "es": "Llamada de regreso solicitada por un cliente. Te comunicamos ahora.",
+        "en": "A callback a customer asked for. Connecting you now.",
+    },
 }
 
 

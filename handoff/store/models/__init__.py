@@ -5,6 +5,7 @@ One module per concern; every model is imported here, so `from handoff.store.mod
 """
 from handoff.store.models.agents import Agent, AgentSession, AuditEntry
 from handoff.store.models.base import Base, BigIntId, UTCDateTime, new_id, utcnow
+from handoff.store.models.callbacks import Callback
 from handoff.store.models.calls import Call
 from handoff.store.models.commitments import Commitment
 from handoff.store.models.cases import Case, Handoff, TimelineEvent
@@ -14,7 +15,8 @@ from handoff.store.models.designers import NluHarvestMark, NluSample
 from handoff.store.models.merges import Merge, MergeSuggestion
 
 __all__ = [
-    "Agent", "AgentSession", "AuditEntry", "Base", "BigIntId", "Call", "Case", "Commitment", "Customer", "CustomerKey", "Handoff",
+    "Agent", "AgentSession", "AuditEntry", "Base", "BigIntId", "Call", "Callback", "Case", "Commitment", "Customer",
+    "CustomerKey", "Handoff",
     "Identity", "InboundWebhook", "Merge", "MergeSuggestion", "NluHarvestMark", "NluSample", "Outbox", "PendingTurn",
     "RefusedWebhookItem", "TimelineEvent", "UTCDateTime", "VerificationCode", "new_id", "utcnow",
 ]

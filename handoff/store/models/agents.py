@@ -24,6 +24,7 @@ class Agent(Base):
     presence: Mapped[str] = mapped_column(String(16), default="offline")  # online away offline
     last_seen_at: Mapped[datetime | None]
     last_assigned_at: Mapped[datetime | None]  # routing prefers the agent idle the longest
+    phone: Mapped[str | None] = mapped_column(String(320))  # E.164 or sip:…: where the agent takes callbacks
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # deactivated agents cannot log in
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
