@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from handoff.channels.voice import routes as voice_routes
 from handoff.channels.voice.assistant import VoiceDeliverer
 from handoff.channels.voice.codes import TwilioCodeCourier
-from handoff.channels.voice.wiring import mount_voice
+from handoff.channels.voice.rest import TwilioRest
+from handoff.channels.voice.wiring import build_callback_calls, mount_voice
 from handoff.channels.webchat.channel import WebchatChannel, WebchatDeliverer
 from handoff.channels.webchat.identity_token import IdentityTokens
 from handoff.channels.webchat.limits import WebchatLimits
@@ -28,6 +29,7 @@ from handoff.core.ratelimit import limit_storage
 from handoff.core.signing import load_secret_key
 from handoff.core.verification import Verifications
 from handoff.inbox import routes as inbox_routes
+from handoff.inbox.callbacks import InboxCallbacks
 from handoff.inbox.wiring import build_inbox, build_live
 from handoff.logs import configure_logging
 from handoff.reports import refused_items
@@ -78,8 +80,10 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     call_lock = KeyedLock.for_url("voice-call", settings.redis_url)
     live = build_live(settings, sessions, sio, deliverers, secret, limits)
     # Verification codes: WhatsApp's authentication template first, else a Twilio call that reads the code.
-    code_call = TwilioCodeCourier(settings.twilio_api_base, settings.twilio_account_sid, settings.twilio_auth_token,
-                                  settings.twilio_caller_id)
+    # One Twilio REST client for the calls the service places: verification codes read out, and callbacks.
+    twilio_rest = TwilioRest(settings.twilio_api_base, settings.twilio_account_sid, settings.twilio_auth_token,
+                             settings.twilio_caller_id)
+    code_call = TwilioCodeCourier(twilio_rest)
     couriers: list[CodeCourier] = [
         WhatsAppCodeCourier(whatsapp_sending.graph, operations.verification_code, operations.default_language),
         code_call]
@@ -89,6 +93,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     whatsapp = WhatsAppRuntime(settings, sessions, whatsapp_sending, conversations)
     inbox = build_inbox(settings, sessions, operations, deliverers, live, core.events, core.queues,
                         whatsapp_sending.follow_up)
+    callback_calls = build_callback_calls(settings, sessions, operations, conversations, twilio_rest,
+                                          whatsapp_sending.follow_up)
     WebchatChannel(
         sio, conversations, sessions, secret,
         max_chars=settings.webchat_max_message_chars,
@@ -115,7 +121,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         await inbox.stop()
         await harvester.stop()
         await bot.aclose()
-        await code_call.aclose()
+        await twilio_rest.aclose()
         await call_lock.aclose()
         await engine.dispose()
 
@@ -134,7 +140,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.state.services = Services(settings, sessions, operations, conversations, whatsapp_sending.deliverer,
                                   whatsapp.ingest, inbox.auth, inbox.live, inbox.actions, inbox.merging, inbox.people,
                                   inbox.commitments,
-                                  voice_assistant, call_history)
+                                  voice_assistant, call_history, callback_calls,
+                                  InboxCallbacks(sessions, operations, core.events, callback_calls))
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
 
 

@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["agent", "supervisor", "designer", "admin"])
     create.add_argument("--teams", default="", help="comma-separated team keys of operations.yml, e.g. care,returns")
     create.add_argument("--capacity", type=int, default=3, help="cases at once (default 3)")
+    phone = agent_commands.add_parser("phone", help="where an agent takes the callbacks they place")
+    phone.add_argument("--email", required=True)
+    phone.add_argument("--phone", required=True, help="E.164 (+525512345678) or sip:agent@pbx.example.com; '' clears")
     audit = commands.add_parser("audit", help="case exports and their verification")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_commands.add_parser("verify", help="check an exported case (JSON) against its hash chain")
@@ -59,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             migrate.revision(settings.database_url, args.message)
         return 0
     if args.command == "agents":
-        from handoff.inbox.agents_cli import create_agent_command
+        from handoff.inbox.agents_cli import create_agent_command, phone_command
 
-        return create_agent_command(settings, args)
+        return phone_command(settings, args) if args.agents_command == "phone" else create_agent_command(settings, args)
     if args.command in ("audit", "designers"):
         from handoff.reports.cli import run_reports_command
 

@@ -130,4 +130,4 @@ def public(agent: Agent) -> dict[str, object]:
     """What the inbox shows about an agent (never the hash)."""
     return {"id": agent.id, "email": agent.email, "name": agent.display_name, "role": agent.role,
             "teams": list(agent.teams or []), "capacity": agent.capacity, "presence": agent.presence,
-            "active": agent.active}
+            "active": agent.active, "phone": agent.phone}

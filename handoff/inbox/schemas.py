@@ -30,6 +30,7 @@ class AgentPublic(View):
     capacity: int
     presence: str
     active: bool
+    phone: str | None  # where callbacks this agent places ring first (E.164 or sip:)
 
 
 class Me(View):
@@ -342,4 +343,26 @@ class CommitmentView(View):
     kept_on_time: bool
     kept_at: str | None
     alerted_at: str | None
+    created_at: str
+
+
+class CallbackItem(View):
+    """A callback as the team's list shows it (core/callbacks.py)."""
+
+    id: int
+    case_id: str
+    customer_id: str
+    customer_name: str | None
+    phone: str
+    team: str | None
+    status: str
+    window_start: str
+    window_end: str
+    window: str  # open, upcoming, past
+    requested_by: str
+    agent_id: str | None
+    attempts: int
+    placed_at: str | None
+    ended_at: str | None
+    missed_message: str | None
     created_at: str

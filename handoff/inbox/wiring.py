@@ -70,7 +70,14 @@ class Inbox:
 
     def mount(self, api: FastAPI) -> None:
         """Routes and static files; the routes ask for their services by type (handoff/inbox/deps.py)."""
-        from handoff.inbox import commitment_routes, customer_routes, media_routes, merge_routes, template_routes
+        from handoff.inbox import (
+            callback_routes,
+            commitment_routes,
+            customer_routes,
+            media_routes,
+            merge_routes,
+            template_routes,
+        )
         from handoff.inbox import routes as inbox_routes
 
         api.include_router(inbox_routes.router)
@@ -79,6 +86,7 @@ class Inbox:
         api.include_router(customer_routes.router)
         api.include_router(template_routes.router)
         api.include_router(commitment_routes.router)
+        api.include_router(callback_routes.router)
         api.mount("/inbox/static", StaticFiles(directory=inbox_routes.STATIC), name="inbox-static")
 
 

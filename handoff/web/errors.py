@@ -19,6 +19,7 @@ DESCRIPTIONS = {
     409: "Not in the state this needs",
     413: "Body too large",
     429: "Too many attempts",
+    502: "The provider refused or could not be reached",
     503: "This channel is not configured",
 }
 

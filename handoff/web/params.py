@@ -30,6 +30,7 @@ EventId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A timeline event
 HandoffId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A transition's (handoff's) id")]
 SampleId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="An NLU sample's id")]
 SuggestionId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A merge suggestion's id")]
+CallbackId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A callback's id")]
 CaseId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A case's id")]
 CustomerId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A customer's id")]
 CommitmentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A commitment's id")]

@@ -89,6 +89,20 @@ async def start_call(session: AsyncSession, *, provider: str, provider_call_id: 
     return call, case, customer
 
 
+async def placed_call(session: AsyncSession, case: Case, *, provider: str, provider_call_id: str,
+                      from_number: str | None, to_number: str, agent: Agent) -> Call:
+    """A call the service placed for an agent to a customer (a callback): outbound, ringing, on the case."""
+    call = Call(provider=provider, provider_call_id=provider_call_id, case_id=case.id, customer_id=case.customer_id,
+                direction="outbound", from_number=from_number, to_number=to_number, status="ringing",
+                started_at=utcnow(), agent_id=agent.id, agent_name=agent.display_name, transcript_segments=[],
+                options=[], silences=0)
+    session.add(call)
+    await session.flush()
+    await call_event(session, call, case, "started", f"Callback: calling {agent.display_name}, then {to_number}",
+                     actor=f"agent:{agent.id}", number=to_number, agent=agent.display_name)
+    return call
+
+
 async def change_status(session: AsyncSession, call: Call, case: Case, reported: str, *,
                         provider_id: str | None = None, duration: int | None = None,
                         at: datetime | None = None, agent: str | None = None) -> TimelineEvent | None:

@@ -2,11 +2,11 @@
 customer's language. The TwiML travels in the request only; nothing of it is stored or logged."""
 from __future__ import annotations
 
-import httpx
 from twilio.twiml.voice_response import VoiceResponse
 
 from handoff.channels.voice import CHANNEL
 from handoff.channels.voice.decisions import DEFAULT_LOCALES
+from handoff.channels.voice.rest import TwilioRest
 
 SAYINGS = {
     "es": ("Hola. Tu código de verificación es: {digits}.", "Repito, tu código es: {digits}."),
@@ -27,40 +27,18 @@ def code_twiml(code: str, language: str) -> str:
 
 
 class TwilioCodeCourier:
-    """Calls a phone from TWILIO_CALLER_ID and reads the code; configured with the account, token and caller id."""
+    """Calls a phone from TWILIO_CALLER_ID and reads the code, through the process's Twilio REST client."""
 
     channel = CHANNEL
 
-    def __init__(self, api_base: str, account_sid: str | None, auth_token: str | None, caller_id: str | None, *,
-                 timeout: float = 15.0, client: httpx.AsyncClient | None = None) -> None:
-        self.api_base = api_base.rstrip("/")
-        self.account_sid = account_sid
-        self.auth_token = auth_token
-        self.caller_id = caller_id
-        self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)))
+    def __init__(self, rest: TwilioRest) -> None:
+        self.rest = rest
 
     @property
     def configured(self) -> bool:
-        return bool(self.account_sid and self.auth_token and self.caller_id)
+        return self.rest.configured
 
     async def deliver(self, phone: str, code: str, language: str) -> str | None:
-        """None when Twilio queued the call (201), else Twilio's status and message."""
-        if not (self.account_sid and self.auth_token and self.caller_id):
-            return "Twilio calls are not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_CALLER_ID)"
-        url = f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Calls.json"
-        form = {"To": phone, "From": self.caller_id, "Twiml": code_twiml(code, language)}
-        try:
-            response = await self._client.post(url, data=form, auth=(self.account_sid, self.auth_token))
-        except httpx.HTTPError as exc:
-            return f"Twilio unreachable: {type(exc).__name__}"
-        if response.status_code in (200, 201):
-            return None
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        detail = body.get("message") if isinstance(body, dict) else None
-        return f"Twilio answered HTTP {response.status_code}" + (f": {detail}" if detail else "")
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
+        """None when Twilio queued the call, else Twilio's status and message."""
+        placed = await self.rest.create_call(phone, Twiml=code_twiml(code, language))
+        return placed.error

@@ -13,10 +13,12 @@ from pydantic import BaseModel
 
 from handoff.channels.voice import pbx, twilio, twiml
 from handoff.channels.voice.assistant import VoiceAssistant
+from handoff.channels.voice.callbacks import CallbackCalls
 from handoff.channels.voice.history import CallHistory
 from handoff.settings import Settings
 from handoff.web.deps import SettingsDep, provided
 from handoff.web.errors import errors
+from handoff.web.params import CallbackId
 from handoff.web.request_bodies import inline_schema, request_body
 
 router = APIRouter()
@@ -24,6 +26,7 @@ router = APIRouter()
 BODY_LIMITS = {"/webhooks/twilio": twilio.MAX_BODY_BYTES, "/webhooks/calls": pbx.MAX_BODY_BYTES}
 VoiceDep = Annotated[VoiceAssistant, Depends(provided(VoiceAssistant))]
 CallHistoryDep = Annotated[CallHistory, Depends(provided(CallHistory))]
+CallbacksDep = Annotated[CallbackCalls, Depends(provided(CallbackCalls))]
 
 
 class TwiML(Response):
@@ -131,6 +134,39 @@ async def transcription_callback(request: Request, settings: SettingsDep, histor
         call = twilio.parse_call(params)
         await history.transcript(
             twilio.call_party(call), twilio.transcript_change(call, twilio.parse_transcription(params)))
+        return _twiml(twiml.empty())
+    return await _signed_twilio(request, settings, handle)
+
+
+# ---- callbacks placed from the inbox (channels/voice/callbacks.py) ------------------------------------------
+@router.post("/webhooks/twilio/voice/callbacks/{callback_id}/bridge", response_class=TwiML, responses=REFUSALS,
+             openapi_extra=TWILIO_FORM)
+async def callback_bridge(callback_id: CallbackId, request: Request, settings: SettingsDep,
+                          callbacks: CallbacksDep) -> Response:
+    """The agent answered a callback's call: dial the customer."""
+    async def handle(params: dict[str, str]) -> Response:
+        return _twiml(await callbacks.bridge(callback_id, twilio.parse_call(params)))
+    return await _signed_twilio(request, settings, handle)
+
+
+@router.post("/webhooks/twilio/voice/callbacks/{callback_id}/agent", response_class=TwiML, responses=REFUSALS,
+             openapi_extra=TWILIO_FORM)
+async def callback_agent_status(callback_id: CallbackId, request: Request, settings: SettingsDep,
+                                callbacks: CallbacksDep) -> Response:
+    """The call to the agent ended: unanswered, the callback waits for the team again."""
+    async def handle(params: dict[str, str]) -> Response:
+        await callbacks.agent_leg(callback_id, twilio.parse_call(params), twilio.parse_status(params))
+        return _twiml(twiml.empty())
+    return await _signed_twilio(request, settings, handle)
+
+
+@router.post("/webhooks/twilio/voice/callbacks/{callback_id}/customer", response_class=TwiML, responses=REFUSALS,
+             openapi_extra=TWILIO_FORM)
+async def callback_customer_status(callback_id: CallbackId, request: Request, settings: SettingsDep,
+                                   callbacks: CallbacksDep) -> Response:
+    """The customer's leg ended: the callback's outcome (a repeat is acknowledged and changes nothing)."""
+    async def handle(params: dict[str, str]) -> Response:
+        await callbacks.customer_leg(callback_id, twilio.parse_call(params), twilio.parse_status(params))
         return _twiml(twiml.empty())
     return await _signed_twilio(request, settings, handle)
 

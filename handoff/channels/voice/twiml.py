@@ -83,3 +83,24 @@ def render(reply: VoiceReply, urls: VoiceUrls, *, gather_timeout: int = 6, dial_
 def empty() -> str:
     """An empty TwiML document: acknowledges a callback whose answer Twilio ignores."""
     return str(VoiceResponse())
+
+
+def bridge(say: str, language: str, target: str, caller_id: str, status_url: str, *, timeout: int = 25) -> str:
+    """To the agent who answered a callback: a word, then <Dial> the customer from our number; the customer's leg
+    reports how it ended (answered or not) to `status_url`."""
+    response = VoiceResponse()
+    response.say(speakable(say), language=language)
+    dial = response.dial(caller_id=caller_id, timeout=timeout)
+    kind, address = dial_target(target)
+    if kind == "sip":
+        dial.sip(address, status_callback=status_url, status_callback_method="POST")
+    else:
+        dial.number(address, status_callback=status_url, status_callback_method="POST")
+    return str(response)
+
+
+def hang_up() -> str:
+    """A call the service will not continue."""
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)

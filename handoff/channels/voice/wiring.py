@@ -6,9 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.channels.voice import routes as voice_routes
 from handoff.channels.voice.assistant import VoiceAssistant, VoiceDeliverer
+from handoff.channels.voice.callbacks import CallbackCalls
 from handoff.channels.voice.history import CallHistory
 from handoff.channels.voice.missed_calls import MissedCalls
+from handoff.channels.voice.rest import TwilioRest
 from handoff.channels.voice.twiml import VoiceUrls
+from handoff.core.callback_messages import CallbackMessages
 from handoff.core.conversation import Conversations
 from handoff.core.locks import KeyedLock
 from handoff.core.messages import FollowUpChannel
@@ -27,3 +30,12 @@ def mount_voice(api: FastAPI, settings: Settings, sessions: async_sessionmaker[A
     history = CallHistory(sessions, conversations.events, operations, missed)
     api.include_router(voice_routes.router)
     return voice, history
+
+
+def build_callback_calls(settings: Settings, sessions: async_sessionmaker[AsyncSession], operations: Operations,
+                         conversations: Conversations, rest: TwilioRest,
+                         follow_up: FollowUpChannel) -> CallbackCalls:
+    """Callbacks placed through the process's Twilio REST client; a missed one is followed up on WhatsApp."""
+    messages = CallbackMessages(operations, follow_up, conversations.deliverers)
+    return CallbackCalls(sessions, conversations.events, rest, messages, settings.public_base_url,
+                         language=operations.default_language, dial_timeout=operations.voice.dial_timeout_seconds)

@@ -11,6 +11,7 @@ from limits.aio.storage import MemoryStorage
 from sqlalchemy import select
 
 from handoff.channels.voice.codes import TwilioCodeCourier, code_twiml
+from handoff.channels.voice.rest import TwilioRest
 from handoff.channels.whatsapp.codes import WhatsAppCodeCourier, template_language
 from handoff.channels.whatsapp.graph import GraphClient
 from handoff.core.code_delivery import CodeDispatch, CodeNotSent, CodeSent, delivery_order
@@ -30,7 +31,7 @@ TEMPLATES = VerificationCodeOperations(whatsapp_template="verification_code", la
 def dispatch(sessions: Sessions, graph: GraphStandIn, twilio: TwilioStandIn,
              templates: VerificationCodeOperations = TEMPLATES) -> tuple[CodeDispatch, Verifications]:
     verifications = Verifications(KEY, MemoryStorage())
-    couriers = [TwilioCodeCourier(twilio.base_url, ACCOUNT_SID, AUTH_TOKEN, CALLER_ID),
+    couriers = [TwilioCodeCourier(TwilioRest(twilio.base_url, ACCOUNT_SID, AUTH_TOKEN, CALLER_ID)),
                 WhatsAppCodeCourier(GraphClient(graph.base_url, PHONE_NUMBER_ID, TOKEN), templates, "es")]
     return CodeDispatch(sessions, verifications, couriers), verifications
 
@@ -121,13 +122,13 @@ async def test_without_the_template_codes_go_by_call_and_without_couriers_none_i
     sent = await codes.send(session_key="web-1", customer_id=ids["visitor"], phone=ids["phone"], language="en")
     assert isinstance(sent, CodeSent) and sent.channel == "voice" and graph.sends() == []
     nothing = CodeDispatch(sessions, Verifications(KEY, MemoryStorage()),
-                           [TwilioCodeCourier(twilio.base_url, None, None, None)])
+                           [TwilioCodeCourier(TwilioRest(twilio.base_url, None, None, None))])
     assert await nothing.send(session_key="web-2", customer_id=ids["visitor"], phone=ids["phone"],
                               language="en") == CodeNotSent("no_courier")
 
 
 def test_couriers_whatsapp_first_and_the_templates_language() -> None:
-    voice = TwilioCodeCourier("http://127.0.0.1:9", ACCOUNT_SID, AUTH_TOKEN, CALLER_ID)
+    voice = TwilioCodeCourier(TwilioRest("http://127.0.0.1:9", ACCOUNT_SID, AUTH_TOKEN, CALLER_ID))
     whatsapp = WhatsAppCodeCourier(GraphClient("http://127.0.0.1:9", PHONE_NUMBER_ID, TOKEN), TEMPLATES, "es")
     assert [c.channel for c in delivery_order([voice, whatsapp])] == ["whatsapp", "voice"]
     assert template_language(["es_MX", "en_US"], "en", "es") == "en_US"

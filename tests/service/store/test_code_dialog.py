@@ -15,6 +15,7 @@ from limits.aio.storage import MemoryStorage
 from sqlalchemy import select
 
 from handoff.channels.voice.codes import TwilioCodeCourier
+from handoff.channels.voice.rest import TwilioRest
 from handoff.channels.whatsapp.codes import WhatsAppCodeCourier
 from handoff.channels.whatsapp.graph import GraphClient
 from handoff.core.bot_client import RasaClient
@@ -65,7 +66,7 @@ class Dialog:
         self.couriers = couriers if couriers is not None else [
             WhatsAppCodeCourier(GraphClient(graph.base_url, PHONE_NUMBER_ID, TOKEN), OPERATIONS.verification_code,
                                 "es"),
-            TwilioCodeCourier(twilio.base_url, ACCOUNT_SID, AUTH_TOKEN, CALLER_ID)]
+            TwilioCodeCourier(TwilioRest(twilio.base_url, ACCOUNT_SID, AUTH_TOKEN, CALLER_ID))]
         self.core = build_services(sessions, OPERATIONS, self.bot, {"webchat": self.deliverer},
                                    verifications=self.verifications, couriers=self.couriers)
         self.sent = 0
@@ -94,7 +95,7 @@ class Dialog:
         await self.bot.aclose()
         for courier in self.couriers:
             if isinstance(courier, TwilioCodeCourier):
-                await courier.aclose()
+                await courier.rest.aclose()
 
 
 @pytest.fixture
