@@ -5,6 +5,7 @@ import { $, clear, h } from "./dom.js";
 import { customerLabel, eventItem, renderCustomer, renderList, renderSummary, renderSupervisor, tickWaiting } from "./render.js";
 import { mountCallCards, renderCalls } from "./calls.js";
 import { renderReturning } from "./routing.js";
+import { mountCallbacks, refreshCallbacks } from "./callbacks.js";
 import { mountDashboard, openDashboard } from "./dashboard.js";
 import { mountTemplates, showTemplates } from "./templates.js";
 import { commitmentDue, renderOverdue, showCommitments } from "./commitments.js";
@@ -52,6 +53,7 @@ async function enter(me) {
   await api("/presence", { method: "POST", body: { presence } });
   connect();
   await refreshLists();
+  await mountCallbacks(me.agent, openCase, () => state.caseId);
   if (supervises) await refreshSupervisor();
 }
 
@@ -108,6 +110,7 @@ async function refreshLists() {
   state.mine = mine;
   renderList($("#queue"), $("#queue-count"), queue, state.caseId, openCase);
   renderList($("#mine"), $("#mine-count"), mine, state.caseId, openCase);
+  refreshCallbacks().catch(() => null);
 }
 
 async function refreshSupervisor() {
