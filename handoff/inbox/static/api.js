@@ -26,7 +26,10 @@ export async function api(path, { method = "GET", body } = {}) {
     data = null;
   }
   if (!response.ok) {
-    const detail = data && typeof data.detail === "string" ? data.detail : `HTTP ${response.status}`;
+    // A refusal is {"detail": "why"}; a 422 is FastAPI's list of {loc, msg}: its messages are the reason.
+    const listed = data && Array.isArray(data.detail) ? data.detail.map((item) => item && item.msg).filter(Boolean) : [];
+    const detail = data && typeof data.detail === "string" ? data.detail
+      : listed.length ? listed.join("; ") : `HTTP ${response.status}`;
     throw new ApiError(response.status, detail);
   }
   return data;
