@@ -1,5 +1,5 @@
 """Callbacks in the inbox: `POST /inbox/api/cases/{id}/callbacks`, `GET /inbox/api/callbacks?status=`,
-`POST /inbox/api/callbacks/{id}/place`, and where an agent takes them (`PUT /inbox/api/me/phone`, admins:
+`POST /inbox/api/callbacks/{id}/place` and `/cancel`, and where an agent takes them (`PUT /inbox/api/me/phone`, admins:
 `PUT /inbox/api/agents/{id}/phone`). Thin routes over inbox/callbacks.py."""
 from __future__ import annotations
 
@@ -70,6 +70,12 @@ async def place_callback(callback_id: CallbackId, principal: Worker, callbacks: 
     """Call now: Twilio calls the agent's phone or SIP address, then bridges the customer. 409: not waiting to be
     placed, or no phone of the agent; 502: Twilio refused; 503: Twilio calls not configured."""
     return await run(callbacks.place(principal, callback_id))
+
+
+@router.post("/callbacks/{callback_id}/cancel", response_model=CallbackItem, responses=errors(401, 403, 404, 409))
+async def cancel_callback(callback_id: CallbackId, principal: Worker, callbacks: CallbacksDep) -> dict[str, Any]:
+    """The callback is no longer wanted: `cancelled`, off the team's list. 409: not waiting to be placed."""
+    return await run(callbacks.cancel(principal, callback_id))
 
 
 @router.put("/me/phone", response_model=AgentPublic, responses={**TOO_LARGE, **errors(400, 401, 403)})

@@ -16,6 +16,8 @@ from handoff.core.callbacks import (
     CallbackError,
     CallbackView,
     check_agent_phone,
+    finish,
+    readable_callback,
     request_callback,
     team_callbacks,
 )
@@ -89,6 +91,23 @@ class InboxCallbacks:
             await audit.record(session, principal.actor, "place_callback", case_id=callback.case_id,
                                callback_id=callback_id)
             return await self._view(session, callback, await session.get_one(Case, callback.case_id))
+
+    async def cancel(self, principal: Principal, callback_id: int) -> dict[str, Any]:
+        """The customer no longer wants the call (or it is no longer needed): it leaves the team's list."""
+        if not can(principal.agent.role, "work"):
+            raise InboxError(403, "this role cannot work cases")
+        async with self.sessions() as session, session.begin():
+            found = await readable_callback(session, principal.agent, callback_id)
+            if found is None:
+                raise InboxError(404, "no such callback")
+            callback, case = found
+            if callback.status != "requested":
+                raise InboxError(409, f"this callback is {callback.status}, not waiting to be placed")
+            await finish(session, callback, case, "cancelled", actor=principal.actor)
+            await audit.record(session, principal.actor, "cancel_callback", case_id=case.id, callback_id=callback_id)
+            view = await self._view(session, callback, case)
+        await self.events.publish(CaseChanged(case.id))
+        return view
 
     async def set_phone(self, principal: Principal, agent_id: str, phone: str | None) -> dict[str, object]:
         """The agent's own phone or SIP address (an admin sets anyone's); None clears it."""

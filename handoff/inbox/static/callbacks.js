@@ -13,14 +13,16 @@ function when(item) {
 
 function row(item) {
   const callNow = h("button", { type: "button", class: "call-now", dataset: { callbackId: item.id } }, "Call now");
-  callNow.addEventListener("click", () => place(item.id));
+  callNow.addEventListener("click", () => change(item.id, "place", "Calling your phone…"));
+  const cancel = h("button", { type: "button", class: "cancel-callback", dataset: { callbackId: item.id } }, "Cancel");
+  cancel.addEventListener("click", () => change(item.id, "cancel", "Cancelled"));
   const open = h("a", { href: "#", class: "callback-case" }, item.customer_name || item.phone);
   open.addEventListener("click", (event) => {
     event.preventDefault();
     if (parts.openCase) parts.openCase(item.case_id);
   });
   return h("li", { class: `callback window-${item.window}`, dataset: { callbackId: item.id } },
-    open, h("div", { class: "muted" }, `${item.phone} · ${item.team || "no team"} · ${when(item)}`), callNow);
+    open, h("div", { class: "muted" }, `${item.phone} · ${item.team || "no team"} · ${when(item)}`), callNow, cancel);
 }
 
 export async function refreshCallbacks() {
@@ -32,12 +34,13 @@ export async function refreshCallbacks() {
   $("#callbacks-count").textContent = String(items.length);
 }
 
-async function place(callbackId) {
+// "place" (Call now: Twilio rings the agent's phone, then the customer) or "cancel".
+async function change(callbackId, action, done) {
   const error = $("#callbacks-error");
   error.textContent = "";
   try {
-    await api(`/callbacks/${encodeURIComponent(callbackId)}/place`, { method: "POST" });
-    error.textContent = "Calling your phone…";
+    await api(`/callbacks/${encodeURIComponent(callbackId)}/${action}`, { method: "POST" });
+    error.textContent = done;
   } catch (err) {
     error.textContent = err.message;
   }

@@ -1,6 +1,6 @@
 """Chromium: an agent whose phone was set with the command line sees the team's callback (the customer's name as
 text), presses Call now, and the Twilio REST stand-in is asked to call that phone; a callback asked for on the
-case on screen joins the list."""
+case on screen joins the list until it is cancelled."""
 from __future__ import annotations
 
 import asyncio
@@ -112,6 +112,10 @@ def test_an_agent_places_the_teams_callback_and_asks_for_another(chromium, servi
     page.fill("#callback-phone", "55 1234 0000")
     page.click("#callback-form button[type=submit]")
     expect(page.locator("#callback-error")).to_have_text("Callback requested: +525512340000")
-    expect(page.locator("#callbacks li", has_text="+525512340000")).to_contain_text("(later)")
-    expect(page.locator("#timeline .event.kind-callback")).to_have_count(1)
+    requested = page.locator("#callbacks li", has_text="+525512340000")
+    expect(requested).to_contain_text("(later)")
+    requested.locator(".cancel-callback").click()
+    expect(page.locator("#callbacks-error")).to_have_text("Cancelled")
+    expect(requested).to_have_count(0)
+    expect(page.locator("#timeline .event.kind-callback")).to_have_count(2)  # requested, then cancelled
     assert dialogs == []

@@ -148,6 +148,12 @@ async def test_the_list_follows_the_reading_rule_with_open_windows_first(app: Vo
     assert (await ana.get("/inbox/api/callbacks?status=whatever")).status_code == 422
     refused = await rui.post(f"/inbox/api/callbacks/{made['open']}/place")  # not rui's team: as if it did not exist
     assert refused.status_code == 404
+    assert (await rui.post(f"/inbox/api/callbacks/{made['open']}/cancel")).status_code == 404
+    cancelled = await ana.post(f"/inbox/api/callbacks/{made['past']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert (await ana.post(f"/inbox/api/callbacks/{made['past']}/cancel")).status_code == 409
+    assert [item["id"] for item in (await ana.get("/inbox/api/callbacks")).json()] == [made["open"], made["upcoming"]]
+    assert [item["id"] for item in (await sol.get("/inbox/api/callbacks?status=cancelled")).json()] == [made["past"]]
     for client in (ana, rui, sol):
         await client.aclose()
 
