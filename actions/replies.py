@@ -40,6 +40,26 @@ REPLIES: Dict[str, Dict[str, str]] = {
         "es": "Ahorita no puedo consultar pedidos 😓 Intenta en unos minutos.",
         "en": "I can't check orders right now 😓 Please try again in a few minutes.",
     },
+    "commitment": {
+        "es": "Tu asesor se comprometió a: «{text}» para el {date}.",
+        "en": "Your agent committed to: “{text}” by {date}.",
+    },
+    "commitment_overdue": {
+        "es": "Tu asesor se comprometió a: «{text}» para el {date}. Esa fecha ya pasó, lo siento mucho 😕",
+        "en": "Your agent committed to: “{text}” by {date}. That date has passed, I'm very sorry 😕",
+    },
+    "commitment_one_more": {
+        "es": "Tienes 1 compromiso más pendiente.",
+        "en": "You have 1 more pending commitment.",
+    },
+    "commitment_more": {
+        "es": "Tienes {count} compromisos más pendientes.",
+        "en": "You have {count} more pending commitments.",
+    },
+    "no_commitment": {
+        "es": "No veo ningún compromiso pendiente a tu nombre.",
+        "en": "I don't see any pending commitment on your record.",
+    },
     "ask_account_field": {
         "es": "¿Que dato quieres actualizar: correo, telefono o direccion de envio?",
         "en": "What would you like to update: email, phone or shipping address?",

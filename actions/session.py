@@ -25,6 +25,16 @@ def _identity(identities: List[Mapping[str, Any]], kind: str) -> Optional[str]:
     return str(matches[0]["value"]) if matches else None
 
 
+def metadata_commitments(metadata: Optional[Mapping[str, Any]]) -> Optional[List[Dict[str, Any]]]:
+    """The open promises the service sent (text and due time each), or None when the metadata carries no list."""
+    found = metadata.get("commitments") if isinstance(metadata, Mapping) else None
+    if not isinstance(found, list):
+        return None
+    return [{"id": item.get("id"), "text": str(item["text"]), "due_at": str(item["due_at"]),
+             "case_id": item.get("case_id")}
+            for item in found if isinstance(item, Mapping) and item.get("text") and item.get("due_at")]
+
+
 def slots_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     """Maps the service's metadata contract onto slot values (only those it knows, plus `verified`)."""
     metadata = metadata if isinstance(metadata, Mapping) else {}
@@ -45,8 +55,11 @@ def slots_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Dict[str, Any]
         "email": known.get("email") or _identity(identities, "email"),
         "phone": known.get("phone") or _identity(identities, "phone") or _identity(identities, "whatsapp"),
     }
-    slots = {key: str(value) for key, value in values.items() if value not in (None, "")}
+    slots: Dict[str, Any] = {key: str(value) for key, value in values.items() if value not in (None, "")}
     slots["verified"] = bool(verified)
+    commitments = metadata_commitments(metadata)
+    if commitments is not None:
+        slots["commitments"] = commitments
     return slots
 
 
@@ -64,6 +77,8 @@ def refreshed_slots(
         changes["verified"] = True
     elif current.get("verified") is None:
         changes["verified"] = False
+    if "commitments" in fresh and fresh["commitments"] != current.get("commitments"):
+        changes["commitments"] = fresh["commitments"]  # state, not a fact: always the service's latest
     told = set(told)
     for key in FACT_SLOTS:
         if key in fresh and key not in told and current.get(key) in (None, ""):
@@ -81,7 +96,7 @@ class ActionRefreshFromMetadata(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         message = tracker.latest_message or {}
-        current = {key: tracker.get_slot(key) for key in (*WHO_SLOTS, "verified", *FACT_SLOTS)}
+        current = {key: tracker.get_slot(key) for key in (*WHO_SLOTS, "verified", "commitments", *FACT_SLOTS)}
         told = {str(entity.get("entity")) for entity in message.get("entities") or [] if isinstance(entity, Mapping)}
         changes = refreshed_slots(current, message.get("metadata"), told)
         return [SlotSet(key, value) for key, value in changes.items()]
