@@ -177,7 +177,8 @@ async def test_a_returning_customer_is_offered_to_their_agent_while_a_less_busy_
     assert again.previous_case_id == first.id
     assert again.assignee_id == ana.me["id"] != bea.me["id"]
     assert await decisions(service, again.id) == [("assign", "follow_up_agent")]
-    for agent in (ana, bea):
+    for agent in (ana, bea):  # off shift: the module's later handoffs are not theirs
+        assert (await agent.post("/presence", {"presence": "offline"})).status_code == 200
         await agent.close()
 
 
@@ -228,3 +229,24 @@ async def test_a_web_chat_left_waiting_continues_on_whatsapp_exactly_once(recove
         return latest if latest is not None and latest.channel == "whatsapp" and latest.last_customer_message_at \
             and latest.last_customer_message_at > case.last_customer_message_at else None
     assert (await until(continued, "the WhatsApp reply on the case")).id == case.id
+
+
+async def test_the_assistant_quotes_back_what_an_agent_promised(service: Service, graph: GraphStandIn) -> None:
+    customer = "16505550145"
+    rosa = await online(service, f"rosa-{uuid.uuid4().hex[:6]}@example.com", capacity=3)
+    writes(service, customer, "quiero hablar con una persona")
+    case = await assigned_case(service, customer)
+    assert case.assignee_id == rosa.me["id"]
+    due = (datetime.now(timezone.utc) + timedelta(days=5)).replace(hour=18, minute=0, second=0, microsecond=0)
+    promised = await rosa.post(f"/cases/{case.id}/commitments",
+                               {"text": "Reembolso de $450 a tu tarjeta", "due_at": due.isoformat()})
+    assert promised.status_code == 201, promised.text
+    assert (await rosa.post(f"/cases/{case.id}/return")).status_code == 200  # back to the assistant
+    before = len(texts_to(graph, customer))
+
+    writes(service, customer, "¿y mi reembolso?")
+    graph.wait_for(lambda: any("Reembolso de $450 a tu tarjeta" in text for text in texts_to(graph, customer)[before:]),
+                   what="the assistant quoting the promise")
+    quoted = next(text for text in texts_to(graph, customer)[before:] if "Reembolso de $450" in text)
+    assert str(due.day) in quoted  # "… para el 6 de diciembre."
+    await rosa.close()
