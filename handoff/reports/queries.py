@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     and_,
     case,
+    cast,
     exists,
     func,
     literal,
@@ -242,10 +243,11 @@ def _back_to_bot(handed: Any) -> Any:
 
 def _sla_target(channel: ColumnElement[str], sla: Mapping[str, int]) -> ColumnElement[Any]:
     """The channel's first-response target in microseconds, NULL where it has none."""
+    none = cast(null(), BigInteger())  # typed: PostgreSQL reads an untyped NULL column as text
     if not sla:
-        return null()
+        return none
     return case(*((channel == name, literal(int(seconds) * MICROS, BigInteger()))
-                  for name, seconds in sorted(sla.items())), else_=null())
+                  for name, seconds in sorted(sla.items())), else_=none)
 
 
 def _case_sums(keyed: Any, returns: Any) -> Select[Any]:

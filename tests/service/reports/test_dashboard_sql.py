@@ -186,3 +186,17 @@ def test_local_days_follow_the_clock_change() -> None:
     assert [(day, after - first) for day, first, after in partial] == [
         ("2026-10-30", timedelta(hours=18)), ("2026-10-31", timedelta(hours=6))]
     assert kpis.local_days(END, END, ZONE) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+                         indirect=True)
+async def test_an_operation_without_sla_targets_gets_its_dashboard_with_no_sla_checks(sessions) -> None:
+    cases = awkward_cases()
+    async with sessions() as session, session.begin():
+        await seed(session, cases)
+    days = kpis.local_days(START, END, ZONE)
+    async with sessions() as session:
+        stored = await load_cells(session, days, window_hours=WINDOW_HOURS, sla={})
+    in_range = [case for case in cases if START <= case.created_at < END]
+    expected = measures.cells(in_range, cases, window_hours=WINDOW_HOURS, sla={}, timezone_name=ZONE)
+    assert merged(stored) == expected and kpis.totals(expected)["sla_checks"] == 0
