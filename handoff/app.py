@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         WhatsAppCodeCourier(whatsapp_sending.graph, operations.verification_code, operations.default_language),
         code_call]
     core = build_services(sessions, operations, bot, deliverers, listeners=[live.pushes],
-                          verifications=Verifications(secret, limits), couriers=couriers)
+                          verifications=Verifications(secret, limits), couriers=couriers,
+                          follow_up=whatsapp_sending.follow_up)
     conversations = core.conversations
     whatsapp = WhatsAppRuntime(settings, sessions, whatsapp_sending, conversations)
     inbox = build_inbox(settings, sessions, operations, deliverers, live, core.events, core.queues,

@@ -30,6 +30,7 @@ from handoff.core.learnt import learnt_facts, may_teach, reasked
 from handoff.core.merge_evidence import weigh_proved, weigh_told
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
+from handoff.core.overflow import accompanied
 from handoff.core.routing_notice import RoutingNotices
 from handoff.core.sending import Staged, deliver_staged, stage_to_customer
 from handoff.core.texts import text as service_text
@@ -104,6 +105,7 @@ class Conversations:
                 await self.events.publish(*entered.happened)
                 return Received(entered.event_id, entered.case_id)
         thanks: list[Staged] = []
+        happened: list[CaseEvent] = []
         async with self.sessions() as session:
             try:
                 async with session.begin():
@@ -124,8 +126,14 @@ class Conversations:
                     )
                     if csat:  # the answer to "how did we do?", not a new conversation
                         thanks = await self.csat.record(session, case, csat[1], inbound.channel, inbound.address)
-                    resuming = (inbound.for_bot and case.status == "queued"
-                                and resumes_with_assistant(case, await current_handoff(session, case.id)))
+                    held = await current_handoff(session, case.id) if case.status == "queued" else None
+                    choice = self.notices.overflow.answer_to(case, held, inbound)
+                    if choice is not None and held is not None:  # the answer to the overflow offer: one, kept
+                        chosen = await self.notices.overflow.record(session, case, customer, held, choice,
+                                                                    inbound.channel, inbound.address)
+                        thanks, happened = chosen.staged, [CaseChanged(case.id)]
+                    resuming = (choice is None and inbound.for_bot and case.status == "queued"
+                                and (resumes_with_assistant(case, held) or accompanied(case, held)))
                     to_bot = (case.status == "bot" and inbound.for_bot) or resuming
                     turn = None
                     if to_bot:
@@ -140,7 +148,8 @@ class Conversations:
                 return Received(None, None, duplicate=True)
         await deliver_staged(self.deliverers, thanks)
         # While the case is in people's queue they see the message, even if the assistant then takes it back.
-        await self.events.publish(MessageStored(case.id, event.id, inbound.channel, to_bot and not resuming))
+        await self.events.publish(MessageStored(case.id, event.id, inbound.channel, to_bot and not resuming),
+                                  *happened)
         return Received(event.id, case.id, to_bot=to_bot, turn=turn)
 
     async def process(self, event_id: int, turn: Turn | None = None) -> None:
@@ -189,8 +198,9 @@ class Conversations:
             event = await session.get(TimelineEvent, event_id)
             case = await session.get(Case, pending.case_id)
             customer = await session.get(Customer, case.customer_id) if case else None
+            held = await current_handoff(session, case.id) if case is not None and case.status != "bot" else None
             if event is None or case is None or customer is None or not (
-                    case.status == "bot" or resumes_with_assistant(case, await current_handoff(session, case.id))):
+                    case.status == "bot" or resumes_with_assistant(case, held) or accompanied(case, held)):
                 await session.execute(_CLAIM_PENDING, {"event_id": event_id})
                 return None
             return Turn(event_id, case.id, case.customer_id, pending.channel, pending.address,
@@ -225,12 +235,14 @@ class Conversations:
             # case and its customer change.
             case = await session.get_one(Case, pending.case_id, with_for_update=True)
             customer = await session.get_one(Customer, case.customer_id)
-            withdrawn = False
+            withdrawn = keeping_company = False
             if case.status != "bot":  # people's queue holds the case
                 held = await current_handoff(session, case.id)
                 if turn is not None and held is not None and resumes_with_assistant(case, held):
                     await withdraw_handoff(session, case, held)  # the assistant is back and takes the case
                     withdrawn = True
+                elif turn is not None and accompanied(case, held):  # the customer chose it while keeping their place
+                    keeping_company = True
                 elif turn is None or pending.resuming:
                     log.info("turn_left_to_people", case_id=case.id, event_id=pending.event_id,
                              assistant_answered=turn is not None)
@@ -267,7 +279,12 @@ class Conversations:
                 outgoing.append(holding)
                 handoff, actor = HandoffRequest(reason="bot_unavailable"), "system"
             happened: list[CaseEvent] = []
-            if handoff is not None:  # to people, routed, the customer told who answers and when
+            if handoff is not None and keeping_company:  # already in people's queue: not a second handoff
+                notice = await self.notices.overflow.still_queued(session, case, customer)
+                await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
+                                        address=pending.address, message=notice, actor="system")
+                outgoing.append(notice)
+            elif handoff is not None:  # to people, routed, the customer told who answers and when
                 notice, happened = await self.notices.hand_off(session, case, customer, handoff, pending.channel,
                                                                pending.address, actor=actor)
                 outgoing.append(notice)

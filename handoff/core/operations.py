@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -108,10 +109,18 @@ class RoutingOperations(BaseModel):
     overflow_offers: list[Offer] = Field(default_factory=lambda: list(OFFERS))
     identity_intents: list[str] = Field(default_factory=list)  # agents verify the customer first on these
     opening_template: OpeningTemplate | None = Field(default_factory=OpeningTemplate)  # None: no template
+    # Overflow (core/overflow_answers.py): the approved template that continues a case on WhatsApp (always
+    # allowed, the 24-hour window open or not), and how long "call me as soon as possible" lasts.
+    overflow_whatsapp_template: FollowUpTemplate | None = None
+    overflow_callback_minutes: int = Field(default=60, ge=5)
 
     def rules(self) -> RoutingRules:
         """The settings as the pure policy takes them."""
         return RoutingRules(self.sticky_seconds, tuple(self.overflow_offers), frozenset(self.identity_intents))
+
+    def callback_window(self) -> timedelta:
+        """An overflowed customer's callback: from now until this much later."""
+        return timedelta(minutes=self.overflow_callback_minutes)
 
 
 class Operations(BaseModel):

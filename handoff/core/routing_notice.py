@@ -13,9 +13,10 @@ from handoff.core.assignment import route_case
 from handoff.core.business_hours import HoursStatus
 from handoff.core.cases import case_language
 from handoff.core.events import Assigned, CaseChanged, CaseEvent, HandedOff
-from handoff.core.handoffs import HandoffRequest, hand_to_people
+from handoff.core.handoffs import HandoffRequest, current_handoff, hand_to_people
 from handoff.core.messages import Deliverer, OutboundMessage
 from handoff.core.operations import Operations
+from handoff.core.overflow_answers import OverflowAnswers
 from handoff.core.routing_policy import Decision
 from handoff.core.sending import stage_to_customer
 from handoff.core.texts import text as service_text
@@ -50,19 +51,24 @@ class RoutingNotices:
     """Used inside the transaction that handed the case off, by every door (chat turns, calls)."""
 
     def __init__(self, operations: Operations, deliverers: Mapping[str, Deliverer],
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, overflow: OverflowAnswers | None = None) -> None:
         self.operations = operations
         self.deliverers = deliverers
         self.clock = clock  # the instant business hours are read at; None: the business clock
+        self.overflow = overflow or OverflowAnswers(operations, deliverers)  # the choices when the queue overflows
 
     async def route(self, session: AsyncSession, case: Case, customer: Customer, channel: str,
                     address: str) -> Routed:
-        """Routes the just-handed-off case and tells the customer in their language and channel."""
+        """Routes the just-handed-off case and tells the customer in their language and channel: who answers and
+        roughly when, or, when the queue overflows, the choices they have (buttons; digits on the phone)."""
         now = self.clock() if self.clock is not None else after_hours.business_clock()
         decision = await route_case(session, case, self.operations, now=now)
-        text = routing_notice(decision, case_language(self.operations, case, customer),
-                              hours_at(self.operations, now), now)
-        notice = OutboundMessage(actor="system", text=text)
+        language = case_language(self.operations, case, customer)
+        notice = None
+        if decision.action == routing_policy.OVERFLOW:
+            notice = self.overflow.offer(await current_handoff(session, case.id), decision, language)
+        notice = notice or OutboundMessage(actor="system", text=routing_notice(decision, language,
+                                                                               hours_at(self.operations, now), now))
         await stage_to_customer(session, case, self.deliverers, channel=channel, address=address, message=notice,
                                 actor="system")
         return Routed(decision, notice)

@@ -133,6 +133,96 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{hours} Your case is recorded and a person will answer you as soon as we open; "
               "you don't need to repeat anything.",
     },
+    # Overflow (core/overflow.py): the wait is over the channel's target, or nobody is online; the customer chooses.
+    "overflow_offer_wait": {
+        "es": "En este momento la espera para hablar con una persona es de unos {minutes} min "
+              "(eres el número {position} en la fila). ¿Qué prefieres?",
+        "en": "Right now the wait to talk to a person is about {minutes} min (you are number {position} in line). "
+              "What would you like to do?",
+    },
+    "overflow_offer_unstaffed": {
+        "es": "En este momento no hay nadie del equipo disponible (eres el número {position} en la fila). "
+              "¿Qué prefieres?",
+        "en": "Nobody from our team is available right now (you are number {position} in line). "
+              "What would you like to do?",
+    },
+    # Button titles: at most 20 characters (WhatsApp reply buttons).
+    "overflow_choice_wait": {"es": "Esperar", "en": "Wait"},
+    "overflow_choice_whatsapp": {"es": "Seguir por WhatsApp", "en": "Go on WhatsApp"},
+    "overflow_choice_callback": {"es": "Que me llamen", "en": "Call me back"},
+    "overflow_choice_assistant": {"es": "Seguir con asistente", "en": "Stay with assistant"},
+    "overflow_waiting": {
+        "es": "Perfecto, conservas tu lugar: eres el número {position} en la fila; "
+              "tiempo estimado de espera: unos {minutes} min. Una persona te responderá aquí.",
+        "en": "Great, you keep your place: you are number {position} in line; estimated wait: about {minutes} min. "
+              "A person will answer you here.",
+    },
+    "overflow_waiting_unstaffed": {
+        "es": "Perfecto, conservas tu lugar: eres el número {position} en la fila. Una persona te responderá aquí "
+              "en cuanto esté disponible; no necesitas repetir nada.",
+        "en": "Great, you keep your place: you are number {position} in line. A person will answer you here as "
+              "soon as one is available; you don't need to repeat anything.",
+    },
+    "overflow_whatsapp_moved": {
+        "es": "Listo, seguimos por WhatsApp: te escribimos al número que termina en {last}. "
+              "Una persona del equipo te responderá allí.",
+        "en": "Done, we'll continue on WhatsApp: we're writing to the number ending in {last}. "
+              "A person from our team will answer you there.",
+    },
+    "overflow_whatsapp_hello": {  # the first message on WhatsApp, inside its 24-hour window
+        "es": "Hola, seguimos por aquí con tu caso. Una persona del equipo te responderá en este chat; "
+              "no necesitas repetir nada.",
+        "en": "Hi, we're continuing your case here. A person from our team will answer you in this chat; "
+              "you don't need to repeat anything.",
+    },
+    "overflow_whatsapp_failed": {
+        "es": "No pudimos escribirte por WhatsApp en este momento. Conservas tu lugar en la fila y una persona "
+              "te responderá aquí.",
+        "en": "We could not write to you on WhatsApp right now. You keep your place in line and a person will "
+              "answer you here.",
+    },
+    "overflow_callback_requested": {
+        "es": "Listo, te llamaremos al número que termina en {last} en cuanto una persona del equipo esté libre.",
+        "en": "Done, we'll call you at the number ending in {last} as soon as a person from our team is free.",
+    },
+    "overflow_callback_failed": {
+        "es": "No pudimos registrar la llamada en este momento. Conservas tu lugar en la fila y una persona "
+              "te responderá aquí.",
+        "en": "We could not book the call right now. You keep your place in line and a person will answer you "
+              "here.",
+    },
+    "overflow_assistant": {
+        "es": "De acuerdo, sigo contigo mientras tanto: escríbeme lo que necesites. Conservas tu lugar en la fila "
+              "y, en cuanto una persona esté libre, tomará tu caso aquí mismo.",
+        "en": "Sure, I'll stay with you meanwhile: write whatever you need. You keep your place in line and as "
+              "soon as a person is free, they will take your case right here.",
+    },
+    "overflow_still_queued": {  # the assistant asks for a person again while keeping the customer company
+        "es": "Ya estás en la fila (número {position}); una persona del equipo tomará tu caso aquí en cuanto "
+              "esté libre.",
+        "en": "You are already in line (number {position}); a person from our team will take your case here as "
+              "soon as one is free.",
+    },
+    # The phone's menu: each offered choice has its own digit (core/overflow.DIGITS), read in order.
+    "voice_overflow_wait_option": {"es": "Para esperar en la línea, marca 1.", "en": "To wait on the line, press 1."},
+    "voice_overflow_whatsapp_option": {"es": "Para seguir por WhatsApp, marca 2.",
+                                       "en": "To continue on WhatsApp, press 2."},
+    "voice_overflow_callback_option": {"es": "Para que te llamemos, marca 3.",
+                                       "en": "For us to call you back, press 3."},
+    "voice_overflow_assistant_option": {"es": "Para seguir con el asistente, marca 4.",
+                                        "en": "To go on with the assistant, press 4."},
+    "voice_overflow_whatsapp": {
+        "es": "Listo, te escribiremos por WhatsApp para continuar con tu caso. Gracias por llamar, hasta pronto.",
+        "en": "Done, we'll write to you on WhatsApp to continue with your case. Thanks for calling, goodbye.",
+    },
+    "voice_overflow_callback": {
+        "es": "Listo, te llamaremos en cuanto una persona del equipo esté libre. Gracias por llamar, hasta pronto.",
+        "en": "Done, we'll call you back as soon as a person from our team is free. Thanks for calling, goodbye.",
+    },
+    "voice_overflow_assistant": {
+        "es": "De acuerdo, sigo contigo mientras tanto. ¿En qué te puedo ayudar?",
+        "en": "Sure, I'll stay with you meanwhile. How can I help you?",
+    },
     "agent_joined": {
         "es": "{name} se ha unido a la conversacion.",
         "en": "{name} has joined the conversation.",

@@ -105,3 +105,8 @@ class Handoff(Base):
     review_note: Mapped[str | None] = mapped_column(Text)
     decision: Mapped[str | None] = mapped_column(String(16))  # the routing policy's: assign hold queue overflow …
     decision_reason: Mapped[str | None] = mapped_column(String(32))  # … and why (core/routing_policy.py REASONS)
+    # Overflow (core/overflow.py): the choices offered to the customer, when, and the one answer they gave.
+    overflow_offers: Mapped[list[str] | None] = mapped_column(JSON)
+    overflow_offered_at: Mapped[datetime | None]
+    overflow_choice: Mapped[str | None] = mapped_column(String(16))  # wait whatsapp callback assistant
+    overflow_chosen_at: Mapped[datetime | None]
