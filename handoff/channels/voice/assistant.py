@@ -36,10 +36,11 @@ from handoff.channels.voice.missed_calls import MissedCalls
 from handoff.channels.voice.twilio import DIAL_MISSED, PROVIDER, QUEUE_MISSED, GatherResult, TwilioCall
 from handoff.core.conversation import Conversations
 from handoff.core.events import CaseChanged, CaseEvent, HandedOff
-from handoff.core.handoffs import HandoffRequest, hand_to_people
+from handoff.core.handoffs import HandoffRequest, current_handoff, hand_to_people
 from handoff.core.locks import KeyedLock
 from handoff.core.messages import InboundMessage, OutboundMessage, QuickReply
 from handoff.core.operations import Operations
+from handoff.core.overflow import STILL_QUEUED, accompanied, offer_open, offered_in, voice_menu
 from handoff.core.sending import stage_to_customer
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import provider_id_seen
@@ -191,7 +192,7 @@ class VoiceAssistant:
                 return VoiceReply((self._text("voice_sorry", locale),), locale, "hangup")
             case = await session.get(Case, call.case_id)
             assert case is not None
-            if case.status in PEOPLE:
+            if case.status in PEOPLE and not await self._still_talking(session, case):
                 return await self._connect(session, call, case, [], locale)
             awaiting = await self.conversations.awaits_code(session, CHANNEL, info.call_sid)
             code, fumbled = awaited_code(result.digits, result.speech, call.options) if awaiting else (None, False)
@@ -216,6 +217,12 @@ class VoiceAssistant:
                              **({"confidence": result.confidence} if result.confidence is not None else {})})
         await self._after_commit(case_id, happened=happened)
         return reply
+
+    async def _still_talking(self, session: AsyncSession, case: Case) -> bool:
+        """People's queue holds the case, but the caller answers the overflow menu, or chose to go on with the
+        assistant and nobody took the case yet."""
+        held = await current_handoff(session, case.id)
+        return offer_open(case, held) or accompanied(case, held)
 
     async def _silence(self, session: AsyncSession, call: Call, case: Case, locale: VoiceLocale,
                        happened: list[CaseEvent], awaiting: bool = False) -> VoiceReply:
@@ -255,6 +262,10 @@ class VoiceAssistant:
             assert case is not None
             texts = [message.text for message in said if message.text]
             if case.status in PEOPLE:
+                overflow = await self._overflow_reply(session, call, case, said, texts, locale)
+                if overflow is not None:
+                    return overflow
+            if case.status in PEOPLE and not await self._still_talking(session, case):
                 return await self._connect(session, call, case, texts or [self._text("voice_connecting", locale)],
                                            locale)
             replies = next((message.quick_replies for message in reversed(said) if message.quick_replies), ())
@@ -266,6 +277,24 @@ class VoiceAssistant:
                 texts.append(await self._say(session, case, call_sid, self._text("voice_anything_else", locale)))
             code = await self.conversations.awaits_code(session, CHANNEL, call_sid)  # the turn may have sent one
             return VoiceReply(tuple(texts), locale, "listen", num_digits=1 if options else None, code=code)
+
+    async def _overflow_reply(self, session: AsyncSession, call: Call, case: Case, said: list[OutboundMessage],
+                              texts: list[str], locale: VoiceLocale) -> VoiceReply | None:
+        """The overflow on the phone: its menu (one digit per choice), or what the caller's choice does to the call
+        (wait: the queue; WhatsApp or a callback: goodbye; the assistant: it listens on); None otherwise."""
+        offered = next((offered_in(message.quick_replies) for message in reversed(said)
+                        if offered_in(message.quick_replies)), [])
+        if offered:
+            line, call.options = voice_menu(offered, locale.language)
+            return VoiceReply((*texts, line), locale, "listen", num_digits=1)
+        outcome = next((message.custom for message in reversed(said) if message.custom.get("overflow")), None)
+        if outcome is None:
+            return None
+        if outcome.get("overflow") == STILL_QUEUED or outcome.get("then") == "queue":
+            return await self._connect(session, call, case, texts, locale)
+        if outcome.get("then") == "hangup":
+            return VoiceReply(tuple(texts), locale, "hangup")
+        return VoiceReply(tuple(texts), locale, "listen")
 
     async def queue_result(self, info: TwilioCall, result: str, queue_time: int | None) -> str:
         """<Enqueue action>: bridged to a person, or the caller hung up / the queue failed (a missed call)."""
