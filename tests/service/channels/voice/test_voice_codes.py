@@ -186,7 +186,9 @@ async def test_when_whatsapp_cannot_deliver_no_call_rings_the_caller_and_people_
     answer = await offered(caller)
     assert said(answer)[0] == ("No pudimos enviarte un código de verificación en este momento. "
                                "Una persona del equipo te ayudará aquí mismo.")
-    assert [child.tag for child in answer][-1] == "Enqueue" and "fila" in said(answer)[1]
+    assert keypad(answer) == ("1", None, "6") and "fila" in said(answer)[1]  # nobody online: the overflow menu
+    assert said(answer)[2].startswith("Para esperar en la línea, marca 1.")
+    assert [child.tag for child in await caller.keys("1")][-1] == "Enqueue"  # 1: waits for a person
     assert served.twilio.calls == []  # the Twilio stand-in is configured: it was spared, not missing
     async with served.app.sessions() as session:
         assert list(await session.scalars(select(Handoff.reason))) == ["verification_required"]
@@ -203,7 +205,8 @@ async def test_five_wrong_codes_on_the_keypad_put_the_caller_through_to_people(s
     handed = await caller.keys(other_than(code))
     assert said(handed)[0] == ("No pudimos verificar tu número con ese código. "
                                "Una persona del equipo te ayudará aquí mismo.")
-    assert [child.tag for child in handed][-1] == "Enqueue"
+    assert keypad(handed) == ("1", None, "6")  # nobody online: the overflow menu
+    assert [child.tag for child in await caller.keys("1")][-1] == "Enqueue"  # 1: waits for a person
     async with served.app.sessions() as session:
         assert list(await session.scalars(select(Handoff.reason))) == ["verification_failed"]
         assert await session.scalar(select(Merge)) is None

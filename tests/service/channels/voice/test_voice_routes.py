@@ -103,9 +103,12 @@ async def test_a_missed_call_sends_the_template_once_and_the_reply_joins_the_sam
         voice: VoiceApp, graph: GraphStandIn) -> None:
     sid = "CA00000000000000000000000000000004"
     twiml(await call(voice, VOICE, sid))
-    # Rasa is unreachable here: the holding message, a bot_unavailable handoff, and the queue
-    queued = twiml(await call(voice, f"{VOICE}/gather", sid, SpeechResult="¿Dónde está mi pedido?",
-                              Confidence="0.9"))
+    # Rasa is unreachable here: the holding message, a bot_unavailable handoff; nobody online: the overflow menu
+    # (no assistant to go on with), and 1 waits in the queue
+    menu = twiml(await call(voice, f"{VOICE}/gather", sid, SpeechResult="¿Dónde está mi pedido?",
+                            Confidence="0.9"))
+    assert menu[0].tag == "Gather" and "marca 4" not in (menu[0][-1].text or "")
+    queued = twiml(await call(voice, f"{VOICE}/gather", sid, Digits="1"))
     assert queued[-1].tag == "Enqueue"
     for _ in range(2):  # the queue's hang-up report and the status callback, each delivered twice
         left = await call(voice, f"{VOICE}/queue", sid, QueueResult="hangup", QueueTime="35")
