@@ -24,6 +24,8 @@ class HandoffFact:
     ended_at: datetime | None = None
     outcome: str | None = None
     first_response_at: datetime | None = None
+    decision: str | None = None  # the routing policy's (overflow: the customer was offered the ways out)
+    overflow_choice: str | None = None  # what the overflowed customer chose: wait whatsapp callback assistant
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,17 @@ class Cell(NamedTuple):
     handle_us: int = 0
     sla_checks: int = 0
     sla_met: int = 0
+    overflowed: int = 0  # bot to people whose routing decision was overflow (wait over target, nobody online)
+    chose_wait: int = 0  # … and what the customer chose (none of these: they did not answer)
+    chose_whatsapp: int = 0
+    chose_callback: int = 0
+    chose_assistant: int = 0
 
 
 CELL_KEY = Cell._fields[:5]
 CELL_SUMS = Cell._fields[5:]
+OVERFLOW = "overflow"  # handoffs.decision of an overflowed handoff (core/routing_policy.py)
+OVERFLOW_CHOICES = ("wait", "whatsapp", "callback", "assistant")  # handoffs.overflow_choice
 
 # What became of a promise due in the period, at the time of the report (measures.commitment_outcome).
 COMMITMENT_OUTCOMES = ("kept_on_time", "kept_late", "broken", "overdue", "pending")

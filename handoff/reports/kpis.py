@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handoff.reports.facts import CELL_SUMS, COMMITMENT_OUTCOMES, Cell, Day
+from handoff.reports.facts import CELL_SUMS, COMMITMENT_OUTCOMES, OVERFLOW_CHOICES, Cell, Day
 
 DIMENSIONS = ("day", "channel", "team", "intent")
 MICROS = 1_000_000
@@ -87,6 +87,9 @@ def aggregate(cells: Sequence[Cell]) -> dict[str, Any]:
         "csat_assisted": _mean(s["csat_assisted_sum"], s["csat_assisted_responses"]),
         "csat_bot_only_responses": s["csat_bot_responses"], "csat_assisted_responses": s["csat_assisted_responses"],
         "reasked": s["reasked"], "reask_rate": _ratio(s["reasked"], cases),
+        "overflowed": s["overflowed"], "overflow_rate": _ratio(s["overflowed"], s["handoffs"]),
+        "overflow_choices": {**{choice: s[f"chose_{choice}"] for choice in OVERFLOW_CHOICES},
+                             "unanswered": s["overflowed"] - sum(s[f"chose_{c}"] for c in OVERFLOW_CHOICES)},
     }
 
 

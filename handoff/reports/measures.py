@@ -13,7 +13,17 @@ from zoneinfo import ZoneInfo
 
 from handoff.core.handoffs import WITHDRAWN
 from handoff.core.merge_rules import MERGED
-from handoff.reports.facts import BOT_ONLY, CELL_SUMS, COMMITMENT_OUTCOMES, TRANSFER, CaseFact, Cell, HandoffFact
+from handoff.reports.facts import (
+    BOT_ONLY,
+    CELL_SUMS,
+    COMMITMENT_OUTCOMES,
+    OVERFLOW,
+    OVERFLOW_CHOICES,
+    TRANSFER,
+    CaseFact,
+    Cell,
+    HandoffFact,
+)
 
 MICROSECOND = timedelta(microseconds=1)
 
@@ -137,6 +147,10 @@ def handoff_sums(case: CaseFact, handoff: HandoffFact, since: datetime | None,
     sums: dict[str, int] = {}
     if since is not None:
         sums |= {"handoffs": 1, "bot_turns": handoff.bot_turns, "bot_us": elapsed_us(since, handoff.queued_at)}
+    if handoff.reason != TRANSFER and handoff.decision == OVERFLOW:  # offered the ways out, and what they chose
+        sums["overflowed"] = 1
+        if handoff.overflow_choice in OVERFLOW_CHOICES:
+            sums[f"chose_{handoff.overflow_choice}"] = 1
     if handoff.accepted_at is not None:
         sums |= {"waits": 1, "wait_us": elapsed_us(handoff.queued_at, handoff.accepted_at), "queue_done": 1}
         if handoff.ended_at is not None:

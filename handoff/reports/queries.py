@@ -32,7 +32,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from handoff.core.handoffs import WITHDRAWN
 from handoff.core.merge_rules import MERGED
-from handoff.reports.facts import BOT_ONLY, CELL_SUMS, TRANSFER, Day
+from handoff.reports.facts import BOT_ONLY, CELL_SUMS, OVERFLOW, OVERFLOW_CHOICES, TRANSFER, Day
 from handoff.store.models import Case, Commitment, Handoff, TimelineEvent, UTCDateTime
 
 MICROS = 1_000_000
@@ -154,7 +154,8 @@ def _merged_transitions(days: Sequence[Day], story: Any) -> Any:
     position = func.row_number().over(partition_by=story.c.root, order_by=(Handoff.queued_at, Handoff.id))
     return (select(story.c.root, absorbed.created_at.label("opened"), Handoff.id, Handoff.case_id, Handoff.reason,
                    Handoff.intent, Handoff.team, Handoff.bot_turns, Handoff.queued_at, Handoff.accepted_at,
-                   Handoff.ended_at, Handoff.outcome, position.label("position"))
+                   Handoff.ended_at, Handoff.outcome, Handoff.decision, Handoff.overflow_choice,
+                   position.label("position"))
             .join(kept, and_(kept.id == story.c.root, _in_range(kept.created_at, days)))
             .join(absorbed, absorbed.id == story.c.id)
             .join(Handoff, and_(Handoff.case_id == story.c.id, Handoff.direction == "to_human"))
@@ -214,10 +215,11 @@ def _handed(keyed: Any, merged: Any) -> Any:
     k, m = keyed.c, merged.c
     cell = (k.day, k.channel, k.team, k.intent)
     own = (select(*cell, k.created_at, Handoff.id, Handoff.case_id, Handoff.reason, Handoff.bot_turns,
-                  Handoff.queued_at, Handoff.accepted_at, Handoff.ended_at, Handoff.outcome)
+                  Handoff.queued_at, Handoff.accepted_at, Handoff.ended_at, Handoff.outcome, Handoff.decision,
+                  Handoff.overflow_choice)
            .join(keyed, k.id == Handoff.case_id).where(Handoff.direction == "to_human"))
     theirs = select(*cell, m.opened, m.id, m.case_id, m.reason, m.bot_turns, m.queued_at, m.accepted_at,
-                    m.ended_at, m.outcome).join(keyed, k.id == m.root)
+                    m.ended_at, m.outcome, m.decision, m.overflow_choice).join(keyed, k.id == m.root)
     return union_all(own, theirs).cte("handed").prefix_with("MATERIALIZED")
 
 
@@ -287,7 +289,9 @@ def _measured(handed: Any, sla: Mapping[str, int]) -> Any:
                    # ended and still people's to meet: a withdrawn or merged one is not (measures.sla_met)
                    flag(and_(h.ended_at.is_not(None), func.coalesce(h.outcome, "").not_in((WITHDRAWN, MERGED))))
                    .label("ended"),
-                   _sla_target(h.channel, sla).label("target_us"))
+                   _sla_target(h.channel, sla).label("target_us"),
+                   flag(and_(h.reason != TRANSFER, h.decision == OVERFLOW)).label("overflowed"),
+                   h.overflow_choice)
             .select_from(handed)
             .outerjoin(replies, replies.c.id == h.id).outerjoin(back, back.c.id == h.id)
             .cte("measured").prefix_with("MATERIALIZED"))
@@ -307,6 +311,9 @@ def _handoff_sums(handed: Any, sla: Mapping[str, int]) -> Select[Any]:
         "responses": _count(answered), "response_us": _total(answered, m.response_us),
         "handled": _count(handled), "handle_us": _total(handled, m.handle_us),
         "sla_checks": _count(checked), "sla_met": _count(and_(checked, m.response_us <= m.target_us)),
+        "overflowed": _count(m.overflowed == 1),
+        **{f"chose_{choice}": _count(and_(m.overflowed == 1, m.overflow_choice == choice))
+           for choice in OVERFLOW_CHOICES},
     }
     keys = (m.day, m.channel, m.team, m.intent, m.reason)
     return select(*keys, *_in_order(sums)).group_by(*keys)

@@ -47,6 +47,9 @@ class Kpis(View):
     csat_assisted_responses: int
     reasked: int
     reask_rate: float | None
+    overflowed: int  # the assistant's handoffs that overflowed (wait over the target, or nobody online) …
+    overflow_rate: float | None  # … of all the assistant's handoffs
+    overflow_choices: dict[str, int]  # what those customers chose: wait whatsapp callback assistant, or unanswered
 
 
 # A row of a table names its group first: pydantic puts the fields of the last base class first,

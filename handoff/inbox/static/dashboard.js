@@ -10,7 +10,8 @@ const KPI_COLUMNS = ["cases", "contained", "containment_rate", "handed_off", "ha
   "handoff_reasons", "avg_bot_turns_before_handoff", "avg_bot_seconds_before_handoff", "avg_queue_wait_seconds",
   "abandoned_in_queue", "queue_abandonment_rate", "avg_first_response_seconds", "avg_handle_seconds", "resolved",
   "first_contact_resolutions", "fcr_rate", "recontacts", "recontact_rate", "sla_attainment", "sla_spread",
-  "csat_bot_only", "csat_assisted", "csat_bot_only_responses", "csat_assisted_responses", "reasked", "reask_rate"];
+  "csat_bot_only", "csat_assisted", "csat_bot_only_responses", "csat_assisted_responses", "reasked", "reask_rate",
+  "overflowed", "overflow_rate", "overflow_choices"];
 
 let loaded = false;
 let requested = 0;
@@ -28,7 +29,7 @@ function summary(total, commitments) {
   const tiles = [["Cases", total.cases], ["Containment", percent(total.containment_rate)],
     ["Handoff rate", percent(total.handoff_rate)], ["FCR", percent(total.fcr_rate)],
     ["Recontacts", percent(total.recontact_rate)], ["Re-asks", percent(total.reask_rate)],
-    ["Abandoned in queue", percent(total.queue_abandonment_rate)],
+    ["Abandoned in queue", percent(total.queue_abandonment_rate)], ["Overflowed", percent(total.overflow_rate)],
     ["First response", total.avg_first_response_seconds === null ? "–" : `${total.avg_first_response_seconds} s`],
     ["Commitments kept on time", commitments ? `${percent(commitments.kept_on_time_rate)} (${commitments.kept_on_time}/${commitments.due - commitments.pending})` : "–"]];
   return tiles.map(([label, value]) => h("div", { class: "tile" }, h("span", { class: "muted" }, label),
@@ -46,6 +47,9 @@ function render(report, start, end) {
   bars($("#dash-reasks"), report.channel.map((row) => [row.channel, row.reask_rate]));
   bars($("#dash-containment"), report.channel.map((row) => [row.channel, row.containment_rate]));
   bars($("#dash-sla"), Object.entries(report.total.sla_attainment));
+  const overflowed = report.total.overflowed;  // what overflowed customers chose, as shares of them
+  bars($("#dash-overflow"), Object.entries(report.total.overflow_choices)
+    .map(([choice, count]) => [choice, overflowed ? count / overflowed : null]));
   const suffix = `${start}_${end}`;
   const tables = clear($("#dash-tables"));
   tables.append(table({ name: "total", title: "Total", columns: KPI_COLUMNS, rows: [report.total],

@@ -112,6 +112,8 @@ def supervisor_uses_the_dashboard(inbox_service, boss: Page, dialogs: list[str])
     expect(boss.locator("#dash-trend polyline")).to_have_count(3)
     expect(boss.locator("#dash-containment rect")).to_have_count(3)
     expect(boss.locator("#dash-sla rect[data-channel=whatsapp]")).to_be_attached()
+    expect(boss.locator("#dash-summary [data-kpi='Overflowed']")).to_have_text("50%")
+    expect(boss.locator("#dash-overflow rect")).to_have_count(5)  # wait, whatsapp, callback, assistant, unanswered
     expect(boss.locator("[data-table=day] tbody tr")).to_have_count(30)
 
     total = downloaded_csv(boss, "total")
@@ -120,6 +122,7 @@ def supervisor_uses_the_dashboard(inbox_service, boss: Page, dialogs: list[str])
                  "avg_handle_seconds", "fcr_rate", "recontact_rate", "queue_abandonment_rate", "csat_bot_only"):
         assert float(total[0][name]) == MONTH_TOTAL[name], name
     assert json.loads(total[0]["sla_attainment"]) == MONTH_TOTAL["sla_attainment"]
+    assert json.loads(total[0]["overflow_choices"]) == MONTH_TOTAL["overflow_choices"]
     channels = {row["channel"]: row for row in downloaded_csv(boss, "channel")}
     assert {name: int(row["cases"]) for name, row in channels.items()} == {"voice": 30, "webchat": 62,
                                                                           "whatsapp": 60}

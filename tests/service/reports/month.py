@@ -1,5 +1,8 @@
 """A realistic November: every day a bot-only case, a handoff resolved then recontacted on WhatsApp, a case
-returned to the assistant, a call abandoned in queue; plus one customer back after the follow-up window."""
+returned to the assistant, a call abandoned in queue; plus one customer back after the follow-up window.
+Overflow: the webchat handoff overflowed on even days (its customer chose to wait on days 0, 4, … 28, to go on
+with the assistant on days 2, 6, … 26); every call overflowed (a callback asked for on days 0, 3, … 27, no answer
+otherwise); the WhatsApp handoff never did."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -14,6 +17,13 @@ END = datetime(2026, 12, 1, tzinfo=timezone.utc)
 SLA = {"webchat": 60, "whatsapp": 300, "voice": 20}
 
 
+def webchat_overflow(day: int) -> tuple[str, str | None]:
+    """The webchat handoff's routing decision and the customer's choice on that day."""
+    if day % 2:
+        return "assign", None
+    return "overflow", "wait" if day % 4 == 0 else "assistant"
+
+
 def day_cases(day: int) -> list[CaseFact]:
     """Five cases of one day, starting 15:00 UTC (09:00 in Mexico City)."""
     t = START + timedelta(days=day, hours=15)
@@ -23,15 +33,17 @@ def day_cases(day: int) -> list[CaseFact]:
         CaseFact(f"bot{day}", f"A{day}", "webchat", "resolved", m(0), m(5), csat=5),
         CaseFact(f"handed{day}", f"B{day}", "webchat", "resolved", m(0), m(11, 30), csat=4, handoffs=(
             HandoffFact("to_human", "explicit_request", "request_human", "care", 2, m(1), m(1, 30), m(11, 30),
-                        "resolved", m(1, 40)),), reask_turns=day % 2),  # asked again for the order every other day
+                        "resolved", m(1, 40), *webchat_overflow(day)),),
+            reask_turns=day % 2),  # asked again for the order every other day
         CaseFact(f"recontact{day}", f"B{day}", "whatsapp", "resolved", m(131, 30), m(135)),
         CaseFact(f"returned{day}", f"C{day}", "whatsapp", "resolved", m(0), m(20), handoffs=(
             HandoffFact("to_human", "complex_intent", "return_request", "returns", 3, m(2), m(7), m(12),
-                        "returned_to_bot", m(7) if fast_whatsapp else m(8)),
+                        "returned_to_bot", m(7) if fast_whatsapp else m(8), "queue"),
             HandoffFact("to_bot", "returned_by_agent", None, "returns", 0, m(12), m(12), m(12), "returned_to_bot"))),
         CaseFact(f"abandoned{day}", f"D{day}", "voice", "abandoned", m(0), m(10), handoffs=(
             HandoffFact("to_human", "repeated_fallback", "nlu_fallback", "care", 4, m(0, 30), None, m(10),
-                        "abandoned"),), reask_turns=2),  # the caller was asked twice for what they had said
+                        "abandoned", None, "overflow", "callback" if day % 3 == 0 else None),),
+            reask_turns=2),  # the caller was asked twice for what they had said
     ]
 
 
@@ -64,7 +76,8 @@ async def seed_cases(session: AsyncSession, cases: list[CaseFact]) -> None:
 def handoff_row(case: CaseFact, handoff: HandoffFact) -> Handoff:
     return Handoff(case_id=case.id, direction=handoff.direction, reason=handoff.reason, intent=handoff.intent,
                    team=handoff.team, bot_turns=handoff.bot_turns, queued_at=handoff.queued_at,
-                   accepted_at=handoff.accepted_at, ended_at=handoff.ended_at, outcome=handoff.outcome, slots={})
+                   accepted_at=handoff.accepted_at, ended_at=handoff.ended_at, outcome=handoff.outcome, slots={},
+                   decision=handoff.decision, overflow_choice=handoff.overflow_choice)
 
 
 async def seed(session: AsyncSession, cases: list[CaseFact]) -> None:

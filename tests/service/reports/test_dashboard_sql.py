@@ -53,9 +53,11 @@ def transitions(rng: random.Random, opened: datetime) -> tuple[HandoffFact, ...]
             ("explicit_request", "repeated_fallback", "complex_intent"))
         if outcome == "withdrawn":
             reason = "bot_unavailable"
+        decision = rng.choice(("assign", "queue", "overflow", "overflow", None))  # None: before the policy
+        choice = rng.choice((None, "wait", "whatsapp", "callback", "assistant")) if decision == "overflow" else None
         found.append(HandoffFact("to_human", reason, rng.choice(("request_human", None, "return_request")),
                                  rng.choice(("care", "returns", None)), rng.randint(0, 6), queued, accepted, ended,
-                                 outcome, reply))
+                                 outcome, reply, decision, choice))
         moment = (ended or queued) + timedelta(seconds=rng.randint(1, 60))
         if outcome == "returned_to_bot" and ended is not None:
             found.append(HandoffFact("to_bot", "returned_by_agent", None, None, 0, ended, ended, ended,

@@ -27,6 +27,9 @@ MONTH_TOTAL = {
     "sla_attainment": {"voice": 0.0, "webchat": 1.0, "whatsapp": 0.3333}, "sla_spread": 1.0,
     "csat_bot_only": 5.0, "csat_assisted": 4.0, "csat_bot_only_responses": 30, "csat_assisted_responses": 30,
     "reasked": 45, "reask_rate": 0.2961,  # (15 webchat handed-off cases on odd days + 30 calls) / 152
+    "overflowed": 45, "overflow_rate": 0.5,  # (15 webchat handoffs on even days + 30 calls) / 90
+    "overflow_choices": {"wait": 8, "whatsapp": 0, "callback": 10, "assistant": 7,  # days 0, 4 … 28; 0, 3 … 27
+                         "unanswered": 20},  # 45 - 25: the calls of days not a multiple of 3
 }
 
 
@@ -47,6 +50,19 @@ def test_one_ordinary_day() -> None:
         (165.0, 200.0, 450.0)
     assert (day["fcr_rate"], day["recontact_rate"], day["queue_abandonment_rate"]) == (0.75, 0.2, 0.3333)
     assert day["sla_attainment"] == {"voice": 0.0, "webchat": 1.0, "whatsapp": 0.0}
+    assert (day["overflowed"], day["overflow_rate"]) == (1, 0.3333)  # the call; the webchat handoff was assigned
+    assert day["overflow_choices"] == {"wait": 0, "whatsapp": 0, "callback": 0, "assistant": 0, "unanswered": 1}
+
+
+def test_overflow_choices_per_channel() -> None:
+    channels = {row["channel"]: row for row in the_report()["channel"]}
+    assert (channels["webchat"]["overflowed"], channels["webchat"]["overflow_rate"]) == (15, 0.5)
+    assert channels["webchat"]["overflow_choices"] == {"wait": 8, "whatsapp": 0, "callback": 0, "assistant": 7,
+                                                       "unanswered": 0}
+    assert (channels["voice"]["overflowed"], channels["voice"]["overflow_rate"]) == (30, 1.0)
+    assert channels["voice"]["overflow_choices"]["callback"] == 10
+    assert channels["voice"]["overflow_choices"]["unanswered"] == 20
+    assert (channels["whatsapp"]["overflowed"], channels["whatsapp"]["overflow_rate"]) == (0, 0.0)
 
 
 def test_per_channel_team_and_intent() -> None:

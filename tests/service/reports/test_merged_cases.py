@@ -30,7 +30,8 @@ def story() -> list[CaseFact]:
     """N chats with the assistant only. M calls the day before (a transition, answered in 90 s, back to the
     assistant), writes on WhatsApp at T0 and on the web a minute later, where the assistant asks again for the order
     and queues the chat for returns; both earlier cases were merged into the WhatsApp one, which care answers in
-    370 s and resolves. P's web chat of the day was merged into a case of the day before: nothing of it is counted."""
+    370 s and resolves (the web chat had overflowed). P's web chat of the day was merged into a case of the day
+    before: nothing of it is counted."""
     earlier_opened = START - timedelta(hours=2)
     return [
         CaseFact("bot", "N", "webchat", "resolved", T0, T0 + 5 * MINUTE, csat=4),
@@ -39,7 +40,8 @@ def story() -> list[CaseFact]:
                         T0 + 6 * MINUTE, T0 + 30 * MINUTE, "resolved", T0 + timedelta(seconds=300 + 370)),)),
         CaseFact("absorbed", "M", "webchat", "merged", T0 + MINUTE, handoffs=(
             HandoffFact("to_human", "verification_required", "account_update", "returns", 3, T0 + 2 * MINUTE,
-                        None, T0 + 10 * MINUTE, "merged"),), reask_turns=1, merged_into="kept"),
+                        None, T0 + 10 * MINUTE, "merged", decision="overflow", overflow_choice="assistant"),),
+            reask_turns=1, merged_into="kept"),
         CaseFact("earlier", "M", "voice", "merged", earlier_opened, handoffs=(
             HandoffFact("to_human", "repeated_fallback", "nlu_fallback", "care", 4, earlier_opened + MINUTE,
                         earlier_opened + 2 * MINUTE, earlier_opened + 12 * MINUTE, "returned_to_bot",
@@ -50,7 +52,8 @@ def story() -> list[CaseFact]:
         CaseFact("old", "P", "webchat", "resolved", START - timedelta(days=1), START - timedelta(hours=23)),
         CaseFact("stray", "P", "webchat", "merged", T0 + 2 * timedelta(hours=1), handoffs=(
             HandoffFact("to_human", "explicit_request", "request_human", "care", 1, T0 + timedelta(minutes=121),
-                        None, T0 + timedelta(minutes=125), "merged"),), reask_turns=2, merged_into="old"),
+                        None, T0 + timedelta(minutes=125), "merged", decision="overflow", overflow_choice="wait"),),
+            reask_turns=2, merged_into="old"),
     ]
 
 
@@ -68,6 +71,8 @@ STORY_TOTAL = {
     "sla_attainment": {"whatsapp": 0.5}, "sla_spread": None,
     "csat_bot_only": 4.0, "csat_assisted": 5.0, "csat_bot_only_responses": 1, "csat_assisted_responses": 1,
     "reasked": 1, "reask_rate": 0.5,  # the web chat's re-ask is M's story's
+    "overflowed": 1, "overflow_rate": 0.3333,  # the web chat's overflow (it chose the assistant) is M's story's too
+    "overflow_choices": {"wait": 0, "whatsapp": 0, "callback": 0, "assistant": 1, "unanswered": 0},
 }
 
 
