@@ -17,7 +17,7 @@ from handoff.core.events import EventBus, Listener
 from handoff.core.follow_up import Continuation
 from handoff.core.messages import Deliverer
 from handoff.core.operations import Operations
-from handoff.core.overflow_answers import CallbackDesk, OverflowAnswers
+from handoff.core.overflow_answers import OverflowAnswers
 from handoff.core.queues import Queues
 from handoff.core.routing_notice import RoutingNotices
 from handoff.core.typed_codes import TypedCodes
@@ -37,17 +37,17 @@ class CoreServices:
 def build_services(sessions: async_sessionmaker[AsyncSession], operations: Operations, bot: RasaClient,
                    deliverers: Mapping[str, Deliverer], listeners: Iterable[Listener] = (),
                    verifications: Verifications | None = None, couriers: Sequence[CodeCourier] = (),
-                   clock: Callable[[], datetime] | None = None, follow_up: Continuation | None = None,
-                   callbacks: CallbackDesk | None = None) -> CoreServices:
+                   clock: Callable[[], datetime] | None = None,
+                   follow_up: Continuation | None = None) -> CoreServices:
     """The designers' samples and the commitments' snapshot upkeep always listen; the app adds the inbox's
     live pushes (it needs Socket.IO).
     With `verifications`, the assistant's offer of a code is sent by the `couriers` (WhatsApp, a call) and the
     code typed while one is pending is checked by the service, never the assistant. `clock`: the instant handoffs
     read business hours at (default the wall clock). An overflowed customer who chooses WhatsApp continues on
-    `follow_up`; one who asks for a call is queued on `callbacks`."""
+    `follow_up`."""
     events = EventBus([HandoffSamples(sessions), CommitmentSnapshots(sessions), *listeners])
     notices = RoutingNotices(operations, deliverers, clock,
-                             OverflowAnswers(operations, deliverers, follow_up=follow_up, callbacks=callbacks))
+                             OverflowAnswers(operations, deliverers, follow_up=follow_up))
     codes = requests = None
     if verifications is not None:
         codes = TypedCodes(sessions, verifications, operations, deliverers, notices)

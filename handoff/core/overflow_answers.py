@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import select
@@ -14,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handoff.core import audit
 from handoff.core.agents import loads
 from handoff.core.assignment import queue_position
+from handoff.core.callbacks import CallbackError, request_callback
 from handoff.core.cases import case_language
 from handoff.core.follow_up import Continuation, NotContinued, continue_on
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
@@ -39,13 +38,6 @@ log = structlog.get_logger(__name__)
 
 VOICE = "voice"  # on the phone the customer hears the answer and the call goes on (or ends) accordingly
 PHONE_KINDS = ("phone", "whatsapp")
-
-
-class CallbackDesk(Protocol):
-    """Queues a callback for the case's team (core/callbacks.request_callback, wired where it exists)."""
-
-    async def request(self, session: AsyncSession, case: Case, *, phone: str, window_start: datetime,
-                      window_end: datetime, actor: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -80,11 +72,10 @@ class OverflowAnswers:
     Conversations.receive for the answer (like CsatAnswers)."""
 
     def __init__(self, operations: Operations, deliverers: Mapping[str, Deliverer], *,
-                 follow_up: Continuation | None = None, callbacks: CallbackDesk | None = None) -> None:
+                 follow_up: Continuation | None = None) -> None:
         self.operations = operations
         self.deliverers = deliverers
         self.follow_up = follow_up  # WhatsApp: where a case continues when the customer chooses it
-        self.callbacks = callbacks  # the team's callback queue, once it exists
 
     def offer(self, handoff: Handoff | None, decision: Decision, language: str) -> OutboundMessage | None:
         """Opens the offer on the handoff and returns the message that makes it; None when nothing is offered."""
@@ -174,13 +165,17 @@ class OverflowAnswers:
         return result.staged.address
 
     async def _request_callback(self, session: AsyncSession, case: Case, customer: Customer) -> str | None:
-        """Queues a callback as soon as possible on the customer's number; the number, None when there is none."""
+        """Queues a callback for the case's team as soon as possible (within routing.overflow_callback_minutes) on
+        the customer's number (core/callbacks.py); the number, None when there is none or it cannot be called."""
         phone = await callback_phone(session, customer)
         if phone is None:
             return None
-        if self.callbacks is not None:
-            now = utcnow()
-            await self.callbacks.request(session, case, phone=phone, window_start=now,
-                                         window_end=now + self.operations.routing.callback_window(),
-                                         actor="customer")
-        return phone
+        now = utcnow()
+        try:
+            callback = await request_callback(session, case, phone=phone, window_start=now,
+                                              window_end=now + self.operations.routing.callback_window(),
+                                              actor="customer", region=self.operations.default_region, now=now)
+        except CallbackError as exc:
+            log.warning("overflow_callback_not_requested", case_id=case.id, error=str(exc))
+            return None
+        return callback.phone

@@ -24,12 +24,12 @@ from handoff.inbox.actions import InboxActions
 from handoff.inbox.auth import Principal
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
-from handoff.store.models import Case, Handoff, Identity, Outbox, TimelineEvent
+from handoff.store.models import Callback, Case, Handoff, Identity, Outbox, TimelineEvent
 from tests.service.support.rasa_standin import RasaStandIn
 
 OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
 HANDOFF = {"handoff": {"reason": "explicit_request", "intent": "request_human", "confidence": 0.99}}
-WHATSAPP_NUMBER = "+5215512345678"
+WHATSAPP_NUMBER = "+525512345678"
 
 
 def assistant(message: str) -> list[dict[str, Any]]:
@@ -242,6 +242,12 @@ async def test_a_callback_is_asked_for_on_the_customer_number(world) -> None:
     assert "te llamaremos al número que termina en 5678" in (world.widget.last().text or "")
     assert (await world.handoffs(case_id))[0].overflow_choice == "callback"
     assert (await world.case(case_id)).status == "queued"
+    async with world.sessions() as session:  # a callback in the team's queue, as soon as possible
+        [callback] = list(await session.scalars(select(Callback)))
+    assert (callback.case_id, callback.phone, callback.team, callback.status, callback.requested_by) == \
+        (case_id, WHATSAPP_NUMBER, "care", "requested", "customer")
+    assert (callback.window_end - callback.window_start).total_seconds() == 60 * 60
+    assert [e.payload.get("event") for e in await world.kinds(case_id, "callback")] == ["requested"]
 
 
 async def test_with_the_assistant_down_it_is_not_offered(world) -> None:

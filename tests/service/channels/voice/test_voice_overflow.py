@@ -25,7 +25,7 @@ from handoff.core.operations import load_operations
 from handoff.core.queues import Queues
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
-from handoff.store.models import Case, Handoff, Outbox
+from handoff.store.models import Callback, Case, Handoff, Outbox
 from tests.service.support.rasa_standin import RasaStandIn
 from tests.service.support.twilio_calls import CALLER, OUR_NUMBER
 
@@ -123,6 +123,8 @@ async def test_3_asks_for_a_callback_and_the_call_ends_politely(phone: Phone) ->
     bye = await phone.gather(sid, Digits="3")
     assert [child.tag for child in bye] == ["Say", "Hangup"] and "te llamaremos" in bye[0].text
     assert (await phone.only(Handoff)).overflow_choice == "callback"
+    callback = await phone.only(Callback)  # the caller's number, in the team's callback queue
+    assert (callback.phone, callback.team, callback.status) == (CALLER, "care", "requested")
 
 
 async def test_4_goes_on_with_the_assistant_until_a_person_is_free(phone: Phone) -> None:
