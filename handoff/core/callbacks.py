@@ -30,6 +30,7 @@ MISSED = frozenset({"no_answer", "busy"})  # the customer did not take the call:
 MAX_DAYS_AHEAD = 14
 MAX_WINDOW = timedelta(hours=24)
 LIST_LIMIT = 200
+UNHEARD_AFTER = timedelta(minutes=15)  # a placed call's statuses come within seconds; none by then: never placed
 
 
 class CallbackError(ValueError):
@@ -207,6 +208,18 @@ async def unplaced(session: AsyncSession, callback: Callback, case: Case, why: s
     callback.provider_call_id = None
     await callback_event(session, callback, case, "unplaced", f"Callback not placed: {why}", why=why,
                          attempts=callback.attempts)
+
+
+async def release_unheard(session: AsyncSession, placed_before: datetime) -> list[str]:
+    """Callbacks still "placing" with no word from the provider since `placed_before` (its status callbacks lost)
+    are the team's queued task again, so none is forgotten; returns their cases."""
+    rows = (await session.execute(
+        select(Callback, Case).join(Case, Case.id == Callback.case_id)
+        .where(Callback.status == "placing", Callback.placed_at < placed_before)
+        .limit(LIST_LIMIT).with_for_update(of=Callback, skip_locked=True))).all()
+    for callback, case in rows:
+        await unplaced(session, callback, case, "no word from the provider")
+    return [case.id for _callback, case in rows]
 
 
 @dataclass(frozen=True)

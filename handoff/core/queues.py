@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.assignment import drain
+from handoff.core.callbacks import UNHEARD_AFTER, release_unheard
 from handoff.core.events import Assigned, CaseChanged, EventBus
 from handoff.store.models import Case, utcnow
 
@@ -39,11 +40,20 @@ class Queues:
                 .values(held_for_id=None, held_until=None).returning(Case.team)))
         return await self.drain({team for team in teams if team}) if teams else []
 
+    async def release_unheard_callbacks(self) -> list[str]:
+        """Callbacks placed long ago that the provider never reported on go back to their team's list."""
+        async with self.sessions() as session, session.begin():
+            cases = await release_unheard(session, utcnow() - UNHEARD_AFTER)
+        for case_id in cases:
+            await self.events.publish(CaseChanged(case_id))
+        return cases
+
     async def run(self, every_seconds: float = 15.0) -> None:
-        """Releases ended holds forever; a failed round is retried the next one, never fatal."""
+        """Releases ended holds and unheard callbacks forever; a failed round is retried the next one."""
         while True:
             try:
                 await self.release_holds()
+                await self.release_unheard_callbacks()
             except Exception:
-                log.exception("hold_release_failed")
+                log.exception("queue_release_failed")
             await asyncio.sleep(every_seconds)

@@ -11,13 +11,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from handoff.channels.whatsapp.signature import sign
 from handoff.core.agents import NewAgent, create_agent
-from handoff.core.callbacks import request_callback
+from handoff.core.callbacks import UNHEARD_AFTER, request_callback
 from handoff.core.cases import open_case
 from handoff.core.customers import resolve_customer
-from handoff.store.models import Call, Callback, Case, Customer, Outbox, TimelineEvent
+from handoff.core.events import EventBus
+from handoff.core.queues import Queues
+from handoff.store.models import Call, Callback, Case, Customer, Outbox, TimelineEvent, utcnow
 from tests.service.channels.voice.conftest import PUBLIC, VoiceApp, running, voice_settings
 from tests.service.support.graph_api import GraphStandIn
 from tests.service.support.polling import until
@@ -306,6 +309,26 @@ async def test_an_agent_who_does_not_answer_leaves_it_queued_and_a_refused_call_
     unplaced = [e.payload["why"] for e in await app.rows(TimelineEvent, TimelineEvent.kind == "callback")
                 if e.payload["event"] == "unplaced"]
     assert unplaced[0] == "the agent's phone: no-answer" and "Geo permission" in unplaced[1]
+    await ana.aclose()
+
+
+async def test_a_callback_the_provider_never_reported_on_goes_back_to_the_team(app: VoiceApp,
+                                                                              twilio: TwilioStandIn) -> None:
+    ana, callback_id, _sid = await placed(app, twilio)  # … and Twilio's status callbacks never come
+    queues = Queues(app.sessions, EventBus([]))
+    assert await queues.release_unheard_callbacks() == []  # just placed: not yet
+    async with app.sessions() as session, session.begin():
+        await session.execute(update(Callback).where(Callback.id == callback_id)
+                              .values(placed_at=utcnow() - UNHEARD_AFTER - timedelta(seconds=1)))
+    [case_id] = await queues.release_unheard_callbacks()
+    [callback] = await app.rows(Callback)
+    assert (callback.case_id, callback.status, callback.provider_call_id) == (case_id, "requested", None)
+    assert await queues.release_unheard_callbacks() == []  # once
+    listed = await ana.get("/inbox/api/callbacks")
+    assert [item["id"] for item in listed.json()] == [callback_id]  # the team's task again
+    unplaced = [e.payload["why"] for e in await app.rows(TimelineEvent, TimelineEvent.kind == "callback")
+                if e.payload["event"] == "unplaced"]
+    assert unplaced == ["no word from the provider"]
     await ana.aclose()
 
 
