@@ -1,6 +1,6 @@
 // Rendering of lists, the case view, the customer panel, the summary and the supervisor panel (text only).
 import { $, clear, clock, duration, h, sinceSeconds } from "./dom.js";
-import { dayTime, routingText } from "./routing.js";
+import { dayTime, overflowText, routingText } from "./routing.js";
 
 const ACTOR_LABEL = { customer: "Customer", bot: "Assistant", system: "System" };
 
@@ -83,6 +83,8 @@ export function eventItem(event, currentCaseId) {
       : `Handed to people: ${p.reason || ""}${p.intent ? ` (${p.intent})` : ""}${p.team ? ` → ${p.team}` : ""}`);
   } else if (event.kind === "routing") {
     body = h("div", { class: "text" }, routingText(event));
+  } else if (event.kind === "overflow") {
+    body = h("div", { class: "text" }, overflowText(event));
   } else if (event.kind === "assignment") {
     body = h("div", { class: "text" }, `Assigned to ${event.text || ""}`);
   } else if (event.kind === "merge" && event.payload && event.payload.merge_id && event.text !== "merge undone") {

@@ -22,6 +22,15 @@ const REACHED = { template_sent: " · WhatsApp template sent", template_skipped:
   template_unavailable: " · WhatsApp template not approved", window_open: " · WhatsApp window open",
   opted_out: " · no WhatsApp template (opted out)" };
 
+const CHOICE = { wait: "wait in line", whatsapp: "continue on WhatsApp", callback: "a callback",
+  assistant: "go on with the assistant meanwhile" };
+
+// The overflowed customer's answer (an `overflow` event) as a sentence.
+export function overflowText(event) {
+  const choice = (event.payload || {}).choice;
+  return `Overflow: the customer chose ${CHOICE[choice] || choice || "?"}`;
+}
+
 // One routing event of the timeline as a sentence.
 export function routingText(event) {
   const p = event.payload || {};
