@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -112,6 +113,25 @@ def writes(service: Service, wa_id: str, body: str) -> None:
                                  "timestamp": str(int(time.time()))})
     response = post_signed(service.base_url, json.dumps(data).encode())
     assert response.status_code == 200, response.text
+
+
+def taps(service: Service, wa_id: str, reply_id: str, title: str) -> None:
+    """Meta's documented button-reply webhook from `wa_id`, signed."""
+    data = fixture("webhook_interactive_button_reply.json")
+    value = data["entry"][0]["changes"][0]["value"]
+    value["contacts"][0]["wa_id"] = wa_id
+    value["messages"][0].update({"id": f"wamid.{uuid.uuid4().hex}", "from": wa_id, "timestamp": str(int(time.time())),
+                                 "interactive": {"type": "button_reply",
+                                                 "button_reply": {"id": reply_id, "title": title}}})
+    response = post_signed(service.base_url, json.dumps(data).encode())
+    assert response.status_code == 200, response.text
+
+
+def buttons_to(graph: GraphStandIn, wa_id: str) -> list[list[dict[str, str]]]:
+    """The reply buttons of each interactive message the customer got."""
+    return [[button["reply"] for button in body["interactive"]["action"]["buttons"]]
+            for body in graph.sends() if body.get("to") == wa_id and body.get("type") == "interactive"
+            and body["interactive"].get("type") == "button"]
 
 
 async def read(service: Service, query: Callable[[Any], Any]) -> Any:
@@ -249,4 +269,71 @@ async def test_the_assistant_quotes_back_what_an_agent_promised(service: Service
                    what="the assistant quoting the promise")
     quoted = next(text for text in texts_to(graph, customer)[before:] if "Reembolso de $450" in text)
     assert str(due.day) in quoted  # "… para el 6 de diciembre."
+    assert (await rosa.post("/presence", {"presence": "offline"})).status_code == 200
     await rosa.close()
+
+
+async def overflow_of(service: Service, case_id: str) -> tuple[str | None, str | None]:
+    async def query(session: Any) -> tuple[str | None, str | None]:
+        handoff = await session.scalar(select(Handoff).where(Handoff.case_id == case_id,
+                                                            Handoff.direction == "to_human").order_by(Handoff.id))
+        return handoff.decision, handoff.overflow_choice
+    return await read(service, query)
+
+
+async def test_with_nobody_online_a_whatsapp_customer_chooses_the_assistant_and_people_take_over_later(
+        service: Service, graph: GraphStandIn) -> None:
+    customer = "16505550146"
+    writes(service, customer, "quiero hablar con una persona")
+    graph.wait_for(lambda: any(any(button["id"].startswith("/overflow") for button in buttons)
+                               for buttons in buttons_to(graph, customer)), what="the overflow buttons")
+    offered = next(buttons for buttons in buttons_to(graph, customer)
+                   if any(button["id"].startswith("/overflow") for button in buttons))
+    choices = {json.loads(button["id"].removeprefix("/overflow"))["choice"]: button for button in offered}
+    assert set(choices) == {"wait", "callback", "assistant"}  # on WhatsApp already: not offered WhatsApp
+
+    async def queued() -> Case | None:
+        case = await latest_case(service, customer)
+        return case if case is not None and case.status == "queued" else None
+    case = await until(queued, "the case queued for people")
+    taps(service, customer, choices["assistant"]["id"], choices["assistant"]["title"])
+
+    async def chosen() -> str | None:
+        return (await overflow_of(service, case.id))[1]
+    assert await until(chosen, "the choice recorded") == "assistant"
+    before = len(texts_to(graph, customer))
+    writes(service, customer, "¿a qué hora abren?")  # the assistant keeps the customer company …
+    graph.wait_for(lambda: any(re.search(r"\d{1,2}:\d{2}", text) for text in texts_to(graph, customer)[before:]),
+                   what="the assistant's opening hours")
+    assert (await latest_case(service, customer)).status == "queued"  # … while the case keeps its place
+
+    lucia = await online(service, f"lucia-{uuid.uuid4().hex[:6]}@example.com", capacity=3)  # a slot frees
+    taken = await assigned_case(service, customer)
+    assert taken.id == case.id and taken.assignee_id == lucia.me["id"]
+    assert await overflow_of(service, case.id) == ("overflow", "assistant")
+    assert (await lucia.post("/presence", {"presence": "offline"})).status_code == 200
+    await lucia.close()
+
+
+async def test_with_nobody_online_a_web_visitor_is_offered_the_ways_out_and_chooses_to_wait(
+        service: Service) -> None:
+    visitor = Visitor(service.base_url)
+    await visitor.connect()
+    replies = await visitor.say("quiero hablar con una persona")
+    offer = next(reply for reply in replies if any(str(button.get("payload", "")).startswith("/overflow")
+                                                   for button in reply.get("quick_replies") or []))
+    payloads = [button["payload"] for button in offer["quick_replies"]]
+    assert payloads == ['/overflow{"choice":"wait"}', '/overflow{"choice":"assistant"}']  # anonymous: no number
+    await visitor.client.emit("user_uttered", {"message": payloads[0], "session_id": visitor.session_id,
+                                               "message_id": uuid.uuid4().hex})  # the button: the service answers
+    told = await visitor.next_event("bot_uttered")
+    assert "fila" in told["text"], told
+
+    async def waiting() -> tuple[str | None, str | None] | None:
+        async def query(session: Any) -> str | None:
+            return await session.scalar(select(Handoff.case_id).join(Case, Case.id == Handoff.case_id)
+                                        .where(Handoff.overflow_choice == "wait", Case.channel == "webchat"))
+        case_id = await read(service, query)
+        return await overflow_of(service, case_id) if case_id else None
+    assert await until(waiting, "the visitor's choice recorded") == ("overflow", "wait")
+    await visitor.close()
