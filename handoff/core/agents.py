@@ -93,27 +93,21 @@ async def set_presence(session: AsyncSession, agent: Agent, presence: str) -> No
     agent.last_seen_at = utcnow()
 
 
-async def open_case_counts(session: AsyncSession, agent_ids: list[str] | None = None) -> dict[str, int]:
-    """Assigned cases per agent."""
-    query = select(Case.assignee_id, func.count()).where(Case.status == "assigned", Case.assignee_id.is_not(None))
-    if agent_ids is not None:
-        query = query.where(Case.assignee_id.in_(agent_ids))
-    rows = await session.execute(query.group_by(Case.assignee_id))
-    return {agent_id: int(count) for agent_id, count in rows}
-
-
 ROUTED_ROLES = ("agent",)  # supervisors and admins take cases by hand, routing never fills their plate
 
 
 async def loads(session: AsyncSession, *, team: str | None = None, online_only: bool = True,
                 roles: tuple[str, ...] = ROUTED_ROLES, agent_ids: list[str] | None = None) -> list[AgentLoad]:
-    """The active agents routing may give cases to (of `team`), with their open cases: two light queries.
+    """The active agents routing may give cases to (of `team`), with their open cases: one light query.
 
-    Plain columns, not ORM objects, and the team pre-filtered in SQL on the JSON text (checked exactly
-    below): routing runs on every handoff and must stay fast with hundreds of agents.
+    Plain columns, not ORM objects, the open cases counted per agent on the (assignee, status) index, and the team
+    pre-filtered in SQL on the JSON text (checked exactly below): routing runs on every handoff and must stay fast
+    with hundreds of agents.
     """
-    query = select(Agent.id, Agent.teams, Agent.presence, Agent.capacity, Agent.last_assigned_at).where(
-        Agent.active.is_(True), Agent.role.in_(roles))
+    open_cases = (select(func.count()).where(Case.assignee_id == Agent.id, Case.status == "assigned")
+                  .correlate(Agent).scalar_subquery())
+    query = select(Agent.id, Agent.teams, Agent.presence, Agent.capacity, Agent.last_assigned_at,
+                   open_cases.label("open_cases")).where(Agent.active.is_(True), Agent.role.in_(roles))
     if online_only:
         query = query.where(Agent.presence == "online")
     if team is not None:
@@ -121,8 +115,7 @@ async def loads(session: AsyncSession, *, team: str | None = None, online_only: 
     if agent_ids is not None:
         query = query.where(Agent.id.in_(agent_ids))
     rows = [row for row in (await session.execute(query)).all() if team is None or team in (row.teams or [])]
-    counts = await open_case_counts(session, [row.id for row in rows]) if rows else {}
-    return [AgentLoad(row.id, frozenset(row.teams or []), row.presence, row.capacity, counts.get(row.id, 0),
+    return [AgentLoad(row.id, frozenset(row.teams or []), row.presence, row.capacity, int(row.open_cases or 0),
                       row.last_assigned_at) for row in rows]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handoff.core import after_hours, routing_policy
 from handoff.core.after_hours import hours_at
 from handoff.core.agents import loads
-from handoff.core.consent import may_message_on_whatsapp
+from handoff.core.consent import allows_whatsapp
 from handoff.core.handoffs import current_handoff, end_handoff
 from handoff.core.operations import Operations
 from handoff.core.routing import QueuedCase, plan_assignments
@@ -17,6 +17,7 @@ from handoff.core.routing_policy import Decision, Situation
 from handoff.core.timeline import append_event
 from handoff.store.models import Agent, Case, Customer, Handoff, Identity, utcnow
 
+HANDOFFS_READ = 20  # a case's recent open and returned transitions: routing needs the newest of each
 DRAIN_BATCH = 200  # queued cases looked at per drain; enough to fill every free slot of a large team
 
 
@@ -47,7 +48,21 @@ async def queue_position(session: AsyncSession, case: Case) -> int:
     return int(ahead or 0) + 1
 
 
-async def previous_agent(session: AsyncSession, case: Case, handoff: Handoff | None) -> str | None:
+async def case_handoffs(session: AsyncSession, case: Case) -> tuple[Handoff | None, str | None]:
+    """In one read: the case's open handoff to people, and the last agent who handed the case back to the assistant
+    (the agent a customer's reply goes back to)."""
+    rows = list(await session.scalars(
+        select(Handoff).where(Handoff.case_id == case.id, or_(
+            and_(Handoff.direction == "to_human", Handoff.ended_at.is_(None)),
+            and_(Handoff.direction == "to_bot", Handoff.agent_id.is_not(None))))
+        .order_by(Handoff.id.desc()).limit(HANDOFFS_READ)))
+    current = next((row for row in rows if row.direction == "to_human"), None)
+    returned_by = next((row.agent_id for row in rows if row.direction == "to_bot"), None)
+    return current, returned_by
+
+
+async def previous_agent(session: AsyncSession, case: Case, handoff: Handoff | None,
+                         returned_by: str | None) -> str | None:
     """Who a follow-up goes back to: the agent of the recontact's previous case, else the agent who handed this
     case back to the assistant (the customer now replies to them); None when it is not a follow-up."""
     if handoff is not None and handoff.reason == "transfer":
@@ -56,26 +71,25 @@ async def previous_agent(session: AsyncSession, case: Case, handoff: Handoff | N
         previous = await session.get(Case, case.previous_case_id)
         if previous is not None and previous.assignee_id is not None:
             return previous.assignee_id
-    return await session.scalar(
-        select(Handoff.agent_id).where(Handoff.case_id == case.id, Handoff.direction == "to_bot",
-                                       Handoff.agent_id.is_not(None), Handoff.id != (handoff.id if handoff else -1))
-        .order_by(Handoff.id.desc()).limit(1))
+    return returned_by
 
 
-async def situation_of(session: AsyncSession, case: Case, operations: Operations,
-                       handoff: Handoff | None, now: datetime | None = None) -> Situation:
+async def situation_of(session: AsyncSession, case: Case, operations: Operations, handoff: Handoff | None,
+                       returned_by: str | None, now: datetime | None = None) -> Situation:
     """The situation the routing policy decides on, read from the store for the just-queued case at `now` (the
     handoff's instant: business hours are read at it; default the business clock)."""
     hours = hours_at(operations, now or after_hours.business_clock())
-    previous = await previous_agent(session, case, handoff)
+    previous = await previous_agent(session, case, handoff, returned_by)
     agents = await loads(session, team=case.team)
     if previous is not None and all(agent.id != previous for agent in agents):
         agents += await loads(session, agent_ids=[previous])  # another team's: their load all the same
     sla = operations.sla.get(case.channel)
-    identities = (await session.execute(
-        select(Identity.kind, Identity.verified).where(Identity.customer_id == case.customer_id))).all()
-    customer = await session.get(Customer, case.customer_id)
-    told_phone = bool(customer is not None and (customer.facts or {}).get("phone"))
+    reach = (await session.execute(  # the customer's facts and consent with their identities, in one read
+        select(Customer.facts, Customer.whatsapp_opted_out_at, Identity.kind, Identity.verified)
+        .select_from(Customer).outerjoin(Identity, Identity.customer_id == Customer.id)
+        .where(Customer.id == case.customer_id))).all()
+    identities = [row for row in reach if row.kind is not None]
+    told_phone = bool(reach and (reach[0].facts or {}).get("phone"))
     return Situation(
         team=case.team, channel=case.channel, language=operations.language_or_default(case.language),
         agents=agents, position=await queue_position(session, case),
@@ -85,19 +99,17 @@ async def situation_of(session: AsyncSession, case: Case, operations: Operations
         follow_up=previous is not None, previous_agent=previous,
         intent=handoff.intent if handoff is not None else None,
         verified=any(identity.verified for identity in identities),
-        whatsapp_reachable=may_message_on_whatsapp(customer) and any(
+        whatsapp_reachable=bool(reach) and allows_whatsapp(reach[0].whatsapp_opted_out_at) and any(
             identity.verified and identity.kind in ("whatsapp", "phone") for identity in identities),
         phone_known=told_phone or any(identity.kind in ("whatsapp", "phone") for identity in identities),
         rules=operations.routing.rules(),
     )
 
 
-async def decide(session: AsyncSession, case: Case, operations: Operations,
-                 handoff: Handoff | None = None, now: datetime | None = None) -> Decision:
-    """The routing decision for the just-queued case (its open handoff read unless given) at `now`, reads only."""
-    if handoff is None:
-        handoff = await current_handoff(session, case.id)
-    return routing_policy.decide(await situation_of(session, case, operations, handoff, now))
+async def decide(session: AsyncSession, case: Case, operations: Operations, now: datetime | None = None) -> Decision:
+    """The routing decision for the just-queued case at `now`, reads only."""
+    handoff, returned_by = await case_handoffs(session, case)
+    return routing_policy.decide(await situation_of(session, case, operations, handoff, returned_by, now))
 
 
 async def route_case(session: AsyncSession, case: Case, operations: Operations, *, actor: str = "system",
@@ -105,14 +117,15 @@ async def route_case(session: AsyncSession, case: Case, operations: Operations, 
     """Decides the just-queued case's next step at `now`, applies it (an agent, a hold for one, the queue, or kept
     for the opening) and records the decision and its reason on the handoff and the timeline."""
     now = now or after_hours.business_clock()
-    handoff = await current_handoff(session, case.id)
-    decision = await decide(session, case, operations, handoff, now)
+    handoff, returned_by = await case_handoffs(session, case)
+    decision = routing_policy.decide(await situation_of(session, case, operations, handoff, returned_by, now))
     if decision.action == routing_policy.ASSIGN and decision.agent_id is not None:
         agent = await session.get(Agent, decision.agent_id, with_for_update=True)
         if agent is not None:
             await assign(session, case, agent, actor=actor, accept=False)
         else:  # gone meanwhile: decide again without them
-            decision = await decide(session, case, operations, handoff, now)
+            decision = routing_policy.decide(await situation_of(session, case, operations, handoff, returned_by,
+                                                                now))
     case.kept_until = case.opened_at = None
     if decision.action == routing_policy.AFTER_HOURS:  # queued, routed to no one until the opening pass
         case.kept_until = decision.opens_at.astimezone(timezone.utc) if decision.opens_at else None

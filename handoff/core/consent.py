@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +35,12 @@ def is_opt_out(text: str | None) -> bool:
 
 def may_message_on_whatsapp(customer: Customer | None) -> bool:
     """Whether the service may start a WhatsApp conversation with this customer (the survivor, merges followed)."""
-    return customer is not None and customer.whatsapp_opted_out_at is None
+    return customer is not None and allows_whatsapp(customer.whatsapp_opted_out_at)
+
+
+def allows_whatsapp(opted_out_at: datetime | None) -> bool:
+    """The rule on the customer's column alone, for reads that fetch only it (routing's situation)."""
+    return opted_out_at is None
 
 
 async def set_whatsapp_opt_out(session: AsyncSession, case: Case, customer: Customer, *, opted_out: bool,

@@ -19,7 +19,7 @@ async def test_an_opted_out_customer_is_not_reachable_on_whatsapp(sessions) -> N
         case = Case(customer_id=customer.id, status="queued", channel="webchat", team="care", queued_at=utcnow())
         session.add(case)
         await session.flush()
-        assert (await situation_of(session, case, operations, None)).whatsapp_reachable
+        assert (await situation_of(session, case, operations, None, None)).whatsapp_reachable
         customer.whatsapp_opted_out_at = utcnow()
         await session.flush()
-        assert not (await situation_of(session, case, operations, None)).whatsapp_reachable
+        assert not (await situation_of(session, case, operations, None, None)).whatsapp_reachable
