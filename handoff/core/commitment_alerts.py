@@ -1,18 +1,15 @@
 """The due pass (a background loop like the sweeper) and the snapshot's upkeep after merges: commitments' timers."""
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import Any
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.commitments import claim_due, refresh_open
 from handoff.core.events import CommitmentDue, EventBus, Merged, MergeUndone, Subscription
+from handoff.core.rounds import repeat
 from handoff.store.models import Case, Merge, utcnow
-
-log = structlog.get_logger(__name__)
 
 
 class DueCommitments:
@@ -32,12 +29,7 @@ class DueCommitments:
 
     async def run(self, every_seconds: float = 30.0) -> None:
         """Forever; a failed round is retried the next one, never fatal."""
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("commitments_due_failed")
-            await asyncio.sleep(every_seconds)
+        await repeat(self.sweep, every_seconds, "commitments_due_failed")
 
 
 class CommitmentSnapshots:

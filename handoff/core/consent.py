@@ -6,12 +6,11 @@ who writes to us is not starting a conversation and stays allowed.
 """
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handoff.core.texts import folded
 from handoff.core.timeline import append_event
 from handoff.store.models import Case, Customer, TimelineEvent, utcnow
 
@@ -22,15 +21,9 @@ OPT_OUT_MESSAGES = frozenset({
 CONSENT_KIND = "consent"  # the timeline event of an opt-out or its undoing
 
 
-def _folded(text: str) -> str:
-    """Lower case, no accents, single spaces, no punctuation around the words."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w\s]", " ", plain.casefold()).split())
-
-
 def is_opt_out(text: str | None) -> bool:
     """The whole message asks us to stop writing ("STOP", "Baja.", "darme de baja"); a sentence with it does not."""
-    return bool(text) and _folded(text or "") in OPT_OUT_MESSAGES
+    return bool(text) and folded(text or "") in OPT_OUT_MESSAGES
 
 
 def may_message_on_whatsapp(customer: Customer | None) -> bool:

@@ -8,7 +8,6 @@ case up, so the agent answers at once instead of sending a template and waiting 
 """
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -27,6 +26,7 @@ from handoff.core.hashchain import utc_iso
 from handoff.core.messages import Deliverer, FollowUpChannel, TemplateUnavailable
 from handoff.core.operations import Operations
 from handoff.core.queues import Queues
+from handoff.core.rounds import repeat
 from handoff.core.sending import Staged, deliver_staged, stage_to_customer
 from handoff.core.timeline import append_event
 from handoff.store.models import Case, Customer
@@ -122,9 +122,4 @@ class Openings:
 
     async def run(self, every_seconds: float = 30.0) -> None:
         """Opens kept cases forever; a failed round is retried the next one, never fatal."""
-        while True:
-            try:
-                await self.open_kept()
-            except Exception:
-                log.exception("after_hours_opening_failed")
-            await asyncio.sleep(every_seconds)
+        await repeat(self.open_kept, every_seconds, "after_hours_opening_failed")

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable
 
 from handoff.core.messages import OutboundMessage, QuickReply
 from handoff.core.routing_policy import OFFERS, Decision
-from handoff.core.texts import TEXTS
+from handoff.core.texts import TEXTS, folded
 from handoff.core.texts import text as service_text
 from handoff.store.models import Case, Handoff
 
@@ -54,11 +53,6 @@ def offer_message(decision: Decision, offers: Iterable[str], language: str) -> O
     return OutboundMessage(actor="bot", text=text, quick_replies=replies)
 
 
-def _folded(value: str) -> str:
-    plain = "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w\s]", " ", plain.casefold()).split())
-
-
 def parse_choice(bot_input: str, offers: Iterable[str]) -> str | None:
     """The offered choice an answer names: the button payload, its digit, or its label in any language we speak
     (accents and case aside); else None (the message is not an answer)."""
@@ -75,9 +69,9 @@ def parse_choice(bot_input: str, offers: Iterable[str]) -> str | None:
     if value.rstrip("#") in by_digit:
         choice = by_digit[value.rstrip("#")]
         return choice if choice in offered else None
-    folded = _folded(value)
+    said = folded(value)
     for choice in offered:
-        if folded and folded in {_folded(label) for label in TEXTS[f"overflow_choice_{choice}"].values()}:
+        if said and said in {folded(label) for label in TEXTS[f"overflow_choice_{choice}"].values()}:
             return choice
     return None
 

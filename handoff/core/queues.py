@@ -1,18 +1,14 @@
 """Filling free capacity from the queues, then saying so: used when agents come online or free a slot."""
 from __future__ import annotations
 
-import asyncio
-
-import structlog
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.assignment import drain
 from handoff.core.callbacks import UNHEARD_AFTER, release_unheard
 from handoff.core.events import Assigned, CaseChanged, EventBus
+from handoff.core.rounds import repeat
 from handoff.store.models import Case, utcnow
-
-log = structlog.get_logger(__name__)
 
 
 class Queues:
@@ -48,12 +44,11 @@ class Queues:
             await self.events.publish(CaseChanged(case_id))
         return cases
 
+    async def release(self) -> None:
+        """One round: ended holds, then unheard callbacks."""
+        await self.release_holds()
+        await self.release_unheard_callbacks()
+
     async def run(self, every_seconds: float = 15.0) -> None:
         """Releases ended holds and unheard callbacks forever; a failed round is retried the next one."""
-        while True:
-            try:
-                await self.release_holds()
-                await self.release_unheard_callbacks()
-            except Exception:
-                log.exception("queue_release_failed")
-            await asyncio.sleep(every_seconds)
+        await repeat(self.release, every_seconds, "queue_release_failed")

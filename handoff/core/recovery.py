@@ -12,7 +12,6 @@ customer message opens a new silence that may be recovered again.
 """
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from handoff.core.events import CaseChanged, EventBus, EventsAdded
 from handoff.core.follow_up import Continuation, Continued, continue_on
 from handoff.core.messages import Deliverer
 from handoff.core.operations import Operations
+from handoff.core.rounds import repeat
 from handoff.core.sending import deliver_staged
 from handoff.core.timeline import append_event
 from handoff.store.models import Case, TimelineEvent, utcnow
@@ -130,9 +130,4 @@ class ChatRecovery:
 
     async def run(self, every_seconds: float = 30.0) -> None:
         """Sweeps forever; a failed round is retried the next one, never fatal."""
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("chat_recovery_failed")
-            await asyncio.sleep(every_seconds)
+        await repeat(self.sweep, every_seconds, "chat_recovery_failed")

@@ -1,17 +1,14 @@
 """The abandonment sweeper: cases waiting for people whose customer went silent long ago end as abandoned."""
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.assignment import abandon_stale
 from handoff.core.events import CaseChanged, EventBus
+from handoff.core.rounds import repeat
 from handoff.store.models import utcnow
-
-log = structlog.get_logger(__name__)
 
 
 class AbandonSweeper:
@@ -34,9 +31,4 @@ class AbandonSweeper:
 
     async def run(self, every_seconds: float = 60.0) -> None:
         """Sweeps forever; a failed round is retried the next one, never fatal."""
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("abandon_sweep_failed")
-            await asyncio.sleep(every_seconds)
+        await repeat(self.sweep, every_seconds, "abandon_sweep_failed")

@@ -1,6 +1,9 @@
 """What the service itself says to customers, in each language it speaks."""
 from __future__ import annotations
 
+import re
+import unicodedata
+
 TEXTS: dict[str, dict[str, str]] = {
     "bot_unavailable": {
         "es": "Recibimos tu mensaje. Nuestro asistente no esta disponible en este momento, "
@@ -289,3 +292,10 @@ def text(key: str, language: str, **values: object) -> str:
     """The text in `language`, falling back to Spanish, our first market's language."""
     variants = TEXTS[key]
     return variants.get(language, variants["es"]).format(**values)
+
+
+def folded(text: str) -> str:
+    """A customer's words as answers are compared: lower case, no accents, single spaces, no punctuation around the
+    words ("¡Sí, ESPERO!" reads as "si espero")."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w\s]", " ", plain.casefold()).split())
