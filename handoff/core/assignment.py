@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core import after_hours, routing_policy
@@ -36,16 +36,18 @@ async def assign(session: AsyncSession, case: Case, agent: Agent, *, actor: str,
                        text=agent.display_name, payload={"agent_id": agent.id, "accepted": accept})
 
 
+def queued_ahead(case: Case) -> Select[tuple[int]]:
+    """How many queued cases of the same team will be taken before this one (the queue's order, as SQL)."""
+    return select(func.count()).select_from(Case).where(
+        Case.status == "queued", Case.team == case.team, Case.id != case.id,
+        or_(Case.priority > case.priority,
+            and_(Case.priority == case.priority, Case.queued_at < case.queued_at)),
+    )
+
+
 async def queue_position(session: AsyncSession, case: Case) -> int:
     """1 + the queued cases of the same team that will be taken before this one."""
-    ahead = await session.scalar(
-        select(func.count()).select_from(Case).where(
-            Case.status == "queued", Case.team == case.team, Case.id != case.id,
-            or_(Case.priority > case.priority,
-                and_(Case.priority == case.priority, Case.queued_at < case.queued_at)),
-        )
-    )
-    return int(ahead or 0) + 1
+    return int(await session.scalar(queued_ahead(case)) or 0) + 1
 
 
 async def case_handoffs(session: AsyncSession, case: Case) -> tuple[Handoff | None, str | None]:
@@ -84,15 +86,18 @@ async def situation_of(session: AsyncSession, case: Case, operations: Operations
     if previous is not None and all(agent.id != previous for agent in agents):
         agents += await loads(session, agent_ids=[previous])  # another team's: their load all the same
     sla = operations.sla.get(case.channel)
-    reach = (await session.execute(  # the customer's facts and consent with their identities, in one read
-        select(Customer.facts, Customer.whatsapp_opted_out_at, Identity.kind, Identity.verified)
+    # One read (routing runs on every handoff): the customer's facts and consent with their identities, and beside
+    # them the case's place in its queue.
+    reach = (await session.execute(
+        select(Customer.facts, Customer.whatsapp_opted_out_at, Identity.kind, Identity.verified,
+               queued_ahead(case).scalar_subquery().label("ahead"))
         .select_from(Customer).outerjoin(Identity, Identity.customer_id == Customer.id)
         .where(Customer.id == case.customer_id))).all()
     identities = [row for row in reach if row.kind is not None]
     told_phone = bool(reach and (reach[0].facts or {}).get("phone"))
     return Situation(
         team=case.team, channel=case.channel, language=operations.language_or_default(case.language),
-        agents=agents, position=await queue_position(session, case),
+        agents=agents, position=int(reach[0].ahead or 0) + 1 if reach else await queue_position(session, case),
         answer_target_seconds=sla.answer if sla is not None else None,
         average_handle_seconds=operations.inbox.average_handle_seconds,
         open_now=hours.is_open, opens_at=hours.next_open,
