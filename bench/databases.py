@@ -42,4 +42,4 @@ async def on_each_database(label: str, scratch: Path, sqlite_only: bool,
     try:
         await measure("postgresql", server.create_database)
     finally:
-        server.process.stop()
+        server.stop()

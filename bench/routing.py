@@ -203,7 +203,7 @@ def main() -> None:
     try:
         report("PostgreSQL", asyncio.run(measure(server.create_database("bench_routing"), args.samples)))
     finally:
-        server.process.stop()
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def postgres_server() -> Iterator[Postgres]:
         pytest.skip("Debian package postgresql is not installed (no initdb)")
     server = start_postgres()
     yield server
-    server.process.stop()
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,11 @@ class Postgres:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
 
+    def stop(self) -> None:
+        """Stops the server and removes its data directory (a test run must not fill the disk run after run)."""
+        self.process.stop()
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
     def create_database(self, name: str) -> str:
         subprocess.run(_as_postgres_user([str(postgres_bin() / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
                                           "-U", "postgres", "-c", f'CREATE DATABASE "{name}"']),
