@@ -91,19 +91,6 @@ def templates_to(graph: GraphStandIn, wa_id: str) -> list[dict[str, Any]]:
     return [body["template"] for body in graph.sends() if body.get("to") == wa_id and body.get("type") == "template"]
 
 
-def texts_to(graph: GraphStandIn, wa_id: str) -> list[str]:
-    """What the customer read: texts, and the bodies of interactive messages."""
-    found = []
-    for body in graph.sends():
-        if body.get("to") != wa_id:
-            continue
-        if body.get("type") == "text":
-            found.append(body["text"]["body"])
-        elif body.get("type") == "interactive":
-            found.append(body["interactive"]["body"]["text"])
-    return found
-
-
 def writes(service: Service, wa_id: str, body: str) -> None:
     """Meta's documented text-message webhook from `wa_id`, signed."""
     data = fixture("webhook_text_message.json")
@@ -207,7 +194,7 @@ async def test_an_after_hours_handoff_tells_the_opening_time_and_keeps_the_case_
     customer = "16505550143"
     writes(closed_service, customer, "quiero hablar con una persona")
     day = DAY_NAMES["es"][opening.weekday()]
-    graph.wait_for(lambda: any(f"abrimos el {day} a las 09:00" in text for text in texts_to(graph, customer)),
+    graph.wait_for(lambda: any(f"abrimos el {day} a las 09:00" in text for text in graph.texts_to(customer)),
                    what=f"the customer told we open {day} at 09:00")
 
     async def kept() -> Case | None:
@@ -262,12 +249,12 @@ async def test_the_assistant_quotes_back_what_an_agent_promised(service: Service
                                {"text": "Reembolso de $450 a tu tarjeta", "due_at": due.isoformat()})
     assert promised.status_code == 201, promised.text
     assert (await rosa.post(f"/cases/{case.id}/return")).status_code == 200  # back to the assistant
-    before = len(texts_to(graph, customer))
+    before = len(graph.texts_to(customer))
 
     writes(service, customer, "¿y mi reembolso?")
-    graph.wait_for(lambda: any("Reembolso de $450 a tu tarjeta" in text for text in texts_to(graph, customer)[before:]),
+    graph.wait_for(lambda: any("Reembolso de $450 a tu tarjeta" in text for text in graph.texts_to(customer)[before:]),
                    what="the assistant quoting the promise")
-    quoted = next(text for text in texts_to(graph, customer)[before:] if "Reembolso de $450" in text)
+    quoted = next(text for text in graph.texts_to(customer)[before:] if "Reembolso de $450" in text)
     assert str(due.day) in quoted  # "… para el 6 de diciembre."
     assert (await rosa.post("/presence", {"presence": "offline"})).status_code == 200
     await rosa.close()
@@ -301,9 +288,9 @@ async def test_with_nobody_online_a_whatsapp_customer_chooses_the_assistant_and_
     async def chosen() -> str | None:
         return (await overflow_of(service, case.id))[1]
     assert await until(chosen, "the choice recorded") == "assistant"
-    before = len(texts_to(graph, customer))
+    before = len(graph.texts_to(customer))
     writes(service, customer, "¿a qué hora abren?")  # the assistant keeps the customer company …
-    graph.wait_for(lambda: any(re.search(r"\d{1,2}:\d{2}", text) for text in texts_to(graph, customer)[before:]),
+    graph.wait_for(lambda: any(re.search(r"\d{1,2}:\d{2}", text) for text in graph.texts_to(customer)[before:]),
                    what="the assistant's opening hours")
     assert (await latest_case(service, customer)).status == "queued"  # … while the case keeps its place
 

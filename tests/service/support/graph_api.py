@@ -131,6 +131,18 @@ class GraphStandIn(Loopback):
         with self._lock:
             return [r.body for r in self.requests if r.method == "POST" and r.body.get("status") != "read"]
 
+    def texts_to(self, wa_id: str) -> list[str]:
+        """What one customer read, in order: texts, and the bodies of interactive messages."""
+        found = []
+        for body in self.sends():
+            if body.get("to") != wa_id:
+                continue
+            if body.get("type") == "text":
+                found.append(body["text"]["body"])
+            elif body.get("type") == "interactive":
+                found.append(body["interactive"]["body"]["text"])
+        return found
+
     def reads(self) -> list[dict[str, Any]]:
         with self._lock:
             return [r.body for r in self.requests if r.method == "POST" and r.body.get("status") == "read"]

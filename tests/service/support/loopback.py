@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from abc import ABC, abstractmethod
 from typing import TypeVar
 
 from aiohttp import web
@@ -11,15 +12,16 @@ from aiohttp import web
 Served = TypeVar("Served", bound="Loopback")
 
 
-class Loopback:
+class Loopback(ABC):
     """A stand-in's HTTP side: `routes` adds what it answers; `start` serves them on `port` (0: a free one)."""
 
     port: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
 
+    @abstractmethod
     def routes(self, app: web.Application) -> None:
-        raise NotImplementedError
+        """Adds the routes this stand-in answers."""
 
     def start(self: Served) -> Served:
         ready = threading.Event()
