@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core.permissions import ROLES
 from handoff.core.routing import AgentLoad
-from handoff.store.models import Agent, Case, utcnow
+from handoff.store.models import Agent, Case, PresenceChange, utcnow
 
 PRESENCES = ("online", "away", "offline")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -86,11 +86,15 @@ async def find_by_email(session: AsyncSession, email: str) -> Agent | None:
 
 
 async def set_presence(session: AsyncSession, agent: Agent, presence: str) -> None:
-    """Online agents receive cases; away and offline agents keep theirs but get no new ones."""
+    """Online agents receive cases; away and offline agents keep theirs but get no new ones. A change is kept in
+    the presence history (occupancy's online time, staffing's agents online); the same state again is none."""
     if presence not in PRESENCES:
         raise AgentError(f"presence must be one of {', '.join(PRESENCES)}")
+    now = utcnow()
+    if agent.presence != presence:
+        session.add(PresenceChange(agent_id=agent.id, presence=presence, changed_at=now))
     agent.presence = presence
-    agent.last_seen_at = utcnow()
+    agent.last_seen_at = now
 
 
 ROUTED_ROLES = ("agent",)  # supervisors and admins take cases by hand, routing never fills their plate

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core import audit
-from handoff.core.agents import find_by_email, password_matches
+from handoff.core.agents import find_by_email, password_matches, set_presence
 from handoff.core.signing import issue_token, same_secret, verify_token
 from handoff.inbox.login_limits import Attempt, LoginThrottle
 from handoff.store.models import Agent, AgentSession, utcnow
@@ -116,7 +116,7 @@ class Auth:
                                   .values(revoked_at=utcnow()))
             agent = await session.get(Agent, principal.agent.id)
             if agent is not None:
-                agent.presence = "offline"
+                await set_presence(session, agent, "offline")
             await audit.record(session, principal.actor, "logout")
 
 

@@ -3,7 +3,7 @@
 One module per concern; every model is imported here, so `from handoff.store.models import X` works and
 `Base.metadata` (alembic's target, migrations/env.py) holds every table.
 """
-from handoff.store.models.agents import Agent, AgentSession, AuditEntry
+from handoff.store.models.agents import Agent, AgentSession, AuditEntry, PresenceChange
 from handoff.store.models.base import Base, BigIntId, UTCDateTime, new_id, utcnow
 from handoff.store.models.callbacks import Callback
 from handoff.store.models.calls import Call
@@ -18,5 +18,5 @@ __all__ = [
     "Agent", "AgentSession", "AuditEntry", "Base", "BigIntId", "Call", "Callback", "Case", "Commitment", "Customer",
     "CustomerKey", "Handoff",
     "Identity", "InboundWebhook", "Merge", "MergeSuggestion", "NluHarvestMark", "NluSample", "Outbox", "PendingTurn",
-    "RefusedWebhookItem", "TimelineEvent", "UTCDateTime", "VerificationCode", "new_id", "utcnow",
+    "PresenceChange", "RefusedWebhookItem", "TimelineEvent", "UTCDateTime", "VerificationCode", "new_id", "utcnow",
 ]

@@ -57,3 +57,16 @@ class AuditEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class PresenceChange(Base):
+    """An agent's move to online, away or offline, kept for occupancy (online time) and staffing (who was online)."""
+
+    __tablename__ = "presence_history"
+    __table_args__ = (Index("ix_presence_history_agent", "agent_id", "changed_at"),
+                      Index("ix_presence_history_changed", "changed_at"))
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"))
+    presence: Mapped[str] = mapped_column(String(16))  # online away offline: the state from changed_at on
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
