@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 
 from handoff.store.db import create_engine
 from handoff.store.models import Base
+from handoff.store.search_index import in_models
 
 config = context.config
 target_metadata = Base.metadata
@@ -19,6 +20,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=in_models,
     )
     with context.begin_transaction():
         context.run_migrations()

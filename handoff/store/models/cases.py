@@ -19,6 +19,8 @@ class Case(Base):
         Index("ix_cases_created", "created_at"),  # the dashboard reads a date range
         Index("ix_cases_customer_created", "customer_id", "created_at"),  # recontacts within the follow-up window
         Index("ix_cases_kept", "status", "kept_until"),  # the opening pass finds the cases kept for it
+        Index("ix_cases_team_status_created", "team", "status", "created_at"),  # the case list, newest first
+        Index("ix_cases_status_created", "status", "created_at"),  # … for every team
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -6,13 +6,15 @@ from alembic.script import ScriptDirectory
 from handoff.store.db import create_engine
 from handoff.store.migrate import alembic_config, downgrade, upgrade
 from handoff.store.models import Base
+from handoff.store.search_index import in_models
 
 
 async def schema_diff_and_heads(database_url: str) -> tuple[list, set[str]]:
     engine = create_engine(database_url)
     async with engine.connect() as connection:
         diffs = await connection.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}),
+            lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True,
+                                                                                   "include_name": in_models}),
                                           Base.metadata))
         heads = await connection.run_sync(lambda sync: set(MigrationContext.configure(sync).get_current_heads()))
     await engine.dispose()
