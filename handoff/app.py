@@ -31,6 +31,8 @@ from handoff.core.verification import Verifications
 from handoff.inbox import routes as inbox_routes
 from handoff.inbox.callbacks import InboxCallbacks
 from handoff.inbox.wiring import build_inbox, build_live
+from handoff.integrations import routes as integration_routes
+from handoff.integrations.registry import Integrations
 from handoff.logs import configure_logging
 from handoff.reports import refused_items
 from handoff.reports import routes as report_routes
@@ -129,7 +131,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api = FastAPI(title="Front door", lifespan=lifespan)
     # Each door's body limits in one table, enforced while bodies stream (Socket.IO has max_http_buffer_size).
     api.add_middleware(BodyLimitMiddleware, limits=BodyLimits(
-        {**whatsapp_routes.BODY_LIMITS, **voice_routes.BODY_LIMITS, **inbox_routes.BODY_LIMITS}))
+        {**whatsapp_routes.BODY_LIMITS, **voice_routes.BODY_LIMITS, **inbox_routes.BODY_LIMITS,
+         **integration_routes.BODY_LIMITS}))
     api.include_router(health.router)
     api.include_router(pages.router)
     api.include_router(whatsapp_routes.router)
@@ -138,11 +141,13 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     inbox.mount(api)
     api.include_router(report_routes.router)  # supervisors' and designers' reports
     api.include_router(refused_items.router)  # provider items that failed their schema
+    api.include_router(integration_routes.router)  # other systems, with their tokens
     api.state.services = Services(settings, sessions, operations, conversations, whatsapp_sending.deliverer,
                                   whatsapp.ingest, inbox.auth, inbox.live, inbox.actions, inbox.merging, inbox.people,
                                   inbox.commitments,
                                   voice_assistant, call_history, callback_calls,
-                                  InboxCallbacks(sessions, operations, core.events, callback_calls))
+                                  InboxCallbacks(sessions, operations, core.events, callback_calls),
+                                  Integrations(sessions, secret))
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
 
 

@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     export_nlu.add_argument("--domain", type=Path, default=REPO_ROOT / "domain.yml",
                             help="the domain whose intents may be exported (default domain.yml)")
     designer_commands.add_parser("harvest", help="read Rasa's trackers once for unsure or fallback predictions")
+    from handoff.integrations.cli import add_commands as add_integration_commands
+
+    add_integration_commands(commands)
     return parser
 
 
@@ -65,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         from handoff.inbox.agents_cli import create_agent_command, phone_command
 
         return phone_command(settings, args) if args.agents_command == "phone" else create_agent_command(settings, args)
+    if args.command == "integrations":
+        from handoff.integrations.cli import run_integrations_command
+
+        return run_integrations_command(settings, args)
     if args.command in ("audit", "designers"):
         from handoff.reports.cli import run_reports_command
 

@@ -74,6 +74,7 @@ class Inbox:
             callback_routes,
             commitment_routes,
             customer_routes,
+            integration_routes,
             media_routes,
             merge_routes,
             template_routes,
@@ -87,6 +88,7 @@ class Inbox:
         api.include_router(template_routes.router)
         api.include_router(commitment_routes.router)
         api.include_router(callback_routes.router)
+        api.include_router(integration_routes.router)
         api.mount("/inbox/static", StaticFiles(directory=inbox_routes.STATIC), name="inbox-static")
 
 

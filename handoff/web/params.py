@@ -34,8 +34,10 @@ CallbackId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A callback's 
 CaseId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A case's id")]
 CustomerId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A customer's id")]
 CommitmentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A commitment's id")]
+IntegrationId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="An integration's id")]
 MergeId = Annotated[str, Path(min_length=1, max_length=32, pattern=KEY, description="A merge's id")]
 BeforeEvent = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="Older events: those before this id")]
+BeforeId = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="Older rows: those before this id")]
 Day = Annotated[date, AfterValidator(in_years),
                 Query(description=f"A local day, {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31")]
 Moment = Annotated[Annotated[datetime, AfterValidator(in_years)] | None,

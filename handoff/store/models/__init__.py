@@ -12,11 +12,13 @@ from handoff.store.models.cases import Case, Handoff, TimelineEvent
 from handoff.store.models.customers import Customer, CustomerKey, Identity, VerificationCode
 from handoff.store.models.delivery import InboundWebhook, Outbox, PendingTurn, RefusedWebhookItem
 from handoff.store.models.designers import NluHarvestMark, NluSample
+from handoff.store.models.integrations import Integration
 from handoff.store.models.merges import Merge, MergeSuggestion
 
 __all__ = [
     "Agent", "AgentSession", "AuditEntry", "Base", "BigIntId", "Call", "Callback", "Case", "Commitment", "Customer",
     "CustomerKey", "Handoff",
+    "Integration",
     "Identity", "InboundWebhook", "Merge", "MergeSuggestion", "NluHarvestMark", "NluSample", "Outbox", "PendingTurn",
     "PresenceChange", "RefusedWebhookItem", "TimelineEvent", "UTCDateTime", "VerificationCode", "new_id", "utcnow",
 ]

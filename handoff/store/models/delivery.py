@@ -14,7 +14,9 @@ class Outbox(Base):
     """Every outbound provider message until the provider accepted it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),
+                      # an integration's webhook deliveries, newest first (the admins' delivery log)
+                      Index("ix_outbox_channel_recipient", "channel", "recipient", "id"))
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
