@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 
 from handoff.core import audit
 from handoff.core.agents import NewAgent, public
+from handoff.core.case_reads import mark_read
 from handoff.core.cases import case_language
+from handoff.core.operations import Operations
 from handoff.core.permissions import may_read_case, sees_all_teams
 from handoff.core.sending import customer_channels
 from handoff.inbox import canned, commitments, views
@@ -113,17 +115,22 @@ async def presence(body: Presence, principal: InboxUser, people: PeopleDep) -> d
 
 
 # ---- lists -----------------------------------------------------------------------------------------------
+def answer_targets(operations: Operations) -> dict[str, int]:
+    """Each channel's `sla.answer`: the lists' SLA clocks."""
+    return {channel: sla.answer for channel, sla in operations.sla.items()}
+
+
 @router.get("/api/queue", response_model=list[CaseSummary], responses=errors(401, 403))
-async def queue(principal: InboxUser, sessions: SessionsDep) -> list[dict[str, Any]]:
+async def queue(principal: InboxUser, sessions: SessionsDep, operations: OperationsDep) -> list[dict[str, Any]]:
     teams = None if sees_all_teams(principal.agent.role) else list(principal.agent.teams or [])
     async with sessions() as session:
-        return await views.queue(session, teams)
+        return await views.queue(session, teams, principal.agent.id, answer_targets(operations))
 
 
 @router.get("/api/mine", response_model=list[CaseSummary], responses=errors(401, 403))
-async def mine(principal: InboxUser, sessions: SessionsDep) -> list[dict[str, Any]]:
+async def mine(principal: InboxUser, sessions: SessionsDep, operations: OperationsDep) -> list[dict[str, Any]]:
     async with sessions() as session:
-        return await views.assigned_to(session, principal.agent.id)
+        return await views.assigned_to(session, principal.agent.id, answer_targets(operations))
 
 
 @router.get("/api/options", response_model=Options, responses=errors(401, 403))
@@ -146,12 +153,26 @@ async def case(case_id: CaseId, principal: InboxUser, actions: ActionsDep, sessi
         view = await views.case_view(session, found, agent, before)  # only the earlier cases this agent may read
         customer = await session.get(Customer, found.customer_id)
         view["channels"] = await customer_channels(session, found.customer_id, actions.deliverers)
-    if before is None:  # who opened which customer's history is part of the record
+    if before is None:  # who opened which customer's history is part of the record; opening it reads it
         async with sessions() as session, session.begin():
             await audit.record(session, principal.actor, "view", case_id=case_id)
+            await mark_read(session, agent.id, case_id)
     view["canned"] = canned.for_case(operations.inbox.canned_responses, found.team, case_language(operations, found),
                                      canned.case_values(found, customer, agent.display_name))
     return view
+
+
+@router.post("/api/cases/{case_id}/read", response_model=Ok, responses=errors(401, 403, 404))
+async def read(case_id: CaseId, principal: InboxUser, sessions: SessionsDep) -> dict[str, bool]:
+    """The case on screen received events live: its unread count stays at zero for this agent."""
+    async with sessions() as session, session.begin():
+        found = await session.get(Case, case_id)
+        if found is None:
+            raise HTTPException(404, "no such case")
+        if not may_read_case(principal.agent, found):
+            raise HTTPException(403, "this case belongs to a team you are not in")
+        await mark_read(session, principal.agent.id, case_id)
+    return {"ok": True}
 
 
 class Text(BaseModel):

@@ -63,6 +63,10 @@ class CaseSummary(View):
     last_customer_message_at: str | None
     returning: bool  # a recontact, or a reply routed back to the agent who handled the customer
     kept_until: str | None  # handed off after hours: routed at this opening, to no one before
+    unread: int = 0  # the customer's messages since this agent last opened the case (lists only)
+    sla_due_at: str | None = None  # a person's answer is owed by then (the channel's sla.answer); None: not owed
+    sla_target_seconds: int | None = None
+    sla_state: str | None = None  # ok, warning (last quarter), breached; as of the read
 
 
 class CaseDetail(CaseSummary):

@@ -4,6 +4,7 @@ Every query is bounded (limits, indexed filters), so opening a case costs the sa
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.channels.voice.calls import call_cards
 from handoff.channels.whatsapp.media import agent_media
+from handoff.core.case_reads import NO_MARKS, CaseMarks, case_marks
 from handoff.core.case_scope import readable, readable_case_ids
 from handoff.core.hashchain import utc_iso
 from handoff.core.merge_evidence import open_suggestions
 from handoff.core.permissions import Reader
 from handoff.core.routing import EPOCH
+from handoff.core.sla_clock import sla_clock
 from handoff.inbox.returning import FOLLOW_UP_REASONS, returning_view
 from handoff.store.models import Agent, Case, Customer, Handoff, Identity, TimelineEvent, utcnow
 
@@ -72,9 +75,11 @@ def handoff_view(handoff: Handoff | None) -> dict[str, Any] | None:
 
 
 def case_summary(case: Case, customer: Customer | None, handoff: Handoff | None,
-                 now: datetime | None = None) -> dict[str, Any]:
-    """One row of a queue or list."""
+                 now: datetime | None = None, marks: CaseMarks = NO_MARKS,
+                 answer_seconds: int | None = None) -> dict[str, Any]:
+    """One row of a queue or list; unread and the SLA clock are the reader's (a live push carries neither)."""
     now = now or utcnow()
+    clock = sla_clock(case.status, case.answer_due_at, answer_seconds, marks.last_agent_message_at)
     return {
         "id": case.id, "status": case.status, "team": case.team, "assignee_id": case.assignee_id,
         "channel": case.channel, "language": case.language, "priority": case.priority,
@@ -87,11 +92,19 @@ def case_summary(case: Case, customer: Customer | None, handoff: Handoff | None,
         "returning": case.previous_case_id is not None or bool(
             handoff and handoff.decision_reason in FOLLOW_UP_REASONS),
         "kept_until": iso(case.kept_until) if case.status == "queued" and case.opened_at is None else None,
+        "unread": marks.unread,
+        "sla_due_at": iso(clock.due_at) if clock else None,
+        "sla_target_seconds": clock.target_seconds if clock else None,
+        "sla_state": clock.state(now) if clock else None,
     }
 
 
-async def summaries(session: AsyncSession, cases: list[Case]) -> list[dict[str, Any]]:
-    """Summaries of many cases with two more queries (customers, open handoffs), not two per case."""
+async def summaries(session: AsyncSession, cases: list[Case], reader_id: str | None = None,
+                    answer_targets: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
+    """Summaries of many cases with three more queries (customers, open handoffs, the reader's marks), not per case.
+
+    `answer_targets` is each channel's `sla.answer` in seconds (operations.yml); without it no SLA clock shows.
+    """
     if not cases:
         return []
     ids = [case.id for case in cases]
@@ -102,23 +115,28 @@ async def summaries(session: AsyncSession, cases: list[Case]) -> list[dict[str, 
                                                                 Handoff.direction == "to_human")
                                          .order_by(Handoff.id)):
         handoffs[handoff.case_id] = handoff  # the latest wins
+    marks = await case_marks(session, reader_id, ids) if reader_id else {}
+    targets = answer_targets or {}
     now = utcnow()
-    return [case_summary(case, customers.get(case.customer_id), handoffs.get(case.id), now) for case in cases]
+    return [case_summary(case, customers.get(case.customer_id), handoffs.get(case.id), now,
+                         marks.get(case.id, NO_MARKS), targets.get(case.channel)) for case in cases]
 
 
-async def queue(session: AsyncSession, teams: list[str] | None) -> list[dict[str, Any]]:
+async def queue(session: AsyncSession, teams: list[str] | None, reader_id: str | None = None,
+                answer_targets: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
     """Queued cases of these teams (None: all), in the order they will be taken."""
     query = select(Case).where(Case.status == "queued")
     if teams is not None:
         query = query.where(Case.team.in_(teams))
     cases = list(await session.scalars(query.order_by(Case.priority.desc(), Case.queued_at).limit(LIST_LIMIT)))
-    return await summaries(session, cases)
+    return await summaries(session, cases, reader_id, answer_targets)
 
 
-async def assigned_to(session: AsyncSession, agent_id: str) -> list[dict[str, Any]]:
+async def assigned_to(session: AsyncSession, agent_id: str,
+                      answer_targets: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
     cases = list(await session.scalars(select(Case).where(Case.assignee_id == agent_id, Case.status == "assigned")
                                        .order_by(Case.queued_at).limit(LIST_LIMIT)))
-    return await summaries(session, cases)
+    return await summaries(session, cases, agent_id, answer_targets)
 
 
 async def agent_names(session: AsyncSession, events: list[TimelineEvent]) -> dict[str, str]:

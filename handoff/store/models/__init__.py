@@ -14,9 +14,10 @@ from handoff.store.models.delivery import InboundWebhook, Outbox, PendingTurn, R
 from handoff.store.models.designers import NluHarvestMark, NluSample
 from handoff.store.models.integrations import Integration
 from handoff.store.models.merges import Merge, MergeSuggestion
+from handoff.store.models.reads import CaseRead
 
 __all__ = [
-    "Agent", "AgentSession", "AuditEntry", "Base", "BigIntId", "Call", "Callback", "Case", "Commitment", "Customer",
+    "Agent", "AgentSession", "AuditEntry", "Base", "BigIntId", "Call", "Callback", "Case", "CaseRead", "Commitment", "Customer",
     "CustomerKey", "Handoff",
     "Integration",
     "Identity", "InboundWebhook", "Merge", "MergeSuggestion", "NluHarvestMark", "NluSample", "Outbox", "PendingTurn",
