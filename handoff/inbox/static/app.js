@@ -8,10 +8,12 @@ import { renderReturning } from "./routing.js";
 import { mountCallbacks, refreshCallbacks } from "./callbacks.js";
 import { mountDashboard, openDashboard } from "./dashboard.js";
 import { mountTemplates, showTemplates } from "./templates.js";
-import { commitmentDue, renderOverdue, showCommitments } from "./commitments.js";
+import { commitmentDue, mountCommitmentAlerts, renderOverdue, showCommitments } from "./commitments.js";
 import { renderConsent } from "./consent.js";
+import { mountAlerts, notify } from "./alerts.js";
+import { tickSla } from "./sla.js";
 
-const state = { me: null, socket: null, caseId: null, view: null, queue: [], mine: [], refreshTimer: null };
+const state = { me: null, socket: null, caseId: null, view: null, queue: [], mine: [], refreshTimer: null, seenMine: null };
 
 function show(view) {
   $("#login-view").hidden = view !== "login";
@@ -92,11 +94,45 @@ function connect() {
     }
   });
   socket.on("case_event", (data) => {
-    if (data && data.case_id === state.caseId) appendEvent(data.event);
-    scheduleRefresh();
+    if (!data) return;
+    const onScreen = data.case_id === state.caseId;
+    if (onScreen) appendEvent(data.event);
+    const customerWrote = data.event && data.event.actor === "customer" && data.event.kind === "message";
+    if (customerWrote && onScreen && !document.hidden) markRead(data.case_id);
+    else if (customerWrote) replyAlert(data.case_id, data.event);
+    else scheduleRefresh();
   });
   socket.on("panel_changed", () => { if (!$("#supervisor").hidden) refreshSupervisor(); });
-  socket.on("commitment_due", (alert) => commitmentDue(alert, openCase));
+  socket.on("commitment_due", (alert) => {
+    commitmentDue(alert, openCase);
+    notify({ title: "Commitment due", body: alert.text, caseId: alert.case_id, tag: `commitment:${alert.commitment_id}` });
+  });
+}
+
+// The case on screen got new customer text while the agent looks at it: read, so no unread count comes back.
+async function markRead(caseId) {
+  await api(`/cases/${encodeURIComponent(caseId)}/read`, { method: "POST" }).catch(() => null);
+  scheduleRefresh();
+}
+
+// A customer replied on a case this agent holds (pushes reach the assignee's room), unseen: sound and notification.
+function replyAlert(caseId, event) {
+  const summary = state.mine.find((c) => c.id === caseId) || state.queue.find((c) => c.id === caseId);
+  const who = summary ? customerLabel(summary.customer_name, summary.customer_handle) : "A customer";
+  notify({ title: `Reply from ${who}`, body: event.text || "(attachment)", caseId, tag: `reply:${caseId}` });
+  scheduleRefresh();
+}
+
+// Cases offered to (assigned to) this agent since the last refresh; none on the first load of the page.
+function offerAlerts(mine) {
+  const before = state.seenMine;
+  state.seenMine = new Set(mine.map((c) => c.id));
+  if (!before) return;
+  for (const c of mine) {
+    if (before.has(c.id)) continue;
+    notify({ title: "New case for you", body: `${customerLabel(c.customer_name, c.customer_handle)} · ${c.channel}${c.reason ? ` · ${c.reason}` : ""}`,
+      caseId: c.id, tag: `offer:${c.id}` });
+  }
 }
 
 function scheduleRefresh() {
@@ -108,6 +144,7 @@ async function refreshLists() {
   const [queue, mine] = await Promise.all([api("/queue"), api("/mine")]);
   state.queue = queue;
   state.mine = mine;
+  offerAlerts(mine);
   renderList($("#queue"), $("#queue-count"), queue, state.caseId, openCase);
   renderList($("#mine"), $("#mine-count"), mine, state.caseId, openCase);
   refreshCallbacks().catch(() => null);
@@ -123,7 +160,8 @@ async function openCase(caseId) {
   if (state.caseId && state.caseId !== caseId && state.socket) state.socket.emit("leave_case", { case_id: state.caseId });
   state.caseId = caseId;
   if (state.socket) state.socket.emit("join_case", { case_id: caseId });
-  await reloadCase();
+  await reloadCase();  // opening the case reads it (server side): its unread count is zero from now
+  for (const c of [...state.queue, ...state.mine]) if (c.id === caseId) c.unread = 0;
   renderList($("#queue"), $("#queue-count"), state.queue, state.caseId, openCase);
   renderList($("#mine"), $("#mine-count"), state.mine, state.caseId, openCase);
 }
@@ -325,7 +363,17 @@ function wire() {
     else if (e.key === "n") { e.preventDefault(); nextCase(); }
     else if (e.key === "e" && state.caseId) { e.preventDefault(); act("resolve", { disposition: $("#disposition").value }); }
   });
-  setInterval(tickWaiting, 1000);
+  mountAlerts(openCase);
+  mountCommitmentAlerts();
+  $("#skip-link").addEventListener("click", (e) => {  // past the top bar to what is shown: cases or dashboard
+    const target = ["#workspace", "#dashboard-view", "#login-form"].map((s) => $(s)).find((n) => n && n.offsetParent !== null);
+    if (!target) return;
+    e.preventDefault();
+    if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus();
+  });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden && state.caseId) markRead(state.caseId); });
+  setInterval(() => { tickWaiting(); tickSla(); }, 1000);
 }
 
 wire();

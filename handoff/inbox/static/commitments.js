@@ -53,8 +53,24 @@ export async function showCommitments(view, me, reload) {
 export function commitmentDue(alert, openCase) {
   const box = $("#commitment-alerts");
   box.hidden = false;
-  box.append(h("p", { class: "commitment-alert" }, "Commitment due: ", h("q", {}, alert.text), " ",
-    h("button", { type: "button", onclick: () => openCase(alert.case_id) }, "Open case")));
+  const item = h("p", { class: "commitment-alert" }, "Commitment due: ", h("q", {}, alert.text), " ",
+    h("button", { type: "button", onclick: () => openCase(alert.case_id) }, "Open case"), " ",
+    h("button", { type: "button", class: "dismiss-alert", onclick: () => dismiss(item) }, "Dismiss"));
+  box.append(item);
+}
+
+// Dismissed one by one (its button, or Escape while on it); the box goes when it is empty.
+function dismiss(item) {
+  const box = $("#commitment-alerts");
+  item.remove();
+  box.hidden = !box.querySelector(".commitment-alert");
+}
+
+export function mountCommitmentAlerts() {
+  $("#commitment-alerts").addEventListener("keydown", (e) => {
+    const item = e.key === "Escape" && e.target.closest(".commitment-alert");
+    if (item) { e.preventDefault(); dismiss(item); }
+  });
 }
 
 // Supervisors: open promises past their due time, soonest first.

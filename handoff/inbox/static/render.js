@@ -1,6 +1,8 @@
 // Rendering of lists, the case view, the customer panel, the summary and the supervisor panel (text only).
 import { $, clear, clock, duration, h, sinceSeconds } from "./dom.js";
 import { dayTime, overflowText, routingText } from "./routing.js";
+import { channelIcon, hue, initials } from "./icons.js";
+import { slaChip } from "./sla.js";
 
 const ACTOR_LABEL = { customer: "Customer", bot: "Assistant", system: "System" };
 
@@ -10,24 +12,37 @@ export function customerLabel(name, handle, fallback = "Customer") {
   return name || handle || fallback;
 }
 
+function avatar(name, handle) {
+  const node = h("span", { class: "avatar", "aria-hidden": "true" }, initials(name, handle));
+  node.style.backgroundColor = `hsl(${hue(name || handle)} 70% 86%)`;  // CSSOM: allowed by the page's CSP
+  return node;
+}
+
 export function caseItem(summary, selectedId, onOpen) {
   const waiting = h("span", { class: "waiting", dataset: { since: summary.queued_at || "" } },
     duration(sinceSeconds(summary.queued_at)));
+  const unread = summary.unread || 0;
+  const who = customerLabel(summary.customer_name, summary.customer_handle);
   return h("li", {},
     h("button", {
       type: "button", class: `case-item${summary.id === selectedId ? " selected" : ""}`,
       dataset: { caseId: summary.id }, onclick: () => onOpen(summary.id),
+      "aria-current": summary.id === selectedId ? "true" : null,
     },
-    h("span", { class: "who" }, customerLabel(summary.customer_name, summary.customer_handle)),
+    h("span", { class: "case-line" },
+      avatar(summary.customer_name, summary.customer_handle),
+      h("span", { class: "who" }, who),
+      unread ? h("span", { class: "unread", title: `${unread} unread` }, String(unread),
+        h("span", { class: "visually-hidden" }, " unread")) : null),
     h("span", { class: "tags" },
       h("span", { class: "tag" }, summary.reason || summary.status),
-      h("span", { class: "tag" }, summary.channel),
+      h("span", { class: "tag channel" }, channelIcon(summary.channel), summary.channel),
       h("span", { class: "tag" }, (summary.language || "?").toUpperCase()),
       h("span", { class: "tag" }, summary.team || ""),
       summary.returning ? h("span", { class: "tag returning" }, "returning") : null,
       summary.kept_until ? h("span", { class: "tag kept" }, `after hours · ${dayTime(summary.kept_until)}`) : null),
-    waiting,
-    summary.status === "assigned" && !summary.accepted ? h("span", { class: "tag new" }, "new") : null));
+    h("span", { class: "case-line" }, waiting, slaChip(summary),
+      summary.status === "assigned" && !summary.accepted ? h("span", { class: "tag new" }, "new") : null)));
 }
 
 export function renderList(list, countNode, items, selectedId, onOpen) {

@@ -98,8 +98,20 @@ async function send(event) {
 
 export function mountTemplates({ onSent }) {
   state.onSent = onSent;
+  $("#template-open").setAttribute("aria-expanded", "false");
+  $("#template-open").setAttribute("aria-controls", "template-form");
   $("#template-open").addEventListener("click", () => {
-    $("#template-form").hidden = !$("#template-form").hidden;
+    const opening = $("#template-form").hidden;
+    $("#template-form").hidden = !opening;
+    $("#template-open").setAttribute("aria-expanded", String(opening));
+    if (opening) $("#template-choice").focus();
+  });
+  $("#template-form").addEventListener("keydown", (e) => {  // Escape closes the picker, back on its button
+    if (e.key !== "Escape") return;
+    e.preventDefault();
+    $("#template-form").hidden = true;
+    $("#template-open").setAttribute("aria-expanded", "false");
+    $("#template-open").focus();
   });
   $("#template-choice").addEventListener("change", showParameters);
   $("#template-form").addEventListener("submit", send);
