@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from handoff.core.business_hours import WEEKDAYS
+from handoff.core.qa import QaOperations
 from handoff.core.routing_policy import OFFERS, Offer, RoutingRules
 
 
@@ -145,6 +146,7 @@ class Operations(BaseModel):
     holidays: Holidays = Field(default_factory=Holidays)
     routing: RoutingOperations = Field(default_factory=RoutingOperations)
     chat_recovery: ChatRecoveryOperations = Field(default_factory=ChatRecoveryOperations)
+    qa: QaOperations = Field(default_factory=QaOperations)  # quality review scorecards (core/qa.py)
 
     @field_validator("business_hours")
     @classmethod
@@ -157,6 +159,14 @@ class Operations(BaseModel):
                 if not (HHMM.match(start) and HHMM.match(end)):
                     raise ValueError(f"business_hours.{day}: {start!r}-{end!r} are not HH:MM times")
         return value
+
+    @model_validator(mode="after")
+    def _qa_teams_exist(self) -> Operations:
+        """A scorecard for a misspelt team would silently score that team's cases with the default."""
+        unknown = self.qa.unknown_teams(self.teams)
+        if unknown:
+            raise ValueError(f"qa.scorecards: unknown teams {', '.join(unknown)} (not under teams:)")
+        return self
 
     def hours(self) -> dict[str, Any]:
         """The hours keys as the pure logic reads them: the same mapping the assistant reads from the file."""

@@ -13,6 +13,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "supervise": frozenset({"supervisor", "admin"}),  # the live panel, every team's cases
     "manage_agents": frozenset({"admin"}),
     "design": frozenset({"designer", "admin"}),  # the NLU review list and its export to training data
+    "review_quality": frozenset({"supervisor", "admin"}),  # score whole cases against the QA scorecards
 }
 
 
