@@ -34,7 +34,7 @@ from handoff.inbox.wiring import build_inbox, build_live
 from handoff.integrations import routes as integration_routes
 from handoff.integrations.registry import Integrations
 from handoff.logs import configure_logging
-from handoff.reports import refused_items
+from handoff.reports import qa_routes, refused_items
 from handoff.reports import routes as report_routes
 from handoff.reports.nlu_harvest import NluHarvester
 from handoff.services import build_services
@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(report_routes.router)  # supervisors' and designers' reports
     api.include_router(refused_items.router)  # provider items that failed their schema
     api.include_router(integration_routes.router)  # other systems, with their tokens
+    api.include_router(qa_routes.router)  # quality review of whole cases
     api.state.services = Services(settings, sessions, operations, conversations, whatsapp_sending.deliverer,
                                   whatsapp.ingest, inbox.auth, inbox.live, inbox.actions, inbox.merging, inbox.people,
                                   inbox.commitments,

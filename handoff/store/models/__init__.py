@@ -14,6 +14,7 @@ from handoff.store.models.delivery import InboundWebhook, Outbox, PendingTurn, R
 from handoff.store.models.designers import NluHarvestMark, NluSample
 from handoff.store.models.integrations import Integration
 from handoff.store.models.merges import Merge, MergeSuggestion
+from handoff.store.models.qa import QaReview
 from handoff.store.models.reads import CaseRead
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "CustomerKey", "Handoff",
     "Integration",
     "Identity", "InboundWebhook", "Merge", "MergeSuggestion", "NluHarvestMark", "NluSample", "Outbox", "PendingTurn",
-    "PresenceChange", "RefusedWebhookItem", "TimelineEvent", "UTCDateTime", "VerificationCode", "new_id", "utcnow",
+    "PresenceChange", "QaReview", "RefusedWebhookItem", "TimelineEvent", "UTCDateTime", "VerificationCode", "new_id",
+    "utcnow",
 ]
