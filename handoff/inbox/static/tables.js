@@ -36,5 +36,7 @@ export function table({ name, title, columns, rows, filename, extra }) {
     columns.map((column) => h("td", {}, cellText(row[column]))), extra ? extra(row) : null));
   return h("section", { class: "report-table", dataset: { table: name } },
     h("h3", {}, title), button,
-    h("div", { class: "scroll" }, h("table", {}, h("thead", {}, head), h("tbody", {}, body))));
+    // a wide table scrolls sideways inside its region, which the keyboard can reach and scroll
+    h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": title },
+      h("table", {}, h("thead", {}, head), h("tbody", {}, body))));
 }
