@@ -14,6 +14,7 @@ from handoff.core.routing import AgentLoad
 from handoff.store.models import Agent, Case, PresenceChange, utcnow
 
 PRESENCES = ("online", "away", "offline")
+LOCALES = ("en", "es", "pt")  # the inbox's languages: one catalogue each in handoff/inbox/static/i18n/
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password anyone has")
@@ -127,4 +128,4 @@ def public(agent: Agent) -> dict[str, object]:
     """What the inbox shows about an agent (never the hash)."""
     return {"id": agent.id, "email": agent.email, "name": agent.display_name, "role": agent.role,
             "teams": list(agent.teams or []), "capacity": agent.capacity, "presence": agent.presence,
-            "active": agent.active, "phone": agent.phone}
+            "active": agent.active, "phone": agent.phone, "locale": agent.locale}

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core import audit
-from handoff.core.agents import AgentError, NewAgent, create_agent, public, set_presence
+from handoff.core.agents import LOCALES, AgentError, NewAgent, create_agent, public, set_presence
 from handoff.core.operations import Operations
 from handoff.core.permissions import can
 from handoff.core.queues import Queues
@@ -42,6 +42,15 @@ class People:
         if self.live is not None:
             await self.live.panel_changed()
         return shown
+
+    async def set_locale(self, principal: Principal, locale: str | None) -> dict[str, object]:
+        """The inbox's language kept on the agent's profile, so it follows them to any browser; None: the browser's."""
+        if locale is not None and locale not in LOCALES:
+            raise InboxError(422, f"locale must be one of {', '.join(LOCALES)}")
+        async with self.sessions() as session, session.begin():
+            agent = await session.get_one(Agent, principal.agent.id, with_for_update=True)
+            agent.locale = locale
+            return public(agent)
 
     async def create(self, principal: Principal, new: NewAgent) -> dict[str, object]:
         if not can(principal.agent.role, "manage_agents"):

@@ -21,7 +21,7 @@ from handoff.inbox import canned, commitments, views
 from handoff.inbox.actions import InboxError, Outcome
 from handoff.inbox.auth import COOKIE, Principal
 from handoff.inbox.deps import ActionsDep, Admin, Anyone, AuthDep, InboxUser, LiveDep, PeopleDep, Supervisor, Worker
-from handoff.inbox.schemas import AgentPublic, CaseSummary, CaseView, Done, Me, Ok, Options, SupervisorPanel
+from handoff.inbox.schemas import AgentPublic, CaseSummary, CaseView, Done, Locale, Me, Ok, Options, SupervisorPanel
 from handoff.store.models import Case, Customer
 from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import OperationsDep, SessionsDep
@@ -112,6 +112,18 @@ class Presence(BaseModel):
 @router.post("/api/presence", response_model=AgentPublic, responses={**TOO_LARGE, **errors(400, 401, 403)})
 async def presence(body: Presence, principal: InboxUser, people: PeopleDep) -> dict[str, Any]:
     return await run(people.presence(principal, body.presence))
+
+
+class AgentLocale(BaseModel):
+    """One of the inbox's languages; null goes back to the browser's."""
+
+    locale: Locale | None
+
+
+@router.put("/api/me/locale", response_model=AgentPublic, responses={**TOO_LARGE, **errors(401, 403)})
+async def my_locale(body: AgentLocale, principal: Anyone, people: PeopleDep) -> dict[str, Any]:
+    """The language the agent reads the inbox in, kept on their profile (`/inbox/api/me` answers it)."""
+    return await run(people.set_locale(principal, body.locale))
 
 
 # ---- lists -----------------------------------------------------------------------------------------------

@@ -4,9 +4,11 @@
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+Locale = Literal["en", "es", "pt"]  # handoff.core.agents.LOCALES, as a type
 
 
 class View(BaseModel):
@@ -31,6 +33,7 @@ class AgentPublic(View):
     presence: str
     active: bool
     phone: str | None  # where callbacks this agent places ring first (E.164 or sip:)
+    locale: Locale | None  # the inbox's language the agent chose; null: the browser's
 
 
 class Me(View):

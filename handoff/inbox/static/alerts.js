@@ -1,6 +1,7 @@
 // Not missing a case: desktop notifications (asked only when the agent turns alerts on) and a short sound made
 // with WebAudio (no audio file). The choice is kept in this browser; the permission is the browser's.
 import { $ } from "./dom.js";
+import { onLocaleChange, t } from "./i18n.js";
 
 const KEY = "inbox.alerts";
 const state = { audio: null, onOpen: null };
@@ -13,7 +14,7 @@ function showToggle() {
   const on = alertsOn();
   button.setAttribute("aria-pressed", String(on));
   const denied = notificationsSupported() && Notification.permission === "denied";
-  button.textContent = !on ? "Enable notifications" : denied ? "Sound on (notifications blocked)" : "Notifications on";
+  button.textContent = t(!on ? "alerts.enable" : denied ? "alerts.soundOnly" : "alerts.on");
 }
 
 // The agent's click is the user gesture both the permission prompt and the audio context need.
@@ -34,6 +35,7 @@ export function mountAlerts(onOpen) {
   state.onOpen = onOpen;
   $("#alerts-toggle").addEventListener("click", toggle);
   showToggle();
+  onLocaleChange(showToggle);
 }
 
 function audioContext() {

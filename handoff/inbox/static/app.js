@@ -6,14 +6,16 @@ import { customerLabel, eventItem, renderCustomer, renderList, renderSummary, re
 import { mountCallCards, renderCalls } from "./calls.js";
 import { renderReturning } from "./routing.js";
 import { mountCallbacks, refreshCallbacks } from "./callbacks.js";
-import { mountDashboard, openDashboard } from "./dashboard.js";
+import { mountDashboard, openDashboard, rerenderDashboard } from "./dashboard.js";
 import { mountTemplates, showTemplates } from "./templates.js";
 import { commitmentDue, mountCommitmentAlerts, renderOverdue, showCommitments } from "./commitments.js";
 import { renderConsent } from "./consent.js";
 import { mountAlerts, notify } from "./alerts.js";
 import { tickSla } from "./sla.js";
+import { LOCALES, currentLocale, onLocaleChange, setLocale, t } from "./i18n.js";
 
-const state = { me: null, socket: null, caseId: null, view: null, queue: [], mine: [], refreshTimer: null, seenMine: null };
+const state = { me: null, socket: null, caseId: null, view: null, queue: [], mine: [], refreshTimer: null, seenMine: null,
+  live: "connecting", pickedAtLogin: false };
 
 function show(view) {
   $("#login-view").hidden = view !== "login";
@@ -21,6 +23,7 @@ function show(view) {
 }
 
 async function start() {
+  await setLocale(null);  // the browser's language until the agent's profile says otherwise
   try {
     const me = await api("/me");
     await enter(me);
@@ -33,8 +36,10 @@ async function start() {
 async function enter(me) {
   state.me = me.agent;
   setCsrf(me.csrf_token);
+  if (state.pickedAtLogin) await saveLocale(currentLocale());  // chosen on the login page: it goes on the profile
+  else if (me.agent.locale && me.agent.locale !== currentLocale()) await setLocale(me.agent.locale);
   show("app");
-  $("#me").textContent = `${me.agent.name} (${me.agent.role})`;
+  showMe();
   const hasInbox = ["agent", "supervisor", "admin"].includes(me.agent.role);
   $("#no-inbox").hidden = hasInbox;
   $("#workspace").hidden = !hasInbox;
@@ -72,6 +77,54 @@ function showView(view) {
   if (dashboard) openDashboard();
 }
 
+function showMe() {
+  if (state.me) $("#me").textContent = t("header.me", { name: state.me.name, role: t(`role.${state.me.role}`) });
+}
+
+function showLive(key) {
+  state.live = key;
+  $("#live-state").dataset.state = key;
+  $("#live-state").textContent = t(`live.${key}`);
+}
+
+// The language switchers (login page and header): each language in its own name; the choice goes on the profile.
+function mountLocales() {
+  for (const select of document.querySelectorAll(".locale-choice")) {
+    clear(select);
+    for (const code of LOCALES) select.append(h("option", { value: code, lang: code }, t(`language.${code}`)));
+    select.addEventListener("change", async () => {
+      await setLocale(select.value);
+      if (state.me) await saveLocale(select.value);
+      else state.pickedAtLogin = true;
+    });
+  }
+  onLocaleChange((code) => {
+    for (const select of document.querySelectorAll(".locale-choice")) select.value = code;
+    rerender();
+  });
+}
+
+async function saveLocale(code) {
+  try {
+    state.me = (await api("/me/locale", { method: "PUT", body: { locale: code } }));
+  } catch (err) {
+    $("#action-error").textContent = err.message;
+  }
+}
+
+// What was built with t() before a language change, built again.
+function rerender() {
+  showMe();
+  showLive(state.live);
+  if (!state.me) return;
+  renderList($("#queue"), $("#queue-count"), state.queue, state.caseId, openCase);
+  renderList($("#mine"), $("#mine-count"), state.mine, state.caseId, openCase);
+  if (state.caseId) reloadCase();
+  if (!$("#supervisor").hidden) refreshSupervisor();
+  refreshCallbacks().catch(() => null);
+  rerenderDashboard();
+}
+
 function fillSelect(select, values) {
   clear(select);
   for (const value of values) select.append(h("option", { value }, value));
@@ -81,11 +134,11 @@ function connect() {
   const socket = io("/inbox", { transports: ["websocket", "polling"], withCredentials: true });
   state.socket = socket;
   socket.on("connect", () => {
-    $("#live-state").textContent = "live";
+    showLive("live");
     if (state.caseId) socket.emit("join_case", { case_id: state.caseId });
   });
-  socket.on("disconnect", () => { $("#live-state").textContent = "reconnecting…"; });
-  socket.on("connect_error", () => { $("#live-state").textContent = "offline"; });
+  socket.on("disconnect", () => showLive("reconnecting"));
+  socket.on("connect_error", () => showLive("offline"));
   socket.on("case_updated", (summary) => {
     scheduleRefresh();
     if (summary && summary.id === state.caseId) {
@@ -105,7 +158,7 @@ function connect() {
   socket.on("panel_changed", () => { if (!$("#supervisor").hidden) refreshSupervisor(); });
   socket.on("commitment_due", (alert) => {
     commitmentDue(alert, openCase);
-    notify({ title: "Commitment due", body: alert.text, caseId: alert.case_id, tag: `commitment:${alert.commitment_id}` });
+    notify({ title: t("alerts.commitmentDue"), body: alert.text, caseId: alert.case_id, tag: `commitment:${alert.commitment_id}` });
   });
 }
 
@@ -118,8 +171,8 @@ async function markRead(caseId) {
 // A customer replied on a case this agent holds (pushes reach the assignee's room), unseen: sound and notification.
 function replyAlert(caseId, event) {
   const summary = state.mine.find((c) => c.id === caseId) || state.queue.find((c) => c.id === caseId);
-  const who = summary ? customerLabel(summary.customer_name, summary.customer_handle) : "A customer";
-  notify({ title: `Reply from ${who}`, body: event.text || "(attachment)", caseId, tag: `reply:${caseId}` });
+  const who = summary ? customerLabel(summary.customer_name, summary.customer_handle) : t("alerts.aCustomer");
+  notify({ title: t("alerts.replyFrom", { who }), body: event.text || t("alerts.attachment"), caseId, tag: `reply:${caseId}` });
   scheduleRefresh();
 }
 
@@ -130,7 +183,7 @@ function offerAlerts(mine) {
   if (!before) return;
   for (const c of mine) {
     if (before.has(c.id)) continue;
-    notify({ title: "New case for you", body: `${customerLabel(c.customer_name, c.customer_handle)} · ${c.channel}${c.reason ? ` · ${c.reason}` : ""}`,
+    notify({ title: t("alerts.newCase"), body: `${customerLabel(c.customer_name, c.customer_handle)} · ${c.channel}${c.reason ? ` · ${c.reason}` : ""}`,
       caseId: c.id, tag: `offer:${c.id}` });
   }
 }
@@ -174,8 +227,8 @@ async function reloadCase() {
   $("#side").hidden = false;
   const c = view.case;
   $("#case-title").textContent = customerLabel(c.customer_name, c.customer_handle);
-  $("#case-meta").textContent = `${c.status} · ${c.team || "no team"} · ${c.channel} · ${(c.language || "?").toUpperCase()}` +
-    (c.assignee_name ? ` · ${c.assignee_name}` : "");
+  $("#case-meta").textContent = [t(`status.${c.status}`), c.team || t("case.noTeam"), c.channel,
+    (c.language || "?").toUpperCase(), c.assignee_name].filter(Boolean).join(" · ");
   $("#case").dataset.status = c.status;
   const timeline = clear($("#timeline"));
   for (const event of view.events) timeline.append(eventItem(event, c.id));
@@ -195,7 +248,7 @@ async function reloadCase() {
   await showCommitments(view, state.me, reloadCase);
   const mineNow = c.assignee_id === state.me.id;
   $("#accept-btn").hidden = mineNow && c.accepted;
-  $("#accept-btn").textContent = c.status === "bot" ? "Take over from the assistant" : "Accept";
+  $("#accept-btn").textContent = t(c.status === "bot" ? "actions.takeOver" : "actions.accept");
   showTemplates(c.id);
 }
 
@@ -298,7 +351,8 @@ function wire() {
       $("#login-password").value = "";
       await enter(me);
     } catch (err) {
-      $("#login-error").textContent = err.message;
+      const known = err instanceof ApiError && [401, 429].includes(err.status);
+      $("#login-error").textContent = known ? t(`login.refused.${err.status}`) : err.message;
     }
   });
   $("#logout").addEventListener("click", async () => {
@@ -341,7 +395,7 @@ function wire() {
     };
     try {
       const agent = await api("/agents", { method: "POST", body });
-      $("#create-result").textContent = `Created ${agent.email}`;
+      $("#create-result").textContent = t("newAgent.created", { email: agent.email });
       $("#new-password").value = "";
       refreshSupervisor();
     } catch (err) {
@@ -376,5 +430,6 @@ function wire() {
   setInterval(() => { tickWaiting(); tickSla(); }, 1000);
 }
 
+mountLocales();
 wire();
 start();

@@ -1,5 +1,7 @@
 // Plain SVG charts of ratios (0..1, or null when nothing was measured): trend lines over days and bars per
-// channel. Labels are set with textContent only.
+// channel. Labels are set with textContent only; percentages in the agent's language.
+import { formatPercent } from "./i18n.js";
+
 const NS = "http://www.w3.org/2000/svg";
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c"];
 const PAD = { left: 40, right: 12, top: 26, bottom: 28 };
@@ -19,7 +21,7 @@ function frame(svg) {
     svg.append(node("line", { x1: PAD.left, y1: y(share), x2: width - PAD.right, y2: y(share),
       stroke: share ? "#e5e7eb" : "#999" }));
     svg.append(node("text", { x: PAD.left - 6, y: y(share) + 4, "text-anchor": "end", "font-size": 11,
-      fill: "#64748b" }, `${share * 100}%`));
+      fill: "#64748b" }, formatPercent(share)));
   }
   return { width, height, y };
 }
@@ -53,7 +55,7 @@ export function bars(svg, entries) {
     svg.append(node("rect", { x: center - barWidth / 2, y: y(share), width: barWidth,
       height: y(0) - y(share), fill: "#1f77b4", "data-channel": label }));
     svg.append(node("text", { x: center, y: y(share) - 4, "text-anchor": "middle", "font-size": 11 },
-      value === null ? "–" : `${Math.round(value * 100)}%`));
+      formatPercent(value)));
     svg.append(node("text", { x: center, y: height - 8, "text-anchor": "middle", "font-size": 12 }, label));
   });
 }

@@ -4,8 +4,9 @@ import { api } from "./api.js";
 import { $, clear, h } from "./dom.js";
 import { bars, trend } from "./charts.js";
 import { table } from "./tables.js";
+import { formatDate, formatDuration, formatNumber, formatPercent, t } from "./i18n.js";
 
-const DIMENSIONS = [["day", "By day"], ["channel", "By channel"], ["team", "By team"], ["intent", "By intent"]];
+const DIMENSIONS = ["day", "channel", "team", "intent"];
 const KPI_COLUMNS = ["cases", "contained", "containment_rate", "handed_off", "handoff_rate", "handoffs",
   "handoff_reasons", "avg_bot_turns_before_handoff", "avg_bot_seconds_before_handoff", "avg_queue_wait_seconds",
   "abandoned_in_queue", "queue_abandonment_rate", "avg_first_response_seconds", "avg_handle_seconds", "resolved",
@@ -15,34 +16,35 @@ const KPI_COLUMNS = ["cases", "contained", "containment_rate", "handed_off", "ha
 
 let loaded = false;
 let requested = 0;
+let shown = null;  // the last report on screen, drawn again when the agent changes language
 
 function isoDay(date) {
   const local = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
   return local.toISOString().slice(0, 10);
 }
 
-function percent(value) {
-  return value === null || value === undefined ? "–" : `${Math.round(value * 100)}%`;
-}
+const percent = formatPercent;
 
 function summary(total, commitments) {
-  const tiles = [["Cases", total.cases], ["Containment", percent(total.containment_rate)],
-    ["Handoff rate", percent(total.handoff_rate)], ["FCR", percent(total.fcr_rate)],
-    ["Recontacts", percent(total.recontact_rate)], ["Re-asks", percent(total.reask_rate)],
-    ["Abandoned in queue", percent(total.queue_abandonment_rate)], ["Overflowed", percent(total.overflow_rate)],
-    ["First response", total.avg_first_response_seconds === null ? "–" : `${total.avg_first_response_seconds} s`],
-    ["Commitments kept on time", commitments ? `${percent(commitments.kept_on_time_rate)} (${commitments.kept_on_time}/${commitments.due - commitments.pending})` : "–"]];
-  return tiles.map(([label, value]) => h("div", { class: "tile" }, h("span", { class: "muted" }, label),
-    h("strong", { dataset: { kpi: label } }, String(value))));
+  const tiles = [["cases", formatNumber(total.cases)], ["containment", percent(total.containment_rate)],
+    ["handoffRate", percent(total.handoff_rate)], ["fcr", percent(total.fcr_rate)],
+    ["recontacts", percent(total.recontact_rate)], ["reasks", percent(total.reask_rate)],
+    ["abandoned", percent(total.queue_abandonment_rate)], ["overflowed", percent(total.overflow_rate)],
+    ["firstResponse", total.avg_first_response_seconds === null ? "–" : formatDuration(total.avg_first_response_seconds)],
+    ["commitments", commitments ? t("dashboard.kept", { rate: percent(commitments.kept_on_time_rate),
+      kept: commitments.kept_on_time, due: commitments.due - commitments.pending }) : "–"]];
+  return tiles.map(([key, value]) => h("div", { class: "tile" }, h("span", { class: "muted" }, t(`dashboard.tile.${key}`)),
+    h("strong", { dataset: { kpi: key } }, String(value))));
 }
 
 function render(report, start, end) {
-  $("#dash-period").textContent = `${start} – ${end} · ${report.total.cases} cases`;
+  shown = { report, start, end };
+  $("#dash-period").textContent = t("dashboard.period", { start: formatDate(start), end: formatDate(end), count: report.total.cases });
   clear($("#dash-summary")).append(...summary(report.total, report.commitments));
-  trend($("#dash-trend"), report.day.map((row) => row.day), [
-    { name: "containment", values: report.day.map((row) => row.containment_rate) },
-    { name: "handoff rate", values: report.day.map((row) => row.handoff_rate) },
-    { name: "FCR", values: report.day.map((row) => row.fcr_rate) },
+  trend($("#dash-trend"), report.day.map((row) => formatDate(row.day)), [
+    { name: t("dashboard.series.containment"), values: report.day.map((row) => row.containment_rate) },
+    { name: t("dashboard.series.handoffRate"), values: report.day.map((row) => row.handoff_rate) },
+    { name: t("dashboard.series.fcr"), values: report.day.map((row) => row.fcr_rate) },
   ]);
   bars($("#dash-reasks"), report.channel.map((row) => [row.channel, row.reask_rate]));
   bars($("#dash-containment"), report.channel.map((row) => [row.channel, row.containment_rate]));
@@ -52,10 +54,11 @@ function render(report, start, end) {
     .map(([choice, count]) => [choice, overflowed ? count / overflowed : null]));
   const suffix = `${start}_${end}`;
   const tables = clear($("#dash-tables"));
-  tables.append(table({ name: "total", title: "Total", columns: KPI_COLUMNS, rows: [report.total],
+  tables.append(table({ name: "total", title: t("dashboard.table.total"), columns: KPI_COLUMNS, rows: [report.total],
     filename: `kpis_total_${suffix}.csv` }));
-  for (const [dimension, title] of DIMENSIONS) {
-    tables.append(table({ name: dimension, title, columns: [dimension, ...KPI_COLUMNS], rows: report[dimension],
+  for (const dimension of DIMENSIONS) {
+    tables.append(table({ name: dimension, title: t(`dashboard.table.${dimension}`), columns: [dimension, ...KPI_COLUMNS],
+      rows: report[dimension],
       filename: `kpis_by_${dimension}_${suffix}.csv` }));
   }
 }
@@ -64,7 +67,7 @@ export async function loadDashboard() {
   const start = $("#dash-from").value, end = $("#dash-to").value, error = $("#dash-error");
   error.textContent = "";
   if (!start || !end || end < start) {
-    error.textContent = "Pick a start day on or before the end day.";
+    error.textContent = t("dashboard.badRange");
     return;
   }
   const ticket = ++requested;  // a slower, older answer must not overwrite a newer range
@@ -97,4 +100,9 @@ export async function openDashboard() {
     loaded = true;
     await loadDashboard();
   }
+}
+
+// After a language change: the report on screen in the new language (no new request).
+export function rerenderDashboard() {
+  if (shown) render(shown.report, shown.start, shown.end);
 }

@@ -1,4 +1,6 @@
 // DOM helpers that only ever set text: customer and agent text is never parsed as HTML.
+import { formatDateTime, formatDuration } from "./i18n.js";
+
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -24,12 +26,9 @@ export function $(selector) {
   return document.querySelector(selector);
 }
 
+// A wait in the agent's language (Intl): kept here because every view imports it from the DOM helpers.
 export function duration(seconds) {
-  if (seconds === null || seconds === undefined) return "—";
-  const s = Math.max(0, Math.floor(seconds));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return formatDuration(seconds);
 }
 
 export function sinceSeconds(iso) {
@@ -37,5 +36,5 @@ export function sinceSeconds(iso) {
 }
 
 export function clock(iso) {
-  return iso ? new Date(iso).toLocaleString() : "";
+  return formatDateTime(iso);
 }

@@ -3,11 +3,12 @@ import { $, clear, clock, duration, h, sinceSeconds } from "./dom.js";
 import { dayTime, overflowText, routingText } from "./routing.js";
 import { channelIcon, hue, initials } from "./icons.js";
 import { slaChip } from "./sla.js";
+import { formatNumber, formatPercent, t } from "./i18n.js";
 
-const ACTOR_LABEL = { customer: "Customer", bot: "Assistant", system: "System" };
+const ACTORS = ["customer", "bot", "system"];
 
 // Who the customer is, as text: their name, their handle (a WhatsApp username; the number may be hidden), or both.
-export function customerLabel(name, handle, fallback = "Customer") {
+export function customerLabel(name, handle, fallback = t("actor.customer")) {
   if (name && handle) return `${name} (${handle})`;
   return name || handle || fallback;
 }
@@ -32,23 +33,23 @@ export function caseItem(summary, selectedId, onOpen) {
     h("span", { class: "case-line" },
       avatar(summary.customer_name, summary.customer_handle),
       h("span", { class: "who" }, who),
-      unread ? h("span", { class: "unread", title: `${unread} unread` }, String(unread),
-        h("span", { class: "visually-hidden" }, " unread")) : null),
+      unread ? h("span", { class: "unread", title: t("list.unread", { count: unread }) }, formatNumber(unread),
+        h("span", { class: "visually-hidden" }, ` ${t("list.unreadWord", { count: unread })}`)) : null),
     h("span", { class: "tags" },
-      h("span", { class: "tag" }, summary.reason || summary.status),
+      h("span", { class: "tag" }, summary.reason || t(`status.${summary.status}`)),
       h("span", { class: "tag channel" }, channelIcon(summary.channel), summary.channel),
       h("span", { class: "tag" }, (summary.language || "?").toUpperCase()),
       h("span", { class: "tag" }, summary.team || ""),
-      summary.returning ? h("span", { class: "tag returning" }, "returning") : null,
-      summary.kept_until ? h("span", { class: "tag kept" }, `after hours · ${dayTime(summary.kept_until)}`) : null),
+      summary.returning ? h("span", { class: "tag returning" }, t("list.returning")) : null,
+      summary.kept_until ? h("span", { class: "tag kept" }, t("list.afterHours", { when: dayTime(summary.kept_until) })) : null),
     h("span", { class: "case-line" }, waiting, slaChip(summary),
-      summary.status === "assigned" && !summary.accepted ? h("span", { class: "tag new" }, "new") : null)));
+      summary.status === "assigned" && !summary.accepted ? h("span", { class: "tag new" }, t("list.new")) : null)));
 }
 
 export function renderList(list, countNode, items, selectedId, onOpen) {
   clear(list);
-  countNode.textContent = String(items.length);
-  if (!items.length) list.append(h("li", { class: "muted" }, "Nothing here"));
+  countNode.textContent = formatNumber(items.length);
+  if (!items.length) list.append(h("li", { class: "muted" }, t("lists.empty")));
   for (const item of items) list.append(caseItem(item, selectedId, onOpen));
 }
 
@@ -59,21 +60,23 @@ export function tickWaiting() {
 }
 
 function actorLabel(event) {
-  if (event.actor.startsWith("agent:")) return event.actor_name || "Agent";
-  return ACTOR_LABEL[event.actor] || event.actor;
+  if (event.actor.startsWith("agent:")) return event.actor_name || t("actor.agent");
+  return ACTORS.includes(event.actor) ? t(`actor.${event.actor}`) : event.actor;
 }
 
 function fileSize(bytes) {
   if (!bytes) return "";
-  return bytes < 1024 * 1024 ? ` · ${Math.ceil(bytes / 1024)} KB` : ` · ${(bytes / 1048576).toFixed(1)} MB`;
+  const megabytes = bytes >= 1024 * 1024;
+  return ` · ${formatNumber(megabytes ? bytes / 1048576 : Math.ceil(bytes / 1024), { style: "unit",
+    unit: megabytes ? "megabyte" : "kilobyte", maximumFractionDigits: 1 })}`;
 }
 
 // A customer's file: pictures and sound play in place, anything else is a download link.
 function mediaItem(media) {
   if (!media) return null;
-  if (!media.url) return h("div", { class: "media muted" }, `File not available: ${media.error || "unknown"}`);
-  const label = `${media.filename || media.mime_type || "file"}${fileSize(media.size)}`;
-  const link = h("a", { href: media.url, target: "_blank", rel: "noopener", class: "media-link" }, `Open ${label}`);
+  if (!media.url) return h("div", { class: "media muted" }, t("media.unavailable", { why: media.error || t("media.unknown") }));
+  const label = `${media.filename || media.mime_type || t("media.file")}${fileSize(media.size)}`;
+  const link = h("a", { href: media.url, target: "_blank", rel: "noopener", class: "media-link" }, t("media.open", { label }));
   if (!media.inline) return h("div", { class: "media" }, link);
   const kind = media.mime_type.split("/")[0];
   const player = kind === "image" ? h("img", { src: media.url, alt: label, class: "media-image", loading: "lazy" })
@@ -87,59 +90,60 @@ export function eventItem(event, currentCaseId) {
   const head = h("div", { class: "event-head" },
     h("span", { class: "actor" }, actorLabel(event)),
     h("span", { class: "muted" }, ` · ${event.channel} · ${clock(event.at)}`),
-    other ? h("span", { class: "tag" }, "earlier case") : null,
-    event.kind === "message" && event.payload && event.payload.template ? h("span", { class: "tag template" }, `template ${event.payload.template}`) : null,
+    other ? h("span", { class: "tag" }, t("event.earlierCase")) : null,
+    event.kind === "message" && event.payload && event.payload.template ? h("span", { class: "tag template" }, t("event.template", { name: event.payload.template })) : null,
     event.delivery_status ? h("span", { class: "tag" }, event.delivery_status) : null);
   let body;
   if (event.kind === "handoff") {
     const p = event.payload || {};
-    const back = p.withdrawn ? "Returned to the assistant: it is back" : "Returned to the assistant";
+    const back = t(p.withdrawn ? "event.returnedBack" : "event.returned");
     body = h("div", { class: "text" }, p.direction === "to_bot" ? back
-      : `Handed to people: ${p.reason || ""}${p.intent ? ` (${p.intent})` : ""}${p.team ? ` → ${p.team}` : ""}`);
+      : t("event.handedToPeople", { reason: `${p.reason || ""}${p.intent ? ` (${p.intent})` : ""}${p.team ? ` → ${p.team}` : ""}` }));
   } else if (event.kind === "routing") {
     body = h("div", { class: "text" }, routingText(event));
   } else if (event.kind === "overflow") {
     body = h("div", { class: "text" }, overflowText(event));
   } else if (event.kind === "assignment") {
-    body = h("div", { class: "text" }, `Assigned to ${event.text || ""}`);
-  } else if (event.kind === "merge" && event.payload && event.payload.merge_id && event.text !== "merge undone") {
+    body = h("div", { class: "text" }, t("event.assigned", { name: event.text || "" }));
+  } else if (event.kind === "merge" && event.payload && event.payload.merge_id && event.text !== "merge undone") {  // i18n: the server's event text
     body = h("div", { class: "text" }, event.text || "",
-      h("button", { type: "button", class: "undo-merge-btn", dataset: { mergeId: event.payload.merge_id } }, "Undo merge"));
+      h("button", { type: "button", class: "undo-merge-btn", dataset: { mergeId: event.payload.merge_id } }, t("event.undoMerge")));
   } else {
     body = h("div", { class: "text" }, event.text || "");
   }
   const replies = (event.payload && event.payload.quick_replies) || [];
   return h("li", { class: kindClass, dataset: { eventId: event.id, kind: event.kind, actor: event.actor } },
     head, body, mediaItem(event.media),
-    replies.length ? h("div", { class: "muted" }, `Buttons: ${replies.map((r) => r.title).join(" · ")}`) : null);
+    replies.length ? h("div", { class: "muted" }, t("event.buttons", { titles: replies.map((r) => r.title).join(" · ") })) : null);
 }
 
 export function renderSummary(handoff, transitions) {
   const body = clear($("#summary-body"));
   if (!handoff) {
-    body.append(h("p", { class: "muted" }, "No handoff yet: the assistant holds this case."));
+    body.append(h("p", { class: "muted" }, t("summary.none")));
     return;
   }
   const slots = Object.entries(handoff.slots || {});
   body.append(
     h("p", { class: "summary-text" }, handoff.summary || "—"),
     h("dl", {},
-      h("dt", {}, "Reason"), h("dd", {}, handoff.reason),
-      h("dt", {}, "Intent"), h("dd", {}, `${handoff.intent || "—"}${handoff.confidence != null ? ` (${Math.round(handoff.confidence * 100)}%)` : ""}`),
-      h("dt", {}, "Bot turns"), h("dd", {}, String(handoff.bot_turns)),
-      h("dt", {}, "Team"), h("dd", {}, handoff.team || "—")),
-    h("h4", {}, "Collected by the assistant"),
+      h("dt", {}, t("summary.reason")), h("dd", {}, handoff.reason),
+      h("dt", {}, t("summary.intent")), h("dd", {}, `${handoff.intent || "—"}${handoff.confidence != null ? ` (${formatPercent(handoff.confidence)})` : ""}`),
+      h("dt", {}, t("summary.botTurns")), h("dd", {}, formatNumber(handoff.bot_turns)),
+      h("dt", {}, t("summary.team")), h("dd", {}, handoff.team || "—")),
+    h("h4", {}, t("summary.collected")),
     slots.length
       ? h("table", { class: "slots" }, h("tbody", {}, slots.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, typeof v === "object" ? JSON.stringify(v) : String(v))))))
-      : h("p", { class: "muted" }, "Nothing collected"),
-    h("h4", {}, "Transitions"),
-    h("ol", { class: "transitions" }, (transitions || []).map((t) => h("li", {},
-      `${t.direction === "to_bot" ? "→ assistant" : "→ people"} · ${t.reason} · ${clock(t.queued_at)}${t.outcome ? ` · ${t.outcome}` : ""}`))));
+      : h("p", { class: "muted" }, t("summary.nothingCollected")),
+    h("h4", {}, t("summary.transitions")),
+    h("ol", { class: "transitions" }, (transitions || []).map((step) => h("li", {},
+      [t(step.direction === "to_bot" ? "summary.toAssistant" : "summary.toPeople"), step.reason, clock(step.queued_at), step.outcome]
+        .filter(Boolean).join(" · ")))));
 }
 
 const OPEN = ["bot", "queued", "assigned"];
-const EVIDENCE = { told_phone: "phone told to the assistant", told_email: "email told to the assistant",
-  told_phone_verified: "phone", name_and_order: "same name and order number" };
+const PRESENCES = ["online", "away", "offline"];
+const EVIDENCE = ["told_phone", "told_email", "told_phone_verified", "name_and_order"];
 
 // Suggestions and case merges call back into the app (onMerge, onDismiss, onMergeCase); text is always text.
 export function renderCustomer(customer, currentCase = null, actions = {}) {
@@ -147,37 +151,39 @@ export function renderCustomer(customer, currentCase = null, actions = {}) {
   const caseOpen = currentCase && OPEN.includes(currentCase.status);
   const suggestions = customer.suggestions || [];
   body.append(
-    h("p", {}, h("strong", {}, customer.name || customer.handle || "Unknown name"),
+    h("p", {}, h("strong", {}, customer.name || customer.handle || t("customer.unknownName")),
       customer.name && customer.handle ? ` · ${customer.handle}` : "", ` · ${(customer.language || "?").toUpperCase()}`),
-    h("h4", {}, "Identities"),
+    h("h4", {}, t("customer.identities")),
     h("ul", {}, customer.identities.map((i) => h("li", {}, `${i.kind}: ${i.value}${i.verified ? " ✓" : ""}`))),
-    h("h4", {}, "Known facts"),
+    h("h4", {}, t("customer.facts")),
     h("ul", {}, Object.entries(customer.facts || {}).map(([k, v]) => h("li", {}, `${k}: ${v}`))),
-    suggestions.length ? h("h4", {}, "Maybe the same person") : null,
+    suggestions.length ? h("h4", {}, t("customer.maybeSame")) : null,
     suggestions.length ? h("ul", { class: "suggestions" }, suggestions.map((s) => h("li", { dataset: { suggestionId: s.id } },
-      h("span", {}, `${s.other_name || "Unnamed customer"} · ${EVIDENCE[s.evidence_kind] || s.evidence_kind}: ${s.evidence_value} `),
-      h("button", { type: "button", class: "merge-btn", onclick: () => actions.onMerge && actions.onMerge(s) }, "Merge"),
-      h("button", { type: "button", class: "dismiss-btn", onclick: () => actions.onDismiss && actions.onDismiss(s) }, "Not the same")))) : null,
-    h("h4", {}, "Earlier cases"),
+      h("span", {}, `${s.other_name || t("customer.unnamed")} · ${EVIDENCE.includes(s.evidence_kind) ? t(`evidence.${s.evidence_kind}`) : s.evidence_kind}: ${s.evidence_value} `),
+      h("button", { type: "button", class: "merge-btn", onclick: () => actions.onMerge && actions.onMerge(s) }, t("customer.merge")),
+      h("button", { type: "button", class: "dismiss-btn", onclick: () => actions.onDismiss && actions.onDismiss(s) }, t("customer.notSame"))))) : null,
+    h("h4", {}, t("customer.earlierCases")),
     customer.earlier_cases.length
-      ? h("ul", {}, customer.earlier_cases.map((c) => h("li", {}, `${clock(c.created_at)} · ${c.channel} · ${c.status}${c.disposition ? ` (${c.disposition})` : ""} `,
+      ? h("ul", {}, customer.earlier_cases.map((c) => h("li", {}, `${clock(c.created_at)} · ${c.channel} · ${t(`status.${c.status}`)}${c.disposition ? ` (${c.disposition})` : ""} `,
         caseOpen && OPEN.includes(c.status)
-          ? h("button", { type: "button", class: "merge-case-btn", onclick: () => actions.onMergeCase && actions.onMergeCase(c) }, "Merge into this case")
+          ? h("button", { type: "button", class: "merge-case-btn", onclick: () => actions.onMergeCase && actions.onMergeCase(c) }, t("customer.mergeCase"))
           : null)))
-      : h("p", { class: "muted" }, "None"),
+      : h("p", { class: "muted" }, t("customer.none")),
     h("p", { id: "merge-error", class: "error", role: "alert" }));
 }
 
 export function renderSupervisor(panel) {
   $("#longest-wait").textContent = duration(panel.longest_wait_seconds);
   const states = panel.agents_by_state || {};
-  $("#agents-by-state").textContent = Object.entries(states).map(([k, v]) => `${k} ${v}`).join(" · ");
+  $("#agents-by-state").textContent = Object.entries(states)
+    .map(([k, v]) => `${PRESENCES.includes(k) ? t(`presence.${k}`) : k} ${formatNumber(v)}`).join(" · ");
   const waiting = clear($("#waiting-body"));
   for (const row of panel.waiting) {
-    waiting.append(h("tr", {}, h("td", {}, row.team || "—"), h("td", {}, String(row.waiting)), h("td", {}, duration(row.longest_wait_seconds))));
+    waiting.append(h("tr", {}, h("td", {}, row.team || "—"), h("td", {}, formatNumber(row.waiting)), h("td", {}, duration(row.longest_wait_seconds))));
   }
   const agents = clear($("#agents-body"));
   for (const agent of panel.agents) {
-    agents.append(h("tr", {}, h("td", {}, agent.name), h("td", {}, agent.presence), h("td", {}, `${agent.open_cases}/${agent.capacity}`)));
+    agents.append(h("tr", {}, h("td", {}, agent.name), h("td", {}, PRESENCES.includes(agent.presence) ? t(`presence.${agent.presence}`) : agent.presence),
+      h("td", {}, `${formatNumber(agent.open_cases)}/${formatNumber(agent.capacity)}`)));
   }
 }

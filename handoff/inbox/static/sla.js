@@ -1,6 +1,7 @@
 // The SLA clock of each case in the lists: the same rule as handoff/core/sla_clock.py (a warning in the target's
 // last quarter, breached at the due time), recomputed every second so the color changes without a reload.
 import { duration, h } from "./dom.js";
+import { t } from "./i18n.js";
 
 export const WARNING_SHARE = 0.25;
 
@@ -15,7 +16,7 @@ function paint(node, now = Date.now()) {
   const state = slaState(left, Number(node.dataset.target));
   node.className = `sla sla-${state}`;
   node.dataset.state = state;
-  node.textContent = state === "breached" ? `SLA late by ${duration(-left)}` : `SLA ${duration(left)} left`;
+  node.textContent = state === "breached" ? t("sla.late", { time: duration(-left) }) : t("sla.left", { time: duration(left) });
 }
 
 export function slaChip(summary) {

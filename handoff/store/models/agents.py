@@ -26,6 +26,7 @@ class Agent(Base):
     last_assigned_at: Mapped[datetime | None]  # routing prefers the agent idle the longest
     phone: Mapped[str | None] = mapped_column(String(320))  # E.164 or sip:…: where the agent takes callbacks
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # deactivated agents cannot log in
+    locale: Mapped[str | None] = mapped_column(String(8))  # the inbox's language (en es pt); None: the browser's
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -108,8 +108,9 @@ class InboxSocket:
 
 
 def new_page(chromium: Any, dialogs: list[str], **context: Any) -> Any:
-    """A Spanish-locale page whose alert/confirm dialogs are recorded (an XSS would show up there)."""
-    context = chromium.new_context(**{"locale": "es-ES", "viewport": {"width": 1280, "height": 900}, **context})
+    """An English-locale page (the inbox follows the browser's language) whose alert/confirm dialogs are recorded
+    (an XSS would show up there)."""
+    context = chromium.new_context(**{"locale": "en-US", "viewport": {"width": 1280, "height": 900}, **context})
     context.set_default_timeout(30_000)
     page = context.new_page()
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

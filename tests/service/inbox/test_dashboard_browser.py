@@ -108,11 +108,11 @@ def supervisor_uses_the_dashboard(inbox_service, boss: Page, dialogs: list[str])
     assert boss.url.endswith("/inbox#dashboard")
 
     show_range(boss, "2023-11-01", "2023-11-30")
-    expect(boss.locator("#dash-summary [data-kpi='Cases']")).to_have_text("152")
+    expect(boss.locator("#dash-summary [data-kpi='cases']")).to_have_text("152")
     expect(boss.locator("#dash-trend polyline")).to_have_count(3)
     expect(boss.locator("#dash-containment rect")).to_have_count(3)
     expect(boss.locator("#dash-sla rect[data-channel=whatsapp]")).to_be_attached()
-    expect(boss.locator("#dash-summary [data-kpi='Overflowed']")).to_have_text("50%")
+    expect(boss.locator("#dash-summary [data-kpi='overflowed']")).to_have_text("50%")
     expect(boss.locator("#dash-overflow rect")).to_have_count(5)  # wait, whatsapp, callback, assistant, unanswered
     expect(boss.locator("[data-table=day] tbody tr")).to_have_count(30)
 
@@ -130,7 +130,7 @@ def supervisor_uses_the_dashboard(inbox_service, boss: Page, dialogs: list[str])
     assert float(channels["voice"]["queue_abandonment_rate"]) == 1 and channels["voice"]["fcr_rate"] == ""
 
     show_range(boss, "2023-12-05", "2023-12-05")  # the intent is markup: shown as text, never parsed
-    expect(boss.locator("#dash-summary [data-kpi='Cases']")).to_have_text("1")
+    expect(boss.locator("#dash-summary [data-kpi='cases']")).to_have_text("1")
     expect(boss.locator("[data-table=intent] tbody td").first).to_have_text(XSS)
     assert boss.locator("#dashboard-view img").count() == 0 and dialogs == []
     intents = downloaded_csv(boss, "intent")

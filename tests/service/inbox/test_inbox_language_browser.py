@@ -1,0 +1,97 @@
+"""Chromium: an agent whose browser says es-MX reads the inbox in Spanish, switches to English, and the choice is
+kept on their profile (a reload, and another browser, open it in English); the customer's words stay as written."""
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from handoff.store.db import create_engine, session_factory
+from handoff.store.models import TimelineEvent
+from tests.service.inbox.support import PASSWORD, create_agent, new_page
+from tests.service.support.stack import Service
+from tests.service.support.webchat_client import Visitor
+
+pytestmark = [pytest.mark.browser]
+
+
+def customer_writes(service: Service, text: str) -> str:
+    """A webchat customer's case (the assistant is unreachable in this service: it goes to people at once)."""
+    async def write() -> str:
+        visitor = Visitor(service.base_url)
+        await visitor.connect()
+        try:
+            await visitor.say(text, metadata={"language": "es"})
+        finally:
+            await visitor.close()
+        engine = create_engine(service.database_url)
+        try:
+            async with session_factory(engine)() as session:
+                return str(await session.scalar(select(TimelineEvent.case_id).where(TimelineEvent.text == text)))
+        finally:
+            await engine.dispose()
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's event loop
+        return pool.submit(asyncio.run, write()).result()
+
+
+def logs_in(page, base_url: str, email: str) -> None:
+    page.fill("#login-email", email)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+
+
+def test_a_mexican_browser_gets_spanish_and_the_english_choice_is_kept(chromium, inbox_service) -> None:
+    base = inbox_service.base_url
+    email = f"lupe-{uuid.uuid4().hex[:6]}@example.com"
+    create_agent(inbox_service.database_url, email, role="supervisor", teams="care", name="Lupe")
+    words = f"hola, ¿me ayudan con mi pedido? {uuid.uuid4().hex[:6]}"
+    case_id = customer_writes(inbox_service, words)
+    dialogs: list[str] = []
+    page = new_page(chromium, dialogs, locale="es-MX")
+
+    page.goto(f"{base}/inbox")
+    expect(page.locator("#login-submit")).to_have_text("Iniciar sesión")
+    expect(page.locator("html")).to_have_attribute("lang", "es-MX")
+    expect(page.locator("#login-locale")).to_have_value("es")
+    logs_in(page, base, email)
+    expect(page.locator("#live-state")).to_have_text("en vivo")
+    expect(page.locator("#me")).to_have_text("Lupe (supervisor)")
+    expect(page.locator("#tab-dashboard")).to_have_text("Panel")
+    expect(page.locator("#reply-text")).to_have_attribute("placeholder", re.compile("^Responde al cliente"))
+    expect(page.locator("#presence option[value=away]")).to_have_text("Ausente")
+    page.locator(f"#queue .case-item[data-case-id='{case_id}']").click()
+    expect(page.locator("#case-meta")).to_contain_text("en cola")
+    customer_event = page.locator("#timeline .event.actor-customer").last
+    expect(customer_event.locator(".text")).to_have_text(words)  # the customer's words are never translated
+    expect(customer_event.locator(".actor")).to_have_text("Cliente")
+    shown_at = customer_event.locator(".event-head .muted").inner_text()
+    assert re.search(r"\d{1,2}/\d{1,2}/\d{2}", shown_at), shown_at  # es-MX: day/month/year
+
+    page.select_option("#locale", "en")
+    expect(page.locator("#live-state")).to_have_text("live")
+    expect(page.locator("#tab-dashboard")).to_have_text("Dashboard")
+    expect(page.locator("#case-meta")).to_contain_text("queued")
+    expect(customer_event.locator(".actor")).to_have_text("Customer")
+    expect(customer_event.locator(".text")).to_have_text(words)
+    expect(page.locator("html")).to_have_attribute("lang", "en-US")
+    answer = page.evaluate("fetch('/inbox/api/me').then((r) => r.json())")
+    assert answer["agent"]["locale"] == "en"
+
+    page.reload()  # the browser still says es-MX; the profile says English
+    expect(page.locator("#live-state")).to_have_text("live")
+    expect(page.locator("#tab-inbox")).to_have_text("Inbox")
+    expect(page.locator("#locale")).to_have_value("en")
+
+    elsewhere = new_page(chromium, dialogs, locale="pt-BR")  # another browser: the login page in its language
+    elsewhere.goto(f"{base}/inbox")
+    expect(elsewhere.locator("#login-submit")).to_have_text("Entrar")
+    logs_in(elsewhere, base, email)
+    expect(elsewhere.locator("#live-state")).to_have_text("live")  # then the profile's English
+    assert dialogs == []
+    page.context.close()
+    elsewhere.context.close()
