@@ -1,7 +1,8 @@
 """Chromium: a reviewer finds this week's sampled case in the QA queue, reads the whole conversation (the assistant
 on the website and WhatsApp, the agent on the phone), scores it against operations.yml's scorecard and sees the
-total; the agent logs in, opens Quality from the inbox and reads that score and the comments (text, never markup),
-and may not open the reviewers' queue. No assistant runs (its port is closed)."""
+total; a second reviewer scores it too and reads their agreement; the agent logs in, opens Quality from the inbox,
+reads both scores and the comments (text, never markup), and may not open the reviewers' queue. No assistant runs
+(its port is closed)."""
 from __future__ import annotations
 
 import asyncio
@@ -58,6 +59,7 @@ def test_a_reviewer_scores_a_three_channel_case_and_the_agent_reads_the_score(br
     agent_email, reviewer_email = f"ana-{suffix}@example.com", f"rosa-{suffix}@example.com"
     create_agent(service.database_url, agent_email, name="Ana Care")
     create_agent(service.database_url, reviewer_email, role="supervisor", name="Rosa Review")
+    create_agent(service.database_url, f"second-{suffix}@example.com", role="admin", name="Second Look")
     case_id = seeded_case(service.database_url, agent_email)
     dialogs: list[str] = []
 
@@ -89,16 +91,32 @@ def test_a_reviewer_scores_a_three_channel_case_and_the_agent_reads_the_score(br
     expect(reviewer.locator('[data-table="qa-reviews"] tbody tr')).to_have_count(1)
     expect(reviewer.locator('[data-table="qa-reviews"] tbody')).to_contain_text("Rosa Review")
     expect(reviewer.locator('[data-table="qa-agents"] tbody')).to_contain_text(TOTAL)
+    expect(reviewer.locator('[data-table="qa-agreement"]')).to_have_count(0)  # one reviewer: nothing to agree on
+
+    second = new_page(browser, dialogs)  # another reviewer scores the same case a little higher
+    second.goto(f"{service.base_url}/inbox/qa")
+    second.fill("#qa-email", f"second-{suffix}@example.com")
+    second.fill("#qa-password", PASSWORD)
+    second.click("#qa-submit")
+    second.click(f'[data-score="{case_id}"]')
+    for key, value in {**SCORES, "resolution": "3"}.items():
+        second.select_option(f'#qa-criteria select[data-criterion="{key}"]', value)
+    second.click("#qa-save")
+    expect(second.locator("#qa-result")).to_have_text("Your total: 87.5")  # (3 + 8 + 9 + 4 + 4) / 32
+    agreed = second.locator('[data-table="qa-agreement"] tbody tr')
+    expect(agreed).to_have_count(1)
+    expect(agreed.locator("td")).to_have_text(["Rosa Review / Second Look", "4/5", "0.8", "9.4"])
 
     agent = new_page(browser, dialogs)
     agent_logs_in(agent, service.base_url, agent_email)
     agent.click("#qa-link")
-    own = agent.locator(f'#qa-mine .qa-own[data-case="{case_id}"]')
+    reviews = agent.locator(f'#qa-mine .qa-own[data-case="{case_id}"]')
+    expect(reviews.locator(".qa-total")).to_have_text(["87.5", TOTAL])  # both reviews of her case, newest first
+    own = reviews.filter(has_text="Rosa Review")
     expect(own.locator(".qa-total")).to_have_text(TOTAL)
     expect(own.locator('[data-criterion="resolution"]')).to_have_text(
         f"Resolvió o dejó un siguiente paso claro: 2/4 — {XSS} faltó confirmar la fecha")
     expect(own.locator(".qa-overall")).to_have_text("Buen uso del contexto del asistente.")
-    expect(own).to_contain_text("Rosa Review")
     assert own.locator("img").count() == 0
     expect(agent.locator("#qa-reviewer")).to_be_hidden()
     refused = agent.evaluate("async () => (await fetch('/inbox/api/qa/queue')).status")
