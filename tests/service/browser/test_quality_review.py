@@ -63,7 +63,7 @@ def test_a_reviewer_scores_a_three_channel_case_and_the_agent_reads_the_score(br
     case_id = seeded_case(service.database_url, agent_email)
     dialogs: list[str] = []
 
-    reviewer = new_page(browser, dialogs)
+    reviewer = new_page(browser, dialogs, locale="es-MX")  # the scorecard in the reader's language
     reviewer.goto(f"{service.base_url}/inbox/qa")
     reviewer.fill("#qa-email", reviewer_email)
     reviewer.fill("#qa-password", PASSWORD)
@@ -81,7 +81,7 @@ def test_a_reviewer_scores_a_three_channel_case_and_the_agent_reads_the_score(br
     expect(transcript.locator(".event.kind-message.actor-bot .text").last).to_have_text("Te paso con una persona.")
     expect(transcript.locator(".event.kind-message.actor-agent .text")).to_have_text(
         "Hola Lucía, soy Ana; ya veo tu pedido 100077.")
-    expect(reviewer.locator("#qa-criteria tr").first).to_contain_text("Saludo y presentación")  # es-ES labels
+    expect(reviewer.locator("#qa-criteria tr").first).to_contain_text("Saludo y presentación")  # es-MX: Spanish labels
     for key, value in SCORES.items():
         reviewer.select_option(f'#qa-criteria select[data-criterion="{key}"]', value)
     reviewer.fill('#qa-criteria input[data-comment="resolution"]', f"{XSS} faltó confirmar la fecha")
@@ -115,7 +115,7 @@ def test_a_reviewer_scores_a_three_channel_case_and_the_agent_reads_the_score(br
     own = reviews.filter(has_text="Rosa Review")
     expect(own.locator(".qa-total")).to_have_text(TOTAL)
     expect(own.locator('[data-criterion="resolution"]')).to_have_text(
-        f"Resolvió o dejó un siguiente paso claro: 2/4 — {XSS} faltó confirmar la fecha")
+        f"Resolved it or left a clear next step: 2/4 — {XSS} faltó confirmar la fecha")  # en-US
     expect(own.locator(".qa-overall")).to_have_text("Buen uso del contexto del asistente.")
     assert own.locator("img").count() == 0
     expect(agent.locator("#qa-reviewer")).to_be_hidden()
