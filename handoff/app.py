@@ -33,6 +33,7 @@ from handoff.inbox.callbacks import InboxCallbacks
 from handoff.inbox.wiring import build_inbox, build_live
 from handoff.integrations import routes as integration_routes
 from handoff.integrations.registry import Integrations
+from handoff.integrations.webhook_delivery import Webhooks
 from handoff.logs import configure_logging
 from handoff.reports import qa_routes, refused_items
 from handoff.reports import routes as report_routes
@@ -89,7 +90,12 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     couriers: list[CodeCourier] = [
         WhatsAppCodeCourier(whatsapp_sending.graph, operations.verification_code, operations.default_language),
         code_call]
-    core = build_services(sessions, operations, bot, deliverers, listeners=[live.pushes],
+    # Outgoing webhooks: a listener stages deliveries on the outbox, their own worker sends them.
+    webhooks = Webhooks.build(sessions, secret, max_attempts=settings.webhook_max_attempts,
+                              backoff=settings.webhook_backoff_seconds,
+                              backoff_max=settings.webhook_backoff_max_seconds,
+                              timeout=settings.webhook_timeout_seconds)
+    core = build_services(sessions, operations, bot, deliverers, listeners=[live.pushes, webhooks.listener],
                           verifications=Verifications(secret, limits), couriers=couriers,
                           follow_up=whatsapp_sending.follow_up)
     conversations = core.conversations
@@ -117,12 +123,14 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         whatsapp.start(started_at=utcnow())
         inbox.start()
         harvester.start()
+        webhooks.start()
         log.info("service_started", port=settings.port, redis=bool(settings.redis_url))
         yield
         replay.cancel()
         await whatsapp.stop()
         await inbox.stop()
         await harvester.stop()
+        await webhooks.stop()
         await bot.aclose()
         await twilio_rest.aclose()
         await call_lock.aclose()

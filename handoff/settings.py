@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 6
     outbox_backoff_seconds: float = 2.0
     outbox_backoff_max_seconds: float = 300.0
+    # Outgoing webhooks to integrations (handoff/integrations): retried longer than provider sends, a receiver's
+    # outage may last hours; each integration's deliveries wait in order behind the one being retried.
+    webhook_max_attempts: int = Field(15, ge=1)
+    webhook_backoff_seconds: float = Field(2.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(600.0, gt=0)
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
     media_dir: Path = REPO_ROOT / "var" / "media"
     media_max_bytes: int = 100 * 1024 * 1024
     twilio_auth_token: str | None = None

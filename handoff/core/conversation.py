@@ -18,7 +18,7 @@ from handoff.core.cases import case_language, open_case
 from handoff.core.code_requests import CodeRequests
 from handoff.core.csat import CsatAnswers
 from handoff.core.customers import identities_of, resolve_sender
-from handoff.core.events import CaseChanged, CaseEvent, EventBus, MessageStored
+from handoff.core.events import CaseChanged, CaseEvent, CsatReceived, EventBus, MessageStored
 from handoff.core.handoffs import (
     HandoffRequest,
     current_handoff,
@@ -126,12 +126,14 @@ class Conversations:
                     )
                     if csat:  # the answer to "how did we do?", not a new conversation
                         thanks = await self.csat.record(session, case, csat[1], inbound.channel, inbound.address)
+                        happened.append(CsatReceived(case.id, csat[1]))
                     held = await current_handoff(session, case.id) if case.status == "queued" else None
                     choice = self.notices.overflow.answer_to(case, held, inbound)
                     if choice is not None and held is not None:  # the answer to the overflow offer: one, kept
                         chosen = await self.notices.overflow.record(session, case, customer, held, choice,
                                                                     inbound.channel, inbound.address)
-                        thanks, happened = chosen.staged, [CaseChanged(case.id)]
+                        thanks = chosen.staged
+                        happened.append(CaseChanged(case.id))
                     resuming = (choice is None and inbound.for_bot and case.status == "queued"
                                 and (resumes_with_assistant(case, held) or accompanied(case, held)))
                     to_bot = (case.status == "bot" and inbound.for_bot) or resuming

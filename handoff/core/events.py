@@ -56,6 +56,13 @@ class Resolved(CaseEvent):
 
 
 @dataclass(frozen=True)
+class CsatReceived(CaseEvent):
+    """The customer answered "how did we do?" on a resolved case (1 to 5)."""
+
+    score: int
+
+
+@dataclass(frozen=True)
 class CaseChanged(CaseEvent):
     """Status, team or assignee may have changed: whoever shows the case refreshes it."""
 
