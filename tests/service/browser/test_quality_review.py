@@ -86,8 +86,9 @@ def test_a_reviewer_scores_a_three_channel_case_and_the_agent_reads_the_score(br
         reviewer.select_option(f'#qa-criteria select[data-criterion="{key}"]', value)
     reviewer.fill('#qa-criteria input[data-comment="resolution"]', f"{XSS} faltó confirmar la fecha")
     reviewer.fill("#qa-comment", "Buen uso del contexto del asistente.")
+    expect(reviewer.locator("#qa-save")).to_have_text("Guardar evaluación")  # the page's words from es.json
     reviewer.click("#qa-save")
-    expect(reviewer.locator("#qa-result")).to_have_text(f"Your total: {TOTAL}")
+    expect(reviewer.locator("#qa-result")).to_have_text(f"Tu total: {TOTAL}")  # es-MX
     expect(reviewer.locator('[data-table="qa-reviews"] tbody tr')).to_have_count(1)
     expect(reviewer.locator('[data-table="qa-reviews"] tbody')).to_contain_text("Rosa Review")
     expect(reviewer.locator('[data-table="qa-agents"] tbody')).to_contain_text(TOTAL)
@@ -116,6 +117,7 @@ def test_a_reviewer_scores_a_three_channel_case_and_the_agent_reads_the_score(br
     expect(own.locator(".qa-total")).to_have_text(TOTAL)
     expect(own.locator('[data-criterion="resolution"]')).to_have_text(
         f"Resolved it or left a clear next step: 2/4 — {XSS} faltó confirmar la fecha")  # en-US
+    expect(agent.locator("#qa-mine h2")).to_have_text("My scores")
     expect(own.locator(".qa-overall")).to_have_text("Buen uso del contexto del asistente.")
     assert own.locator("img").count() == 0
     expect(agent.locator("#qa-reviewer")).to_be_hidden()
