@@ -138,6 +138,8 @@ class Operations(BaseModel):
     intent_teams: dict[str, str] = Field(default_factory=dict)
     sla: dict[str, ChannelSla] = Field(default_factory=dict)
     follow_up_window_hours: int = 72
+    short_abandon_seconds: int = Field(10, ge=0)  # a customer who left people's queue sooner is a short abandon
+    assistant_silence_minutes: int = Field(30, ge=1)  # silent this long while the assistant holds the case: left
     whatsapp_templates: list[dict[str, Any]] = Field(default_factory=list)
     inbox: InboxOperations = Field(default_factory=InboxOperations)
     voice: VoiceOperations = Field(default_factory=VoiceOperations)

@@ -26,6 +26,7 @@ class HandoffFact:
     first_response_at: datetime | None = None
     decision: str | None = None  # the routing policy's (overflow: the customer was offered the ways out)
     overflow_choice: str | None = None  # what the overflowed customer chose: wait whatsapp callback assistant
+    agent_id: str | None = None  # who took it (occupancy's handle time)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class CaseFact:
     handoffs: tuple[HandoffFact, ...] = field(default_factory=tuple)
     reask_turns: int = 0  # turns in which the assistant asked for a fact the customer had already given
     merged_into: str | None = None  # the case its conversation continues on (cases.merged_into_case_id)
+    fallbacks: int = 0  # customer messages the assistant did not understand (nlu_samples of source nlu_fallback)
+    last_customer_at: datetime | None = None  # the customer's latest message (cases.last_customer_message_at)
+    inbound_channels: int = 1  # channels the customer wrote or called on within the case
 
     @property
     def to_human(self) -> tuple[HandoffFact, ...]:

@@ -98,6 +98,75 @@ class CommitmentKpis(View):
     kept_on_time_rate: float | None  # kept_on_time / (due - pending)
 
 
+class Abandonment(View):
+    """Why customers left (service.abandonment): the assistant's case, or people's queue by how long they waited."""
+
+    frustration: int  # left while the assistant held the case after two fallbacks or a re-ask
+    saturation: int  # left people's queue after waiting past the channel's sla.answer
+    short: int  # left it within short_abandon_seconds
+    within_target: int  # left it in between
+
+
+class ServiceKpis(View):
+    """The service KPIs of one group of cases (service.figures); None where nothing was measured."""
+
+    cases: int
+    contained: int
+    containment_rate: float | None
+    durably_contained: int
+    durable_containment_rate: float | None
+    offered: int
+    answered: int
+    answered_in_target: int
+    short_abandons: int
+    service_level: float | None
+    asa_seconds: float | None
+    aht_seconds: float | None
+    resolved: int
+    one_contact_resolutions: int
+    one_contact_resolution_rate: float | None
+    abandonment: Abandonment
+
+
+class ChannelServiceKpis(ServiceKpis, ChannelKey):
+    pass
+
+
+class ServiceDay(View):
+    """A day's service level per channel, its spread, and the first-response attainment's spread."""
+
+    day: str
+    service_level: dict[str, float | None]
+    spread: float | None
+    first_response_spread: float | None
+
+
+class AgentOccupancy(View):
+    agent_id: str
+    name: str | None
+    handle_seconds: float
+    online_seconds: float
+    occupancy: float | None
+
+
+class Occupancy(View):
+    """Handle time / online time (occupancy.occupancy), in total and per agent."""
+
+    handle_seconds: float
+    online_seconds: float
+    occupancy: float | None
+    agents: list[AgentOccupancy]
+
+
+class ServiceReport(View):
+    """handoff/reports/service.py report, with occupancy."""
+
+    total: ServiceKpis
+    channel: list[ChannelServiceKpis]
+    trend: list[ServiceDay]
+    occupancy: Occupancy
+
+
 class KpiReport(View):
     """The KPIs for [start, end): the totals and one table per dimension, rows sorted by name."""
 
@@ -109,6 +178,7 @@ class KpiReport(View):
     team: list[TeamKpis]
     intent: list[IntentKpis]
     commitments: CommitmentKpis
+    service: ServiceReport
 
 
 class Turn(View):

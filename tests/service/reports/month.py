@@ -64,7 +64,8 @@ async def seed_cases(session: AsyncSession, cases: list[CaseFact]) -> None:
     for case in cases:
         session.add(Case(id=case.id, customer_id=case.customer_id, channel=case.channel, status=case.status,
                          created_at=case.created_at, resolved_at=case.resolved_at, csat=case.csat,
-                         handoff_count=len(case.to_human), reask_turns=case.reask_turns))
+                         handoff_count=len(case.to_human), reask_turns=case.reask_turns,
+                         last_customer_message_at=case.last_customer_at))
     await session.flush()
     merged = [case for case in cases if case.merged_into]
     for case in merged:  # once every case exists (the key points at another case)
@@ -77,7 +78,7 @@ def handoff_row(case: CaseFact, handoff: HandoffFact) -> Handoff:
     return Handoff(case_id=case.id, direction=handoff.direction, reason=handoff.reason, intent=handoff.intent,
                    team=handoff.team, bot_turns=handoff.bot_turns, queued_at=handoff.queued_at,
                    accepted_at=handoff.accepted_at, ended_at=handoff.ended_at, outcome=handoff.outcome, slots={},
-                   decision=handoff.decision, overflow_choice=handoff.overflow_choice)
+                   decision=handoff.decision, overflow_choice=handoff.overflow_choice, agent_id=handoff.agent_id)
 
 
 async def seed(session: AsyncSession, cases: list[CaseFact]) -> None:
