@@ -18,6 +18,15 @@ from handoff.core.routing_policy import OFFERS, Offer, RoutingRules
 class ChannelSla(BaseModel):
     first_response: int = 300
     answer: int = 900
+    # Staffing (reports/staffing.py): the share of contacts people should answer within first_response seconds.
+    service_level: float = Field(default=0.8, gt=0, lt=1)
+
+
+class StaffingOperations(BaseModel):
+    """The staffing report's settings (README: Staffing)."""
+
+    max_occupancy: float = Field(default=0.85, gt=0, le=1)  # no agent busier than this on average
+    forecast_weeks: int = Field(default=4, ge=1, le=26)  # weeks the forecast averages
 
 
 class CannedResponse(BaseModel):
@@ -149,6 +158,7 @@ class Operations(BaseModel):
     routing: RoutingOperations = Field(default_factory=RoutingOperations)
     chat_recovery: ChatRecoveryOperations = Field(default_factory=ChatRecoveryOperations)
     qa: QaOperations = Field(default_factory=QaOperations)  # quality review scorecards (core/qa.py)
+    staffing: StaffingOperations = Field(default_factory=StaffingOperations)
 
     @field_validator("business_hours")
     @classmethod

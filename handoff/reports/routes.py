@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,7 +17,8 @@ from handoff.inbox.routes import PAGE_HEADERS, STATIC
 from handoff.reports import nlu_export, nlu_samples, transitions
 from handoff.reports.audit_export import export_case, render_html
 from handoff.reports.loader import dashboard
-from handoff.reports.schemas import CaseExport, KpiReport, NluSample, ReviewedTransition, Transition
+from handoff.reports.schemas import CaseExport, KpiReport, NluSample, ReviewedTransition, StaffingReport, Transition
+from handoff.reports.staffing_loader import StaffingQuery, staffing_report
 from handoff.settings import REPO_ROOT
 from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import OperationsDep, SessionsDep
@@ -60,6 +61,25 @@ async def kpis(start: Day, end: Day, principal: Supervisor, operations: Operatio
     async with sessions() as session:
         return await dashboard(session, operations, local_day_start(start, operations.timezone),
                                local_day_start(end + timedelta(days=1), operations.timezone))
+
+
+STAFFING_DAYS = 92  # a quarter of 15-minute intervals at most
+
+
+@router.get("/api/reports/staffing", response_model=StaffingReport, responses=errors(401, 403))
+async def staffing(start: Day, end: Day, principal: Supervisor, operations: OperationsDep, sessions: SessionsDep,
+                   interval_minutes: Annotated[Literal[15, 30, 60], Query()] = 30, channel: Name = None,
+                   team: Name = None) -> dict[str, Any]:
+    """Contacts offered, handle time, agents required by Erlang C and agents online per interval of local days
+    start..end inclusive, and the seasonal forecast of the week after (README: Staffing)."""
+    if end < start or (end - start).days >= STAFFING_DAYS:
+        raise invalid(("query", "end"), f"end must be on or after start, at most {STAFFING_DAYS} days in all",
+                      end.isoformat())
+    wanted = StaffingQuery(local_day_start(start, operations.timezone),
+                           local_day_start(end + timedelta(days=1), operations.timezone), interval_minutes,
+                           channel or None, team)
+    async with sessions() as session:
+        return await staffing_report(session, operations, wanted)
 
 
 @router.get("/api/transitions", response_model=list[Transition], responses=errors(401, 403))

@@ -308,3 +308,38 @@ class CaseExport(View):
     calls: list[ExportedCall]
     events: list[ExportedEvent]
     head: ChainHead
+
+
+class StaffingTarget(View):
+    """What one channel's staffing aimed at (operations.yml sla.<channel>.service_level, first_response, and
+    staffing.max_occupancy)."""
+
+    channel: str
+    service_level: float
+    answer_seconds: int
+    max_occupancy: float
+
+
+class StaffingInterval(View):
+    """One interval of one channel and team: measured (offered, online) before the range's end, forecast after."""
+
+    start: datetime  # local time with its offset
+    channel: str
+    team: str  # "" for transitions with no team
+    offered: int | None  # None in the forecast week
+    aht_seconds: float  # the handle time Erlang C used
+    required_agents: int
+    online_agents: float | None  # the team's mean agents online over the interval; None in the forecast week
+    forecast: float | None  # contacts the seasonal average expects; None without earlier weeks
+
+
+class StaffingReport(View):
+    """Erlang C staffing per interval for a range of local days, and the forecast week after it."""
+
+    start: datetime
+    end: datetime
+    forecast_end: datetime
+    interval_minutes: int
+    forecast_weeks: int
+    targets: list[StaffingTarget]
+    intervals: list[StaffingInterval]

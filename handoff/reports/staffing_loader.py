@@ -1,0 +1,150 @@
+"""The staffing report's reads: transitions to people per quarter hour (one grouped statement), the first one ever,
+and agents' presence changes; then the pure arithmetic of reports/staffing.py. Recomputed on every request."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger, Select, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from handoff.core.operations import ChannelSla, Operations
+from handoff.reports.queries import MICROS, elapsed_us
+from handoff.reports.staffing import (
+    QUARTER,
+    Arrivals,
+    OnlineStretch,
+    Plan,
+    Target,
+    epoch_seconds,
+    online_stretches,
+    staffing_intervals,
+)
+from handoff.store.db import read_only
+from handoff.store.models import Agent, AuditEntry, Case, Handoff
+
+FORECAST_DAYS = 7
+STATEMENT_TIMEOUT_MS = 30_000
+AGENT_ACTOR = "agent:"
+
+
+class quarter_of(FunctionElement[int]):
+    """The quarter hour a timestamp falls in, as epoch seconds // 900."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "quarter_of"
+
+
+@compiles(quarter_of, "postgresql")
+def _quarter_postgresql(element: quarter_of, compiler: Any, **kw: Any) -> str:
+    return f"CAST(floor(extract(epoch FROM {compiler.process(list(element.clauses)[0], **kw)}) / {QUARTER}) AS BIGINT)"
+
+
+@compiles(quarter_of, "sqlite")
+def _quarter_sqlite(element: quarter_of, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(list(element.clauses)[0], **kw)  # 'YYYY-MM-DD HH:MM:SS.ffffff', UTC
+    return f"(CAST(strftime('%s', substr({value}, 1, 19)) AS INTEGER) / {QUARTER})"
+
+
+@dataclass(frozen=True)
+class StaffingQuery:
+    """What a supervisor asked for: [start, end) in UTC, the interval, and optional channel and team."""
+
+    start: datetime
+    end: datetime
+    interval_minutes: int = 30
+    channel: str | None = None
+    team: str | None = None
+
+
+def arrivals_query(since: datetime, until: datetime, channel: str | None, team: str | None) -> Select[Any]:
+    """Transitions to people (transfers included) queued in [since, until), per quarter hour, channel and team:
+    how many, how many were accepted and ended, and their handle time in microseconds."""
+    quarter = quarter_of(Handoff.queued_at)
+    team_key = func.coalesce(Handoff.team, "")
+    handle = elapsed_us(Handoff.ended_at, Handoff.accepted_at)
+    query = (select(quarter.label("quarter"), Case.channel, team_key.label("team"), func.count().label("offered"),
+                    func.count(handle).label("handled"), func.coalesce(func.sum(handle), 0).label("handle_us"))
+             .join(Case, Case.id == Handoff.case_id)
+             .where(Handoff.direction == "to_human", Handoff.queued_at >= since, Handoff.queued_at < until)
+             .group_by(quarter, Case.channel, team_key))
+    if channel is not None:
+        query = query.where(Case.channel == channel)
+    if team is not None:
+        query = query.where(team_key == team)
+    return query
+
+
+async def load_arrivals(session: AsyncSession, since: datetime, until: datetime, channel: str | None,
+                        team: str | None) -> list[Arrivals]:
+    rows = (await session.execute(arrivals_query(since, until, channel, team))).all()
+    return [Arrivals(int(row.quarter), row.channel, row.team, int(row.offered), int(row.handled),
+                     int(row.handle_us) / MICROS) for row in rows]
+
+
+async def first_transition(session: AsyncSession) -> datetime | None:
+    """When people were first offered a contact: weeks before it are no evidence for the forecast."""
+    first: datetime | None = await session.scalar(
+        select(func.min(Handoff.queued_at)).where(Handoff.direction == "to_human"))
+    return first
+
+
+async def load_online(session: AsyncSession, until: datetime, team: str | None) -> list[OnlineStretch]:
+    """Agents' online stretches before `until`, from the audit log's presence changes and logouts (presence
+    history is not kept elsewhere yet)."""
+    changes = (await session.execute(
+        select(AuditEntry.actor, AuditEntry.action, AuditEntry.detail, AuditEntry.created_at)
+        .where(AuditEntry.action.in_(("presence", "logout")), AuditEntry.created_at < until,
+               AuditEntry.actor.startswith(AGENT_ACTOR, autoescape=True))
+        .order_by(AuditEntry.seq))).all()
+    teams = {row.id: [str(name) for name in row.teams or []]
+             for row in (await session.execute(select(Agent.id, Agent.teams))).all()}
+    if team is not None:
+        teams = {agent: [name for name in names if name == team] for agent, names in teams.items()}
+    moves = [(row.actor.removeprefix(AGENT_ACTOR), epoch_seconds(row.created_at),
+              row.action == "presence" and (row.detail or {}).get("presence") == "online") for row in changes]
+    return online_stretches(moves, teams, epoch_seconds(until))
+
+
+def targets(operations: Operations, channels: set[str]) -> dict[str, Target]:
+    """Each channel's service-level target (sla.<channel>.service_level within first_response seconds; the
+    defaults where the channel has none) and the operation's maximum occupancy."""
+    occupancy = operations.staffing.max_occupancy
+    found = {}
+    for channel in sorted(channels):
+        sla = operations.sla.get(channel, ChannelSla())
+        found[channel] = Target(channel, sla.service_level, sla.first_response, occupancy)
+    return found
+
+
+async def staffing_report(session: AsyncSession, operations: Operations, wanted: StaffingQuery) -> dict[str, Any]:
+    """The staffing report for the range and the forecast week after it."""
+    zone = ZoneInfo(operations.timezone)
+    weeks = operations.staffing.forecast_weeks
+    local_end = wanted.end.astimezone(zone).replace(tzinfo=None)
+    forecast_end = (local_end + timedelta(days=FORECAST_DAYS)).replace(tzinfo=zone)
+    since = wanted.start - timedelta(weeks=weeks, hours=1)  # an hour of slack for a DST change in between
+    await read_only(session)
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL jit = off"))
+        await session.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
+    arrivals = await load_arrivals(session, since, wanted.end, wanted.channel, wanted.team)
+    first = await first_transition(session)
+    stretches = await load_online(session, wanted.end, wanted.team)
+    plan = Plan(int(wanted.start.timestamp()), int(wanted.end.timestamp()), int(forecast_end.timestamp()),
+                wanted.interval_minutes * 60, operations.timezone, weeks,
+                float(operations.inbox.average_handle_seconds), None if first is None else epoch_seconds(first))
+    channels = {row.channel for row in arrivals} | ({wanted.channel} if wanted.channel else set())
+    goals = targets(operations, channels)
+    return {"start": wanted.start.isoformat(), "end": wanted.end.isoformat(),
+            "forecast_end": forecast_end.astimezone(wanted.end.tzinfo).isoformat(),
+            "interval_minutes": wanted.interval_minutes, "forecast_weeks": weeks,
+            "targets": [{"channel": t.channel, "service_level": t.service_level, "answer_seconds": t.answer_seconds,
+                         "max_occupancy": t.max_occupancy} for t in goals.values()],
+            "intervals": staffing_intervals(plan, arrivals, stretches, goals)}
+
