@@ -6,17 +6,19 @@ multiple of 15 minutes, so quarter hours nest in local 15-, 30- and 60-minute in
 this module adds them up per interval counted from the range's first local midnight."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from handoff.reports.erlang import required_agents
 
 QUARTER = 900  # seconds: the store's bucket
-WEEK = timedelta(days=7)
+HOUR = 3600
+WEEK_SECONDS = 7 * 24 * HOUR
 INTERVALS = (15, 30, 60)  # minutes an interval may last
 
 
@@ -79,17 +81,39 @@ def epoch_seconds(moment: datetime) -> int:
     return int((moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)).timestamp())
 
 
-def same_time_weeks_before(moment: int, zone: ZoneInfo, weeks: int) -> list[int]:
-    """The same local weekday and time 1..`weeks` weeks earlier (a DST change keeps the wall clock), leaving out
-    a local time that did not exist (skipped by a DST change)."""
-    wall = datetime.fromtimestamp(moment, zone).replace(tzinfo=None)
-    found = []
-    for back in range(1, weeks + 1):
-        earlier = wall - back * WEEK
-        instant = int(earlier.replace(tzinfo=zone).timestamp())
-        if datetime.fromtimestamp(instant, zone).replace(tzinfo=None) == earlier:
-            found.append(instant)
-    return found
+class Offsets:
+    """The zone's UTC offsets over a span, read once per hour (transitions refined to the quarter hour), so that
+    local wall clocks are arithmetic rather than a time-zone lookup per interval and week."""
+
+    def __init__(self, zone: ZoneInfo, since: int, until: int) -> None:
+        def offset(moment: int) -> int:
+            shift = datetime.fromtimestamp(moment, zone).utcoffset()
+            return int(shift.total_seconds()) if shift is not None else 0
+
+        self.points, self.values = [since], [offset(since)]
+        for hour in range(since + HOUR, until + HOUR, HOUR):
+            if offset(hour) != self.values[-1]:
+                moved = next(q for q in range(hour - HOUR + QUARTER, hour + 1, QUARTER)
+                             if offset(q) != self.values[-1])
+                self.points.append(moved)
+                self.values.append(offset(moved))
+        self.distinct = sorted(set(self.values))
+
+    def at(self, moment: int) -> int:
+        return self.values[max(0, bisect_right(self.points, moment) - 1)]
+
+    def instant(self, wall: int) -> int | None:
+        """The first instant whose local wall clock (as seconds) is `wall`; None when a DST change skipped it."""
+        found = [wall - shift for shift in self.distinct if wall - shift + self.at(wall - shift) == wall]
+        return min(found) if found else None
+
+
+def same_time_weeks_before(moment: int, offsets: Offsets, weeks: int) -> list[int]:
+    """The same local weekday and time 1..`weeks` weeks earlier (a DST change keeps the wall clock; an ambiguous
+    time is its first occurrence), leaving out a local time that did not exist (skipped by a DST change)."""
+    wall = moment + offsets.at(moment)
+    found = (offsets.instant(wall - back * WEEK_SECONDS) for back in range(1, weeks + 1))
+    return [instant for instant in found if instant is not None]
 
 
 class Totals:
@@ -122,31 +146,53 @@ def arrivals_by_interval(plan: Plan, arrivals: Iterable[Arrivals]) -> dict[tuple
 
 
 def online_by_interval(plan: Plan, stretches: Iterable[OnlineStretch]) -> dict[str, dict[int, float]]:
-    """Per team and measured interval, the mean number of its agents online (online seconds / interval seconds)."""
-    seconds: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    size = plan.interval_seconds
+    """Per team and measured interval, the mean number of its agents online (online seconds / interval seconds):
+    each team's logins and logouts swept once in time order."""
+    steps: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for stretch in stretches:
         since, until = max(stretch.since, plan.start), min(stretch.until, plan.end)
-        begin = plan.interval_of(since) if since < until else until
-        for start in range(begin, until, size):
-            overlap = min(until, start + size) - max(since, start)
+        if since < until:
             for team in stretch.teams:
-                seconds[team][start] += overlap
-    return {team: {start: total / size for start, total in by_start.items()} for team, by_start in seconds.items()}
+                steps[team] += ((since, 1), (until, -1))
+    size = plan.interval_seconds
+    found = {}
+    for team, moves in steps.items():
+        seconds: dict[int, float] = defaultdict(float)
+        online, last = 0, plan.start
+        for moment, step in sorted(moves):
+            while online and last < moment:  # the agents online since `last`, interval by interval
+                start = plan.interval_of(last)
+                stop = min(moment, start + size)
+                seconds[start] += online * (stop - last)
+                last = stop
+            online, last = online + step, moment
+        found[team] = {start: total / size for start, total in seconds.items()}
+    return found
 
 
-def seasonal_forecast(plan: Plan, totals: Totals, earlier: Sequence[int], default_aht: float
+def evidence_weeks(plan: Plan, zone: ZoneInfo) -> dict[int, tuple[int, ...]]:
+    """Per interval of the range and the forecast week: the intervals at the same local weekday and time in the
+    `plan.weeks` weeks before it, leaving out those before the data began (no evidence, not zero contacts)."""
+    first = plan.first_seen
+    offsets = Offsets(zone, plan.start - (plan.weeks + 1) * WEEK_SECONDS, plan.forecast_end)
+    return {start: tuple(plan.interval_of(moment) for moment in same_time_weeks_before(start, offsets, plan.weeks)
+                         if first is not None and moment + plan.interval_seconds > first)
+            for start in plan.starts(plan.forecast_end)}
+
+
+def seasonal_forecast(by_start: Mapping[int, Sequence[float]], weeks: Sequence[int], default_aht: float
                       ) -> tuple[float | None, float]:
-    """The mean offered at the same local weekday and time over the weeks before (those after the data began),
-    and the handle time measured then (else `default_aht`); None when there is no such week."""
-    weeks = [moment for moment in earlier if plan.first_seen is not None
-             and moment + plan.interval_seconds > plan.first_seen]
+    """The mean offered over those weeks' intervals (a week without contacts counts as 0), and the handle time
+    measured in them (else `default_aht`); None without a week of evidence."""
     if not weeks:
         return None, default_aht
-    cells = [totals.by_start.get(plan.interval_of(moment), (0, 0, 0.0)) for moment in weeks]
-    handled = sum(cell[1] for cell in cells)
-    aht = sum(cell[2] for cell in cells) / handled if handled else default_aht
-    return sum(cell[0] for cell in cells) / len(weeks), aht
+    offered = handled = 0.0
+    seconds = 0.0
+    for week in weeks:
+        cell = by_start.get(week)
+        if cell is not None:
+            offered, handled, seconds = offered + cell[0], handled + cell[1], seconds + cell[2]
+    return offered / len(weeks), seconds / handled if handled else default_aht
 
 
 def staffing_intervals(plan: Plan, arrivals: Iterable[Arrivals], stretches: Iterable[OnlineStretch],
@@ -157,46 +203,49 @@ def staffing_intervals(plan: Plan, arrivals: Iterable[Arrivals], stretches: Iter
     zone = ZoneInfo(plan.zone)
     totals = arrivals_by_interval(plan, arrivals)
     online = online_by_interval(plan, stretches)
-    earlier = {start: same_time_weeks_before(start, zone, plan.weeks) for start in plan.starts(plan.forecast_end)}
+    weeks = evidence_weeks(plan, zone)
+    labels = {start: datetime.fromtimestamp(start, timezone.utc).astimezone(zone).isoformat() for start in weeks}
+    read_by: dict[int, list[int]] = defaultdict(list)  # an interval → the intervals whose forecast reads it
+    for start, earlier in weeks.items():
+        for week in earlier:
+            read_by[week].append(start)
     rows: list[dict[str, Any]] = []
     for (channel, team), cells in sorted(totals.items()):
-        rows += _rows_of(plan, zone, (channel, team), cells, targets[channel], online.get(team, {}), earlier)
+        team_online = online.get(team, {})
+        # only where something was offered, someone was online, or a forecast reads something offered
+        starts = {start for start in cells.by_start if plan.start <= start < plan.end} | set(team_online)
+        starts.update(start for offered in cells.by_start for start in read_by.get(offered, ()))
+        rows += _rows_of(plan, (channel, team), cells, targets[channel], team_online, weeks, labels, sorted(starts))
     return rows
 
 
-def _rows_of(plan: Plan, zone: ZoneInfo, key: tuple[str, str], cells: Totals, target: Target,
-             team_online: Mapping[int, float], earlier: Mapping[int, Sequence[int]]) -> list[dict[str, Any]]:
-    """One channel and team's intervals."""
+def _rows_of(plan: Plan, key: tuple[str, str], cells: Totals, target: Target, team_online: Mapping[int, float],
+             weeks: Mapping[int, Sequence[int]], labels: Mapping[int, str], starts: Sequence[int]
+             ) -> list[dict[str, Any]]:
+    """One channel and team's intervals, of those `starts` that are not quiet."""
     channel, team = key
-    key_aht = cells.aht(plan.default_aht)
+    key_aht, by_start = cells.aht(plan.default_aht), cells.by_start
 
-    def agents(offered: float, aht: float) -> int:
-        return required_agents(offered, aht, plan.interval_seconds, target=target.service_level,
-                               answer_seconds=target.answer_seconds, max_occupancy=target.max_occupancy)
+    def row(start: int, offered: int | None, aht: float, online: float | None, forecast: float | None,
+            expected: float) -> dict[str, Any]:
+        required = required_agents(expected, aht, plan.interval_seconds, target=target.service_level,
+                                   answer_seconds=target.answer_seconds, max_occupancy=target.max_occupancy)
+        return {"start": labels[start], "channel": channel, "team": team, "offered": offered,
+                "aht_seconds": round(aht, 1), "required_agents": required, "online_agents": online,
+                "forecast": None if forecast is None else round(forecast, 2)}
 
     rows = []
-    for start in plan.starts(plan.forecast_end):
-        forecast, forecast_aht = seasonal_forecast(plan, cells, earlier[start], key_aht)
+    for start in starts:
+        forecast, forecast_aht = seasonal_forecast(by_start, weeks[start], key_aht)
         if start < plan.end:
-            offered, handled, handle_seconds = cells.by_start.get(start, (0, 0, 0.0))
+            offered, handled, handle_seconds = by_start.get(start, (0, 0, 0.0))
             present = team_online.get(start, 0.0)
-            if not offered and not present and not forecast:
-                continue
-            aht = handle_seconds / handled if handled else key_aht
-            rows.append(_row(start, zone, channel, team, int(offered), aht, agents(offered, aht),
-                             round(present, 2), forecast))
+            if offered or present or forecast:
+                aht = handle_seconds / handled if handled else key_aht
+                rows.append(row(start, int(offered), aht, round(present, 2), forecast, offered))
         elif forecast:
-            rows.append(_row(start, zone, channel, team, None, forecast_aht, agents(forecast, forecast_aht),
-                             None, forecast))
+            rows.append(row(start, None, forecast_aht, None, forecast, forecast))
     return rows
-
-
-def _row(start: int, zone: ZoneInfo, channel: str, team: str, offered: int | None, aht: float, required: int,
-         online: float | None, forecast: float | None) -> dict[str, Any]:
-    moment = datetime.fromtimestamp(start, timezone.utc).astimezone(zone)
-    return {"start": moment.isoformat(), "channel": channel, "team": team, "offered": offered,
-            "aht_seconds": round(aht, 1), "required_agents": required, "online_agents": online,
-            "forecast": None if forecast is None else round(forecast, 2)}
 
 
 def online_stretches(changes: Iterable[tuple[str, int, bool]], teams: Mapping[str, Iterable[str]],

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Select, func, select, text
+from sqlalchemy import BigInteger, Integer, Select, and_, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -32,23 +32,33 @@ STATEMENT_TIMEOUT_MS = 30_000
 AGENT_ACTOR = "agent:"
 
 
-class quarter_of(FunctionElement[int]):
-    """The quarter hour a timestamp falls in, as epoch seconds // 900."""
+class epoch_floor(FunctionElement[int]):
+    """A timestamp as whole epoch seconds divided by a constant, rounded down (1: seconds; 900: quarter hours)."""
 
     type = BigInteger()
     inherit_cache = True
-    name = "quarter_of"
+    name = "epoch_floor"
 
 
-@compiles(quarter_of, "postgresql")
-def _quarter_postgresql(element: quarter_of, compiler: Any, **kw: Any) -> str:
-    return f"CAST(floor(extract(epoch FROM {compiler.process(list(element.clauses)[0], **kw)}) / {QUARTER}) AS BIGINT)"
+def _parts(element: epoch_floor, compiler: Any, **kw: Any) -> tuple[str, str]:
+    value, divisor = (compiler.process(clause, **kw) for clause in element.clauses)
+    return value, divisor
 
 
-@compiles(quarter_of, "sqlite")
-def _quarter_sqlite(element: quarter_of, compiler: Any, **kw: Any) -> str:
-    value = compiler.process(list(element.clauses)[0], **kw)  # 'YYYY-MM-DD HH:MM:SS.ffffff', UTC
-    return f"(CAST(strftime('%s', substr({value}, 1, 19)) AS INTEGER) / {QUARTER})"
+@compiles(epoch_floor, "postgresql")
+def _epoch_postgresql(element: epoch_floor, compiler: Any, **kw: Any) -> str:
+    value, divisor = _parts(element, compiler, **kw)
+    return f"CAST(floor(extract(epoch FROM {value}) / {divisor}) AS BIGINT)"
+
+
+@compiles(epoch_floor, "sqlite")
+def _epoch_sqlite(element: epoch_floor, compiler: Any, **kw: Any) -> str:
+    value, divisor = _parts(element, compiler, **kw)  # 'YYYY-MM-DD HH:MM:SS.ffffff', UTC
+    return f"(CAST(strftime('%s', substr({value}, 1, 19)) AS INTEGER) / {divisor})"
+
+
+def epoch_of(value: Any, seconds: int = 1) -> epoch_floor:
+    return epoch_floor(value, literal(seconds, Integer()))
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,7 @@ class StaffingQuery:
 def arrivals_query(since: datetime, until: datetime, channel: str | None, team: str | None) -> Select[Any]:
     """Transitions to people (transfers included) queued in [since, until), per quarter hour, channel and team:
     how many, how many were accepted and ended, and their handle time in microseconds."""
-    quarter = quarter_of(Handoff.queued_at)
+    quarter = epoch_of(Handoff.queued_at, QUARTER)
     team_key = func.coalesce(Handoff.team, "")
     handle = elapsed_us(Handoff.ended_at, Handoff.accepted_at)
     query = (select(quarter.label("quarter"), Case.channel, team_key.label("team"), func.count().label("offered"),
@@ -94,20 +104,26 @@ async def first_transition(session: AsyncSession) -> datetime | None:
     return first
 
 
-async def load_online(session: AsyncSession, until: datetime, team: str | None) -> list[OnlineStretch]:
-    """Agents' online stretches before `until`, from the audit log's presence changes and logouts (presence
-    history is not kept elsewhere yet)."""
+async def load_online(session: AsyncSession, since: datetime, until: datetime, team: str | None
+                      ) -> list[OnlineStretch]:
+    """Agents' online stretches within [since, until), from the audit log's presence changes and logouts (presence
+    history is not kept elsewhere yet): each agent's last change before `since`, and every change after it."""
+    changed = and_(AuditEntry.action.in_(("presence", "logout")),
+                   AuditEntry.actor.startswith(AGENT_ACTOR, autoescape=True))
+    last_before = (select(func.max(AuditEntry.seq)).where(changed, AuditEntry.created_at < since)
+                   .group_by(AuditEntry.actor))
     changes = (await session.execute(
-        select(AuditEntry.actor, AuditEntry.action, AuditEntry.detail, AuditEntry.created_at)
-        .where(AuditEntry.action.in_(("presence", "logout")), AuditEntry.created_at < until,
-               AuditEntry.actor.startswith(AGENT_ACTOR, autoescape=True))
+        select(AuditEntry.actor, AuditEntry.action, AuditEntry.detail["presence"].as_string().label("presence"),
+               epoch_of(AuditEntry.created_at).label("moment"))
+        .where(changed, or_(AuditEntry.seq.in_(last_before),
+                            and_(AuditEntry.created_at >= since, AuditEntry.created_at < until)))
         .order_by(AuditEntry.seq))).all()
     teams = {row.id: [str(name) for name in row.teams or []]
              for row in (await session.execute(select(Agent.id, Agent.teams))).all()}
     if team is not None:
         teams = {agent: [name for name in names if name == team] for agent, names in teams.items()}
-    moves = [(row.actor.removeprefix(AGENT_ACTOR), epoch_seconds(row.created_at),
-              row.action == "presence" and (row.detail or {}).get("presence") == "online") for row in changes]
+    moves = [(row.actor.removeprefix(AGENT_ACTOR), int(row.moment),
+              row.action == "presence" and row.presence == "online") for row in changes]
     return online_stretches(moves, teams, epoch_seconds(until))
 
 
@@ -135,7 +151,7 @@ async def staffing_report(session: AsyncSession, operations: Operations, wanted:
         await session.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
     arrivals = await load_arrivals(session, since, wanted.end, wanted.channel, wanted.team)
     first = await first_transition(session)
-    stretches = await load_online(session, wanted.end, wanted.team)
+    stretches = await load_online(session, wanted.start, wanted.end, wanted.team)
     plan = Plan(int(wanted.start.timestamp()), int(wanted.end.timestamp()), int(forecast_end.timestamp()),
                 wanted.interval_minutes * 60, operations.timezone, weeks,
                 float(operations.inbox.average_handle_seconds), None if first is None else epoch_seconds(first))

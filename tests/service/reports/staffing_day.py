@@ -66,10 +66,11 @@ def cases() -> list[CaseFact]:
     return found
 
 
-PRESENCE = [  # (agent, minutes after 09:00 local, action, presence)
+PRESENCE = [  # (agent, minutes after 09:00 local, action, presence), in time order
+    ("a4", -13 * 60, "presence", "online"), ("a4", -60, "presence", "offline"),  # since 20:00 the day before
     ("a2", -60, "presence", "online"), ("a1", 0, "presence", "online"), ("a1", 45, "presence", "away"),
     ("a2", 60, "logout", None), ("a3", 0, "presence", "online"), ("a3", 10, "presence", "offline")]
-TEAMS = {"a1": ["care"], "a2": ["care", "returns"], "a3": ["fraud"]}
+TEAMS = {"a1": ["care"], "a2": ["care", "returns"], "a3": ["fraud"], "a4": ["care"]}
 
 
 async def seed_day(session: AsyncSession) -> None:

@@ -10,11 +10,13 @@ from handoff.reports.erlang import required_agents
 from handoff.reports.staffing import (
     QUARTER,
     Arrivals,
+    Offsets,
     OnlineStretch,
     Plan,
     Target,
     online_by_interval,
     online_stretches,
+    same_time_weeks_before,
     staffing_intervals,
 )
 
@@ -121,3 +123,16 @@ def test_quiet_intervals_are_left_out_and_online_agents_show_without_contacts() 
              row["forecast"]) for row in rows] == [
         (9, 9, 10, 0.0, needed, None), (9, 10, 0, 1.0, 0, None),
         (16, 9, None, None, needed, 10.0)]  # next Monday: the one week there is
+
+
+def test_a_week_back_keeps_the_wall_clock_skips_a_missing_time_and_takes_an_ambiguous_ones_first() -> None:
+    offsets = Offsets(ZONE, instant(date(2026, 2, 1), 0), instant(date(2026, 12, 1), 0))
+    spring = int(datetime(2026, 3, 15, 2, 30, tzinfo=ZONE).timestamp())  # 8 March 02:30 did not exist
+    assert same_time_weeks_before(spring, offsets, 2) == [int(datetime(2026, 3, 1, 2, 30, tzinfo=ZONE).timestamp())]
+    autumn = int(datetime(2026, 11, 8, 1, 30, tzinfo=ZONE).timestamp())  # 1 November 01:30 came twice
+    first = datetime(2026, 11, 1, 1, 30, fold=0, tzinfo=ZONE)
+    assert same_time_weeks_before(autumn, offsets, 2) == [
+        int(first.timestamp()), int(datetime(2026, 10, 25, 1, 30, tzinfo=ZONE).timestamp())]
+    assert int(first.timestamp()) + 3600 == int(datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=ZONE).timestamp())
+    summer = int(datetime(2026, 7, 6, 9, tzinfo=ZONE).timestamp())
+    assert same_time_weeks_before(summer, offsets, 3) == [summer - week * 7 * 86400 for week in (1, 2, 3)]

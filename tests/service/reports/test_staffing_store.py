@@ -53,6 +53,8 @@ async def test_offered_handle_time_and_agents_equal_erlang_c_by_hand(sessions) -
         "aht_seconds": round((144 * 240 + 9600 + 60) / 185, 1),  # nothing handled then: everything read
         "required_agents": 0, "online_agents": 1.0, "forecast": 0.0}  # a2 online, no calls
     assert rows[("2026-11-23T00:00", "voice", "care")]["offered"] == 1  # the range's first instant
+    # a4 went online the evening before and offline at 08:00
+    assert [rows[(f"2026-11-23T{t}", "voice", "care")]["online_agents"] for t in ("00:00", "07:30")] == [1.0, 1.0]
     assert not any(key[0].startswith("2026-11-24T00:00") and row["offered"] is not None
                    for key, row in rows.items())  # the first instant after the range is not measured
 
