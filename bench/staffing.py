@@ -3,7 +3,7 @@
 
 Cases arrive on webchat, WhatsApp and voice for four teams, more by day than by night and fewer at weekends; about
 70 % are handed to people (one transition each, a few transferred: a second), most accepted and ended, some
-abandoned. 60 agents go online and offline twice a day (presence changes in the audit log). Seeded with executemany
+abandoned. 60 agents go online and offline twice a day (the presence history). Seeded with executemany
 in chunks of 5,000 rows (bench/databases.bulk_insert), then ANALYZE on PostgreSQL. Prints the median and p95 of
 several runs of the report for the whole 90 days at 15- and 30-minute intervals, and with the response model and
 JSON encoding the endpoint adds. Target: under 2 s on PostgreSQL.
@@ -28,7 +28,7 @@ from handoff.core.operations import Operations  # noqa: E402
 from handoff.reports.schemas import StaffingReport  # noqa: E402
 from handoff.reports.staffing_loader import StaffingQuery, staffing_report  # noqa: E402
 from handoff.store.db import create_engine, session_factory  # noqa: E402
-from handoff.store.models import Agent, AuditEntry, Case, Customer, Handoff  # noqa: E402
+from handoff.store.models import Agent, Case, Customer, Handoff, PresenceChange  # noqa: E402
 from tests.service.support.stack import migrate  # noqa: E402
 
 DAYS = 90
@@ -88,10 +88,8 @@ def rows(cases: int, seed: int = 16) -> list[tuple[type, list[dict]]]:
                                  (shift + timedelta(hours=5), shift + timedelta(hours=8, minutes=30))):
                 changes += [(begin, n, "online"), (until, n, "offline")]
     changes.sort()
-    audit = [{"seq": seq, "actor": f"agent:a{n}", "action": "presence", "detail": {"presence": presence},
-              "created_at": moment, "prev_hash": "0" * 64, "hash": "0" * 64}
-             for seq, (moment, n, presence) in enumerate(changes, start=1)]
-    return [(Customer, customers), (Case, case_rows), (Handoff, handoffs), (Agent, agents), (AuditEntry, audit)]
+    history = [{"agent_id": f"a{n}", "presence": presence, "changed_at": moment} for moment, n, presence in changes]
+    return [(Customer, customers), (Case, case_rows), (Handoff, handoffs), (Agent, agents), (PresenceChange, history)]
 
 
 async def timed(url: str, runs: int, interval: int, encode: bool) -> tuple[list[float], int]:

@@ -1,5 +1,5 @@
 """The staffing report's reads: transitions to people per quarter hour (one grouped statement), the first one ever,
-and agents' presence changes; then the pure arithmetic of reports/staffing.py. Recomputed on every request."""
+and agents' presence history; then the pure arithmetic of reports/staffing.py. Recomputed on every request."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,11 +25,10 @@ from handoff.reports.staffing import (
     staffing_intervals,
 )
 from handoff.store.db import read_only
-from handoff.store.models import Agent, AuditEntry, Case, Handoff
+from handoff.store.models import Agent, Case, Handoff, PresenceChange
 
 FORECAST_DAYS = 7
 STATEMENT_TIMEOUT_MS = 30_000
-AGENT_ACTOR = "agent:"
 
 
 class epoch_floor(FunctionElement[int]):
@@ -106,24 +105,21 @@ async def first_transition(session: AsyncSession) -> datetime | None:
 
 async def load_online(session: AsyncSession, since: datetime, until: datetime, team: str | None
                       ) -> list[OnlineStretch]:
-    """Agents' online stretches within [since, until), from the audit log's presence changes and logouts (presence
-    history is not kept elsewhere yet): each agent's last change before `since`, and every change after it."""
-    changed = and_(AuditEntry.action.in_(("presence", "logout")),
-                   AuditEntry.actor.startswith(AGENT_ACTOR, autoescape=True))
-    last_before = (select(func.max(AuditEntry.seq)).where(changed, AuditEntry.created_at < since)
-                   .group_by(AuditEntry.actor))
+    """Agents' online stretches within [since, until) from the presence history: each agent's last change before
+    `since` (their state when the range begins) and every change within it."""
+    last_before = (select(func.max(PresenceChange.id)).where(PresenceChange.changed_at < since)
+                   .group_by(PresenceChange.agent_id))
     changes = (await session.execute(
-        select(AuditEntry.actor, AuditEntry.action, AuditEntry.detail["presence"].as_string().label("presence"),
-               epoch_of(AuditEntry.created_at).label("moment"))
-        .where(changed, or_(AuditEntry.seq.in_(last_before),
-                            and_(AuditEntry.created_at >= since, AuditEntry.created_at < until)))
-        .order_by(AuditEntry.seq))).all()
+        select(PresenceChange.agent_id, PresenceChange.presence,
+               epoch_of(PresenceChange.changed_at).label("moment"))
+        .where(or_(PresenceChange.id.in_(last_before),
+                   and_(PresenceChange.changed_at >= since, PresenceChange.changed_at < until)))
+        .order_by(PresenceChange.changed_at, PresenceChange.id))).all()
     teams = {row.id: [str(name) for name in row.teams or []]
              for row in (await session.execute(select(Agent.id, Agent.teams))).all()}
     if team is not None:
         teams = {agent: [name for name in names if name == team] for agent, names in teams.items()}
-    moves = [(row.actor.removeprefix(AGENT_ACTOR), int(row.moment),
-              row.action == "presence" and row.presence == "online") for row in changes]
+    moves = [(row.agent_id, int(row.moment), row.presence == "online") for row in changes]
     return online_stretches(moves, teams, epoch_seconds(until))
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core.operations import Operations
 from handoff.reports.facts import CaseFact, HandoffFact
-from handoff.store.models import Agent, AuditEntry
+from handoff.store.models import Agent, PresenceChange
 from tests.service.reports.month import seed
 
 START = datetime(2026, 11, 23, 6, tzinfo=timezone.utc)  # local midnight of Monday 23 November
@@ -66,10 +66,10 @@ def cases() -> list[CaseFact]:
     return found
 
 
-PRESENCE = [  # (agent, minutes after 09:00 local, action, presence), in time order
-    ("a4", -13 * 60, "presence", "online"), ("a4", -60, "presence", "offline"),  # since 20:00 the day before
-    ("a2", -60, "presence", "online"), ("a1", 0, "presence", "online"), ("a1", 45, "presence", "away"),
-    ("a2", 60, "logout", None), ("a3", 0, "presence", "online"), ("a3", 10, "presence", "offline")]
+PRESENCE = [  # (agent, minutes after 09:00 local, presence from then on)
+    ("a4", -13 * 60, "online"), ("a4", -60, "offline"),  # online since 20:00 the day before
+    ("a2", -60, "online"), ("a1", 0, "online"), ("a1", 45, "away"), ("a2", 60, "offline"),  # a2 logs out
+    ("a3", 0, "online"), ("a3", 10, "offline")]
 TEAMS = {"a1": ["care"], "a2": ["care", "returns"], "a3": ["fraud"], "a4": ["care"]}
 
 
@@ -77,8 +77,7 @@ async def seed_day(session: AsyncSession) -> None:
     await seed(session, cases())
     for agent, teams in TEAMS.items():
         session.add(Agent(id=agent, email=f"{agent}@example.com", display_name=agent, password_hash="x", teams=teams))
-    for seq, (agent, minutes, action, presence) in enumerate(PRESENCE, start=1):
-        session.add(AuditEntry(seq=seq, actor=f"agent:{agent}", action=action,
-                               detail={"presence": presence} if presence else {},
-                               created_at=NINE + timedelta(minutes=minutes), prev_hash="0" * 64, hash="0" * 64))
+    await session.flush()
+    for agent, minutes, presence in PRESENCE:
+        session.add(PresenceChange(agent_id=agent, presence=presence, changed_at=NINE + timedelta(minutes=minutes)))
     await session.flush()
