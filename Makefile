@@ -16,12 +16,12 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 MODEL := models/current.tar.gz
 
-.PHONY: help setup train migrate run lint test test-fast test-bot test-service bench
+.PHONY: help setup train migrate run lint test test-fast test-bot test-service bench screenshots
 help:
 	@echo "make run        start the whole stack (installs and trains what is missing)"
 	@echo "make test       lint, then run every test"
 	@echo "make test-fast  the service tests that need no Rasa, browser, PostgreSQL or Redis"
-	@echo "make setup | train | migrate | lint | bench"
+	@echo "make setup | train | migrate | lint | bench | screenshots"
 
 check-python:
 	@test -n "$(PYTHON310)" || { echo "No Python 3.10 found: install one or pass PYTHON310=/path/to/python3.10" >&2; exit 1; }
@@ -88,6 +88,9 @@ test-bot: setup train
 
 test-service: setup train tests/service/browser/node_modules/.installed
 	$(VENV)/bin/pytest -q tests/service
+
+screenshots: setup
+	$(PY) -m tests.service.browser.screenshots
 
 bench: setup train
 	$(BOT_PY) bench/nlu_heldout.py

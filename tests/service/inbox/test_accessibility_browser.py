@@ -57,6 +57,13 @@ def test_no_serious_or_critical_violation_on_any_screen(chromium, service: Servi
     page.click("#tab-dashboard")
     expect(page.locator("#dash-summary .tile").first).to_be_visible()
     assert blocking(page) == [], "dashboard"
+
+    email = f"agent-{uuid.uuid4().hex[:6]}@example.com"  # an agent's inbox has no supervisor panel or tabs
+    create_agent(service.database_url, email, teams="returns", name="Ana Returns")
+    agent = new_page(chromium, dialogs, bypass_csp=True, viewport={"width": 1280, "height": 720})
+    signs_in(agent, service.base_url, email)
+    expect(agent.locator("#mine")).to_be_visible()
+    assert blocking(agent) == [], "an agent's inbox"
     assert dialogs == []
 
 
