@@ -5,6 +5,7 @@ import { $, clear, h } from "./dom.js";
 import { bars, trend } from "./charts.js";
 import { table } from "./tables.js";
 import { formatDate, formatDuration, formatNumber, formatPercent, t } from "./i18n.js";
+import { renderService } from "./service.js";
 
 const DIMENSIONS = ["day", "channel", "team", "intent"];
 const KPI_COLUMNS = ["cases", "contained", "containment_rate", "handed_off", "handoff_rate", "handoffs",
@@ -61,6 +62,7 @@ function render(report, start, end) {
       rows: report[dimension],
       filename: `kpis_by_${dimension}_${suffix}.csv` }));
   }
+  renderService(report.service, suffix);
 }
 
 export async function loadDashboard() {

@@ -115,6 +115,13 @@ def supervisor_uses_the_dashboard(inbox_service, boss: Page, dialogs: list[str])
     expect(boss.locator("#dash-summary [data-kpi='overflowed']")).to_have_text("50%")
     expect(boss.locator("#dash-overflow rect")).to_have_count(5)  # wait, whatsapp, callback, assistant, unanswered
     expect(boss.locator("[data-table=day] tbody tr")).to_have_count(30)
+    service = boss.locator("#dash-service-summary")  # README: Service KPIs; month.py's calls all left saturated
+    expect(service.locator("[data-kpi=serviceLevel]")).to_have_text("67%")  # 60 of 90 answered within target
+    expect(service.locator("[data-kpi=durable]")).to_have_text("41% (raw 41%)")  # nobody came back
+    expect(service.locator("[data-kpi=abandonment]")).to_have_text(
+        "0 / 30 / 0 (+0 within target)")
+    expect(boss.locator("#dash-spread polyline")).to_have_count(2)
+    expect(boss.locator("[data-table=service] tbody tr")).to_have_count(4)  # three channels and the total
 
     total = downloaded_csv(boss, "total")
     assert len(total) == 1
