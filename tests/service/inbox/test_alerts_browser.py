@@ -1,6 +1,7 @@
 """Chromium: an agent who turned alerts on (notifications granted in the test) gets a desktop notification and a
-tone for a new case and for the customer's reply, never before turning them on; the list shows the unread count
-(kept on the server, gone once the case is opened) and the SLA clock, whose color follows the time left live."""
+tone for a new case, for the customer's reply and for a promise coming due, never before turning them on; the list
+shows the unread count (kept on the server, gone once the case is opened) and the SLA clock, whose color follows
+the time left live."""
 from __future__ import annotations
 
 import uuid
@@ -24,7 +25,7 @@ def service(workdir: Path) -> Iterator[Service]:
     """Its own database: no other test's queued case reaches this agent when she comes online."""
     running = start_service({"RASA_URL": f"http://127.0.0.1:{free_port()}", "BOT_TIMEOUT_SECONDS": "2",
                              "BOT_RETRIES": "0", "SECRET_KEY": "alerts-browser-secret-0123456789",
-                             "INBOX_LOGIN_ATTEMPTS": "1000"}, workdir)
+                             "INBOX_LOGIN_ATTEMPTS": "1000", "COMMITMENTS_DUE_CHECK_SECONDS": "1"}, workdir)
     yield running
     running.stop()
 
@@ -91,3 +92,23 @@ def test_a_new_case_and_a_reply_notify_the_agent_who_turned_alerts_on(chromium, 
     expect(inbox.locator("#mine .case-item .unread")).to_have_text(["1 unread"])  # the first case, never opened
     expect(toggle).to_have_attribute("aria-pressed", "true")  # the choice is kept in this browser
     assert notes(inbox) == [] and dialogs == []  # nothing new: a reload announces no case again
+
+    status, commitment_id = inbox.evaluate(PROMISE_IN_TWO_SECONDS, case_id)  # through the inbox's own API
+    assert status == 201
+    until_sync(lambda: any(n["tag"] == f"commitment:{commitment_id}" for n in notes(inbox)), "the due alert")
+    [due] = [n for n in notes(inbox) if n["tag"] == f"commitment:{commitment_id}"]
+    assert (due["title"], due["body"]) == ("Commitment due", "Reembolso en 5 días")
+    alert = inbox.locator("#commitment-alerts .commitment-alert")
+    expect(alert).to_contain_text("Reembolso en 5 días")
+    alert.locator(".dismiss-alert").focus()
+    inbox.keyboard.press("Escape")  # Escape dismisses it
+    expect(inbox.locator("#commitment-alerts")).to_be_hidden()
+
+
+PROMISE_IN_TWO_SECONDS = """async (caseId) => {
+  const me = await (await fetch("/inbox/api/me")).json();
+  const response = await fetch(`/inbox/api/cases/${caseId}/commitments`, { method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": me.csrf_token },
+    body: JSON.stringify({ text: "Reembolso en 5 días", due_at: new Date(Date.now() + 2000).toISOString() }) });
+  return [response.status, (await response.json()).id];
+}"""
