@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from handoff.core.permissions import ROLES
 from handoff.settings import REPO_ROOT, get_settings
 
 
@@ -24,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = agent_commands.add_parser("create", help="create an account; the password is read from stdin or a prompt")
     create.add_argument("--email", required=True)
     create.add_argument("--name", required=True)
-    create.add_argument("--role", required=True, choices=["agent", "supervisor", "designer", "admin"])
+    create.add_argument("--role", required=True, choices=list(ROLES))
     create.add_argument("--teams", default="", help="comma-separated team keys of operations.yml, e.g. care,returns")
     create.add_argument("--capacity", type=int, default=3, help="cases at once (default 3)")
     phone = agent_commands.add_parser("phone", help="where an agent takes the callbacks they place")

@@ -4,17 +4,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-ROLES = ("agent", "supervisor", "designer", "admin")
+ROLES = ("agent", "supervisor", "designer", "reviewer", "admin")
 
-# Designers train the assistant (their tools live elsewhere); they hold no customer conversations.
+# Designers train the assistant (their tools live elsewhere); they hold no customer conversations. Reviewers score
+# whole cases for quality (reports/qa_*): they read any case through the quality review only, never the inbox.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "inbox": frozenset({"agent", "supervisor", "admin"}),  # read the queue and cases, be present
     "work": frozenset({"agent", "supervisor", "admin"}),  # reply, note, accept, transfer, resolve, return
     "supervise": frozenset({"supervisor", "admin"}),  # the live panel, every team's cases
     "manage_agents": frozenset({"admin"}),
     "design": frozenset({"designer", "admin"}),  # the NLU review list and its export to training data
-    "review_quality": frozenset({"supervisor", "admin"}),  # score whole cases against the QA scorecards
+    "review_quality": frozenset({"supervisor", "reviewer", "admin"}),  # score whole cases against the QA scorecards
 }
+
+
+INBOX_ROLES = tuple(role for role in ROLES if role in PERMISSIONS["inbox"])  # the people the live panel lists
 
 
 def can(role: str, permission: str) -> bool:

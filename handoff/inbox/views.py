@@ -17,7 +17,7 @@ from handoff.core.case_reads import NO_MARKS, CaseMarks, case_marks
 from handoff.core.case_scope import readable, readable_case_ids
 from handoff.core.hashchain import utc_iso
 from handoff.core.merge_evidence import open_suggestions
-from handoff.core.permissions import Reader
+from handoff.core.permissions import INBOX_ROLES, Reader
 from handoff.core.routing import EPOCH
 from handoff.core.sla_clock import sla_clock
 from handoff.inbox.returning import FOLLOW_UP_REASONS, returning_view
@@ -215,7 +215,7 @@ async def supervisor_panel(session: AsyncSession) -> dict[str, Any]:
                    .group_by(Case.team).order_by(Case.team))]
     loads = {agent_id: int(n) for agent_id, n in await session.execute(
         select(Case.assignee_id, func.count()).where(Case.status == "assigned").group_by(Case.assignee_id))}
-    agents = list(await session.scalars(select(Agent).where(Agent.active.is_(True), Agent.role != "designer")
+    agents = list(await session.scalars(select(Agent).where(Agent.active.is_(True), Agent.role.in_(INBOX_ROLES))
                                         .order_by(Agent.display_name)))
     by_state: dict[str, int] = {"online": 0, "away": 0, "offline": 0}
     for agent in agents:

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 from handoff.core import audit
 from handoff.core.qa import week_bounds
 from handoff.inbox.auth import Principal
-from handoff.inbox.deps import InboxUser, principal_for
+from handoff.inbox.deps import Anyone, principal_for
 from handoff.inbox.routes import PAGE_HEADERS, STATIC
 from handoff.reports import qa_queue, qa_reviews
 from handoff.reports.qa_schemas import OwnReview, QaCase, QaQueue, QaTrends, ReviewBody, ReviewView
@@ -88,9 +88,9 @@ async def trends(principal: Reviewer, operations: OperationsDep, sessions: Sessi
 
 
 @router.get("/api/qa/mine", response_model=list[OwnReview], responses=errors(401, 403))
-async def mine(principal: InboxUser, operations: OperationsDep, sessions: SessionsDep,
+async def mine(principal: Anyone, operations: OperationsDep, sessions: SessionsDep,
                lang: Language = None) -> list[dict[str, Any]]:
-    """The signed-in agent's own scores and comments, and nobody else's."""
+    """The signed-in person's own scores and comments, and nobody else's (none for who never handled a case)."""
     async with sessions() as session:
         return await qa_reviews.own_reviews(session, operations, principal.agent.id,
                                             lang or operations.default_language)

@@ -145,7 +145,7 @@ async function start(me) {
   $("#qa-main").hidden = false;
   $("#qa-who").textContent = t("header.me", { name: me.agent.name, role: t(`role.${me.agent.role}`) });
   await loadMine();
-  if (["supervisor", "admin"].includes(me.agent.role)) {
+  if (["supervisor", "reviewer", "admin"].includes(me.agent.role)) {
     $("#qa-reviewer").hidden = false;
     state.week = isoWeek(new Date());
     $("#qa-week").value = state.week;

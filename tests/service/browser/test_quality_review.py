@@ -1,8 +1,8 @@
-"""Chromium: a reviewer finds this week's sampled case in the QA queue, reads the whole conversation (the assistant
-on the website and WhatsApp, the agent on the phone), scores it against operations.yml's scorecard and sees the
-total; a second reviewer scores it too and reads their agreement; the agent logs in, opens Quality from the inbox,
-reads both scores and the comments (text, never markup), and may not open the reviewers' queue. No assistant runs
-(its port is closed)."""
+"""Chromium: a supervisor finds this week's sampled case in the QA queue, reads the whole conversation (the
+assistant on the website and WhatsApp, the agent on the phone), scores it against operations.yml's scorecard and
+sees the total; a quality reviewer (the reviewer role) scores it too and reads their agreement, and is refused the
+inbox's own case reads; the agent logs in, opens Quality from the inbox, reads both scores and the comments (text,
+never markup), and may not open the reviewers' queue. No assistant runs (its port is closed)."""
 from __future__ import annotations
 
 import asyncio
@@ -59,7 +59,7 @@ def test_a_reviewer_scores_a_three_channel_case_and_the_agent_reads_the_score(br
     agent_email, reviewer_email = f"ana-{suffix}@example.com", f"rosa-{suffix}@example.com"
     create_agent(service.database_url, agent_email, name="Ana Care")
     create_agent(service.database_url, reviewer_email, role="supervisor", name="Rosa Review")
-    create_agent(service.database_url, f"second-{suffix}@example.com", role="admin", name="Second Look")
+    create_agent(service.database_url, f"second-{suffix}@example.com", role="reviewer", name="Second Look")
     case_id = seeded_case(service.database_url, agent_email)
     dialogs: list[str] = []
 
@@ -94,7 +94,7 @@ def test_a_reviewer_scores_a_three_channel_case_and_the_agent_reads_the_score(br
     expect(reviewer.locator('[data-table="qa-agents"] tbody')).to_contain_text(TOTAL)
     expect(reviewer.locator('[data-table="qa-agreement"]')).to_have_count(0)  # one reviewer: nothing to agree on
 
-    second = new_page(browser, dialogs)  # another reviewer scores the same case a little higher
+    second = new_page(browser, dialogs)  # a quality reviewer (the role) scores the same case a little higher
     second.goto(f"{service.base_url}/inbox/qa")
     second.fill("#qa-email", f"second-{suffix}@example.com")
     second.fill("#qa-password", PASSWORD)
@@ -107,6 +107,9 @@ def test_a_reviewer_scores_a_three_channel_case_and_the_agent_reads_the_score(br
     agreed = second.locator('[data-table="qa-agreement"] tbody tr')
     expect(agreed).to_have_count(1)
     expect(agreed.locator("td")).to_have_text(["Rosa Review / Second Look", "4/5", "0.8", "9.4"])
+    inbox_reads = second.evaluate(f"""async () => [(await fetch('/inbox/api/queue')).status,
+                                                  (await fetch('/inbox/api/cases/{case_id}')).status]""")
+    assert inbox_reads == [403, 403]  # a reviewer reads cases through the quality review only
 
     agent = new_page(browser, dialogs)
     agent_logs_in(agent, service.base_url, agent_email)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from handoff.core.csat import parse_answer, question
 from handoff.core.operations import CannedResponse
-from handoff.core.permissions import ROLES, can, can_read_case, can_work_case
+from handoff.core.permissions import INBOX_ROLES, ROLES, can, can_read_case, can_work_case
 from handoff.core.routing import (
     AgentLoad,
     QueuedCase,
@@ -71,7 +71,7 @@ def test_draining_fills_free_capacity_in_queue_order() -> None:
 
 
 def test_roles_and_team_fences() -> None:
-    assert set(ROLES) == {"agent", "supervisor", "designer", "admin"}
+    assert set(ROLES) == {"agent", "supervisor", "designer", "reviewer", "admin"}
     assert can("agent", "work") and not can("agent", "supervise") and not can("designer", "inbox")
     assert can("admin", "manage_agents") and not can("supervisor", "manage_agents") and not can("x", "inbox")
     assert can_read_case("agent", "a1", ["care"], "care", None)
@@ -82,6 +82,10 @@ def test_roles_and_team_fences() -> None:
     assert not can_read_case("agent", "a1", ["care"], None, "a2")
     assert not can_read_case("designer", "d1", ["care"], "care", None)
     assert not can_work_case("designer", "d1", ["care"], "care", "d1")
+    # quality reviewers read whole cases through the quality review only: no inbox, no live panel
+    assert [role for role in ROLES if can(role, "review_quality")] == ["supervisor", "reviewer", "admin"]
+    assert not can_read_case("reviewer", "r1", [], "care", None) and not can("reviewer", "supervise")
+    assert INBOX_ROLES == ("agent", "supervisor", "admin")
 
 
 def test_canned_responses_fill_variables_and_show_what_is_missing() -> None:

@@ -32,13 +32,19 @@ ENDPOINTS = [  # (method, path, body, permission)
     ("GET", "/agents", None, "supervise"),
     ("POST", "/agents", {"email": "x@example.com", "name": "X", "role": "agent", "teams": ["care"],
                          "password": "long enough password"}, "manage_agents"),
+    ("GET", "/qa/queue", None, "review_quality"),
+    ("GET", f"/qa/cases/{CASE}", None, "review_quality"),
+    ("POST", f"/qa/cases/{CASE}/reviews", {"scores": {}}, "review_quality"),
+    ("GET", "/qa/trends", None, "review_quality"),
+    ("GET", "/qa/mine", None, "anyone"),
 ]
 ALLOWED = {
-    "anyone": {"agent", "supervisor", "designer", "admin"},
+    "anyone": {"agent", "supervisor", "designer", "reviewer", "admin"},
     "inbox": {"agent", "supervisor", "admin"},
     "work": {"agent", "supervisor", "admin"},
     "supervise": {"supervisor", "admin"},
     "manage_agents": {"admin"},
+    "review_quality": {"supervisor", "reviewer", "admin"},
 }
 
 
@@ -88,7 +94,7 @@ def test_the_command_line_refuses_a_short_password(inbox_service, monkeypatch: p
     assert "at least 10 characters" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("role", ["agent", "supervisor", "designer", "admin"])
+@pytest.mark.parametrize("role", ["agent", "supervisor", "designer", "reviewer", "admin"])
 async def test_each_role_gets_403_where_it_has_no_permission(inbox_service, role: str) -> None:
     client = await logged_in(inbox_service, role)
     for method, path, body, permission in ENDPOINTS:
