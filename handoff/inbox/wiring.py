@@ -77,6 +77,7 @@ class Inbox:
             integration_routes,
             media_routes,
             merge_routes,
+            search_routes,
             template_routes,
         )
         from handoff.inbox import routes as inbox_routes
@@ -85,6 +86,7 @@ class Inbox:
         api.include_router(media_routes.router)
         api.include_router(merge_routes.router)
         api.include_router(customer_routes.router)
+        api.include_router(search_routes.router)
         api.include_router(template_routes.router)
         api.include_router(commitment_routes.router)
         api.include_router(callback_routes.router)
