@@ -9,18 +9,26 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy import select
 
 from handoff.core.case_list import PAGE_DEFAULT, PAGE_MAX, BadCursor, CaseFilter, find_cases_by_id, list_cases
 from handoff.core.customer_lookup import LIMIT_DEFAULT, LIMIT_MAX, Q_MAX, Q_MIN, find_customers
+from handoff.core.handoffs import REASONS
+from handoff.core.merge_rules import MERGED
 from handoff.core.message_search import find_messages
+from handoff.core.permissions import sees_all_teams
 from handoff.inbox.deps import InboxUser
-from handoff.inbox.search_schemas import CasePage, SearchResults
+from handoff.inbox.search_schemas import CaseFilters, CasePage, SearchResults
 from handoff.store.db import read_only
+from handoff.store.models import Agent
 from handoff.web.deps import OperationsDep, SessionsDep
 from handoff.web.errors import errors, invalid
 from handoff.web.params import KEY, MAX_NAME_CHARS, Moment
 
 router = APIRouter(prefix="/inbox/api")
+STATUSES = ("bot", "queued", "assigned", "resolved", "abandoned", MERGED)
+CHANNELS = ("webchat", "whatsapp", "voice")
+TO_ASSISTANT = frozenset({"returned_by_agent", "bot_available"})  # reasons of a handoff back to the assistant
 Names = Annotated[list[str] | None, Query(max_length=20)]
 
 
@@ -53,6 +61,18 @@ def _names(values: list[str] | None, field: str) -> tuple[str, ...]:
         if not value or len(value) > MAX_NAME_CHARS:
             raise invalid(("query", field), f"each {field} is 1 to {MAX_NAME_CHARS} characters", value)
     return tuple(values or ())
+
+
+@router.get("/case-filters", response_model=CaseFilters, responses=errors(401, 403))
+async def case_filters(principal: InboxUser, sessions: SessionsDep, operations: OperationsDep) -> dict[str, Any]:
+    """What the case list can be filtered by: the operation's teams, the statuses, doors, reasons and agents."""
+    me = principal.agent
+    async with sessions() as session:
+        agents = [{"id": me.id, "name": me.display_name}] if not sees_all_teams(me.role) else [
+            {"id": agent_id, "name": name} for agent_id, name in await session.execute(
+                select(Agent.id, Agent.display_name).where(Agent.role != "designer").order_by(Agent.display_name))]
+    return {"statuses": list(STATUSES), "teams": sorted(operations.teams), "channels": list(CHANNELS),
+            "reasons": sorted(REASONS - TO_ASSISTANT), "agents": agents}
 
 
 # 422 (FastAPI's or ours): a value out of bounds, a cursor this list did not make, csat_min above csat_max.

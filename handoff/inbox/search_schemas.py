@@ -51,3 +51,18 @@ class SearchResults(View):
     customers: list[FoundCustomer]
     cases: list[ListedCase]
     messages: list[MessageHit]
+
+
+class AgentName(View):
+    id: str
+    name: str
+
+
+class CaseFilters(View):
+    """The values the case list's filters offer this reader (agents: only themselves as assignee)."""
+
+    statuses: list[str]
+    teams: list[str]
+    channels: list[str]
+    reasons: list[str]
+    agents: list[AgentName]

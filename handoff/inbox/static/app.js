@@ -13,6 +13,7 @@ import { renderConsent } from "./consent.js";
 import { mountAlerts, notify } from "./alerts.js";
 import { tickSla } from "./sla.js";
 import { LOCALES, currentLocale, onLocaleChange, setLocale, t } from "./i18n.js";
+import { mountSearch } from "./search.js";
 
 const state = { me: null, socket: null, caseId: null, view: null, queue: [], mine: [], refreshTimer: null, seenMine: null,
   live: "connecting", pickedAtLogin: false };
@@ -61,6 +62,7 @@ async function enter(me) {
   connect();
   await refreshLists();
   await mountCallbacks(me.agent, openCase, () => state.caseId);
+  mountSearch(openCase);
   if (supervises) await refreshSupervisor();
 }
 
