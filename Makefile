@@ -99,3 +99,4 @@ bench: setup train
 	$(PY) bench/routing.py
 	$(PY) bench/dashboard.py
 	$(PY) bench/customer_lookup.py
+	$(PY) bench/search.py

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -268,8 +269,11 @@ async def main() -> int:
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-search-"))
-    await on_each_database("search", scratch, args.sqlite_only,
-                           lambda name, url_for: measure(name, url_for, args.cases, args.per_kind))
+    try:
+        await on_each_database("search", scratch, args.sqlite_only,
+                               lambda name, url_for: measure(name, url_for, args.cases, args.per_kind))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # ~1 GB of SQLite
     return 0
 
 

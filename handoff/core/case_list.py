@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, literal, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.core.case_scope import readable
 from handoff.core.hashchain import utc_iso
 from handoff.core.merge_rules import MERGED
-from handoff.core.permissions import Reader
+from handoff.core.permissions import Reader, can, sees_all_teams
 from handoff.store.models import Agent, Case, Customer, Handoff
 
 PAGE_DEFAULT, PAGE_MAX = 50, 200
@@ -71,6 +71,19 @@ def conditions(found: CaseFilter) -> list[ColumnElement[bool]]:
     return where
 
 
+def scope(reader: Reader, found: CaseFilter) -> ColumnElement[bool]:
+    """The reading rule (`case_scope.readable`) under the filter's teams: the same rows, in a form an index answers.
+
+    With teams asked for, every row has one of them: those of the reader's teams are all readable, the others only
+    when assigned to the reader. So an agent's count of their team's cases reads the index alone, not each row."""
+    if not found.teams or not can(reader.role, "inbox") or sees_all_teams(reader.role):
+        return readable(reader)
+    theirs = [team for team in found.teams if team in set(reader.teams or ())]
+    if len(theirs) == len(found.teams):
+        return true()
+    return or_(Case.team.in_(theirs), Case.assignee_id == reader.id) if theirs else Case.assignee_id == reader.id
+
+
 def make_cursor(created_at: datetime, case_id: str) -> str:
     """The page after this row: its opening time and id, opaque to the client."""
     return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{case_id}".encode()).decode().rstrip("=")
@@ -89,11 +102,13 @@ def read_cursor(cursor: str) -> tuple[datetime, str]:
 async def list_cases(session: AsyncSession, reader: Reader, found: CaseFilter, *, limit: int = PAGE_DEFAULT,
                      cursor: str | None = None) -> dict[str, Any]:
     """One page of the reader's cases under the filter, newest first, the filter's total and the next cursor."""
-    where = [*conditions(found), readable(reader)]
+    where = [*conditions(found), scope(reader, found)]
     total = await session.scalar(select(func.count()).select_from(Case).where(*where))
     if cursor:
         at, after_id = read_cursor(cursor)
-        where.append(or_(Case.created_at < at, and_(Case.created_at == at, Case.id < after_id)))
+        # a row comparison, not an OR: both databases read it as one range of the index, newest first
+        where.append(tuple_(Case.created_at, Case.id) < tuple_(literal(at, Case.created_at.type),
+                                                              literal(after_id, Case.id.type)))
     rows = (await session.execute(_listed(where).order_by(Case.created_at.desc(), Case.id.desc())
                                   .limit(limit + 1))).all()
     page = rows[:limit]

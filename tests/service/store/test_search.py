@@ -14,7 +14,9 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
-from handoff.core.case_list import BadCursor, CaseFilter, find_cases_by_id, list_cases, read_cursor
+from handoff.core.agents import NewAgent, create_agent
+from handoff.core.case_list import BadCursor, CaseFilter, conditions, find_cases_by_id, list_cases, read_cursor
+from handoff.core.case_scope import readable
 from handoff.core.cases import open_case
 from handoff.core.customers import resolve_contact
 from handoff.core.message_search import find_messages, fts5_match, query_words, tsquery
@@ -228,3 +230,22 @@ async def test_the_index_follows_an_edited_row(sessions) -> None:
                               .values(text="I want my money back"))
     assert await _found(sessions, SUPERVISOR, "refund") == []
     assert await _found(sessions, SUPERVISOR, "money back") == [story.refund_en]
+
+
+async def test_the_list_reads_by_the_reading_rule_under_every_team_filter(sessions) -> None:
+    """`case_list.scope` (the rule narrowed by the filter's teams) answers row for row as `case_scope.readable`."""
+    ids = await _cases(sessions)
+    async with sessions() as session, session.begin():
+        agent = await create_agent(session, NewAgent("c@example.com", "C", "agent", ("care",), "a long password", 3),
+                                   ("care", "fraud"))
+        (await session.get_one(Case, ids[1])).assignee_id = agent.id  # fraud's case, assigned to a care agent
+    readers = [SUPERVISOR, CARE, FRAUD, Reader(agent.id, "agent", ("care",)), Reader("b1", "agent", ("care", "fraud")),
+               Reader("d1", "designer", ("care",))]
+    for reader in readers:
+        for teams in [(), ("care",), ("fraud",), ("care", "fraud")]:
+            found = CaseFilter(teams=teams)
+            async with sessions() as session:
+                expected = set(await session.scalars(select(Case.id).where(*conditions(found), readable(reader))))
+                listed = await list_cases(session, reader, found, limit=200)
+            assert {row["id"] for row in listed["items"]} == expected and listed["total"] == len(expected), \
+                (reader, teams)
