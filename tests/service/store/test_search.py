@@ -14,6 +14,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
+from handoff.core import message_search
 from handoff.core.agents import NewAgent, create_agent
 from handoff.core.case_list import BadCursor, CaseFilter, conditions, find_cases_by_id, list_cases, read_cursor
 from handoff.core.case_scope import readable
@@ -83,7 +84,8 @@ async def test_what_customers_wrote_is_found_folded_newest_first_one_hit_a_case(
     assert await _found(sessions, SUPERVISOR, "TARJÉTA reembolsó") == [story.fraud, story.refund_en,
                                                                         story.refund_es]
     assert await _found(sessions, SUPERVISOR, "refund card") == [story.refund_en]
-    assert await _found(sessions, SUPERVISOR, "reemb tarj robad") == [story.fraud]
+    assert await _found(sessions, SUPERVISOR, "reembolso tarjeta robad") == [story.fraud]  # the last as typed
+    assert await _found(sessions, SUPERVISOR, "reemb tarjeta") == []  # words before it are whole words
     assert await _found(sessions, SUPERVISOR, "camino") == []  # only the agent wrote it
     assert await _found(sessions, SUPERVISOR, "pendiente") == []  # a note
     assert await _found(sessions, SUPERVISOR, "reembolso zapato") == []
@@ -116,8 +118,8 @@ async def test_messages_written_later_are_indexed_as_they_are_written(sessions) 
 
 def test_the_query_is_folded_into_the_index_syntax_of_each_database() -> None:
     assert query_words("  Reembolso, TARJÉTA reembolso  ") == ["reembolso", "tarjeta"]
-    assert fts5_match(["reembolso", "tarjeta"]) == '"reembolso"* "tarjeta"*'
-    assert tsquery(["reembolso", "tarjeta"]) == "reembolso:* & tarjeta:*"
+    assert fts5_match(["reembolso", "tarj"]) == '"reembolso" "tarj"*'
+    assert tsquery(["reembolso", "tarj"]) == "reembolso & tarj:*"
     assert query_words('"x" OR y* & !z:*') == ["x", "or", "y", "z"]  # no operator survives the fold
 
 
@@ -249,3 +251,17 @@ async def test_the_list_reads_by_the_reading_rule_under_every_team_filter(sessio
                 listed = await list_cases(session, reader, found, limit=200)
             assert {row["id"] for row in listed["items"]} == expected and listed["total"] == len(expected), \
                 (reader, teams)
+
+
+async def test_the_newest_events_first_then_all_of_them(sessions, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL's first look among the newest events: enough there, or everything when they hold too few."""
+    story = await _story(sessions)
+    monkeypatch.setattr(message_search, "RECENT_EVENTS", 3)  # the last three events: Eva's and the agent's
+    async with sessions() as session:
+        [newest] = await find_messages(session, SUPERVISOR, "reembolso tarjeta", limit=1)
+    assert newest["case_id"] == story.fraud
+    assert await _found(sessions, SUPERVISOR, "reembolso tarjeta") == [story.fraud, story.refund_en,
+                                                                       story.refund_es]
+    assert await _found(sessions, CARE, "hola") == [story.agent_said]
+    async with sessions() as session:  # found among the newest: no second look
+        assert [hit["case_id"] for hit in await find_messages(session, CARE, "hola", limit=1)] == [story.agent_said]
