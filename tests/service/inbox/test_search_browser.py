@@ -20,8 +20,8 @@ from tests.service.support.processes import free_port
 from tests.service.support.stack import Service, start_service
 
 pytestmark = [pytest.mark.browser]
-# new_page's browser speaks Spanish (es-ES): the inbox answers in its Spanish catalogue
-SPANISH = json.loads((Path(__file__).resolve().parents[3] / "handoff/inbox/static/i18n/es.json").read_text("utf-8"))
+# new_page's browser speaks English (en-US): the inbox answers from its English catalogue
+ENGLISH = json.loads((Path(__file__).resolve().parents[3] / "handoff/inbox/static/i18n/en.json").read_text("utf-8"))
 
 
 async def _seed(database_url: str) -> dict[str, str]:
@@ -80,19 +80,19 @@ def test_an_agent_finds_a_customer_by_phone_and_a_conversation_by_a_word(chromiu
 
     page.fill("#search-q", "zapatos")
     page.click("#search-submit")
-    expect(page.locator("#search-results")).to_have_text(SPANISH["search.nothing"])
+    expect(page.locator("#search-results")).to_have_text(ENGLISH["search.nothing"])
 
     page.click("#case-list-open")
     rows = page.locator("#case-list-rows tr")
     expect(rows).to_have_count(1)  # the fraud case is not listed to her
     page.select_option("#filter-team", "care")
     page.click("#filter-apply")
-    expect(page.locator("#case-list-total")).to_have_text("1–1 de 1")
+    expect(page.locator("#case-list-total")).to_have_text("1–1 of 1")
     page.select_option("#filter-channel", "webchat")
     page.click("#filter-apply")
-    expect(page.locator("#case-list-total")).to_have_text(SPANISH["caseList.none"])
+    expect(page.locator("#case-list-total")).to_have_text(ENGLISH["caseList.none"])
     expect(rows).to_have_count(0)
-    expect(page.locator("#filter-status option[value='queued']")).to_have_text(SPANISH["status.queued"])
+    expect(page.locator("#filter-status option[value='queued']")).to_have_text(ENGLISH["status.queued"])
     page.select_option("#filter-channel", "")
     page.click("#filter-apply")
     rows.first.locator(".case-link").click()
