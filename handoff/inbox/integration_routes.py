@@ -1,4 +1,5 @@
-"""Admins' integrations: list, create (the token and webhook secret shown once), revoke; audit-logged."""
+"""Admins' integrations: the page, list, create (the token and webhook secret shown once), revoke (audit-logged),
+and the webhook delivery log."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
@@ -6,9 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from handoff.inbox.deps import Admin
+from handoff.inbox.routes import PAGE_HEADERS, STATIC
 from handoff.integrations.deliveries import deliveries
 from handoff.integrations.deps import IntegrationsDep
 from handoff.integrations.schemas import DeliveryView
@@ -18,7 +21,7 @@ from handoff.web.deps import SessionsDep
 from handoff.web.errors import errors, refusal
 from handoff.web.params import KEY, BeforeId, IntegrationId
 
-router = APIRouter(prefix="/inbox/api/integrations")
+router = APIRouter(prefix="/inbox")
 T = TypeVar("T")
 
 
@@ -60,12 +63,18 @@ class CreatedIntegration(BaseModel):
     webhook_secret: str | None
 
 
-@router.get("", response_model=list[IntegrationView], responses=errors(401, 403))
+@router.get("/integrations", response_class=FileResponse)
+async def integrations_page() -> FileResponse:
+    """Admins' page: integrations, their tokens and the webhook delivery log (the API refuses other roles)."""
+    return FileResponse(STATIC / "integrations.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+
+@router.get("/api/integrations", response_model=list[IntegrationView], responses=errors(401, 403))
 async def list_integrations(_admin: Admin, integrations: IntegrationsDep) -> list[dict[str, Any]]:
     return await integrations.list()
 
 
-@router.post("", status_code=201, response_model=CreatedIntegration,
+@router.post("/api/integrations", status_code=201, response_model=CreatedIntegration,
              responses={**TOO_LARGE, **errors(400, 401, 403)})
 async def create_integration(body: NewIntegration, admin: Admin, integrations: IntegrationsDep) -> dict[str, Any]:
     created = await run(integrations.create(admin.actor, body.name, body.scopes, body.webhook_url,
@@ -73,13 +82,14 @@ async def create_integration(body: NewIntegration, admin: Admin, integrations: I
     return {"integration": created.integration, "token": created.token, "webhook_secret": created.webhook_secret}
 
 
-@router.post("/{integration_id}/revoke", response_model=IntegrationView, responses=errors(401, 403, 404))
+@router.post("/api/integrations/{integration_id}/revoke", response_model=IntegrationView,
+             responses=errors(401, 403, 404))
 async def revoke_integration(integration_id: IntegrationId, admin: Admin,
                              integrations: IntegrationsDep) -> dict[str, Any]:
     return await run(integrations.revoke(admin.actor, integration_id))
 
 
-@router.get("/deliveries", response_model=list[DeliveryView], responses=errors(401, 403))
+@router.get("/api/integrations/deliveries", response_model=list[DeliveryView], responses=errors(401, 403))
 async def delivery_log(_admin: Admin, sessions: SessionsDep, before: BeforeId = None,
                        integration_id: Annotated[str | None, Query(max_length=32, pattern=KEY)] = None,
                        ) -> list[dict[str, Any]]:

@@ -48,6 +48,7 @@ async function enter(me) {
   const supervises = ["supervisor", "admin"].includes(me.agent.role);
   $("#supervisor").hidden = !supervises;
   $("#create-agent").hidden = me.agent.role !== "admin";
+  $("#integrations-link").hidden = me.agent.role !== "admin";
   $("#views").hidden = !supervises;
   if (supervises) {
     mountDashboard();
