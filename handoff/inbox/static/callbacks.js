@@ -2,27 +2,29 @@
 // rings first, and asking for a callback on the case on screen. Only ever sets text (customer names included).
 import { api } from "./api.js";
 import { $, clear, clock, h } from "./dom.js";
+import { formatNumber, t } from "./i18n.js";
 
 const parts = { openCase: null, currentCase: () => null };
 
-const WINDOW_LABEL = { open: "now", upcoming: "later", past: "window passed" };
+const WINDOWS = ["open", "upcoming", "past"];
+const STATUSES = ["requested", "placing", "answered", "no_answer", "busy", "failed", "cancelled"];
 
 function when(item) {
-  return `${clock(item.window_start)} – ${clock(item.window_end)} (${WINDOW_LABEL[item.window] || item.window})`;
+  return `${clock(item.window_start)} – ${clock(item.window_end)} (${WINDOWS.includes(item.window) ? t(`callback.window.${item.window}`) : item.window})`;
 }
 
 function row(item) {
-  const callNow = h("button", { type: "button", class: "call-now", dataset: { callbackId: item.id } }, "Call now");
-  callNow.addEventListener("click", () => change(item.id, "place", "Calling your phone…"));
-  const cancel = h("button", { type: "button", class: "cancel-callback", dataset: { callbackId: item.id } }, "Cancel");
-  cancel.addEventListener("click", () => change(item.id, "cancel", "Cancelled"));
+  const callNow = h("button", { type: "button", class: "call-now", dataset: { callbackId: item.id } }, t("callback.callNow"));
+  callNow.addEventListener("click", () => change(item.id, "place", t("callback.calling")));
+  const cancel = h("button", { type: "button", class: "cancel-callback", dataset: { callbackId: item.id } }, t("callback.cancel"));
+  cancel.addEventListener("click", () => change(item.id, "cancel", t("callback.cancelled")));
   const open = h("a", { href: "#", class: "callback-case" }, item.customer_name || item.phone);
   open.addEventListener("click", (event) => {
     event.preventDefault();
     if (parts.openCase) parts.openCase(item.case_id);
   });
   return h("li", { class: `callback window-${item.window}`, dataset: { callbackId: item.id } },
-    open, h("div", { class: "muted" }, `${item.phone} · ${item.team || "no team"} · ${when(item)}`), callNow, cancel);
+    open, h("div", { class: "muted" }, `${item.phone} · ${item.team || t("case.noTeam")} · ${when(item)}`), callNow, cancel);
 }
 
 export async function refreshCallbacks() {
@@ -31,7 +33,7 @@ export async function refreshCallbacks() {
   const items = await api("/callbacks?status=requested");
   clear(list);
   for (const item of items) list.append(row(item));
-  $("#callbacks-count").textContent = String(items.length);
+  $("#callbacks-count").textContent = formatNumber(items.length);
 }
 
 // "place" (Call now: Twilio rings the agent's phone, then the customer) or "cancel".
@@ -53,7 +55,7 @@ async function savePhone(event) {
   try {
     const agent = await api("/me/phone", { method: "PUT", body: { phone: $("#my-phone").value.trim() || null } });
     $("#my-phone").value = agent.phone || "";
-    result.textContent = agent.phone ? "Saved" : "Cleared";
+    result.textContent = t(agent.phone ? "myPhone.saved" : "myPhone.cleared");
   } catch (err) {
     result.textContent = err.message;
   }
@@ -68,7 +70,7 @@ async function requestForCase(event) {
   const start = $("#callback-start").value;
   const end = $("#callback-end").value;
   if (!start || !end) {
-    error.textContent = "Give the window's start and end.";
+    error.textContent = t("callback.needWindow");
     return;
   }
   // datetime-local is the agent's local time: sent with its offset, stored in UTC.
@@ -77,7 +79,8 @@ async function requestForCase(event) {
   if (phone) body.phone = phone;
   try {
     const created = await api(`/cases/${encodeURIComponent(caseId)}/callbacks`, { method: "POST", body });
-    error.textContent = `Callback ${created.status}: ${created.phone}`;
+    error.textContent = t("callback.created", {
+      status: STATUSES.includes(created.status) ? t(`callback.status.${created.status}`) : created.status, phone: created.phone });
     await refreshCallbacks();
   } catch (err) {
     error.textContent = err.message;

@@ -1,6 +1,7 @@
 // Call cards of the voice channel: direction, time, duration, status, agent, a recording player and the
 // transcript. Kept apart from render.js; like everything in the inbox it only ever sets text.
 import { $, clear, clock, duration, h } from "./dom.js";
+import { t } from "./i18n.js";
 
 function mediaUrl(url) {
   try {
@@ -18,24 +19,24 @@ function seconds(value) {
 export function callCard(call) {
   const media = call.recording_url ? mediaUrl(call.recording_url) : null;
   const segments = call.transcript_segments || [];
-  const title = `${call.direction === "inbound" ? "Incoming call" : "Outgoing call"} · ${call.status}`;
+  const title = `${t(call.direction === "inbound" ? "calls.incoming" : "calls.outgoing")} · ${call.status}`;
   return h("div", { class: "call-card", dataset: { callId: call.call_id } },
     h("div", { class: "event-head" }, h("strong", {}, title), h("span", { class: "muted" }, ` · ${clock(call.started_at)}`)),
     h("dl", {},
-      h("dt", {}, "Duration"), h("dd", {}, duration(call.duration_seconds)),
-      h("dt", {}, "Agent"), h("dd", {}, call.agent || "—"),
-      h("dt", {}, call.direction === "inbound" ? "From" : "To"), h("dd", {}, (call.direction === "inbound" ? call.from : call.to) || "—"),
-      call.missed_call_follow_up ? [h("dt", {}, "Follow-up"), h("dd", {}, `WhatsApp: ${call.missed_call_follow_up}`)] : null),
-    media ? h("audio", { controls: "", preload: "none", src: media }) : h("p", { class: "muted" }, "No recording"),
+      h("dt", {}, t("calls.duration")), h("dd", {}, duration(call.duration_seconds)),
+      h("dt", {}, t("calls.agent")), h("dd", {}, call.agent || "—"),
+      h("dt", {}, t(call.direction === "inbound" ? "calls.from" : "calls.to")), h("dd", {}, (call.direction === "inbound" ? call.from : call.to) || "—"),
+      call.missed_call_follow_up ? [h("dt", {}, t("calls.followUp")), h("dd", {}, t("calls.whatsapp", { status: call.missed_call_follow_up }))] : null),
+    media ? h("audio", { controls: "", preload: "none", src: media }) : h("p", { class: "muted" }, t("calls.noRecording")),
     segments.length
       ? h("ol", { class: "transcript" }, segments.map((s) => h("li", {}, `${seconds(s.start)} ${s.speaker}: ${s.text}`)))
-      : call.transcript ? h("p", { class: "transcript text" }, call.transcript) : h("p", { class: "muted" }, "No transcript"));
+      : call.transcript ? h("p", { class: "transcript text" }, call.transcript) : h("p", { class: "muted" }, t("calls.noTranscript")));
 }
 
 // The side panel's list of the customer's calls (the handoff packet an agent reads before answering).
 export function renderCalls(calls) {
   const body = clear($("#calls-body"));
-  if (!calls.length) body.append(h("p", { class: "muted" }, "No calls"));
+  if (!calls.length) body.append(h("p", { class: "muted" }, t("calls.none")));
   for (const call of calls) body.append(callCard(call));
 }
 

@@ -1,17 +1,18 @@
 // Commitments: the customer's open promises in the side panel (for the next agent), recording one, marking it
 // kept or broken, the due alert, and the supervisors' overdue list. Promise text is set as text, never HTML.
 import { api } from "./api.js";
-import { $, clear, h } from "./dom.js";
+import { $, clear, clock, h } from "./dom.js";
+import { formatNumber, t } from "./i18n.js";
 
-const when = (iso) => new Date(iso).toLocaleString();
+const when = clock;
 
 function row(item, onSettle) {
   const state = item.overdue ? "overdue" : item.state;
   return h("li", { class: `commitment ${state}`, dataset: { id: String(item.id) } },
     h("span", { class: "commitment-text" }, item.text),
-    h("span", { class: "muted" }, ` · ${item.agent_name || "?"} · due ${when(item.due_at)}${item.overdue ? " (overdue)" : ""} `),
-    onSettle ? h("button", { type: "button", class: "kept-btn", onclick: () => onSettle(item, "kept") }, "Kept") : null,
-    onSettle ? h("button", { type: "button", class: "broken-btn", onclick: () => onSettle(item, "broken") }, "Broken") : null);
+    h("span", { class: "muted" }, ` · ${item.agent_name || "?"} · ${t(item.overdue ? "commitments.dueOverdue" : "commitments.dueAt", { when: when(item.due_at) })} `),
+    onSettle ? h("button", { type: "button", class: "kept-btn", onclick: () => onSettle(item, "kept") }, t("commitments.kept")) : null,
+    onSettle ? h("button", { type: "button", class: "broken-btn", onclick: () => onSettle(item, "broken") }, t("commitments.broken")) : null);
 }
 
 // The panel of the case on screen: open promises of all the customer's cases this agent may read.
@@ -33,7 +34,7 @@ export async function showCommitments(view, me, reload) {
   };
   body.append(list.length
     ? h("ul", { id: "commitment-list" }, list.map((item) => row(item, supervises || holds || item.agent_id === me.id ? settle : null)))
-    : h("p", { class: "muted" }, "No open commitments"));
+    : h("p", { class: "muted" }, t("commitments.none")));
   const form = $("#commitment-form");
   form.hidden = !(holds || supervises) || !["bot", "queued", "assigned"].includes(view.case.status);
   form.onsubmit = async (event) => {
@@ -53,9 +54,9 @@ export async function showCommitments(view, me, reload) {
 export function commitmentDue(alert, openCase) {
   const box = $("#commitment-alerts");
   box.hidden = false;
-  const item = h("p", { class: "commitment-alert" }, "Commitment due: ", h("q", {}, alert.text), " ",
-    h("button", { type: "button", onclick: () => openCase(alert.case_id) }, "Open case"), " ",
-    h("button", { type: "button", class: "dismiss-alert", onclick: () => dismiss(item) }, "Dismiss"));
+  const item = h("p", { class: "commitment-alert" }, `${t("alerts.commitmentDue")}: `, h("q", {}, alert.text), " ",
+    h("button", { type: "button", onclick: () => openCase(alert.case_id) }, t("commitments.openCase")), " ",
+    h("button", { type: "button", class: "dismiss-alert", onclick: () => dismiss(item) }, t("commitments.dismiss")));
   box.append(item);
 }
 
@@ -78,7 +79,7 @@ export function renderOverdue(list, openCase) {
   const body = clear($("#overdue-body"));
   for (const item of list || []) {
     body.append(h("tr", {}, h("td", {}, item.customer_name || "—"), h("td", {}, item.text), h("td", {}, item.agent_name || "—"),
-      h("td", {}, when(item.due_at)), h("td", {}, h("button", { type: "button", onclick: () => openCase(item.case_id) }, "Open"))));
+      h("td", {}, when(item.due_at)), h("td", {}, h("button", { type: "button", onclick: () => openCase(item.case_id) }, t("commitments.open")))));
   }
-  $("#overdue-count").textContent = String((list || []).length);
+  $("#overdue-count").textContent = formatNumber((list || []).length);
 }

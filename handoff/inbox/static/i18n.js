@@ -56,6 +56,11 @@ export function onLocaleChange(listener) {
   listeners.push(listener);
 }
 
+// Whether the catalogues name this key (for labels of values the server may add to: a raw value is shown then).
+export function has(key) {
+  return key in messages || key in fallback;
+}
+
 function plural(key, vars) {
   if (typeof vars.count !== "number") return key;
   const form = `${key}.${new Intl.PluralRules(intlTag()).select(vars.count)}`;

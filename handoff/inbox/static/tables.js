@@ -1,6 +1,7 @@
 // Report tables and their CSV downloads. Cells are set as text only; CSV cells are quoted, and text that a
 // spreadsheet would run as a formula (=, +, -, @ at the start, unless it is a number) is prefixed with '.
 import { h } from "./dom.js";
+import { has, t } from "./i18n.js";
 
 export function cellText(value) {
   if (value === null || value === undefined) return "";
@@ -29,9 +30,9 @@ export function download(filename, text) {
 
 // name: the data-table/data-csv key; title: the heading; extra(row): an optional last cell (controls).
 export function table({ name, title, columns, rows, filename, extra }) {
-  const button = h("button", { type: "button", dataset: { csv: name } }, `CSV: ${title}`);
+  const button = h("button", { type: "button", dataset: { csv: name } }, t("table.csv", { title }));
   button.addEventListener("click", () => download(filename || `${name}.csv`, csvText(columns, rows)));
-  const head = h("tr", {}, columns.map((column) => h("th", { scope: "col" }, column)), extra ? h("th", {}, "") : null);
+  const head = h("tr", {}, columns.map((column) => h("th", { scope: "col", dataset: { column } }, has(`column.${column}`) ? t(`column.${column}`) : column)), extra ? h("th", {}, "") : null);
   const body = rows.map((row) => h("tr", {},
     columns.map((column) => h("td", {}, cellText(row[column]))), extra ? extra(row) : null));
   return h("section", { class: "report-table", dataset: { table: name } },

@@ -75,13 +75,11 @@ def test_every_key_the_pages_use_is_in_the_catalogue() -> None:
     assert len(keys) > 100
 
 
-NOT_YET_CONVERTED = {"reports.html", "reports.js", "callbacks.js", "calls.js", "commitments.js", "consent.js",
-                     "routing.js", "tables.js"}  # being moved to the catalogues (issue 15.1): this set only shrinks
 
 
 def test_no_visible_text_is_written_into_the_pages() -> None:
     findings = []
-    for path in [path for path in sources() if path.name not in NOT_YET_CONVERTED]:
+    for path in sources():
         text = path.read_text(encoding="utf-8")
         findings += html_findings(path.name, text) if path.suffix == ".html" else js_findings(path.name, text)
     assert not findings, "text outside the catalogues:\n" + "\n".join(map(str, findings))

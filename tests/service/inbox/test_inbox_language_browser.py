@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -14,10 +16,20 @@ from sqlalchemy import select
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import TimelineEvent
 from tests.service.inbox.support import PASSWORD, create_agent, new_page
-from tests.service.support.stack import Service
+from tests.service.support.processes import free_port
+from tests.service.support.stack import Service, start_service
 from tests.service.support.webchat_client import Visitor
 
 pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def quiet_service(workdir: Path) -> Iterator[Service]:
+    """The inbox service alone (no assistant behind it): the shared one's online agents would take the case."""
+    service = start_service({"RASA_URL": f"http://127.0.0.1:{free_port()}", "BOT_TIMEOUT_SECONDS": "2",
+                             "BOT_RETRIES": "0", "SECRET_KEY": "inbox-language-secret-key-0123456789"}, workdir)
+    yield service
+    service.stop()
 
 
 def customer_writes(service: Service, text: str) -> str:
@@ -45,12 +57,12 @@ def logs_in(page, base_url: str, email: str) -> None:
     page.click("#login-submit")
 
 
-def test_a_mexican_browser_gets_spanish_and_the_english_choice_is_kept(chromium, inbox_service) -> None:
-    base = inbox_service.base_url
+def test_a_mexican_browser_gets_spanish_and_the_english_choice_is_kept(chromium, quiet_service: Service) -> None:
+    base = quiet_service.base_url
     email = f"lupe-{uuid.uuid4().hex[:6]}@example.com"
-    create_agent(inbox_service.database_url, email, role="supervisor", teams="care", name="Lupe")
+    create_agent(quiet_service.database_url, email, role="supervisor", teams="care", name="Lupe")
     words = f"hola, ¿me ayudan con mi pedido? {uuid.uuid4().hex[:6]}"
-    case_id = customer_writes(inbox_service, words)
+    case_id = customer_writes(quiet_service, words)
     dialogs: list[str] = []
     page = new_page(chromium, dialogs, locale="es-MX")
 

@@ -76,6 +76,7 @@ def html_findings(name: str, source: str) -> list[Finding]:
 class Literal:
     start: int
     text: str  # a template literal's static parts, its ${…} as a space
+    end: int
 
 
 def js_literals(source: str) -> list[Literal]:
@@ -101,7 +102,7 @@ def _scan(src: str, i: int, found: list[Literal], until: str | None) -> int:
             j = i + 1
             while src[j] != c:
                 j += 2 if src[j] == "\\" else 1
-            found.append(Literal(i, src[i + 1:j]))
+            found.append(Literal(i, src[i + 1:j], j + 1))
             i, last = j + 1, "x"
             continue
         if c == "`":
@@ -134,7 +135,7 @@ def _template(src: str, i: int, found: list[Literal]) -> int:
         else:
             parts.append(src[j])
             j += 1
-    found.append(Literal(start, "".join(parts)))
+    found.append(Literal(start, "".join(parts), j + 1))
     return j + 1
 
 
@@ -174,6 +175,8 @@ def js_findings(name: str, source: str) -> list[Finding]:
         if EXEMPT.search(lines[line - 1]):
             continue
         before = source[max(0, literal.start - 300):literal.start]
+        if re.match(r"\s*:", source[literal.end:]) and re.search(r"[{,]\s*$", before):
+            continue  # an object's key (a header name, a map's entry): never shown as it is
         into_page = any(sink.search(before) for sink in SINKS) and LETTERS.search(literal.text)
         if into_page or prose(literal.text, before):
             findings.append(Finding(name, line, literal.text))
