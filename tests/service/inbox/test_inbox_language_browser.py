@@ -84,7 +84,9 @@ def test_a_mexican_browser_gets_spanish_and_the_english_choice_is_kept(chromium,
     shown_at = customer_event.locator(".event-head .muted").inner_text()
     assert re.search(r"\d{1,2}/\d{1,2}/\d{2}", shown_at), shown_at  # es-MX: day/month/year
 
-    page.select_option("#locale", "en")
+    with page.expect_response(lambda response: response.url.endswith("/inbox/api/me/locale")) as saved:
+        page.select_option("#locale", "en")
+    assert saved.value.status == 200 and saved.value.json()["locale"] == "en"
     expect(page.locator("#live-state")).to_have_text("live")
     expect(page.locator("#tab-dashboard")).to_have_text("Dashboard")
     expect(page.locator("#case-meta")).to_contain_text("queued")
