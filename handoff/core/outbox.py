@@ -21,6 +21,7 @@ from handoff.store.models import Outbox, TimelineEvent, utcnow
 
 log = structlog.get_logger(__name__)
 SCAN_LIMIT = 500
+UNSENT_COLUMNS = (Outbox.id, Outbox.channel, Outbox.recipient, Outbox.status, Outbox.next_attempt_at, Outbox.updated_at)
 
 
 @dataclass(frozen=True)
@@ -121,20 +122,23 @@ class OutboxWorker:
         while True:
             self._wake.clear()
             async with self.sessions() as session:
-                rows = (await session.execute(
-                    select(Outbox.id, Outbox.channel, Outbox.recipient, Outbox.status, Outbox.next_attempt_at,
-                           Outbox.updated_at)
-                    .where(Outbox.status.in_(("pending", "sending")), Outbox.channel.in_(list(self.senders)))
-                    .order_by(Outbox.id).limit(SCAN_LIMIT)
-                )).all()
+                rows = await self.unsent(session)
             now = utcnow()
             for row in rows:
                 if row.status == "sending" and aware(row.updated_at) < now - self.stale_after:
                     await self._interrupted(row.id)
-            due, next_due = due_rows(list(rows), now)
+            due, next_due = due_rows(rows, now)
             if not due:
                 return next_due
             await asyncio.gather(*(self._attempt(row_id) for row_id in due))
+
+    async def unsent(self, session: AsyncSession) -> list[Any]:
+        """Pending and sending rows of this worker's channels, oldest first (the first SCAN_LIMIT)."""
+        return list((await session.execute(
+            select(*UNSENT_COLUMNS)
+            .where(Outbox.status.in_(("pending", "sending")), Outbox.channel.in_(list(self.senders)))
+            .order_by(Outbox.id).limit(SCAN_LIMIT)
+        )).all())
 
     async def _claim(self, row_id: int) -> Outbox | None:
         """pending → sending, only if nobody else did it first."""

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.core.outbox import OutboxWorker, SendError, SendResult
+from handoff.core.outbox import UNSENT_COLUMNS, OutboxWorker, SendError, SendResult
 from handoff.integrations.deliveries import CHANNEL
 from handoff.integrations.signatures import DELIVERY_HEADER, EVENT_HEADER, HEADER, sign, webhook_secret
 from handoff.integrations.webhooks import WebhookEvents
-from handoff.store.models import Integration
+from handoff.store.models import Integration, Outbox
 
 RETRY_STATUSES = frozenset({408, 425, 429})
 USER_AGENT = "frontdoor-webhooks/1"
@@ -78,6 +79,18 @@ class WebhookSender:
         await self._client.aclose()
 
 
+class WebhookWorker(OutboxWorker):
+    """The outbox worker for webhooks reads only each integration's oldest unsent delivery: however many pile up
+    behind a receiver that is down, the other integrations' deliveries are never out of its view."""
+
+    async def unsent(self, session: AsyncSession) -> list[Any]:
+        heads = (select(func.min(Outbox.id)).where(Outbox.channel == CHANNEL,
+                                                   Outbox.status.in_(("pending", "sending")))
+                 .group_by(Outbox.recipient))
+        return list((await session.execute(select(*UNSENT_COLUMNS).where(Outbox.id.in_(heads))
+                                           .order_by(Outbox.id))).all())
+
+
 @dataclass
 class Webhooks:
     """The process's webhooks: the listener the event bus is given and the worker that sends what it staged."""
@@ -91,7 +104,7 @@ class Webhooks:
     def build(cls, sessions: async_sessionmaker[AsyncSession], service_key: bytes, *, max_attempts: int,
               backoff: float, backoff_max: float, timeout: float) -> Webhooks:
         sender = WebhookSender(sessions, service_key, timeout=timeout)
-        worker = OutboxWorker(sessions, {CHANNEL: sender}, max_attempts=max_attempts, backoff=backoff,
+        worker = WebhookWorker(sessions, {CHANNEL: sender}, max_attempts=max_attempts, backoff=backoff,
                               backoff_max=backoff_max, stale_after=max(300.0, 3 * timeout))
         return cls(sender, worker, WebhookEvents(sessions, worker.wake))
 

@@ -1,0 +1,99 @@
+"""The webhook worker on SQLite and PostgreSQL: a receiver that is down holds back only its own integration's
+deliveries, however many pile up (more than the outbox's scan); a revoked integration's queue fails unsent."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import insert, select, update
+
+from handoff.core.customers import resolve_customer
+from handoff.core.outbox import SCAN_LIMIT
+from handoff.integrations.deliveries import CHANNEL
+from handoff.integrations.registry import Integrations
+from handoff.integrations.webhook_delivery import Webhooks
+from handoff.integrations.webhooks import webhook_body
+from handoff.store.models import Outbox, utcnow
+from tests.service.support.merging import Sessions, case_with_events
+from tests.service.support.processes import free_port
+from tests.service.support.webhook_receiver import WebhookReceiver
+
+KEY = b"worker-tests-secret-key-0123456789"
+
+
+@dataclass
+class Setup:
+    sessions: Sessions
+    registry: Integrations
+    webhooks: Webhooks
+    case_id: str
+    receiver: WebhookReceiver
+
+
+@pytest.fixture
+async def setup(sessions: Sessions) -> AsyncIterator[Setup]:
+    async with sessions() as session, session.begin():
+        customer = await resolve_customer(session, "webchat", "visitor-w")
+        case = await case_with_events(session, customer, "webchat", "assigned", team="care")
+    receiver = WebhookReceiver().start()
+    webhooks = Webhooks.build(sessions, KEY, max_attempts=5, backoff=3600, backoff_max=3600, timeout=5)
+    yield Setup(sessions, Integrations(sessions, KEY), webhooks, case.id, receiver)
+    await webhooks.stop()
+    receiver.stop()
+
+
+async def stage(setup: Setup, integration_id: str, count: int) -> None:
+    """`count` deliveries for the integration, as the listener stages them (one insert here, for speed)."""
+    rows = [{"case_id": setup.case_id, "channel": CHANNEL, "recipient": integration_id, "status": "pending",
+             "attempts": 0, "next_attempt_at": utcnow(), "created_at": utcnow(), "updated_at": utcnow(),
+             "payload": {"kind": "webhook", "event": "case.assigned",
+                         "body": webhook_body(f"d{integration_id[:6]}{n}", integration_id, "case.assigned", utcnow(),
+                                              {"n": n})}}
+            for n in range(count)]
+    async with setup.sessions() as session, session.begin():
+        await session.execute(insert(Outbox), rows)
+
+
+async def statuses(setup: Setup, integration_id: str) -> list[tuple[str, int]]:
+    async with setup.sessions() as session:
+        rows = await session.execute(select(Outbox.status, Outbox.attempts).where(Outbox.recipient == integration_id)
+                                     .order_by(Outbox.id))
+        return [(row.status, row.attempts) for row in rows]
+
+
+async def test_a_receiver_that_is_down_holds_back_only_its_own_deliveries(setup: Setup) -> None:
+    down = await setup.registry.create("cli", "Down", ["webhooks"], f"http://127.0.0.1:{free_port()}/hooks")
+    up = await setup.registry.create("cli", "Up", ["webhooks"], setup.receiver.url)
+    await stage(setup, down.integration["id"], SCAN_LIMIT + 100)  # more than one scan of the outbox holds
+    await stage(setup, up.integration["id"], 2)
+    await setup.webhooks.worker.drain()
+    assert len(setup.receiver.bodies()) == 2
+    assert [b'"n":0' in item.body for item in setup.receiver.bodies()] == [True, False]  # in order
+    assert await statuses(setup, up.integration["id"]) == [("sent", 1), ("sent", 1)]
+    held = await statuses(setup, down.integration["id"])
+    assert held[0] == ("pending", 1) and set(held[1:]) == {("pending", 0)}  # the head waits for its backoff
+    async with setup.sessions() as session:
+        error = await session.scalar(select(Outbox.last_error).where(Outbox.recipient == down.integration["id"])
+                                     .order_by(Outbox.id).limit(1))
+    assert error is not None and "could not be reached" in error
+
+
+async def test_a_revoked_integrations_queue_fails_unsent_and_a_4xx_is_not_retried(setup: Setup) -> None:
+    gone = await setup.registry.create("cli", "Gone", ["webhooks"], setup.receiver.url)
+    await stage(setup, gone.integration["id"], 3)
+    await setup.registry.revoke("cli", gone.integration["id"])
+    await setup.webhooks.worker.drain()
+    assert await statuses(setup, gone.integration["id"]) == [("failed", 1)] * 3 and setup.receiver.bodies() == []
+
+    setup.receiver.status = 410
+    refusing = await setup.registry.create("cli", "Refusing", ["webhooks"], setup.receiver.url)
+    await stage(setup, refusing.integration["id"], 2)
+    await setup.webhooks.worker.drain()
+    assert await statuses(setup, refusing.integration["id"]) == [("failed", 1), ("failed", 1)]
+    assert len(setup.receiver.bodies()) == 2  # each once, the second after the first failed
+    async with setup.sessions() as session, session.begin():
+        await session.execute(update(Outbox).values(status="pending", next_attempt_at=utcnow()))
+    setup.receiver.status = 200  # (a failed delivery stays failed; here the rows are made pending by hand)
+    await setup.webhooks.worker.drain()
+    assert len(setup.receiver.bodies()) == 4  # the revoked integration's rows still go nowhere
