@@ -55,6 +55,17 @@ class NewIntegration(BaseModel):
     webhook_events: list[str] = Field(default_factory=list, max_length=10)
 
 
+class Webhook(BaseModel):
+    webhook_url: str | None = Field(None, max_length=URL_MAX)
+    webhook_events: list[str] = Field(default_factory=list, max_length=10)
+
+
+class RotatedSecret(BaseModel):
+    """The integration's new webhook signing secret: shown only now."""
+
+    webhook_secret: str
+
+
 class CreatedIntegration(BaseModel):
     """The new integration with its token and (when it has a webhook URL) its signing secret: shown only now."""
 
@@ -96,3 +107,19 @@ async def delivery_log(_admin: Admin, sessions: SessionsDep, before: BeforeId = 
     """Webhook deliveries, newest first, of one integration or all (50 a page; `before` the last id seen)."""
     async with sessions() as session:
         return await deliveries(session, integration_id, before=before)
+
+
+@router.put("/api/integrations/{integration_id}/webhook", response_model=IntegrationView,
+            responses={**TOO_LARGE, **errors(400, 401, 403, 404, 409)})
+async def set_webhook(integration_id: IntegrationId, body: Webhook, admin: Admin,
+                      integrations: IntegrationsDep) -> dict[str, Any]:
+    """Where its webhooks go and for which events (no URL: none); needs the webhooks scope."""
+    return await run(integrations.set_webhook(admin.actor, integration_id, body.webhook_url, body.webhook_events),
+                     "webhook_events")
+
+
+@router.post("/api/integrations/{integration_id}/secret", response_model=RotatedSecret,
+             responses=errors(401, 403, 404, 409))
+async def rotate_secret(integration_id: IntegrationId, admin: Admin, integrations: IntegrationsDep) -> RotatedSecret:
+    """A new webhook signing secret, shown once; the old one signs nothing from now on."""
+    return RotatedSecret(webhook_secret=await run(integrations.rotate_secret(admin.actor, integration_id)))

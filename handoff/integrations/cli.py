@@ -28,6 +28,12 @@ def add_commands(commands: Any) -> None:
     create.add_argument("--events", default="", help=f"comma-separated (default all): {','.join(EVENTS)}")
     listing = sub.add_parser("list", help="every integration, revoked ones too (never a token)")
     listing.add_argument("--json", action="store_true", help="one JSON array instead of lines")
+    webhook = sub.add_parser("webhook", help="set (or, without --url, remove) an integration's webhook")
+    webhook.add_argument("integration_id")
+    webhook.add_argument("--url", default=None, help="where its webhooks go (needs the webhooks scope)")
+    webhook.add_argument("--events", default="", help=f"comma-separated (default all): {','.join(EVENTS)}")
+    rotate = sub.add_parser("rotate-secret", help="a new webhook signing secret, printed once")
+    rotate.add_argument("integration_id")
     revoke = sub.add_parser("revoke", help="refuse an integration's token from now on and stop its webhooks")
     revoke.add_argument("integration_id")
 
@@ -67,6 +73,16 @@ def run_integrations_command(settings: Settings, args: argparse.Namespace) -> in
                 state = f"revoked {row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "active"
                 print(f"{row['id']}  {row['name']}  {','.join(row['scopes'])}  {row['token_hint']}…  {state}"
                       + (f"  webhooks {row['webhook_url']}" if row["webhook_url"] else ""))
+            return 0
+        if args.integrations_command == "webhook":
+            changed = run_with(settings, lambda registry: registry.set_webhook(
+                "cli", args.integration_id, args.url, split(args.events)))
+            print(f"webhooks of {changed['name']} to {changed['webhook_url']} for {','.join(changed['webhook_events'])}"
+                  if changed["webhook_url"] else f"{changed['name']} gets no webhooks")
+            return 0
+        if args.integrations_command == "rotate-secret":
+            secret = run_with(settings, lambda registry: registry.rotate_secret("cli", args.integration_id))
+            print(f"webhook signing secret (shown only now): {secret}")
             return 0
         revoked = run_with(settings, lambda registry: registry.revoke("cli", args.integration_id))
         print(f"revoked integration {revoked['name']} ({revoked['id']})")

@@ -88,6 +88,36 @@ class Integrations:
                 await audit.record(session, actor, "revoke_integration", integration_id=row.id)
             return listed(row)
 
+    async def set_webhook(self, actor: str, integration_id: str, webhook_url: str | None,
+                          webhook_events: Sequence[str] = ()) -> dict[str, Any]:
+        """A new URL and events (none: no webhooks); deliveries already queued go to the URL of their attempt."""
+        async with self.sessions() as session, session.begin():
+            row = await self._live(session, integration_id)
+            url, events = checked_webhook(webhook_url, webhook_events, row.scopes)
+            row.webhook_url, row.webhook_events = url, events
+            await audit.record(session, actor, "integration_webhook", integration_id=row.id, webhook_url=url,
+                               webhook_events=events)
+            return listed(row)
+
+    async def rotate_secret(self, actor: str, integration_id: str) -> str:
+        """A new webhook signing secret (shown once); every delivery from now on is signed with it."""
+        async with self.sessions() as session, session.begin():
+            row = await self._live(session, integration_id)
+            if not row.webhook_url:
+                raise IntegrationError(409, "the integration has no webhook URL")
+            row.secret_generation += 1
+            await audit.record(session, actor, "integration_secret", integration_id=row.id,
+                               generation=row.secret_generation)
+            return self.secret_of(row)
+
+    async def _live(self, session: AsyncSession, integration_id: str) -> Integration:
+        row = await session.get(Integration, integration_id, with_for_update=True)
+        if row is None:
+            raise IntegrationError(404, "no such integration")
+        if row.revoked_at is not None:
+            raise IntegrationError(409, "the integration was revoked")
+        return row
+
     async def caller(self, token: str) -> Caller | None:
         """The live integration holding this token, else None (unknown, malformed or revoked)."""
         if not looks_like_token(token):

@@ -103,6 +103,11 @@ def test_the_cli_prints_the_token_once_lists_and_revokes(database_url: str) -> N
     assert listed.returncode == 0 and "Shop" in listed.stdout and "webhooks,notifications:send" in listed.stdout
     assert token.group(1) not in listed.stdout and secret.group(1) not in listed.stdout and "active" in listed.stdout
     integration_id = listed.stdout.split()[0]
+    hooked = cli(database_url, "webhook", integration_id, "--url", "https://shop.example.com/v2")
+    assert hooked.returncode == 0 and "to https://shop.example.com/v2 for case.handed_off," in hooked.stdout
+    rotated = cli(database_url, "rotate-secret", integration_id)
+    new_secret = re.search(r"webhook signing secret \(shown only now\): (whsec_[0-9a-f]{64})", rotated.stdout)
+    assert new_secret and new_secret.group(1) != secret.group(1)
     assert cli(database_url, "revoke", integration_id).returncode == 0
     assert "revoked" in cli(database_url, "list").stdout
     refused = cli(database_url, "create", "--name", "Bad", "--scopes", "contacts:read")
@@ -165,5 +170,16 @@ async def test_admins_create_list_and_revoke_and_require_scope_answers_401_and_4
         revoked = await admin.post(f"/integrations/{integration['id']}/revoke")
         assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
         assert (await other_system.get("/api/v1/integrations/me", headers=bearer(token))).status_code == 401
+    crm = hooked.json()["integration"]["id"]
+    moved = await admin.http.put(f"/inbox/api/integrations/{crm}/webhook", headers={"X-CSRF-Token": admin.csrf},
+                                 json={"webhook_url": "https://crm.example.com/v2",
+                                       "webhook_events": ["case.resolved"]})
+    assert moved.status_code == 200 and moved.json()["webhook_events"] == ["case.resolved"]
+    refused = await admin.http.put(f"/inbox/api/integrations/{integration['id']}/webhook",  # revoked
+                                   headers={"X-CSRF-Token": admin.csrf}, json={"webhook_url": None})
+    assert refused.status_code == 409
+    rotated = await admin.post(f"/integrations/{crm}/secret")
+    assert rotated.status_code == 200 and rotated.json()["webhook_secret"] != hooked.json()["webhook_secret"]
+    assert (await supervisor.post(f"/integrations/{crm}/secret")).status_code == 403
     assert (await admin.post("/integrations/nosuchone/revoke")).status_code == 404
     assert (await supervisor.post(f"/integrations/{integration['id']}/revoke")).status_code == 403

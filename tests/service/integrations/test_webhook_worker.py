@@ -2,6 +2,7 @@
 deliveries, however many pile up (more than the outbox's scan); a revoked integration's queue fails unsent."""
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ from handoff.core.customers import resolve_customer
 from handoff.core.outbox import SCAN_LIMIT
 from handoff.integrations.deliveries import CHANNEL
 from handoff.integrations.registry import Integrations
+from handoff.integrations.signatures import verify
+from handoff.integrations.tokens import IntegrationError
 from handoff.integrations.webhook_delivery import Webhooks
 from handoff.integrations.webhooks import webhook_body
 from handoff.store.models import Outbox, utcnow
@@ -97,3 +100,35 @@ async def test_a_revoked_integrations_queue_fails_unsent_and_a_4xx_is_not_retrie
     setup.receiver.status = 200  # (a failed delivery stays failed; here the rows are made pending by hand)
     await setup.webhooks.worker.drain()
     assert len(setup.receiver.bodies()) == 4  # the revoked integration's rows still go nowhere
+
+
+async def test_a_rotated_secret_signs_from_then_on_and_a_new_url_gets_what_is_sent_after(setup: Setup) -> None:
+    made = await setup.registry.create("cli", "CRM", ["webhooks"], setup.receiver.url, ["case.assigned"])
+    integration_id, old = made.integration["id"], made.webhook_secret
+    assert old is not None
+    new = await setup.registry.rotate_secret("cli", integration_id)
+    assert new != old and new.startswith("whsec_")
+    await stage(setup, integration_id, 1)
+    await setup.webhooks.worker.drain()
+    (item,) = setup.receiver.bodies()
+    header = item.headers["X-Frontdoor-Signature"]
+    assert verify(header, item.body, new, time.time()) and not verify(header, item.body, old, time.time())
+
+    other = WebhookReceiver().start()
+    try:
+        changed = await setup.registry.set_webhook("cli", integration_id, other.url, [])
+        assert changed["webhook_url"] == other.url and len(changed["webhook_events"]) == 5  # none named: all
+        await stage(setup, integration_id, 1)
+        await setup.webhooks.worker.drain()
+        assert len(other.bodies()) == 1 and len(setup.receiver.bodies()) == 1
+    finally:
+        other.stop()
+    off = await setup.registry.set_webhook("cli", integration_id, None, [])
+    assert off["webhook_url"] is None and off["webhook_events"] == []
+    with pytest.raises(IntegrationError) as refused:
+        await setup.registry.rotate_secret("cli", integration_id)
+    assert refused.value.status == 409
+    await setup.registry.revoke("cli", integration_id)
+    with pytest.raises(IntegrationError) as revoked:
+        await setup.registry.set_webhook("cli", integration_id, setup.receiver.url, [])
+    assert revoked.value.status == 409
