@@ -98,5 +98,6 @@ bench: setup train
 	$(PY) bench/whatsapp_ingest.py
 	$(PY) bench/routing.py
 	$(PY) bench/dashboard.py
+	$(PY) bench/staffing.py
 	$(PY) bench/customer_lookup.py
 	$(PY) bench/search.py

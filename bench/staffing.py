@@ -6,13 +6,15 @@ Cases arrive on webchat, WhatsApp and voice for four teams, more by day than by 
 abandoned. 60 agents go online and offline twice a day (the presence history). Seeded with executemany
 in chunks of 5,000 rows (bench/databases.bulk_insert), then ANALYZE on PostgreSQL. Prints the median and p95 of
 several runs of the report for the whole 90 days at 15- and 30-minute intervals, and with the response model and
-JSON encoding the endpoint adds. Target: under 2 s on PostgreSQL.
+JSON encoding the endpoint adds: wall time, and CPU time (this process and the PostgreSQL backend that ran the
+reads), which a machine shared with other work does not inflate. Target: under 2 s on PostgreSQL.
 Run with the service environment: `.venv/bin/python bench/staffing.py [--cases 100000] [--runs 7] [--sqlite-only]`.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -20,6 +22,8 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -92,25 +96,41 @@ def rows(cases: int, seed: int = 16) -> list[tuple[type, list[dict]]]:
     return [(Customer, customers), (Case, case_rows), (Handoff, handoffs), (Agent, agents), (PresenceChange, history)]
 
 
-async def timed(url: str, runs: int, interval: int, encode: bool) -> tuple[list[float], int]:
-    """Seconds of each run of the report for the 90 days, and how many intervals it returned."""
+def backend_cpu(pid: int | None) -> float:
+    """CPU seconds a local PostgreSQL backend has used (utime + stime from /proc), 0 without one."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def timed(url: str, runs: int, interval: int, encode: bool) -> tuple[list[float], list[float], int]:
+    """Wall and CPU seconds (this process, plus the PostgreSQL backend that ran the reads) of each run of the
+    report for the 90 days, and how many intervals it returned."""
     engine = create_engine(url)
-    samples, count = [], 0
+    walls, cpus, count = [], [], 0
     for _ in range(runs):
         async with session_factory(engine)() as session:
-            began = time.perf_counter()
+            pid = (await session.scalar(text("SELECT pg_backend_pid()"))) if url.startswith("postgresql") else None
+            await session.rollback()
+            began, cpu, server = time.perf_counter(), time.process_time(), backend_cpu(pid)
             report = await staffing_report(session, OPERATIONS, StaffingQuery(START, END, interval))
             if encode:
                 StaffingReport.model_validate(report).model_dump_json()
-            samples.append(time.perf_counter() - began)
+            walls.append(time.perf_counter() - began)
+            cpus.append(time.process_time() - cpu + backend_cpu(pid) - server)
             count = len(report["intervals"])
     await engine.dispose()
-    return samples, count
+    return walls, cpus, count
 
 
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def met(samples: list[float]) -> str:
+    return "met" if statistics.median(samples) < TARGET_S and p95(samples) < TARGET_S else "NOT met"
 
 
 async def measure(name: str, make_url: UrlFor, cases: int, runs: int) -> None:
@@ -121,14 +141,13 @@ async def measure(name: str, make_url: UrlFor, cases: int, runs: int) -> None:
     await bulk_insert(url, batches, analyze=url.startswith("postgresql"))
     print(f"staffing {name}: seeded {cases} cases, {len(batches[2][1])} transitions, {len(batches[4][1])} presence"
           f" changes in {time.perf_counter() - began:.1f} s", flush=True)
-    for interval, encode in ((15, False), (30, False), (15, True)):
-        samples, count = await timed(url, runs, interval, encode)
-        median = statistics.median(samples)
+    for interval, encode in ((15, False), (30, False), (15, True), (30, True)):
+        walls, cpus, count = await timed(url, runs, interval, encode)
         what = f"{interval}-minute intervals" + (" + response model and JSON" if encode else "")
-        verdict = (f"; target < {TARGET_S:g} s: {'met' if median < TARGET_S and p95(samples) < TARGET_S else 'NOT met'}"
-                   if name == "postgresql" else "")
-        print(f"staffing {name}: {DAYS} days, {what}: median {median:.3f} s, p95 {p95(samples):.3f} s "
-              f"({runs} runs, {count} intervals){verdict}", flush=True)
+        verdict = f"; target < {TARGET_S:g} s: wall {met(walls)}, CPU {met(cpus)}" if name == "postgresql" else ""
+        print(f"staffing {name}: {DAYS} days, {what}: wall median {statistics.median(walls):.3f} s, p95 "
+              f"{p95(walls):.3f} s; CPU median {statistics.median(cpus):.3f} s, p95 {p95(cpus):.3f} s ({runs} runs, "
+              f"{count} intervals, load average {os.getloadavg()[0]:.1f}){verdict}", flush=True)
 
 
 async def main() -> int:

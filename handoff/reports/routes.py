@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -18,6 +18,7 @@ from handoff.reports import nlu_export, nlu_samples, transitions
 from handoff.reports.audit_export import export_case, render_html
 from handoff.reports.loader import dashboard
 from handoff.reports.schemas import CaseExport, KpiReport, NluSample, ReviewedTransition, StaffingReport, Transition
+from handoff.reports.staffing import INTERVALS
 from handoff.reports.staffing_loader import StaffingQuery, staffing_report
 from handoff.settings import REPO_ROOT
 from handoff.web.body_limit import TOO_LARGE
@@ -68,10 +69,12 @@ STAFFING_DAYS = 92  # a quarter of 15-minute intervals at most
 
 @router.get("/api/reports/staffing", response_model=StaffingReport, responses=errors(401, 403))
 async def staffing(start: Day, end: Day, principal: Supervisor, operations: OperationsDep, sessions: SessionsDep,
-                   interval_minutes: Annotated[Literal[15, 30, 60], Query()] = 30, channel: Name = None,
-                   team: Name = None) -> dict[str, Any]:
+                   interval_minutes: Annotated[int, Query(description="15, 30 or 60")] = 30, channel: Name = None,
+                   team: Name = None) -> Response:
     """Contacts offered, handle time, agents required by Erlang C and agents online per interval of local days
     start..end inclusive, and the seasonal forecast of the week after (README: Staffing)."""
+    if interval_minutes not in INTERVALS:
+        raise invalid(("query", "interval_minutes"), "must be 15, 30 or 60", interval_minutes)
     if end < start or (end - start).days >= STAFFING_DAYS:
         raise invalid(("query", "end"), f"end must be on or after start, at most {STAFFING_DAYS} days in all",
                       end.isoformat())
@@ -79,7 +82,9 @@ async def staffing(start: Day, end: Day, principal: Supervisor, operations: Oper
                            local_day_start(end + timedelta(days=1), operations.timezone), interval_minutes,
                            channel or None, team)
     async with sessions() as session:
-        return await staffing_report(session, operations, wanted)
+        report = await staffing_report(session, operations, wanted)
+    # Up to 100,000 intervals: checked and encoded once by the model (FastAPI would validate, convert, then dump).
+    return Response(StaffingReport.model_validate(report).model_dump_json(), media_type="application/json")
 
 
 @router.get("/api/transitions", response_model=list[Transition], responses=errors(401, 403))

@@ -4,6 +4,7 @@ import { api } from "./api.js";
 import { $, clear, h } from "./dom.js";
 import { bars, trend } from "./charts.js";
 import { table } from "./tables.js";
+import { mountStaffing } from "./staffing.js";
 import { formatDate, formatDuration, formatNumber, formatPercent, t } from "./i18n.js";
 import { renderService } from "./service.js";
 
@@ -95,6 +96,7 @@ export function mountDashboard() {
     event.preventDefault();
     loadDashboard();
   });
+  mountStaffing();
 }
 
 export async function openDashboard() {

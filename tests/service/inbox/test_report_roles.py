@@ -17,6 +17,7 @@ TODAY = date.today()
 WINDOW = f"start={(TODAY - timedelta(days=1)).isoformat()}&end={(TODAY + timedelta(days=1)).isoformat()}"
 ENDPOINTS = [  # (method, path, body, roles allowed)
     ("GET", f"/reports/kpis?{WINDOW}", None, {"supervisor", "admin"}),
+    ("GET", f"/reports/staffing?{WINDOW}&interval_minutes=15", None, {"supervisor", "admin"}),
     ("GET", "/transitions", None, {"supervisor", "admin"}),
     ("POST", "/transitions/999999/review", {"tag": "correct"}, {"supervisor", "admin"}),
     ("GET", "/cases/CASE/export.json", None, {"supervisor", "admin"}),
