@@ -26,11 +26,13 @@ function stateOf(row) {
 function integrationRow(row) {
   const revoke = row.revoked_at ? "" : h("button", { type: "button", dataset: { revoke: row.id },
     onclick: () => revokeIntegration(row) }, t("integrations.revoke"));
+  const rotate = row.revoked_at || !row.webhook_url ? "" : h("button", { type: "button", dataset: { rotate: row.id },
+    onclick: () => rotateSecret(row) }, t("integrations.rotate"));
   const webhook = row.webhook_url ? [h("code", {}, row.webhook_url), h("br"), row.webhook_events.join(", ")] : "–";
   return h("tr", { dataset: { integration: row.id }, class: row.revoked_at ? "muted" : "" },
     h("td", {}, row.name), h("td", {}, row.scopes.join(", ")), h("td", {}, h("code", {}, `${row.token_hint}…`)),
     h("td", {}, webhook), h("td", {}, stateOf(row)), h("td", {}, row.last_used_at ? clock(row.last_used_at) : "–"),
-    h("td", {}, revoke));
+    h("td", {}, rotate, " ", revoke));
 }
 
 async function loadIntegrations() {
@@ -54,6 +56,25 @@ async function revokeIntegration(row) {
   }
 }
 
+function showOnce(token, secret) {
+  $("#integration-token").textContent = token || "";
+  $("#integration-token-line").hidden = !token;
+  $("#integration-secret").textContent = secret || "";
+  $("#integration-secret-line").hidden = !secret;
+  $("#integration-created").hidden = false;
+}
+
+async function rotateSecret(row) {
+  if (!window.confirm(t("integrations.confirmRotate", { name: row.name }))) return;
+  $("#integrations-error").textContent = "";
+  try {
+    const rotated = await api(`/integrations/${encodeURIComponent(row.id)}/secret`, { method: "POST" });
+    showOnce(null, rotated.webhook_secret);
+  } catch (err) {
+    $("#integrations-error").textContent = err.message;
+  }
+}
+
 async function createIntegration(event) {
   event.preventDefault();
   $("#integration-form-error").textContent = "";
@@ -61,10 +82,7 @@ async function createIntegration(event) {
     webhook_url: $("#integration-url").value.trim() || null, webhook_events: checked("event") };
   try {
     const created = await api("/integrations", { method: "POST", body });
-    $("#integration-token").textContent = created.token;
-    $("#integration-secret").textContent = created.webhook_secret || "";
-    $("#integration-secret-line").hidden = !created.webhook_secret;
-    $("#integration-created").hidden = false;
+    showOnce(created.token, created.webhook_secret);
     $("#integration-form").querySelectorAll("input").forEach((input) => {
       if (input.type === "checkbox") input.checked = false; else input.value = "";
     });

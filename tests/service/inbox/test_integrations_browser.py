@@ -82,6 +82,11 @@ def test_an_admin_creates_watches_the_delivery_log_and_revokes_an_integration(ch
     assert any(b"case.handed_off" in item.body for item in bodies) and all(b"necesito" not in item.body
                                                                            for item in bodies)
 
+    first_secret = page.locator("#integration-secret").text_content()
+    row.locator("button[data-rotate]").click()  # a new webhook secret, shown once, without a token
+    expect(page.locator("#integration-secret")).not_to_have_text(first_secret or "")
+    expect(page.locator("#integration-secret")).to_have_text(re.compile(r"^whsec_[0-9a-f]{64}$"))
+    expect(page.locator("#integration-token-line")).to_be_hidden()
     row.locator("button[data-revoke]").click()
     expect(row).to_contain_text("Revoked")
     expect(row.locator("button[data-revoke]")).to_have_count(0)
