@@ -12,7 +12,7 @@ import { commitmentDue, mountCommitmentAlerts, renderOverdue, showCommitments } 
 import { renderConsent } from "./consent.js";
 import { mountAlerts, notify } from "./alerts.js";
 import { tickSla } from "./sla.js";
-import { LOCALES, currentLocale, onLocaleChange, setLocale, t } from "./i18n.js";
+import { LOCALES, currentLocale, label, onLocaleChange, setLocale, t } from "./i18n.js";
 import { mountSearch } from "./search.js";
 
 const state = { me: null, socket: null, caseId: null, view: null, queue: [], mine: [], refreshTimer: null, seenMine: null,
@@ -230,7 +230,7 @@ async function reloadCase() {
   $("#side").hidden = false;
   const c = view.case;
   $("#case-title").textContent = customerLabel(c.customer_name, c.customer_handle);
-  $("#case-meta").textContent = [t(`status.${c.status}`), c.team || t("case.noTeam"), c.channel,
+  $("#case-meta").textContent = [label("status", c.status), c.team || t("case.noTeam"), c.channel,
     (c.language || "?").toUpperCase(), c.assignee_name].filter(Boolean).join(" · ");
   $("#case").dataset.status = c.status;
   const timeline = clear($("#timeline"));

@@ -61,6 +61,12 @@ export function has(key) {
   return key in messages || key in fallback;
 }
 
+// A value the server names (a status, a kind) in the agent's words: prefix.value, or the value itself when the
+// catalogues do not know it yet.
+export function label(prefix, value) {
+  return has(`${prefix}.${value}`) ? t(`${prefix}.${value}`) : String(value ?? "");
+}
+
 function plural(key, vars) {
   if (typeof vars.count !== "number") return key;
   const form = `${key}.${new Intl.PluralRules(intlTag()).select(vars.count)}`;

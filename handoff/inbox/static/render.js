@@ -3,7 +3,7 @@ import { $, clear, clock, duration, h, sinceSeconds } from "./dom.js";
 import { dayTime, overflowText, routingText } from "./routing.js";
 import { channelIcon, hue, initials } from "./icons.js";
 import { slaChip } from "./sla.js";
-import { formatNumber, formatPercent, t } from "./i18n.js";
+import { formatNumber, formatPercent, label, t } from "./i18n.js";
 
 const ACTORS = ["customer", "bot", "system"];
 
@@ -36,7 +36,7 @@ export function caseItem(summary, selectedId, onOpen) {
       unread ? h("span", { class: "unread", title: t("list.unread", { count: unread }) }, formatNumber(unread),
         h("span", { class: "visually-hidden" }, ` ${t("list.unreadWord", { count: unread })}`)) : null),
     h("span", { class: "tags" },
-      h("span", { class: "tag" }, summary.reason || t(`status.${summary.status}`)),
+      h("span", { class: "tag" }, summary.reason || label("status", summary.status)),
       h("span", { class: "tag channel" }, channelIcon(summary.channel), summary.channel),
       h("span", { class: "tag" }, (summary.language || "?").toUpperCase()),
       h("span", { class: "tag" }, summary.team || ""),
@@ -154,7 +154,7 @@ export function renderCustomer(customer, currentCase = null, actions = {}) {
     h("p", {}, h("strong", {}, customer.name || customer.handle || t("customer.unknownName")),
       customer.name && customer.handle ? ` · ${customer.handle}` : "", ` · ${(customer.language || "?").toUpperCase()}`),
     h("h4", {}, t("customer.identities")),
-    h("ul", {}, customer.identities.map((i) => h("li", {}, `${i.kind}: ${i.value}${i.verified ? " ✓" : ""}`))),
+    h("ul", {}, customer.identities.map((i) => h("li", {}, `${label("identity", i.kind)}: ${i.value}${i.verified ? " ✓" : ""}`))),
     h("h4", {}, t("customer.facts")),
     h("ul", {}, Object.entries(customer.facts || {}).map(([k, v]) => h("li", {}, `${k}: ${v}`))),
     suggestions.length ? h("h4", {}, t("customer.maybeSame")) : null,
@@ -164,7 +164,7 @@ export function renderCustomer(customer, currentCase = null, actions = {}) {
       h("button", { type: "button", class: "dismiss-btn", onclick: () => actions.onDismiss && actions.onDismiss(s) }, t("customer.notSame"))))) : null,
     h("h4", {}, t("customer.earlierCases")),
     customer.earlier_cases.length
-      ? h("ul", {}, customer.earlier_cases.map((c) => h("li", {}, `${clock(c.created_at)} · ${c.channel} · ${t(`status.${c.status}`)}${c.disposition ? ` (${c.disposition})` : ""} `,
+      ? h("ul", {}, customer.earlier_cases.map((c) => h("li", {}, `${clock(c.created_at)} · ${c.channel} · ${label("status", c.status)}${c.disposition ? ` (${c.disposition})` : ""} `,
         caseOpen && OPEN.includes(c.status)
           ? h("button", { type: "button", class: "merge-case-btn", onclick: () => actions.onMergeCase && actions.onMergeCase(c) }, t("customer.mergeCase"))
           : null)))

@@ -35,7 +35,7 @@ def test_a_customer_who_hides_their_number_is_shown_by_username_and_answered_wit
     expect(case_item.locator(".who")).to_have_text("Sofia Rojas (@sofi.rojas)")
     case_item.click()
     expect(inbox.locator("#case-title")).to_have_text("Sofia Rojas (@sofi.rojas)")
-    expect(inbox.locator("#customer-body")).to_contain_text(f"whatsapp_bsuid: {BSUID} ✓")
+    expect(inbox.locator("#customer-body")).to_contain_text(f"WhatsApp user id: {BSUID} ✓")
     expect(inbox.locator("#reply-channel")).to_have_value("whatsapp")
     graph.wait_for(lambda: any(body.get("recipient") == BSUID for body in graph.sends()),
                    what="the assistant's answers to the business-scoped id")
