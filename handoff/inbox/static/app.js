@@ -154,8 +154,10 @@ function connect() {
     const onScreen = data.case_id === state.caseId;
     if (onScreen) appendEvent(data.event);
     const customerWrote = data.event && data.event.actor === "customer" && data.event.kind === "message";
+    // Off screen, a case_event reaches this agent as the case's assignee; on screen, only their own case alerts.
+    const theirs = !onScreen || state.mine.some((c) => c.id === data.case_id);
     if (customerWrote && onScreen && !document.hidden) markRead(data.case_id);
-    else if (customerWrote) replyAlert(data.case_id, data.event);
+    else if (customerWrote && theirs) replyAlert(data.case_id, data.event);
     else scheduleRefresh();
   });
   socket.on("panel_changed", () => { if (!$("#supervisor").hidden) refreshSupervisor(); });

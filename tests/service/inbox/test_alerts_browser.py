@@ -85,6 +85,11 @@ def test_a_new_case_and_a_reply_notify_the_agent_who_turned_alerts_on(chromium, 
     expect(inbox.locator("#timeline .event.actor-customer .text").last).to_have_text("gracias")
     inbox.wait_for_timeout(500)
     assert len(notes(inbox)) == count
+    inbox.evaluate("Object.defineProperty(document, 'hidden', { configurable: true, get: () => true })")
+    customer_writes(service.base_url, "¿sigues ahí?", session)  # on screen but the tab is hidden: alerted
+    until_sync(lambda: len([n for n in notes(inbox) if n["tag"] == f"reply:{case_id}"]) == 2, "the second reply")
+    inbox.evaluate("delete document.hidden; document.dispatchEvent(new Event('visibilitychange'))")
+    expect(item.locator(".unread")).to_have_count(0)  # the case on screen is read
     inbox.reload()  # the count is the server's: still nothing unread after a reload
     expect(inbox.locator("#live-state")).to_have_text("live")
     expect(inbox.locator(f"#mine .case-item[data-case-id='{case_id}']")).to_be_visible()
