@@ -1,5 +1,6 @@
 """Chromium: an agent whose browser says es-MX reads the inbox in Spanish, switches to English, and the choice is
-kept on their profile (a reload, and another browser, open it in English); the customer's words stay as written."""
+kept on their profile (a reload, and another browser, open it in English); the customer's words stay as written;
+a French browser gets English, and a language chosen on the login page goes on the profile."""
 from __future__ import annotations
 
 import asyncio
@@ -106,6 +107,19 @@ def test_a_mexican_browser_gets_spanish_and_the_english_choice_is_kept(chromium,
     expect(elsewhere.locator("#login-submit")).to_have_text("Entrar")
     logs_in(elsewhere, base, email)
     expect(elsewhere.locator("#live-state")).to_have_text("live")  # then the profile's English
+    expect(elsewhere.locator("#login-locale")).to_have_value("en")
+
+    french = new_page(chromium, dialogs, locale="fr-FR")  # a language the inbox does not speak: English
+    french.goto(f"{base}/inbox")
+    expect(french.locator("#login-submit")).to_have_text("Log in")
+    french.select_option("#login-locale", "pt")  # chosen before logging in: it goes on the profile
+    expect(french.locator("#login-submit")).to_have_text("Entrar")
+    with french.expect_response(lambda response: response.url.endswith("/inbox/api/me/locale")) as saved:
+        logs_in(french, base, email)
+    assert saved.value.json()["locale"] == "pt"
+    expect(french.locator("#live-state")).to_have_text("ao vivo")
+    expect(french.locator("#me")).to_have_text("Lupe (supervisor)")
+    expect(french.locator("#supervisor h2")).to_have_text("Supervisão")
     assert dialogs == []
-    page.context.close()
-    elsewhere.context.close()
+    for opened in (page, elsewhere, french):
+        opened.context.close()
