@@ -28,6 +28,7 @@ from handoff.core.operations import load_operations
 from handoff.core.ratelimit import limit_storage
 from handoff.core.signing import load_secret_key
 from handoff.core.verification import Verifications
+from handoff.inbox import contact_routes
 from handoff.inbox import routes as inbox_routes
 from handoff.inbox.callbacks import InboxCallbacks
 from handoff.inbox.wiring import build_inbox, build_live
@@ -140,7 +141,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     # Each door's body limits in one table, enforced while bodies stream (Socket.IO has max_http_buffer_size).
     api.add_middleware(BodyLimitMiddleware, limits=BodyLimits(
         {**whatsapp_routes.BODY_LIMITS, **voice_routes.BODY_LIMITS, **inbox_routes.BODY_LIMITS,
-         **integration_routes.BODY_LIMITS}))
+         **integration_routes.BODY_LIMITS, **contact_routes.BODY_LIMITS}))
     api.include_router(health.router)
     api.include_router(pages.router)
     api.include_router(whatsapp_routes.router)

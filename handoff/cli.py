@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
                             help="the Rasa training data directory (default bot/data)")
     export_nlu.add_argument("--domain", type=Path, default=REPO_ROOT / "domain.yml",
                             help="the domain whose intents may be exported (default domain.yml)")
+    contacts = commands.add_parser("contacts", help="customers from the CRM")
+    contact_commands = contacts.add_subparsers(dest="contacts_command", required=True)
+    contacts_import = contact_commands.add_parser(
+        "import", help="import customers from a CSV (name, phone, email, crm_id, language); never a duplicate")
+    contacts_import.add_argument("file")
+    contacts_import.add_argument("--dry-run", action="store_true", help="report new, matched and conflicting rows "
+                                                                        "and write nothing")
     designer_commands.add_parser("harvest", help="read Rasa's trackers once for unsure or fallback predictions")
     from handoff.integrations.cli import add_commands as add_integration_commands
 
@@ -73,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         from handoff.integrations.cli import run_integrations_command
 
         return run_integrations_command(settings, args)
+    if args.command == "contacts":
+        from handoff.inbox.contacts_cli import import_command
+
+        return import_command(settings, args)
     if args.command in ("audit", "designers"):
         from handoff.reports.cli import run_reports_command
 

@@ -73,6 +73,7 @@ class Inbox:
         from handoff.inbox import (
             callback_routes,
             commitment_routes,
+            contact_routes,
             customer_routes,
             integration_routes,
             media_routes,
@@ -87,6 +88,7 @@ class Inbox:
         api.include_router(merge_routes.router)
         api.include_router(customer_routes.router)
         api.include_router(search_routes.router)
+        api.include_router(contact_routes.router)
         api.include_router(template_routes.router)
         api.include_router(commitment_routes.router)
         api.include_router(callback_routes.router)
