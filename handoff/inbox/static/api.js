@@ -19,6 +19,17 @@ export async function api(path, { method = "GET", body } = {}) {
   const response = await fetch(`/inbox/api${path}`, {
     method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
   });
+  return answer(response);
+}
+
+// A file as multipart/form-data (the contacts CSV), with the CSRF token; the browser sets the boundary.
+export async function upload(path, form) {
+  const headers = { Accept: "application/json" };
+  if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  return answer(await fetch(`/inbox/api${path}`, { method: "POST", headers, credentials: "same-origin", body: form }));
+}
+
+async function answer(response) {
   let data = null;
   try {
     data = await response.json();

@@ -14,6 +14,8 @@ import { mountAlerts, notify } from "./alerts.js";
 import { tickSla } from "./sla.js";
 import { LOCALES, currentLocale, label, onLocaleChange, setLocale, t } from "./i18n.js";
 import { mountSearch } from "./search.js";
+import { customerInHash, linkFromCase, mountCustomerPage } from "./customer_page.js";
+import { mountContactsImport } from "./contacts_import.js";
 
 const state = { me: null, socket: null, caseId: null, view: null, queue: [], mine: [], refreshTimer: null, seenMine: null,
   live: "connecting", pickedAtLogin: false };
@@ -52,7 +54,8 @@ async function enter(me) {
   $("#views").hidden = !supervises;
   if (supervises) {
     mountDashboard();
-    showView(location.hash === "#dashboard" ? "dashboard" : "inbox");
+    mountContactsImport();
+    if (!customerInHash()) showView(location.hash === "#dashboard" ? "dashboard" : "inbox");
   }
   const options = await api("/options");
   fillSelect($("#disposition"), options.dispositions);
@@ -65,6 +68,14 @@ async function enter(me) {
   await mountCallbacks(me.agent, openCase, () => state.caseId);
   mountSearch(openCase);
   if (supervises) await refreshSupervisor();
+  await mountCustomerPage({ openCase: (caseId) => { history.pushState(null, "", location.pathname); leaveCustomer(); openCase(caseId); }, leave: leaveCustomer });
+}
+
+// Back from the customer page to the view the hash names (supervisors: inbox or dashboard).
+function leaveCustomer() {
+  $("#customer-view").hidden = true;
+  $("#workspace").hidden = false;
+  if (["supervisor", "admin"].includes(state.me.role)) showView(location.hash === "#dashboard" ? "dashboard" : "inbox");
 }
 
 // Supervisors switch between the inbox and the dashboard; the hash keeps the choice across reloads.
@@ -250,6 +261,7 @@ async function reloadCase() {
   renderSummary(view.handoff, view.transitions);
   renderCustomer(view.customer, c, { onMerge: mergeSuggested, onDismiss: dismissSuggestion, onMergeCase: mergeCase });
   renderConsent(view.customer, c.id, post);
+  linkFromCase(view.customer);
   await showCommitments(view, state.me, reloadCase);
   const mineNow = c.assignee_id === state.me.id;
   $("#accept-btn").hidden = mineNow && c.accepted;
@@ -413,10 +425,10 @@ function wire() {
       showView(tab.dataset.view);
     });
   }
-  window.addEventListener("hashchange", () => showView(location.hash === "#dashboard" ? "dashboard" : "inbox"));
+  window.addEventListener("hashchange", () => { if (!customerInHash()) showView(location.hash === "#dashboard" ? "dashboard" : "inbox"); });
   document.addEventListener("keydown", (e) => {
     const target = e.target;
-    if (!$("#dashboard-view").hidden) return;
+    if (!$("#dashboard-view").hidden || !$("#customer-view").hidden) return;
     if (e.ctrlKey || e.metaKey || e.altKey || (target && ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
     if (e.key === "r" && state.caseId) { e.preventDefault(); $("#reply-text").focus(); }
     else if (e.key === "n") { e.preventDefault(); nextCase(); }
