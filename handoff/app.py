@@ -32,6 +32,7 @@ from handoff.inbox import contact_routes
 from handoff.inbox import routes as inbox_routes
 from handoff.inbox.callbacks import InboxCallbacks
 from handoff.inbox.wiring import build_inbox, build_live
+from handoff.integrations import contacts as contact_api
 from handoff.integrations import routes as integration_routes
 from handoff.integrations.registry import Integrations
 from handoff.integrations.webhook_delivery import Webhooks
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(refused_items.router)  # provider items that failed their schema
     api.include_router(integration_routes.router)  # other systems, with their tokens
     api.include_router(qa_routes.router)  # quality review of whole cases
+    api.include_router(contact_api.router)  # a CRM's customers, scope contacts:write
     api.state.services = Services(settings, sessions, operations, conversations, whatsapp_sending.deliverer,
                                   whatsapp.ingest, inbox.auth, inbox.live, inbox.actions, inbox.merging, inbox.people,
                                   inbox.commitments,

@@ -87,7 +87,7 @@ def _conflict(rows: list[ContactRow], owners: Owners, crm_of: Mapping[str, str])
                 if said not in owned.setdefault(customer, []):
                     owned[customer].append(said)
     if len(owned) > 1:
-        return "the rows name two customers: " + "; ".join(said[0] for said in owned.values())
+        return "names two customers: " + "; ".join(said[0] for said in owned.values())
     crm_rows: dict[str, list[int]] = {}
     for row in rows:
         if row.crm_id:

@@ -1,11 +1,8 @@
-"""What the customer page, the contacts import and the contacts API answer (OpenAPI reads these)."""
+"""What the customer page and the contacts import answer (OpenAPI reads these)."""
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from handoff.core.contact_rows import CRM_MAX, LANGUAGE, NAME_MAX
 from handoff.inbox.schemas import EventView, SuggestionView, View
 
 
@@ -99,22 +96,3 @@ class ImportReportView(View):
     created: int
     updated: int
     rows: list[ImportedRow]
-
-
-class ContactIn(BaseModel):
-    """A customer as an integration knows them; the crm_id is in the path. Absent fields are left as they are."""
-
-    model_config = {"extra": "forbid"}
-
-    name: str | None = Field(None, max_length=NAME_MAX)
-    phone: str | None = Field(None, max_length=40, description="E.164, or national in the operation's region")
-    email: str | None = Field(None, max_length=CRM_MAX)
-    language: str | None = Field(None, max_length=8, pattern=LANGUAGE.pattern)
-
-
-class ContactOut(View):
-    customer_id: str
-    created: bool
-
-
-CRM_ID = {"min_length": 1, "max_length": CRM_MAX}

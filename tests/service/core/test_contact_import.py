@@ -73,7 +73,7 @@ async def test_ten_thousand_rows_dry_run_then_import_and_no_duplicate_customer(s
     assert by_row[502].outcome == "conflict" and by_row[9502].outcome == "conflict"  # C-500 twice
     assert by_row[502].reason == "crm_id C-500 with two phones: +525570000500 (row 9502), +525580000500 (row 502)"
     assert by_row[9802].customer_id == existing[0]  # D: E0's phone
-    assert by_row[9902].reason.startswith("the rows name two customers")  # E
+    assert by_row[9902].reason.startswith("names two customers")  # E
     assert by_row[9952].outcome == "invalid"
     assert await customer_count(sessions) == EXISTING  # a dry run writes nothing
 
@@ -130,7 +130,7 @@ async def test_the_upsert_creates_once_completes_and_refuses_another_customers_p
     try:
         await upsert_contact(sessions, ContactRow(0, None, existing_phone(3), None, "CRM-1"), actor="t")
     except ContactConflict as exc:
-        assert exc.reason == (f"the rows name two customers: crm_id CRM-1 (row 0) is customer {first.customer_id}'s; "
+        assert exc.reason == (f"names two customers: crm_id CRM-1 (row 0) is customer {first.customer_id}'s; "
                               f"phone {existing_phone(3)} (row 0) is customer {existing[3]}'s")
     else:
         raise AssertionError("another customer's phone was accepted")

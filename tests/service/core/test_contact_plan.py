@@ -67,7 +67,7 @@ def test_conflicts_name_the_customers_and_rows_and_sink_only_their_group() -> No
     assert outcomes(plan) == [(2, CONFLICT), (3, CONFLICT), (4, CONFLICT), (5, CONFLICT), (6, CONFLICT),
                               (7, CONFLICT), (8, NEW)]
     reasons = {row.row: row.reason for row in plan.rows}
-    assert reasons[2] == (f"the rows name two customers: crm_id C-9 (row 2) is customer luis's; "
+    assert reasons[2] == (f"names two customers: crm_id C-9 (row 2) is customer luis's; "
                           f"phone {PHONE} (row 2) is customer ana's")
     assert reasons[3] == reasons[4] == "crm_id C-7 with two phones: +525500000003 (row 3), +525500000004 (row 4)"
     assert reasons[5] == "customer eva already has crm_id C-4, not crm_id C-5 (row 5)"
