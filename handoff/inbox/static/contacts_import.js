@@ -2,13 +2,15 @@
 // the import of the same file. POST /inbox/api/contacts/import (multipart: file, dry_run).
 import { upload } from "./api.js";
 import { $, clear, h } from "./dom.js";
+import { t } from "./i18n.js";
 
 const SHOWN = 200;  // problem rows listed on the page; the CLI prints them all
 
 function summary(report) {
   const c = report.counts;
-  const head = report.dry_run ? "Dry run, nothing written" : `Imported: ${report.created} created, ${report.updated} updated`;
-  return `${head} · new ${c.new} · matched ${c.matched} · conflict ${c.conflict} · invalid ${c.invalid}`;
+  const head = report.dry_run ? t("contactsImport.dryDone")
+    : t("contactsImport.done", { created: report.created, updated: report.updated });
+  return t("contactsImport.counts", { head, new: c.new, matched: c.matched, conflict: c.conflict, invalid: c.invalid });
 }
 
 function problems(report) {
@@ -16,10 +18,12 @@ function problems(report) {
   const node = clear($("#import-rows"));
   if (!rows.length) return;
   node.append(h("table", { id: "import-problems" },
-    h("caption", {}, rows.length > SHOWN ? `First ${SHOWN} of ${rows.length} rows to fix` : "Rows to fix"),
-    h("thead", {}, h("tr", {}, h("th", {}, "Row"), h("th", {}, "Outcome"), h("th", {}, "Why"))),
-    h("tbody", {}, rows.slice(0, SHOWN).map((r) => h("tr", {}, h("td", {}, String(r.row)), h("td", {}, r.outcome),
-      h("td", {}, r.reason || ""))))));
+    h("caption", {}, rows.length > SHOWN ? t("contactsImport.firstToFix", { shown: SHOWN, total: rows.length })
+      : t("contactsImport.toFix")),
+    h("thead", {}, h("tr", {}, h("th", {}, t("contactsImport.row")), h("th", {}, t("contactsImport.outcome")),
+      h("th", {}, t("contactsImport.why")))),
+    h("tbody", {}, rows.slice(0, SHOWN).map((r) => h("tr", { dataset: { row: r.row } }, h("td", {}, String(r.row)),
+      h("td", {}, t(`contactsImport.outcomes.${r.outcome}`)), h("td", {}, r.reason || ""))))));
 }
 
 async function send(dryRun) {
@@ -28,7 +32,7 @@ async function send(dryRun) {
   const form = new FormData();
   form.append("file", file);
   form.append("dry_run", dryRun ? "true" : "false");
-  $("#import-result").textContent = dryRun ? "Checking…" : "Importing…";
+  $("#import-result").textContent = dryRun ? t("contactsImport.checking") : t("contactsImport.importing");
   try {
     const report = await upload("/contacts/import", form);
     $("#import-result").textContent = summary(report);

@@ -3,11 +3,12 @@
 import { api } from "./api.js";
 import { $, clear, clock, h } from "./dom.js";
 import { customerLabel, eventItem } from "./render.js";
+import { onLocaleChange, t } from "./i18n.js";
 
 const ROUTE = /^#\/customers\/([A-Za-z0-9_-]{1,32})$/;
 const OPEN = ["bot", "queued", "assigned"];
-const EVIDENCE = { told_phone: "phone told to the assistant", told_email: "email told to the assistant",
-  told_phone_verified: "phone", name_and_order: "same name and order number" };
+const EVIDENCE = ["told_phone", "told_email", "told_phone_verified", "name_and_order"];
+const STATUSES = ["bot", "queued", "assigned", "resolved", "abandoned", "merged"];
 const page = { id: null, data: null, hooks: null };
 
 // The customer's id in the URL, or null.
@@ -20,6 +21,7 @@ export function customerInHash() {
 export function mountCustomerPage(hooks) {
   page.hooks = hooks;
   window.addEventListener("hashchange", route);
+  onLocaleChange(() => { if (page.data && !$("#customer-view").hidden) render(page.data); });
   $("#customer-view").addEventListener("click", (event) => {
     const button = event.target.closest(".undo-merge-btn");
     if (button) act(`/merges/${encodeURIComponent(button.dataset.mergeId)}/undo`);
@@ -38,7 +40,7 @@ export function mountCustomerPage(hooks) {
 export function linkFromCase(customer) {
   if (!customer || !customer.id) return;
   $("#customer-body").prepend(h("p", {}, h("a", { id: "customer-page-link", href: `#/customers/${customer.id}` },
-    "Customer page: every case and channel")));
+    t("customerPage.link"))));
 }
 
 async function route() {
@@ -65,7 +67,7 @@ async function load() {
   } catch (err) {
     page.data = null;
     clear($("#cp-cases"));
-    $("#cp-name").textContent = "Customer";
+    $("#cp-name").textContent = t("customer.title");
     $("#cp-error").textContent = err.message;
     return;
   }
@@ -87,15 +89,15 @@ async function act(path, body) {
 
 function render(data) {
   const c = data.customer;
-  $("#cp-name").textContent = customerLabel(c.name, c.handle, "Unknown name");
-  $("#cp-meta").textContent = `${(c.language || "?").toUpperCase()} · customer since ${clock(c.created_at)} · ${c.id}`;
+  $("#cp-name").textContent = customerLabel(c.name, c.handle, t("customer.unknownName"));
+  $("#cp-meta").textContent = t("customerPage.meta", { language: (c.language || "?").toUpperCase(),
+    since: clock(c.created_at), id: c.id });
   clear($("#cp-identities")).append(...(c.identities.length ? c.identities.map((i) => h("li", {},
-    `${i.kind}: ${i.value} · `, i.verified ? `verified${i.verified_by ? ` (${i.verified_by})` : ""}` : "not verified"))
-    : [h("li", { class: "muted" }, "None")]));
+    `${i.kind}: ${i.value} · `, verification(i))) : [none()]));
   const facts = Object.entries(c.facts || {});
   clear($("#cp-facts")).append(...(facts.length
     ? facts.map(([k, v]) => h("li", {}, `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`))
-    : [h("li", { class: "muted" }, "None")]));
+    : [none()]));
   renderConsent(c, data.cases);
   renderMerges(data.merges);
   renderSuggestions(data.suggestions);
@@ -107,49 +109,53 @@ function renderConsent(customer, cases) {
   const on = cases.find((c) => OPEN.includes(c.status)) || cases[0];
   clear($("#cp-consent")).append(
     h("span", { id: "cp-consent-state", dataset: { optedOut: String(out) } },
-      out ? `WhatsApp: opted out since ${clock(customer.whatsapp_opted_out_at)} (we never write first) `
-        : "WhatsApp: may be contacted "),
+      out ? t("customerPage.optedOut", { since: clock(customer.whatsapp_opted_out_at) }) : t("customerPage.mayContact"),
+      " "),
     on ? h("button", { type: "button", id: "cp-consent-btn",
       onclick: () => act(`/cases/${encodeURIComponent(on.id)}/whatsapp-opt-out`, { opted_out: !out }) },
-    out ? "Clear opt-out" : "Mark opted out") : h("span", { class: "muted" }, "(no case to record a change on)"));
+    out ? t("customerPage.clearOptOut") : t("customerPage.markOptedOut"))
+      : h("span", { class: "muted" }, t("customerPage.noCase")));
 }
 
 function renderMerges(merges) {
   clear($("#cp-merges")).append(...(merges.length ? merges.map((m) => h("li", { dataset: { mergeId: m.id } },
-    `${m.kind === "cases" ? "Two cases made one" : `Merged with ${m.other_name || "an unnamed customer"}`}`,
-    ` · ${clock(m.created_at)} · by ${m.actor} `,
-    m.undone_at ? h("span", { class: "tag" }, `undone ${clock(m.undone_at)}`)
-      : h("button", { type: "button", class: "undo-merge-btn", dataset: { mergeId: m.id } }, "Undo merge")))
-    : [h("li", { class: "muted" }, "None")]));
+    m.kind === "cases" ? t("customerPage.casesMerged")
+      : t("customerPage.mergedWith", { name: m.other_name || t("customer.unnamed") }),
+    ` · ${t("customerPage.mergeBy", { when: clock(m.created_at), actor: m.actor })} `,
+    m.undone_at ? h("span", { class: "tag" }, t("customerPage.undone", { when: clock(m.undone_at) }))
+      : h("button", { type: "button", class: "undo-merge-btn", dataset: { mergeId: m.id } }, t("event.undoMerge"))))
+    : [none()]));
 }
 
 function renderSuggestions(suggestions) {
   clear($("#cp-suggestions")).append(...(suggestions.length ? suggestions.map((s) => h("li", {},
-    `${s.other_name || "Unnamed customer"} · ${EVIDENCE[s.evidence_kind] || s.evidence_kind}: ${s.evidence_value} `,
+    `${s.other_name || t("customer.unnamed")} · `,
+    `${EVIDENCE.includes(s.evidence_kind) ? t(`evidence.${s.evidence_kind}`) : s.evidence_kind}: ${s.evidence_value} `,
     h("button", { type: "button", class: "merge-btn",
-      onclick: () => act(`/customers/${encodeURIComponent(page.id)}/merge`, { other_id: s.other_customer_id }) }, "Merge"),
+      onclick: () => act(`/customers/${encodeURIComponent(page.id)}/merge`, { other_id: s.other_customer_id }) },
+    t("customer.merge")),
     h("button", { type: "button", class: "dismiss-btn",
-      onclick: () => act(`/suggestions/${encodeURIComponent(s.id)}/dismiss`) }, "Not the same")))
-    : [h("li", { class: "muted" }, "None")]));
+      onclick: () => act(`/suggestions/${encodeURIComponent(s.id)}/dismiss`) }, t("customer.notSame"))))
+    : [none()]));
 }
 
 function caseHead(c) {
   const when = c.resolved_at ? `${clock(c.created_at)} – ${clock(c.resolved_at)}` : clock(c.created_at);
   return h("header", { class: "cp-case-head" },
-    h("h3", {}, `${c.channels.join(" · ")} · ${c.status}`),
-    h("span", { class: "muted" }, ` ${c.team || "no team"} · ${when}${c.assignee_name ? ` · ${c.assignee_name}` : ""}`
-      + `${c.disposition ? ` · ${c.disposition}` : ""}${c.csat != null ? ` · CSAT ${c.csat}` : ""}`
-      + `${c.merged_into_case_id ? " · continued in another case" : ""} `),
+    h("h3", {}, `${c.channels.join(" · ")} · ${STATUSES.includes(c.status) ? t(`status.${c.status}`) : c.status}`),
+    h("span", { class: "muted" }, ` ${c.team || t("case.noTeam")} · ${when}${c.assignee_name ? ` · ${c.assignee_name}` : ""}`
+      + `${c.disposition ? ` · ${c.disposition}` : ""}${c.csat != null ? ` · CSAT ${c.csat}` : ""}`,
+    c.merged_into_case_id ? ` · ${t("customerPage.continued")}` : "", " "),
     c.status !== "merged" ? h("button", { type: "button", class: "cp-open-case",
-      onclick: () => page.hooks.openCase(c.id) }, "Open case") : null);
+      onclick: () => page.hooks.openCase(c.id) }, t("customerPage.openCase")) : null);
 }
 
 function renderCases(cases, more) {
   const list = clear($("#cp-cases"));
-  if (!cases.length) list.append(h("p", { class: "muted" }, "No case yet"));
+  if (!cases.length) list.append(h("p", { class: "muted" }, t("customerPage.noCases")));
   for (const c of cases) {
     const timeline = h("ol", { class: "timeline cp-timeline" }, c.events.map((e) => eventItem(e, c.id)));
-    const earlier = h("button", { type: "button", class: "cp-earlier", hidden: !c.more_before }, "Earlier messages");
+    const earlier = h("button", { type: "button", class: "cp-earlier", hidden: !c.more_before }, t("case.earlier"));
     let before = c.more_before;
     earlier.addEventListener("click", async () => {
       const older = await api(`/customers/${encodeURIComponent(page.id)}/cases/${encodeURIComponent(c.id)}/timeline?before=${before}`);
@@ -160,5 +166,14 @@ function renderCases(cases, more) {
     list.append(h("section", { class: "card cp-case", dataset: { caseId: c.id, status: c.status } },
       caseHead(c), earlier, timeline));
   }
-  if (more) list.append(h("p", { class: "muted" }, "Older cases are not shown."));
+  if (more) list.append(h("p", { class: "muted" }, t("customerPage.olderCases")));
+}
+
+function none() {
+  return h("li", { class: "muted" }, t("customer.none"));
+}
+
+function verification(identity) {
+  if (!identity.verified) return t("customerPage.notVerified");
+  return identity.verified_by ? t("customerPage.verifiedBy", { how: identity.verified_by }) : t("customerPage.verified");
 }

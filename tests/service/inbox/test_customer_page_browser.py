@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from handoff.core.customers import resolve_contact
 from handoff.store.models import Identity
@@ -91,4 +92,41 @@ def test_a_supervisor_opens_the_customer_page_with_cases_from_three_channels(chr
     page.locator("#cp-back").click()
     expect(view).to_be_hidden()
     expect(page.locator("#workspace")).to_be_visible()
+    assert dialogs == []
+
+
+def test_a_supervisor_dry_runs_then_imports_a_contacts_csv(chromium, inbox_service, tmp_path) -> None:
+    tag = str(random.randint(100000, 999999))
+    csv = tmp_path / "contacts.csv"
+    csv.write_text("name;phone;crm_id\n"  # semicolons, as a Spanish spreadsheet writes them
+                   f"Nueva {tag};55 77{tag};IMP-{tag}-1\n"
+                   f"Nueva {tag};+52 55 77{tag};IMP-{tag}-1\n"  # the same customer again
+                   f"Otra {tag};55 66{tag};IMP-{tag}-2\n"
+                   f"Otra {tag};55 65{tag};IMP-{tag}-2\n"  # the same crm_id with another phone
+                   f"{XSS};12;IMP-{tag}-3\n", encoding="utf-8")
+    email = f"sup-{uuid.uuid4().hex[:6]}@example.com"
+    create_agent(inbox_service.database_url, email, role="supervisor", teams="care")
+    dialogs: list[str] = []
+    page = new_page(chromium, dialogs)
+    agent_logs_in(page, inbox_service.base_url, email)
+    page.set_input_files("#import-file", str(csv))
+    expect(page.locator("#import-run")).to_be_disabled()
+    page.locator("#import-dry").click()
+    expect(page.locator("#import-result")).to_have_text(
+        "Dry run, nothing written · new 1 · matched 1 · conflict 2 · invalid 1")
+    problems = page.locator("#import-problems tbody tr")
+    expect(problems).to_have_count(3)
+    expect(problems.nth(0)).to_contain_text(f"crm_id IMP-{tag}-2 with two phones")
+    expect(problems.nth(2)).to_contain_text("phone '12' is not a phone number")
+
+    async def customers(sessions: Sessions) -> int:
+        async with sessions() as session:
+            return len(list(await session.scalars(select(Identity.id).where(Identity.value.like(f"IMP-{tag}-%")))))
+
+    assert in_database(inbox_service.database_url, customers) == 0  # the dry run wrote nothing
+    page.locator("#import-run").click()
+    expect(page.locator("#import-result")).to_have_text(
+        "Imported: 1 created, 0 updated · new 1 · matched 1 · conflict 2 · invalid 1")
+    expect(page.locator("#import-run")).to_be_disabled()
+    assert in_database(inbox_service.database_url, customers) == 1
     assert dialogs == []
