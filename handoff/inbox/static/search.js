@@ -77,7 +77,8 @@ async function search() {
 
 function customerItem(customer) {
   return h("li", { class: "search-hit", dataset: { customerId: customer.id } },
-    h("strong", {}, customer.name || t("customer.unnamed")),
+    h("a", { class: "customer-page-link", href: `#/customers/${customer.id}` },  // the customer page
+      h("strong", {}, customer.name || t("customer.unnamed"))),
     h("span", { class: "muted" }, customer.identities.filter((i) => i.kind !== "webchat").map((i) => i.value).join(" · ")),
     customer.cases.length
       ? h("span", { class: "tags" }, customer.cases.map((c) => h("button", {

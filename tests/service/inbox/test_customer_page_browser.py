@@ -45,8 +45,14 @@ def test_a_supervisor_opens_the_customer_page_with_cases_from_three_channels(chr
     dialogs: list[str] = []
     page = new_page(chromium, dialogs)
     agent_logs_in(page, inbox_service.base_url, email)
-    page.goto(f"{inbox_service.base_url}/inbox#/customers/{seeded['ana']}")
+    page.fill("#search-q", f"55 {tag}01")  # the search box finds them by their phone, as written locally…
+    page.locator("#search-submit").click()
+    page.locator(f"#search-results [data-customer-id='{seeded['ana']}'] .customer-page-link").click()
     view = page.locator("#customer-view")
+    expect(view).to_be_visible()
+    page.locator("#cp-back").click()
+    expect(view).to_be_hidden()
+    page.goto(f"{inbox_service.base_url}/inbox#/customers/{seeded['ana']}")  # … and their page has its URL
     expect(view).to_be_visible()
     expect(page.locator("#workspace")).to_be_hidden()
     expect(page.locator("#cp-name")).to_have_text(f"{XSS} {tag}")  # as text
