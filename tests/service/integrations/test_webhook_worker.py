@@ -2,6 +2,7 @@
 deliveries, however many pile up (more than the outbox's scan); a revoked integration's queue fails unsent."""
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -132,3 +133,24 @@ async def test_a_rotated_secret_signs_from_then_on_and_a_new_url_gets_what_is_se
     with pytest.raises(IntegrationError) as revoked:
         await setup.registry.set_webhook("cli", integration_id, setup.receiver.url, [])
     assert revoked.value.status == 409
+
+
+async def test_a_delivery_without_an_answer_in_time_is_failed_never_sent_twice(sessions: Sessions,
+                                                                               setup: Setup) -> None:
+    slow = Webhooks.build(sessions, KEY, max_attempts=5, backoff=0.05, backoff_max=0.05, timeout=0.5)
+    setup.receiver.delay = 2.0  # it got the request, then took too long to answer: it may have processed it
+    made = await setup.registry.create("cli", "Slow", ["webhooks"], setup.receiver.url)
+    await stage(setup, made.integration["id"], 2)
+    try:
+        await slow.worker.drain()
+        await asyncio.sleep(0.3)  # past any backoff: nothing is due again
+        await slow.worker.drain()
+    finally:
+        await slow.stop()
+    assert await statuses(setup, made.integration["id"]) == [("failed", 1), ("failed", 1)]
+    assert len(setup.receiver.bodies()) == 2  # each once, in order
+    assert [b'"n":0' in item.body for item in setup.receiver.bodies()] == [True, False]
+    async with setup.sessions() as session:
+        errors = list(await session.scalars(select(Outbox.last_error).where(
+            Outbox.recipient == made.integration["id"])))
+    assert all("not sent again" in (error or "") for error in errors)

@@ -2,6 +2,7 @@
 (stopped: connections refused) and up again on the same port."""
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass
 
@@ -17,10 +18,11 @@ class Received:
 
 
 class WebhookReceiver(Loopback):
-    """Answers `status` (200) to POST /hooks and keeps what came, in arrival order."""
+    """Answers `status` (200) to POST /hooks, `delay` seconds after it arrived, and keeps what came, in order."""
 
     def __init__(self, status: int = 200) -> None:
         self.status = status
+        self.delay = 0.0
         self.received: list[Received] = []
         self._lock = threading.Lock()
 
@@ -29,6 +31,7 @@ class WebhookReceiver(Loopback):
             body = await request.read()
             with self._lock:
                 self.received.append(Received(dict(request.headers), body))
+            await asyncio.sleep(self.delay)
             return web.Response(status=self.status, text="ok")
 
         app.router.add_post("/hooks", hook)
