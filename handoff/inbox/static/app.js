@@ -113,7 +113,10 @@ function mountLocales() {
     });
   }
   onLocaleChange((code) => {
-    for (const select of document.querySelectorAll(".locale-choice")) select.value = code;
+    for (const select of document.querySelectorAll(".locale-choice")) {
+      for (const option of select.options) option.textContent = t(`language.${option.value}`);  // catalogues loaded now
+      select.value = code;
+    }
     rerender();
   });
 }

@@ -150,7 +150,7 @@ export function renderCustomer(customer, currentCase = null, actions = {}) {
   const body = clear($("#customer-body"));
   const caseOpen = currentCase && OPEN.includes(currentCase.status);
   const suggestions = customer.suggestions || [];
-  body.append(
+  body.append(...[  // append() would write a null as the text "null"
     h("p", {}, h("strong", {}, customer.name || customer.handle || t("customer.unknownName")),
       customer.name && customer.handle ? ` · ${customer.handle}` : "", ` · ${(customer.language || "?").toUpperCase()}`),
     h("h4", {}, t("customer.identities")),
@@ -169,7 +169,7 @@ export function renderCustomer(customer, currentCase = null, actions = {}) {
           ? h("button", { type: "button", class: "merge-case-btn", onclick: () => actions.onMergeCase && actions.onMergeCase(c) }, t("customer.mergeCase"))
           : null)))
       : h("p", { class: "muted" }, t("customer.none")),
-    h("p", { id: "merge-error", class: "error", role: "alert" }));
+    h("p", { id: "merge-error", class: "error", role: "alert" })].filter(Boolean));
 }
 
 export function renderSupervisor(panel) {

@@ -71,6 +71,7 @@ def test_a_mexican_browser_gets_spanish_and_the_english_choice_is_kept(chromium,
     expect(page.locator("#login-submit")).to_have_text("Iniciar sesión")
     expect(page.locator("html")).to_have_attribute("lang", "es-MX")
     expect(page.locator("#login-locale")).to_have_value("es")
+    expect(page.locator("#login-locale option")).to_have_text(["English", "Español", "Português (Brasil)"])
     logs_in(page, base, email)
     expect(page.locator("#live-state")).to_have_text("en vivo")
     expect(page.locator("#me")).to_have_text("Lupe (supervisor)")
@@ -82,6 +83,7 @@ def test_a_mexican_browser_gets_spanish_and_the_english_choice_is_kept(chromium,
     customer_event = page.locator("#timeline .event.actor-customer").last
     expect(customer_event.locator(".text")).to_have_text(words)  # the customer's words are never translated
     expect(customer_event.locator(".actor")).to_have_text("Cliente")
+    expect(page.locator("#customer-body")).not_to_contain_text("null")
     shown_at = customer_event.locator(".event-head .muted").inner_text()
     assert re.search(r"\d{1,2}/\d{1,2}/\d{2}", shown_at), shown_at  # es-MX: day/month/year
 
