@@ -24,6 +24,7 @@ from handoff.core import audit
 from handoff.core.contact_plan import CONFLICT, Owners, Plan, Planned, Write, plan_import
 from handoff.core.contact_rows import BadRow, ContactRow
 from handoff.core.locks import xact_lock
+from handoff.store.db import read_only
 from handoff.store.models import Customer, CustomerKey, Identity, new_id, utcnow
 from handoff.store.search_keys import name_keys
 
@@ -163,6 +164,7 @@ async def import_contacts(sessions: async_sessionmaker[AsyncSession], rows: Sequ
     """The dry run's report, or the import's (planned again under the import lock, then written, audited)."""
     if dry_run:
         async with sessions() as session:
+            await read_only(session)  # a snapshot: a dry run never waits for SQLite's write lock
             owners, crm_of = await load_owners(session, rows)
         return _report(plan_import(list(rows), list(bad), owners, crm_of), True)
     for attempt in range(1, ATTEMPTS + 1):

@@ -4,6 +4,7 @@ On SQLite and PostgreSQL. The counts are worked out from how the file is made, n
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -135,3 +136,11 @@ async def test_the_upsert_creates_once_completes_and_refuses_another_customers_p
     else:
         raise AssertionError("another customer's phone was accepted")
     assert await customer_count(sessions) == EXISTING + 1
+
+
+async def test_concurrent_upserts_of_one_crm_id_make_one_customer(sessions) -> None:
+    """Ten integrations' calls at once (identities locked in turn, owners read after the lock): one customer."""
+    rows = [ContactRow(0, f"Caller {n}", "+525544440000", None, "CRM-RACE") for n in range(10)]
+    done = await asyncio.gather(*(upsert_contact(sessions, row, actor="t") for row in rows))
+    assert len({result.customer_id for result in done}) == 1 and sum(result.created for result in done) == 1
+    assert await customer_count(sessions) == 1
