@@ -104,6 +104,14 @@ REPLIES: Dict[str, Dict[str, str]] = {
         "es": "Por seguridad, para cambiar datos de tu cuenta necesitamos verificar tu identidad. Te comunico con una persona del equipo de {team}; seguira aqui mismo y no tienes que repetir nada.",
         "en": "For your security, changing account details needs an identity check. I'm passing you to a person from our {team} team; they'll continue right here and you won't need to repeat anything.",
     },
+    "ask_callback_window": {
+        "es": "Claro, te llamamos 📞 ¿Cuándo te queda mejor?",
+        "en": "Sure, we'll call you 📞 When suits you best?",
+    },
+    "ask_callback_phone": {
+        "es": "¿A qué número te llamamos? (con lada, por ejemplo 55 1234 5678)",
+        "en": "What number should we call? (with the area code, e.g. +1 415 555 0100)",
+    },
     "ask_phone_for_code": {
         "es": "Para confirmar que eres tú, ¿me compartes el número de teléfono con el que nos escribes por WhatsApp? (con lada, por ejemplo 55 1234 5678)",
         "en": "To confirm it's you, what's the phone number you use with us on WhatsApp? (with the area code, e.g. +1 415 555 0100)",

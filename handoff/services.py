@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.bot_client import RasaClient
+from handoff.core.callback_requests import CallbackRequests
 from handoff.core.code_delivery import CodeCourier, CodeDispatch
 from handoff.core.code_requests import CodeRequests
 from handoff.core.commitment_alerts import CommitmentSnapshots
@@ -54,5 +55,6 @@ def build_services(sessions: async_sessionmaker[AsyncSession], operations: Opera
         requests = CodeRequests(sessions, CodeDispatch(sessions, verifications, couriers), operations, notices)
     conversations = Conversations(sessions, bot, operations, deliverers, notices=notices,
                                   csat=CsatAnswers(operations, deliverers), events=events, codes=codes,
-                                  code_requests=requests)
+                                  code_requests=requests,
+                                  callback_requests=CallbackRequests(sessions, operations, notices, clock))
     return CoreServices(events, conversations, Queues(sessions, events))

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import structlog
 
+from handoff.core.callback_windows import CHOICES as CALLBACK_WINDOWS
 from handoff.core.handoffs import HandoffRequest
 from handoff.core.messages import OutboundMessage, QuickReply
 
@@ -42,23 +43,42 @@ class CodeRequest:
 
 
 @dataclass(frozen=True)
+class CallbackAsk:
+    """The assistant's `{"callback": {"window": "asap" | "afternoon" | "tomorrow_morning", "phone": …}}`: the customer
+    wants a call in that window, at the number they told (none: their own)."""
+
+    window: str
+    phone: str | None = None
+
+    @classmethod
+    def from_payload(cls, payload: Any) -> CallbackAsk | None:
+        """A known window (and the phone as text), else None (nothing to book: the turn goes on without it)."""
+        if not isinstance(payload, dict) or payload.get("window") not in CALLBACK_WINDOWS:
+            return None
+        phone = payload.get("phone")
+        return cls(str(payload["window"]), phone.strip()[:64] if isinstance(phone, str) and phone.strip() else None)
+
+
+@dataclass(frozen=True)
 class BotTurn:
     messages: tuple[OutboundMessage, ...]
     handoff: HandoffRequest | None
     asked: tuple[str, ...] = ()  # the facts the assistant asked for (`{"asked": "order_number"}` payloads)
     verification: CodeRequest | None = None  # send a verification code (`{"verification": {...}}`)
+    callback: CallbackAsk | None = None  # book a call (`{"callback": {...}}`)
 
 
 def parse_rest_response(items: Any) -> BotTurn:
-    """Rasa REST replies → messages plus at most one handoff, the facts asked for and at most one code to send;
-    unknown shapes are kept as custom. The service's own payloads (handoff, asked, verification) are signals,
-    never shown to the customer."""
+    """Rasa REST replies → messages plus at most one handoff, the facts asked for, at most one code to send and one
+    call to book; unknown shapes are kept as custom. The service's own payloads (handoff, asked, verification,
+    callback) are signals, never shown to the customer."""
     if not isinstance(items, list):
         raise BotUnavailable(f"unexpected reply from Rasa: {type(items).__name__}")
     messages: list[OutboundMessage] = []
     handoff: HandoffRequest | None = None
     asked: list[str] = []
     verification: CodeRequest | None = None
+    callback: CallbackAsk | None = None
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -72,6 +92,9 @@ def parse_rest_response(items: Any) -> BotTurn:
             continue
         if isinstance(custom, dict) and set(custom) == {"verification"}:
             verification = verification or CodeRequest.from_payload(custom["verification"])
+            continue
+        if isinstance(custom, dict) and set(custom) == {"callback"}:
+            callback = callback or CallbackAsk.from_payload(custom["callback"])
             continue
         buttons = item.get("buttons") or []
         replies = tuple(
@@ -87,7 +110,7 @@ def parse_rest_response(items: Any) -> BotTurn:
         )
         if message.text or message.image or message.custom:
             messages.append(message)
-    return BotTurn(tuple(messages), handoff, tuple(asked), verification)
+    return BotTurn(tuple(messages), handoff, tuple(asked), verification, callback)
 
 
 @dataclass(frozen=True)

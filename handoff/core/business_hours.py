@@ -37,7 +37,7 @@ class HoursStatus:
     names: dict[str, str] = field(default_factory=dict)  # holiday/closure name per language
 
 
-def _parse_time(value: str) -> time:
+def parse_time(value: str) -> time:
     """Turns "09:00" into a time; "24:00" means end of day."""
     if value in ("24:00", "24:00:00"):
         return time(23, 59, 59, 999999)
@@ -114,12 +114,12 @@ def day_plan(day: date, ops: Mapping[str, Any]) -> tuple[list[Interval], Closure
     for closure in _closures_on(day, ops):
         if not closure.get("from") and not closure.get("until"):
             return [], [], _closure_names(closure)
-        start = datetime.combine(day, _parse_time(str(closure.get("from") or "00:00")), tz)
-        end = datetime.combine(day, _parse_time(str(closure.get("until") or "24:00")), tz)
+        start = datetime.combine(day, parse_time(str(closure.get("from") or "00:00")), tz)
+        end = datetime.combine(day, parse_time(str(closure.get("until") or "24:00")), tz)
         spans.append(((start, end), _closure_names(closure)))
     schedule = (ops.get("business_hours") or {}).get(WEEKDAYS[day.weekday()]) or []
     intervals: list[Interval] = [
-        (datetime.combine(day, _parse_time(str(a)), tz), datetime.combine(day, _parse_time(str(b)), tz))
+        (datetime.combine(day, parse_time(str(a)), tz), datetime.combine(day, parse_time(str(b)), tz))
         for a, b in schedule
     ]
     for span, _ in spans:

@@ -119,8 +119,9 @@ async def callback_event(session: AsyncSession, callback: Callback, case: Case, 
 
 async def request_callback(session: AsyncSession, case: Case, *, phone: str | None, window_start: datetime,
                            window_end: datetime, actor: str, region: str | None = None,
-                           now: datetime | None = None) -> Callback:
-    """Queues a callback for the case's team in the customer's window; the caller commits.
+                           now: datetime | None = None, team: str | None = None) -> Callback:
+    """Queues a callback for the case's team (or `team`, for a case no team holds yet) in the customer's window;
+    the caller commits.
 
     `phone` None: the customer's own phone. An open callback of the case is answered as it is (a repeated choice
     is one request). Raises CallbackError for a bad window or phone.
@@ -137,13 +138,13 @@ async def request_callback(session: AsyncSession, case: Case, *, phone: str | No
     number = check_phone(raw, region)
     requested_by, agent_id = requester(actor)
     callback = Callback(case_id=case.id, customer_id=case.customer_id, phone=number, window_start=start,
-                        window_end=end, team=case.team, status="requested", requested_by=requested_by,
+                        window_end=end, team=case.team or team, status="requested", requested_by=requested_by,
                         requested_by_agent_id=agent_id, attempts=0)
     session.add(callback)
     await session.flush()
     await callback_event(session, callback, case, "requested",
                          f"Callback requested to {number}, {start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC", actor=actor,
-                         phone=number, window_start=utc_iso(start), window_end=utc_iso(end), team=case.team)
+                         phone=number, window_start=utc_iso(start), window_end=utc_iso(end), team=callback.team)
     return callback
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.bot_client import BotTurn, BotUnavailable, RasaClient, build_metadata
+from handoff.core.callback_requests import CallbackRequests
 from handoff.core.cases import case_language, open_case
 from handoff.core.code_requests import CodeRequests
 from handoff.core.csat import CsatAnswers
@@ -79,7 +80,8 @@ class Conversations:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], bot: RasaClient, operations: Operations,
                  deliverers: Mapping[str, Deliverer], *, notices: RoutingNotices, csat: CsatAnswers,
                  events: EventBus, codes: TypedCodes | None = None,
-                 code_requests: CodeRequests | None = None) -> None:
+                 code_requests: CodeRequests | None = None,
+                 callback_requests: CallbackRequests | None = None) -> None:
         self.sessions = sessions
         self.bot = bot
         self.operations = operations
@@ -89,6 +91,7 @@ class Conversations:
         self.events = events  # after each commit: the inbox, reports and channels react
         self.codes = codes  # a verification code typed while one is pending: checked here, never the assistant's
         self.code_requests = code_requests  # the assistant's `verification` payload: the service sends the code
+        self.callback_requests = callback_requests  # the assistant's `callback` payload: the service books the call
 
     async def awaits_code(self, session: AsyncSession, channel: str, address: str) -> bool:
         """Whether six digits from this conversation would now be taken as its pending verification code."""
@@ -183,6 +186,12 @@ class Conversations:
                                                    request=answer.verification)
             outgoing = [*outgoing, *code.outgoing]
             await self.events.publish(*code.happened)
+        if recorded is not None and answer is not None and answer.callback is not None \
+                and answer.handoff is None and self.callback_requests is not None:
+            booked = await self.callback_requests.answer(case_id=turn.case_id, channel=turn.channel,
+                                                         address=turn.address, request=answer.callback)
+            outgoing = [*outgoing, *booked.outgoing]
+            await self.events.publish(*booked.happened)
         if typing is not None:
             await typing  # shown while the assistant thinks, without making the customer wait for it
         if deliverer:

@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from handoff.core.business_hours import WEEKDAYS
+from handoff.core.business_hours import WEEKDAYS, parse_time
+from handoff.core.callback_windows import DayParts
 from handoff.core.qa import QaOperations
 from handoff.core.routing_policy import OFFERS, Offer, RoutingRules
 
@@ -84,6 +85,23 @@ class CallbackOperations(BaseModel):
     """Callbacks (core/callbacks.py): the one WhatsApp message a customer gets when the callback found no one."""
 
     missed_template: MissedCallTemplate | None = None  # outside the 24-hour window; free text inside it
+    # What a customer means by "tomorrow morning" and "this afternoon" when they ask for a call (local times, cut
+    # to business hours; core/callback_windows.py).
+    morning: tuple[str, str] = ("09:00", "12:00")
+    afternoon: tuple[str, str] = ("14:00", "18:00")
+
+    @field_validator("morning", "afternoon")
+    @classmethod
+    def _a_span(cls, value: tuple[str, str]) -> tuple[str, str]:
+        """HH:MM times, the first before the second."""
+        if not (HHMM.match(value[0]) and HHMM.match(value[1])) or parse_time(value[0]) >= parse_time(value[1]):
+            raise ValueError(f"{value[0]!r}-{value[1]!r} is not a span of HH:MM times")
+        return value
+
+    def day_parts(self, asap: timedelta) -> DayParts:
+        """The spans as the pure window logic takes them."""
+        return DayParts(morning=(parse_time(self.morning[0]), parse_time(self.morning[1])),
+                        afternoon=(parse_time(self.afternoon[0]), parse_time(self.afternoon[1])), asap=asap)
 
 
 class VerificationCodeOperations(BaseModel):

@@ -188,6 +188,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Listo, te llamaremos al número que termina en {last} en cuanto una persona del equipo esté libre.",
         "en": "Done, we'll call you at the number ending in {last} as soon as a person from our team is free.",
     },
+    # A call the customer asked the assistant for (core/callback_requests.py); {when}: "hoy entre las 15:00 y las
+    # 18:00" / "tomorrow between 09:00 and 12:00".
+    "callback_booked": {
+        "es": "Listo ✅ Te llamaremos al número que termina en {last} {when}. Si prefieres, puedes seguir "
+              "escribiéndome aquí.",
+        "en": "Done ✅ We'll call you at the number ending in {last} {when}. You can keep writing to me here "
+              "meanwhile.",
+    },
+    "callback_not_booked": {
+        "es": "No pude agendar la llamada 😕 Te paso con una persona del equipo para que lo resolvamos.",
+        "en": "I couldn't book the call 😕 I'm passing you to a person from our team to sort it out.",
+    },
     "overflow_callback_failed": {
         "es": "No pudimos registrar la llamada en este momento. Conservas tu lugar en la fila y una persona "
               "te responderá aquí.",

@@ -5,7 +5,7 @@ from threading import Thread
 
 import pytest
 
-from handoff.core.bot_client import BotUnavailable, CodeRequest, RasaClient, parse_rest_response
+from handoff.core.bot_client import BotUnavailable, CallbackAsk, CodeRequest, RasaClient, parse_rest_response
 from tests.service.support.processes import free_port
 
 
@@ -34,6 +34,18 @@ def test_a_verification_payload_is_a_signal_never_a_message() -> None:
         assert parse_rest_response([{"custom": {"verification": odd}}]).verification is None
     other = parse_rest_response([{"custom": {"verification": {"phone": "+1"}, "extra": 1}}])
     assert other.verification is None and other.messages[0].custom  # not ours: kept as a custom message
+
+
+def test_a_callback_payload_is_a_signal_never_a_message() -> None:
+    told = parse_rest_response([{"custom": {"callback": {"window": "afternoon", "phone": " 55 1234 5678 "}}},
+                                {"custom": {"callback": {"window": "asap"}}}])
+    assert told.messages == () and told.callback == CallbackAsk("afternoon", "55 1234 5678")  # the first counts
+    assert parse_rest_response([{"custom": {"callback": {"window": "asap", "phone": 5}}}]).callback == \
+        CallbackAsk("asap")
+    for odd in ({"window": "tonight"}, {"phone": "5512345678"}, "asap", {}):
+        assert parse_rest_response([{"custom": {"callback": odd}}]).callback is None
+    other = parse_rest_response([{"custom": {"callback": {"window": "asap"}, "extra": 1}}])
+    assert other.callback is None and other.messages[0].custom  # not ours: kept as a custom message
 
 
 def test_garbage_from_rasa_is_unavailability() -> None:
