@@ -21,7 +21,7 @@ from sqlalchemy import or_, select
 from handoff.core.business_hours import DAY_NAMES, WEEKDAYS
 from handoff.settings import REPO_ROOT
 from handoff.store.db import create_engine, session_factory
-from handoff.store.models import Case, Handoff, Identity
+from handoff.store.models import Callback, Case, Handoff, Identity
 from tests.service.inbox.support import AgentClient, create_agent
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn, fixture
 from tests.service.support.polling import until
@@ -258,6 +258,31 @@ async def test_the_assistant_quotes_back_what_an_agent_promised(service: Service
     assert str(due.day) in quoted  # "… para el 6 de diciembre."
     assert (await rosa.post("/presence", {"presence": "offline"})).status_code == 200
     await rosa.close()
+
+
+async def test_a_whatsapp_customer_asks_for_a_call_and_taps_tomorrow_morning(service: Service,
+                                                                            graph: GraphStandIn) -> None:
+    """The assistant asks when with reply buttons; the tap books a callback of the team at the customer's own
+    WhatsApp number, and the customer reads the day and times; the assistant keeps the conversation."""
+    customer = "16505550177"
+    writes(service, customer, "me pueden llamar por telefono?")
+    graph.wait_for(lambda: any(len(buttons) == 3 for buttons in buttons_to(graph, customer)),
+                   what="the window question with three buttons")
+    [buttons] = [buttons for buttons in buttons_to(graph, customer) if len(buttons) == 3]
+    assert [button["title"] for button in buttons] == ["Lo antes posible", "Hoy por la tarde",
+                                                       "Mañana por la mañana"]
+    taps(service, customer, buttons[2]["id"], buttons[2]["title"])
+    graph.wait_for(lambda: any("Te llamaremos" in text for text in graph.texts_to(customer)),
+                   what="the booked call's confirmation")
+    told = next(text for text in graph.texts_to(customer) if "Te llamaremos" in text)
+    assert re.search(r"número que termina en 0177 (mañana|el \w+) entre las 09:00 y las 12:00", told), told
+
+    async def booked(session: Any) -> list[Callback]:
+        return list(await session.scalars(select(Callback).where(Callback.phone == f"+{customer}")))
+    [callback] = await read(service, booked)
+    case = await latest_case(service, customer)
+    assert case is not None and case.status == "bot" and callback.case_id == case.id
+    assert (callback.team, callback.status, callback.requested_by) == ("care", "requested", "customer")
 
 
 async def overflow_of(service: Service, case_id: str) -> tuple[str | None, str | None]:
