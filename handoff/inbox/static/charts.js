@@ -39,10 +39,12 @@ export function trend(svg, labels, series) {
     }
     svg.append(node("text", { x: PAD.left + number * 120, y: 14, fill: color, "font-size": 12 }, name));
   });
-  if (labels.length) {
+  if (labels.length) {  // the first and the last day (one label when there is one day)
     svg.append(node("text", { x: x(0), y: height - 8, "font-size": 11, fill: "#64748b" }, labels[0]));
-    svg.append(node("text", { x: x(labels.length - 1), y: height - 8, "font-size": 11, fill: "#64748b",
-      "text-anchor": "end" }, labels[labels.length - 1]));
+    if (labels.length > 1) {
+      svg.append(node("text", { x: x(labels.length - 1), y: height - 8, "font-size": 11, fill: "#64748b",
+        "text-anchor": "end" }, labels[labels.length - 1]));
+    }
   }
 }
 
@@ -50,12 +52,12 @@ export function bars(svg, entries) {
   const { width, height, y } = frame(svg);
   const slot = (width - PAD.left - PAD.right) / Math.max(entries.length, 1);
   const barWidth = Math.min(60, slot * 0.6);
-  entries.forEach(([label, value], index) => {
+  entries.forEach(([label, value, shown], index) => {  // shown: the label in the agent's words (else label)
     const center = PAD.left + slot * (index + 0.5), share = value === null ? 0 : value;
     svg.append(node("rect", { x: center - barWidth / 2, y: y(share), width: barWidth,
       height: y(0) - y(share), fill: "#1f77b4", "data-channel": label }));
     svg.append(node("text", { x: center, y: y(share) - 4, "text-anchor": "middle", "font-size": 11 },
       formatPercent(value)));
-    svg.append(node("text", { x: center, y: height - 8, "text-anchor": "middle", "font-size": 12 }, label));
+    svg.append(node("text", { x: center, y: height - 8, "text-anchor": "middle", "font-size": 12 }, shown || label));
   });
 }

@@ -5,7 +5,7 @@ import { $, clear, h } from "./dom.js";
 import { bars, trend } from "./charts.js";
 import { table } from "./tables.js";
 import { mountStaffing } from "./staffing.js";
-import { formatDate, formatDuration, formatNumber, formatPercent, t } from "./i18n.js";
+import { formatDate, formatDuration, formatNumber, formatPercent, label, t } from "./i18n.js";
 import { renderService } from "./service.js";
 
 const DIMENSIONS = ["day", "channel", "team", "intent"];
@@ -53,7 +53,7 @@ function render(report, start, end) {
   bars($("#dash-sla"), Object.entries(report.total.sla_attainment));
   const overflowed = report.total.overflowed;  // what overflowed customers chose, as shares of them
   bars($("#dash-overflow"), Object.entries(report.total.overflow_choices)
-    .map(([choice, count]) => [choice, overflowed ? count / overflowed : null]));
+    .map(([choice, count]) => [choice, overflowed ? count / overflowed : null, label("dashboard.overflowChoice", choice)]));
   const suffix = `${start}_${end}`;
   const tables = clear($("#dash-tables"));
   tables.append(table({ name: "total", title: t("dashboard.table.total"), columns: KPI_COLUMNS, rows: [report.total],
