@@ -154,7 +154,8 @@ function renderCases(cases, more) {
   const list = clear($("#cp-cases"));
   if (!cases.length) list.append(h("p", { class: "muted" }, t("customerPage.noCases")));
   for (const c of cases) {
-    const timeline = h("ol", { class: "timeline cp-timeline" }, c.events.map((e) => eventItem(e, c.id)));
+    const timeline = h("ol", { class: "timeline cp-timeline", tabindex: 0,  // it scrolls: reachable by keyboard
+      "aria-label": t("customerPage.timeline", { channels: c.channels.join(", ") }) }, c.events.map((e) => eventItem(e, c.id)));
     const earlier = h("button", { type: "button", class: "cp-earlier", hidden: !c.more_before }, t("case.earlier"));
     let before = c.more_before;
     earlier.addEventListener("click", async () => {

@@ -14,6 +14,7 @@ from handoff.core.customers import resolve_contact
 from handoff.store.models import Identity
 from tests.service.inbox.support import agent_logs_in, create_agent, new_page
 from tests.service.inbox.test_merge_browser import in_database
+from tests.service.support.axe import blocking, scrolls_sideways
 from tests.service.support.merging import Sessions, case_with_events
 
 pytestmark = [pytest.mark.browser]
@@ -43,7 +44,7 @@ def test_a_supervisor_opens_the_customer_page_with_cases_from_three_channels(chr
     email = f"sup-{uuid.uuid4().hex[:6]}@example.com"
     create_agent(inbox_service.database_url, email, role="supervisor", teams="care")
     dialogs: list[str] = []
-    page = new_page(chromium, dialogs)
+    page = new_page(chromium, dialogs, bypass_csp=True, viewport={"width": 1280, "height": 720})  # CSP: axe
     agent_logs_in(page, inbox_service.base_url, email)
     page.fill("#search-q", f"55 {tag}01")  # the search box finds them by their phone, as written locally…
     page.locator("#search-submit").click()
@@ -59,6 +60,8 @@ def test_a_supervisor_opens_the_customer_page_with_cases_from_three_channels(chr
     expect(page.locator("#cp-identities")).to_contain_text(f"crm: CRM-{tag} · not verified")
     expect(page.locator("#cp-identities")).to_contain_text("verified (whatsapp)")
     expect(page.locator("#cp-facts")).to_contain_text(f"order_number: 9{tag}")
+    assert blocking(page) == [], "customer page"  # axe-core: no serious or critical violation
+    assert not scrolls_sideways(page)
     cases = view.locator(".cp-case")
     expect(cases).to_have_count(3)
     for case, channel in zip(("voice", "whatsapp", "web"), ("voice", "whatsapp", "webchat"), strict=True):
@@ -95,6 +98,8 @@ def test_a_supervisor_opens_the_customer_page_with_cases_from_three_channels(chr
     page.locator("#customer-page-link").click()
     expect(view).to_be_visible()
     expect(cases).to_have_count(3)
+    page.set_viewport_size({"width": 800, "height": 1280})  # a 10-inch tablet, upright
+    assert not scrolls_sideways(page)
     page.locator("#cp-back").click()
     expect(view).to_be_hidden()
     expect(page.locator("#workspace")).to_be_visible()
