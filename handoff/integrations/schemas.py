@@ -28,3 +28,27 @@ class DeliveryView(BaseModel):
     created_at: datetime
     updated_at: datetime
     next_attempt_at: datetime | None
+
+
+class CaseCustomer(BaseModel):
+    id: str
+    name: str | None
+    language: str | None
+
+
+class CaseSnapshot(BaseModel):
+    """A case as integrations read it (and as webhooks carry it): its state, never what was said."""
+
+    id: str
+    status: str
+    channel: str
+    team: str | None
+    assignee_id: str | None
+    language: str | None
+    priority: int
+    disposition: str | None
+    csat: int | None
+    created_at: str | None
+    resolved_at: str | None
+    merged_into_case_id: str | None
+    customer: CaseCustomer

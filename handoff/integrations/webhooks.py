@@ -60,8 +60,15 @@ def case_data(case: Case, customer: Customer) -> dict[str, Any]:
     return {"id": case.id, "status": case.status, "channel": case.channel, "team": case.team,
             "assignee_id": case.assignee_id, "language": case.language, "priority": case.priority,
             "disposition": case.disposition, "csat": case.csat, "created_at": iso(case.created_at),
-            "resolved_at": iso(case.resolved_at),
+            "resolved_at": iso(case.resolved_at), "merged_into_case_id": case.merged_into_case_id,
             "customer": {"id": customer.id, "name": customer.display_name, "language": customer.language}}
+
+
+async def case_snapshot(session: AsyncSession, case_id: str) -> dict[str, Any] | None:
+    """The case as webhooks carry it, read now; None when there is no such case."""
+    found = (await session.execute(select(Case, Customer).join(Customer, Customer.id == Case.customer_id)
+                                   .where(Case.id == case_id))).one_or_none()
+    return case_data(*found) if found is not None else None
 
 
 def webhook_body(delivery_id: str, integration_id: str, name: str, occurred_at: datetime,
@@ -96,11 +103,10 @@ class WebhookEvents:
                 name)
             if not targets:
                 return
-            found = (await session.execute(select(Case, Customer).join(Customer, Customer.id == Case.customer_id)
-                                           .where(Case.id == event.case_id))).one_or_none()
-            if found is None:
+            case = await case_snapshot(session, event.case_id)
+            if case is None:
                 return
-            data = {"case": case_data(*found), **event_data(event)}
+            data = {"case": case, **event_data(event)}
             if isinstance(event, CommitmentDue):
                 data["due_at"] = iso(await session.scalar(select(Commitment.due_at)
                                                           .where(Commitment.id == event.commitment_id)))

@@ -118,6 +118,15 @@ async def test_each_event_reaches_the_receiver_signed_in_order_and_once_after_an
     assert assigned["data"]["agent_id"] == desk.agent.me["id"]
     assert assigned["data"]["case"]["status"] == "assigned" and assigned["data"]["case"]["id"] == case["id"]
 
+    reader = await desk.admin.post("/integrations", {"name": "Reader", "scopes": ["cases:read"]})
+    for token, status in ((made.json()["token"], 403), (reader.json()["token"], 200)):
+        read = await desk.agent.http.get(f"/api/v1/cases/{case['id']}", headers={"Authorization": f"Bearer {token}"})
+        assert read.status_code == status, read.text
+    assert read.json() == assigned["data"]["case"]  # what the webhook carried is what the API reads
+    missing = await desk.agent.http.get("/api/v1/cases/nosuchcase",
+                                        headers={"Authorization": f"Bearer {reader.json()['token']}"})
+    assert missing.status_code == 404
+
     desk.receiver.stop()  # the receiver is down: what happens now waits, in order
     promised = await desk.agent.post(f"/cases/{case['id']}/commitments", {
         "text": "Te llamo mañana", "due_at": (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()})
