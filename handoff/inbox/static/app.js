@@ -440,7 +440,7 @@ function wire() {
   mountAlerts(openCase);
   mountCommitmentAlerts();
   $("#skip-link").addEventListener("click", (e) => {  // past the top bar to what is shown: cases or dashboard
-    const target = ["#workspace", "#dashboard-view", "#login-form"].map((s) => $(s)).find((n) => n && n.offsetParent !== null);
+    const target = ["#workspace", "#customer-view", "#dashboard-view", "#login-form"].map((s) => $(s)).find((n) => n && n.offsetParent !== null);
     if (!target) return;
     e.preventDefault();
     if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");

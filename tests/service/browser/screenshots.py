@@ -100,6 +100,10 @@ def shoot(chromium, base_url: str) -> None:
     page.locator("#mine .case-item").first.click()
     expect(page.locator("#timeline .event.actor-customer").first).to_be_visible()
     page.screenshot(path=str(OUT / "case.png"))
+    page.click("#customer-page-link")
+    expect(page.locator("#customer-view")).to_be_visible()
+    expect(page.locator("#cp-identities")).not_to_be_empty()
+    page.screenshot(path=str(OUT / "customer.png"))
 
     tablet = page_for(chromium, {"width": 800, "height": 1280})
     signs_in(tablet, base_url, AGENT)

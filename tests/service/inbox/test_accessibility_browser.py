@@ -1,6 +1,6 @@
-"""Chromium with axe-core: the login, the inbox, the case view and the dashboard have no serious or critical
-violation; the page is usable by keyboard alone (skip link, buttons, focus) and fits 1280×720 and a 10-inch
-tablet both ways without scrolling sideways."""
+"""Chromium with axe-core: the login, the inbox, the case view, the customer page and the dashboard have no
+serious or critical violation; the page is usable by keyboard alone (skip link, buttons, focus) and fits 1280×720
+and a 10-inch tablet both ways without scrolling sideways."""
 from __future__ import annotations
 
 import uuid
@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.service.inbox.support import create_agent, new_page, signs_in
-from tests.service.support.axe import blocking, scrolls_sideways
+from tests.service.support.axe import blocking, scrolls_sideways, wider_than_the_page
 from tests.service.support.desk import customer_writes
 from tests.service.support.processes import free_port
 from tests.service.support.stack import Service, start_service
@@ -53,6 +53,12 @@ def test_no_serious_or_critical_violation_on_any_screen(chromium, service: Servi
     page.locator("#queue .case-item").first.click()
     expect(page.locator("#timeline .event.actor-customer").first).to_be_visible()
     assert blocking(page) == [], "case view"
+
+    page.click("#customer-page-link")
+    expect(page.locator("#customer-view")).to_be_visible()
+    expect(page.locator("#cp-identities")).not_to_be_empty()
+    assert blocking(page) == [], "customer page"
+    page.click("#cp-back")
 
     page.click("#tab-dashboard")
     expect(page.locator("#dash-summary .tile").first).to_be_visible()
@@ -104,6 +110,10 @@ def test_the_inbox_and_the_dashboard_fit_the_screen(chromium, service: Service, 
     expect(page.locator("#timeline .event").first).to_be_visible()
     assert not scrolls_sideways(page), "inbox"
     assert page.locator("#reply-text").bounding_box()["width"] > 200  # the reply box stays usable
+    page.click("#customer-page-link")
+    expect(page.locator("#customer-view")).to_be_visible()
+    assert not scrolls_sideways(page), "customer page"
+    page.click("#cp-back")
     page.click("#tab-dashboard")
     expect(page.locator("#dash-summary .tile").first).to_be_visible()
-    assert not scrolls_sideways(page), "dashboard"
+    assert not scrolls_sideways(page), wider_than_the_page(page)

@@ -36,3 +36,16 @@ def blocking(page: Any) -> list[dict[str, Any]]:
 
 def scrolls_sideways(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"))
+
+
+WIDER_THAN_THE_PAGE = """() => { const width = document.documentElement.clientWidth;
+  const clipped = (n) => { for (let p = n.parentElement; p && p !== document.body; p = p.parentElement) {
+    if (getComputedStyle(p).overflowX !== "visible") return true; } return false; };
+  return [...document.querySelectorAll("body *")].filter((n) => n.offsetParent !== null
+    && n.getBoundingClientRect().right > width + 1 && !clipped(n)).slice(0, 8)
+    .map((n) => `${n.tagName.toLowerCase()}.${n.className} in #${(n.closest("[id]") || {}).id}`); }"""
+
+
+def wider_than_the_page(page: Any) -> list[str]:
+    """What sticks out on the right (the reason a page scrolls sideways)."""
+    return list(page.evaluate(WIDER_THAN_THE_PAGE))
