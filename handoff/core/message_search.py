@@ -3,8 +3,7 @@
 The index is the database's (store/search_index.py: SQLite FTS5, PostgreSQL a GIN index on folded words),
 kept as events are written. The query is folded like the index (case, accents, punctuation), every word
 must appear, the last one also as the start of a longer word, as it is being typed ("reembolso tarj" finds
-"Reembolso de las tarjetas"). An agent
-sees a hit only on a case they may read (`case_scope.readable`).
+"Reembolso de las tarjetas"). An agent sees a hit only on a case they may read (`case_scope.readable`).
 """
 from __future__ import annotations
 
