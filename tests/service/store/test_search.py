@@ -265,3 +265,16 @@ async def test_the_newest_events_first_then_all_of_them(sessions, monkeypatch: p
     assert await _found(sessions, CARE, "hola") == [story.agent_said]
     async with sessions() as session:  # found among the newest: no second look
         assert [hit["case_id"] for hit in await find_messages(session, CARE, "hola", limit=1)] == [story.agent_said]
+
+
+@pytest.mark.parametrize("typed", ['"', "'", '" OR "', "a* NEAR b", "x AND NOT y", "-tarjeta", "tar:*", "!&|()",
+                                   "\\", "tarjeta'; DROP TABLE cases; --", "カード 返金", "💳 reembolso", "ǂʘ", "½ ²",
+                                   "a_b", "x" * 100, "REEMBOLSO\ttarjeta\n"])
+async def test_anything_typed_is_a_query_never_an_error(sessions, typed: str) -> None:
+    """The search box's text reaches FTS5 and to_tsquery only as folded words: no syntax of theirs gets through."""
+    story = await _story(sessions)
+    async with sessions() as session:
+        hits = await find_messages(session, SUPERVISOR, typed, limit=20)
+    if typed.startswith("REEMBOLSO"):
+        assert [hit["case_id"] for hit in hits] == [story.fraud, story.refund_en, story.refund_es]
+    assert all(hit["case_id"] in vars(story).values() for hit in hits)
