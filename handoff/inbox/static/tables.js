@@ -1,11 +1,18 @@
 // Report tables and their CSV downloads. Cells are set as text only; CSV cells are quoted, and text that a
 // spreadsheet would run as a formula (=, +, -, @ at the start, unless it is a number) is prefixed with '.
 import { h } from "./dom.js";
-import { has, t } from "./i18n.js";
+import { formatNumber, has, t } from "./i18n.js";
 
 export function cellText(value) {
   if (value === null || value === undefined) return "";
   return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+// On screen a fraction has the agent's decimal mark (0,13 in Spanish); ids and counts stay as they are; the CSV
+// keeps the raw value whatever the language.
+function shownText(value) {
+  return typeof value === "number" && !Number.isInteger(value) ? formatNumber(value, { maximumFractionDigits: 3 })
+    : cellText(value);
 }
 
 function csvCell(value) {
@@ -34,7 +41,7 @@ export function table({ name, title, columns, rows, filename, extra }) {
   button.addEventListener("click", () => download(filename || `${name}.csv`, csvText(columns, rows)));
   const head = h("tr", {}, columns.map((column) => h("th", { scope: "col", dataset: { column } }, has(`column.${column}`) ? t(`column.${column}`) : column)), extra ? h("th", {}, "") : null);
   const body = rows.map((row) => h("tr", {},
-    columns.map((column) => h("td", {}, cellText(row[column]))), extra ? extra(row) : null));
+    columns.map((column) => h("td", {}, shownText(row[column]))), extra ? extra(row) : null));
   return h("section", { class: "report-table", dataset: { table: name } },
     h("h3", {}, title), button,
     // a wide table scrolls sideways inside its region, which the keyboard can reach and scroll
