@@ -2,12 +2,13 @@
 and agents' presence history; then the pure arithmetic of reports/staffing.py. Recomputed on every request."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, Select, and_, func, literal, or_, select, text
+from sqlalchemy import BigInteger, Integer, Select, String, and_, case, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -89,11 +90,34 @@ def arrivals_query(since: datetime, until: datetime, channel: str | None, team: 
     return query
 
 
+class json_rows(FunctionElement[str]):
+    """The group's rows as one JSON text, [[a, b, …], …]: 100,000 quarter hours come back as a dozen rows, which
+    the driver and SQLAlchemy hand over in a fraction of the time 100,000 rows take."""
+
+    type = String()
+    inherit_cache = True
+    name = "json_rows"
+
+
+@compiles(json_rows, "postgresql")
+def _json_rows_postgresql(element: json_rows, compiler: Any, **kw: Any) -> str:
+    return f"CAST(json_agg(json_build_array({compiler.process(element.clauses, **kw)})) AS TEXT)"
+
+
+@compiles(json_rows, "sqlite")
+def _json_rows_sqlite(element: json_rows, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
+
+
 async def load_arrivals(session: AsyncSession, since: datetime, until: datetime, channel: str | None,
                         team: str | None) -> list[Arrivals]:
-    rows = (await session.execute(arrivals_query(since, until, channel, team))).all()
-    return [Arrivals(int(row.quarter), row.channel, row.team, int(row.offered), int(row.handled),
-                     int(row.handle_us) / MICROS) for row in rows]
+    cells = arrivals_query(since, until, channel, team).subquery("cells")
+    per_key = (select(cells.c.channel, cells.c.team,
+                      json_rows(cells.c.quarter, cells.c.offered, cells.c.handled, cells.c.handle_us).label("cells"))
+               .group_by(cells.c.channel, cells.c.team))
+    return [Arrivals(int(quarter), row.channel, row.team, int(offered), int(handled), int(handle_us) / MICROS)
+            for row in (await session.execute(per_key)).all()
+            for quarter, offered, handled, handle_us in json.loads(row.cells)]
 
 
 async def first_transition(session: AsyncSession) -> datetime | None:
@@ -103,23 +127,30 @@ async def first_transition(session: AsyncSession) -> datetime | None:
     return first
 
 
+def in_order(move: list[int]) -> tuple[int, int]:
+    """An agent's moves by time, then as stored (two within one second)."""
+    return move[0], move[2]
+
+
 async def load_online(session: AsyncSession, since: datetime, until: datetime, team: str | None
                       ) -> list[OnlineStretch]:
     """Agents' online stretches within [since, until) from the presence history: each agent's last change before
     `since` (their state when the range begins) and every change within it."""
     last_before = (select(func.max(PresenceChange.id)).where(PresenceChange.changed_at < since)
                    .group_by(PresenceChange.agent_id))
-    changes = (await session.execute(
-        select(PresenceChange.agent_id, PresenceChange.presence,
-               epoch_of(PresenceChange.changed_at).label("moment"))
-        .where(or_(PresenceChange.id.in_(last_before),
-                   and_(PresenceChange.changed_at >= since, PresenceChange.changed_at < until)))
-        .order_by(PresenceChange.changed_at, PresenceChange.id))).all()
+    changes = (select(PresenceChange.agent_id, epoch_of(PresenceChange.changed_at).label("moment"),
+                      case((PresenceChange.presence == "online", 1), else_=0).label("online"), PresenceChange.id)
+               .where(or_(PresenceChange.id.in_(last_before),
+                          and_(PresenceChange.changed_at >= since, PresenceChange.changed_at < until)))
+               .subquery("changes"))
+    per_agent = (select(changes.c.agent_id, json_rows(changes.c.moment, changes.c.online, changes.c.id).label("moves"))
+                 .group_by(changes.c.agent_id))
+    moves = [(row.agent_id, int(moment), bool(online)) for row in (await session.execute(per_agent)).all()
+             for moment, online, _id in sorted(json.loads(row.moves), key=in_order)]
     teams = {row.id: [str(name) for name in row.teams or []]
              for row in (await session.execute(select(Agent.id, Agent.teams))).all()}
     if team is not None:
         teams = {agent: [name for name in names if name == team] for agent, names in teams.items()}
-    moves = [(row.agent_id, int(row.moment), row.presence == "online") for row in changes]
     return online_stretches(moves, teams, epoch_seconds(until))
 
 
