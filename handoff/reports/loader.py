@@ -19,18 +19,23 @@ from handoff.store.models import Agent, utcnow
 STATEMENT_TIMEOUT_MS = 60_000
 
 
+async def report_transaction(session: AsyncSession) -> None:
+    """A read-only snapshot for the report's statements, PostgreSQL's JIT off and a time limit."""
+    await read_only(session)
+    if session.bind.dialect.name == "postgresql":
+        # These statements' cost estimates trip PostgreSQL's JIT, whose compilation alone takes longer than the
+        # query; and a dashboard must not hold a connection for minutes (planner statistics missing after a
+        # bulk load can make it that slow). LOCAL: both end with this read-only transaction.
+        await session.execute(text("SET LOCAL jit = off"))
+        await session.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
+
+
 async def load_cells(session: AsyncSession, days: list[Day], *, window_hours: int,
                      sla: dict[str, int]) -> list[Cell]:
     """The sums per (day, channel, team, intent, reason) of the cases created within `days`."""
     if not days:
         return []
-    await read_only(session)
-    if session.bind.dialect.name == "postgresql":
-        # This statement's cost estimates trip PostgreSQL's JIT, whose compilation alone takes longer than the
-        # query; and a dashboard must not hold a connection for minutes (planner statistics missing after a
-        # bulk load can make it that slow). LOCAL: both end with this read-only transaction.
-        await session.execute(text("SET LOCAL jit = off"))
-        await session.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
+    await report_transaction(session)
     rows = (await session.execute(dashboard_cells(days, window_hours, sla))).all()
     width = len(CELL_KEY)
     return [Cell(*row[:width], *(int(value) for value in row[width:])) for row in rows]
@@ -62,6 +67,7 @@ async def load_service_cells(session: AsyncSession, days: list[Day],
     """The service sums per (day, channel) of the cases created within `days`."""
     if not days:
         return []
+    await report_transaction(session)
     rows = (await session.execute(service_cells(days, wanted))).all()
     width = len(service.CELL_KEY)
     return [service.ServiceCell(*row[:width], *(int(value) for value in row[width:])) for row in rows]

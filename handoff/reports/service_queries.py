@@ -41,71 +41,79 @@ def _in_order(sums: Mapping[str, ColumnElement[Any]]) -> list[ColumnElement[Any]
 
 
 def _cases(days: Sequence[Day]) -> tuple[Any, Any]:
-    """The range's cases counted on their own (keyed), and every case of their stories with its kept case."""
+    """The range's cases counted on their own (keyed), and the cases merged into them with their kept case (few)."""
     story = _story()
     keyed = (select(Case.id, Case.customer_id, Case.status, Case.created_at, Case.resolved_at, Case.reask_turns,
                     Case.last_customer_message_at, _day_of(Case.created_at, days).label("day"), Case.channel)
              .where(_in_range(Case.created_at, days), Case.merged_into_case_id.is_(None))
              .cte("service_keyed").prefix_with("MATERIALIZED"))
-    members = union_all(select(keyed.c.id.label("case_id"), keyed.c.id.label("root")),
-                        select(story.c.id, story.c.root).join(keyed, keyed.c.id == story.c.root))
-    return keyed, members.cte("service_story").prefix_with("MATERIALIZED")
+    merged = (select(story.c.id.label("case_id"), story.c.root).join(keyed, keyed.c.id == story.c.root)
+              .cte("service_merged").prefix_with("MATERIALIZED"))
+    return keyed, merged
 
 
-def _case_part(keyed: Any, members: Any, targets: Targets) -> Select[Any]:
-    """What each case adds: containment raw and durable, one-contact resolution, frustration."""
-    k, m = keyed.c, members.c
-    handed = aliased(Handoff, name="story_handoff")
-    per_story = (select(m.root, func.count().label("cases"), func.max(Case.reask_turns).label("reasks"))
-                 .join(Case, Case.id == m.case_id).group_by(m.root).cte("story_sums"))
-    assisted_roots = (select(m.root).join(handed, and_(handed.case_id == m.case_id, handed.direction == "to_human"))
-                      .group_by(m.root).cte("assisted_roots"))
-    fallbacks = (select(m.root, func.count().label("fallbacks"))
-                 .join(NluSample, and_(NluSample.case_id == m.case_id, NluSample.source == FALLBACK_SOURCE))
-                 .group_by(m.root).cte("story_fallbacks"))
-    inbound = (select(TimelineEvent.case_id, func.count(func.distinct(TimelineEvent.channel)).label("channels"))
-               .join(keyed, k.id == TimelineEvent.case_id).where(TimelineEvent.direction == "in")
-               .group_by(TimelineEvent.case_id).cte("inbound_channels"))
+def _case_part(keyed: Any, merged: Any, targets: Targets) -> Select[Any]:
+    """What each case adds: containment raw and durable, one-contact resolution, frustration. Sets are read once
+    and hashed (IN a subquery), never probed case by case."""
+    k, m = keyed.c, merged.c
+    to_people = select(Handoff.case_id).where(Handoff.direction == "to_human")
+    merged_to_people = (select(m.root).join(Handoff, and_(Handoff.case_id == m.case_id,
+                                                          Handoff.direction == "to_human")))
+    absorbed = aliased(Case, name="absorbed")
+    per_story = (select(m.root, func.count().label("merged"), func.max(absorbed.reask_turns).label("reasks"))
+                 .join(absorbed, absorbed.id == m.case_id).group_by(m.root).cte("merged_sums"))
+    fallback_case = (select(func.coalesce(m.root, NluSample.case_id).label("root"))
+                     .select_from(NluSample).outerjoin(merged, m.case_id == NluSample.case_id)
+                     .where(NluSample.source == FALLBACK_SOURCE).subquery())
+    fallbacks = (select(fallback_case.c.root, func.count().label("fallbacks")).group_by(fallback_case.c.root)
+                 .cte("story_fallbacks"))
+    two_channels = (select(TimelineEvent.case_id).join(keyed, k.id == TimelineEvent.case_id)
+                    .where(TimelineEvent.direction == "in").group_by(TimelineEvent.case_id)
+                    .having(func.min(TimelineEvent.channel) != func.max(TimelineEvent.channel)))
     returns = _returns(keyed, targets.window_hours)
     other, people = aliased(Case, name="later_case"), aliased(Handoff, name="later_handoff")
     reached_later = exists().where(
         other.customer_id == k.customer_id, other.id != k.id, other.created_at > k.created_at,
         other.created_at <= _hours(func.coalesce(k.resolved_at, k.created_at), targets.window_hours),
         exists().where(people.case_id == other.id, people.direction == "to_human"))
-    bot_only = assisted_roots.c.root.is_(None)
+    bot_only = and_(k.id.not_in(to_people), k.id.not_in(merged_to_people))
     resolved = k.status == "resolved"
     silent_since = _moment(targets.now - timedelta(minutes=targets.assistant_silence_minutes))
-    struggled = or_(func.coalesce(fallbacks.c.fallbacks, 0) >= FRUSTRATING_FALLBACKS, per_story.c.reasks > 0)
+    struggled = or_(func.coalesce(fallbacks.c.fallbacks, 0) >= FRUSTRATING_FALLBACKS, k.reask_turns > 0,
+                    func.coalesce(per_story.c.reasks, 0) > 0)
     sums = {
         "cases": func.count(), "bot_only": _count(bot_only), "durable": _count(and_(bot_only, ~reached_later)),
         "resolved": _count(resolved),
-        "one_contact": _count(and_(resolved, per_story.c.cases == 1, func.coalesce(inbound.c.channels, 0) <= 1,
+        "one_contact": _count(and_(resolved, per_story.c.root.is_(None), k.id.not_in(two_channels),
                                    func.coalesce(returns.c.recontact, 0) == 0,
                                    func.coalesce(returns.c.recontacted, 0) == 0)),
         "frustration": _count(and_(k.status == "bot", struggled,
                                    func.coalesce(k.last_customer_message_at, k.created_at) <= silent_since)),
     }
     return (select(k.day, k.channel, *_in_order(sums)).select_from(keyed)
-            .join(per_story, per_story.c.root == k.id)
-            .outerjoin(assisted_roots, assisted_roots.c.root == k.id)
+            .outerjoin(per_story, per_story.c.root == k.id)
             .outerjoin(fallbacks, fallbacks.c.root == k.id)
-            .outerjoin(inbound, inbound.c.case_id == k.id)
             .outerjoin(returns, returns.c.id == k.id)
             .group_by(k.day, k.channel))
 
 
-def _transition_part(keyed: Any, members: Any, targets: Targets) -> Select[Any]:
-    """What each transition to people people had to answer adds, on its story's cell."""
-    k, m = keyed.c, members.c
-    measured = (select(k.day, k.channel, _sla_target(k.channel, targets.answer).label("target_us"),
-                       elapsed_us(Handoff.accepted_at, Handoff.queued_at).label("wait_us"),
-                       elapsed_us(Handoff.ended_at, Handoff.accepted_at).label("handle_us"),
-                       case((and_(Handoff.outcome == "abandoned", Handoff.accepted_at.is_(None)),
-                             elapsed_us(func.coalesce(Handoff.ended_at, Handoff.queued_at), Handoff.queued_at)),
+def _transition_part(keyed: Any, merged: Any, targets: Targets) -> Select[Any]:
+    """What each transition to people people had to answer adds, on its story's cell (its own case's, or the
+    case it was merged into)."""
+    k, m = keyed.c, merged.c
+    columns = (Handoff.queued_at, Handoff.accepted_at, Handoff.ended_at, Handoff.outcome)
+    offered = and_(Handoff.direction == "to_human", func.coalesce(Handoff.outcome, "").not_in((WITHDRAWN, MERGED)))
+    handed = union_all(
+        select(k.day, k.channel, *columns).select_from(Handoff).join(keyed, k.id == Handoff.case_id).where(offered),
+        select(k.day, k.channel, *columns).select_from(Handoff).join(merged, m.case_id == Handoff.case_id)
+        .join(keyed, k.id == m.root).where(offered)).subquery("service_handed")
+    h = handed.c
+    measured = (select(h.day, h.channel, _sla_target(h.channel, targets.answer).label("target_us"),
+                       elapsed_us(h.accepted_at, h.queued_at).label("wait_us"),
+                       elapsed_us(h.ended_at, h.accepted_at).label("handle_us"),
+                       case((and_(h.outcome == "abandoned", h.accepted_at.is_(None)),
+                             elapsed_us(func.coalesce(h.ended_at, h.queued_at), h.queued_at)),
                             else_=None).label("abandon_us"))
-                .select_from(Handoff).join(members, m.case_id == Handoff.case_id).join(keyed, k.id == m.root)
-                .where(Handoff.direction == "to_human",
-                       func.coalesce(Handoff.outcome, "").not_in((WITHDRAWN, MERGED)))
                 .cte("service_transitions").prefix_with("MATERIALIZED")).c
     answered, handled = measured.wait_us.is_not(None), measured.handle_us.is_not(None)
     left = measured.abandon_us.is_not(None)
@@ -125,8 +133,8 @@ def _transition_part(keyed: Any, members: Any, targets: Targets) -> Select[Any]:
 def service_cells(days: Sequence[Day], targets: Targets) -> CompoundSelect[Any]:
     """Rows of (day, channel, sums...) in the order of service.ServiceCell; a key may come twice (the cases' sums
     and the transitions'): the arithmetic adds them up."""
-    keyed, members = _cases(days)
-    return union_all(_case_part(keyed, members, targets), _transition_part(keyed, members, targets))
+    keyed, merged = _cases(days)
+    return union_all(_case_part(keyed, merged, targets), _transition_part(keyed, merged, targets))
 
 
 def presence_changes(start: datetime, end: datetime) -> Select[Any]:
