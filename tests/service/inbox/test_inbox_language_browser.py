@@ -87,6 +87,17 @@ def test_a_mexican_browser_gets_spanish_and_the_english_choice_is_kept(chromium,
     shown_at = customer_event.locator(".event-head .muted").inner_text()
     assert re.search(r"\d{1,2}/\d{1,2}/\d{2}", shown_at), shown_at  # es-MX: day/month/year
 
+    spoken = page.evaluate("""async () => {
+        const i18n = await import("/inbox/static/i18n.js");  // the page's own module: its language is Spanish now
+        return [["es-MX"], ["pt-BR", "en"], ["fr-FR", "de"], ["fr", "pt-PT"], []].map((l) => i18n.browserLocale(l))
+          .concat([i18n.t("dashboard.period", { start: "a", end: "b", count: 1 }),
+                   i18n.t("dashboard.period", { start: "a", end: "b", count: 3 }),
+                   i18n.t("newAgent.created", {}), i18n.formatPercent(0.5), i18n.formatNumber(1234.5)]);
+    }""")
+    # the browser's languages to the inbox's; a plural form; a missing placeholder kept; es-MX's number marks
+    assert spoken[:5] == ["es", "pt", "en", "pt", "en"]
+    assert spoken[5:] == ["a – b · 1 caso", "a – b · 3 casos", "Se creó {email}", "50%", "1,234.5"], spoken
+
     with page.expect_response(lambda response: response.url.endswith("/inbox/api/me/locale")) as saved:
         page.select_option("#locale", "en")
     assert saved.value.status == 200 and saved.value.json()["locale"] == "en"
