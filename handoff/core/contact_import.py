@@ -4,8 +4,9 @@ A dry run reads and plans only. An import plans again inside its own transaction
 never interleave), and writes in batches: customers, their identities and their name keys (the keys the mapper
 events keep for one customer at a time: here `CustomerKey` rows are written for the batch at once). Should a
 door create one of the file's identities at the same moment (a unique violation), the whole import is planned
-and written again: that row is then matched. Identities an import adds are unverified: only a door, a code or a
-signed token proves one. 10,000 rows cost a few dozen statements, not one per row.
+and written again: that row is then matched. The doors' per-identity locks are not taken for a whole file
+(PostgreSQL's lock table holds a few thousand); an upsert, a few identities, takes them. Identities an import adds
+are unverified: only a door, a code or a signed token proves one. 10,000 rows cost a few dozen statements.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from sqlalchemy.sql.expression import bindparam
 from handoff.core import audit
 from handoff.core.contact_plan import CONFLICT, Owners, Plan, Planned, Write, plan_import
 from handoff.core.contact_rows import BadRow, ContactRow
-from handoff.core.locks import xact_lock
+from handoff.core.locks import xact_lock, xact_locks
 from handoff.store.db import read_only
 from handoff.store.models import Customer, CustomerKey, Identity, new_id, utcnow
 from handoff.store.search_keys import name_keys
@@ -73,6 +74,12 @@ async def survivors(session: AsyncSession, customer_ids: Iterable[str]) -> dict[
                 result[customer_id] = moved[current]
         frontier = set(moved.values()) - seen  # the next generation (a cycle stops here)
     return result
+
+
+def identity_locks(rows: Sequence[ContactRow]) -> set[str]:
+    """The doors' lock keys (core.customers) of every identity the rows name; a phone is a WhatsApp number too."""
+    return {f"identity:{kind}:{value}" for row in rows for name, value in row.identities()
+            for kind in LOOKED_UP[name]}
 
 
 async def load_owners(session: AsyncSession, rows: Sequence[ContactRow]) -> tuple[Owners, dict[str, str]]:
@@ -195,8 +202,7 @@ async def upsert_contact(sessions: async_sessionmaker[AsyncSession], row: Contac
     for attempt in range(1, ATTEMPTS + 1):
         try:
             async with sessions() as session, session.begin():
-                for kind, value in sorted(row.identities()):
-                    await xact_lock(session, f"identity:{kind}:{value}")
+                await xact_locks(session, identity_locks([row]))
                 owners, crm_of = await load_owners(session, [row])
                 plan = plan_import([row], [], owners, crm_of)
                 [planned] = plan.rows

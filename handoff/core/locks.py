@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
-from sqlalchemy import text
+from sqlalchemy import String, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 STRIPES = 64
@@ -30,6 +31,20 @@ async def xact_lock(session: AsyncSession, key: str) -> None:
     """Holds `key` until the session's transaction ends, on every worker (PostgreSQL; see the module docstring)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_ADVISORY, {"key": key})
+
+
+_ADVISORY_MANY = text("SELECT count(pg_advisory_xact_lock(hashtext(key))) FROM unnest(:keys) AS key").bindparams(
+    bindparam("keys", type_=ARRAY(String)))
+MANY_AT_ONCE = 1000
+
+
+async def xact_locks(session: AsyncSession, keys: Iterable[str]) -> None:
+    """`xact_lock` on many keys, in sorted order, a thousand per statement (a 10,000-row import's identities)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), MANY_AT_ONCE):
+        await session.execute(_ADVISORY_MANY, {"keys": ordered[start:start + MANY_AT_ONCE]})
 
 
 class KeyedLock:

@@ -144,3 +144,20 @@ async def test_concurrent_upserts_of_one_crm_id_make_one_customer(sessions) -> N
     done = await asyncio.gather(*(upsert_contact(sessions, row, actor="t") for row in rows))
     assert len({result.customer_id for result in done}) == 1 and sum(result.created for result in done) == 1
     assert await customer_count(sessions) == 1
+
+
+
+
+async def test_a_door_writing_the_phone_meanwhile_is_waited_for_and_matched_by_the_upsert(sessions) -> None:
+    """A WhatsApp message from the number arrives while the CRM's upsert runs: the upsert waits for the door's
+    transaction (the doors' identity locks, a phone's WhatsApp one too; SQLite's one writer), then matches its
+    customer instead of making a second one."""
+    phone = "+525533330001"
+    async with sessions() as door, door.begin():
+        contact = await resolve_contact(door, "whatsapp", phone, verified=True, verified_by="whatsapp",
+                                        display_name="Door")
+        upserting = asyncio.create_task(upsert_contact(sessions, ContactRow(0, "CRM", phone, None, "R-9"), actor="t"))
+        await asyncio.sleep(1)
+        assert not upserting.done()  # waiting for the door
+    assert (await upserting).customer_id == contact.customer.id
+    assert await customer_count(sessions) == 1
