@@ -20,8 +20,10 @@ from handoff.channels.webchat.limits import WebchatLimits
 from handoff.channels.whatsapp import routes as whatsapp_routes
 from handoff.channels.whatsapp.codes import WhatsAppCodeCourier
 from handoff.channels.whatsapp.runtime import WhatsAppRuntime, WhatsAppSending
+from handoff.core.assistant_trackers import AssistantTrackers, tracker_url
 from handoff.core.bot_client import RasaClient
 from handoff.core.code_delivery import CodeCourier
+from handoff.core.erasure import Erasures
 from handoff.core.locks import KeyedLock
 from handoff.core.messages import Deliverer
 from handoff.core.operations import load_operations
@@ -29,6 +31,7 @@ from handoff.core.ratelimit import limit_storage
 from handoff.core.signing import load_secret_key
 from handoff.core.verification import Verifications
 from handoff.inbox import contact_routes
+from handoff.inbox import erasure_routes
 from handoff.inbox import routes as inbox_routes
 from handoff.inbox.callbacks import InboxCallbacks
 from handoff.inbox.wiring import build_inbox, build_live
@@ -154,12 +157,15 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(integration_routes.router)  # other systems, with their tokens
     api.include_router(qa_routes.router)  # quality review of whole cases
     api.include_router(contact_api.router)  # a CRM's customers, scope contacts:write
+    api.include_router(erasure_routes.router)  # admins erase a customer on request
     api.state.services = Services(settings, sessions, operations, conversations, whatsapp_sending.deliverer,
                                   whatsapp.ingest, inbox.auth, inbox.live, inbox.actions, inbox.merging, inbox.people,
                                   inbox.commitments,
                                   voice_assistant, call_history, callback_calls,
                                   InboxCallbacks(sessions, operations, core.events, callback_calls),
-                                  Integrations(sessions, secret))
+                                  Integrations(sessions, secret),
+                                  Erasures(sessions, settings.media_dir, AssistantTrackers(
+                                      tracker_url(settings.rasa_tracker_db_url, settings.rasa_tracker_db))))
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
 
 

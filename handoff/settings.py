@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     bot_retries: int = 1
     bot_retry_backoff_seconds: float = 0.3
     nlu_harvest_interval_seconds: float = 120.0  # reads Rasa's trackers for unsure predictions; 0: off
+    # Rasa's tracker store (endpoints.yml), where an erasure deletes the customer's conversations: any SQLAlchemy
+    # URL, else the SQLite file RASA_TRACKER_DB names (what `make run` gives Rasa); neither: trackers are kept
+    rasa_tracker_db_url: str | None = None
+    rasa_tracker_db: str | None = None
+    # Retention (operations.yml `retention:`) and signed audit checkpoints (README: Signed audit checkpoints)
+    retention_interval_seconds: float = Field(3600.0, ge=0)  # how often old content is erased; 0: off
+    audit_checkpoint_minutes: float = Field(15.0, ge=0)  # how often moved chains' heads are signed; 0: off
+    audit_signing_key: str | None = None  # Ed25519 private key: base64 of the raw 32 bytes, or PEM (PKCS#8)
 
     log_level: str = "INFO"
     log_json: bool = True

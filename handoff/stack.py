@@ -34,7 +34,8 @@ def stack_programs(settings: Settings, bot_venv: Path, venv: Path, tracker_db: P
                          "--port", str(port_of(settings.rasa_url, 5005)), "--endpoints", "endpoints.yml",
                          "--credentials", "credentials.yml", *token), rasa_env),
         Program("service", (str(venv / "bin" / "uvicorn"), "handoff.app:app", "--factory", "--host", "127.0.0.1",
-                            "--port", str(settings.port))),
+                            "--port", str(settings.port)),
+                {"RASA_TRACKER_DB": str(tracker_db)}),  # where an erasure deletes the assistant's conversations
     ]
 
 

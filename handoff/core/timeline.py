@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.sql.dml import ReturningDelete
 
-from handoff.core.hashchain import GENESIS, ChainCheck, event_hash, verify_chain
+from handoff.core.hashchain import GENESIS, ChainCheck, content_digest, event_hash, new_salt, verify_chain
 from handoff.core.json_values import finite
 from handoff.store.db import write_lock_at_begin
 from handoff.store.models import Case, TimelineEvent, utcnow
@@ -179,7 +179,9 @@ async def append_event(
         "delivery_status": delivery_status,
         "created_at": utcnow(),
         "prev_hash": head[1],
+        "content_salt": new_salt(),
     }
+    fields["content_digest"] = content_digest(text, fields["payload"], fields["content_salt"])
     fields["hash"] = event_hash(fields)
     inserted = cast("CursorResult[Any]", await session.execute(_INSERT, fields))
     key = inserted.inserted_primary_key
@@ -204,6 +206,8 @@ def event_fields(event: TimelineEvent) -> dict[str, Any]:
         "kind": event.kind,
         "text": event.text,
         "payload": event.payload,
+        "content_salt": event.content_salt,
+        "content_digest": event.content_digest,
         "provider_id": event.provider_id,
         "delivery_status": event.delivery_status,
         "created_at": event.created_at,

@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.core.hashchain import GENESIS, HASHED_FIELDS, utc_iso, verify_chain
+from handoff.core.hashchain import GENESIS, HASHED_FIELDS, event_hash, legacy_event_hash, utc_iso, verify_chain
 from handoff.core.json_values import finite, is_finite
 from handoff.store.models import Call, Case, Customer, Handoff, TimelineEvent, utcnow
 
-FORMAT = "frontdoor-case-export/1"
+FORMAT = "frontdoor-case-export/2"  # 2: the chain covers salted content digests; 1 (before): the content
+LEGACY_FORMAT = "frontdoor-case-export/1"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -99,7 +100,8 @@ def verify_export(document: Mapping[str, Any]) -> ExportCheck:
     head = document.get("head")
     if not isinstance(events, list) or not isinstance(head, Mapping):
         return ExportCheck(False, 0, "not a case export (no events or head)", 1)
-    check = verify_chain(_as_hashed(event) if isinstance(event, Mapping) else event for event in events)
+    hash_of = legacy_event_hash if document.get("format") == LEGACY_FORMAT else event_hash
+    check = verify_chain((_as_hashed(event) if isinstance(event, Mapping) else event for event in events), hash_of)
     if not check.ok:
         return ExportCheck(False, check.checked, check.problem, check.checked)
     count, last = head.get("count"), events[-1]["hash"] if events else GENESIS

@@ -284,6 +284,8 @@ class ExportedEvent(View):
     kind: str
     text: str | None
     payload: dict[str, Any]
+    content_salt: str | None  # none: erased (or written before salts); the chain covers content_digest
+    content_digest: str | None
     provider_id: str | None
     prev_hash: str
     hash: str

@@ -136,6 +136,7 @@ def test_the_stack_runs_each_process_on_the_port_the_service_talks_to() -> None:
     programs = {program.name: program
                 for program in stack_programs(settings, Path(".venv-bot"), Path(".venv"), Path("/t/trackers.db"))}
     assert programs["service"].argv[-2:] == ("--port", "18000")
+    assert programs["service"].env == {"RASA_TRACKER_DB": "/t/trackers.db"}  # an erasure forgets trackers there
     assert programs["rasa"].argv[programs["rasa"].argv.index("--port") + 1] == "18005"
     assert programs["actions"].argv[-2:] == ("--port", "18055")
     assert programs["actions"].env == {"SANIC_HOST": "127.0.0.1"}  # rasa-sdk would listen on every interface

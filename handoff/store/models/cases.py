@@ -55,7 +55,8 @@ class Case(Base):
 
 
 class TimelineEvent(Base):
-    """Append-only: rows are inserted, never updated, except the delivery status of outbound messages."""
+    """Append-only: rows are inserted, never updated, except the delivery status of outbound messages and an
+    erasure (core/erasure.py: the content and its salt removed, the digest kept)."""
 
     __tablename__ = "timeline_events"
     __table_args__ = (
@@ -76,6 +77,10 @@ class TimelineEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))  # message call note handoff assignment status delivery csat
     text: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The chain covers SHA-256(salt, text, payload), not the content (core/hashchain.py): an erasure deletes the
+    # text, the payload and the salt, keeps the digest, and every chain still verifies
+    content_salt: Mapped[str | None] = mapped_column(String(64))
+    content_digest: Mapped[str | None] = mapped_column(String(64))
     provider_id: Mapped[str | None] = mapped_column(String(255))
     delivery_status: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
