@@ -217,8 +217,9 @@ async def drop_old_pages(sessions: async_sessionmaker[AsyncSession]) -> None:
     if not isinstance(engine, AsyncEngine) or engine.dialect.name != "sqlite":
         return
     async with engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None  # a live pooled connection
+        await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 class Erasures:
