@@ -22,12 +22,14 @@ from handoff.channels.whatsapp.codes import WhatsAppCodeCourier
 from handoff.channels.whatsapp.runtime import WhatsAppRuntime, WhatsAppSending
 from handoff.core.assistant_trackers import AssistantTrackers, tracker_url
 from handoff.core.bot_client import RasaClient
+from handoff.core.checkpoints import Checkpoints, load_private_key
 from handoff.core.code_delivery import CodeCourier
 from handoff.core.erasure import Erasures
 from handoff.core.locks import KeyedLock
 from handoff.core.messages import Deliverer
 from handoff.core.operations import load_operations
 from handoff.core.ratelimit import limit_storage
+from handoff.core.retention import Retention
 from handoff.core.signing import load_secret_key
 from handoff.core.verification import Verifications
 from handoff.inbox import contact_routes
@@ -121,6 +123,10 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     )
 
     harvester = NluHarvester(sessions, bot, settings.nlu_harvest_interval_seconds)  # designers' review list
+    # Background rounds of the audit trail: old content erased by operations.yml's retention, moved chains signed.
+    retention = Retention(sessions, operations.retention, settings.media_dir)
+    checkpoints = Checkpoints(sessions, load_private_key(settings.audit_signing_key)) \
+        if settings.audit_signing_key else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -129,9 +135,16 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         inbox.start()
         harvester.start()
         webhooks.start()
+        rounds = []
+        if retention.active and settings.retention_interval_seconds > 0:
+            rounds.append(asyncio.create_task(retention.run_forever(settings.retention_interval_seconds)))
+        if checkpoints is not None and settings.audit_checkpoint_minutes > 0:
+            rounds.append(asyncio.create_task(checkpoints.run_forever(settings.audit_checkpoint_minutes * 60)))
         log.info("service_started", port=settings.port, redis=bool(settings.redis_url))
         yield
         replay.cancel()
+        for task in rounds:
+            task.cancel()
         await whatsapp.stop()
         await inbox.stop()
         await harvester.stop()

@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_commands.add_parser("verify", help="check an exported case (JSON) against its hash chain")
     verify.add_argument("file")
+    verify.add_argument("--public-key", help="the service's Ed25519 public key (base64 of 32 raw bytes, PEM, or a "
+                                            "file holding either): the chain must pass its signed checkpoint")
+    audit_commands.add_parser("keygen", help="print a new Ed25519 key pair for AUDIT_SIGNING_KEY (base64, raw)")
+    audit_commands.add_parser("checkpoint", help="sign the heads of the chains that moved now (AUDIT_SIGNING_KEY)")
     export = audit_commands.add_parser("export", help="write a case's verifiable transcript to stdout")
     export.add_argument("case_id")
     export.add_argument("--html", action="store_true", help="the printable page instead of JSON")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from handoff.core.business_hours import WEEKDAYS, parse_time
 from handoff.core.callback_windows import DayParts
@@ -28,6 +28,17 @@ class StaffingOperations(BaseModel):
 
     max_occupancy: float = Field(default=0.85, gt=0, le=1)  # no agent busier than this on average
     forecast_weeks: int = Field(default=4, ge=1, le=26)  # weeks the forecast averages
+
+
+class RetentionOperations(BaseModel):
+    """Days content is kept before the retention round erases it (core/retention.py); none: kept (README:
+    Erasure and retention)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message_text: int | None = Field(default=None, ge=1)  # timeline events' text and payload: messages, media
+    recordings: int | None = Field(default=None, ge=1)  # calls' recording and transcript
+    webhook_bodies: int | None = Field(default=None, ge=1)  # stored provider webhook bodies, once processed
 
 
 class CannedResponse(BaseModel):
@@ -177,6 +188,7 @@ class Operations(BaseModel):
     chat_recovery: ChatRecoveryOperations = Field(default_factory=ChatRecoveryOperations)
     qa: QaOperations = Field(default_factory=QaOperations)  # quality review scorecards (core/qa.py)
     staffing: StaffingOperations = Field(default_factory=StaffingOperations)
+    retention: RetentionOperations = Field(default_factory=RetentionOperations)
 
     @field_validator("business_hours")
     @classmethod

@@ -6,11 +6,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handoff.core.checkpoints import BadKey, check_against, checkpoint_record, latest, load_public_key
 from handoff.core.hashchain import GENESIS, HASHED_FIELDS, event_hash, legacy_event_hash, utc_iso, verify_chain
 from handoff.core.json_values import finite, is_finite
 from handoff.store.models import Call, Case, Customer, Handoff, TimelineEvent, utcnow
@@ -81,6 +84,8 @@ async def export_case(session: AsyncSession, case_id: str) -> dict[str, Any] | N
         "events": events,
         "head": {"count": len(events), "hash": events[-1]["hash"] if events else GENESIS},
     })
+    signed = await latest(session, case_id)  # the latest signed head of this case's chain (core/checkpoints.py)
+    document["checkpoint"] = checkpoint_record(signed) if signed is not None else None
     return document
 
 
@@ -94,8 +99,9 @@ class ExportCheck:
     position: int | None = None
 
 
-def verify_export(document: Mapping[str, Any]) -> ExportCheck:
-    """Re-hashes the chain, then checks it ends where the recorded head says (count and last hash)."""
+def verify_export(document: Mapping[str, Any], public_key: Ed25519PublicKey | None = None) -> ExportCheck:
+    """Re-hashes the chain, then checks it ends where the recorded head says (count and last hash); with the
+    service's public key, also that the chain passes through the head its signed checkpoint fixed."""
     events = document.get("events")
     head = document.get("head")
     if not isinstance(events, list) or not isinstance(head, Mapping):
@@ -111,6 +117,16 @@ def verify_export(document: Mapping[str, Any]) -> ExportCheck:
                            missing)
     if last != head.get("hash"):
         return ExportCheck(False, len(events), "the last event is not the recorded head", len(events) or 1)
+    if public_key is not None:
+        case = document.get("case")
+        chain = case.get("id") if isinstance(case, Mapping) else None
+        checkpoint = document.get("checkpoint")
+        problem = check_against(checkpoint if isinstance(checkpoint, Mapping) else None, str(chain),
+                                [str(event.get("hash")) if isinstance(event, Mapping) else "" for event in events],
+                                public_key)
+        if problem is not None:
+            seq = checkpoint.get("seq") if isinstance(checkpoint, Mapping) else None
+            return ExportCheck(False, len(events), problem, seq if isinstance(seq, int) else len(events) or 1)
     return ExportCheck(True, len(events))
 
 
@@ -149,14 +165,27 @@ def render_html(document: Mapping[str, Any]) -> str:
     )
 
 
-def verify_file(path: str) -> tuple[int, str]:
+def public_key_from(value: str) -> Ed25519PublicKey:
+    """`--public-key`: the key itself (base64 of the raw 32 bytes, or PEM) or a file holding it."""
+    if not value.lstrip().startswith("-----BEGIN") and Path(value).is_file():
+        value = Path(value).read_text(encoding="utf-8")
+    return load_public_key(value)
+
+
+def verify_file(path: str, public_key: str | None = None) -> tuple[int, str]:
     """The command line's answer: exit status and one line saying what is wrong, where."""
     try:
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
     except (OSError, ValueError) as exc:
         return 2, f"cannot read {path}: {exc}"
-    check = verify_export(document)
+    try:
+        key = public_key_from(public_key) if public_key is not None else None
+    except (BadKey, ValueError, OSError) as exc:
+        return 2, f"cannot read the public key: {exc}"
+    check = verify_export(document, key)
     if check.ok:
-        return 0, f"OK: {check.checked} events, chain intact"
+        signed = document.get("checkpoint") if key is not None else None
+        suffix = f"; signed checkpoint at event #{signed['seq']} ({signed['signed_at']}) holds" if signed else ""
+        return 0, f"OK: {check.checked} events, chain intact{suffix}"
     return 1, f"FAILED at event position {check.position}: {check.problem}"

@@ -27,6 +27,21 @@ async def _export_case(settings: Settings, case_id: str, as_html: bool) -> int:
     return 0
 
 
+async def _checkpoint(settings: Settings) -> int:
+    from handoff.core.checkpoints import Checkpoints, load_private_key
+
+    if not settings.audit_signing_key:
+        print("AUDIT_SIGNING_KEY is not set (python -m handoff audit keygen makes a pair)", file=sys.stderr)
+        return 2
+    engine = create_engine(settings.database_url)
+    try:
+        signed = await Checkpoints(session_factory(engine), load_private_key(settings.audit_signing_key)).sign_moved()
+    finally:
+        await engine.dispose()
+    print(f"{signed} chain heads signed")
+    return 0
+
+
 async def _designers_export(settings: Settings, data_dir: Path, domain: Path) -> int:
     from handoff.reports.nlu_export import export_to_bot_data
 
@@ -63,9 +78,17 @@ def run_reports_command(settings: Settings, args: argparse.Namespace) -> int:
         if args.audit_command == "verify":
             from handoff.reports.audit_export import verify_file
 
-            status, line = verify_file(args.file)
+            status, line = verify_file(args.file, args.public_key)
             print(line, file=sys.stdout if status == 0 else sys.stderr)
             return status
+        if args.audit_command == "keygen":
+            from handoff.core.checkpoints import keygen
+
+            private, public = keygen()
+            print(f"AUDIT_SIGNING_KEY={private}\nAUDIT_PUBLIC_KEY={public}")
+            return 0
+        if args.audit_command == "checkpoint":
+            return asyncio.run(_checkpoint(settings))
         return asyncio.run(_export_case(settings, args.case_id, args.html))
     if args.designers_command == "harvest":
         return asyncio.run(_designers_harvest(settings))

@@ -299,6 +299,18 @@ class ChainHead(View):
     hash: str
 
 
+class ExportedCheckpoint(View):
+    """The latest signed head of the case's chain (handoff/core/checkpoints.py): Ed25519 over chain, seq, hash,
+    signed_at; `python -m handoff audit verify FILE --public-key KEY` checks it."""
+
+    chain: str
+    seq: int
+    hash: str
+    signed_at: str
+    key_id: str
+    signature: str
+
+
 class CaseExport(View):
     """A case's whole transcript as a self-verifying document (handoff/reports/audit_export.py)."""
 
@@ -310,6 +322,7 @@ class CaseExport(View):
     calls: list[ExportedCall]
     events: list[ExportedEvent]
     head: ChainHead
+    checkpoint: ExportedCheckpoint | None = None
 
 
 class StaffingTarget(View):

@@ -7,6 +7,7 @@ from handoff.store.models.agents import Agent, AgentSession, AuditEntry, Presenc
 from handoff.store.models.base import Base, BigIntId, UTCDateTime, new_id, utcnow
 from handoff.store.models.callbacks import Callback
 from handoff.store.models.calls import Call
+from handoff.store.models.checkpoints import AuditCheckpoint
 from handoff.store.models.commitments import Commitment
 from handoff.store.models.cases import Case, Handoff, TimelineEvent
 from handoff.store.models.customers import Customer, CustomerKey, Identity, VerificationCode
@@ -18,7 +19,7 @@ from handoff.store.models.qa import QaReview
 from handoff.store.models.reads import CaseRead
 
 __all__ = [
-    "Agent", "AgentSession", "AuditEntry", "Base", "BigIntId", "Call", "Callback", "Case", "CaseRead", "Commitment", "Customer",
+    "Agent", "AgentSession", "AuditCheckpoint", "AuditEntry", "Base", "BigIntId", "Call", "Callback", "Case", "CaseRead", "Commitment", "Customer",
     "CustomerKey", "Handoff",
     "Integration",
     "Identity", "InboundWebhook", "Merge", "MergeSuggestion", "NluHarvestMark", "NluSample", "Outbox", "PendingTurn",
