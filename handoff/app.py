@@ -32,8 +32,7 @@ from handoff.core.ratelimit import limit_storage
 from handoff.core.retention import Retention
 from handoff.core.signing import load_secret_key
 from handoff.core.verification import Verifications
-from handoff.inbox import contact_routes
-from handoff.inbox import erasure_routes
+from handoff.inbox import contact_routes, erasure_routes
 from handoff.inbox import routes as inbox_routes
 from handoff.inbox.callbacks import InboxCallbacks
 from handoff.inbox.wiring import build_inbox, build_live
