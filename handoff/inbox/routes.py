@@ -120,7 +120,7 @@ class AgentLocale(BaseModel):
     locale: Locale | None
 
 
-@router.put("/api/me/locale", response_model=AgentPublic, responses={**TOO_LARGE, **errors(401, 403)})
+@router.put("/api/me/locale", response_model=AgentPublic, responses={**TOO_LARGE, **errors(400, 401, 403)})
 async def my_locale(body: AgentLocale, principal: Anyone, people: PeopleDep) -> dict[str, Any]:
     """The language the agent reads the inbox in, kept on their profile (`/inbox/api/me` answers it)."""
     return await run(people.set_locale(principal, body.locale))
