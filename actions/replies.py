@@ -9,15 +9,15 @@ from actions.operations import SUPPORTED_LANGUAGES, default_language
 
 REPLIES: Dict[str, Dict[str, str]] = {
     "ask_order_number": {
-        "es": "Claro 🙂 ¿Me compartes tu numero de pedido? Son 6 digitos, por ejemplo 100002.",
+        "es": "Claro 🙂 ¿Me compartes tu número de pedido? Son 6 dígitos, por ejemplo 100002.",
         "en": "Sure 🙂 What's your order number? It has 6 digits, for example 100002.",
     },
     "order_processing": {
-        "es": "Tu pedido {number} esta en preparacion. Te avisaremos cuando salga a entrega.",
+        "es": "Tu pedido {number} está en preparación. Te avisaremos cuando salga a entrega.",
         "en": "Your order {number} is being prepared. We'll let you know when it ships.",
     },
     "order_shipped": {
-        "es": "Tu pedido {number} ya fue enviado 🚚 Puedes seguirlo aqui: {tracking_url}",
+        "es": "Tu pedido {number} ya fue enviado 🚚 Puedes seguirlo aquí: {tracking_url}",
         "en": "Your order {number} has shipped 🚚 You can track it here: {tracking_url}",
     },
     "order_delivered": {
@@ -29,11 +29,11 @@ REPLIES: Dict[str, Dict[str, str]] = {
         "en": "Your order {number} is delayed 😕 The new estimated delivery date is {eta}. Sorry about that.",
     },
     "order_cancelled": {
-        "es": "Tu pedido {number} fue cancelado. Si no reconoces la cancelacion, escribe 'asesor' y te atiende una persona.",
-        "en": "Your order {number} was cancelled. If you don't recognise this, type 'agent' and a person will help you.",
+        "es": "Tu pedido {number} fue cancelado. Si no reconoces la cancelación, escribe 'asesor' y te atiende una persona.",
+        "en": "Your order {number} was canceled. If you don't recognize this, type 'agent' and a person will help you.",
     },
     "order_not_found": {
-        "es": "No encuentro el pedido {number}. Revisa el numero (6 digitos, viene en tu correo de confirmacion) y mandamelo de nuevo.",
+        "es": "No encuentro el pedido {number}. Revisa el número (6 dígitos, viene en tu correo de confirmación) y mándamelo de nuevo.",
         "en": "I can't find order {number}. Please check the number (6 digits, it's in your confirmation email) and send it again.",
     },
     "order_backend_down": {
@@ -61,35 +61,35 @@ REPLIES: Dict[str, Dict[str, str]] = {
         "en": "I don't see any pending commitment on your record.",
     },
     "ask_account_field": {
-        "es": "¿Que dato quieres actualizar: correo, telefono o direccion de envio?",
+        "es": "¿Qué dato quieres actualizar: correo, teléfono o dirección de envío?",
         "en": "What would you like to update: email, phone or shipping address?",
     },
     "ask_new_value_email": {
-        "es": "¿Cual es tu nuevo correo?",
+        "es": "¿Cuál es tu nuevo correo?",
         "en": "What's your new email address?",
     },
     "ask_new_value_phone": {
-        "es": "¿Cual es tu nuevo numero de telefono? (con lada, por ejemplo 55 1234 5678)",
+        "es": "¿Cuál es tu nuevo número de teléfono? (con lada, por ejemplo 55 1234 5678)",
         "en": "What's your new phone number? (with area code, e.g. +1 415 555 0100)",
     },
     "ask_new_value_address": {
-        "es": "¿Cual es tu nueva direccion de envio? (calle, numero, colonia, ciudad y codigo postal)",
+        "es": "¿Cuál es tu nueva dirección de envío? (calle, número, colonia, ciudad y código postal)",
         "en": "What's your new shipping address? (street, number, city and postal code)",
     },
     "invalid_email": {
-        "es": "Mmm, '{value}' no parece un correo valido. Revisalo por favor (ejemplo: nombre@correo.com).",
+        "es": "Mmm, '{value}' no parece un correo válido. Revísalo por favor (ejemplo: nombre@correo.com).",
         "en": "Hmm, '{value}' doesn't look like a valid email. Please check it (e.g. name@example.com).",
     },
     "invalid_phone": {
-        "es": "Mmm, '{value}' no parece un telefono valido. Mandalo con lada, por ejemplo 55 1234 5678.",
+        "es": "Mmm, '{value}' no parece un teléfono válido. Mándalo con lada, por ejemplo 55 1234 5678.",
         "en": "Hmm, '{value}' doesn't look like a valid phone number. Please include the area code, e.g. +1 415 555 0100.",
     },
     "invalid_address": {
-        "es": "Necesito la direccion completa: calle, numero, ciudad y codigo postal.",
+        "es": "Necesito la dirección completa: calle, número, ciudad y código postal.",
         "en": "I need the full address: street, number, city and postal code.",
     },
     "account_updated": {
-        "es": "Listo ✅ Actualice tu {field_name}: {value}",
+        "es": "Listo ✅ Actualicé tu {field_name}: {value}",
         "en": "Done ✅ I updated your {field_name}: {value}",
     },
     "account_backend_down": {
@@ -97,11 +97,11 @@ REPLIES: Dict[str, Dict[str, str]] = {
         "en": "I can't update your details right now 😓 Please try again in a few minutes or ask for an agent.",
     },
     "handoff": {
-        "es": "Te comunico con una persona del equipo de {team}. Seguira la conversacion aqui mismo y ya tendra todo lo que me contaste, no tienes que repetir nada.",
+        "es": "Te comunico con una persona del equipo de {team}. Seguirá la conversación aquí mismo y ya tendrá todo lo que me contaste, no tienes que repetir nada.",
         "en": "I'm passing you to a person from our {team} team. They'll continue right here and will already have everything you told me, so you won't need to repeat yourself.",
     },
     "handoff_verification": {
-        "es": "Por seguridad, para cambiar datos de tu cuenta necesitamos verificar tu identidad. Te comunico con una persona del equipo de {team}; seguira aqui mismo y no tienes que repetir nada.",
+        "es": "Por seguridad, para cambiar datos de tu cuenta necesitamos verificar tu identidad. Te comunico con una persona del equipo de {team}; seguirá aquí mismo y no tienes que repetir nada.",
         "en": "For your security, changing account details needs an identity check. I'm passing you to a person from our {team} team; they'll continue right here and you won't need to repeat anything.",
     },
     "ask_callback_window": {
@@ -124,8 +124,8 @@ REPLIES: Dict[str, Dict[str, str]] = {
 
 FIELD_NAMES: Dict[str, Dict[str, str]] = {
     "email": {"es": "correo", "en": "email"},
-    "phone": {"es": "telefono", "en": "phone number"},
-    "address": {"es": "direccion de envio", "en": "shipping address"},
+    "phone": {"es": "teléfono", "en": "phone number"},
+    "address": {"es": "dirección de envío", "en": "shipping address"},
 }
 
 

@@ -7,22 +7,22 @@ WANTS: Dict[str, Dict[str, str]] = {
     "return_request": {"es": "quiere devolver un producto", "en": "wants to return a product"},
     "report_fraud": {"es": "reporta un posible fraude", "en": "reports possible fraud"},
     "complaint": {"es": "tiene una queja", "en": "has a complaint"},
-    "request_human": {"es": "pidio hablar con una persona", "en": "asked to talk to a person"},
+    "request_human": {"es": "pidió hablar con una persona", "en": "asked to talk to a person"},
     "nlu_fallback": {"es": "no fue entendido dos veces seguidas", "en": "was not understood twice in a row"},
     "update_account": {
         "es": "quiere actualizar datos de su cuenta; falta verificar su identidad",
         "en": "wants to update account details; identity not verified",
     },
 }
-FALLBACK_WANT = {"es": "acepto que lo atienda una persona", "en": "accepted to be helped by a person"}
+FALLBACK_WANT = {"es": "aceptó que lo atienda una persona", "en": "accepted to be helped by a person"}
 KNOWN_LABELS: Dict[str, Dict[str, str]] = {
     "order_number": {"es": "pedido {} conocido", "en": "order {} known"},
     "email": {"es": "correo {}", "en": "email {}"},
-    "phone": {"es": "telefono {}", "en": "phone {}"},
+    "phone": {"es": "teléfono {}", "en": "phone {}"},
 }
 LOOKUP = {
-    "not_found": {"es": "no encontre su pedido", "en": "order not found"},
-    "unavailable": {"es": "el sistema de pedidos no respondio", "en": "order system unavailable"},
+    "not_found": {"es": "no encontré su pedido", "en": "order not found"},
+    "unavailable": {"es": "el sistema de pedidos no respondió", "en": "order system unavailable"},
 }
 VERIFIED = {"es": "identidad verificada", "en": "identity verified"}
 SAID = {"es": "dijo", "en": "said"}

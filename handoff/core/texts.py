@@ -6,8 +6,8 @@ import unicodedata
 
 TEXTS: dict[str, dict[str, str]] = {
     "bot_unavailable": {
-        "es": "Recibimos tu mensaje. Nuestro asistente no esta disponible en este momento, "
-              "asi que una persona del equipo te respondera aqui mismo. No necesitas repetir nada.",
+        "es": "Recibimos tu mensaje. Nuestro asistente no está disponible en este momento, "
+              "así que una persona del equipo te responderá aquí mismo. No necesitas repetir nada.",
         "en": "We got your message. Our assistant is not available right now, so a person from our team "
               "will answer you right here. You don't need to repeat anything.",
     },
@@ -26,11 +26,11 @@ TEXTS: dict[str, dict[str, str]] = {
               "answer you here.",
     },
     "rate_limited": {
-        "es": "Estas enviando mensajes muy rapido. Espera unos segundos e intentalo de nuevo.",
+        "es": "Estás enviando mensajes muy rápido. Espera unos segundos e inténtalo de nuevo.",
         "en": "You are sending messages too fast. Please wait a few seconds and try again.",
     },
     "message_too_large": {
-        "es": "Tu mensaje es demasiado largo (maximo {limit} caracteres).",
+        "es": "Tu mensaje es demasiado largo (máximo {limit} caracteres).",
         "en": "Your message is too long (at most {limit} characters).",
     },
     "invalid_message": {
@@ -38,7 +38,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "We could not read that message.",
     },
     "invalid_identity": {  # a site's signed identity token that is bad, expired or not accepted here
-        "es": "No pudimos confirmar tu identidad con este sitio; puedes seguir escribiendo sin iniciar sesion.",
+        "es": "No pudimos confirmar tu identidad con este sitio; puedes seguir escribiendo sin iniciar sesión.",
         "en": "We could not confirm who you are with this site; you can keep writing without signing in.",
     },
     # Verification codes (core/code_requests.py sends them, core/typed_codes.py checks them): never the digits.
@@ -105,7 +105,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     # Handoff and inbox (handoff/inbox/): what the customer is told while people take over.
     "handoff_assigned": {
-        "es": "Una persona del equipo ya tiene tu caso y te respondera aqui en unos momentos.",
+        "es": "Una persona del equipo ya tiene tu caso y te responderá aquí en unos momentos.",
         "en": "A person from our team already has your case and will answer you here in a few moments.",
     },
     "handoff_held": {
@@ -115,13 +115,13 @@ TEXTS: dict[str, dict[str, str]] = {
               "free; no need to repeat anything.",
     },
     "handoff_queued": {
-        "es": "Una persona del equipo te respondera aqui. Eres el numero {position} en la fila; "
+        "es": "Una persona del equipo te responderá aquí. Eres el número {position} en la fila; "
               "tiempo estimado de espera: unos {minutes} min.",
         "en": "A person from our team will answer you here. You are number {position} in line; "
               "estimated wait: about {minutes} min.",
     },
     "handoff_queued_unstaffed": {
-        "es": "Una persona del equipo te respondera aqui en cuanto este disponible. Eres el numero {position} "
+        "es": "Una persona del equipo te responderá aquí en cuanto esté disponible. Eres el número {position} "
               "en la fila; no necesitas repetir nada.",
         "en": "A person from our team will answer you here as soon as one is available. You are number "
               "{position} in line; you don't need to repeat anything.",
@@ -239,15 +239,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sure, I'll stay with you meanwhile. How can I help you?",
     },
     "agent_joined": {
-        "es": "{name} se ha unido a la conversacion.",
+        "es": "{name} se ha unido a la conversación.",
         "en": "{name} has joined the conversation.",
     },
     "returned_to_bot": {
-        "es": "Te dejo de nuevo con nuestro asistente virtual. Si necesitas a una persona, solo pidelo.",
+        "es": "Te dejo de nuevo con nuestro asistente virtual. Si necesitas a una persona, solo pídelo.",
         "en": "I'm handing you back to our virtual assistant. If you need a person again, just ask.",
     },
     "csat_question": {
-        "es": "Tu caso quedo resuelto. Como calificarias la atencion que recibiste?",
+        "es": "Tu caso quedó resuelto. ¿Cómo calificarías la atención que recibiste?",
         "en": "Your case is resolved. How would you rate the help you got?",
     },
     "csat_good": {"es": "Buena", "en": "Good"},
@@ -259,19 +259,19 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     # The voice channel (channels/voice/assistant.py): spoken to the caller in their language.
     "voice_greeting": {
-        "es": "Hola, gracias por llamar. Soy el asistente virtual. Dime en pocas palabras en que te puedo ayudar.",
+        "es": "Hola, gracias por llamar. Soy el asistente virtual. Dime en pocas palabras en qué te puedo ayudar.",
         "en": "Hi, thanks for calling. I'm the virtual assistant. Tell me in a few words how I can help you.",
     },
     "voice_reprompt": {
-        "es": "No te escuche. Dime en que te puedo ayudar, o di: quiero hablar con una persona.",
+        "es": "No te escuché. Dime en qué te puedo ayudar, o di: quiero hablar con una persona.",
         "en": "I didn't hear you. Tell me how I can help, or say: I want to talk to a person.",
     },
     "voice_anything_else": {
-        "es": "Hay algo mas en lo que te pueda ayudar?",
+        "es": "¿Hay algo más en lo que te pueda ayudar?",
         "en": "Is there anything else I can help you with?",
     },
     "voice_connecting": {
-        "es": "Te comunico con una persona del equipo. Por favor espera en la linea.",
+        "es": "Te comunico con una persona del equipo. Por favor espera en la línea.",
         "en": "I'm connecting you with a person from our team. Please stay on the line.",
     },
     "voice_missed": {

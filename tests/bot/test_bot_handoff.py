@@ -93,4 +93,4 @@ def test_summary_mentions_failed_order_lookup() -> None:
     assert build_summary("affirm", slots, "yes", "en") == (
         "Customer (en, webchat) accepted to be helped by a person; order not found; said: 'yes'"
     )
-    assert "el sistema de pedidos no respondio" in build_summary("affirm", {"order_lookup": "unavailable"}, "si", "es")
+    assert "el sistema de pedidos no respondió" in build_summary("affirm", {"order_lookup": "unavailable"}, "si", "es")

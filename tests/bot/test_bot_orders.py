@@ -63,7 +63,7 @@ def test_backend_choice_from_environment(monkeypatch: pytest.MonkeyPatch, backen
 @pytest.mark.parametrize(
     "number,language,expected,lookup",
     [
-        ("100001", "es", "Tu pedido 100001 esta en preparacion", "found"),
+        ("100001", "es", "Tu pedido 100001 está en preparación", "found"),
         ("100002", "en",
          "Your order 100002 has shipped 🚚 You can track it here: https://tracking.example.com/track/100002", "found"),
         ("100003", "es", "Tu pedido 100003 fue entregado el 15 de enero de 2026.", "found"),
@@ -105,7 +105,7 @@ def test_ask_order_number_in_language(dispatcher, make_tracker, run_action) -> N
     run_action(ActionAskOrderNumber(), dispatcher, make_tracker({"language": "en"}))
     run_action(ActionAskOrderNumber(), dispatcher, make_tracker({"language": "es"}))
     assert dispatcher.messages[0]["text"].startswith("Sure 🙂 What's your order number?")
-    assert "numero de pedido" in dispatcher.messages[1]["text"]
+    assert "número de pedido" in dispatcher.messages[1]["text"]
 
 
 def test_asking_for_the_order_number_tells_the_service_what_it_asked(dispatcher, make_tracker, run_action) -> None:

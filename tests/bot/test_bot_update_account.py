@@ -97,7 +97,7 @@ def test_form_asks_and_rejects_bad_values(dispatcher, make_tracker) -> None:
     asking_value = make_tracker({"requested_slot": "new_value", "account_field": "phone", "language": "es"}, "12")
     assert asyncio.run(form.extract_new_value(dispatcher, asking_value, DOMAIN)) == {"new_value": "12"}
     assert form.validate_new_value("12", dispatcher, asking_value, DOMAIN) == {"new_value": None}
-    assert dispatcher.messages[-1]["text"].startswith("Mmm, '12' no parece un telefono valido")
+    assert dispatcher.messages[-1]["text"].startswith("Mmm, '12' no parece un teléfono válido")
     assert form.validate_new_value("55 1234 5678", dispatcher, asking_value, DOMAIN) == {"new_value": "+525512345678"}
 
     bad_email = make_tracker({"account_field": "email", "language": "en"})
@@ -111,8 +111,8 @@ def test_ask_actions(dispatcher, make_tracker, run_action) -> None:
     run_action(ActionAskAccountField(), dispatcher, make_tracker({"language": "es"}))
     assert dispatcher.messages[0]["buttons"] == [
         {"title": "Correo", "payload": "correo"},
-        {"title": "Telefono", "payload": "telefono"},
-        {"title": "Direccion de envio", "payload": "direccion de envio"},
+        {"title": "Teléfono", "payload": "teléfono"},
+        {"title": "Dirección de envío", "payload": "dirección de envío"},
     ]
     run_action(ActionAskNewValue(), dispatcher, make_tracker({"language": "en", "account_field": "address"}))
     assert dispatcher.messages[1]["text"].startswith("What's your new shipping address?")
@@ -139,7 +139,7 @@ def test_update_applied_through_http(dispatcher, make_tracker, run_action, monke
     )
     run_action(ActionUpdateAccount(), dispatcher, tracker)
     assert backend_patches == [{"path": "/customers/c-7", "body": {"address": "Calle 5 #12, Lima"}}]
-    assert dispatcher.messages[0]["text"] == "Listo ✅ Actualice tu direccion de envio: Calle 5 #12, Lima"
+    assert dispatcher.messages[0]["text"] == "Listo ✅ Actualicé tu dirección de envío: Calle 5 #12, Lima"
 
 
 def test_update_backend_down(dispatcher, make_tracker, run_action, monkeypatch, backend_url) -> None:

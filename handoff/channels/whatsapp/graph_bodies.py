@@ -19,7 +19,7 @@ ROW_TITLE_LIMIT = 24
 ROW_ID_LIMIT = 200
 ROW_DESCRIPTION_LIMIT = 72
 MAX_ROWS = 10
-LIST_LABELS = {"es": ("Ver opciones", "Elige una opcion:"), "en": ("See options", "Choose an option:")}
+LIST_LABELS = {"es": ("Ver opciones", "Elige una opción:"), "en": ("See options", "Choose an option:")}
 
 
 def cut(text: str, limit: int) -> str:

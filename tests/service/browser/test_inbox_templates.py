@@ -28,7 +28,7 @@ from tests.service.support.whatsapp_webhooks import APP_SECRET, WA_ID, post_sign
 
 pytestmark = pytest.mark.browser
 XSS = "<img src=x onerror=alert(1)>"
-RENDERED = "Hola {}, tenemos novedades sobre tu caso. Responde a este mensaje para continuar la conversacion."
+RENDERED = "Hola {}, tenemos novedades sobre tu caso. Responde a este mensaje para continuar la conversación."
 
 
 @pytest.fixture(scope="module")

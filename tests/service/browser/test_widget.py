@@ -115,7 +115,7 @@ def test_send_and_receive_the_bot_reply(page, live_service):
 
 
 # What the assistant answers with buttons: an order number the demo backend does not know gets
-# utter_offer_human ("Si" / "No", bot/data/rules.yml); the rest are fallbacks should the rules change.
+# utter_offer_human ("Sí" / "No", bot/data/rules.yml); the rest are fallbacks should the rules change.
 QUICK_REPLY_PROMPTS = ("donde esta mi pedido 999999", "hola", "/order_status", "999998", "/out_of_scope")
 
 

@@ -76,7 +76,7 @@ async def test_a_handed_off_customer_reaches_an_online_agent_live_and_gets_the_r
     resolved = await agent.post(f"/cases/{case_id}/resolve", {"disposition": "information_given"})
     assert resolved.status_code == 200, resolved.text
     question = await visitor.next_event("bot_uttered")
-    assert len(question["quick_replies"]) == 3 and "calificarias" in question["text"]
+    assert len(question["quick_replies"]) == 3 and "calificarías" in question["text"]
     await visitor.client.emit("user_uttered", {"message": question["quick_replies"][0]["payload"],
                                                "title": question["quick_replies"][0]["title"],
                                                "session_id": visitor.session_id})

@@ -131,7 +131,7 @@ async def test_after_the_window_an_agent_sends_a_prefilled_template_and_meta_rec
         return event if event["delivery_status"] == status else None
     shown = await until(lambda: delivery("accepted"), "the template accepted by Meta")
     assert shown["text"] == ("Hola Sheena, tenemos novedades sobre tu caso. Responde a este mensaje para continuar "
-                             "la conversacion.")
+                             "la conversación.")
     assert shown["actor"] == f"agent:{ana.me['id']}" and shown["payload"]["template"] == "case_follow_up"
     async with served.sessions() as session:
         wamid = await session.scalar(select(Outbox.provider_message_id).where(Outbox.event_id == event_id))

@@ -93,7 +93,7 @@ async def test_an_unprocessed_message_is_replayed_after_a_restart(sessions) -> N
     assert await after_restart.replay_pending() == 0
     await bot.aclose()
     told = [message.text for _address, message in deliverer.delivered]  # answered once: Rasa is down, place in line
-    assert len(told) == 2 and "asistente no esta disponible" in told[0] and "numero 1 en la fila" in told[1]
+    assert len(told) == 2 and "asistente no está disponible" in told[0] and "número 1 en la fila" in told[1]
 
 
 async def test_a_repeated_provider_message_is_acknowledged_and_ignored(sessions) -> None:

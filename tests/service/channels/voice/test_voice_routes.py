@@ -89,7 +89,7 @@ async def test_silence_is_reprompted_then_the_call_waits_for_a_person(voice: Voi
     sid = "CA00000000000000000000000000000003"
     twiml(await call(voice, VOICE, sid))
     reprompt = twiml(await call(voice, f"{VOICE}/gather", sid))  # actionOnEmptyResult: nothing heard
-    assert reprompt[0].tag == "Gather" and "No te escuche" in reprompt[0][0].text
+    assert reprompt[0].tag == "Gather" and "No te escuché" in reprompt[0][0].text
     handed = twiml(await call(voice, f"{VOICE}/gather", sid))
     assert [child.tag for child in handed][-1] == "Enqueue" and handed[-1].text == "care"
     assert handed[0].tag == "Say" and "fila" in handed[0].text  # the routing notice: place in line

@@ -87,7 +87,7 @@ async def test_a_title_longer_than_a_message_is_refused_and_nothing_stored(serve
         refused = await visitor.say("/affirm", title="x" * 51)
     finally:
         await visitor.close()
-    assert refused == [{"error": {"code": "message_too_large", "message": "Tu mensaje es demasiado largo (maximo 50 "
+    assert refused == [{"error": {"code": "message_too_large", "message": "Tu mensaje es demasiado largo (máximo 50 "
                                                                           "caracteres)."}}]
     assert [event.text for event in await customer_events(served.database_url)] == ["cargo"]
 

@@ -240,7 +240,7 @@ def test_long_texts_split_and_buttons_keep_a_short_body() -> None:
     assert [b["type"] for b in bodies] == ["text", "text", "interactive"]
     assert all(len(b["text"]["body"]) <= 4096 for b in bodies[:2])
     assert " ".join(b["text"]["body"] for b in bodies[:2]) == long_text
-    assert bodies[2]["interactive"]["body"]["text"] == "Elige una opcion:"
+    assert bodies[2]["interactive"]["body"]["text"] == "Elige una opción:"
 
 
 def test_images_agent_names_templates_and_read_receipts() -> None:
