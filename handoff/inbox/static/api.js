@@ -1,4 +1,6 @@
 // The inbox's REST client: JSON in and out, the CSRF token on every state change, errors as exceptions.
+import { t } from "./i18n.js";
+
 let csrfToken = null;
 
 export class ApiError extends Error {
@@ -40,8 +42,9 @@ async function answer(response) {
     // A refusal is {"detail": "why"}; a 422 is FastAPI's list of {loc, msg}: its messages are the reason.
     const listed = data && Array.isArray(data.detail) ? data.detail.map((item) => item && item.msg).filter(Boolean) : [];
     const detail = data && typeof data.detail === "string" ? data.detail
-      : listed.length ? listed.join("; ") : `HTTP ${response.status}`;
-    throw new ApiError(response.status, detail);
+      : listed.length ? listed.join("; ") : t("error.http", { status: String(response.status) });
+    // A session that ended is said in the agent's language; a refusal's own reason stays the server's words.
+    throw new ApiError(response.status, response.status === 401 && !response.url.endsWith("/api/login") ? t("error.loggedOut") : detail);
   }
   return data;
 }

@@ -133,6 +133,9 @@ def test_a_mexican_browser_gets_spanish_and_the_english_choice_is_kept(chromium,
     expect(french.locator("#live-state")).to_have_text("ao vivo")
     expect(french.locator("#me")).to_have_text("Lupe (supervisor)")
     expect(french.locator("#supervisor h2")).to_have_text("Supervisão")
+    french.context.clear_cookies()  # the session is gone: the next request is refused in the agent's language
+    french.click("#my-phone-form button[type=submit]")
+    expect(french.locator("#my-phone-result")).to_have_text("Sua sessão terminou: entre novamente.")
     assert dialogs == []
     for opened in (page, elsewhere, french):
         opened.context.close()
