@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     operations = load_operations(settings.operations_file)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    bot = RasaClient(settings.rasa_url, timeout=settings.bot_timeout_seconds, retries=settings.bot_retries,
+    bot = RasaClient(settings.rasa_replicas, timeout=settings.bot_timeout_seconds, retries=settings.bot_retries,
                      backoff=settings.bot_retry_backoff_seconds, token=settings.rasa_token)
     sio = create_socketio(settings)
     whatsapp_sending = WhatsAppSending(settings, sessions, operations)

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'frontdoor.sqlite3'}"
     redis_url: str | None = None
     rasa_url: str = "http://127.0.0.1:5005"
+    # Several Rasa replicas sharing one tracker store and one lock store, comma-separated; set this or RASA_URL.
+    rasa_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rasa_token: str | None = None
     action_server_url: str = "http://127.0.0.1:5055"
     public_base_url: str = "http://127.0.0.1:8000"
@@ -93,6 +95,22 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("rasa_urls", mode="before")
+    @classmethod
+    def _split_rasa_urls(cls, value: object) -> object:
+        """Accept a comma-separated string, as environment variables are."""
+        if isinstance(value, str):
+            return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
+        return value
+
+    @property
+    def rasa_replicas(self) -> list[str]:
+        """The Rasa servers turns go to: RASA_URLS if set, else RASA_URL alone; both set is a start-up error (not a
+        validator's: pydantic's message would print every setting, secrets included)."""
+        if self.rasa_urls and "rasa_url" in self.model_fields_set:
+            raise ValueError("set RASA_URL (one Rasa) or RASA_URLS (several replicas), not both")
+        return list(self.rasa_urls) or [self.rasa_url.rstrip("/")]
 
     @property
     def allowed_origins(self) -> list[str]:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +13,7 @@ import structlog
 from handoff.core.callback_windows import CHOICES as CALLBACK_WINDOWS
 from handoff.core.handoffs import HandoffRequest
 from handoff.core.messages import OutboundMessage, QuickReply
+from handoff.core.rasa_replicas import RESENDABLE_STATUSES, replica_order, replica_urls, resendable
 
 log = structlog.get_logger(__name__)
 
@@ -168,54 +171,82 @@ def build_metadata(
 
 
 class RasaClient:
-    """Posts turns to Rasa with a timeout and a short retry on connection errors only.
+    """Posts turns to one Rasa or spreads them over several replicas, a case always to the same one first.
 
-    A timed-out turn is not retried: Rasa may still be processing it, and a second copy would
-    answer the customer twice.
+    A turn is sent again (to the case's next replica, or after a backoff to the same ones) only when it certainly
+    never reached Rasa: no connection, or a 502/503. A timeout or a connection lost after sending is not retried:
+    Rasa may still be processing the turn, and a second copy would answer the customer twice.
     """
 
-    def __init__(self, base_url: str, *, timeout: float, retries: int, backoff: float,
+    RESTING_SECONDS = 10.0  # a replica that failed goes last in every order for this long
+
+    def __init__(self, base_url: str | Sequence[str], *, timeout: float, retries: int, backoff: float,
                  token: str | None = None, client: httpx.AsyncClient | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.replicas = replica_urls([base_url] if isinstance(base_url, str) else base_url)
+        if not self.replicas:
+            raise ValueError("RasaClient needs at least one Rasa URL")
+        self.base_url = self.replicas[0]
         self.token = token
         self.retries = retries
         self.backoff = backoff
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)))
+        self._failed_at: dict[str, float] = {}
+
+    def _order(self, sender: str) -> tuple[str, ...]:
+        """The conversation's replicas to try, the ones that failed in the last seconds last."""
+        if len(self.replicas) == 1:
+            return self.replicas
+        now = time.monotonic()
+        resting = {url for url, at in self._failed_at.items() if now - at < self.RESTING_SECONDS}
+        return replica_order(sender, self.replicas, resting)
+
+    def _failed(self, url: str) -> None:
+        self._failed_at[url] = time.monotonic()
 
     async def turn(self, sender: str, message: str, metadata: dict[str, Any]) -> BotTurn:
-        """One customer turn; raises BotUnavailable when Rasa cannot answer."""
+        """One customer turn; raises BotUnavailable when no replica can answer."""
         body = {"sender": sender, "message": message, "metadata": metadata}
+        order, reason = self._order(sender), "Rasa unavailable"
         for attempt in range(self.retries + 1):
-            try:
-                response = await self._client.post(f"{self.base_url}/webhooks/rest/webhook", json=body)
-            except httpx.TimeoutException as exc:
-                raise BotUnavailable("Rasa timed out") from exc
-            except httpx.TransportError as exc:
-                log.warning("rasa_unreachable", attempt=attempt + 1, error=str(exc))
-                if attempt < self.retries:
-                    await asyncio.sleep(self.backoff * (attempt + 1))
+            if attempt:
+                await asyncio.sleep(self.backoff * attempt)
+            for url in order:
+                try:
+                    response = await self._client.post(f"{url}/webhooks/rest/webhook", json=body)
+                except httpx.HTTPError as exc:
+                    if not resendable(exc):  # sent, maybe processed: never to a second replica
+                        timed_out = isinstance(exc, httpx.TimeoutException)
+                        raise BotUnavailable("Rasa timed out" if timed_out else f"Rasa failed: {exc!r}") from exc
+                    log.warning("rasa_unreachable", attempt=attempt + 1, replica=url, error=str(exc))
+                    self._failed(url)
+                    reason = f"Rasa unreachable: {exc}"
                     continue
-                raise BotUnavailable(f"Rasa unreachable: {exc}") from exc
-            if response.status_code in (502, 503, 504) and attempt < self.retries:
-                await asyncio.sleep(self.backoff * (attempt + 1))
-                continue
-            if response.status_code != 200:
-                raise BotUnavailable(f"Rasa answered HTTP {response.status_code}")
-            try:
-                return parse_rest_response(response.json())
-            except ValueError as exc:
-                raise BotUnavailable("Rasa answered with invalid JSON") from exc
-        raise BotUnavailable("Rasa unavailable")
+                if response.status_code in RESENDABLE_STATUSES:
+                    log.warning("rasa_refused", attempt=attempt + 1, replica=url, status=response.status_code)
+                    self._failed(url)
+                    reason = f"Rasa answered HTTP {response.status_code}"
+                    continue
+                if response.status_code != 200:
+                    raise BotUnavailable(f"Rasa answered HTTP {response.status_code}")
+                try:
+                    return parse_rest_response(response.json())
+                except ValueError as exc:
+                    raise BotUnavailable("Rasa answered with invalid JSON") from exc
+        raise BotUnavailable(reason)
 
     async def _tracker(self, sender: str, include_events: str) -> dict[str, Any] | None:
-        """GET /conversations/{sender}/tracker; None if Rasa can't say."""
+        """GET /conversations/{sender}/tracker from the conversation's replicas in turn (reading is safe to
+        repeat; the tracker store is shared); None if none can say."""
         params = {"include_events": include_events, **({"token": self.token} if self.token else {})}
-        try:
-            response = await self._client.get(f"{self.base_url}/conversations/{sender}/tracker", params=params)
-            body = response.json() if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
-            return None
-        return body if isinstance(body, dict) else None
+        for url in self._order(sender):
+            try:
+                response = await self._client.get(f"{url}/conversations/{sender}/tracker", params=params)
+                body = response.json() if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                body = None
+            if isinstance(body, dict):
+                return body
+        return None
 
     async def slots(self, sender: str) -> dict[str, Any]:
         """The conversation's slots (its language, the facts it learnt); empty if Rasa can't say."""

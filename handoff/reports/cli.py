@@ -60,7 +60,7 @@ async def _designers_harvest(settings: Settings) -> int:
     from handoff.reports.nlu_harvest import harvest
 
     engine = create_engine(settings.database_url)
-    bot = RasaClient(settings.rasa_url, timeout=settings.bot_timeout_seconds, retries=settings.bot_retries,
+    bot = RasaClient(settings.rasa_replicas, timeout=settings.bot_timeout_seconds, retries=settings.bot_retries,
                      backoff=settings.bot_retry_backoff_seconds, token=settings.rasa_token)
     try:
         done = await harvest(session_factory(engine), bot)
@@ -68,7 +68,7 @@ async def _designers_harvest(settings: Settings) -> int:
         await bot.aclose()
         await engine.dispose()
     print(f"{done.samples} new samples from {done.cases} cases"
-          + ("" if done.complete else f"; Rasa at {settings.rasa_url} did not answer, the rest waits"))
+          + ("" if done.complete else f"; Rasa at {', '.join(settings.rasa_replicas)} did not answer, the rest waits"))
     return 0 if done.complete else 1
 
 

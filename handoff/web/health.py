@@ -55,6 +55,18 @@ async def _check_rasa(client: httpx.AsyncClient, rasa_url: str, token: str | Non
         return False, type(exc).__name__
 
 
+async def check_rasa_replicas(client: httpx.AsyncClient, urls: list[str], token: str | None) -> tuple[bool, str]:
+    """Ready when any replica answers with a model (the others' cases fail over to it); one replica: its own detail."""
+    results = await asyncio.gather(*(_check_rasa(client, url, token) for url in urls))
+    if len(results) == 1:
+        return results[0]
+    answering = [detail for ok, detail in results if ok]
+    # replicas by their place in RASA_URLS: /readyz is public, the internal addresses are not
+    down = ", ".join(f"#{place} {detail}" for place, (ok, detail) in enumerate(results, 1) if not ok)
+    summary = f"{len(answering)} of {len(urls)} replicas answer" + (f" (down: {down})" if down else "")
+    return bool(answering), f"{answering[0]}; {summary}" if answering else summary
+
+
 async def _check_actions(client: httpx.AsyncClient, action_url: str) -> tuple[bool, str]:
     try:
         response = await client.get(f"{action_url}/health")
@@ -65,11 +77,11 @@ async def _check_actions(client: httpx.AsyncClient, action_url: str) -> tuple[bo
 
 @router.get("/readyz", responses={503: {"model": Readiness, "description": "Not ready"}})
 async def readyz(response: Response, settings: SettingsDep, sessions: SessionsDep) -> Readiness:
-    """200 only when the database, Rasa with a model and the action server all answer."""
+    """200 only when the database, Rasa with a model (one replica is enough) and the action server answer."""
     async with httpx.AsyncClient(timeout=2.0) as client:
         database, rasa, actions = await asyncio.gather(
             _check_database(sessions),
-            _check_rasa(client, settings.rasa_url.rstrip("/"), settings.rasa_token),
+            check_rasa_replicas(client, settings.rasa_replicas, settings.rasa_token),
             _check_actions(client, settings.action_server_url.rstrip("/")),
         )
     checks = {name: Check(ok=ok, detail=detail)
