@@ -48,7 +48,7 @@ from handoff.services import build_services
 from handoff.settings import REPO_ROOT, Settings, get_settings
 from handoff.store.db import create_engine, session_factory
 from handoff.store.models import utcnow
-from handoff.web import health, pages
+from handoff.web import health, metrics, pages
 from handoff.web.body_limit import BodyLimitMiddleware, BodyLimits
 from handoff.web.deps import Services
 from handoff.web.socket_json import StrictJson
@@ -101,7 +101,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                               backoff=settings.webhook_backoff_seconds,
                               backoff_max=settings.webhook_backoff_max_seconds,
                               timeout=settings.webhook_timeout_seconds)
-    core = build_services(sessions, operations, bot, deliverers, listeners=[live.pushes, webhooks.listener],
+    instruments = metrics.Metrics.from_environment(sessions)  # GET /metrics: turn latencies, handoffs, queues
+    core = build_services(sessions, operations, bot, deliverers,
+                          listeners=[live.pushes, webhooks.listener, instruments], timings=instruments,
                           verifications=Verifications(secret, limits), couriers=couriers,
                           follow_up=whatsapp_sending.follow_up)
     conversations = core.conversations
@@ -159,6 +161,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         {**whatsapp_routes.BODY_LIMITS, **voice_routes.BODY_LIMITS, **inbox_routes.BODY_LIMITS,
          **integration_routes.BODY_LIMITS, **contact_routes.BODY_LIMITS}))
     api.include_router(health.router)
+    api.include_router(metrics.router)
     api.include_router(pages.router)
     api.include_router(whatsapp_routes.router)
     voice_assistant, call_history = mount_voice(api, settings, sessions, operations, conversations,
@@ -177,7 +180,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                                   InboxCallbacks(sessions, operations, core.events, callback_calls),
                                   Integrations(sessions, secret),
                                   Erasures(sessions, settings.media_dir, AssistantTrackers(
-                                      tracker_url(settings.rasa_tracker_db_url, settings.rasa_tracker_db))))
+                                      tracker_url(settings.rasa_tracker_db_url, settings.rasa_tracker_db))),
+                                  instruments)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
 
 

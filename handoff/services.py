@@ -12,7 +12,7 @@ from handoff.core.callback_requests import CallbackRequests
 from handoff.core.code_delivery import CodeCourier, CodeDispatch
 from handoff.core.code_requests import CodeRequests
 from handoff.core.commitment_alerts import CommitmentSnapshots
-from handoff.core.conversation import Conversations
+from handoff.core.conversation import Conversations, TurnTimings
 from handoff.core.csat import CsatAnswers
 from handoff.core.events import EventBus, Listener
 from handoff.core.follow_up import Continuation
@@ -39,13 +39,13 @@ def build_services(sessions: async_sessionmaker[AsyncSession], operations: Opera
                    deliverers: Mapping[str, Deliverer], listeners: Iterable[Listener] = (),
                    verifications: Verifications | None = None, couriers: Sequence[CodeCourier] = (),
                    clock: Callable[[], datetime] | None = None,
-                   follow_up: Continuation | None = None) -> CoreServices:
+                   follow_up: Continuation | None = None, timings: TurnTimings | None = None) -> CoreServices:
     """The designers' samples and the commitments' snapshot upkeep always listen; the app adds the inbox's
     live pushes (it needs Socket.IO).
     With `verifications`, the assistant's offer of a code is sent by the `couriers` (WhatsApp, a call) and the
     code typed while one is pending is checked by the service, never the assistant. `clock`: the instant handoffs
     read business hours at (default the wall clock). An overflowed customer who chooses WhatsApp continues on
-    `follow_up`."""
+    `follow_up`. `timings`: where turn latencies go (the app's metrics)."""
     events = EventBus([HandoffSamples(sessions), CommitmentSnapshots(sessions), *listeners])
     notices = RoutingNotices(operations, deliverers, clock,
                              OverflowAnswers(operations, deliverers, follow_up=follow_up))
@@ -56,5 +56,6 @@ def build_services(sessions: async_sessionmaker[AsyncSession], operations: Opera
     conversations = Conversations(sessions, bot, operations, deliverers, notices=notices,
                                   csat=CsatAnswers(operations, deliverers), events=events, codes=codes,
                                   code_requests=requests,
-                                  callback_requests=CallbackRequests(sessions, operations, notices, clock))
+                                  callback_requests=CallbackRequests(sessions, operations, notices, clock),
+                                  timings=timings)
     return CoreServices(events, conversations, Queues(sessions, events))

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     audit_checkpoint_minutes: float = Field(15.0, ge=0)  # how often moved chains' heads are signed; 0: off
     audit_signing_key: str | None = None  # Ed25519 private key: base64 of the raw 32 bytes, or PEM (PKCS#8)
 
+    # GET /metrics for Prometheus (handoff/web/metrics.py): Bearer this token; unset, the endpoint answers 404.
+    metrics_token: str | None = Field(None, min_length=16)
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -5,9 +5,10 @@ One object per process, shared by every channel (Chatwoot-style: one service cal
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import bindparam, delete, insert, select
@@ -72,6 +73,25 @@ class Turn:
     metadata: dict[str, Any]
     language_known: bool
     resuming: bool = False  # people's queue holds the case only because the assistant was down: try it again
+    received: float = field(default_factory=time.monotonic)  # when the customer's message arrived (or was replayed)
+
+
+class TurnTimings(Protocol):
+    """Where turn latencies go (the metrics endpoint): seconds, by channel."""
+
+    def assistant_answered(self, channel: str, seconds: float) -> None: ...
+
+    def turn_ended(self, channel: str, seconds: float) -> None: ...
+
+
+class NoTimings:
+    """Latencies measured nowhere: tests and tools that build the services without metrics."""
+
+    def assistant_answered(self, channel: str, seconds: float) -> None:
+        """Dropped."""
+
+    def turn_ended(self, channel: str, seconds: float) -> None:
+        """Dropped."""
 
 
 class Conversations:
@@ -81,8 +101,9 @@ class Conversations:
                  deliverers: Mapping[str, Deliverer], *, notices: RoutingNotices, csat: CsatAnswers,
                  events: EventBus, codes: TypedCodes | None = None,
                  code_requests: CodeRequests | None = None,
-                 callback_requests: CallbackRequests | None = None) -> None:
+                 callback_requests: CallbackRequests | None = None, timings: TurnTimings | None = None) -> None:
         self.sessions = sessions
+        self.timings = timings or NoTimings()  # Rasa's latency and the customer-visible turn, by channel
         self.bot = bot
         self.operations = operations
         self.deliverers = deliverers
@@ -99,6 +120,7 @@ class Conversations:
 
     async def receive(self, inbound: InboundMessage) -> Received:
         """Stores the message durably, with a pending bot turn when the bot owns the case or may take it back."""
+        arrived = time.monotonic()
         if self.codes is not None:
             try:
                 entered = await self.codes.receive(inbound)
@@ -147,7 +169,7 @@ class Conversations:
                         turn = Turn(event.id, case.id, case.customer_id, inbound.channel, inbound.address,
                                     inbound.bot_input,
                                     turn_metadata(inbound.channel, case, customer, contact.identities),
-                                    bool(case.language), resuming)
+                                    bool(case.language), resuming, arrived)
             except DuplicateProviderMessage:
                 log.info("duplicate_provider_message", channel=inbound.channel, provider_id=inbound.provider_id)
                 return Received(None, None, duplicate=True)
@@ -166,11 +188,13 @@ class Conversations:
         # No "assistant typing" while people hold the case: the assistant may still be down.
         typing = (asyncio.create_task(deliverer.typing(turn.address, "bot", True))
                   if deliverer and not turn.resuming else None)
+        asked = time.monotonic()
         try:
             answer: BotTurn | None = await self.bot.turn(turn.case_id, turn.bot_input, turn.metadata)
         except BotUnavailable as exc:
             log.warning("bot_unavailable", case_id=turn.case_id, error=str(exc))
             answer = None
+        self.timings.assistant_answered(turn.channel, time.monotonic() - asked)
         language, learnt = None, {}
         if answer is not None and (not turn.language_known or may_teach(turn.bot_input)):
             # One tracker read, only after a turn that may have taught something: the language (learnt once,
@@ -198,6 +222,8 @@ class Conversations:
             for message in outgoing:
                 await deliverer.deliver(turn.address, message)
             await deliverer.typing(turn.address, "bot", False)
+        if recorded is not None:  # this worker ended the turn: the customer has the answer (or the handoff notice)
+            self.timings.turn_ended(turn.channel, time.monotonic() - turn.received)
 
     async def _load_turn(self, event_id: int) -> Turn | None:
         """Rebuilds a pending turn from the store (replay after a restart); drops turns people now own, except
