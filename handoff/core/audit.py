@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.core.hashchain import GENESIS, ChainCheck, event_hash, verify_chain
+from handoff.core.hashchain import GENESIS, ChainCheck, content_digest, event_hash, new_salt, verify_chain
 from handoff.core.locks import xact_lock
 from handoff.store.models import AuditEntry, utcnow
 
@@ -18,6 +18,7 @@ def entry_fields(entry: AuditEntry) -> dict[str, Any]:
     return {
         "case_id": entry.case_id, "seq": entry.seq, "created_at": entry.created_at, "channel": None,
         "direction": None, "actor": entry.actor, "kind": entry.action, "text": None, "payload": entry.detail,
+        "content_salt": entry.content_salt, "content_digest": entry.content_digest,
         "provider_id": None, "prev_hash": entry.prev_hash, "hash": entry.hash,
     }
 
@@ -38,8 +39,10 @@ async def record(session: AsyncSession, actor: str, action: str, *, case_id: str
     last = (await session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     )).first()
+    salt = new_salt()
     entry = AuditEntry(seq=(last.seq + 1) if last else 1, actor=actor, action=action, case_id=case_id,
-                       detail=detail, created_at=utcnow(), prev_hash=last.hash if last else GENESIS)
+                       detail=detail, created_at=utcnow(), prev_hash=last.hash if last else GENESIS,
+                       content_salt=salt, content_digest=content_digest(None, detail, salt))
     entry.hash = event_hash(entry_fields(entry))
     session.add(entry)
     await session.flush()

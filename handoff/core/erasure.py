@@ -22,6 +22,7 @@ from handoff.core.assistant_trackers import AssistantTrackers
 from handoff.core.hashchain import digest_of, is_erased
 from handoff.core.timeline import CaseRef, append_event
 from handoff.store.models import (
+    AuditEntry,
     Call,
     Callback,
     Case,
@@ -154,6 +155,7 @@ async def erase_customer(session: AsyncSession, customer_id: str, *, actor: str,
     done.webhooks = await _scrub_webhooks(session, needles(values, (e.provider_id for e in events)))
     done.events, done.media_files = await erase_event_content(session, events, media_dir)
     done.identities = len(values)
+    await _redact_audit(session, values)
     await _blank_records(session, ids, done)
     for case in cases:
         await append_event(session, CaseRef(case.id, case.customer_id), channel=case.channel,
@@ -164,6 +166,24 @@ async def erase_customer(session: AsyncSession, customer_id: str, *, actor: str,
     log.info("customer_erased", customer_id=customer_id, cases=len(done.case_ids), events=done.events,
              media_files=done.media_files, webhooks=done.webhooks)
     return done
+
+
+_REDACT = (update(AuditEntry.__table__).where(AuditEntry.__table__.c.id == bindparam("entry_id"))
+           .values(detail={}, content_salt=None, content_digest=bindparam("digest")))
+
+
+async def _redact_audit(session: AsyncSession, values: list[str]) -> None:
+    """Audit entries whose detail names one of the customer's identities (a merge's verified evidence): the detail
+    and its salt go, the digest stays, so the audit log still verifies."""
+    for value in sorted({v for v in values if len(v) >= MIN_NEEDLE}):
+        entries = list(await session.scalars(select(AuditEntry).where(
+            cast(AuditEntry.detail, Text).contains(value))))
+        todo = [{"entry_id": e.id, "digest": digest_of(audit.entry_fields(e))} for e in entries
+                if not is_erased(audit.entry_fields(e))]
+        if todo:
+            await session.execute(_REDACT, todo)
+            for entry in entries:
+                session.expire(entry)
 
 
 async def _blank_records(session: AsyncSession, ids: list[str], done: Erased) -> None:

@@ -55,6 +55,10 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     case_id: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The chain covers SHA-256(salt, detail) (core/hashchain.py): an erasure empties a detail that names the
+    # customer (a verified phone in a merge's evidence), removes the salt, keeps the digest
+    content_salt: Mapped[str | None] = mapped_column(String(64))
+    content_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

@@ -95,6 +95,8 @@ async def customer_with_everything(stack: Stack) -> tuple[str, str]:
                              customer_id=case.customer_id, direction="inbound", from_number=PHONE, to_number="+1555",
                              status="completed", transcript=SENTENCE))
             assert PHONE in set(await session.scalars(select(Identity.value)))
+            await audit.record(session, "system", "merge_customers", case_id=case.id,  # as core/merge_evidence does
+                               evidence={"kind": "verified_identity", "identity_kind": "phone", "value": PHONE})
         return event.customer_id, event.case_id
     finally:
         await engine.dispose()
@@ -155,6 +157,7 @@ async def test_an_erased_customer_is_nowhere_and_their_cases_still_verify(
     async with session_factory(engine)() as session:
         after = await export_case(session, case_id)
         entries = await audit.entries(session)
+        assert (await audit.verify(session)).ok  # the merge's evidence was redacted, its digest kept
     await engine.dispose()
     assert verify_export(after).ok and verify_export(before).ok
     assert [e["hash"] for e in after["events"][:len(before["events"])]] == [e["hash"] for e in before["events"]]

@@ -11,12 +11,12 @@ from handoff.core import audit
 from handoff.core.timeline import verify_case
 from handoff.reports.audit_export import LEGACY_FORMAT, export_case, verify_export
 from handoff.store.migrate import MIGRATIONS
-from handoff.store.models import TimelineEvent
+from handoff.store.models import AuditEntry, TimelineEvent
 from tests.service.reports.conversation import misunderstood_case
 
 
-def migration() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("content_digest", MIGRATIONS / "versions" / "0012_content_digest.py")
+def migration(name: str = "0012_content_digest") -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, MIGRATIONS / "versions" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -25,13 +25,16 @@ def migration() -> ModuleType:
 
 async def rechain(sessions, new: bool) -> None:
     """What the migration's upgrade (new) or downgrade (old) does to the rows, on this database."""
-    module = migration()
+    module, audit_salts = migration(), migration("0012_audit_digest")
     async with sessions() as session, session.begin():
         if not new:
             await session.execute(update(TimelineEvent).values(content_salt=None, content_digest=None))
+            await session.execute(update(AuditEntry).values(content_salt=None, content_digest=None))
         connection = await session.connection()
         await connection.run_sync(lambda sync: module._rechain(sync, new=new))
         await connection.run_sync(lambda sync: module._rechain_audit(sync, new=new))
+        if new:  # then 0012_audit_digest: the audit log's details salted too
+            await connection.run_sync(lambda sync: audit_salts._rechain(sync, salted=True))
 
 
 def as_before(document: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +60,7 @@ async def test_chains_recomputed_and_old_and_new_exports_verify(sessions) -> Non
     async with sessions() as session:
         assert (await verify_case(session, case.id)).ok
         assert (await audit.verify(session)).ok
+        assert None not in set(await session.scalars(select(AuditEntry.content_salt)))
         after = await export_case(session, case.id)
         salts = set(await session.scalars(select(TimelineEvent.content_salt).where(TimelineEvent.case_id == case.id)))
     assert verify_export(after).ok and verify_export(before).ok
