@@ -42,7 +42,7 @@ class CustomerErasure(BaseModel):
 
 
 @router.post("/api/customers/{customer_id}/erase", response_model=CustomerErasure,
-             responses={**TOO_LARGE, **errors(401, 403, 404)})
+             responses={**TOO_LARGE, **errors(400, 401, 403, 404)})  # 400: a body that is not JSON
 async def erase_customer(customer_id: CustomerId, body: ErasureRequest, admin: Admin,
                          erasures: ErasuresDep) -> CustomerErasure:
     """Erases what the customer said, sent and is known by; each case keeps a verifiable chain and a marker."""
