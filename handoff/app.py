@@ -27,6 +27,7 @@ from handoff.core.code_delivery import CodeCourier
 from handoff.core.erasure import Erasures
 from handoff.core.locks import KeyedLock
 from handoff.core.messages import Deliverer
+from handoff.core.notifications import Notifier
 from handoff.core.operations import load_operations
 from handoff.core.ratelimit import limit_storage
 from handoff.core.retention import Retention
@@ -37,6 +38,7 @@ from handoff.inbox import routes as inbox_routes
 from handoff.inbox.callbacks import InboxCallbacks
 from handoff.inbox.wiring import build_inbox, build_live
 from handoff.integrations import contacts as contact_api
+from handoff.integrations import notifications as notification_api
 from handoff.integrations import routes as integration_routes
 from handoff.integrations.registry import Integrations
 from handoff.integrations.webhook_delivery import Webhooks
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         identities=IdentityTokens(settings.webchat_identity_secret, max_hours=settings.webchat_identity_max_hours),
     )
 
+    notifier = Notifier(sessions, operations, whatsapp_sending.notifications, deliverers)  # other systems write first
     harvester = NluHarvester(sessions, bot, settings.nlu_harvest_interval_seconds)  # designers' review list
     # Background rounds of the audit trail: old content erased by operations.yml's retention, moved chains signed.
     retention = Retention(sessions, operations.retention, settings.media_dir)
@@ -141,9 +144,11 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
             rounds.append(asyncio.create_task(retention.run_forever(settings.retention_interval_seconds)))
         if checkpoints is not None and settings.audit_checkpoint_minutes > 0:
             rounds.append(asyncio.create_task(checkpoints.run_forever(settings.audit_checkpoint_minutes * 60)))
+        notifying = asyncio.create_task(notifier.run())  # held and scheduled notifications, when due
         log.info("service_started", port=settings.port, redis=bool(settings.redis_url))
         yield
         replay.cancel()
+        notifying.cancel()
         for task in rounds:
             task.cancel()
         await whatsapp.stop()
@@ -173,6 +178,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(qa_routes.router)  # quality review of whole cases
     api.include_router(contact_api.router)  # a CRM's customers, scope contacts:write
     api.include_router(erasure_routes.router)  # admins erase a customer on request
+    api.include_router(notification_api.router)  # other systems' notifications, scope notifications:send
     api.state.services = Services(settings, sessions, operations, conversations, whatsapp_sending.deliverer,
                                   whatsapp.ingest, inbox.auth, inbox.live, inbox.actions, inbox.merging, inbox.people,
                                   inbox.commitments,
@@ -181,7 +187,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                                   Integrations(sessions, secret),
                                   Erasures(sessions, settings.media_dir, AssistantTrackers(
                                       tracker_url(settings.rasa_tracker_db_url, settings.rasa_tracker_db))),
-                                  instruments)
+                                  instruments, notifier)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
 
 

@@ -162,6 +162,23 @@ class RoutingOperations(BaseModel):
         return timedelta(minutes=self.overflow_callback_minutes)
 
 
+class NotificationOperations(BaseModel):
+    """What other systems may send first (core/notifications.py): approved templates, quiet hours, a daily cap."""
+
+    # Approved WhatsApp templates for notifications (name, language, category, parameters, body), as in
+    # whatsapp_templates; only these can be asked for.
+    templates: list[dict[str, Any]] = Field(default_factory=list)
+    quiet_hours: tuple[str, str] | None = None  # [from, until] in the customer's local time: held until it ends
+    max_per_customer_per_day: int = Field(3, ge=0)  # sent in the last 24 hours, per customer
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _times(cls, value: tuple[str, str] | None) -> tuple[str, str] | None:
+        if value is not None and not all(HHMM.match(part) for part in value):
+            raise ValueError(f"notifications.quiet_hours: {value!r} are not HH:MM times")
+        return value
+
+
 class Operations(BaseModel):
     """Only the keys the service uses are typed; the actions read the same file for business hours."""
 
@@ -189,6 +206,7 @@ class Operations(BaseModel):
     qa: QaOperations = Field(default_factory=QaOperations)  # quality review scorecards (core/qa.py)
     staffing: StaffingOperations = Field(default_factory=StaffingOperations)
     retention: RetentionOperations = Field(default_factory=RetentionOperations)
+    notifications: NotificationOperations = Field(default_factory=NotificationOperations)
 
     @field_validator("business_hours")
     @classmethod

@@ -36,6 +36,8 @@ class WhatsAppSending:
         self.templates = load_templates(operations.whatsapp_templates)
         self.deliverer = WhatsAppDeliverer(sessions, self.templates, self.outbox.wake, operations.default_language)
         self.follow_up = WhatsAppFollowUp(self.templates, self.deliverer)  # where other doors continue (missed calls)
+        # Other systems' notifications (core/notifications.py): only the templates approved for that use.
+        self.notifications = WhatsAppFollowUp(load_templates(operations.notifications.templates), self.deliverer)
 
 
 class WhatsAppRuntime:

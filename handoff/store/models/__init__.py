@@ -15,6 +15,7 @@ from handoff.store.models.delivery import InboundWebhook, Outbox, PendingTurn, R
 from handoff.store.models.designers import NluHarvestMark, NluSample
 from handoff.store.models.integrations import Integration
 from handoff.store.models.merges import Merge, MergeSuggestion
+from handoff.store.models.notifications import Notification
 from handoff.store.models.qa import QaReview
 from handoff.store.models.reads import CaseRead
 
@@ -22,7 +23,7 @@ __all__ = [
     "Agent", "AgentSession", "AuditCheckpoint", "AuditEntry", "Base", "BigIntId", "Call", "Callback", "Case", "CaseRead", "Commitment", "Customer",
     "CustomerKey", "Handoff",
     "Integration",
-    "Identity", "InboundWebhook", "Merge", "MergeSuggestion", "NluHarvestMark", "NluSample", "Outbox", "PendingTurn",
+    "Identity", "InboundWebhook", "Merge", "MergeSuggestion", "NluHarvestMark", "Notification", "NluSample", "Outbox", "PendingTurn",
     "PresenceChange", "QaReview", "RefusedWebhookItem", "TimelineEvent", "UTCDateTime", "VerificationCode", "new_id",
     "utcnow",
 ]

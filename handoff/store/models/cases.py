@@ -50,6 +50,7 @@ class Case(Base):
     held_until: Mapped[datetime | None]  # … until then; afterwards any agent of the team
     kept_until: Mapped[datetime | None]  # handed off after hours: kept (queued, routed to no one) for this opening…
     opened_at: Mapped[datetime | None]  # … until the opening pass routed it (core/opening.py), once
+    proactive: Mapped[bool] = mapped_column(default=False)  # opened by a notification (core/notifications.py)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

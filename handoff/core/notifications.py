@@ -1,0 +1,289 @@
+"""The business speaks first: a notification another system asks for, sent once on the customer's own timeline.
+
+`submit` records the request (one row per integration and idempotency key: the same key again answers the same
+notification) and dispatches it when due. `dispatch` decides, in one transaction under the customer's lock:
+refused when the customer opted out of WhatsApp or already got the day's maximum, held until the customer's
+quiet hours end, else the approved template is staged on the outbox on the customer's open case (or a new case
+marked proactive that stays with the assistant), with a `notification` event saying who asked. The sent message's
+delivery status (outbox, Meta's status webhooks) is the notification's state; a customer message after it is
+"answered". `release_due` is the background round that sends held and scheduled ones.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.core.cases import OPEN_STATUSES, continued_case, latest_case, open_case
+from handoff.core.consent import may_message_on_whatsapp
+from handoff.core.customers import find_by_identity, follow_merges, resolve_contact
+from handoff.core.follow_up import template_values
+from handoff.core.identity import InvalidIdentity, normalize_email, normalize_told_phone
+from handoff.core.locks import xact_lock
+from handoff.core.messages import Deliverer, OutboundMessage, TemplateUnavailable
+from handoff.core.notification_rules import DAY, over_daily_cap, quiet_until, shown_state, zone_of
+from handoff.core.operations import Operations
+from handoff.core.outbox import aware
+from handoff.core.rounds import repeat
+from handoff.core.sending import deliver_staged, stage_to_customer
+from handoff.core.timeline import append_event
+from handoff.store.models import Customer, Identity, Integration, Notification, TimelineEvent, utcnow
+
+NOTIFICATION_KIND = "notification"  # the timeline event saying what was sent first, and for whom
+CHANNEL = "whatsapp"
+REASONS = {
+    "opted_out": "the customer opted out of WhatsApp messages",
+    "daily_limit": "the customer already got notifications.max_per_customer_per_day in the last 24 hours",
+    "quiet_hours": "held until the customer's quiet hours end",
+    "no_whatsapp_address": "no WhatsApp number is known for this customer",
+}
+
+
+class NotificationChannel(Protocol):
+    """Where notifications go (WhatsApp's follow-up over the notification templates)."""
+
+    async def address(self, session: Any, customer_id: str) -> str | None: ...
+
+    def template(self, name: str, language: str, customer_language: str | None, values: list[str], *,
+                 actor: str) -> OutboundMessage: ...
+
+
+class NotificationInvalid(ValueError):
+    """A request that cannot be a notification: an unknown template or customer, missing values (`field` names it)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class NotificationRequest:
+    """What an integration asks for; `to` is one of phone, email, crm_id."""
+
+    to: Mapping[str, str]
+    template: str
+    language: str | None
+    values: Mapping[str, str]
+    idempotency_key: str
+    send_after: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    id: str
+    state: str
+    reason: str | None
+
+
+def template_entry(templates: list[dict[str, Any]], name: str, language: str | None) -> dict[str, Any]:
+    """The configured notification template by name, in `language` (es → es_MX) when approved in it."""
+    named = [t for t in templates if t.get("name") == name and t.get("language")]
+    if not named:
+        listed = ", ".join(sorted({str(t.get("name")) for t in templates})) or "none"
+        raise NotificationInvalid("template", f"no notification template {name!r} (notifications.templates: {listed})")
+    wanted = (language or "").replace("-", "_").lower()
+    for entry in named:
+        if wanted and str(entry["language"]).lower() == wanted:
+            return entry
+    for entry in named:
+        if wanted and str(entry["language"]).lower().startswith(wanted.split("_")[0]):
+            return entry
+    return named[0]
+
+
+def filled(entry: dict[str, Any], values: Mapping[str, str], customer_name: str | None, language: str) -> list[str]:
+    """The template's parameters in order from `values` (customer_name defaults to the customer's name)."""
+    parameters = [str(p) for p in entry.get("parameters") or ()]
+    defaults = template_values(parameters, customer_name=customer_name, case_id="", language=language)
+    out: list[str] = []
+    for name, default in zip(parameters, defaults, strict=True):
+        value = values.get(name)
+        if value is None and name != "customer_name":
+            raise NotificationInvalid("values", f"template {entry['name']} needs values for {', '.join(parameters)}")
+        out.append(str(value) if value is not None else default)
+    return out
+
+
+class Notifier:
+    """Submits, dispatches and reports notifications; `run` releases held and scheduled ones."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], operations: Operations, via: NotificationChannel,
+                 deliverers: Mapping[str, Deliverer]) -> None:
+        self.sessions = sessions
+        self.operations = operations
+        self.via = via
+        self.deliverers = deliverers
+        self.settings = operations.notifications
+
+    async def submit(self, integration_id: str, request: NotificationRequest, now: datetime | None = None) -> Submitted:
+        """Records the request once per idempotency key and sends it now when due; answers its state."""
+        now = now or utcnow()
+        existing = await self._by_key(integration_id, request.idempotency_key)
+        if existing is None:
+            try:
+                existing = await self._record(integration_id, request, now)
+            except IntegrityError:  # the same key at the same moment: the other request recorded it
+                existing = await self._by_key(integration_id, request.idempotency_key)
+                if existing is None:
+                    raise
+            else:
+                await self.dispatch(existing, now)
+        view = await self.view(integration_id, existing)
+        assert view is not None
+        return Submitted(existing, view["state"], view["reason"])
+
+    async def _by_key(self, integration_id: str, key: str) -> str | None:
+        async with self.sessions() as session:
+            found: str | None = await session.scalar(select(Notification.id).where(
+                Notification.integration_id == integration_id, Notification.idempotency_key == key))
+            return found
+
+    async def _record(self, integration_id: str, request: NotificationRequest, now: datetime) -> str:
+        entry = template_entry(self.settings.templates, request.template, request.language)
+        async with self.sessions() as session, session.begin():
+            customer, phone = await self._customer(session, request.to)
+            language = str(entry["language"])
+            values = filled(entry, request.values, customer.display_name, language.split("_")[0])
+            due = max(aware(request.send_after), now) if request.send_after else now
+            row = Notification(integration_id=integration_id, idempotency_key=request.idempotency_key,
+                               customer_id=customer.id, channel=CHANNEL, template=request.template,
+                               language=language, parameters=values, status="queued", due_at=due,
+                               created_at=now, detail={"phone": phone} if phone else {})
+            session.add(row)
+            await session.flush()
+            return row.id
+
+    async def _customer(self, session: AsyncSession, to: Mapping[str, str]) -> tuple[Customer, str | None]:
+        """The addressed customer; a phone never seen becomes a new customer (their number is the address)."""
+        try:
+            if to.get("phone"):
+                phone = normalize_told_phone(to["phone"], self.operations.default_region)
+                for kind in ("whatsapp", "phone"):
+                    found = await find_by_identity(session, kind, phone)
+                    if found is not None:
+                        return found, phone
+                return (await resolve_contact(session, "phone", phone)).customer, phone
+            if to.get("email"):
+                found = await find_by_identity(session, "email", normalize_email(to["email"]))
+            elif to.get("crm_id"):
+                found = await find_by_identity(session, "crm", to["crm_id"].strip())
+            else:
+                raise NotificationInvalid("to", "to needs one of phone, email, crm_id")
+        except InvalidIdentity as exc:
+            raise NotificationInvalid("to", str(exc)) from exc
+        if found is None:
+            raise NotificationInvalid("to", "no customer with that email or crm_id (send a phone, or upsert the "
+                                            "contact first: PUT /api/v1/contacts/{crm_id})")
+        return found, None
+
+    async def dispatch(self, notification_id: str, now: datetime | None = None) -> None:
+        """Refuses, holds or sends one due notification (under the customer's lock), then wakes the outbox."""
+        now = now or utcnow()
+        async with self.sessions() as session, session.begin():
+            row = await session.get(Notification, notification_id)
+            if row is None:
+                return
+            await xact_lock(session, f"notify:{row.customer_id}")  # the daily cap counts one send at a time
+            await session.refresh(row)
+            if row.status not in ("queued", "held") or aware(row.due_at) > now:
+                return
+            staged = await self._decide(session, row, now)
+        if staged is not None:
+            await deliver_staged(self.deliverers, [staged])
+
+    async def _decide(self, session: AsyncSession, row: Notification, now: datetime) -> Any:
+        customer = await session.get(Customer, row.customer_id)
+        customer = await follow_merges(session, customer) if customer is not None else None
+        if customer is None or not may_message_on_whatsapp(customer):
+            return self._refuse(row, "opted_out")
+        phone = row.detail.get("phone") or await session.scalar(
+            select(Identity.value).where(Identity.customer_id == customer.id, Identity.kind.in_(("whatsapp", "phone")))
+            .order_by(Identity.id.desc()).limit(1))
+        until = quiet_until(now, zone_of(phone, self.operations.timezone), self.settings.quiet_hours)
+        if until is not None:
+            row.status, row.reason, row.due_at = "held", "quiet_hours", until
+            return None
+        sent = await session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.customer_id == customer.id, Notification.sent_at >= now - DAY))
+        if over_daily_cap(int(sent or 0), self.settings.max_per_customer_per_day):
+            return self._refuse(row, "daily_limit")
+        address = await self.via.address(session, customer.id)
+        if address is None:
+            return self._refuse(row, "no_whatsapp_address")
+        try:
+            message = self.via.template(row.template, row.language, None, list(row.parameters), actor="system")
+        except TemplateUnavailable as exc:  # the operations file changed since it was accepted
+            return self._refuse(row, "template_unavailable", str(exc))
+        latest = await continued_case(session, await latest_case(session, customer.id))
+        if latest is not None and latest.status in OPEN_STATUSES:
+            case = latest
+            if case.channel != CHANNEL:
+                case.channel = CHANNEL
+        else:
+            case = await open_case(session, customer, CHANNEL,
+                                   follow_up_window_hours=self.operations.follow_up_window_hours)
+            case.proactive = True  # opened by the business: stays with the assistant until the customer asks more
+        integration = await session.get(Integration, row.integration_id)
+        await append_event(session, case, channel=CHANNEL, direction="internal", actor="system",
+                           kind=NOTIFICATION_KIND,
+                           text=f"Notification {row.template} sent for {integration.name if integration else '?'}",
+                           payload={"notification_id": row.id, "template": row.template,
+                                    "integration_id": row.integration_id})
+        staged = await stage_to_customer(session, case, self.deliverers, channel=CHANNEL, address=address,
+                                         message=message, actor="system", note={"notification_id": row.id})
+        row.status, row.reason, row.sent_at = "sent", None, now
+        row.case_id, row.event_id = case.id, staged.event_id
+        return staged
+
+    @staticmethod
+    def _refuse(row: Notification, reason: str, detail: str | None = None) -> None:
+        row.status, row.reason = "refused", reason
+        if detail:
+            row.detail = {**row.detail, "error": detail}
+
+    async def release_due(self, now: datetime | None = None) -> int:
+        """Dispatches every queued or held notification now due; returns how many were looked at."""
+        now = now or utcnow()
+        async with self.sessions() as session:
+            due = list(await session.scalars(
+                select(Notification.id).where(Notification.status.in_(("queued", "held")), Notification.due_at <= now)
+                .order_by(Notification.due_at).limit(200)))
+        for notification_id in due:
+            await self.dispatch(notification_id, now)
+        return len(due)
+
+    async def run(self, every_seconds: float = 30.0) -> None:
+        """Releases due notifications forever; a failed round is retried the next one."""
+        await repeat(self.release_due, every_seconds, "notification_release_failed")
+
+    async def view(self, integration_id: str, notification_id: str) -> dict[str, Any] | None:
+        """The notification as its integration reads it (another integration's is not found)."""
+        async with self.sessions() as session:
+            row = await session.get(Notification, notification_id)
+            if row is None or row.integration_id != integration_id:
+                return None
+            event = await session.get(TimelineEvent, row.event_id) if row.event_id is not None else None
+            answered = False
+            reason = REASONS.get(row.reason or "", row.reason)
+            if event is not None:
+                answered = bool(await session.scalar(select(TimelineEvent.id).where(
+                    TimelineEvent.case_id == event.case_id, TimelineEvent.direction == "in",
+                    TimelineEvent.kind == "message", TimelineEvent.id > event.id).limit(1)))
+                if event.delivery_status == "failed":
+                    reason = await session.scalar(
+                        select(TimelineEvent.text).where(TimelineEvent.case_id == event.case_id,
+                                                         TimelineEvent.kind == "delivery",
+                                                         TimelineEvent.payload["message_event_id"].as_integer()
+                                                         == event.id)
+                        .order_by(TimelineEvent.id.desc()).limit(1))
+            if row.status == "refused" and row.detail.get("error"):
+                reason = f"{reason}: {row.detail['error']}"
+            return {"id": row.id, "state": shown_state(row.status, event.delivery_status if event else None, answered),
+                    "reason": reason, "template": row.template, "language": row.language, "channel": row.channel,
+                    "customer_id": row.customer_id, "case_id": row.case_id, "created_at": aware(row.created_at),
+                    "due_at": aware(row.due_at), "sent_at": aware(row.sent_at) if row.sent_at else None}
