@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from handoff.core.notifications import NotificationInvalid, NotificationRequest, Notifier
 from handoff.integrations.deps import TOKEN_REFUSALS, NotificationSender
+from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import provided
 from handoff.web.errors import errors, invalid
 
@@ -69,7 +70,7 @@ class NotificationView(BaseModel):
 
 
 @router.post("/notifications", response_model=NotificationAccepted, status_code=202,
-             responses={**TOKEN_REFUSALS, **errors(409)})
+             responses={**TOO_LARGE, **TOKEN_REFUSALS, **errors(409)})
 async def send(body: NotificationIn, caller: NotificationSender, notifier: NotifierDep) -> NotificationAccepted:
     """Accepted (202) with its id and state; 409 when refused (opted out, daily limit), the same answer again for
     the same idempotency_key."""
