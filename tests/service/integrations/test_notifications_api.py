@@ -57,7 +57,7 @@ def shipped(key: str, phone: str = "+52 55 1234 5678", **more: object) -> dict[s
 async def test_sent_once_per_key_refusals_and_scopes(served, graph: GraphStandIn) -> None:
     base_url, tokens = served
     sender = {"Authorization": f"Bearer {tokens['notifications:send']}"}
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         first = await http.post("/api/v1/notifications", headers=sender,
                                 json=shipped("A-7", send_after="2020-01-01T00:00:00Z"))
         assert first.status_code == 202, first.text
