@@ -35,6 +35,7 @@ from handoff.store.models import (
     Merge,
     MergeSuggestion,
     NluSample,
+    Notification,
     Outbox,
     PendingTurn,
     RefusedWebhookItem,
@@ -210,6 +211,12 @@ async def _blank_records(session: AsyncSession, ids: list[str], done: Erased) ->
     await session.execute(update(Outbox).where(Outbox.case_id.in_(cases), Outbox.status.in_(("pending", "sending")))
                           .values(status="failed", last_error=ERASED).execution_options(**quiet))
     await session.execute(delete(PendingTurn).where(PendingTurn.case_id.in_(cases)).execution_options(**quiet))
+    # Notifications' values (names, order numbers) blanked; one still queued or held is never sent.
+    await session.execute(update(Notification).where(Notification.customer_id.in_(ids),
+                                                     Notification.status.in_(("queued", "held")))
+                          .values(status="refused", reason="erased").execution_options(**quiet))
+    await session.execute(update(Notification).where(Notification.customer_id.in_(ids))
+                          .values(parameters=[], detail={}).execution_options(**quiet))
     await session.execute(update(Handoff).where(Handoff.case_id.in_(cases)).values(
         summary=None, slots={}, review_note=None).execution_options(**quiet))
     await session.execute(update(Commitment).where(Commitment.case_id.in_(cases)).values(text=ERASED)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from handoff.channels.whatsapp.outbound import WhatsAppFollowUp
 from handoff.channels.whatsapp.window import load_templates
 from handoff.core.consent import set_whatsapp_opt_out
+from handoff.core.erasure import erase_customer
 from handoff.core.notifications import NotificationRequest, Notifier
 from handoff.core.operations import load_operations
 from handoff.integrations.registry import Integrations
@@ -123,3 +124,20 @@ async def test_held_in_the_customers_quiet_hours_and_sent_when_they_end(channel)
     await channel.flush()
     assert [s["template"]["name"] for s in channel.graph.sends()] == ["order_shipped"]
     assert (await notify.view(shop, held.id) or {})["state"] == "sent"
+
+
+async def test_an_erased_customers_held_notification_is_never_sent_and_its_values_are_gone(channel, tmp_path) -> None:
+    notify, shop = notifier(channel, quiet_hours=("21:00", "08:00")), await integration(channel)
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    late = datetime.now(los_angeles).replace(hour=23, minute=30, second=0, microsecond=0).astimezone(timezone.utc)
+    held = await notify.submit(shop, shipped("night"), now=late)
+    async with channel.sessions() as session, session.begin():
+        row = await session.get_one(Notification, held.id)
+        assert await erase_customer(session, row.customer_id, actor="admin:1", reason="request",
+                                    media_dir=tmp_path) is not None
+    assert await notify.release_due(late + timedelta(days=2)) == 0
+    await channel.flush()
+    assert channel.graph.sends() == []
+    async with channel.sessions() as session:
+        row = await session.get_one(Notification, held.id)
+        assert (row.status, row.reason, row.parameters, row.detail) == ("refused", "erased", [], {})
