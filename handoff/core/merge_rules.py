@@ -5,19 +5,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from handoff.core.refusals import Refused
+
 # How far people have taken an open case: the combined case stays with whoever holds the conversation.
 STATUS_RANK = {"assigned": 3, "queued": 2, "bot": 1}
 MERGED = "merged"  # the status of a case another open case absorbed (merged_into_case_id says which)
 NAME_AND_ORDER = "name_and_order"  # suggestion evidence: same display name and same order number
 
 
-class MergeRefused(Exception):
+class MergeRefused(Refused):
     """A merge or undo that cannot be done as asked: `status` is the HTTP answer that says why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def absorbs(first_status: str, second_status: str) -> bool:

@@ -29,6 +29,7 @@ from handoff.core.messages import ChannelRefused, Deliverer, OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.permissions import can, can_work_case, sees_all_teams
 from handoff.core.queues import Queues
+from handoff.core.refusals import Refused
 from handoff.core.sending import Staged, customer_address, deliver_staged, stage_to_customer
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import append_event
@@ -42,13 +43,8 @@ OPTED_OUT = ("the customer opted out of WhatsApp messages we start (stop/baja): 
              "only if they ask to be written to")
 
 
-class InboxError(Exception):
+class InboxError(Refused):
     """A refused action, with the HTTP status that says why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass

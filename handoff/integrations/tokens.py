@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from handoff.core.refusals import Refused
+
 SCOPES = ("contacts:write", "cases:read", "webhooks", "notifications:send")
 EVENTS = ("case.handed_off", "case.assigned", "case.resolved", "csat.received", "commitment.due")
 PREFIX = "fdi_"  # "front door integration": a token is recognisable in a leaked config or a secret scanner
@@ -22,13 +24,8 @@ NAME_MAX = 100
 URL_MAX = 2000
 
 
-class IntegrationError(Exception):
+class IntegrationError(Refused):
     """A refused request about integrations, with the HTTP status that says why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from handoff.core.callback_messages import CallbackMessages
 from handoff.core.callbacks import callback_event, claim, finish, outcome_of, readable_callback, unplaced
 from handoff.core.events import CaseChanged, EventBus
 from handoff.core.permissions import Reader
+from handoff.core.refusals import Refused
 from handoff.core.sending import Staged
 from handoff.core.texts import text
 from handoff.core.timeline import DuplicateProviderMessage, provider_id_seen
@@ -30,13 +31,8 @@ log = structlog.get_logger(__name__)
 PATH = f"{twiml.BASE_PATH}/callbacks"
 
 
-class PlaceRefused(Exception):
+class PlaceRefused(Refused):
     """A callback that cannot be placed now: an HTTP status and why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
