@@ -18,13 +18,12 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.databases import UrlFor, bulk_insert, on_each_database  # noqa: E402
+from bench.databases import READERS, UrlFor, bulk_insert, on_each_database  # noqa: E402
 from handoff.core.customer_lookup import find_customers  # noqa: E402
 from handoff.store.db import create_engine, session_factory  # noqa: E402
 from handoff.store.models import Case, Customer, CustomerKey, Identity, TimelineEvent  # noqa: E402
@@ -39,17 +38,6 @@ LAST = ["Pérez", "García", "López", "Martínez", "Hernández", "González", "
         "Díaz", "Vargas", "Romero", "Álvarez", "Torres", "Flores"]
 TEAMS = ["care", "returns", "fraud"]
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)
-
-
-@dataclass(frozen=True)
-class Reader:
-    id: str
-    role: str
-    teams: tuple[str, ...]
-
-
-READERS = {"supervisor": Reader("bench-supervisor", "supervisor", ()),
-           "care agent": Reader("bench-care", "agent", ("care",))}
 
 
 def phone(index: int) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +44,17 @@ async def on_each_database(label: str, scratch: Path, sqlite_only: bool,
         await measure("postgresql", server.create_database)
     finally:
         server.stop()
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads in a bench: the reading rule's role and teams, as an agent row would give them."""
+
+    id: str
+    role: str
+    teams: tuple[str, ...]
+
+
+# A supervisor reads every case; a care agent only the care team's: the two costs of the reading rule.
+READERS = {"supervisor": Reader("bench-supervisor", "supervisor", ()),
+           "care agent": Reader("bench-care", "agent", ("care",))}

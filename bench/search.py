@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.databases import UrlFor, on_each_database  # noqa: E402
+from bench.databases import READERS, UrlFor, on_each_database  # noqa: E402
 from handoff.core.case_list import CaseFilter, list_cases  # noqa: E402
 from handoff.core.message_search import find_messages  # noqa: E402
 from handoff.store.db import create_engine, session_factory  # noqa: E402
@@ -55,17 +55,6 @@ TOPIC = ["reembolso", "tarjeta", "pedido", "envío", "factura", "contraseña", "
 SYLLABLES = ["ka", "lo", "mi", "ra", "te", "su", "no", "pe", "vi", "da", "xo", "qu", "bre", "tor", "lan", "fis"]
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 CHUNK = 20_000
-
-
-@dataclass(frozen=True)
-class Reader:
-    id: str
-    role: str
-    teams: tuple[str, ...]
-
-
-READERS = {"supervisor": Reader("bench-supervisor", "supervisor", ()),
-           "care agent": Reader("bench-care", "agent", ("care",))}
 
 
 def tail_words(count: int = 5000) -> list[str]:
