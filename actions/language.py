@@ -1,4 +1,4 @@
-"""Tells Spanish from English so every reply goes out in the customer's language."""
+"""Tells Spanish, English and Brazilian Portuguese apart so every reply goes out in the customer's language."""
 from __future__ import annotations
 
 import re
@@ -12,56 +12,90 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.operations import SUPPORTED_LANGUAGES, default_language
 
 MIN_CONFIDENCE = 0.75
-# Words that settle the question on their own, even in one- or two-word WhatsApp messages.
-MARKERS: Dict[str, frozenset] = {
+# Words that settle the question on their own, even in one- or two-word WhatsApp messages. A word listed for
+# two languages (pedido, que, dia) votes for neither: see EXCLUSIVE.
+WRITTEN: Dict[str, frozenset] = {
     "es": frozenset(
         "hola ola buenas buenos dias tardes noches gracias grax muchas porfa xfa porfavor favor q que xq pq "
         "quiero kiero necesito pedido orden compra donde esta mi mis cuando horario horarios abren cierran "
         "cambiar actualizar correo telefono direccion asesor persona humano agente devolver devolucion "
         "reembolso fraude robo queja reclamo pesimo si no nel sip simon claro dale vale listo chau chao adios "
-        "nos vemos vos tenes queres sabes oye disculpa ayuda hablar con cuenta tarjeta cobro nada".split()
+        "nos vemos vos tenes queres sabes oye disculpa ayuda hablar con cuenta tarjeta cobro nada buen buena "
+        "buenass wenas holaa holi holis hasta manana mañana tengo estoy soy voy llamen llamame marquenme hace "
+        "el la los las les es del al lo un una y en ya muy hay pero esto eso ese bien ahora todavia nunca "
+        "bueno perfecto correcto exacto asi sep sale ahorita nop grasias graciass sii sisi estan estas llego "
+        "servicio verdad dame hago cual cuanto hablamos otro".split()
     ),
     "en": frozenset(
         "hi hello hey thanks thank thx ty please pls plz where is my order orders when open opening hours "
         "close closing change update email phone address agent human person someone representative return "
         "refund fraud stolen complaint complain terrible yes yeah yep yup nope bye goodbye later cya talk to "
-        "speak account card charge charged what how can you the help want need".split()
+        "speak account card charge charged what how can you the help want need do it i ya see my".split()
+    ),
+    "pt": frozenset(
+        "oi olá opa eae eai iae obrigado obrigada obg brigado brigada vlw valeu tchau flw falou você voce vc vcs "
+        "vocês voces cadê cade kd meu minha meus minhas quero queria gostaria preciso falar atendente atendimento "
+        "pessoa não nao sim tá blz beleza tudo bom boa dia tarde noite onde quando abrem fecham abre fecha "
+        "funcionam hoje amanhã amanha cedo trocar mudar atualizar endereço endereco telefone celular "
+        "reclamação reclamacao devolução devolucao devolver estorno golpe roubaram clonado cartão cartao conta "
+        "cobrança cobranca cobraram ainda chegou chega entrega entregue ajuda ajudar pfv pfvr pra pro com um uma "
+        "é isso tbm tb também agora já nada mais muito horário horario pedido que q pq na do da dos das em "
+        "e eu estou tô tenho sou vou vai pode posso consegue nem ou ele ela seu sua mim comigo hj amn ligar "
+        "liga ligação ligacao reclamar péssimo pessimo dinheiro comprei rastreio rastreamento correios obgd "
+        "mt mto td tds aí ai né ne num tbem foi fiz recebi ja".split()
     ),
 }
+MARKERS: Dict[str, frozenset] = {
+    lang: words - frozenset().union(*(other for name, other in WRITTEN.items() if name != lang))
+    for lang, words in WRITTEN.items()
+}
 AMBIGUOUS = frozenset("ok okay oki okey k no jaja haha lol".split())
+SPANISH_ONLY = frozenset("ñ¿¡")
+PORTUGUESE_ONLY = frozenset("ãõçâêôà")
+LINGUA_NAMES = {"SPANISH": "es", "ENGLISH": "en", "PORTUGUESE": "pt"}
 WORD = re.compile(r"[a-zA-Z\u00C0-\u017F]+")
+# What says nothing about the language and would mislead lingua: addresses, links, numbers.
+NOISE = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|[\d+#()\-.]*\d[\d\s()\-.]*")
 
 
 @lru_cache(maxsize=1)
 def _lingua() -> Optional[Any]:
-    """Builds the lingua detector once, restricted to our two languages (None if not installed)."""
+    """Builds the lingua detector once, restricted to our three languages (None if not installed)."""
     try:
         from lingua import Language, LanguageDetectorBuilder
     except ImportError:  # pragma: no cover - lingua is in bot/requirements.txt
         return None
-    return LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.SPANISH).build()
+    return LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.SPANISH, Language.PORTUGUESE).build()
+
+
+def accent_language(text: str) -> Optional[str]:
+    """The language only one of ours writes these letters in: ñ ¿ ¡ Spanish, ã õ ç â ê ô à Portuguese."""
+    spanish, portuguese = any(ch in SPANISH_ONLY for ch in text), any(ch in PORTUGUESE_ONLY for ch in text.lower())
+    return "es" if spanish and not portuguese else "pt" if portuguese and not spanish else None
 
 
 def detect_language(text: Optional[str]) -> Optional[str]:
-    """"es", "en", or None when the text does not say (e.g. "ok", "100002", an emoji)."""
-    words = [w.lower() for w in WORD.findall(text or "")]
+    """"es", "en", "pt", or None when the text does not say (e.g. "ok", "100002", an emoji)."""
+    text = NOISE.sub(" ", text or "")
+    words = [w.lower() for w in WORD.findall(text)]
     meaningful = [w for w in words if w not in AMBIGUOUS]
     if not meaningful:
         return None
-    if any(ch in (text or "") for ch in "ñ¿¡áéíóú"):
-        return "es"
+    by_accent = accent_language(text)
+    if by_accent:
+        return by_accent
     votes = {lang: sum(w in markers for w in meaningful) for lang, markers in MARKERS.items()}
-    if votes["es"] != votes["en"] and len(meaningful) <= 3:
-        return max(votes, key=lambda k: votes[k])
+    ranked = sorted(votes, key=lambda k: votes[k], reverse=True)
+    leader = ranked[0] if votes[ranked[0]] > votes[ranked[1]] else None
+    if leader and len(meaningful) <= 3:
+        return leader
     detector = _lingua()
     if detector is not None:
-        confidences = {c.language.name: c.value for c in detector.compute_language_confidence_values(text)}
-        es, en = confidences.get("SPANISH", 0.0), confidences.get("ENGLISH", 0.0)
-        if max(es, en) >= MIN_CONFIDENCE:
-            return "es" if es > en else "en"
-    if votes["es"] != votes["en"]:
-        return max(votes, key=lambda k: votes[k])
-    return None
+        confidences = {LINGUA_NAMES[c.language.name]: c.value for c in detector.compute_language_confidence_values(text)}
+        best = max(confidences, key=lambda k: confidences[k])
+        if confidences[best] >= MIN_CONFIDENCE:
+            return best
+    return leader
 
 
 def metadata_language(metadata: Optional[Dict[str, Any]]) -> Optional[str]:

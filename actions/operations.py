@@ -9,7 +9,7 @@ from typing import Any, Dict, Mapping
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SUPPORTED_LANGUAGES = ("es", "en")
+SUPPORTED_LANGUAGES = ("es", "en", "pt")
 
 
 def operations_path() -> Path:

@@ -188,7 +188,7 @@ class Operations(BaseModel):
     business_hours: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
     closures: list[dict[str, Any]] = Field(default_factory=list)  # {date, from?, until?, name}
     default_language: str = "es"
-    languages: list[str] = Field(default_factory=lambda: ["es", "en"])
+    languages: list[str] = Field(default_factory=lambda: ["es", "en", "pt"])
     teams: dict[str, dict[str, Any]] = Field(default_factory=dict)
     intent_teams: dict[str, str] = Field(default_factory=dict)
     sla: dict[str, ChannelSla] = Field(default_factory=dict)

@@ -36,6 +36,16 @@ METADATA = {
         ("can i talk to a person pls", "en"),
         ("hi", "en"),
         ("gracias", "es"),
+        ("oi, que horas vocês abrem?", "pt"),  # not Spanish, though "que horas" is both
+        ("oi que horas vcs abrem", "pt"),
+        ("kd meu pedido", "pt"),
+        ("quero falar com um atendente", "pt"),
+        ("obg", "pt"),
+        ("nao chegou ainda", "pt"),
+        ("meu email é joao.silva@gmail.com", "pt"),
+        ("hola que horas abren", "es"),
+        ("que mal servicio", "es"),
+        ("el nuevo es fer.castillo@gmail.com", "es"),  # an address's letters say nothing
         ("ok", None),
         ("100002", None),
         ("👍", None),
@@ -51,6 +61,8 @@ def test_choose_language_precedence() -> None:
     assert choose_language(None, {"language": "en"}, "hola") == "en"  # metadata beats the text
     assert choose_language(None, {"customer": {"language": "es"}}, "hello") == "es"  # profile language
     assert choose_language(None, {}, "hello there") == "en"  # detected
+    assert choose_language(None, {}, "oi, tudo bem?") == "pt"
+    assert choose_language(None, {"customer": {"language": "pt"}}, "ok") == "pt"  # a Brazilian profile
     assert choose_language(None, None, "ok") == "es"  # operations.yml default_language
 
 

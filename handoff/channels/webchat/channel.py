@@ -26,7 +26,7 @@ from handoff.store.models import TimelineEvent
 log = structlog.get_logger(__name__)
 CHANNEL = "webchat"
 HISTORY_LIMIT = 200
-LANGUAGES = ("es", "en")
+LANGUAGES = ("es", "en", "pt")
 
 
 def room(session_id: str) -> str:

@@ -42,6 +42,7 @@ def test_render_uses_rasa_socketio_shapes() -> None:
 def test_language_hint_accepts_only_known_languages() -> None:
     assert language_hint({"customData": {"language": "en"}}) == "en"
     assert language_hint({"metadata": {"language": "es"}}) == "es"
+    assert language_hint({"customData": {"language": "pt"}}) == "pt"
     assert language_hint({"customData": {"language": "<script>"}}) is None
 
 
