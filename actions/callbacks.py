@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.operations import default_region
-from actions.replies import ask, pick_language, reply
+from actions.replies import ask, callback_window_titles, pick_language, reply
 from actions.update_account import normalize_phone
 
 WINDOWS = ("asap", "afternoon", "tomorrow_morning")
@@ -28,10 +28,6 @@ PHRASES = (
     ("asap", re.compile(r"lo\s+(antes|m(a|á)s\s+pronto)\s+posible|lo\s+m(a|á)s\s+pronto|cuanto\s+antes|ya\s+mismo|"
                         r"asap|as\s+soon\s+as\s+(possible|you\s+can)|right\s+away", re.IGNORECASE)),
 )
-BUTTONS = {
-    "es": (("Lo antes posible", "asap"), ("Hoy por la tarde", "afternoon"), ("Mañana por la mañana", "tomorrow_morning")),
-    "en": (("As soon as possible", "asap"), ("This afternoon", "afternoon"), ("Tomorrow morning", "tomorrow_morning")),
-}
 
 
 def window_choice(value: Any) -> Optional[str]:
@@ -68,7 +64,7 @@ class ActionAskCallbackWindow(Action):
     ) -> List[EventType]:
         language = pick_language(tracker.get_slot("language"))
         buttons = [{"title": title, "payload": f'/request_callback{{"callback_window":"{value}"}}'}
-                   for title, value in BUTTONS.get(language, BUTTONS["en"])]
+                   for value, title in callback_window_titles(language).items()]
         dispatcher.utter_message(text=reply("ask_callback_window", language), buttons=buttons)
         return []
 

@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.operations import load_operations
-from actions.order_status import MONTHS_ES
+from actions.order_status import MONTHS_BY_LANGUAGE
 from actions.replies import pick_language, reply
 
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -31,8 +31,8 @@ def due_date(moment: datetime, language: str, zone: str, now: datetime) -> str:
     """The local day it is due: "5 de diciembre" / "December 5" (the year only when it is not this one)."""
     local = moment.astimezone(ZoneInfo(zone))
     year = local.year != now.astimezone(ZoneInfo(zone)).year
-    if language == "es":
-        return f"{local.day} de {MONTHS_ES[local.month - 1]}" + (f" de {local.year}" if year else "")
+    if language in MONTHS_BY_LANGUAGE:
+        return f"{local.day} de {MONTHS_BY_LANGUAGE[language][local.month - 1]}" + (f" de {local.year}" if year else "")
     return f"{MONTHS_EN[local.month - 1]} {local.day}" + (f", {local.year}" if year else "")
 
 

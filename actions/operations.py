@@ -10,6 +10,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SUPPORTED_LANGUAGES = ("es", "en", "pt")
+TONES = ("tuteo", "usted", "voseo")  # how Spanish addresses customers: tú, usted, vos
 
 
 def operations_path() -> Path:
@@ -21,7 +22,11 @@ def operations_path() -> Path:
 def _load(path: str, mtime: float) -> Dict[str, Any]:
     """Parses the file once per modification time, so edits apply without a restart."""
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle) or {}
+        ops = yaml.safe_load(handle) or {}
+    tone = (ops.get("assistant") or {}).get("tone") or "tuteo"
+    if tone not in TONES:
+        raise ValueError(f"{path}: assistant.tone {tone!r} is not one of {', '.join(TONES)}")
+    return ops
 
 
 def load_operations(path: Path | None = None) -> Dict[str, Any]:
@@ -35,6 +40,12 @@ def default_language(ops: Mapping[str, Any] | None = None) -> str:
     ops = load_operations() if ops is None else ops
     lang = str(ops.get("default_language") or "es")
     return lang if lang in SUPPORTED_LANGUAGES else "es"
+
+
+def assistant_tone(ops: Mapping[str, Any] | None = None) -> str:
+    """How Spanish responses address customers (assistant.tone; tuteo when unset): picks their variant."""
+    ops = load_operations() if ops is None else ops
+    return str((ops.get("assistant") or {}).get("tone") or "tuteo")
 
 
 def default_region(ops: Mapping[str, Any] | None = None) -> str:

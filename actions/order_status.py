@@ -18,16 +18,20 @@ from actions.replies import ask, pick_language, reply
 logger = logging.getLogger(__name__)
 MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
              "septiembre", "octubre", "noviembre", "diciembre")
+MONTHS_PT = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
+             "novembro", "dezembro")
+# Languages that write a day as "15 de enero de 2026": their month names.
+MONTHS_BY_LANGUAGE = {"es": MONTHS_ES, "pt": MONTHS_PT}
 
 
 def format_date(value: Optional[str], language: str) -> str:
-    """ISO date → "15 de enero de 2026" / "January 15, 2026" (unparseable values pass through)."""
+    """ISO date → "15 de enero de 2026" / "15 de janeiro de 2026" / "January 15, 2026" (else as it is)."""
     try:
         day = date.fromisoformat(str(value))
     except ValueError:
         return str(value or "")
-    if language == "es":
-        return f"{day.day} de {MONTHS_ES[day.month - 1]} de {day.year}"
+    if language in MONTHS_BY_LANGUAGE:
+        return f"{day.day} de {MONTHS_BY_LANGUAGE[language][day.month - 1]} de {day.year}"
     return f"{day.strftime('%B')} {day.day}, {day.year}"
 
 

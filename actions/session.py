@@ -8,6 +8,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.language import metadata_language
+from actions.operations import assistant_tone
 
 VERIFYING_KINDS = frozenset({"phone", "whatsapp", "email"})
 VERIFIED_CHANNELS = frozenset({"whatsapp", "voice"})
@@ -99,6 +100,9 @@ class ActionRefreshFromMetadata(Action):
         current = {key: tracker.get_slot(key) for key in (*WHO_SLOTS, "verified", "commitments", *FACT_SLOTS)}
         told = {str(entity.get("entity")) for entity in message.get("entities") or [] if isinstance(entity, Mapping)}
         changes = refreshed_slots(current, message.get("metadata"), told)
+        tone = assistant_tone()  # operations.yml is re-read when it changes: a new tone applies on the next turn
+        if tracker.get_slot("tone") != tone:
+            changes["tone"] = tone
         return [SlotSet(key, value) for key, value in changes.items()]
 
 
@@ -116,7 +120,7 @@ class ActionSessionStart(Action):
         fresh = slots_from_metadata(tracker.get_slot("session_started_metadata"))
         if carried.get("verified") and not fresh.get("verified"):
             fresh.pop("verified")  # a verification earlier in this conversation still holds
-        merged = {**carried, **fresh}
+        merged = {**carried, **fresh, "tone": assistant_tone()}
         events.extend(SlotSet(key, value) for key, value in merged.items())
         events.append(ActionExecuted("action_listen"))
         return events

@@ -16,16 +16,16 @@ from actions.accounts import FIELDS, AccountBackend, account_backend_from_env
 from actions.backend_http import BackendUnavailable
 from actions.handoff import hand_off
 from actions.operations import default_region
-from actions.replies import FIELD_NAMES, pick_language, reply
+from actions.replies import field_name, pick_language, reply
 
 logger = logging.getLogger(__name__)
 EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 FIELD_WORDS = {
     "email": ("correo", "email", "e-mail", "mail", "emial", "corre", "gmail", "hotmail"),
     "phone": ("telefono", "teléfono", "tel", "cel", "celular", "phone", "mobile", "cell", "numero", "número",
-              "whatsapp", "wsp", "wpp"),
+              "whatsapp", "wsp", "wpp", "telefone", "celular", "zap"),
     "address": ("direccion", "dirección", "direcion", "domicilio", "address", "envio", "envío", "shipping",
-                "calle", "entrega"),
+                "calle", "entrega", "endereço", "endereco", "rua"),
 }
 WORD = re.compile(r"[\w\-]+", re.UNICODE)
 
@@ -52,7 +52,7 @@ def normalize_phone(value: Any, region: str = "MX") -> Optional[str]:
 
 ADDRESS_PREFIX = re.compile(
     r"^(my new (shipping |delivery )?address is|new address:?|it'?s|mi nueva direccion es|"
-    r"mi direccion nueva es|la nueva es|nueva direccion:?|es)\s+",
+    r"mi direccion nueva es|la nueva es|nueva direccion:?|meu novo endere[çc]o [ée]|novo endere[çc]o:?|es)\s+",
     re.IGNORECASE,
 )
 
@@ -88,7 +88,8 @@ class ActionAskAccountField(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         language = pick_language(tracker.get_slot("language"))
-        buttons = [{"title": names[language].capitalize(), "payload": names[language]} for names in FIELD_NAMES.values()]
+        names = [field_name(field, language) for field in FIELDS]
+        buttons = [{"title": name[:1].upper() + name[1:], "payload": name} for name in names]
         dispatcher.utter_message(text=reply("ask_account_field", language), buttons=buttons)
         return []
 
@@ -202,7 +203,7 @@ class ActionUpdateAccount(Action):
             dispatcher.utter_message(text=reply("account_backend_down", language))
             return reset
         dispatcher.utter_message(
-            text=reply("account_updated", language, field_name=FIELD_NAMES[field][language], value=value)
+            text=reply("account_updated", language, field_name=field_name(field, language), value=value)
         )
         known = [SlotSet(field, value)] if field in ("email", "phone") else []
         return reset + known

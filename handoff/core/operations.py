@@ -5,7 +5,7 @@ import re
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -14,6 +14,16 @@ from handoff.core.business_hours import WEEKDAYS, parse_time
 from handoff.core.callback_windows import DayParts
 from handoff.core.qa import QaOperations
 from handoff.core.routing_policy import OFFERS, Offer, RoutingRules
+
+Tone = Literal["tuteo", "usted", "voseo"]  # how Spanish addresses customers: tú, usted, vos
+
+
+class AssistantOperations(BaseModel):
+    """How the assistant and the service speak to customers (README: Tone and languages)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tone: Tone = "tuteo"  # picks the variant of every Spanish text; the actions validate the same key
 
 
 class ChannelSla(BaseModel):
@@ -189,6 +199,7 @@ class Operations(BaseModel):
     closures: list[dict[str, Any]] = Field(default_factory=list)  # {date, from?, until?, name}
     default_language: str = "es"
     languages: list[str] = Field(default_factory=lambda: ["es", "en", "pt"])
+    assistant: AssistantOperations = Field(default_factory=AssistantOperations)
     teams: dict[str, dict[str, Any]] = Field(default_factory=dict)
     intent_teams: dict[str, str] = Field(default_factory=dict)
     sla: dict[str, ChannelSla] = Field(default_factory=dict)

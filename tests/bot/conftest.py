@@ -50,7 +50,7 @@ def _make_tracker(
     }
     return Tracker(
         sender_id="test-case",
-        slots=dict(slots or {}),
+        slots={"tone": "tuteo", **(slots or {})},  # as action_session_start sets it from operations.yml
         latest_message=latest,
         events=[],
         paused=False,

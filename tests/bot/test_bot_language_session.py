@@ -135,7 +135,8 @@ def test_session_start_carries_over_known_slots(dispatcher, make_tracker, run_ac
     )
     events = run_action(ActionSessionStart(), dispatcher, tracker)
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-    assert slots == {"email": "old@example.com", "language": "en", "verified": True, "channel": "webchat"}
+    assert slots == {"email": "old@example.com", "language": "en", "verified": True, "channel": "webchat",
+                     "tone": "tuteo"}
 
 
 def test_default_guess_is_replaced_once_the_customer_tells(dispatcher, run_action) -> None:

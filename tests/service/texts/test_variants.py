@@ -1,0 +1,75 @@
+"""Every customer-facing text exists in every variant (Spanish in tuteo, usted and voseo, English, Portuguese) with
+the same placeholders and buttons, domain.yml's responses are the ones bot/responses/ says, and the tone setting is
+refused when misspelt."""
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from bot.scripts.responses import VARIANTS, domain_responses, load_variant, render
+from handoff.core.operations import Operations, load_operations
+from handoff.settings import REPO_ROOT
+
+SECTIONS = ("responses", "replies", "field_names", "callback_windows")
+
+
+def placeholders(text: str) -> set[str]:
+    """The names a text fills in ({number}, {team})."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def said(value: Any) -> tuple[str, list[str]]:
+    """A response's text and its buttons' payloads."""
+    if isinstance(value, dict):
+        return str(value["text"]), [str(b["payload"]) for b in value.get("buttons") or []]
+    return str(value), []
+
+
+def test_every_assistant_text_has_every_variant_with_the_same_placeholders_and_buttons() -> None:
+    reference = load_variant("es-tuteo")
+    for variant in VARIANTS:
+        source = load_variant(variant)
+        for section in SECTIONS:
+            assert set(source[section]) == set(reference[section]), (variant, section)
+            for key, value in reference[section].items():
+                text, payloads = said(value)
+                other, other_payloads = said(source[section][key])
+                assert other.strip(), (variant, section, key)
+                assert placeholders(other) == placeholders(text), (variant, section, key)
+                assert other_payloads == payloads, (variant, section, key)
+
+
+def test_domain_yml_responses_are_generated_from_the_variant_files() -> None:
+    domain = (REPO_ROOT / "domain.yml").read_text(encoding="utf-8")
+    assert render(domain) == domain, "run: python -m bot.scripts.responses"
+    responses = yaml.safe_load(domain)["responses"]
+    assert set(responses) == set(load_variant("es-tuteo")["responses"])
+    greet = responses["utter_greet"]
+    conditions = [{c["name"]: c["value"] for c in variation.get("condition") or []} for variation in greet]
+    assert conditions == [{"language": "es", "tone": "tuteo"}, {"language": "es", "tone": "usted"},
+                          {"language": "es", "tone": "voseo"}, {"language": "en"}, {"language": "pt"}, {}]
+    assert "¿Qué necesita?" in greet[1]["text"] and "¿Qué necesitás?" in greet[2]["text"]
+    assert greet[4]["text"].startswith("Oi!")
+    assert domain_responses() == responses
+
+
+def test_the_domain_has_a_tone_slot_that_only_picks_variations() -> None:
+    slots = yaml.safe_load((REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))["slots"]
+    assert slots["tone"]["values"] == ["tuteo", "usted", "voseo"]
+    assert slots["tone"]["influence_conversation"] is False
+    assert "pt" in slots["language"]["values"]
+
+
+def test_the_tone_setting_is_read_and_a_misspelt_one_refused(tmp_path: Path) -> None:
+    assert load_operations(REPO_ROOT / "operations.yml").assistant.tone in ("tuteo", "usted", "voseo")
+    assert Operations.model_validate({"assistant": {"tone": "voseo"}}).assistant.tone == "voseo"
+    assert Operations.model_validate({}).assistant.tone == "tuteo"
+    path = tmp_path / "operations.yml"
+    path.write_text("assistant:\n  tone: ustedes\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="tuteo"):
+        load_operations(path)
