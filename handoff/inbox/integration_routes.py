@@ -6,12 +6,11 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from handoff.inbox.deps import Admin
-from handoff.inbox.routes import PAGE_HEADERS, STATIC
+from handoff.inbox.routes import ASSETS, PAGE_HEADERS
 from handoff.integrations.deliveries import deliveries
 from handoff.integrations.deps import IntegrationsDep
 from handoff.integrations.schemas import DeliveryView
@@ -74,10 +73,10 @@ class CreatedIntegration(BaseModel):
     webhook_secret: str | None
 
 
-@router.get("/integrations", response_class=FileResponse)
-async def integrations_page() -> FileResponse:
+@router.api_route("/integrations", methods=["GET", "HEAD"], include_in_schema=False)
+async def integrations_page(request: Request) -> Response:
     """Admins' page: integrations, their tokens and the webhook delivery log (the API refuses other roles)."""
-    return FileResponse(STATIC / "integrations.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+    return ASSETS.serve(request, "integrations.html", PAGE_HEADERS)
 
 
 @router.get("/api/integrations", response_model=list[IntegrationView], responses=errors(401, 403))

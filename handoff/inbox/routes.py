@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from handoff.core import audit
@@ -23,6 +22,7 @@ from handoff.inbox.auth import COOKIE, Principal
 from handoff.inbox.deps import ActionsDep, Admin, Anyone, AuthDep, InboxUser, LiveDep, PeopleDep, Supervisor, Worker
 from handoff.inbox.schemas import AgentPublic, CaseSummary, CaseView, Done, Locale, Me, Ok, Options, SupervisorPanel
 from handoff.store.models import Case, Customer
+from handoff.web.assets import AssetDirectory
 from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import OperationsDep, SessionsDep
 from handoff.web.errors import ErrorDetail, errors
@@ -35,6 +35,8 @@ PAGE_HEADERS = {
                                "base-uri 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-cache",
 }
+# Compressed once, content-hashed URLs cached for a year (the pages name them); stable names revalidate by ETag.
+ASSETS = AssetDirectory(STATIC, "/inbox/static")
 router = APIRouter(prefix="/inbox")
 # The inbox's and the reports' JSON (a reply of 8192 characters, escaped, fits), enforced while the body streams.
 MAX_BODY_BYTES = 64 * 1024
@@ -55,10 +57,16 @@ def me(principal: Principal) -> dict[str, Any]:
 
 
 # ---- page ------------------------------------------------------------------------------------------------
-@router.get("", include_in_schema=False, response_class=FileResponse)
-async def page() -> FileResponse:
-    """The inbox app: static HTML and ES modules, no build step."""
-    return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+@router.api_route("", methods=["GET", "HEAD"], include_in_schema=False)
+async def page(request: Request) -> Response:
+    """The inbox app: static HTML and ES modules, no build step (their URLs hashed when served)."""
+    return ASSETS.serve(request, "index.html", PAGE_HEADERS)
+
+
+@router.api_route("/static/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
+async def static(request: Request, path: str) -> Response:
+    """The inbox's scripts, styles and catalogues: hashed names immutable, stable names revalidated."""
+    return ASSETS.serve(request, path)
 
 
 # ---- session ---------------------------------------------------------------------------------------------

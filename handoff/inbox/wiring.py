@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import socketio
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from limits.aio.storage import Storage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -93,7 +92,7 @@ class Inbox:
         api.include_router(commitment_routes.router)
         api.include_router(callback_routes.router)
         api.include_router(integration_routes.router)
-        api.mount("/inbox/static", StaticFiles(directory=inbox_routes.STATIC), name="inbox-static")
+        inbox_routes.ASSETS.current()  # hashed and compressed at start-up, not on the first agent's request
 
 
 def build_live(settings: Settings, sessions: async_sessionmaker[AsyncSession], sio: socketio.AsyncServer,

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from handoff.core import audit
 from handoff.core.qa import week_bounds
 from handoff.inbox.auth import Principal
 from handoff.inbox.deps import Anyone, principal_for
-from handoff.inbox.routes import PAGE_HEADERS, STATIC
+from handoff.inbox.routes import ASSETS, PAGE_HEADERS
 from handoff.reports import qa_queue, qa_reviews
 from handoff.reports.qa_schemas import OwnReview, QaCase, QaQueue, QaTrends, ReviewBody, ReviewView
 from handoff.web.body_limit import TOO_LARGE
@@ -35,10 +34,10 @@ def checked_week(week: str | None, zone: str, current: str) -> str:
     return week
 
 
-@router.get("/qa", response_class=FileResponse)
-async def qa_page() -> FileResponse:
+@router.api_route("/qa", methods=["GET", "HEAD"], include_in_schema=False)
+async def qa_page(request: Request) -> Response:
     """Reviewers score whole cases; agents read their own scores."""
-    return FileResponse(STATIC / "qa.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+    return ASSETS.serve(request, "qa.html", PAGE_HEADERS)
 
 
 @router.get("/api/qa/queue", response_model=QaQueue, responses=errors(401, 403))

@@ -5,15 +5,15 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, Response
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core import audit
 from handoff.inbox.auth import Principal
 from handoff.inbox.deps import Designer, Supervisor
-from handoff.inbox.routes import PAGE_HEADERS, STATIC
+from handoff.inbox.routes import ASSETS, PAGE_HEADERS
 from handoff.reports import nlu_export, nlu_samples, transitions
 from handoff.reports.audit_export import export_case, render_html
 from handoff.reports.loader import dashboard
@@ -42,10 +42,10 @@ NLU_FILE: dict[int | str, dict[str, Any]] = {
     200: {"description": "Rasa NLU training data", "content": {YamlDownload.media_type: {"schema": NLU_DATA}}}}
 
 
-@router.get("/reports", response_class=FileResponse)
-async def reports_page() -> FileResponse:
+@router.api_route("/reports", methods=["GET", "HEAD"], include_in_schema=False)
+async def reports_page(request: Request) -> Response:
     """The transition review and the designers' review list (the KPI dashboard is a view of /inbox)."""
-    return FileResponse(STATIC / "reports.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+    return ASSETS.serve(request, "reports.html", PAGE_HEADERS)
 
 
 def local_day_start(day: date, zone: str) -> datetime:

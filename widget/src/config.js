@@ -1,6 +1,6 @@
 import { pickLanguage } from "./i18n.js";
 
-const SCRIPT_PATH_RE = /\/widget\/widget(\.min)?\.js$/;
+const SCRIPT_PATH_RE = /\/widget\/widget(\.min|\.[0-9a-f]{10})?\.js$/; // the stable name or the content-hashed one
 
 // Reads the widget's settings from the attributes of its own <script> tag:
 //   data-lang="es|en"      UI and assistant language (default: the page's <html lang>, then the browser's)

@@ -6,7 +6,7 @@ const script =
   document.currentScript ||
   Array.from(document.querySelectorAll("script[src]"))
     .reverse()
-    .find((s) => /\/widget(\.min)?\.js(?:[?#]|$)/.test(s.src));
+    .find((s) => /\/widget(\.min|\.[0-9a-f]{10})?\.js(?:[?#]|$)/.test(s.src));
 
 function boot() {
   const config = readConfig(script);

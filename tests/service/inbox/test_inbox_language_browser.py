@@ -87,8 +87,11 @@ def test_a_mexican_browser_gets_spanish_and_the_english_choice_is_kept(chromium,
     shown_at = customer_event.locator(".event-head .muted").inner_text()
     assert re.search(r"\d{1,2}/\d{1,2}/\d{2}", shown_at), shown_at  # es-MX: day/month/year
 
-    spoken = page.evaluate("""async () => {
-        const i18n = await import("/inbox/static/i18n.js");  // the page's own module: its language is Spanish now
+    spoken = page.evaluate(r"""async () => {
+        // the page's own module (its content-hashed URL): its language is Spanish now
+        const url = performance.getEntriesByType("resource").map((e) => e.name)
+          .find((name) => /\/inbox\/static\/i18n\.[0-9a-f]{10}\.js$/.test(name));
+        const i18n = await import(url);
         return [["es-MX"], ["pt-BR", "en"], ["fr-FR", "de"], ["fr", "pt-PT"], []].map((l) => i18n.browserLocale(l))
           .concat([i18n.t("dashboard.period", { start: "a", end: "b", count: 1 }),
                    i18n.t("dashboard.period", { start: "a", end: "b", count: 3 }),
