@@ -12,6 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.operations import SUPPORTED_LANGUAGES, default_language
 
 MIN_CONFIDENCE = 0.75
+# Mid-conversation a language changes only on a message long enough (words of two letters or more; the service
+# reads the assistant's language after such messages only: handoff/core/learnt.py) and plainly written in another
+# one: "ok", "si", "obrigado" or a name with an ñ never flip it.
+SWITCH_MIN_WORDS = 3
+SWITCH_CONFIDENCE = 0.9
 # Words that settle the question on their own, even in one- or two-word WhatsApp messages. A word listed for
 # two languages (pedido, que, dia) votes for neither: see EXCLUSIVE.
 WRITTEN: Dict[str, frozenset] = {
@@ -98,6 +103,29 @@ def detect_language(text: Optional[str]) -> Optional[str]:
     return leader
 
 
+def clearly_written_in(text: Optional[str]) -> Optional[str]:
+    """The language of a message that leaves no doubt, else None: SWITCH_MIN_WORDS meaningful words, lingua's first
+    choice, and either lingua sure of it or two marker words of that language and none of another, with the
+    letters and words not saying otherwise (detect_language)."""
+    cleaned = NOISE.sub(" ", text or "")
+    meaningful = [w for w in (w.lower() for w in WORD.findall(cleaned)) if w not in AMBIGUOUS and len(w) > 1]
+    detector = _lingua()
+    if len(meaningful) < SWITCH_MIN_WORDS or detector is None:
+        return None
+    confidences = {LINGUA_NAMES[c.language.name]: c.value for c in detector.compute_language_confidence_values(cleaned)}
+    best = max(confidences, key=lambda k: confidences[k])
+    votes = {lang: sum(w in markers for w in meaningful) for lang, markers in MARKERS.items()}
+    by_words = votes[best] >= 2 and not any(count for lang, count in votes.items() if lang != best)
+    sure = confidences[best] >= SWITCH_CONFIDENCE or by_words
+    return best if sure and detect_language(text) == best else None
+
+
+def switched_language(current: Optional[str], text: Optional[str]) -> Optional[str]:
+    """The language a conversation in `current` switches to on this message, or None to keep it."""
+    clear = clearly_written_in(text)
+    return clear if clear in SUPPORTED_LANGUAGES and clear != current else None
+
+
 def metadata_language(metadata: Optional[Dict[str, Any]]) -> Optional[str]:
     """The language the service already knows: top-level, else the customer profile's."""
     metadata = metadata or {}
@@ -111,13 +139,14 @@ def metadata_language(metadata: Optional[Dict[str, Any]]) -> Optional[str]:
 def choose_language(
     current: Optional[str], metadata: Optional[Dict[str, Any]], text: Optional[str], guessed: bool = False
 ) -> str:
-    """Keeps a set language (unless it was only the default guess); else metadata; else the text; else the default."""
+    """Keeps a set language (unless it was only the default guess); else metadata; else the text; else the default.
+    Whichever it is, a message clearly written in another language switches to that one."""
     if current in SUPPORTED_LANGUAGES and not guessed:
-        return current
-    told = metadata_language(metadata) or detect_language(text)
-    if told:
-        return told
-    return current if current in SUPPORTED_LANGUAGES else default_language()
+        settled = str(current)
+    else:
+        fallback = current if current in SUPPORTED_LANGUAGES else default_language()
+        settled = metadata_language(metadata) or detect_language(text) or str(fallback)
+    return switched_language(settled, text) or settled
 
 
 def language_was_guessed(events: List[Dict[str, Any]]) -> bool:

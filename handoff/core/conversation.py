@@ -28,7 +28,7 @@ from handoff.core.handoffs import (
     resumes_with_assistant,
     withdraw_handoff,
 )
-from handoff.core.learnt import learnt_facts, may_teach, reasked
+from handoff.core.learnt import changed_language, learnt_facts, may_change_language, may_teach, reasked
 from handoff.core.merge_evidence import weigh_proved, weigh_told
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
@@ -196,11 +196,15 @@ class Conversations:
             answer = None
         self.timings.assistant_answered(turn.channel, time.monotonic() - asked)
         language, learnt = None, {}
-        if answer is not None and (not turn.language_known or may_teach(turn.bot_input)):
-            # One tracker read, only after a turn that may have taught something: the language (learnt once,
-            # for when Rasa is down), an order number, email or phone (kept on the customer for every door).
+        if answer is not None and (not turn.language_known or may_teach(turn.bot_input)
+                                   or may_change_language(turn.bot_input)):
+            # One tracker read, only after a turn that may have taught something: the language (learnt, or
+            # switched on a long enough message), an order number, email or phone (kept on the customer for
+            # every door).
             slots = await self.bot.slots(turn.case_id)
-            language = None if turn.language_known else slots.get("language")
+            told = slots.get("language")
+            language = (changed_language(turn.metadata.get("language"), told, self.operations.languages)
+                        if turn.language_known else told)
             learnt = learnt_facts(slots, turn.metadata.get("known") or {}, self.operations.default_region)
         recorded = await self._record_turn(turn, answer, language, learnt)
         outgoing = recorded or []
@@ -285,9 +289,16 @@ class Conversations:
                              assistant_answered=turn is not None)
                     return None
             outgoing: list[OutboundMessage] = []
+            switched = False
             if language in self.operations.languages and not case.language:
                 case.language = language
                 customer.language = customer.language or language
+            elif language in self.operations.languages and language != case.language:  # the customer changed it
+                await append_event(session, case, channel=pending.channel, direction="internal", actor="bot",
+                                   kind="language", text=f"{case.language} → {language}",
+                                   payload={"from_language": case.language, "to_language": language})
+                case.language = customer.language = language
+                switched = True
             if learnt:
                 customer.facts = {**(customer.facts or {}), **learnt}
                 await weigh_told(session, customer, dict(learnt))  # a free phone becomes theirs; others: suggestions
@@ -325,7 +336,7 @@ class Conversations:
                 notice, happened = await self.notices.hand_off(session, case, customer, handoff, pending.channel,
                                                                pending.address, actor=actor)
                 outgoing.append(notice)
-            elif withdrawn:  # the inbox's queues and case views refresh
+            elif withdrawn or switched:  # the inbox's queues and case views refresh
                 happened.append(CaseChanged(case.id))
         await self.events.publish(*happened)
         return outgoing

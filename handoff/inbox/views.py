@@ -31,7 +31,8 @@ SAFE_PAYLOAD = ("quick_replies", "image", "reason", "intent", "confidence", "tea
                 "merge_id", "kept_case_id", "absorbed_case_id", "reask",
                 # routing events (core/assignment.route_case, core/opening.py): the decision and why
                 "decision", "hold_seconds", "position", "wait_seconds", "opens_at", "offers", "verify_identity",
-                "reached")
+                "reached",
+                "from_language", "to_language")  # a change of the language the customer writes in
 
 
 def iso(moment: datetime | None) -> str | None:

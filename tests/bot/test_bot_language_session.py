@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 
-from actions.language import ActionDetectLanguage, choose_language, detect_language
+from actions.language import ActionDetectLanguage, choose_language, detect_language, switched_language
 from actions.session import ActionSessionStart, slots_from_metadata
 
 METADATA = {
@@ -63,7 +63,30 @@ def test_choose_language_precedence() -> None:
     assert choose_language(None, {}, "hello there") == "en"  # detected
     assert choose_language(None, {}, "oi, tudo bem?") == "pt"
     assert choose_language(None, {"customer": {"language": "pt"}}, "ok") == "pt"  # a Brazilian profile
+    assert choose_language(None, {"customer": {"language": "es"}}, "oi, quero falar com um atendente") == "pt"
     assert choose_language(None, None, "ok") == "es"  # operations.yml default_language
+
+
+@pytest.mark.parametrize(
+    "current,text,switched",
+    [
+        ("es", "oi, que horas vocês abrem?", "pt"),
+        ("es", "quero falar com um atendente", "pt"),
+        ("es", "where is my order please", "en"),
+        ("en", "hola quiero saber de mi pedido", "es"),
+        ("pt", "necesito hablar con un asesor", "es"),
+        ("es", "hola, necesito hablar con un asesor", None),  # already Spanish
+        ("es", "ok", None),  # short messages never flip it
+        ("es", "obrigado", None),
+        ("pt", "ok gracias, chao", None),
+        ("es", "ok thanks bye", None),
+        ("en", "100002", None),
+        ("pt", "gracias por todo amigo", None),  # one marker word, lingua unsure: not clear enough
+        ("en", "my name is José Muñoz and i need help", None),  # a name's ñ does not make it Spanish
+    ],
+)
+def test_a_clear_message_in_another_language_switches_it(current: str, text: str, switched: str | None) -> None:
+    assert switched_language(current, text) == switched
 
 
 def test_default_language_comes_from_operations_file(isolated_env: Path) -> None:
@@ -148,8 +171,11 @@ def test_default_guess_is_replaced_once_the_customer_tells(dispatcher, run_actio
 
     guessed = tracker({"language": "es"}, [{"event": "user", "text": "100002", "metadata": {}}], "where is my order")
     assert run_action(ActionDetectLanguage(), dispatcher, guessed) == [SlotSet("language", "en")]
-    told = tracker({"language": "es"}, [{"event": "user", "text": "hola", "metadata": {}}], "where is my order")
-    assert run_action(ActionDetectLanguage(), dispatcher, told) == []
+    told = tracker({"language": "es"}, [{"event": "user", "text": "hola", "metadata": {}}], "order, thanks")
+    assert run_action(ActionDetectLanguage(), dispatcher, told) == []  # too short to switch
+    switched = tracker({"language": "es"}, [{"event": "user", "text": "hola", "metadata": {"language": "es"}}],
+                       "oi, quero falar com um atendente")
+    assert run_action(ActionDetectLanguage(), dispatcher, switched) == [SlotSet("language", "pt")]
     from_metadata = tracker({"language": "es"}, [{"event": "user", "text": "ok", "metadata": {"language": "es"}}],
                             "hello")
     assert run_action(ActionDetectLanguage(), dispatcher, from_metadata) == []

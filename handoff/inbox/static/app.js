@@ -2,7 +2,7 @@
 import { io } from "./vendor/socket.io.esm.min.js";
 import { api, ApiError, setCsrf } from "./api.js";
 import { $, clear, h } from "./dom.js";
-import { customerLabel, eventItem, renderCustomer, renderList, renderSummary, renderSupervisor, tickWaiting } from "./render.js";
+import { customerLabel, customerLanguage, eventItem, renderCustomer, renderList, renderSummary, renderSupervisor, tickWaiting } from "./render.js";
 import { mountCallCards, renderCalls } from "./calls.js";
 import { renderReturning } from "./routing.js";
 import { mountCallbacks, refreshCallbacks } from "./callbacks.js";
@@ -247,7 +247,8 @@ async function reloadCase() {
   const c = view.case;
   $("#case-title").textContent = customerLabel(c.customer_name, c.customer_handle);
   $("#case-meta").textContent = [label("status", c.status), c.team || t("case.noTeam"), c.channel,
-    (c.language || "?").toUpperCase(), c.assignee_name].filter(Boolean).join(" · ");
+    customerLanguage(c.language), c.assignee_name].filter(Boolean).join(" · ");
+  $("#case-meta").dataset.language = c.language || "";
   $("#case").dataset.status = c.status;
   const timeline = clear($("#timeline"));
   for (const event of view.events) timeline.append(eventItem(event, c.id));

@@ -6,6 +6,12 @@ import { slaChip } from "./sla.js";
 import { formatNumber, formatPercent, label, t } from "./i18n.js";
 
 const ACTORS = ["customer", "bot", "system"];
+const CUSTOMER_LANGUAGES = ["es", "en", "pt"];  // operations.yml languages: what a case's language may be
+
+// The language the customer writes in (the case's, followed when it changes), by name in the agent's language.
+export function customerLanguage(code) {
+  return CUSTOMER_LANGUAGES.includes(code) ? t(`customerLanguage.${code}`) : (code || "?").toUpperCase();
+}
 
 // Who the customer is, as text: their name, their handle (a WhatsApp username; the number may be hidden), or both.
 export function customerLabel(name, handle, fallback = t("actor.customer")) {
@@ -38,7 +44,8 @@ export function caseItem(summary, selectedId, onOpen) {
     h("span", { class: "tags" },
       h("span", { class: "tag" }, summary.reason || label("status", summary.status)),
       h("span", { class: "tag channel" }, channelIcon(summary.channel), summary.channel),
-      h("span", { class: "tag" }, (summary.language || "?").toUpperCase()),
+      h("span", { class: "tag language", dataset: { language: summary.language || "" },
+        title: t("case.writesIn", { language: customerLanguage(summary.language) }) }, (summary.language || "?").toUpperCase()),
       h("span", { class: "tag" }, summary.team || ""),
       summary.returning ? h("span", { class: "tag returning" }, t("list.returning")) : null,
       summary.kept_until ? h("span", { class: "tag kept" }, t("list.afterHours", { when: dayTime(summary.kept_until) })) : null),
@@ -103,6 +110,9 @@ export function eventItem(event, currentCaseId) {
     body = h("div", { class: "text" }, routingText(event));
   } else if (event.kind === "overflow") {
     body = h("div", { class: "text" }, overflowText(event));
+  } else if (event.kind === "language") {
+    const p = event.payload || {};
+    body = h("div", { class: "text" }, t("event.languageChanged", { from: customerLanguage(p.from_language), to: customerLanguage(p.to_language) }));
   } else if (event.kind === "assignment") {
     body = h("div", { class: "text" }, t("event.assigned", { name: event.text || "" }));
   } else if (event.kind === "merge" && event.payload && event.payload.merge_id && event.text !== "merge undone") {  // i18n: the server's event text

@@ -1,6 +1,7 @@
 """Chromium: an agent whose browser says es-MX reads the inbox in Spanish, switches to English, and the choice is
 kept on their profile (a reload, and another browser, open it in English); the customer's words stay as written;
-a French browser gets English, and a language chosen on the login page goes on the profile."""
+the language the customer writes in is named on the case and its change shown on the timeline; a French browser
+gets English, and a language chosen on the login page goes on the profile."""
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from handoff.core.timeline import append_event
 from handoff.store.db import create_engine, session_factory
-from handoff.store.models import TimelineEvent
+from handoff.store.models import Case, TimelineEvent
 from tests.service.inbox.support import PASSWORD, create_agent, new_page
 from tests.service.support.processes import free_port
 from tests.service.support.stack import Service, start_service
@@ -52,6 +54,24 @@ def customer_writes(service: Service, text: str) -> str:
         return pool.submit(asyncio.run, write()).result()
 
 
+def customer_switches_language(service: Service, case_id: str, language: str) -> None:
+    """What the conversation service records when the customer goes on in another language (tested on its own in
+    tests/service/store/test_language_switch.py): the event on the timeline and the case's language."""
+    async def switch() -> None:
+        engine = create_engine(service.database_url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                case = await session.get_one(Case, case_id)
+                await append_event(session, case, channel=case.channel, direction="internal", actor="bot",
+                                   kind="language", text=f"{case.language} → {language}",
+                                   payload={"from_language": case.language, "to_language": language})
+                case.language = language
+        finally:
+            await engine.dispose()
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, switch()).result()
+
+
 def logs_in(page, base_url: str, email: str) -> None:
     page.fill("#login-email", email)
     page.fill("#login-password", PASSWORD)
@@ -78,8 +98,16 @@ def test_a_mexican_browser_gets_spanish_and_the_english_choice_is_kept(chromium,
     expect(page.locator("#tab-dashboard")).to_have_text("Panel")
     expect(page.locator("#reply-text")).to_have_attribute("placeholder", re.compile("^Responde al cliente"))
     expect(page.locator("#presence option[value=away]")).to_have_text("Ausente")
-    page.locator(f"#queue .case-item[data-case-id='{case_id}']").click()
+    listed = page.locator(f"#queue .case-item[data-case-id='{case_id}']")
+    expect(listed.locator(".tag.language")).to_have_attribute("title", "El cliente escribe en Español")
+    listed.click()
     expect(page.locator("#case-meta")).to_contain_text("en cola")
+    expect(page.locator("#case-meta")).to_contain_text("Español")
+    customer_switches_language(quiet_service, case_id, "pt")
+    listed.click()  # the case view read again
+    expect(page.locator("#case-meta")).to_contain_text("Portugués")
+    expect(page.locator("#case-meta")).to_have_attribute("data-language", "pt")
+    expect(page.locator("#timeline .event.kind-language .text")).to_have_text("Idioma del cliente: Español → Portugués")
     customer_event = page.locator("#timeline .event.actor-customer").last
     expect(customer_event.locator(".text")).to_have_text(words)  # the customer's words are never translated
     expect(customer_event.locator(".actor")).to_have_text("Cliente")
