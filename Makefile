@@ -16,9 +16,10 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 MODEL := models/current.tar.gz
 
-.PHONY: help setup train migrate run lint test test-fast test-bot test-service bench screenshots
+.PHONY: help setup train migrate run cluster lint test test-fast test-bot test-service bench screenshots
 help:
 	@echo "make run        start the whole stack (installs and trains what is missing)"
+	@echo "make cluster    the production topology: PostgreSQL, Redis, workers and Rasa replicas behind HAProxy"
 	@echo "make test       lint, then run every test"
 	@echo "make test-fast  the service tests that need no Rasa, browser, PostgreSQL or Redis"
 	@echo "make setup | train | migrate | lint | bench | screenshots"
@@ -68,8 +69,13 @@ migrate: $(VENV)/.installed
 run: setup train migrate
 	$(PY) -m handoff stack
 
+# PostgreSQL, Redis, CLUSTER_WORKERS workers, CLUSTER_RASA Rasa replicas and HAProxy on PORT (README: Production
+# topology); it initialises and migrates its own database under var/cluster/.
+cluster: setup train
+	$(PY) -m handoff cluster
+
 # The markers of tests/service/conftest.py name what a test needs; the fast set needs none of it.
-FAST := not e2e and not browser and not postgres and not redis
+FAST := not e2e and not browser and not postgres and not redis and not cluster
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check handoff tests bench

@@ -20,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     rev = db_commands.add_parser("revision", help="autogenerate a migration from the models")
     rev.add_argument("-m", "--message", required=True)
     commands.add_parser("stack", help="run Rasa, the action server and the service, restarting any that crashes")
+    commands.add_parser("cluster", help="run the production topology: PostgreSQL, Redis, CLUSTER_WORKERS workers, "
+                                        "CLUSTER_RASA Rasa replicas, the action server, HAProxy on PORT")
     agents = commands.add_parser("agents", help="inbox accounts")
     agent_commands = agents.add_subparsers(dest="agents_command", required=True)
     create = agent_commands.add_parser("create", help="create an account; the password is read from stdin or a prompt")
@@ -92,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         from handoff.reports.cli import run_reports_command
 
         return run_reports_command(settings, args)
+    if args.command == "cluster":
+        from handoff.cluster.run import run_cluster
+
+        return run_cluster()
     from handoff import stack
 
     return stack.run_stack(settings)

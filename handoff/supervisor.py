@@ -27,6 +27,8 @@ class Program:
     name: str
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
+    # How it is asked to stop: PostgreSQL's SIGTERM waits for every client to leave, its SIGINT does not.
+    stop_signal: signal.Signals = signal.SIGTERM
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,12 @@ class Supervisor:
     """Runs its programs until it receives SIGINT, SIGTERM or SIGHUP (or `stop()`), restarting any that exits."""
 
     def __init__(self, programs: list[Program], *, cwd: Path, env: Mapping[str, str] | None = None,
-                 policy: Backoff | None = None, grace: float = 15.0, out: TextIO | None = None) -> None:
-        self.programs = programs
+                 policy: Backoff | None = None, grace: float = 15.0, out: TextIO | None = None,
+                 pid_dir: Path | None = None, log_dir: Path | None = None) -> None:
+        self.programs = list(programs)
+        self.pid_dir = pid_dir  # `<name>.pid` of each running program, for operators and drills
+        self.log_dir = log_dir  # `<name>.log`: each program's lines (the supervisor's own: supervisor.log)
+        self._log_files: dict[str, TextIO] = {}
         self.cwd = cwd
         self.env = dict(os.environ if env is None else env)
         self.policy = policy or Backoff()
@@ -69,6 +75,7 @@ class Supervisor:
         self.width = max([len(p.name) for p in programs] + [len("supervisor")])
         self.colors = {p.name: COLORS[i % len(COLORS)] for i, p in enumerate(programs)}
         self._stopping: asyncio.Event | None = None
+        self._keepers: list[asyncio.Task[None]] = []
 
     def log(self, name: str, line: str) -> None:
         """One line of output, prefixed with the time and who said it (coloured on a terminal)."""
@@ -77,6 +84,11 @@ class Supervisor:
             prefix = f"\033[{self.colors.get(name, '1')}m{prefix}\033[0m"
         self.out.write(f"{prefix} {line}\n")
         self.out.flush()
+        if self.log_dir is not None:
+            if name not in self._log_files:
+                self._log_files[name] = open(self.log_dir / f"{name}.log", "a", encoding="utf-8")  # noqa: SIM115
+            self._log_files[name].write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
+            self._log_files[name].flush()
 
     @property
     def stopping(self) -> bool:
@@ -95,23 +107,36 @@ class Supervisor:
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self.stop)
         try:
-            keepers = [asyncio.create_task(self._keep(program)) for program in self.programs]
+            self._keepers = [asyncio.create_task(self._keep(program)) for program in self.programs]
             await self._stopping.wait()
             self.log("supervisor", "stopping every process")
-            self._signal_all(signal.SIGTERM)
-            _, late = await asyncio.wait(keepers, timeout=self.grace)
+            self._signal_all(None)
+            _, late = await asyncio.wait(self._keepers, timeout=self.grace)
             if late:
                 self.log("supervisor", f"still running after {self.grace:.0f} s: {', '.join(self.running)}; SIGKILL")
                 self._signal_all(signal.SIGKILL)
-                await asyncio.wait(keepers)
+                await asyncio.wait(self._keepers)
             return 0
         finally:
+            for file in self._log_files.values():
+                file.close()
+            self._log_files.clear()
             for sig in STOP_SIGNALS:
                 loop.remove_signal_handler(sig)
 
-    def _signal_all(self, sig: signal.Signals) -> None:
-        for process in self.running.values():
-            _signal_group(process.pid, sig)
+    def add(self, program: Program) -> None:
+        """Starts one more program while `run` runs (make cluster: the workers once the database is migrated)."""
+        assert self._stopping is not None, "add() is for a running supervisor"
+        self.programs.append(program)
+        self.width = max(self.width, len(program.name))
+        self.colors[program.name] = COLORS[(len(self.programs) - 1) % len(COLORS)]
+        self._keepers.append(asyncio.create_task(self._keep(program)))
+
+    def _signal_all(self, sig: signal.Signals | None) -> None:
+        """`sig` to every running group; None: each program's own stop signal."""
+        stop_signals = {program.name: program.stop_signal for program in self.programs}
+        for name, process in self.running.items():
+            _signal_group(process.pid, sig or stop_signals.get(name, signal.SIGTERM))
 
     async def _keep(self, program: Program) -> None:
         """Runs `program` again each time it exits, after the backoff delay, until the supervisor stops."""
@@ -141,13 +166,18 @@ class Supervisor:
             self.log("supervisor", f"{program.name} could not start: {exc}")
             return 127
         self.running[program.name] = process
+        pid_file = self.pid_dir / f"{program.name}.pid" if self.pid_dir else None
+        if pid_file is not None:
+            pid_file.write_text(f"{process.pid}\n")
         self.log("supervisor", f"{program.name} started (pid {process.pid})")
         if self._stopping.is_set():  # the stop came while it was being started
-            _signal_group(process.pid, signal.SIGTERM)
+            _signal_group(process.pid, program.stop_signal)
         assert process.stdout is not None
         copying = asyncio.create_task(self._copy_output(program.name, process.stdout))
         returncode = await process.wait()
         del self.running[program.name]
+        if pid_file is not None:
+            pid_file.unlink(missing_ok=True)
         _signal_group(process.pid, signal.SIGKILL)  # whatever it started dies with it
         try:
             await asyncio.wait_for(copying, 5.0)

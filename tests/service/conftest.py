@@ -26,6 +26,7 @@ NEEDS: dict[str, frozenset[str]] = {
     "postgres": frozenset({"postgres_server"}),
     "redis": frozenset({"redis_url"}),
     "browser": frozenset({"browser", "chromium", "context", "page"}),
+    "cluster": frozenset({"cluster"}),
 }
 
 

@@ -131,6 +131,44 @@ def test_a_stop_signal_ends_every_process_group_with_sigkill_after_the_grace(tmp
     assert survivors(marker) == []
 
 
+async def test_a_program_added_later_runs_with_a_pid_file_a_log_and_its_own_stop_signal(tmp_path: Path) -> None:
+    marker = f"supervised-{uuid.uuid4().hex}"
+    told = tmp_path / "told"
+    store = python(marker, f"""
+        import signal, sys, time
+        signal.signal(signal.SIGINT, lambda *_: (open({str(told)!r}, "w").write("SIGINT"), sys.exit(0)))
+        print("store up", flush=True)
+        time.sleep(600)
+        """)
+    worker = python(marker, """
+        import time
+        print("worker up", flush=True)
+        time.sleep(600)
+        """)
+    (tmp_path / "pids").mkdir()
+    (tmp_path / "logs").mkdir()
+    supervisor = Supervisor([Program("store", store, stop_signal=signal.SIGINT)], cwd=tmp_path, out=io.StringIO(),
+                            pid_dir=tmp_path / "pids", log_dir=tmp_path / "logs")
+    running = asyncio.create_task(supervisor.run())
+    await asyncio.sleep(0)
+    supervisor.add(Program("worker", worker))  # make cluster: once the database is migrated
+
+    async def both_up() -> bool:
+        return all((tmp_path / "pids" / f"{name}.pid").exists() for name in ("store", "worker"))
+    await until(both_up, "both pid files written")
+    assert int((tmp_path / "pids" / "worker.pid").read_text()) == supervisor.running["worker"].pid
+
+    async def worker_logged() -> bool:
+        log = tmp_path / "logs" / "worker.log"
+        return log.exists() and "worker up" in log.read_text()
+    await until(worker_logged, "the worker's line in logs/worker.log")
+    supervisor.stop()
+    assert await running == 0
+    assert told.read_text() == "SIGINT"  # PostgreSQL's fast shutdown, not SIGTERM's wait for every client
+    assert list((tmp_path / "pids").iterdir()) == []  # a stopped program leaves no pid file
+    assert survivors(marker) == []
+
+
 def test_the_stack_runs_each_process_on_the_port_the_service_talks_to() -> None:
     settings = Settings(port=18000, rasa_url="http://127.0.0.1:18005", action_server_url="http://127.0.0.1:18055/")
     programs = {program.name: program
