@@ -7,7 +7,9 @@ from contextlib import asynccontextmanager
 
 import socketio
 import structlog
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from handoff.channels.voice import routes as voice_routes
 from handoff.channels.voice.assistant import VoiceDeliverer
@@ -48,7 +50,7 @@ from handoff.reports import routes as report_routes
 from handoff.reports.nlu_harvest import NluHarvester
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT, Settings, get_settings
-from handoff.store.db import create_engine, session_factory
+from handoff.store.db import create_engine, database_away, session_factory
 from handoff.store.models import utcnow
 from handoff.web import health, metrics, pages
 from handoff.web.body_limit import BodyLimitMiddleware, BodyLimits
@@ -161,6 +163,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         await engine.dispose()
 
     api = FastAPI(title="Front door", lifespan=lifespan)
+    for error in (DBAPIError, ConnectionRefusedError, ConnectionResetError):
+        api.add_exception_handler(error, database_away_answer)
     # Each door's body limits in one table, enforced while bodies stream (Socket.IO has max_http_buffer_size).
     api.add_middleware(BodyLimitMiddleware, limits=BodyLimits(
         {**whatsapp_routes.BODY_LIMITS, **voice_routes.BODY_LIMITS, **inbox_routes.BODY_LIMITS,
@@ -189,6 +193,16 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                                       tracker_url(settings.rasa_tracker_db_url, settings.rasa_tracker_db))),
                                   instruments, notifier)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
+
+
+async def database_away_answer(request: Request, error: Exception) -> Response:
+    """503 with Retry-After while the database is away (a provider retries, nothing was acknowledged), so a
+    restart of PostgreSQL is not a burst of 500s; any other error stays a 500."""
+    if database_away(error):
+        log.warning("database_away", path=request.url.path, error=type(error).__name__)
+        return JSONResponse({"detail": "The database is away for a moment: retry"}, status_code=503,
+                            headers={"Retry-After": "5"})
+    raise error  # a bug or a refused write: the server's 500, logged with its traceback
 
 
 def app() -> socketio.ASGIApp:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import AdaptedConnection, Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import PoolResetState
 
@@ -98,3 +98,13 @@ async def read_only(session: AsyncSession) -> None:
     """Starts the session's transaction as a snapshot read: on SQLite, long reports then never hold the write lock."""
     if not session.in_transaction():
         await session.connection(execution_options=READ_ONLY_OPTIONS)
+
+
+def database_away(error: BaseException) -> bool:
+    """True when the database cannot be reached right now (restarting, down, a connection it closed): a request
+    that failed for this may be retried as it is, unlike a bug or a refused write."""
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(error, DBAPIError):
+        return bool(error.connection_invalidated)
+    return isinstance(error, (ConnectionRefusedError, ConnectionResetError))
