@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import socketio
 import structlog
@@ -109,7 +110,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     core = build_services(sessions, operations, bot, deliverers,
                           listeners=[live.pushes, webhooks.listener, instruments], timings=instruments,
                           verifications=Verifications(secret, limits), couriers=couriers,
-                          follow_up=whatsapp_sending.follow_up)
+                          follow_up=whatsapp_sending.follow_up,
+                          lease=timedelta(seconds=settings.work_lease_seconds))
     conversations = core.conversations
     whatsapp = WhatsAppRuntime(settings, sessions, whatsapp_sending, conversations)
     inbox = build_inbox(settings, sessions, operations, deliverers, live, core.events, core.queues,
@@ -128,7 +130,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     )
 
     notifier = Notifier(sessions, operations, whatsapp_sending.notifications, deliverers)  # other systems write first
-    harvester = NluHarvester(sessions, bot, settings.nlu_harvest_interval_seconds)  # designers' review list
+    harvester = NluHarvester(sessions, bot, settings.nlu_harvest_interval_seconds,  # designers' review list
+                             lease=timedelta(seconds=settings.work_lease_seconds))
     # Background rounds of the audit trail: old content erased by operations.yml's retention, moved chains signed.
     retention = Retention(sessions, operations.retention, settings.media_dir)
     checkpoints = Checkpoints(sessions, load_private_key(settings.audit_signing_key)) \
@@ -136,7 +139,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        replay = asyncio.create_task(conversations.replay_pending())
+        replay = asyncio.create_task(conversations.run_replays())  # pending turns nobody holds (a dead worker's)
         whatsapp.start(started_at=utcnow())
         inbox.start()
         harvester.start()

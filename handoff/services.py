@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.bot_client import RasaClient
 from handoff.core.callback_requests import CallbackRequests
+from handoff.core.claims import LEASE
 from handoff.core.code_delivery import CodeCourier, CodeDispatch
 from handoff.core.code_requests import CodeRequests
 from handoff.core.commitment_alerts import CommitmentSnapshots
@@ -39,13 +40,15 @@ def build_services(sessions: async_sessionmaker[AsyncSession], operations: Opera
                    deliverers: Mapping[str, Deliverer], listeners: Iterable[Listener] = (),
                    verifications: Verifications | None = None, couriers: Sequence[CodeCourier] = (),
                    clock: Callable[[], datetime] | None = None,
-                   follow_up: Continuation | None = None, timings: TurnTimings | None = None) -> CoreServices:
+                   follow_up: Continuation | None = None, timings: TurnTimings | None = None,
+                   lease: timedelta = LEASE) -> CoreServices:
     """The designers' samples and the commitments' snapshot upkeep always listen; the app adds the inbox's
     live pushes (it needs Socket.IO).
     With `verifications`, the assistant's offer of a code is sent by the `couriers` (WhatsApp, a call) and the
     code typed while one is pending is checked by the service, never the assistant. `clock`: the instant handoffs
     read business hours at (default the wall clock). An overflowed customer who chooses WhatsApp continues on
-    `follow_up`. `timings`: where turn latencies go (the app's metrics)."""
+    `follow_up`. `timings`: where turn latencies go (the app's metrics). `lease`: how long a worker holds a turn
+    before another may replay it."""
     events = EventBus([HandoffSamples(sessions), CommitmentSnapshots(sessions), *listeners])
     notices = RoutingNotices(operations, deliverers, clock,
                              OverflowAnswers(operations, deliverers, follow_up=follow_up))
@@ -57,5 +60,5 @@ def build_services(sessions: async_sessionmaker[AsyncSession], operations: Opera
                                   csat=CsatAnswers(operations, deliverers), events=events, codes=codes,
                                   code_requests=requests,
                                   callback_requests=CallbackRequests(sessions, operations, notices, clock),
-                                  timings=timings)
+                                  timings=timings, lease=lease)
     return CoreServices(events, conversations, Queues(sessions, events))

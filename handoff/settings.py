@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     bot_retries: int = 1
     bot_retry_backoff_seconds: float = 0.3
     nlu_harvest_interval_seconds: float = 120.0  # reads Rasa's trackers for unsure predictions; 0: off
+    # Several workers share background work (core/claims.py): a worker holds a stored webhook, a pending turn or
+    # the harvest this long; if it dies, another takes the item once this lapses. Longer than the slowest turn.
+    work_lease_seconds: float = Field(120.0, gt=0)
     # Rasa's tracker store (endpoints.yml), where an erasure deletes the customer's conversations: any SQLAlchemy
     # URL, else the SQLite file RASA_TRACKER_DB names (what `make run` gives Rasa); neither: trackers are kept
     rasa_tracker_db_url: str | None = None

@@ -180,7 +180,7 @@ async def abandon_stale(session: AsyncSession, silent_since: datetime) -> list[s
     stale = list(await session.scalars(
         select(Case).where(Case.status.in_(("queued", "assigned")), Case.last_customer_message_at < silent_since,
                            or_(Case.kept_until.is_(None), Case.opened_at < silent_since))
-        .limit(DRAIN_BATCH).with_for_update()
+        .limit(DRAIN_BATCH).with_for_update(skip_locked=True)  # another worker's sweep has those: not waited for
     ))
     ended = []
     for case in stale:

@@ -1,6 +1,9 @@
 """The customer-message service: store first, then let the assistant answer, else hand to people.
 
 One object per process, shared by every channel (Chatwoot-style: one service call per channel event).
+A pending turn is leased to the worker that stored it (core.claims); if that worker dies, another replays the
+turn once the lease lapses. The customer is answered once (the pending row's delete is the claim to record an
+answer); Rasa may then see the message twice, as its REST channel takes no idempotency key.
 """
 from __future__ import annotations
 
@@ -8,15 +11,17 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.bot_client import BotTurn, BotUnavailable, RasaClient, build_metadata
 from handoff.core.callback_requests import CallbackRequests
 from handoff.core.cases import case_language, open_case
+from handoff.core.claims import LEASE, claim
 from handoff.core.code_requests import CodeRequests
 from handoff.core.csat import CsatAnswers
 from handoff.core.customers import identities_of, resolve_sender
@@ -33,6 +38,7 @@ from handoff.core.merge_evidence import weigh_proved, weigh_told
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
 from handoff.core.overflow import accompanied
+from handoff.core.rounds import repeat
 from handoff.core.routing_notice import RoutingNotices
 from handoff.core.sending import Staged, deliver_staged, stage_to_customer
 from handoff.core.texts import text as service_text
@@ -101,8 +107,10 @@ class Conversations:
                  deliverers: Mapping[str, Deliverer], *, notices: RoutingNotices, csat: CsatAnswers,
                  events: EventBus, codes: TypedCodes | None = None,
                  code_requests: CodeRequests | None = None,
-                 callback_requests: CallbackRequests | None = None, timings: TurnTimings | None = None) -> None:
+                 callback_requests: CallbackRequests | None = None, timings: TurnTimings | None = None,
+                 lease: timedelta = LEASE) -> None:
         self.sessions = sessions
+        self.lease = lease  # how long the receiving worker holds a turn before another may replay it
         self.timings = timings or NoTimings()  # Rasa's latency and the customer-visible turn, by channel
         self.bot = bot
         self.operations = operations
@@ -165,7 +173,8 @@ class Conversations:
                     turn = None
                     if to_bot:
                         await session.execute(_ADD_PENDING, {"event_id": event.id, "case_id": case.id,
-                                                             "channel": inbound.channel, "address": inbound.address})
+                                                             "channel": inbound.channel, "address": inbound.address,
+                                                             "claimed_until": utcnow() + self.lease})
                         turn = Turn(event.id, case.id, case.customer_id, inbound.channel, inbound.address,
                                     inbound.bot_input,
                                     turn_metadata(inbound.channel, case, customer, contact.identities),
@@ -341,15 +350,25 @@ class Conversations:
         await self.events.publish(*happened)
         return outgoing
 
-    async def replay_pending(self) -> int:
-        """Answers every message that was stored but not answered before the last stop."""
-        async with self.sessions() as session:
-            event_ids = list(await session.scalars(select(PendingTurn.event_id).order_by(PendingTurn.event_id)))
-        for event_id in event_ids:
-            await self.process(event_id)
-        if event_ids:
-            log.info("pending_turns_replayed", count=len(event_ids))
-        return len(event_ids)
+    async def replay_pending(self, now: datetime | None = None) -> int:
+        """Answers every stored message nobody holds (stored before a restart, or by a worker that died), claiming
+        one turn at a time so several workers share the backlog; returns how many this worker replayed."""
+        replayed = 0
+        while True:
+            async with self.sessions() as session, session.begin():
+                claimed = await claim(session, PendingTurn.event_id, (), now=now or utcnow(), lease=self.lease,
+                                      order_by=(PendingTurn.event_id,))
+            if not claimed:
+                break
+            await self.process(claimed[0])
+            replayed += 1
+        if replayed:
+            log.info("pending_turns_replayed", count=replayed)
+        return replayed
+
+    async def run_replays(self, every_seconds: float = 30.0) -> None:
+        """Replays forever: at start what the last stop left, then what dead workers' lapsed leases free."""
+        await repeat(self.replay_pending, every_seconds, "pending_turn_replay_failed")
 
 
 def turn_metadata(channel: str, case: Case, customer: Customer, identities: list[Identity]) -> dict[str, Any]:

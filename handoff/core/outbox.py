@@ -1,8 +1,10 @@
 """The outbox sender: every staged provider message is sent once, in order per recipient, retried with backoff.
 
-Rows are claimed with a conditional UPDATE (pending → sending), so two workers never send the same row.
-A row left in `sending` by a crash is not sent again (it may have reached the provider): it is marked
-failed, visibly, once it is older than any send could take.
+Rows are claimed with a conditional UPDATE (pending → sending), so two workers never send the same row; a
+recipient's later rows wait while one is pending or sending, on every worker. A row left in `sending` by a
+crash is not sent again (it may have reached the provider, and Meta's API takes no idempotency key): any
+worker marks it failed, visibly on the message, once it is older than any send could take (`stale_after`, the
+lease), and the recipient's next rows go out.
 """
 from __future__ import annotations
 
@@ -124,9 +126,12 @@ class OutboxWorker:
             async with self.sessions() as session:
                 rows = await self.unsent(session)
             now = utcnow()
-            for row in rows:
-                if row.status == "sending" and aware(row.updated_at) < now - self.stale_after:
-                    await self._interrupted(row.id)
+            interrupted = [row.id for row in rows
+                           if row.status == "sending" and aware(row.updated_at) < now - self.stale_after]
+            for row_id in interrupted:
+                await self._interrupted(row_id)
+            if interrupted:  # the messages behind them go out now, not at the next poll
+                continue
             due, next_due = due_rows(rows, now)
             if not due:
                 return next_due

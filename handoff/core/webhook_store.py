@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import event, func, insert, select
 from sqlalchemy.exc import OperationalError
@@ -20,15 +20,20 @@ from handoff.store.models import InboundWebhook, RefusedWebhookItem, utcnow
 MAX_REFUSED_KEPT = 100  # per body: a batch of thousands of broken items keeps the first ones and a count
 
 
-async def store_webhook(sessions: async_sessionmaker[AsyncSession], channel: str, body: bytes) -> int:
+async def store_webhook(sessions: async_sessionmaker[AsyncSession], channel: str, body: bytes,
+                        hold: timedelta | None = None) -> int:
     """Persists one raw signed body on its own; returns its row id."""
-    return (await store_webhooks(sessions, [(channel, body)]))[0]
+    return (await store_webhooks(sessions, [(channel, body)], hold))[0]
 
 
-async def store_webhooks(sessions: async_sessionmaker[AsyncSession], items: list[tuple[str, bytes]]) -> list[int]:
-    """Persists several bodies in one transaction; the ids come back in the same order."""
+async def store_webhooks(sessions: async_sessionmaker[AsyncSession], items: list[tuple[str, bytes]],
+                         hold: timedelta | None = None) -> list[int]:
+    """Persists several bodies in one transaction; the ids come back in the same order. With `hold`, the storing
+    worker holds the lease on processing them (core.claims), so no other worker's round takes them meanwhile."""
     now = utcnow()
-    rows = [{"channel": channel, "body": body, "received_at": now, "attempts": 0} for channel, body in items]
+    until = now + hold if hold is not None else None
+    rows = [{"channel": channel, "body": body, "received_at": now, "attempts": 0, "claimed_until": until}
+            for channel, body in items]
     async with sessions() as session, session.begin():
         result = await session.execute(
             insert(InboundWebhook).returning(InboundWebhook.id, sort_by_parameter_order=True), rows)
@@ -120,8 +125,9 @@ class WebhookWriter:
     """Batches the bodies of concurrent requests into one commit; a burst gets cheaper per request."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = 128,
-                 fast_retry: bool = False, retry_for: float = 30.0) -> None:
+                 fast_retry: bool = False, retry_for: float = 30.0, hold: timedelta | None = None) -> None:
         self.sessions = sessions
+        self.hold = hold  # the lease the accepting worker takes on processing what it stored
         self.max_batch = max_batch
         self.fast_retry = fast_retry  # the sessions fail fast when the database is busy: retry here
         self.retry_for = retry_for
@@ -155,7 +161,7 @@ class WebhookWriter:
         deadline = time.monotonic() + self.retry_for
         while True:
             try:
-                return await store_webhooks(self.sessions, items)
+                return await store_webhooks(self.sessions, items, self.hold)
             except OperationalError as exc:
                 if not (self.fast_retry and _locked(exc)) or time.monotonic() > deadline:
                     raise

@@ -5,6 +5,9 @@ people (a "could you say it in other words?", an answer given at 0.7 confidence)
 every `interval` seconds this reads the trackers of the cases with new assistant events since the last run
 (a watermark on timeline event ids, table `nlu_harvest_marks`) and stores one sample per such customer
 message, linked to its timeline event. The customer's turn never waits for it.
+With several workers one harvests at a time: a run holds a lease on the watermark's row (core.claims); a worker
+that dies mid-run leaves it to the next worker's run once the lease lapses. Samples are unique per (source,
+message) anyway, so a run overlapping another stores nothing twice.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.core.bot_client import FALLBACK_INTENT, RasaClient, UserTurn
+from handoff.core.claims import LEASE, claim, release
 from handoff.reports import nlu_samples
 from handoff.store.models import Case, NluHarvestMark, PendingTurn, TimelineEvent, utcnow
 
@@ -173,12 +177,44 @@ async def harvest(sessions: async_sessionmaker[AsyncSession], bot: RasaClient, *
             return Harvested(cases_seen, samples, complete=True)
 
 
-class NluHarvester:
-    """Runs `harvest` every interval seconds for the life of the process; an interval of 0 turns it off."""
+async def hold_harvest(sessions: async_sessionmaker[AsyncSession], lease: timedelta) -> bool:
+    """Leases the harvest to this worker (the watermark's row, created on the first run); False: another has it."""
+    async with sessions() as session, session.begin():
+        if await claim(session, NluHarvestMark.key, (NluHarvestMark.key == MARK,), now=utcnow(), lease=lease):
+            return True
+        if await session.get(NluHarvestMark, MARK) is not None:
+            return False
+        try:
+            async with session.begin_nested():
+                session.add(NluHarvestMark(key=MARK, last_event_id=0, updated_at=utcnow(),
+                                           claimed_until=utcnow() + lease))
+        except IntegrityError:  # another worker's first run created it first: theirs
+            return False
+        return True
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], bot: RasaClient, interval: float) -> None:
-        self.sessions, self.bot, self.interval = sessions, bot, interval
+
+async def let_go_of_harvest(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as session, session.begin():
+        await release(session, NluHarvestMark.key, [MARK])
+
+
+class NluHarvester:
+    """Runs `harvest` every interval seconds for the life of the process (one worker at a time); an interval of 0
+    turns it off."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], bot: RasaClient, interval: float,
+                 lease: timedelta = LEASE) -> None:
+        self.sessions, self.bot, self.interval, self.lease = sessions, bot, interval, lease
         self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> Harvested | None:
+        """One run if no other worker is harvesting (None when one is), the lease given back at the end."""
+        if not await hold_harvest(self.sessions, self.lease):
+            return None
+        try:
+            return await harvest(self.sessions, self.bot)
+        finally:
+            await let_go_of_harvest(self.sessions)
 
     def start(self) -> None:
         if self.interval > 0 and self._task is None:
@@ -194,8 +230,8 @@ class NluHarvester:
         while True:
             await asyncio.sleep(self.interval)
             try:
-                done = await harvest(self.sessions, self.bot)
-                if done.samples:
+                done = await self.run_once()
+                if done is not None and done.samples:
                     log.info("nlu_harvest", cases=done.cases, samples=done.samples)
             except Exception:  # a database hiccup must not end the loop: the next run starts from the watermark
                 log.exception("nlu_harvest_failed")

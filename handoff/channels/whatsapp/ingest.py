@@ -1,4 +1,9 @@
-"""Inbound WhatsApp webhooks: stored before the 200, processed after, and again after a restart if unfinished."""
+"""Inbound WhatsApp webhooks: stored before the 200, processed after; a worker that dies leaves them to another.
+
+The accepting worker holds a lease on each row it stored (core.claims, from the insert); every worker's round
+claims unprocessed rows whose lease lapsed (its holder died) or whose retry delay passed. Processing twice is
+harmless anyway: a message's wamid is stored once (a unique provider id) and a status once per state.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import structlog
@@ -29,6 +34,7 @@ from handoff.channels.whatsapp.media import MediaStore
 from handoff.channels.whatsapp.numbers import phone_of
 from handoff.channels.whatsapp.opt_out import WhatsAppOptOuts, asks_to_stop
 from handoff.channels.whatsapp.schema import RefusedItem
+from handoff.core.claims import LEASE, claim, release
 from handoff.core.conversation import Conversations, Received
 from handoff.core.customers import follow_merges, link_identities
 from handoff.core.delivery import record_delivery
@@ -43,6 +49,7 @@ log = structlog.get_logger(__name__)
 RECEIVE_ATTEMPTS = 3
 BURST_ACCEPTS = 10
 BURST_WINDOW = 0.1
+RESUME_BATCH = 50  # rows claimed per statement by a round: few enough to start well within the lease
 
 
 def in_burst(accepted_at: Sequence[float], now: float) -> bool:
@@ -87,9 +94,11 @@ class WhatsAppIngest:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], conversations: Conversations,
                  media: MediaStore, *, concurrency: int = 4, max_attempts: int = 5,
                  poll_seconds: float = 30.0, yield_seconds: float = 1.0,
-                 writer: WebhookWriter | None = None) -> None:
+                 writer: WebhookWriter | None = None, lease: timedelta = LEASE) -> None:
         self.sessions = sessions
+        self.lease = lease
         self.writer = writer or WebhookWriter(sessions)
+        self.writer.hold = self.writer.hold or lease  # what this worker accepts, it processes: held from the insert
         self.conversations = conversations
         self.media = media
         self.opt_outs = WhatsAppOptOuts(sessions, conversations.deliverers, conversations.operations,
@@ -123,7 +132,7 @@ class WhatsAppIngest:
             await asyncio.sleep(BURST_WINDOW / 5)
 
     def schedule(self, row_id: int) -> None:
-        """Processes a stored webhook in the background, after the request was acknowledged."""
+        """Processes a stored webhook this worker holds in the background, after the request was acknowledged."""
         if row_id in self._inflight:
             return
         self._inflight.add(row_id)
@@ -142,28 +151,34 @@ class WhatsAppIngest:
             await self._let_acknowledgements_pass()
         await self.run_turns(turns)
 
-    async def run(self, started_at: datetime) -> None:
-        """At start, everything acknowledged but unfinished before it; then failed rows, periodically."""
-        await self._schedule_unprocessed(received_before=started_at)
+    async def run(self, started_at: datetime | None = None) -> None:
+        """Forever: claims and processes what nobody holds (unfinished before a restart, a dead worker's rows,
+        failed rows due again), then waits `poll_seconds`."""
         while True:
+            try:
+                await self.resume()
+            except Exception:  # the database may be briefly away: the next round claims the same rows
+                log.exception("whatsapp_webhooks_resume_failed")
             await asyncio.sleep(self.poll_seconds)
-            with contextlib.suppress(Exception):
-                await self._schedule_unprocessed(failed_only=True)
 
-    async def _schedule_unprocessed(self, received_before: datetime | None = None, failed_only: bool = False) -> int:
-        query = select(InboundWebhook.id).where(InboundWebhook.channel == CHANNEL,
-                                                InboundWebhook.processed_at.is_(None))
-        if received_before is not None:
-            query = query.where(InboundWebhook.received_at < received_before)
-        if failed_only:
-            query = query.where(InboundWebhook.attempts > 0, InboundWebhook.attempts < self.max_attempts)
-        async with self.sessions() as session:
-            ids = list(await session.scalars(query.order_by(InboundWebhook.id)))
-        for row_id in ids:
-            self.schedule(row_id)
-        if ids:
-            log.info("whatsapp_webhooks_resumed", count=len(ids))
-        return len(ids)
+    async def resume(self) -> int:
+        """One round: claims unprocessed rows whose lease is free, a batch at a time, and schedules them."""
+        resumed = 0
+        while True:
+            async with self.sessions() as session, session.begin():
+                ids = await claim(session, InboundWebhook.id, (
+                    InboundWebhook.channel == CHANNEL, InboundWebhook.processed_at.is_(None),
+                    InboundWebhook.attempts < self.max_attempts),
+                    now=utcnow(), lease=self.lease, order_by=(InboundWebhook.id,), limit=RESUME_BATCH)
+            for row_id in ids:
+                self.schedule(row_id)
+            resumed += len(ids)
+            if len(ids) < RESUME_BATCH:
+                break
+            await self.drain()  # the next batch is claimed once this one is done, well within its lease
+        if resumed:
+            log.info("whatsapp_webhooks_resumed", count=resumed)
+        return resumed
 
     async def drain(self) -> None:
         """Waits for every scheduled webhook (tests, shutdown)."""
@@ -171,9 +186,15 @@ class WhatsAppIngest:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
+        """Stops processing and gives back the rows it held (another worker, or this one restarted, takes them at
+        once instead of after the lease)."""
+        held = sorted(self._inflight)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        with contextlib.suppress(Exception):  # the database may be gone at shutdown: the leases lapse instead
+            async with self.sessions() as session, session.begin():
+                await release(session, InboundWebhook.id, held)
 
     async def process_row(self, row_id: int) -> None:
         """Stores every message and status of one webhook, marks it processed, then runs the assistant's turns."""
@@ -211,9 +232,10 @@ class WhatsAppIngest:
             return []
         except Exception as exc:
             log.exception("whatsapp_webhook_failed", webhook_id=row_id)
-            async with self.sessions() as session, session.begin():
+            async with self.sessions() as session, session.begin():  # retried by any worker after poll_seconds
                 await session.execute(update(InboundWebhook).where(InboundWebhook.id == row_id).values(
-                    attempts=InboundWebhook.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]))
+                    attempts=InboundWebhook.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                    claimed_until=utcnow() + timedelta(seconds=self.poll_seconds)))
             return []
         for item in batch.refused:
             log.warning("whatsapp_item_refused", webhook_id=row_id, path=item.path, error=item.error)

@@ -48,9 +48,10 @@ class WhatsAppRuntime:
         self.sending = sending
         self.media = MediaStore(settings.media_dir, sending.graph, settings.media_max_bytes)
         self._writer_store = sqlite_writer_sessions(settings.database_url)
+        lease = timedelta(seconds=settings.work_lease_seconds)  # on what this worker accepted (core/claims.py)
         self.writer = WebhookWriter(self._writer_store[1] if self._writer_store else sessions,
-                                    fast_retry=self._writer_store is not None)
-        self.ingest = WhatsAppIngest(sessions, conversations, self.media, writer=self.writer)
+                                    fast_retry=self._writer_store is not None, hold=lease)
+        self.ingest = WhatsAppIngest(sessions, conversations, self.media, writer=self.writer, lease=lease)
         after = settings.abandoned_chat_recovery_seconds
         sends = bool(settings.whatsapp_access_token and settings.whatsapp_phone_number_id)
         # Abandoned website chats continue here (core/recovery.py): the channel's background task, off at 0 and
@@ -62,7 +63,8 @@ class WhatsAppRuntime:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self, started_at: datetime) -> None:
-        """Resumes unfinished webhooks, starts sending the outbox and recovering abandoned website chats."""
+        """Processes webhooks nobody holds (unfinished before a restart, a dead worker's), starts sending the outbox
+        and recovering abandoned website chats."""
         self._tasks = [asyncio.create_task(self.ingest.run(started_at)),
                        asyncio.create_task(self.sending.outbox.run())]
         if self.recovery is not None:

@@ -46,6 +46,9 @@ class InboundWebhook(Base):
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed processing attempts
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A worker's lease on processing it (core.claims): the accepting worker holds it from the insert; another
+    # takes the row once it has lapsed (that worker died), a failed one waits it out before its retry.
+    claimed_until: Mapped[datetime | None]
 
 
 class RefusedWebhookItem(Base):
@@ -72,3 +75,5 @@ class PendingTurn(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(320))  # where the answer goes: webchat session, WhatsApp number, ...
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The receiving worker's lease on the turn (core.claims); once it lapses another worker replays the turn.
+    claimed_until: Mapped[datetime | None]

@@ -44,3 +44,4 @@ class NluHarvestMark(Base):
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None]  # the harvesting worker's lease: one harvester at a time (core.claims)

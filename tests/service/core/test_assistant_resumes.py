@@ -14,6 +14,7 @@ from sqlalchemy import select
 from handoff.core import audit
 from handoff.core.assignment import assign
 from handoff.core.bot_client import RasaClient
+from handoff.core.claims import LEASE
 from handoff.core.conversation import Conversations
 from handoff.core.events import CaseChanged, CaseEvent, MessageStored, Subscription
 from handoff.core.handoffs import resumes_with_assistant
@@ -22,7 +23,7 @@ from handoff.core.operations import load_operations
 from handoff.core.timeline import case_events, verify_case
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
-from handoff.store.models import Agent, Case, Handoff, PendingTurn
+from handoff.store.models import Agent, Case, Handoff, PendingTurn, utcnow
 
 VISITOR = "visitor-r"
 
@@ -256,6 +257,6 @@ async def test_a_resumed_turn_cut_by_a_crash_is_replayed_and_takes_the_case_back
         assert len((await session.scalars(select(PendingTurn))).all()) == 1
     assert await status(door, case_id) == "queued"  # in people's queue while the turn waits
 
-    assert await door.conversations.replay_pending() == 1
+    assert await door.conversations.replay_pending(now=utcnow() + LEASE) == 1  # once the dead worker's lease lapsed
     assert [m.text for m in door.widget.delivered] == ["Recibido: sigo aqui"] and await status(door, case_id) == "bot"
     assert (await transitions(door, case_id))[0] == ("to_human", "bot_unavailable", "withdrawn")

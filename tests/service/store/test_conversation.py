@@ -2,12 +2,13 @@
 from sqlalchemy import select
 
 from handoff.core.bot_client import RasaClient
+from handoff.core.claims import LEASE
 from handoff.core.messages import InboundMessage, OutboundMessage
 from handoff.core.operations import load_operations
 from handoff.core.timeline import verify_case
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
-from handoff.store.models import Case, Handoff, PendingTurn, TimelineEvent
+from handoff.store.models import Case, Handoff, PendingTurn, TimelineEvent, utcnow
 from tests.service.support.processes import free_port
 
 OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
@@ -89,8 +90,9 @@ async def test_an_unprocessed_message_is_replayed_after_a_restart(sessions) -> N
     before_crash = build_services(sessions, OPERATIONS, bot, {"webchat": deliverer}).conversations
     await before_crash.receive(inbound("hola?"))  # stored and acknowledged, then the process "dies"
     after_restart = build_services(sessions, OPERATIONS, bot, {"webchat": deliverer}).conversations
-    assert await after_restart.replay_pending() == 1
-    assert await after_restart.replay_pending() == 0
+    assert await after_restart.replay_pending() == 0  # the dead worker's lease on the turn still holds
+    assert await after_restart.replay_pending(now=utcnow() + LEASE) == 1  # lapsed: taken over
+    assert await after_restart.replay_pending(now=utcnow() + LEASE) == 0
     await bot.aclose()
     told = [message.text for _address, message in deliverer.delivered]  # answered once: Rasa is down, place in line
     assert len(told) == 2 and "asistente no está disponible" in told[0] and "número 1 en la fila" in told[1]

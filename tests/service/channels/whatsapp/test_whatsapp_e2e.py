@@ -123,7 +123,7 @@ async def test_the_same_webhook_twice_gives_one_event_and_one_answer(service_fac
 
 async def test_killing_the_service_between_acknowledgement_and_processing_loses_nothing(
         service_factory, graph, tmp_path) -> None:
-    env = whatsapp_env(graph, tmp_path)
+    env = {**whatsapp_env(graph, tmp_path), "WORK_LEASE_SECONDS": "2"}  # the dead worker's lease lapses quickly
     photo = b"\xff\xd8\xff\xe0 kill test photo"
     sha = graph.add_media("img-kill", photo)
     graph.hold_downloads = threading.Event()  # processing stops inside the media download
