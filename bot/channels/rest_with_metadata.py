@@ -6,6 +6,11 @@ from typing import Any, Dict, Optional, Text
 from rasa.core.channels.rest import RestInput
 from sanic.request import Request
 
+from bot.runtime import action_results
+
+# `rasa run` imports this channel (credentials.yml) before it serves: the one place our code runs in the server.
+action_results.install()
+
 
 class RestWithMetadataInput(RestInput):
     """Same URL and reply shape as `rest` (POST /webhooks/rest/webhook), plus `metadata` passed on."""
