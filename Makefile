@@ -101,6 +101,7 @@ screenshots: setup
 bench: setup train
 	$(BOT_PY) bench/nlu_heldout.py
 	$(PY) bench/bot_turn.py
+	$(PY) bench/rasa_capacity.py
 	$(PY) bench/whatsapp_ingest.py
 	$(PY) bench/routing.py
 	$(PY) bench/dashboard.py

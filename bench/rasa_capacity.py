@@ -202,10 +202,11 @@ def main() -> None:
     parser.add_argument("--rates", default="5,10,15,20", help="offered turns per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=30, help="how long each rate is offered")
     parser.add_argument("--before", type=Path, help="another checkout with its trained model, measured first")
+    parser.add_argument("--after", type=Path, default=REPO, help="the checkout measured (default: this one)")
     args = parser.parse_args()
     rates = [float(rate) for rate in args.rates.split(",")]
-    runs = [("before: " + str(args.before), args.before.resolve())] if args.before else []
-    runs.append(("after: " + str(REPO) if args.before else str(REPO), REPO))
+    runs = [(f"before: {args.before}", args.before.resolve())] if args.before else []
+    runs.append((f"after: {args.after}" if args.before else str(args.after), args.after.resolve()))
     results = [(name, asyncio.run(sweep(checkout, rates, args.seconds))) for name, checkout in runs]
     print(f"rasa capacity, one replica, open-loop Poisson arrivals, {args.seconds:g} s per rate")
     for name, sweeps in results:
