@@ -16,19 +16,21 @@ from sqlalchemy import func, select
 from handoff.channels.whatsapp.graph import GraphClient
 from handoff.channels.whatsapp.ingest import WhatsAppIngest
 from handoff.channels.whatsapp.media import MediaStore
-from handoff.channels.whatsapp.outbound import WhatsAppDeliverer
+from handoff.channels.whatsapp.outbound import WhatsAppDeliverer, WhatsAppFollowUp
 from handoff.channels.whatsapp.window import load_templates
 from handoff.core.bot_client import RasaClient
 from handoff.core.cases import latest_case, open_case
 from handoff.core.customers import resolve_customer
 from handoff.core.messages import OutboundMessage
+from handoff.core.notifications import Notifier
 from handoff.core.operations import load_operations
 from handoff.core.outbox import OutboxWorker
 from handoff.core.timeline import verify_case
 from handoff.core.webhook_store import store_webhook
+from handoff.integrations.registry import Integrations
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
-from handoff.store.models import InboundWebhook, Outbox, TimelineEvent
+from handoff.store.models import InboundWebhook, Notification, Outbox, TimelineEvent, utcnow
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn
 from tests.service.support.rasa_standin import RasaStandIn
 from tests.service.support.whatsapp_webhooks import WA_ID, text_webhook
@@ -38,6 +40,7 @@ pytestmark = pytest.mark.postgres
 __all__ = ["worker_sessions"]
 LEASE = timedelta(seconds=4)  # longer than storing one webhook takes on a loaded machine
 BACKLOG = 24
+OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
 
 
 @dataclass
@@ -61,7 +64,7 @@ class Worker:
 
 @pytest.fixture
 async def workers(worker_sessions: list[Sessions], graph: GraphStandIn, tmp_path: Path) -> AsyncIterator[list[Worker]]:
-    operations = load_operations(REPO_ROOT / "operations.yml")
+    operations = OPERATIONS
     built = []
     for sessions in worker_sessions:
         rasa = RasaStandIn()
@@ -158,3 +161,30 @@ async def stage_text(worker: Worker, phone: str, text: str) -> int:
     event_id = await worker.deliverer.send(case.id, "system", OutboundMessage(actor="system", text=text))
     async with worker.sessions() as session:
         return int(await session.scalar(select(Outbox.id).where(Outbox.event_id == event_id)))
+
+
+async def test_held_notifications_released_by_three_workers_are_each_sent_once(workers: list[Worker],
+                                                                              graph: GraphStandIn) -> None:
+    shipped = ["Sheena", "A-1001", "https://t.example/A-1001"]
+    sessions = workers[0].sessions
+    shop = (await Integrations(sessions, b"k" * 32).create("cli", "shop", ["notifications:send"])).integration["id"]
+    phones = [f"+165055530{n:02d}" for n in range(8)]
+    async with sessions() as session, session.begin():  # held in quiet hours that have now ended
+        for n, phone in enumerate(phones):
+            customer = await resolve_customer(session, "phone", phone, verified=True, verified_by="whatsapp")
+            session.add(Notification(integration_id=shop, idempotency_key=f"k{n}", customer_id=customer.id,
+                                     channel="whatsapp", template="order_shipped", language="es_MX",
+                                     parameters=shipped, status="held", reason="quiet_hours",
+                                     due_at=utcnow() - timedelta(seconds=1), detail={"phone": phone}))
+    wanted = OPERATIONS.notifications.model_copy(update={"quiet_hours": None})
+    operations = OPERATIONS.model_copy(update={"notifications": wanted})
+    notifiers = [Notifier(w.sessions, operations, WhatsAppFollowUp(load_templates(wanted.templates), w.deliverer),
+                          {"whatsapp": w.deliverer}) for w in workers]
+    await at_once([notifier.release_due for notifier in notifiers for _ in range(2)])
+    await at_once([worker.settle for worker in workers])
+
+    templates = [body["to"] for body in graph.sends() if body.get("type") == "template"]
+    assert sorted(templates) == sorted(phone.lstrip("+") for phone in phones)  # each once
+    async with sessions() as session:
+        assert set(await session.scalars(select(Notification.status))) == {"sent"}
+        assert await session.scalar(select(func.count()).select_from(Outbox)) == len(phones)
