@@ -272,6 +272,7 @@ class Conversations:
                                                {"event_id": pending.event_id}, pending.case_id)
             if claimed == 0:  # another worker finished this turn first
                 return None
+            answers = {"answers": pending.event_id}  # on each answer: the customer message it answers
             reask = reasked(turn.asked, pending.metadata.get("known") or {}) if turn is not None else []
             # The usual turn: only answers, on a case the assistant holds.
             if (turn is not None and turn.handoff is None and language is None and not pending.resuming
@@ -279,7 +280,7 @@ class Conversations:
                 case_ref = CaseRef(pending.case_id, pending.customer_id)  # no need to load the case row
                 for message in turn.messages:
                     await stage_to_customer(session, case_ref, self.deliverers, channel=pending.channel,
-                                            address=pending.address, message=message, actor="bot")
+                                            address=pending.address, message=message, actor="bot", note=answers)
                 return list(turn.messages)
             # Past the usual turn (a handoff, no answer, a language to keep, or a case in people's queue): the
             # case and its customer change.
@@ -317,7 +318,7 @@ class Conversations:
             actor = "bot"
             if turn is not None:
                 for index, message in enumerate(turn.messages, start=1):
-                    note = {"reask": reask} if reask and index == len(turn.messages) else None
+                    note = {**answers, "reask": reask} if reask and index == len(turn.messages) else answers
                     await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
                                             address=pending.address, message=message, actor="bot", note=note)
                     outgoing.append(message)
@@ -332,14 +333,14 @@ class Conversations:
                 language = case_language(self.operations, case, customer)
                 holding = OutboundMessage(actor="system", text=service_text("bot_unavailable", language))
                 await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
-                                        address=pending.address, message=holding, actor="system")
+                                        address=pending.address, message=holding, actor="system", note=answers)
                 outgoing.append(holding)
                 handoff, actor = HandoffRequest(reason="bot_unavailable"), "system"
             happened: list[CaseEvent] = []
             if handoff is not None and keeping_company:  # already in people's queue: not a second handoff
                 notice = await self.notices.overflow.still_queued(session, case, customer)
                 await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
-                                        address=pending.address, message=notice, actor="system")
+                                        address=pending.address, message=notice, actor="system", note=answers)
                 outgoing.append(notice)
             elif handoff is not None:  # to people, routed, the customer told who answers and when
                 notice, happened = await self.notices.hand_off(session, case, customer, handoff, pending.channel,

@@ -260,3 +260,17 @@ async def test_a_resumed_turn_cut_by_a_crash_is_replayed_and_takes_the_case_back
     assert await door.conversations.replay_pending(now=utcnow() + LEASE) == 1  # once the dead worker's lease lapsed
     assert [m.text for m in door.widget.delivered] == ["Recibido: sigo aqui"] and await status(door, case_id) == "bot"
     assert (await transitions(door, case_id))[0] == ("to_human", "bot_unavailable", "withdrawn")
+
+
+async def test_each_answer_names_the_message_it_answers_the_holding_message_too(door: Door) -> None:
+    """What the failure drills count: a message answered once has its answers, and only those, pointing at it."""
+    case_id = await held_by_people(door)  # "hola" answered by the assistant, then the holding message
+    door.assistant.down = False
+    await door.say("sigo esperando")
+    async with door.conversations.sessions() as session:
+        events = await case_events(session, case_id)
+    asked = {e.text: e.id for e in events if e.direction == "in"}
+    answering = [(e.actor, e.payload.get("answers")) for e in events if e.direction == "out" and e.kind == "message"
+                 and "answers" in e.payload]
+    assert answering == [("bot", asked["hola"]), ("system", asked["donde esta mi pedido?"]),
+                         ("bot", asked["sigo esperando"])]
