@@ -22,11 +22,15 @@ WINDOWS = ("asap", "afternoon", "tomorrow_morning")
 # What a customer writes for each choice (the regex entity `callback_window` finds these phrases in free text).
 PHRASES = (
     ("tomorrow_morning", re.compile(r"ma(n|ñ)ana\s+(por|en)\s+la\s+ma(n|ñ)ana|ma(n|ñ)ana\s+temprano|tomorrow\s+morning|"
-                                    r"first\s+thing\s+tomorrow", re.IGNORECASE)),
+                                    r"first\s+thing\s+tomorrow|"
+                                    r"amanh(a|ã)\s+(cedo|de\s+manh(a|ã)|pela\s+manh(a|ã)|logo\s+cedo)",
+                                    re.IGNORECASE)),
     ("afternoon", re.compile(r"(por|en)\s+la\s+tarde|esta\s+tarde|this\s+afternoon|later\s+today|"
-                             r"in\s+the\s+afternoon", re.IGNORECASE)),
+                             r"in\s+the\s+afternoon|\b(à|a|de|pela)\s+tarde|hoje\s+mais\s+tarde", re.IGNORECASE)),
     ("asap", re.compile(r"lo\s+(antes|m(a|á)s\s+pronto)\s+posible|lo\s+m(a|á)s\s+pronto|cuanto\s+antes|ya\s+mismo|"
-                        r"asap|as\s+soon\s+as\s+(possible|you\s+can)|right\s+away", re.IGNORECASE)),
+                        r"asap|as\s+soon\s+as\s+(possible|you\s+can)|right\s+away|o\s+quanto\s+antes|"
+                        r"o\s+mais\s+(r(a|á)pido|cedo)|assim\s+que\s+(puder|poss(i|í)vel)|agora\s+mesmo",
+                        re.IGNORECASE)),
 )
 
 

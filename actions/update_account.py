@@ -23,9 +23,9 @@ EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Z
 FIELD_WORDS = {
     "email": ("correo", "email", "e-mail", "mail", "emial", "corre", "gmail", "hotmail"),
     "phone": ("telefono", "teléfono", "tel", "cel", "celular", "phone", "mobile", "cell", "numero", "número",
-              "whatsapp", "wsp", "wpp", "telefone", "celular", "zap"),
+              "whatsapp", "wsp", "wpp", "telefone", "fone", "zap", "whats"),
     "address": ("direccion", "dirección", "direcion", "domicilio", "address", "envio", "envío", "shipping",
-                "calle", "entrega", "endereço", "endereco", "rua"),
+                "calle", "entrega", "endereço", "endereco", "cep", "rua"),
 }
 WORD = re.compile(r"[\w\-]+", re.UNICODE)
 
@@ -52,7 +52,8 @@ def normalize_phone(value: Any, region: str = "MX") -> Optional[str]:
 
 ADDRESS_PREFIX = re.compile(
     r"^(my new (shipping |delivery )?address is|new address:?|it'?s|mi nueva direccion es|"
-    r"mi direccion nueva es|la nueva es|nueva direccion:?|meu novo endere[çc]o [ée]|novo endere[çc]o:?|es)\s+",
+    r"mi direccion nueva es|la nueva es|nueva direccion:?|es|meu novo endere(c|ç)o (é|e)|novo endere(c|ç)o:?|"
+    r"o novo (é|e)|(é|e))\s+",
     re.IGNORECASE,
 )
 

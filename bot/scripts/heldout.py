@@ -1,6 +1,6 @@
 """Held-out NLU evaluation shared by `make bench` and `make retrain`: intent accuracy and macro-F1 per language.
 
-The model parses every utterance of bot/heldout/<lang>.yml in this process (one model load for both
+The model parses every utterance of bot/heldout/<lang>.yml in this process (one model load for all
 languages), exactly as `rasa test nlu` scores intents: a fallback prediction is undone, so the intent the
 classifier ranked first is what counts (the figures match `rasa test nlu`'s intent report). Macro-F1 is
 averaged over the intents present in the held-out set; Rasa's own "macro avg", which also averages over
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
-LANGUAGES = ("es", "en")
+LANGUAGES = ("es", "en", "pt")
 
 
 @dataclass(frozen=True)

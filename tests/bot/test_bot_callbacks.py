@@ -32,6 +32,9 @@ DOMAIN = {
      ("esta tarde", "afternoon"), ("por la tarde", "afternoon"), ("later today", "afternoon"),
      ("lo antes posible", "asap"), ("lo más pronto posible", "asap"), ("cuanto antes", "asap"),
      ("as soon as possible", "asap"), ("right away", "asap"),
+     ("amanhã cedo", "tomorrow_morning"), ("amanha de manha", "tomorrow_morning"), ("hoje à tarde", "afternoon"),
+     ("me liga de tarde", "afternoon"), ("o quanto antes", "asap"), ("assim que puder", "asap"),
+     ("para tarde", None), ("boa tarde", None),
      ("buenas tardes", None), ("mañana", None), ("", None), (None, None), ("tonight", None)],
 )
 def test_what_the_customer_says_is_read_as_a_window_choice(said: Any, choice: str | None) -> None:

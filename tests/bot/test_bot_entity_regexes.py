@@ -36,8 +36,26 @@ def extract(text: str) -> dict[str, list[str]]:
         ("mi correo es ana.123456@gmail.com", [], [], ["ana.123456@gmail.com"]),
         ("order 1000021", [], [], []),
         ("cp 06000", [], [], []),
+        ("meu cel é +55 11 98765-4321", [], ["+55 11 98765-4321"], []),
+        ("liga no (21) 99876-5432", [], ["(21) 99876-5432"], []),
+        ("pedido 100002, cep 01234-000", ["100002"], [], []),
     ],
 )
 def test_entities_do_not_overlap(text: str, order, phone, email) -> None:
     found = extract(text)
     assert (found["order_number"], found["phone"], found["email"]) == (order, phone, email)
+
+
+@pytest.mark.parametrize(
+    "text,window",
+    [
+        ("me liguem hoje à tarde pfv", ["hoje à tarde"]),
+        ("podem me ligar amanhã cedo?", ["amanhã cedo"]),
+        ("me liga amanha de manha", ["amanha de manha"]),
+        ("me retornem o quanto antes", ["o quanto antes"]),
+        ("boa tarde, quero falar com alguem", []),
+        ("llamame esta tarde", ["esta tarde"]),
+    ],
+)
+def test_callback_windows_are_found_in_portuguese_and_spanish(text: str, window: list[str]) -> None:
+    assert extract(text)["callback_window"] == window

@@ -89,7 +89,7 @@ def test_an_unchanged_project_is_evaluated_on_the_real_model_without_training(tm
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "model up to date, nothing to train" in result.stdout
     rows = {lang: (int(count), *map(float, figures)) for lang, count, *figures in ROW.findall(result.stdout)}
-    assert sorted(rows) == ["en", "es"], result.stdout
+    assert sorted(rows) == ["en", "es", "pt"], result.stdout
     for count, *figures in rows.values():
         assert count > 100 and all(0.0 <= figure <= 1.0 for figure in figures)
         assert figures[0] == figures[1] and figures[2] == figures[3]  # the same model before and after

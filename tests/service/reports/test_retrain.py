@@ -80,7 +80,7 @@ async def test_retrain_exports_trains_and_prints_held_out_before_and_after(sessi
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "2 new examples exported; trained" in result.stdout, result.stdout
     rows = {lang: [float(figure) for figure in figures] for lang, _, *figures in ROW.findall(result.stdout)}
-    assert sorted(rows) == ["en", "es"], result.stdout
+    assert sorted(rows) == ["en", "es", "pt"], result.stdout
     assert all(0.0 <= figure <= 1.0 for figures in rows.values() for figure in figures)
     assert min(figure for figures in rows.values() for figure in figures) > 0.8
     new_model = root / "models" / "current.tar.gz"
