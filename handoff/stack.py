@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +15,10 @@ from handoff.supervisor import Program, Supervisor
 # rasa-sdk has no --host option; its Sanic server reads SANIC_HOST and would otherwise listen on every interface.
 ACTION_SERVER_ENV = {"SANIC_HOST": "127.0.0.1"}
 BOT_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+# Every service worker's websockets (bench/idle.py measures them): no permessage-deflate, which browsers offer and
+# uvicorn accepts with zlib's full window, ~40 KB of compressor state per open widget for frames of a few hundred
+# bytes (93 KB a connection with it, 54 KB without); frames bounded like Socket.IO's polling bodies (256 KiB).
+SERVICE_WEBSOCKET_OPTIONS = ("--ws-per-message-deflate", "false", "--ws-max-size", str(256 * 1024))
 
 
 def port_of(url: str, default: int) -> int:
@@ -33,7 +38,8 @@ def stack_programs(settings: Settings, bot_venv: Path, venv: Path, tracker_db: P
         Program("rasa", (rasa, "run", "--model", "models/current.tar.gz", "--enable-api", "--interface", "127.0.0.1",
                          "--port", str(port_of(settings.rasa_url, 5005)), "--endpoints", "endpoints.yml",
                          "--credentials", "credentials.yml", *token), rasa_env),
-        Program("service", (str(venv / "bin" / "uvicorn"), "handoff.app:app", "--factory", "--host", "127.0.0.1",
+        Program("service", (str(venv / "bin" / "uvicorn"), "handoff.app:app", "--factory", *SERVICE_WEBSOCKET_OPTIONS,
+                            "--host", "127.0.0.1",
                             "--port", str(settings.port)),
                 {"RASA_TRACKER_DB": str(tracker_db)}),  # where an erasure deletes the assistant's conversations
     ]
@@ -83,8 +89,19 @@ async def supervise(programs: list[Program], port: int) -> int:
             watcher.cancel()
 
 
+def raise_fd_limit() -> int:
+    """The soft file-descriptor limit up to the hard one: every webchat visitor holds a socket, and the children
+    inherit the limit (a default soft limit of 1024 caps a worker at about a thousand open widgets)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 1 << 20  # Linux's default fs.nr_open
+    if soft != target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
+
+
 def run_stack(settings: Settings) -> int:
     """`python -m handoff stack`: returns once Ctrl-C (or SIGTERM) has stopped every process."""
+    raise_fd_limit()
     bot_venv = Path(os.environ.get("BOT_VENV", REPO_ROOT / ".venv-bot")).resolve()
     venv = Path(os.environ.get("VENV", REPO_ROOT / ".venv")).resolve()
     tracker_db = Path(os.environ.get("RASA_TRACKER_DB") or REPO_ROOT / "var" / "rasa-trackers.sqlite3").resolve()

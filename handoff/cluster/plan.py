@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from handoff.stack import SERVICE_WEBSOCKET_OPTIONS
 from handoff.supervisor import Program
 
 # rasa-sdk has no --host option; its Sanic server reads SANIC_HOST (as in `make run`).
@@ -173,8 +174,8 @@ def worker_programs(plan: ClusterPlan, paths: Paths) -> list[Program]:
     uvicorn = str(paths.venv / "bin" / "uvicorn")
     env = worker_env(plan, paths)
     # no access log: the balancer checks each worker every second; the service logs what matters itself
-    return [Program(f"worker{index + 1}", (uvicorn, "handoff.app:app", "--factory", "--host", HOST,
-                                           "--port", str(port), "--no-access-log"), env)
+    return [Program(f"worker{index + 1}", (uvicorn, "handoff.app:app", "--factory", *SERVICE_WEBSOCKET_OPTIONS,
+                                           "--host", HOST, "--port", str(port), "--no-access-log"), env)
             for index, port in enumerate(plan.worker_ports)]
 
 

@@ -17,7 +17,7 @@ import httpx
 import yaml
 
 from handoff.settings import Settings
-from handoff.stack import announce_readiness, missing_parts, stack_programs
+from handoff.stack import SERVICE_WEBSOCKET_OPTIONS, announce_readiness, missing_parts, stack_programs
 from handoff.supervisor import Backoff, Program, Supervisor, after_exit, describe_exit
 from tests.service.support.polling import until, until_sync
 from tests.service.support.processes import REPO
@@ -174,6 +174,7 @@ def test_the_stack_runs_each_process_on_the_port_the_service_talks_to() -> None:
     programs = {program.name: program
                 for program in stack_programs(settings, Path(".venv-bot"), Path(".venv"), Path("/t/trackers.db"))}
     assert programs["service"].argv[-2:] == ("--port", "18000")
+    assert programs["service"].argv[3:7] == SERVICE_WEBSOCKET_OPTIONS  # no per-connection zlib state (bench/idle.py)
     assert programs["service"].env == {"RASA_TRACKER_DB": "/t/trackers.db"}  # an erasure forgets trackers there
     assert programs["rasa"].argv[programs["rasa"].argv.index("--port") + 1] == "18005"
     assert programs["actions"].argv[-2:] == ("--port", "18055")

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from handoff.stack import ACTION_SERVER_ENV
+from handoff.stack import ACTION_SERVER_ENV, SERVICE_WEBSOCKET_OPTIONS
 from tests.service.support.processes import REPO, Process, free_port, http_ok
 
 BOT_VENV = Path(os.environ.get("BOT_VENV", REPO / ".venv-bot")).resolve()
@@ -124,7 +124,7 @@ def always_open_operations(workdir: Path) -> Path:
     return path
 
 
-def start_service(env: dict[str, str], workdir: Path) -> Service:
+def start_service(env: dict[str, str], workdir: Path, uvicorn_args: tuple[str, ...] = ()) -> Service:
     """Migrates its database, then runs uvicorn as `make run` does (open around the clock unless told)."""
     port = free_port()
     database_url = env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{workdir / f'service-{port}.sqlite3'}"
@@ -133,7 +133,8 @@ def start_service(env: dict[str, str], workdir: Path) -> Service:
     full_env["DATABASE_URL"] = database_url
     migrate(database_url)
     process = Process("service", [str(VENV / "bin" / "uvicorn"), "handoff.app:app", "--factory", "--host",
-                                  "127.0.0.1", "--port", str(port)], env=full_env)
+                                  "127.0.0.1", "--port", str(port), *SERVICE_WEBSOCKET_OPTIONS, *uvicorn_args],
+                      env=full_env)
     base_url = f"http://127.0.0.1:{port}"
     process.wait_until(http_ok(f"{base_url}/healthz"), 60, "healthy")
     return Service(process, base_url, database_url, full_env)
