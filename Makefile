@@ -108,3 +108,5 @@ bench: setup train
 	$(PY) bench/staffing.py
 	$(PY) bench/customer_lookup.py
 	$(PY) bench/search.py
+	$(PY) bench/load.py
+	$(PY) bench/idle.py --connections 5000
