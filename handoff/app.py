@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     # One Twilio REST client for the calls the service places: verification codes read out, and callbacks.
     twilio_rest = TwilioRest(settings.twilio_api_base, settings.twilio_account_sid, settings.twilio_auth_token,
                              settings.twilio_caller_id)
-    code_call = TwilioCodeCourier(twilio_rest)
+    code_call = TwilioCodeCourier(twilio_rest, operations.tone)
     couriers: list[CodeCourier] = [
         WhatsAppCodeCourier(whatsapp_sending.graph, operations.verification_code, operations.default_language),
         code_call]
@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                                    window=settings.webchat_rate_limit_window_seconds),
         default_language=operations.default_language,
         identities=IdentityTokens(settings.webchat_identity_secret, max_hours=settings.webchat_identity_max_hours),
+        tone=operations.tone,
     )
 
     notifier = Notifier(sessions, operations, whatsapp_sending.notifications, deliverers)  # other systems write first

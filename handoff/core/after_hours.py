@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handoff.core.business_hours import HoursStatus, describe, hours_status
+from handoff.core.business_hours import DAY_NAMES, HoursStatus, describe, hours_status
 from handoff.core.operations import Operations
 from handoff.core.texts import text as service_text
 from handoff.store.models import utcnow
@@ -25,9 +25,9 @@ def hours_at(operations: Operations, now: datetime) -> HoursStatus:
     return hours_status(now, operations.hours())
 
 
-def after_hours_notice(status: HoursStatus, now: datetime, language: str) -> str:
+def after_hours_notice(status: HoursStatus, now: datetime, language: str, tone: str = "tuteo") -> str:
     """"Ahora estamos cerrados; abrimos el lunes a las 09:00. Tu caso queda registrado…" in the customer's
     language (a holiday or a closure named as the assistant names it)."""
-    lang = language if language in ("es", "en") else "es"
+    lang = language if language in DAY_NAMES else "es"
     key = "handoff_after_hours" if status.next_open is not None else "handoff_after_hours_no_opening"
-    return service_text(key, lang, hours=describe(status, now, lang))
+    return service_text(key, lang, tone, hours=describe(status, now, lang))

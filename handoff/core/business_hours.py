@@ -19,8 +19,9 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 DAY_NAMES = {
     "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "pt": ("segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo"),
 }
-HOLIDAY_LANGUAGES = {"es": "es", "en": "en_US"}
+HOLIDAY_LANGUAGES = {"es": "es", "en": "en_US", "pt": "pt_BR"}
 LOOKAHEAD_DAYS = 21
 
 Interval = tuple[datetime, datetime]
@@ -84,7 +85,7 @@ def _closure_names(closure: Mapping[str, Any]) -> dict[str, str]:
     name = closure.get("name") or ""
     if isinstance(name, Mapping):
         return {str(k): str(v) for k, v in name.items()}
-    return {"es": str(name), "en": str(name)}
+    return {"es": str(name), "en": str(name), "pt": str(name)}
 
 
 def _subtract(intervals: list[Interval], cut: Interval) -> list[Interval]:
@@ -170,6 +171,8 @@ def when_phrase(moment: datetime, now: datetime, lang: str) -> str:
         prefix = "el " if days < 7 else ""
         suffix = "" if days < 7 else f" {moment.day}/{moment.month}"
         return f"{prefix}{DAY_NAMES['es'][moment.weekday()]}{suffix} a las {hhmm}"
+    if lang == "pt":
+        return _when_in_portuguese(moment, days, hhmm)
     if days == 0:
         return f"today at {hhmm}"
     if days == 1:
@@ -178,11 +181,34 @@ def when_phrase(moment: datetime, now: datetime, lang: str) -> str:
     return f"{DAY_NAMES['en'][moment.weekday()]}{suffix} at {hhmm}"
 
 
+def _when_in_portuguese(moment: datetime, days: int, hhmm: str) -> str:
+    """When we open, in Portuguese: "hoje às 09:00", "na segunda-feira às 09:00", "no sábado 13/12 às 10:00"."""
+    if days == 0:
+        return f"hoje às {hhmm}"
+    if days == 1:
+        return f"amanhã às {hhmm}"
+    weekday = moment.weekday()
+    article = "no " if weekday >= 5 else "na "
+    suffix = "" if days < 7 else f" {moment.day}/{moment.month}"
+    return f"{article}{DAY_NAMES['pt'][weekday]}{suffix} às {hhmm}"
+
+
+def _describe_in_portuguese(status: HoursStatus, name: str, when: str) -> str:
+    """The hours answer as a Brazilian brand writes it."""
+    if status.is_open and status.closes_at:
+        return f"Estamos abertos agora, até as {status.closes_at.strftime('%H:%M')}."
+    head = {"holiday": f"Hoje estamos fechados por causa do feriado: {name}",
+            "closure": f"Estamos fechados por causa de: {name}"}.get(status.reason, "Agora estamos fechados")
+    return f"{head}; abrimos {when}." if when else f"{head}."
+
+
 def describe(status: HoursStatus, now: datetime, lang: str) -> str:
-    """A one-line customer-facing answer in Spanish or English."""
+    """A one-line customer-facing answer in Spanish, English or Portuguese."""
     lang = lang if lang in DAY_NAMES else "es"
     name = status.names.get(lang) or next(iter(status.names.values()), "")
     when = when_phrase(status.next_open, now, lang) if status.next_open else ""
+    if lang == "pt":
+        return _describe_in_portuguese(status, name, when)
     if lang == "es":
         if status.is_open and status.closes_at:
             return f"Estamos abiertos ahora, hasta las {status.closes_at.strftime('%H:%M')}."

@@ -22,7 +22,7 @@ from handoff.core.texts import text
 from handoff.store.models import Callback, Case, Customer, utcnow
 
 log = structlog.get_logger(__name__)
-NAME_FALLBACK = {"es": "cliente", "en": "there"}
+NAME_FALLBACK = {"es": "cliente", "en": "there", "pt": "cliente"}
 
 
 class CallbackMessages:
@@ -39,7 +39,7 @@ class CallbackMessages:
         """Free text in the window, else the template (raises TemplateUnavailable when none is configured)."""
         language = case_language(self.operations, case, customer)
         if customer is not None and await follow_up.window_open(session, customer.id, utcnow()):
-            return OutboundMessage(actor="system", text=text("callback_missed", language))
+            return OutboundMessage(actor="system", text=text("callback_missed", language, self.operations.tone))
         config = self.operations.callbacks.missed_template
         if config is None:
             raise TemplateUnavailable("no callbacks.missed_template in the operations file")

@@ -72,13 +72,13 @@ class CallbackRequests:
                 callback = await request_callback(
                     session, case, phone=phone, window_start=start, window_end=end, actor="customer",
                     region=self.operations.default_region, now=now, team=self.operations.team_for(INTENT))
-                text = service_text("callback_booked", language, last=last_digits(callback.phone),
+                text = service_text("callback_booked", language, self.operations.tone, last=last_digits(callback.phone),
                                     when=window_phrase(self._local(callback.window_start),
                                                        self._local(callback.window_end), now, language))
                 log.info("callback_booked", case_id=case.id, callback_id=callback.id, window=request.window)
             except (CallbackError, NoWindow) as exc:
                 log.warning("callback_not_booked", case_id=case.id, window=request.window, error=type(exc).__name__)
-                text = service_text("callback_not_booked", language)
+                text = service_text("callback_not_booked", language, self.operations.tone)
                 handoff = HandoffRequest(reason=FAILED_REASON, intent=INTENT,
                                          summary=f"The customer asked for a call that could not be booked: {exc}")
             outgoing, happened = await self.notices.answer(session, case, channel, address, text, handoff)

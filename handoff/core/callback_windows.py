@@ -84,7 +84,9 @@ def preferred_window(choice: str, now: datetime, hours: Mapping[str, Any],
 def window_phrase(start: datetime, end: datetime, now: datetime, language: str) -> str:
     """Says the window to the customer: "hoy entre las 15:00 y las 18:00", "tomorrow between 09:00 and 12:00"."""
     day = when_phrase(start, now, language)  # "mañana a las 09:00", "Monday at 09:00"
-    head = day.rsplit(" a las ", 1)[0] if language == "es" else day.rsplit(" at ", 1)[0]
+    head = day.rsplit({"es": " a las ", "pt": " às "}.get(language, " at "), 1)[0]
     if language == "es":
         return f"{head} entre las {start:%H:%M} y las {end:%H:%M}"
+    if language == "pt":
+        return f"{head} entre {start:%H:%M} e {end:%H:%M}"
     return f"{head} between {start:%H:%M} and {end:%H:%M}"

@@ -112,7 +112,7 @@ class CodeRequests:
                  outcome=type(outcome).__name__ if outcome else "already_verified",
                  reason=outcome.reason if isinstance(outcome, CodeNotSent) else None)
         shown = last_digits(outcome.phone if isinstance(outcome, CodeSent) else phone or "")
-        text = service_text(told_text(outcome, channel), language, last=shown)
+        text = service_text(told_text(outcome, channel), language, self.operations.tone, last=shown)
         handoff = (HandoffRequest(reason=REQUIRED_REASON,
                                   summary=f"No verification code could be sent ({outcome.reason})")
                    if isinstance(outcome, CodeNotSent) else None)

@@ -331,7 +331,8 @@ class Conversations:
                     handoff = turn.handoff
             else:
                 language = case_language(self.operations, case, customer)
-                holding = OutboundMessage(actor="system", text=service_text("bot_unavailable", language))
+                said = service_text("bot_unavailable", language, self.operations.tone)
+                holding = OutboundMessage(actor="system", text=said)
                 await stage_to_customer(session, case, self.deliverers, channel=pending.channel,
                                         address=pending.address, message=holding, actor="system", note=answers)
                 outgoing.append(holding)

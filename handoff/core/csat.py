@@ -12,6 +12,7 @@ from handoff.core.cases import case_language, latest_case
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage, QuickReply
 from handoff.core.operations import Operations
 from handoff.core.sending import Staged, stage_to_customer
+from handoff.core.texts import TEXTS, folded
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import append_event
 from handoff.store.models import Case, Customer, utcnow
@@ -21,17 +22,18 @@ SCORES = (("csat_good", 5), ("csat_neutral", 3), ("csat_bad", 1))
 _PAYLOAD = re.compile(r"^/csat(\{.*\})$")
 
 
-def question(language: str) -> OutboundMessage:
+def question(language: str, tone: str = "tuteo") -> OutboundMessage:
     """Three quick replies: WhatsApp shows at most three buttons, so the scale fits every channel.
 
     Rendered like an assistant message (widgets show quick replies only there); stored with actor `system`.
     """
-    replies = tuple(QuickReply(service_text(key, language), f'/csat{{"score":{score}}}') for key, score in SCORES)
-    return OutboundMessage(actor="bot", text=service_text("csat_question", language), quick_replies=replies)
+    replies = tuple(QuickReply(service_text(key, language, tone), f'/csat{{"score":{score}}}') for key, score in SCORES)
+    return OutboundMessage(actor="bot", text=service_text("csat_question", language, tone), quick_replies=replies)
 
 
-def parse_answer(bot_input: str, language: str) -> int | None:
-    """The score in a CSAT answer: the button payload, a digit 1-5, or a button title typed out."""
+def parse_answer(bot_input: str) -> int | None:
+    """The score in a CSAT answer: the button payload, a digit 1-5, or a button title typed out (in any of our
+    languages: a customer may answer in another one than the case's)."""
     value = bot_input.strip()
     match = _PAYLOAD.match(value)
     if match:
@@ -42,8 +44,8 @@ def parse_answer(bot_input: str, language: str) -> int | None:
         return score if isinstance(score, int) and 1 <= score <= 5 else None
     if value.isdigit() and 1 <= int(value) <= 5:
         return int(value)
-    titles = {service_text(key, language).lower(): score for key, score in SCORES}
-    return titles.get(value.lower())
+    titles = {folded(title): score for key, score in SCORES for title in TEXTS[key].values()}
+    return titles.get(folded(value))
 
 
 async def awaiting_answer(session: AsyncSession, customer: Customer) -> Case | None:
@@ -69,7 +71,7 @@ class CsatAnswers:
         case = await awaiting_answer(session, customer)
         if case is None:
             return None
-        score = parse_answer(inbound.bot_input, case_language(self.operations, case, customer))
+        score = parse_answer(inbound.bot_input)
         return (case, score) if score is not None else None
 
     async def record(self, session: AsyncSession, case: Case, score: int, channel: str,
@@ -79,6 +81,6 @@ class CsatAnswers:
         await append_event(session, case, channel=channel, direction="internal", actor="customer", kind="csat",
                            text=str(score), payload={"score": score})
         language = case_language(self.operations, case)
-        thanks = OutboundMessage(actor="system", text=service_text("csat_thanks", language))
+        thanks = OutboundMessage(actor="system", text=service_text("csat_thanks", language, self.operations.tone))
         return [await stage_to_customer(session, case, self.deliverers, channel=channel, address=address,
                                         message=thanks, actor="system")]

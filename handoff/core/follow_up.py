@@ -56,7 +56,7 @@ class NotContinued:
 
 def template_values(parameters: list[str], *, customer_name: str | None, case_id: str, language: str) -> list[str]:
     """A follow-up template's parameters filled from the case (a template refuses empty values)."""
-    fallback = {"es": "cliente", "en": "there"}.get(language, "cliente")
+    fallback = {"es": "cliente", "en": "there", "pt": "cliente"}.get(language, "cliente")
     known = {"customer_name": customer_name or fallback, "case_id": case_id}
     return [known.get(name) or fallback for name in parameters]
 
@@ -86,7 +86,7 @@ async def continue_on(session: AsyncSession, case: Case, via: Continuation, deli
     if form is None or (form == "template" and template is None):
         return NotContinued("template_unavailable", "no template configured")
     if form == "text" or template is None:
-        message = OutboundMessage(actor=actor, text=service_text(text_key, language))
+        message = OutboundMessage(actor=actor, text=service_text(text_key, language, operations.tone))
     else:
         values = template_values(template.parameters, customer_name=customer.display_name, case_id=case.id,
                                  language=language)

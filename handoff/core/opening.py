@@ -34,7 +34,7 @@ from handoff.store.models import Case, Customer
 log = structlog.get_logger(__name__)
 
 BATCH = 200  # kept cases routed per transaction; the next pass takes the rest
-FALLBACK_NAME = {"es": "cliente", "en": "there"}
+FALLBACK_NAME = {"es": "cliente", "en": "there", "pt": "cliente"}
 
 
 class OpeningChannel(FollowUpChannel, Protocol):

@@ -255,6 +255,11 @@ class Operations(BaseModel):
         """Where a phone number typed without its country code is read (as the actions read it)."""
         return self.holidays.country.upper()
 
+    @property
+    def tone(self) -> str:
+        """How Spanish texts address customers (tuteo, usted, voseo): passed with the language to texts.text."""
+        return self.assistant.tone
+
     def language_or_default(self, language: str | None) -> str:
         """A language we have texts for."""
         return language if language in self.languages else self.default_language

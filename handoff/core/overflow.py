@@ -40,15 +40,15 @@ def offers_for(decision: Decision, handoff_reason: str | None) -> tuple[str, ...
     return offers if offers and offers != (WAIT,) else ()
 
 
-def offer_message(decision: Decision, offers: Iterable[str], language: str) -> OutboundMessage:
+def offer_message(decision: Decision, offers: Iterable[str], language: str, tone: str = "tuteo") -> OutboundMessage:
     """The offer: where the customer stands, and one button per choice (at most 4; WhatsApp never offers itself,
     so its reply buttons hold them all). Rendered like an assistant message, as CSAT's question is."""
     if decision.wait_seconds is None:
-        text = service_text("overflow_offer_unstaffed", language, position=decision.position)
+        text = service_text("overflow_offer_unstaffed", language, tone, position=decision.position)
     else:
         minutes = max(1, round(decision.wait_seconds / 60))
-        text = service_text("overflow_offer_wait", language, position=decision.position, minutes=minutes)
-    replies = tuple(QuickReply(service_text(f"overflow_choice_{offer}", language), payload(offer))
+        text = service_text("overflow_offer_wait", language, tone, position=decision.position, minutes=minutes)
+    replies = tuple(QuickReply(service_text(f"overflow_choice_{offer}", language, tone), payload(offer))
                     for offer in offers)
     return OutboundMessage(actor="bot", text=text, quick_replies=replies)
 
@@ -93,11 +93,12 @@ def accompanied(case: Case, handoff: Handoff | None) -> bool:
     return _waiting_untaken(case, handoff) and handoff is not None and handoff.overflow_choice == ASSISTANT
 
 
-def voice_menu(offers: Iterable[str], language: str) -> tuple[str, list[dict[str, str]]]:
+def voice_menu(offers: Iterable[str], language: str, tone: str = "tuteo") -> tuple[str, list[dict[str, str]]]:
     """The phone's menu: each offered choice read with its fixed digit, and the digit → payload map for the call."""
-    options = [{"digit": DIGITS[offer], "title": service_text(f"overflow_choice_{offer}", language),
+    options = [{"digit": DIGITS[offer], "title": service_text(f"overflow_choice_{offer}", language, tone),
                 "payload": payload(offer)} for offer in OFFERS if offer in set(offers)]
-    line = " ".join(service_text(f"voice_overflow_{option_choice(option)}_option", language) for option in options)
+    line = " ".join(service_text(f"voice_overflow_{option_choice(option)}_option", language, tone)
+                    for option in options)
     return line, options
 
 

@@ -85,7 +85,7 @@ class OverflowAnswers:
         if not offers:
             return None
         handoff.overflow_offers, handoff.overflow_offered_at = list(offers), utcnow()
-        return offer_message(decision, offers, language)
+        return offer_message(decision, offers, language, self.operations.tone)
 
     def answer_to(self, case: Case, handoff: Handoff | None, inbound: InboundMessage) -> str | None:
         """The choice this message makes, when the offer is open on the case's handoff; else None."""
@@ -111,15 +111,16 @@ class OverflowAnswers:
             key = ("voice_overflow_whatsapp" if spoken else "overflow_whatsapp_moved") if moved else \
                 "overflow_whatsapp_failed"
             then = "hangup" if moved else "queue"
-            text = service_text(key, language, last=last_digits(moved))
+            text = service_text(key, language, self.operations.tone, last=last_digits(moved))
         elif choice == CALLBACK:
             phone = await self._request_callback(session, case, customer)
             key = ("voice_overflow_callback" if spoken else "overflow_callback_requested") if phone else \
                 "overflow_callback_failed"
             then = "hangup" if phone else "queue"
-            text = service_text(key, language, last=last_digits(phone))
+            text = service_text(key, language, self.operations.tone, last=last_digits(phone))
         elif choice == ASSISTANT:
-            text = service_text("voice_overflow_assistant" if spoken else "overflow_assistant", language)
+            text = service_text("voice_overflow_assistant" if spoken else "overflow_assistant", language,
+                                self.operations.tone)
             then = "listen"
         else:  # WAIT: where they stand now
             text = await self.waiting_text(session, case, language, spoken)
@@ -132,19 +133,20 @@ class OverflowAnswers:
     async def waiting_text(self, session: AsyncSession, case: Case, language: str, spoken: bool = False) -> str:
         """The customer's place in line and the estimated wait (none promised when nobody of the team is online)."""
         if spoken:
-            return service_text("voice_connecting", language)
+            return service_text("voice_connecting", language, self.operations.tone)
         position = await queue_position(session, case)
         wait = estimated_wait_seconds(position, await loads(session, team=case.team), case.team,
                                       self.operations.inbox.average_handle_seconds)
         if wait is None:
-            return service_text("overflow_waiting_unstaffed", language, position=position)
-        return service_text("overflow_waiting", language, position=position, minutes=max(1, round(wait / 60)))
+            return service_text("overflow_waiting_unstaffed", language, self.operations.tone, position=position)
+        return service_text("overflow_waiting", language, self.operations.tone, position=position,
+                            minutes=max(1, round(wait / 60)))
 
     async def still_queued(self, session: AsyncSession, case: Case, customer: Customer) -> OutboundMessage:
         """What a second handoff request gets while the assistant keeps the customer company: their place."""
         language = case_language(self.operations, case, customer)
         return OutboundMessage(actor="system", custom={"overflow": "still_queued"},
-                               text=service_text("overflow_still_queued", language,
+                               text=service_text("overflow_still_queued", language, self.operations.tone,
                                                  position=await queue_position(session, case)))
 
     async def _continue_on_whatsapp(self, session: AsyncSession, case: Case, customer: Customer, language: str,

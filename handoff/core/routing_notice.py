@@ -24,19 +24,19 @@ from handoff.store.models import Case, Customer
 
 
 def routing_notice(decision: Decision, language: str, hours: HoursStatus | None = None,
-                   now: datetime | None = None) -> str:
+                   now: datetime | None = None, tone: str = "tuteo") -> str:
     """What the customer is told right after the handoff: who answers and roughly when (after hours: when people
     are back, from `hours` read at `now`)."""
     if decision.action == routing_policy.AFTER_HOURS and hours is not None and now is not None:
-        return after_hours_notice(hours, now, language)
+        return after_hours_notice(hours, now, language, tone)
     if decision.action == routing_policy.ASSIGN:
-        return service_text("handoff_assigned", language)
+        return service_text("handoff_assigned", language, tone)
     if decision.action == routing_policy.HOLD:
-        return service_text("handoff_held", language)
+        return service_text("handoff_held", language, tone)
     if decision.wait_seconds is None:
-        return service_text("handoff_queued_unstaffed", language, position=decision.position)
+        return service_text("handoff_queued_unstaffed", language, tone, position=decision.position)
     minutes = max(1, round(decision.wait_seconds / 60))
-    return service_text("handoff_queued", language, position=decision.position, minutes=minutes)
+    return service_text("handoff_queued", language, tone, position=decision.position, minutes=minutes)
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ class RoutingNotices:
         notice = None
         if decision.action == routing_policy.OVERFLOW:
             notice = self.overflow.offer(await current_handoff(session, case.id), decision, language)
-        notice = notice or OutboundMessage(actor="system", text=routing_notice(decision, language,
-                                                                               hours_at(self.operations, now), now))
+        notice = notice or OutboundMessage(actor="system", text=routing_notice(
+            decision, language, hours_at(self.operations, now), now, self.operations.tone))
         await stage_to_customer(session, case, self.deliverers, channel=channel, address=address, message=notice,
                                 actor="system")
         return Routed(decision, notice)

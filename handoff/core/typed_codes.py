@@ -116,7 +116,8 @@ class TypedCodes:
         language = case_language(self.operations, case, customer)
         event = await append_event(
             session, case, channel=inbound.channel, direction="in", actor="customer", kind="message",
-            text=service_text("verification_code_entered", language), provider_id=inbound.provider_id,
+            text=service_text("verification_code_entered", language, self.operations.tone),
+            provider_id=inbound.provider_id,
             case_updates={"last_customer_message_at": utcnow()},
             payload={"address": inbound.address, "verification_code": True})
         attempt = await self.verifications.attempt(session, key, inbound.text)
@@ -130,7 +131,7 @@ class TypedCodes:
                    if attempt.step == "handoff" else None)
         outgoing, handed = await self.notices.answer(
             session, case, inbound.channel, inbound.address,
-            service_text(reply_key(attempt), language, tries=attempt.tries_left), handoff)
+            service_text(reply_key(attempt), language, self.operations.tone, tries=attempt.tries_left), handoff)
         happened += handed
         log.info("verification_code_entered", case_id=case.id, verdict=attempt.verdict, step=attempt.step)
         return CodeEntered(event.id, case.id, attempt, outgoing, happened)

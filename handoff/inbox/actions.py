@@ -143,7 +143,7 @@ class InboxActions:
             return
         joined = OutboundMessage(actor="system",
                                  text=service_text("agent_joined", case_language(self.operations, case),
-                                                   name=agent.display_name),
+                                                   self.operations.tone, name=agent.display_name),
                                  custom={"agent_joined": agent.display_name})
         await self._say(session, case, outcome, joined, "system")
 
@@ -248,7 +248,8 @@ class InboxActions:
                                        actor=principal.actor, kind="status", text="resolved",
                                        payload={"disposition": disposition})
             outcome.event_ids.append(event.id)
-            await self._say(session, case, outcome, csat.question(case_language(self.operations, case)), "system")
+            asked = csat.question(case_language(self.operations, case), self.operations.tone)
+            await self._say(session, case, outcome, asked, "system")
             await audit.record(session, principal.actor, "resolve", case_id=case.id, disposition=disposition)
             outcome.happened.append(Resolved(case.id, disposition))
         return await self._run(principal, case_id, act)
@@ -258,7 +259,8 @@ class InboxActions:
             await self._release(principal, case, outcome)
             await return_to_bot(session, case, agent_id=principal.agent.id, actor=principal.actor)
             language = case_language(self.operations, case)
-            notice = OutboundMessage(actor="system", text=service_text("returned_to_bot", language))
+            said = service_text("returned_to_bot", language, self.operations.tone)
+            notice = OutboundMessage(actor="system", text=said)
             await self._say(session, case, outcome, notice, "system")
             await audit.record(session, principal.actor, "return_to_bot", case_id=case.id)
         return await self._run(principal, case_id, act)

@@ -108,7 +108,7 @@ class VoiceAssistant:
                             dial_timeout=voice.dial_timeout_seconds)
 
     def _text(self, key: str, locale: VoiceLocale) -> str:
-        return service_text(key, locale.language)
+        return service_text(key, locale.language, self.operations.tone)
 
     async def _say(self, session: AsyncSession, case: Case, call_sid: str, text: str) -> str:
         """Everything said to a caller is on the timeline, like any outbound message."""
@@ -234,7 +234,7 @@ class VoiceAssistant:
                 text = await self._say(session, case, call.provider_call_id, self._text("voice_code_prompt", locale))
                 return VoiceReply((text,), locale, "listen", code=True)
             line, options = numbered_options([QuickReply(o["title"], o["payload"]) for o in call.options or []],
-                                             locale.language)
+                                             locale.language, self.operations.tone)
             text = await self._say(session, case, call.provider_call_id,
                                    " ".join(part for part in (self._text("voice_reprompt", locale), line) if part))
             return VoiceReply((text,), locale, "listen", num_digits=1 if options else None)
@@ -269,7 +269,7 @@ class VoiceAssistant:
                 return await self._connect(session, call, case, texts or [self._text("voice_connecting", locale)],
                                            locale)
             replies = next((message.quick_replies for message in reversed(said) if message.quick_replies), ())
-            line, options = numbered_options(replies, locale.language)
+            line, options = numbered_options(replies, locale.language, self.operations.tone)
             call.options = options
             if line:
                 texts.append(line)
@@ -285,7 +285,7 @@ class VoiceAssistant:
         offered = next((offered_in(message.quick_replies) for message in reversed(said)
                         if offered_in(message.quick_replies)), [])
         if offered:
-            line, call.options = voice_menu(offered, locale.language)
+            line, call.options = voice_menu(offered, locale.language, self.operations.tone)
             return VoiceReply((*texts, line), locale, "listen", num_digits=1)
         outcome = next((message.custom for message in reversed(said) if message.custom.get("overflow")), None)
         if outcome is None:

@@ -54,7 +54,7 @@ class CallbackCalls:
     """One per process: the inbox's "Call now" and Twilio's callbacks about those calls."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], events: EventBus, rest: TwilioRest,
-                 messages: CallbackMessages, public_base_url: str, *, language: str = "es",
+                 messages: CallbackMessages, public_base_url: str, *, language: str = "es", tone: str = "tuteo",
                  dial_timeout: int = 25) -> None:
         self.sessions = sessions
         self.events = events
@@ -62,6 +62,7 @@ class CallbackCalls:
         self.messages = messages
         self.public_base_url = public_base_url
         self.language = language
+        self.tone = tone
         self.dial_timeout = dial_timeout
 
     async def place(self, reader: Reader, callback_id: int) -> Callback:
@@ -115,7 +116,8 @@ class CallbackCalls:
                 case = await session.get_one(Case, callback.case_id)
                 await change_status(session, found, case, "in-progress", provider_id=f"{call.call_sid}:bridge")
         status_url = CallbackUrls.of(self.public_base_url, callback_id).customer
-        return twiml.bridge(text("callback_bridge", self.language), DEFAULT_LOCALES.get(self.language, "es-MX"),
+        said = text("callback_bridge", self.language, self.tone)
+        return twiml.bridge(said, DEFAULT_LOCALES.get(self.language, "es-MX"),
                             phone, self.rest.caller_id or "", status_url, timeout=self.dial_timeout)
 
     async def customer_leg(self, callback_id: int, call: TwilioCall, update: StatusUpdate) -> bool:

@@ -7,20 +7,18 @@ from twilio.twiml.voice_response import VoiceResponse
 from handoff.channels.voice import CHANNEL
 from handoff.channels.voice.decisions import DEFAULT_LOCALES
 from handoff.channels.voice.rest import TwilioRest
+from handoff.core.texts import text as service_text
 
-SAYINGS = {
-    "es": ("Hola. Tu código de verificación es: {digits}.", "Repito, tu código es: {digits}."),
-    "en": ("Hello. Your verification code is: {digits}.", "Again, your code is: {digits}."),
-}
+SAYINGS = ("voice_code_said", "voice_code_again")
 
 
-def code_twiml(code: str, language: str) -> str:
+def code_twiml(code: str, language: str, tone: str = "tuteo") -> str:
     """<Say> the code twice, its digits apart so each is read as one digit ("4, 2, 9", not "four hundred…")."""
-    lang = language if language in SAYINGS else "es"
+    lang = language if language in DEFAULT_LOCALES else "es"
     digits = ", ".join(code)
     response = VoiceResponse()
-    for saying in SAYINGS[lang]:
-        response.say(saying.format(digits=digits), language=DEFAULT_LOCALES[lang])
+    for saying in SAYINGS:
+        response.say(service_text(saying, lang, tone, digits=digits), language=DEFAULT_LOCALES[lang])
         response.pause(length=1)
     response.hangup()
     return str(response)
@@ -31,8 +29,9 @@ class TwilioCodeCourier:
 
     channel = CHANNEL
 
-    def __init__(self, rest: TwilioRest) -> None:
+    def __init__(self, rest: TwilioRest, tone: str = "tuteo") -> None:
         self.rest = rest
+        self.tone = tone  # operations.yml assistant.tone
 
     @property
     def configured(self) -> bool:
@@ -40,5 +39,5 @@ class TwilioCodeCourier:
 
     async def deliver(self, phone: str, code: str, language: str) -> str | None:
         """None when Twilio queued the call, else Twilio's status and message."""
-        placed = await self.rest.create_call(phone, Twiml=code_twiml(code, language))
+        placed = await self.rest.create_call(phone, Twiml=code_twiml(code, language, self.tone))
         return placed.error

@@ -10,13 +10,16 @@ from typing import Any
 import phonenumbers
 
 from handoff.core.messages import QuickReply
+from handoff.core.texts import text as service_text
 from handoff.core.verification import CODE_DIGITS
 
-# Where a caller with no known language most likely speaks Spanish or English (phonenumbers regions).
+# Where a caller with no known language most likely speaks Spanish, English or Portuguese (phonenumbers regions).
 SPANISH_REGIONS = frozenset({"MX", "ES", "AR", "BO", "CL", "CO", "CR", "CU", "DO", "EC", "GQ", "GT", "HN", "NI",
                              "PA", "PE", "PR", "PY", "SV", "UY", "VE"})
 ENGLISH_REGIONS = frozenset({"US", "CA", "GB", "AU", "NZ", "IE", "IN", "ZA", "JM", "BS", "BB", "TT", "PH", "SG"})
-DEFAULT_LOCALES = {"es": "es-MX", "en": "en-US"}
+PORTUGUESE_REGIONS = frozenset({"BR"})  # Brazilian Portuguese: Twilio's pt-BR voices and recognition
+DEFAULT_LOCALES = {"es": "es-MX", "en": "en-US", "pt": "pt-BR"}
+REGIONS = {"es": SPANISH_REGIONS | {"US"}, "en": ENGLISH_REGIONS, "pt": PORTUGUESE_REGIONS}
 MAX_OPTIONS = 9
 CODE_TIMEOUT_SECONDS = 15  # while a code is awaited: time to find it in WhatsApp, and between its keys
 FINISH_KEY = "#"
@@ -74,9 +77,10 @@ def region_of(e164: str | None) -> str | None:
 
 
 def locale_for(language: str, region: str | None) -> VoiceLocale:
-    """es-<region> for Spanish callers of Spanish-speaking countries, en-<region> likewise, else the default."""
+    """es-<region> for Spanish callers of Spanish-speaking countries, en-<region> and pt-BR likewise, else the
+    default."""
     default = DEFAULT_LOCALES.get(language, DEFAULT_LOCALES["es"])
-    regions = (SPANISH_REGIONS | {"US"}) if language == "es" else (ENGLISH_REGIONS if language == "en" else frozenset())
+    regions = REGIONS.get(language, frozenset())
     speech = f"{language}-{region}" if region in regions else default
     return VoiceLocale(language if language in DEFAULT_LOCALES else "es", speech)
 
@@ -90,6 +94,8 @@ def voice_locale(customer_language: str | None, e164: str | None, default_langua
         return locale_for("es", region)
     if region in ENGLISH_REGIONS:
         return locale_for("en", region)
+    if region in PORTUGUESE_REGIONS:
+        return locale_for("pt", region)
     return locale_for(default_language if default_language in DEFAULT_LOCALES else "es", region)
 
 
@@ -116,14 +122,12 @@ def speakable(text: str) -> str:
     return re.sub(r"\s+", " ", cleaned).strip()
 
 
-OPTION_LINE = {"es": "Para {title}, marca {digit}.", "en": "For {title}, press {digit}."}
-
-
-def numbered_options(replies: Iterable[QuickReply], language: str) -> tuple[str, list[dict[str, Any]]]:
+def numbered_options(replies: Iterable[QuickReply], language: str,
+                     tone: str = "tuteo") -> tuple[str, list[dict[str, Any]]]:
     """The assistant's buttons read out as "for X press 1", and the digit → payload map kept on the call."""
     options = [{"digit": str(number), "title": reply.title, "payload": reply.payload or reply.title}
                for number, reply in enumerate(list(replies)[:MAX_OPTIONS], start=1)]
-    line = OPTION_LINE.get(language, OPTION_LINE["es"])
+    line = service_text("voice_option_line", language, tone, title="{title}", digit="{digit}")
     return " ".join(line.format(title=speakable(o["title"]), digit=o["digit"]) for o in options), options
 
 
@@ -204,6 +208,6 @@ def dial_target(target: str) -> tuple[str, str]:
 def template_values(parameters: list[str], *, customer_name: str | None, case_id: str, phone: str | None,
                     language: str) -> list[str]:
     """The missed-call template's parameters, filled from the case (a template refuses empty values)."""
-    fallback = {"es": "cliente", "en": "there"}.get(language, "cliente")
+    fallback = {"es": "cliente", "en": "there", "pt": "cliente"}.get(language, "cliente")
     known = {"customer_name": customer_name or fallback, "case_id": case_id, "phone": phone or ""}
     return [known.get(name) or fallback for name in parameters]

@@ -19,7 +19,7 @@ from handoff.core.verification import CODE_DIGITS
 
 BASE_PATH = "/webhooks/twilio/voice"
 # Locales Twilio's <Say> speaks; <Gather> recognizes more (every es-XX), so speech and speaking may differ.
-SAY_LOCALES = frozenset({"es-MX", "es-ES", "es-US", "en-US", "en-GB", "en-AU", "en-IN", "en-CA"})
+SAY_LOCALES = frozenset({"es-MX", "es-ES", "es-US", "en-US", "en-GB", "en-AU", "en-IN", "en-CA", "pt-BR"})
 
 
 @dataclass(frozen=True)

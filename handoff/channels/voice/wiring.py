@@ -38,4 +38,5 @@ def build_callback_calls(settings: Settings, sessions: async_sessionmaker[AsyncS
     """Callbacks placed through the process's Twilio REST client; a missed one is followed up on WhatsApp."""
     messages = CallbackMessages(operations, follow_up, conversations.deliverers)
     return CallbackCalls(sessions, conversations.events, rest, messages, settings.public_base_url,
-                         language=operations.default_language, dial_timeout=operations.voice.dial_timeout_seconds)
+                         language=operations.default_language, tone=operations.tone,
+                         dial_timeout=operations.voice.dial_timeout_seconds)

@@ -121,7 +121,8 @@ class WebchatChannel:
 
     def __init__(self, sio: socketio.AsyncServer, conversations: Conversations,
                  sessions: async_sessionmaker[AsyncSession], secret: bytes, *, max_chars: int,
-                 limits: WebchatLimits, default_language: str, identities: IdentityTokens) -> None:
+                 limits: WebchatLimits, default_language: str, identities: IdentityTokens,
+                 tone: str = "tuteo") -> None:
         self.sio = sio
         self.conversations = conversations
         self.sessions = sessions
@@ -129,6 +130,7 @@ class WebchatChannel:
         self.max_chars = max_chars
         self.limits = limits
         self.default_language = default_language
+        self.tone = tone  # operations.yml assistant.tone
         self.identities = identities
         sio.on("connect", self.on_connect)
         sio.on("session_request", self.on_session_request)
@@ -195,7 +197,8 @@ class WebchatChannel:
         return [history_item(event) for event in reversed(events)]
 
     async def error(self, sid: str, code: str, language: str, **values: object) -> None:
-        await self.sio.emit("error", {"code": code, "message": service_text(code, language, **values)}, to=sid)
+        message = service_text(code, language, self.tone, **values)
+        await self.sio.emit("error", {"code": code, "message": message}, to=sid)
 
     async def on_user_uttered(self, sid: str, data: Any = None) -> None:
         """Validates, stores, then runs the assistant's turn; refused input stores nothing."""

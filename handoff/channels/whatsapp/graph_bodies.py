@@ -8,6 +8,7 @@ from typing import Any
 
 from handoff.channels.whatsapp.addresses import graph_recipient
 from handoff.core.messages import OutboundMessage, QuickReply
+from handoff.core.texts import text as service_text
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -19,7 +20,6 @@ ROW_TITLE_LIMIT = 24
 ROW_ID_LIMIT = 200
 ROW_DESCRIPTION_LIMIT = 72
 MAX_ROWS = 10
-LIST_LABELS = {"es": ("Ver opciones", "Elige una opción:"), "en": ("See options", "Choose an option:")}
 
 
 def cut(text: str, limit: int) -> str:
@@ -59,7 +59,8 @@ def buttons_body(to: str, text: str, replies: tuple[QuickReply, ...]) -> dict[st
     return _envelope(to, "interactive", {"type": "button", "body": {"text": text}, "action": {"buttons": buttons}})
 
 
-def list_body(to: str, text: str, replies: tuple[QuickReply, ...], language: str) -> dict[str, Any]:
+def list_body(to: str, text: str, replies: tuple[QuickReply, ...], language: str,
+              tone: str = "tuteo") -> dict[str, Any]:
     """An interactive list for more than 3 choices: up to 10 rows; a cut title keeps its full text as description."""
     rows = []
     for reply in replies[:MAX_ROWS]:
@@ -68,13 +69,13 @@ def list_body(to: str, text: str, replies: tuple[QuickReply, ...], language: str
         if len(reply.title) > ROW_TITLE_LIMIT:
             row["description"] = cut(reply.title, ROW_DESCRIPTION_LIMIT)
         rows.append(row)
-    label = LIST_LABELS.get(language, LIST_LABELS["es"])[0]
+    label = service_text("list_button", language, tone)
     return _envelope(to, "interactive", {"type": "list", "body": {"text": text},
                                          "action": {"button": label, "sections": [{"title": cut(label, 24),
                                                                                   "rows": rows}]}})
 
 
-def render(message: OutboundMessage, to: str, language: str = "es") -> list[dict[str, Any]]:
+def render(message: OutboundMessage, to: str, language: str = "es", tone: str = "tuteo") -> list[dict[str, Any]]:
     """Graph API bodies for one outbound message, in sending order."""
     template = message.custom.get("whatsapp_template") if message.custom else None
     if isinstance(template, dict):
@@ -86,13 +87,13 @@ def render(message: OutboundMessage, to: str, language: str = "es") -> list[dict
     if message.image and text and not message.quick_replies and len(text) <= CAPTION_LIMIT:
         return [_envelope(to, "image", {"link": message.image, "caption": text})]
     if message.quick_replies:
-        prompt = LIST_LABELS.get(language, LIST_LABELS["es"])[1]
+        prompt = service_text("list_prompt", language, tone)
         lead, body = (split_text(text), prompt) if len(text) > BODY_LIMIT else ([], text or prompt)
         bodies += [text_body(to, chunk) for chunk in lead]
         if len(message.quick_replies) <= MAX_BUTTONS:
             bodies.append(buttons_body(to, body, message.quick_replies))
         else:
-            bodies.append(list_body(to, body, message.quick_replies, language))
+            bodies.append(list_body(to, body, message.quick_replies, language, tone))
     elif text:
         bodies += [text_body(to, chunk) for chunk in split_text(text)]
     if message.image:

@@ -59,6 +59,7 @@ class WhatsAppOptOuts:
     async def _confirm(self, session: AsyncSession, case: Case, customer: Customer, address: str) -> Staged:
         """The confirmation, free text: the customer has just written, so the window is open."""
         language = case_language(self.operations, case, customer)
-        message = OutboundMessage(actor="system", text=service_text("whatsapp_opted_out", language))
+        said = service_text("whatsapp_opted_out", language, self.operations.tone)
+        message = OutboundMessage(actor="system", text=said)
         return await stage_to_customer(session, case, self.deliverers, channel=CHANNEL, address=address,
                                        message=message, actor="system")

@@ -120,11 +120,12 @@ class WhatsAppDeliverer:
     """The Deliverer of the WhatsApp channel: rows in the outbox, sent by the outbox worker after the commit."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], templates: list[Template],
-                 wake: Callable[[], None], default_language: str = "es") -> None:
+                 wake: Callable[[], None], default_language: str = "es", tone: str = "tuteo") -> None:
         self.sessions = sessions
         self.templates = templates
         self.wake = wake
         self.default_language = default_language
+        self.tone = tone  # operations.yml assistant.tone: the list's labels in Spanish
 
     def address_for(self, identity_kind: str, value: str) -> str | None:
         """The wa_id of a WhatsApp identity or a phone (a WhatsApp number is also the customer's phone); the
@@ -143,7 +144,7 @@ class WhatsAppDeliverer:
         case = await session.get(Case, event.case_id)
         language = (case.language if case else None) or self.default_language
         await self._stage_read_receipt(session, event, address)
-        for body in render(message, address, language):
+        for body in render(message, address, language, self.tone):
             session.add(Outbox(case_id=event.case_id, event_id=event.id, channel=CHANNEL, recipient=address,
                                payload={"kind": "message", "body": body}))
         event.delivery_status = "pending"

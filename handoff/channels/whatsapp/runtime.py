@@ -34,7 +34,8 @@ class WhatsAppSending:
                                    backoff_max=settings.outbox_backoff_max_seconds,
                                    stale_after=max(300.0, settings.whatsapp_send_timeout_seconds * 3))
         self.templates = load_templates(operations.whatsapp_templates)
-        self.deliverer = WhatsAppDeliverer(sessions, self.templates, self.outbox.wake, operations.default_language)
+        self.deliverer = WhatsAppDeliverer(sessions, self.templates, self.outbox.wake, operations.default_language,
+                                           operations.tone)
         self.follow_up = WhatsAppFollowUp(self.templates, self.deliverer)  # where other doors continue (missed calls)
         # Other systems' notifications (core/notifications.py): only the templates approved for that use.
         self.notifications = WhatsAppFollowUp(load_templates(operations.notifications.templates), self.deliverer)

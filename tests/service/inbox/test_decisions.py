@@ -103,9 +103,9 @@ def test_csat_answers_from_buttons_digits_or_titles() -> None:
     asked = question("es")
     assert [reply.payload for reply in asked.quick_replies] == ['/csat{"score":5}', '/csat{"score":3}',
                                                                 '/csat{"score":1}']
-    assert parse_answer('/csat{"score":3}', "es") == 3 and parse_answer("4", "es") == 4
-    assert parse_answer("Buena", "es") == 5 and parse_answer("bad", "en") == 1
-    assert parse_answer('/csat{"score":9}', "es") is None and parse_answer("quiero otra cosa", "es") is None
+    assert parse_answer('/csat{"score":3}') == 3 and parse_answer("4") == 4
+    assert parse_answer("Buena") == 5 and parse_answer("bad") == 1 and parse_answer("ruim") == 1
+    assert parse_answer('/csat{"score":9}') is None and parse_answer("quiero otra cosa") is None
 
 
 def test_the_customer_is_told_who_answers_and_roughly_when() -> None:

@@ -87,7 +87,8 @@ def _python(variant: str, roots: tuple[str, ...] = ("handoff", "actions")) -> It
 def _templates(variant: str) -> Iterator[Text]:
     language = language_of(variant)
     operations = yaml.safe_load((REPO_ROOT / "operations.yml").read_text(encoding="utf-8"))
-    for template in operations.get("whatsapp_templates") or []:
+    notifications = (operations.get("notifications") or {}).get("templates") or []
+    for template in [*(operations.get("whatsapp_templates") or []), *notifications]:
         if template.get("language") in TEMPLATE_LANGUAGES.get(language, ()):
             yield Text(f"operations.yml template {template.get('name')}", str(template.get("body") or ""))
 

@@ -13,6 +13,9 @@ from pydantic import ValidationError
 
 from bot.scripts.responses import VARIANTS, domain_responses, load_variant, render
 from handoff.core.operations import Operations, load_operations
+from handoff.core.texts import TEXTS
+from handoff.core.texts import VARIANTS as TEXT_VARIANTS
+from handoff.core.texts import text as service_text
 from handoff.settings import REPO_ROOT
 
 SECTIONS = ("responses", "replies", "field_names", "callback_windows")
@@ -73,3 +76,23 @@ def test_the_tone_setting_is_read_and_a_misspelt_one_refused(tmp_path: Path) -> 
     path.write_text("assistant:\n  tone: ustedes\n", encoding="utf-8")
     with pytest.raises(ValidationError, match="tuteo"):
         load_operations(path)
+
+
+def test_every_service_text_has_every_variant_with_the_same_placeholders() -> None:
+    assert tuple(VARIANTS) == TEXT_VARIANTS
+    for key, variants in TEXTS.items():
+        assert set(variants) == set(TEXT_VARIANTS), key
+        wanted = placeholders(variants["es-tuteo"])
+        assert all(placeholders(said) == wanted and said.strip() for said in variants.values()), key
+    buttons = [key for key in TEXTS if key.startswith(("overflow_choice_", "csat_")) and key != "csat_question"]
+    assert all(len(said) <= 20 for key in buttons for said in TEXTS[key].values() if key != "csat_thanks")
+
+
+def test_the_service_speaks_the_tone_and_portuguese() -> None:
+    assert service_text("csat_question", "es") == service_text("csat_question", "es", "tuteo")
+    assert service_text("csat_question", "es", "usted").startswith("Su caso quedó resuelto. ¿Cómo calificaría")
+    assert service_text("handoff_queued_unstaffed", "es", "voseo", position=2).endswith(
+        "Sos el número 2 en la fila; no necesitás repetir nada.")
+    assert service_text("csat_question", "pt", "usted") == ("Seu atendimento foi concluído. Como você avalia o "
+                                                             "atendimento que recebeu?")
+    assert service_text("csat_thanks", "fr") == service_text("csat_thanks", "es")  # unknown: Spanish (tuteo)
