@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions.backend_http import BackendUnavailable
 from actions.orders import Order, OrderBackend, normalize_order_number, order_backend_from_env
 from actions.replies import ask, pick_language, reply
+from actions.session import NOTIFICATION_SLOT, metadata_notification, notified_order
 
 logger = logging.getLogger(__name__)
 MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
@@ -89,11 +90,18 @@ class ActionOrderStatus(Action):
         """The injected backend (tests) or the one configured by the environment."""
         return self._backend or order_backend_from_env()
 
+    @staticmethod
+    def notified(tracker: Tracker) -> Optional[str]:
+        """The order of the last notification sent on the case (the slot, else this message's metadata): the
+        customer who answers "¿cuándo llega?" to "tu pedido salió" means that one."""
+        remembered = notified_order(tracker.get_slot(NOTIFICATION_SLOT))
+        return remembered or notified_order(metadata_notification((tracker.latest_message or {}).get("metadata")))
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         language = pick_language(tracker.get_slot("language"))
-        number = normalize_order_number(tracker.get_slot("order_number"))
+        number = normalize_order_number(tracker.get_slot("order_number") or self.notified(tracker))
         if not number:
             ask(dispatcher, "ask_order_number", language, "order_number")
             return [SlotSet("order_number", None), SlotSet("order_lookup", "not_found")]

@@ -17,6 +17,7 @@ WITHHELD_KIND = "call"
 CARRIED_SLOTS = ("customer_name", "language", "verified", "phone", "email", "order_number", "channel", "customer_id")
 WHO_SLOTS = ("channel", "customer_id", "customer_name")
 FACT_SLOTS = ("order_number", "email", "phone")
+NOTIFICATION_SLOT = "notification"
 
 
 def _identity(identities: List[Mapping[str, Any]], kind: str) -> Optional[str]:
@@ -34,6 +35,23 @@ def metadata_commitments(metadata: Optional[Mapping[str, Any]]) -> Optional[List
     return [{"id": item.get("id"), "text": str(item["text"]), "due_at": str(item["due_at"]),
              "case_id": item.get("case_id")}
             for item in found if isinstance(item, Mapping) and item.get("text") and item.get("due_at")]
+
+
+def metadata_notification(metadata: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The last notification the business sent on the case (id, template, values by name, sent_as), or None."""
+    found = metadata.get("notification") if isinstance(metadata, Mapping) else None
+    if not isinstance(found, Mapping) or not found.get("id"):
+        return None
+    values = found.get("values") if isinstance(found.get("values"), Mapping) else {}
+    return {"id": str(found["id"]), "template": found.get("template"), "sent_as": found.get("sent_as"),
+            "values": {str(key): str(value) for key, value in values.items() if value not in (None, "")}}
+
+
+def notified_order(notification: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """The order number the last notification spoke of ("tu pedido 100002 salió"), if it named one."""
+    values = notification.get("values") if isinstance(notification, Mapping) else None
+    found = values.get("order_number") if isinstance(values, Mapping) else None
+    return str(found) if found else None
 
 
 def slots_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
@@ -61,6 +79,12 @@ def slots_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Dict[str, Any]
     commitments = metadata_commitments(metadata)
     if commitments is not None:
         slots["commitments"] = commitments
+    notification = metadata_notification(metadata)
+    if notification is not None:
+        slots[NOTIFICATION_SLOT] = notification
+        slots["order_number"] = notified_order(notification) or slots.get("order_number")
+        if slots["order_number"] is None:
+            del slots["order_number"]
     return slots
 
 
@@ -69,7 +93,9 @@ def refreshed_slots(
 ) -> Dict[str, Any]:
     """The slot changes one message's metadata brings mid-session (a case merged after a verification code keeps
     its tracker but writes from another door): the door and the customer, a verification (never taken back),
-    and the known facts the conversation lacks, except those the customer tells in this very message."""
+    and the known facts the conversation lacks, except those the customer tells in this very message. A
+    notification the conversation has not seen yet is remembered, and the order it names becomes the order
+    spoken of ("¿cuándo llega?" needs no number), unless the customer names one in this message."""
     if not isinstance(metadata, Mapping) or not metadata:
         return {}
     fresh = slots_from_metadata(metadata)
@@ -81,8 +107,15 @@ def refreshed_slots(
     if "commitments" in fresh and fresh["commitments"] != current.get("commitments"):
         changes["commitments"] = fresh["commitments"]  # state, not a fact: always the service's latest
     told = set(told)
+    notification = fresh.get(NOTIFICATION_SLOT)
+    seen = current.get(NOTIFICATION_SLOT)
+    if notification is not None and (not isinstance(seen, Mapping) or seen.get("id") != notification["id"]):
+        changes[NOTIFICATION_SLOT] = notification
+        order = notified_order(notification)
+        if order and "order_number" not in told:
+            changes["order_number"] = order
     for key in FACT_SLOTS:
-        if key in fresh and key not in told and current.get(key) in (None, ""):
+        if key in fresh and key not in told and key not in changes and current.get(key) in (None, ""):
             changes[key] = fresh[key]
     return changes
 
@@ -97,7 +130,8 @@ class ActionRefreshFromMetadata(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         message = tracker.latest_message or {}
-        current = {key: tracker.get_slot(key) for key in (*WHO_SLOTS, "verified", "commitments", *FACT_SLOTS)}
+        current = {key: tracker.get_slot(key)
+                   for key in (*WHO_SLOTS, "verified", "commitments", NOTIFICATION_SLOT, *FACT_SLOTS)}
         told = {str(entity.get("entity")) for entity in message.get("entities") or [] if isinstance(entity, Mapping)}
         changes = refreshed_slots(current, message.get("metadata"), told)
         tone = assistant_tone()  # operations.yml is re-read when it changes: a new tone applies on the next turn

@@ -164,10 +164,12 @@ def build_metadata(
     known: dict[str, Any],
     language: str | None,
     commitments: list[dict[str, Any]] | None = None,
+    notification: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The assistant contract of DESIGN.md: who is writing, on which door, what we already know and promised."""
+    """The assistant contract of DESIGN.md: who is writing, on which door, what we already know and promised,
+    and the last notification the business sent on the case (core.notification_content: template and values)."""
     return {"channel": channel, "language": language, "customer": customer, "case": case, "known": known,
-            "commitments": list(commitments or [])}
+            "commitments": list(commitments or []), "notification": notification}
 
 
 class RasaClient:

@@ -374,8 +374,9 @@ class Conversations:
 
 
 def turn_metadata(channel: str, case: Case, customer: Customer, identities: list[Identity]) -> dict[str, Any]:
-    """The assistant's metadata for a turn: who writes, on which door, what we already know of them, and the
-    open promises of all their cases (the customer's snapshot: no read of its own)."""
+    """The assistant's metadata for a turn: who writes, on which door, what we already know of them, the open
+    promises of all their cases and the case's last notification (the customer's and case's snapshots: no read of
+    its own)."""
     known = dict(customer.facts or {})
     for identity in identities:
         if identity.kind in ("phone", "whatsapp") and identity.verified:
@@ -395,4 +396,5 @@ def turn_metadata(channel: str, case: Case, customer: Customer, identities: list
         case={"id": case.id, "status": case.status},
         known=known,
         commitments=customer.open_commitments,
+        notification=case.notified,  # "¿cuándo llega?" after "tu pedido salió": the order it spoke of
     )

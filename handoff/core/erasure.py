@@ -211,12 +211,14 @@ async def _blank_records(session: AsyncSession, ids: list[str], done: Erased) ->
     await session.execute(update(Outbox).where(Outbox.case_id.in_(cases), Outbox.status.in_(("pending", "sending")))
                           .values(status="failed", last_error=ERASED).execution_options(**quiet))
     await session.execute(delete(PendingTurn).where(PendingTurn.case_id.in_(cases)).execution_options(**quiet))
-    # Notifications' values (names, order numbers) blanked; one still queued or held is never sent.
+    # Notifications' values (names, order numbers) and free text blanked; one queued or held is never sent.
     await session.execute(update(Notification).where(Notification.customer_id.in_(ids),
                                                      Notification.status.in_(("queued", "held")))
                           .values(status="refused", reason="erased").execution_options(**quiet))
     await session.execute(update(Notification).where(Notification.customer_id.in_(ids))
                           .values(parameters=[], detail={}).execution_options(**quiet))
+    await session.execute(update(Case).where(Case.customer_id.in_(ids)).values(notified=None)
+                          .execution_options(**quiet))  # what the assistant was told of the last one
     await session.execute(update(Handoff).where(Handoff.case_id.in_(cases)).values(
         summary=None, slots={}, review_note=None).execution_options(**quiet))
     await session.execute(update(Commitment).where(Commitment.case_id.in_(cases)).values(text=ERASED)

@@ -3,8 +3,10 @@
 `submit` records the request (one row per integration and idempotency key: the same key again answers the same
 notification) and dispatches it when due. `dispatch` decides, in one transaction under the customer's lock:
 refused when the customer opted out of WhatsApp or already got the day's maximum, held until the customer's
-quiet hours end, else the approved template is staged on the outbox on the customer's open case (or a new case
-marked proactive that stays with the assistant), with a `notification` event saying who asked. The sent message's
+quiet hours end, else the approved template (or the caller's free text, inside the customer's 24-hour window:
+core.notification_content) is staged on the outbox on the customer's open case (or a new case marked proactive
+that stays with the assistant), with a `notification` event saying who asked, and the case remembers it for the
+assistant (`case.notified`, in the turn's metadata). The sent message's
 delivery status (outbox, Meta's status webhooks) is the notification's state; a customer message after it is
 "answered". `release_due` is the background round that sends held and scheduled ones.
 """
@@ -26,6 +28,7 @@ from handoff.core.follow_up import template_values
 from handoff.core.identity import InvalidIdentity, normalize_email, normalize_told_phone
 from handoff.core.locks import xact_lock
 from handoff.core.messages import Deliverer, OutboundMessage, TemplateUnavailable
+from handoff.core.notification_content import assistant_context, content_problem, sent_as
 from handoff.core.notification_rules import DAY, over_daily_cap, quiet_until, shown_state, zone_of
 from handoff.core.operations import Operations
 from handoff.core.outbox import aware
@@ -41,13 +44,18 @@ REASONS = {
     "daily_limit": "the customer already got notifications.max_per_customer_per_day in the last 24 hours",
     "quiet_hours": "held until the customer's quiet hours end",
     "no_whatsapp_address": "no WhatsApp number is known for this customer",
+    "window_closed": "free text only, and the customer's 24-hour WhatsApp window closed before it could go",
 }
+WINDOW_CLOSED = ("free text reaches the customer only inside their 24-hour WhatsApp window, which is closed (they "
+                 "have not written on WhatsApp in the last 24 hours): give an approved template to send instead")
 
 
 class NotificationChannel(Protocol):
     """Where notifications go (WhatsApp's follow-up over the notification templates)."""
 
     async def address(self, session: Any, customer_id: str) -> str | None: ...
+
+    async def window_open(self, session: Any, customer_id: str, now: datetime) -> bool: ...
 
     def template(self, name: str, language: str, customer_language: str | None, values: list[str], *,
                  actor: str) -> OutboundMessage: ...
@@ -63,14 +71,17 @@ class NotificationInvalid(ValueError):
 
 @dataclass(frozen=True)
 class NotificationRequest:
-    """What an integration asks for; `to` is one of phone, email, crm_id."""
+    """What an integration asks for; `to` is one of phone, email, crm_id; a template, or free `text` it allows
+    (`allow_free_text`) inside the customer's window, or both (the template when the window is closed)."""
 
     to: Mapping[str, str]
-    template: str
+    template: str | None
     language: str | None
     values: Mapping[str, str]
     idempotency_key: str
     send_after: datetime | None = None
+    text: str | None = None
+    allow_free_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,16 +155,30 @@ class Notifier:
             return found
 
     async def _record(self, integration_id: str, request: NotificationRequest, now: datetime) -> str:
-        entry = template_entry(self.settings.templates, request.template, request.language)
+        problem = content_problem(request.template, request.text, request.allow_free_text)
+        if problem is not None:
+            raise NotificationInvalid(*problem)
+        entry = template_entry(self.settings.templates, request.template, request.language) \
+            if request.template is not None else None
         async with self.sessions() as session, session.begin():
             customer, phone = await self._customer(session, request.to)
-            language = str(entry["language"])
-            values = filled(entry, request.values, customer.display_name, language.split("_")[0])
+            if entry is None and not await self.via.window_open(session, customer.id, now):
+                raise NotificationInvalid("template", WINDOW_CLOSED)
+            if entry is not None:
+                language = str(entry["language"])
+                values = filled(entry, request.values, customer.display_name, language.split("_")[0])
+            else:
+                language, values = request.language or self.operations.default_language, []
             due = max(aware(request.send_after), now) if request.send_after else now
+            detail: dict[str, Any] = {"phone": phone} if phone else {}
+            if request.values:
+                detail["values"] = dict(request.values)  # the assistant's context (core.notification_content)
+            if request.text is not None:
+                detail["text"] = request.text  # sent inside the window; blanked by an erasure, never logged
             row = Notification(integration_id=integration_id, idempotency_key=request.idempotency_key,
                                customer_id=customer.id, channel=CHANNEL, template=request.template,
                                language=language, parameters=values, status="queued", due_at=due,
-                               created_at=now, detail={"phone": phone} if phone else {})
+                               created_at=now, detail=detail)
             session.add(row)
             await session.flush()
             return row.id
@@ -215,10 +240,19 @@ class Notifier:
         address = await self.via.address(session, customer.id)
         if address is None:
             return self._refuse(row, "no_whatsapp_address")
-        try:
-            message = self.via.template(row.template, row.language, None, list(row.parameters), actor="system")
-        except TemplateUnavailable as exc:  # the operations file changed since it was accepted
-            return self._refuse(row, "template_unavailable", str(exc))
+        text = row.detail.get("text")
+        how = sent_as(row.template is not None, text is not None,
+                      text is not None and await self.via.window_open(session, customer.id, now))
+        if how is None:
+            return self._refuse(row, "window_closed")
+        if how == "text":
+            message = OutboundMessage(actor="system", text=str(text))
+        else:
+            try:
+                message = self.via.template(str(row.template), row.language, None, list(row.parameters),
+                                            actor="system")
+            except TemplateUnavailable as exc:  # the operations file changed since it was accepted
+                return self._refuse(row, "template_unavailable", str(exc))
         latest = await continued_case(session, await latest_case(session, customer.id))
         if latest is not None and latest.status in OPEN_STATUSES:
             case = latest
@@ -229,16 +263,29 @@ class Notifier:
                                    follow_up_window_hours=self.operations.follow_up_window_hours)
             case.proactive = True  # opened by the business: stays with the assistant until the customer asks more
         integration = await session.get(Integration, row.integration_id)
+        asker = integration.name if integration else "?"
         await append_event(session, case, channel=CHANNEL, direction="internal", actor="system",
                            kind=NOTIFICATION_KIND,
-                           text=f"Notification {row.template} sent for {integration.name if integration else '?'}",
-                           payload={"notification_id": row.id, "template": row.template,
-                                    "integration_id": row.integration_id})
+                           text=f"Notification {row.template or '(free text)'} sent for {asker}",
+                           payload={"notification_id": row.id, "template": row.template, "sent_as": how,
+                                    "integration_id": row.integration_id, "integration": asker})
+        names = self._parameter_names(row) if how == "template" else []
+        case.notified = assistant_context(row.id, row.template, names, list(row.parameters),
+                                          row.detail.get("values") or {}, how, now)
         staged = await stage_to_customer(session, case, self.deliverers, channel=CHANNEL, address=address,
                                          message=message, actor="system", note={"notification_id": row.id})
         row.status, row.reason, row.sent_at = "sent", None, now
         row.case_id, row.event_id = case.id, staged.event_id
+        row.detail = {**row.detail, "sent_as": how}
         return staged
+
+    def _parameter_names(self, row: Notification) -> list[str]:
+        """The names of the sent template's parameters, in order (none when it left the operations file)."""
+        try:
+            return [str(p) for p in template_entry(self.settings.templates, str(row.template),
+                                                   row.language).get("parameters") or ()]
+        except NotificationInvalid:
+            return []
 
     @staticmethod
     def _refuse(row: Notification, reason: str, detail: str | None = None) -> None:
@@ -284,6 +331,7 @@ class Notifier:
             if row.status == "refused" and row.detail.get("error"):
                 reason = f"{reason}: {row.detail['error']}"
             return {"id": row.id, "state": shown_state(row.status, event.delivery_status if event else None, answered),
-                    "reason": reason, "template": row.template, "language": row.language, "channel": row.channel,
+                    "reason": reason, "template": row.template, "sent_as": row.detail.get("sent_as"),
+                    "language": row.language, "channel": row.channel,
                     "customer_id": row.customer_id, "case_id": row.case_id, "created_at": aware(row.created_at),
                     "due_at": aware(row.due_at), "sent_at": aware(row.sent_at) if row.sent_at else None}

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from handoff.core.notification_content import FREE_TEXT_LIMIT, VALUES_LIMIT
 from handoff.core.notifications import NotificationInvalid, NotificationRequest, Notifier
 from handoff.integrations.deps import TOKEN_REFUSALS, NotificationSender
 from handoff.web.body_limit import TOO_LARGE
@@ -39,9 +40,15 @@ class NotificationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: Recipient
-    template: str = Field(max_length=100, description="A name under notifications.templates in operations.yml")
+    template: str | None = Field(None, max_length=100, description=(
+        "A name under notifications.templates in operations.yml; with text: sent when the window is closed"))
+    text: str | None = Field(None, max_length=FREE_TEXT_LIMIT, description=(
+        "Free text, sent instead of the template while the customer's 24-hour WhatsApp window is open (needs "
+        "allow_free_text); without a template and the window closed: 422"))
+    allow_free_text: bool = Field(False, description="The caller allows text instead of an approved template")
     language: str | None = Field(None, max_length=16, description="es, en, es_MX…; else the template's first")
-    values: dict[str, str] = Field(default_factory=dict, description="The template's parameters by name")
+    values: dict[str, str] = Field(default_factory=dict, max_length=VALUES_LIMIT, description=(
+        "The template's parameters by name; with free text too, the assistant's context (order_number…)"))
     channel: Literal["whatsapp"] = "whatsapp"
     idempotency_key: str = Field(min_length=1, max_length=200, description="The same key again sends nothing more")
     send_after: datetime | None = Field(None, description="Not before this time (with its offset)")
@@ -59,7 +66,8 @@ class NotificationView(BaseModel):
     id: str
     state: str
     reason: str | None
-    template: str
+    template: str | None
+    sent_as: Literal["text", "template"] | None = Field(description="What went out: free text or the template")
     language: str
     channel: str
     customer_id: str
@@ -73,10 +81,10 @@ class NotificationView(BaseModel):
              responses={**TOO_LARGE, **TOKEN_REFUSALS, **errors(409)})
 async def send(body: NotificationIn, caller: NotificationSender, notifier: NotifierDep) -> NotificationAccepted:
     """Accepted (202) with its id and state; 409 when refused (opted out, daily limit), the same answer again for
-    the same idempotency_key."""
+    the same idempotency_key; 422 for free text alone while the customer's 24-hour window is closed."""
     request = NotificationRequest(to=body.to.model_dump(exclude_none=True), template=body.template,
                                   language=body.language, values=body.values, idempotency_key=body.idempotency_key,
-                                  send_after=body.send_after)
+                                  send_after=body.send_after, text=body.text, allow_free_text=body.allow_free_text)
     try:
         done = await notifier.submit(caller.id, request)
     except NotificationInvalid as exc:

@@ -91,6 +91,14 @@ function mediaItem(media) {
   return h("div", { class: "media" }, player, link);
 }
 
+// What another system sent first: the template (or free text) and who asked; the message itself follows.
+function notificationText(event) {
+  const p = event.payload || {};
+  const integration = p.integration || "?";
+  return p.sent_as === "text" ? t("event.notificationText", { integration })
+    : t("event.notification", { template: p.template || "?", integration });
+}
+
 export function eventItem(event, currentCaseId) {
   const other = event.case_id !== currentCaseId;
   const kindClass = `event kind-${event.kind} dir-${event.direction} actor-${event.actor.split(":")[0]}`;
@@ -113,6 +121,8 @@ export function eventItem(event, currentCaseId) {
   } else if (event.kind === "language") {
     const p = event.payload || {};
     body = h("div", { class: "text" }, t("event.languageChanged", { from: customerLanguage(p.from_language), to: customerLanguage(p.to_language) }));
+  } else if (event.kind === "notification") {
+    body = h("div", { class: "text" }, notificationText(event));
   } else if (event.kind === "assignment") {
     body = h("div", { class: "text" }, t("event.assigned", { name: event.text || "" }));
   } else if (event.kind === "merge" && event.payload && event.payload.merge_id && event.text !== "merge undone") {  // i18n: the server's event text

@@ -51,6 +51,9 @@ class Case(Base):
     kept_until: Mapped[datetime | None]  # handed off after hours: kept (queued, routed to no one) for this opening…
     opened_at: Mapped[datetime | None]  # … until the opening pass routed it (core/opening.py), once
     proactive: Mapped[bool] = mapped_column(default=False)  # opened by a notification (core/notifications.py)
+    # The last notification sent on the case, as the assistant reads it (core/notification_content.py): template,
+    # values by name, how it went; passed in every turn's metadata
+    notified: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -25,7 +25,7 @@ class Notification(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     channel: Mapped[str] = mapped_column(String(16))
-    template: Mapped[str] = mapped_column(String(100))
+    template: Mapped[str | None] = mapped_column(String(100))  # None: free text only (detail["text"])
     language: Mapped[str] = mapped_column(String(16))
     parameters: Mapped[list[str]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="queued")  # queued held sent refused

@@ -22,6 +22,7 @@ def test_metadata_names_the_door_the_case_and_what_we_already_know() -> None:
         # only a verified number is known as their phone; facts told before are kept
         "known": {"order_id": "100002", "phone": "+5215587654321", "email": "ana@example.mx"},
         "commitments": [],  # nothing promised yet
+        "notification": None,  # the business sent nothing on this case
     }
     case.language = "en"
     assert turn_metadata("webchat", case, customer, [])["language"] == "en"
@@ -33,3 +34,13 @@ def test_metadata_carries_the_customers_open_commitments_from_their_snapshot() -
     customer = Customer(id="cu1", display_name="Ana", language="es", facts={}, open_commitments=promised)
     case = Case(id="ca1", customer_id="cu1", status="bot", language="es")
     assert turn_metadata("whatsapp", case, customer, [])["commitments"] == promised
+
+
+def test_metadata_carries_the_cases_last_notification() -> None:
+    """"¿cuándo llega?" after "tu pedido salió": the assistant reads which order the notification named."""
+    notified = {"id": "n1", "template": "order_shipped", "values": {"order_number": "100002"}, "sent_as": "template",
+                "sent_at": "2026-12-01T15:00:00+00:00"}
+    customer = Customer(id="cu1", display_name="Ana", language="es", facts={"order_number": "100004"})
+    case = Case(id="ca1", customer_id="cu1", status="bot", language="es", notified=notified)
+    metadata = turn_metadata("whatsapp", case, customer, [])
+    assert metadata["notification"] == notified and metadata["known"]["order_number"] == "100004"

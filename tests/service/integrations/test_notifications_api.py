@@ -1,6 +1,7 @@
 """`POST /api/v1/notifications` and `GET /api/v1/notifications/{id}` over a served app and the Graph API stand-in:
 202 with an id, the same idempotency key answered with the same id and sent once, an unknown template 422, an
-opted-out customer 409, a token without `notifications:send` 403, none 401.
+opted-out customer 409, free text alone outside the customer's window 422, a token without
+`notifications:send` 403, none 401.
 
 Before: other systems had no way to write to a customer first.
 """
@@ -76,6 +77,12 @@ async def test_sent_once_per_key_refusals_and_scopes(served, graph: GraphStandIn
         assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "template"]
         missing = await http.post("/api/v1/notifications", headers=sender, json={**shipped("D"), "values": {}})
         assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == ["body", "values"]
+        free = {**shipped("T"), "template": None, "text": "Tu pedido A-7 salió.", "allow_free_text": True}
+        closed = await http.post("/api/v1/notifications", headers=sender, json=free)  # never wrote: no window
+        assert closed.status_code == 422 and closed.json()["detail"][0]["loc"] == ["body", "template"]
+        assert "24-hour WhatsApp window" in closed.json()["detail"][0]["msg"]
+        unallowed = await http.post("/api/v1/notifications", headers=sender, json={**free, "allow_free_text": False})
+        assert unallowed.status_code == 422 and unallowed.json()["detail"][0]["loc"] == ["body", "allow_free_text"]
         nobody = await http.post("/api/v1/notifications", headers=sender,
                                  json={**shipped("E"), "to": {"email": "nobody@example.com"}})
         assert nobody.status_code == 422 and nobody.json()["detail"][0]["loc"] == ["body", "to"]
