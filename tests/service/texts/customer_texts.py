@@ -93,7 +93,7 @@ def _templates(variant: str) -> Iterator[Text]:
             yield Text(f"operations.yml template {template.get('name')}", str(template.get("body") or ""))
 
 
-def _widget(variant: str) -> Iterator[Text]:
+def widget_texts(variant: str) -> Iterator[Text]:
     language = language_of(variant)
     source = (REPO_ROOT / "widget" / "src" / "i18n.js").read_text(encoding="utf-8")
     block = re.search(rf"^  {language}: {{\n(.*?)^  }},", source, re.S | re.M)
@@ -105,5 +105,5 @@ def _widget(variant: str) -> Iterator[Text]:
 
 def customer_texts(variant: str) -> list[Text]:
     """Every customer-facing text in `variant`, non-empty."""
-    found = [*_assistant(variant), *_service(variant), *_python(variant), *_templates(variant), *_widget(variant)]
+    found = [*_assistant(variant), *_service(variant), *_python(variant), *_templates(variant), *widget_texts(variant)]
     return [text for text in found if text.text.strip()]

@@ -17,6 +17,7 @@ from handoff.core.texts import TEXTS
 from handoff.core.texts import VARIANTS as TEXT_VARIANTS
 from handoff.core.texts import text as service_text
 from handoff.settings import REPO_ROOT
+from tests.service.texts.customer_texts import widget_texts
 
 SECTIONS = ("responses", "replies", "field_names", "callback_windows")
 
@@ -96,3 +97,10 @@ def test_the_service_speaks_the_tone_and_portuguese() -> None:
     assert service_text("csat_question", "pt", "usted") == ("Seu atendimento foi concluído. Como você avalia o "
                                                              "atendimento que recebeu?")
     assert service_text("csat_thanks", "fr") == service_text("csat_thanks", "es")  # unknown: Spanish (tuteo)
+
+
+def test_the_widget_speaks_portuguese_with_every_string_spanish_has() -> None:
+    def keys(language: str) -> set[str]:
+        return {text.where.rsplit(".", 1)[1] for text in widget_texts(language)}
+
+    assert keys("pt") == keys("es") == keys("en") and len(keys("pt")) > 20
