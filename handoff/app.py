@@ -10,7 +10,6 @@ import socketio
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
 
 from handoff.channels.voice import routes as voice_routes
 from handoff.channels.voice.assistant import VoiceDeliverer
@@ -51,7 +50,7 @@ from handoff.reports import routes as report_routes
 from handoff.reports.nlu_harvest import NluHarvester
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT, Settings, get_settings
-from handoff.store.db import create_engine, database_away, session_factory
+from handoff.store.db import away_error_types, create_engine, database_away, session_factory
 from handoff.store.models import utcnow
 from handoff.web import health, metrics, pages
 from handoff.web.body_limit import BodyLimitMiddleware, BodyLimits
@@ -167,7 +166,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         await engine.dispose()
 
     api = FastAPI(title="Front door", lifespan=lifespan)
-    for error in (DBAPIError, ConnectionRefusedError, ConnectionResetError):
+    for error in away_error_types():
         api.add_exception_handler(error, database_away_answer)
     # Each door's body limits in one table, enforced while bodies stream (Socket.IO has max_http_buffer_size).
     api.add_middleware(BodyLimitMiddleware, limits=BodyLimits(

@@ -11,6 +11,7 @@ messages wait. PostgreSQL engines get none of this.
 """
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -100,11 +101,32 @@ async def read_only(session: AsyncSession) -> None:
         await session.connection(execution_options=READ_ONLY_OPTIONS)
 
 
+# SQLSTATEs of a server that is gone or going: class 08 (connection exception), 57P01-57P03 (admin shutdown, crash
+# shutdown, "the database system is starting up / shutting down").
+_AWAY_STATES = ("57P01", "57P02", "57P03")
+
+
+def _away_state(error: BaseException | None) -> bool:
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    return isinstance(state, str) and (state.startswith("08") or state in _AWAY_STATES)
+
+
 def database_away(error: BaseException) -> bool:
     """True when the database cannot be reached right now (restarting, down, a connection it closed): a request
     that failed for this may be retried as it is, unlike a bug or a refused write."""
     if isinstance(error, (OperationalError, InterfaceError)):
         return True
     if isinstance(error, DBAPIError):
-        return bool(error.connection_invalidated)
-    return isinstance(error, (ConnectionRefusedError, ConnectionResetError))
+        return bool(error.connection_invalidated) or _away_state(error.orig) or _away_state(error.__cause__)
+    return isinstance(error, (ConnectionRefusedError, ConnectionResetError)) or _away_state(error)
+
+
+def away_error_types() -> tuple[type[Exception], ...]:
+    """The exception classes `database_away` may say yes to, for handlers registered by class: asyncpg raises its
+    own while connecting (PostgreSQL starting up or shutting down), not wrapped by SQLAlchemy."""
+    types: list[type[Exception]] = [DBAPIError, ConnectionRefusedError, ConnectionResetError]
+    try:
+        asyncpg_errors = importlib.import_module("asyncpg.exceptions")
+    except ImportError:  # an install without PostgreSQL's driver
+        return tuple(types)
+    return (*types, asyncpg_errors.PostgresConnectionError, asyncpg_errors.OperatorInterventionError)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from handoff.app import create_app
 from handoff.channels.whatsapp.signature import sign
 from handoff.settings import Settings
-from handoff.store.db import create_engine, database_away
+from handoff.store.db import away_error_types, create_engine, database_away
 from tests.service.support.processes import free_port
 from tests.service.support.whatsapp_webhooks import APP_SECRET, text_webhook
 
@@ -47,3 +47,14 @@ async def test_a_webhook_gets_503_with_retry_after_while_the_database_is_away(tm
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert response.json() == {"detail": "The database is away for a moment: retry"}
+
+
+def test_postgresql_starting_up_or_shutting_down_is_away_a_syntax_error_is_not() -> None:
+    import asyncpg.exceptions
+
+    assert database_away(asyncpg.exceptions.CannotConnectNowError("the database system is starting up"))
+    assert database_away(asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"))
+    assert database_away(asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"))
+    assert not database_away(asyncpg.exceptions.PostgresSyntaxError("syntax error"))
+    # registered by class: asyncpg raises its own while connecting, unwrapped
+    assert any(issubclass(asyncpg.exceptions.CannotConnectNowError, kind) for kind in away_error_types())
