@@ -15,7 +15,7 @@ from handoff.channels.voice import routes as voice_routes
 from handoff.channels.voice.assistant import VoiceDeliverer
 from handoff.channels.voice.codes import TwilioCodeCourier
 from handoff.channels.voice.rest import TwilioRest
-from handoff.channels.voice.wiring import build_callback_calls, mount_voice
+from handoff.channels.voice.wiring import build_callback_calls, build_notification_calls, mount_voice
 from handoff.channels.webchat.channel import WebchatChannel, WebchatDeliverer
 from handoff.channels.webchat.identity_token import IdentityTokens
 from handoff.channels.webchat.limits import WebchatLimits
@@ -129,7 +129,11 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         tone=operations.tone,
     )
 
-    notifier = Notifier(sessions, operations, whatsapp_sending.notifications, deliverers)  # other systems write first
+    # Other systems write first: WhatsApp templates, or a call (its own outbox worker) that asks for a digit.
+    call_outbox, notification_calls = build_notification_calls(settings, sessions, operations, core.events,
+                                                               twilio_rest)
+    notifier = Notifier(sessions, operations, whatsapp_sending.notifications, deliverers, events=core.events,
+                        wake_calls=call_outbox.wake)
     harvester = NluHarvester(sessions, bot, settings.nlu_harvest_interval_seconds,  # designers' review list
                              lease=timedelta(seconds=settings.work_lease_seconds))
     # Background rounds of the audit trail: old content erased by operations.yml's retention, moved chains signed.
@@ -150,10 +154,12 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         if checkpoints is not None and settings.audit_checkpoint_minutes > 0:
             rounds.append(asyncio.create_task(checkpoints.run_forever(settings.audit_checkpoint_minutes * 60)))
         notifying = asyncio.create_task(notifier.run())  # held and scheduled notifications, when due
+        calling = asyncio.create_task(call_outbox.run())  # voice notifications' calls
         log.info("service_started", port=settings.port, redis=bool(settings.redis_url))
         yield
         replay.cancel()
         notifying.cancel()
+        calling.cancel()
         for task in rounds:
             task.cancel()
         await whatsapp.stop()
@@ -194,7 +200,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                                   Integrations(sessions, secret),
                                   Erasures(sessions, settings.media_dir, AssistantTrackers(
                                       tracker_url(settings.rasa_tracker_db_url, settings.rasa_tracker_db))),
-                                  instruments, notifier)
+                                  instruments, notifier, notification_calls)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
 
 

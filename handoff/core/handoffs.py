@@ -17,6 +17,7 @@ REASONS = frozenset({
     "explicit_request", "complex_intent", "repeated_fallback", "verification_required",
     "bot_unavailable", "agent_takeover", "transfer", "returned_by_agent", "no_input", "bot_available",
     "verification_failed",  # a verification code typed wrong until its tries ran out (core.typed_codes)
+    "notification_person",  # pressed 2 on a voice notification's call (core.notification_calls)
 })
 WITHDRAWN = "withdrawn"  # the outcome of a handoff the assistant took back before any person took the case
 CARRIED_FACTS = ("order_number", "email", "phone", "customer_name")

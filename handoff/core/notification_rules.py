@@ -8,7 +8,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 DAY = timedelta(hours=24)
-STATES = ("queued", "held", "sent", "delivered", "read", "failed", "refused", "answered")
+STATES = ("queued", "held", "sent", "delivered", "read", "failed", "refused", "answered", "confirmed")
 
 
 def zone_of(phone: str | None, fallback: str) -> ZoneInfo:

@@ -12,7 +12,7 @@ delivery status (outbox, Meta's status webhooks) is the notification's state; a 
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -24,18 +24,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.core.cases import OPEN_STATUSES, continued_case, latest_case, open_case
 from handoff.core.consent import may_message_on_whatsapp
 from handoff.core.customers import find_by_identity, follow_merges, resolve_contact
+from handoff.core.events import CaseChanged, CaseEvent, EventBus, EventsAdded
 from handoff.core.follow_up import template_values
 from handoff.core.identity import InvalidIdentity, normalize_email, normalize_told_phone
 from handoff.core.locks import xact_lock
 from handoff.core.messages import Deliverer, OutboundMessage, TemplateUnavailable
-from handoff.core.notification_content import assistant_context, content_problem, sent_as
+from handoff.core.notification_calls import VOICE, stage_call
+from handoff.core.notification_content import SentAs, assistant_context, content_problem, sent_as
 from handoff.core.notification_rules import DAY, over_daily_cap, quiet_until, shown_state, zone_of
 from handoff.core.operations import Operations
 from handoff.core.outbox import aware
 from handoff.core.rounds import repeat
 from handoff.core.sending import deliver_staged, stage_to_customer
 from handoff.core.timeline import append_event
-from handoff.store.models import Customer, Identity, Integration, Notification, TimelineEvent, utcnow
+from handoff.store.models import Case, Customer, Identity, Integration, Notification, TimelineEvent, utcnow
 
 NOTIFICATION_KIND = "notification"  # the timeline event saying what was sent first, and for whom
 CHANNEL = "whatsapp"
@@ -45,6 +47,7 @@ REASONS = {
     "quiet_hours": "held until the customer's quiet hours end",
     "no_whatsapp_address": "no WhatsApp number is known for this customer",
     "window_closed": "free text only, and the customer's 24-hour WhatsApp window closed before it could go",
+    "no_phone": "no phone number is known for this customer",
 }
 WINDOW_CLOSED = ("free text reaches the customer only inside their 24-hour WhatsApp window, which is closed (they "
                  "have not written on WhatsApp in the last 24 hours): give an approved template to send instead")
@@ -82,6 +85,15 @@ class NotificationRequest:
     send_after: datetime | None = None
     text: str | None = None
     allow_free_text: bool = False
+    channel: str = CHANNEL  # whatsapp, or voice: a call that reads it and asks for a digit (core.notification_calls)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A notification staged in the committed transaction: what to deliver and what to tell the inbox."""
+
+    staged: list[Any]
+    events: list[CaseEvent]
 
 
 @dataclass(frozen=True)
@@ -124,12 +136,15 @@ class Notifier:
     """Submits, dispatches and reports notifications; `run` releases held and scheduled ones."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], operations: Operations, via: NotificationChannel,
-                 deliverers: Mapping[str, Deliverer]) -> None:
+                 deliverers: Mapping[str, Deliverer], *, events: EventBus | None = None,
+                 wake_calls: Callable[[], None] | None = None) -> None:
         self.sessions = sessions
         self.operations = operations
         self.via = via
         self.deliverers = deliverers
         self.settings = operations.notifications
+        self.events = events or EventBus()  # the inbox sees a proactive case open, or the notification on a case
+        self.wake_calls = wake_calls  # the voice calls' outbox worker: a call was staged
 
     async def submit(self, integration_id: str, request: NotificationRequest, now: datetime | None = None) -> Submitted:
         """Records the request once per idempotency key and sends it now when due; answers its state."""
@@ -158,6 +173,9 @@ class Notifier:
         problem = content_problem(request.template, request.text, request.allow_free_text)
         if problem is not None:
             raise NotificationInvalid(*problem)
+        if request.channel == VOICE and (request.template is None or request.text is not None):
+            raise NotificationInvalid("template", "a voice notification reads an approved template: give a template "
+                                                  "and no text")
         entry = template_entry(self.settings.templates, request.template, request.language) \
             if request.template is not None else None
         async with self.sessions() as session, session.begin():
@@ -176,7 +194,7 @@ class Notifier:
             if request.text is not None:
                 detail["text"] = request.text  # sent inside the window; blanked by an erasure, never logged
             row = Notification(integration_id=integration_id, idempotency_key=request.idempotency_key,
-                               customer_id=customer.id, channel=CHANNEL, template=request.template,
+                               customer_id=customer.id, channel=request.channel, template=request.template,
                                language=language, parameters=values, status="queued", due_at=due,
                                created_at=now, detail=detail)
             session.add(row)
@@ -217,11 +235,14 @@ class Notifier:
             await session.refresh(row)
             if row.status not in ("queued", "held") or aware(row.due_at) > now:
                 return
-            staged = await self._decide(session, row, now)
-        if staged is not None:
-            await deliver_staged(self.deliverers, [staged])
+            sent = await self._decide(session, row, now)
+        if sent is not None:
+            await deliver_staged(self.deliverers, sent.staged)
+            if row.channel == VOICE and self.wake_calls is not None:
+                self.wake_calls()
+            await self.events.publish(*sent.events)
 
-    async def _decide(self, session: AsyncSession, row: Notification, now: datetime) -> Any:
+    async def _decide(self, session: AsyncSession, row: Notification, now: datetime) -> Sent | None:
         customer = await session.get(Customer, row.customer_id)
         customer = await follow_merges(session, customer) if customer is not None else None
         if customer is None or not may_message_on_whatsapp(customer):
@@ -237,6 +258,8 @@ class Notifier:
             Notification.customer_id == customer.id, Notification.sent_at >= now - DAY))
         if over_daily_cap(int(sent or 0), self.settings.max_per_customer_per_day):
             return self._refuse(row, "daily_limit")
+        if row.channel == VOICE:
+            return await self._call(session, row, customer, phone, now)
         address = await self.via.address(session, customer.id)
         if address is None:
             return self._refuse(row, "no_whatsapp_address")
@@ -253,31 +276,63 @@ class Notifier:
                                             actor="system")
             except TemplateUnavailable as exc:  # the operations file changed since it was accepted
                 return self._refuse(row, "template_unavailable", str(exc))
-        latest = await continued_case(session, await latest_case(session, customer.id))
-        if latest is not None and latest.status in OPEN_STATUSES:
-            case = latest
-            if case.channel != CHANNEL:
-                case.channel = CHANNEL
-        else:
-            case = await open_case(session, customer, CHANNEL,
-                                   follow_up_window_hours=self.operations.follow_up_window_hours)
-            case.proactive = True  # opened by the business: stays with the assistant until the customer asks more
-        integration = await session.get(Integration, row.integration_id)
-        asker = integration.name if integration else "?"
-        await append_event(session, case, channel=CHANNEL, direction="internal", actor="system",
-                           kind=NOTIFICATION_KIND,
-                           text=f"Notification {row.template or '(free text)'} sent for {asker}",
-                           payload={"notification_id": row.id, "template": row.template, "sent_as": how,
-                                    "integration_id": row.integration_id, "integration": asker})
-        names = self._parameter_names(row) if how == "template" else []
-        case.notified = assistant_context(row.id, row.template, names, list(row.parameters),
-                                          row.detail.get("values") or {}, how, now)
+        case, opened = await self._case_for(session, customer, CHANNEL)
+        noted = await self._note(session, row, case, CHANNEL, how, now)
         staged = await stage_to_customer(session, case, self.deliverers, channel=CHANNEL, address=address,
                                          message=message, actor="system", note={"notification_id": row.id})
         row.status, row.reason, row.sent_at = "sent", None, now
         row.case_id, row.event_id = case.id, staged.event_id
         row.detail = {**row.detail, "sent_as": how}
-        return staged
+        return Sent([staged], self._told(case, opened, noted, staged.event_id))
+    async def _case_for(self, session: AsyncSession, customer: Customer, channel: str) -> tuple[Case, bool]:
+        """The customer's open case (moved to `channel` for WhatsApp), else a new one marked proactive."""
+        latest = await continued_case(session, await latest_case(session, customer.id))
+        if latest is not None and latest.status in OPEN_STATUSES:
+            if latest.channel != channel and channel == CHANNEL:
+                latest.channel = channel
+            return latest, False
+        case = await open_case(session, customer, channel,
+                               follow_up_window_hours=self.operations.follow_up_window_hours)
+        case.proactive = True  # opened by the business: stays with the assistant until the customer asks more
+        return case, True
+
+    async def _note(self, session: AsyncSession, row: Notification, case: Case, channel: str, how: SentAs,
+                    now: datetime) -> int:
+        """The `notification` event saying who asked for it, and what the assistant is told; returns its id."""
+        integration = await session.get(Integration, row.integration_id)
+        asker = integration.name if integration else "?"
+        event = await append_event(session, case, channel=channel, direction="internal", actor="system",
+                                   kind=NOTIFICATION_KIND,
+                                   text=f"Notification {row.template or '(free text)'} sent for {asker}",
+                                   payload={"notification_id": row.id, "template": row.template, "sent_as": how,
+                                            "integration_id": row.integration_id, "integration": asker,
+                                            "channel": channel})
+        names = self._parameter_names(row) if how == "template" else []
+        case.notified = assistant_context(row.id, row.template, names, list(row.parameters),
+                                          row.detail.get("values") or {}, how, now)
+        return event.id
+
+    @staticmethod
+    def _told(case: Case, opened: bool, *event_ids: int) -> list[CaseEvent]:
+        """What the inbox hears after the commit: a new proactive case, or new events on an open one."""
+        return [CaseChanged(case.id)] if opened else [EventsAdded(case.id, tuple(event_ids))]
+
+    async def _call(self, session: AsyncSession, row: Notification, customer: Customer, phone: str | None,
+                    now: datetime) -> Sent | None:
+        """Voice: a call staged on the outbox that reads the template's text and asks for a digit."""
+        if not phone:
+            return self._refuse(row, "no_phone")
+        try:
+            entry = template_entry(self.settings.templates, str(row.template), row.language)
+        except NotificationInvalid as exc:
+            return self._refuse(row, "template_unavailable", str(exc))
+        case, opened = await self._case_for(session, customer, VOICE)
+        noted = await self._note(session, row, case, VOICE, "template", now)
+        event_id = await stage_call(session, case, row, phone, entry)
+        row.status, row.reason, row.sent_at = "sent", None, now
+        row.case_id, row.event_id = case.id, event_id
+        row.detail = {**row.detail, "sent_as": "template"}  # read out on the call
+        return Sent([], self._told(case, opened, noted, event_id))
 
     def _parameter_names(self, row: Notification) -> list[str]:
         """The names of the sent template's parameters, in order (none when it left the operations file)."""

@@ -49,7 +49,8 @@ class NotificationIn(BaseModel):
     language: str | None = Field(None, max_length=16, description="es, en, es_MX…; else the template's first")
     values: dict[str, str] = Field(default_factory=dict, max_length=VALUES_LIMIT, description=(
         "The template's parameters by name; with free text too, the assistant's context (order_number…)"))
-    channel: Literal["whatsapp"] = "whatsapp"
+    channel: Literal["whatsapp", "voice"] = Field(
+        "whatsapp", description="whatsapp: the template; voice: a call that reads it and asks 1 confirm, 2 a person")
     idempotency_key: str = Field(min_length=1, max_length=200, description="The same key again sends nothing more")
     send_after: datetime | None = Field(None, description="Not before this time (with its offset)")
 
@@ -84,7 +85,8 @@ async def send(body: NotificationIn, caller: NotificationSender, notifier: Notif
     the same idempotency_key; 422 for free text alone while the customer's 24-hour window is closed."""
     request = NotificationRequest(to=body.to.model_dump(exclude_none=True), template=body.template,
                                   language=body.language, values=body.values, idempotency_key=body.idempotency_key,
-                                  send_after=body.send_after, text=body.text, allow_free_text=body.allow_free_text)
+                                  send_after=body.send_after, text=body.text, allow_free_text=body.allow_free_text,
+                                  channel=body.channel)
     try:
         done = await notifier.submit(caller.id, request)
     except NotificationInvalid as exc:

@@ -17,7 +17,16 @@ from handoff.inbox.routes import ASSETS, PAGE_HEADERS
 from handoff.reports import nlu_export, nlu_samples, transitions
 from handoff.reports.audit_export import export_case, render_html
 from handoff.reports.loader import dashboard
-from handoff.reports.schemas import CaseExport, KpiReport, NluSample, ReviewedTransition, StaffingReport, Transition
+from handoff.reports.notifications import notification_report
+from handoff.reports.schemas import (
+    CaseExport,
+    KpiReport,
+    NluSample,
+    NotificationReport,
+    ReviewedTransition,
+    StaffingReport,
+    Transition,
+)
 from handoff.reports.staffing import INTERVALS
 from handoff.reports.staffing_loader import StaffingQuery, staffing_report
 from handoff.settings import REPO_ROOT
@@ -62,6 +71,18 @@ async def kpis(start: Day, end: Day, principal: Supervisor, operations: Operatio
     async with sessions() as session:
         return await dashboard(session, operations, local_day_start(start, operations.timezone),
                                local_day_start(end + timedelta(days=1), operations.timezone))
+
+
+@router.get("/api/reports/notifications", response_model=NotificationReport, responses=errors(401, 403))
+async def notifications(start: Day, end: Day, principal: Supervisor, operations: OperationsDep,
+                        sessions: SessionsDep) -> dict[str, Any]:
+    """Notifications asked for on local days start..end inclusive, per template: sent, delivered, read, answered,
+    opt-outs after them and replies that reached people."""
+    if end < start or (end - start).days > 366:
+        raise invalid(("query", "end"), "end must be on or after start, at most a year later", end.isoformat())
+    async with sessions() as session:
+        return await notification_report(session, local_day_start(start, operations.timezone),
+                                         local_day_start(end + timedelta(days=1), operations.timezone))
 
 
 STAFFING_DAYS = 92  # a quarter of 15-minute intervals at most

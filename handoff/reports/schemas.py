@@ -358,3 +358,23 @@ class StaffingReport(View):
     forecast_weeks: int
     targets: list[StaffingTarget]
     intervals: list[StaffingInterval]
+
+
+class NotificationCounts(View):
+    """One template's notifications asked for in the period (README: Notifications, the dashboard's counts)."""
+
+    template: str  # "" for the total
+    asked: int
+    sent: int
+    delivered: int
+    read: int
+    answered: int
+    failed: int
+    refused: int
+    opt_outs: int
+    reached_people: int
+
+
+class NotificationReport(View):
+    templates: list[NotificationCounts]
+    total: NotificationCounts

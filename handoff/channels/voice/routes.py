@@ -54,7 +54,7 @@ def _refuse(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-async def _signed_twilio(request: Request, settings: Settings,
+async def signed_twilio(request: Request, settings: Settings,
                          handle: Callable[[dict[str, str]], Awaitable[Response]]) -> Response:
     """X-Twilio-Signature over PUBLIC_BASE_URL + path + query and the form parameters, then `handle`."""
     if not settings.twilio_auth_token:
@@ -82,14 +82,14 @@ async def incoming_call(request: Request, settings: SettingsDep, voice: VoiceDep
     """A call to our number: greeted and listened to by the assistant (or sent to the people holding the case)."""
     async def handle(params: dict[str, str]) -> Response:
         return _twiml(await voice.incoming(twilio.parse_call(params)))
-    return await _signed_twilio(request, settings, handle)
+    return await signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/gather", response_class=TwiML, responses=REFUSALS, openapi_extra=TWILIO_FORM)
 async def gathered(request: Request, settings: SettingsDep, voice: VoiceDep) -> Response:
     async def handle(params: dict[str, str]) -> Response:
         return _twiml(await voice.gather(twilio.parse_call(params), twilio.parse_gather(params)))
-    return await _signed_twilio(request, settings, handle)
+    return await signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/queue", response_class=TwiML, responses=REFUSALS, openapi_extra=TWILIO_FORM)
@@ -97,7 +97,7 @@ async def left_queue(request: Request, settings: SettingsDep, voice: VoiceDep) -
     async def handle(params: dict[str, str]) -> Response:
         result, waited = twilio.parse_queue_result(params)
         return _twiml(await voice.queue_result(twilio.parse_call(params), result, waited))
-    return await _signed_twilio(request, settings, handle)
+    return await signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/dialed", response_class=TwiML, responses=REFUSALS, openapi_extra=TWILIO_FORM)
@@ -105,7 +105,7 @@ async def dialed(request: Request, settings: SettingsDep, voice: VoiceDep) -> Re
     async def handle(params: dict[str, str]) -> Response:
         status, duration = twilio.parse_dial_result(params)
         return _twiml(await voice.dial_result(twilio.parse_call(params), status, duration))
-    return await _signed_twilio(request, settings, handle)
+    return await signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/status", response_class=TwiML, responses=REFUSALS, openapi_extra=TWILIO_FORM)
@@ -114,7 +114,7 @@ async def status_callback(request: Request, settings: SettingsDep, history: Call
         call = twilio.parse_call(params)
         await history.status(twilio.call_party(call), twilio.status_change(call, twilio.parse_status(params)))
         return _twiml(twiml.empty())
-    return await _signed_twilio(request, settings, handle)
+    return await signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/recording", response_class=TwiML, responses=REFUSALS, openapi_extra=TWILIO_FORM)
@@ -124,7 +124,7 @@ async def recording_callback(request: Request, settings: SettingsDep, history: C
         await history.recording(twilio.call_party(call),
                                 twilio.recording_change(call, twilio.parse_recording(params)))
         return _twiml(twiml.empty())
-    return await _signed_twilio(request, settings, handle)
+    return await signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/transcription", response_class=TwiML, responses=REFUSALS,
@@ -135,7 +135,7 @@ async def transcription_callback(request: Request, settings: SettingsDep, histor
         await history.transcript(
             twilio.call_party(call), twilio.transcript_change(call, twilio.parse_transcription(params)))
         return _twiml(twiml.empty())
-    return await _signed_twilio(request, settings, handle)
+    return await signed_twilio(request, settings, handle)
 
 
 # ---- callbacks placed from the inbox (channels/voice/callbacks.py) ------------------------------------------
@@ -146,7 +146,7 @@ async def callback_bridge(callback_id: CallbackId, request: Request, settings: S
     """The agent answered a callback's call: dial the customer."""
     async def handle(params: dict[str, str]) -> Response:
         return _twiml(await callbacks.bridge(callback_id, twilio.parse_call(params)))
-    return await _signed_twilio(request, settings, handle)
+    return await signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/callbacks/{callback_id}/agent", response_class=TwiML, responses=REFUSALS,
@@ -157,7 +157,7 @@ async def callback_agent_status(callback_id: CallbackId, request: Request, setti
     async def handle(params: dict[str, str]) -> Response:
         await callbacks.agent_leg(callback_id, twilio.parse_call(params), twilio.parse_status(params))
         return _twiml(twiml.empty())
-    return await _signed_twilio(request, settings, handle)
+    return await signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/twilio/voice/callbacks/{callback_id}/customer", response_class=TwiML, responses=REFUSALS,
@@ -168,7 +168,7 @@ async def callback_customer_status(callback_id: CallbackId, request: Request, se
     async def handle(params: dict[str, str]) -> Response:
         await callbacks.customer_leg(callback_id, twilio.parse_call(params), twilio.parse_status(params))
         return _twiml(twiml.empty())
-    return await _signed_twilio(request, settings, handle)
+    return await signed_twilio(request, settings, handle)
 
 
 @router.post("/webhooks/calls", response_model=CallEventAck, responses=REFUSALS, openapi_extra=CALL_EVENT)
