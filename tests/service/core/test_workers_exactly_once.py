@@ -1,5 +1,5 @@
-"""Three workers (own engines) on one PostgreSQL database: pending turns, due commitments, the abandonment sweep
-and the NLU harvest each done once; a worker that dies holding an item leaves it to another."""
+"""Three workers (own engines) on one PostgreSQL database: pending turns, due commitments, the abandonment sweep,
+the NLU harvest and audit checkpoints each done once; a worker that dies holding an item leaves it to another."""
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from handoff.core.assignment import abandon_stale
 from handoff.core.bot_client import RasaClient
+from handoff.core.checkpoints import Checkpoints, keygen, load_private_key
 from handoff.core.commitment_alerts import DueCommitments
 from handoff.core.commitments import claim_due, promise
 from handoff.core.conversation import Conversations
@@ -23,7 +24,7 @@ from handoff.core.sweeper import AbandonSweeper
 from handoff.reports.nlu_harvest import hold_harvest, let_go_of_harvest
 from handoff.services import build_services
 from handoff.settings import REPO_ROOT
-from handoff.store.models import Case, PendingTurn, TimelineEvent, utcnow
+from handoff.store.models import AuditCheckpoint, Case, PendingTurn, TimelineEvent, utcnow
 from tests.service.support.merging import agent, case_with_events
 from tests.service.support.rasa_standin import RasaStandIn
 from tests.service.support.workers import Sessions, at_once, worker_sessions
@@ -193,3 +194,14 @@ async def test_one_worker_harvests_at_a_time_and_a_dead_harvesters_lease_lapses(
     assert await hold_harvest(others[0], LEASE)
     await let_go_of_harvest(others[0])  # a finished run gives it back at once
     assert await hold_harvest(others[1], LEASE)
+
+
+async def test_three_workers_sign_each_moved_chain_head_once(worker_sessions: list[Sessions]) -> None:
+    cases = await stale_cases(worker_sessions[0])  # twelve chains that moved
+    private, _ = keygen()
+    signers = [Checkpoints(sessions, load_private_key(private)) for sessions in worker_sessions]
+    signed = await at_once([signer.sign_moved for signer in signers])
+    assert sum(signed) == ITEMS  # type: ignore[arg-type]
+    async with worker_sessions[0]() as session:
+        chains = list(await session.scalars(select(AuditCheckpoint.chain)))
+    assert sorted(chains) == sorted(cases)  # one checkpoint per head, whichever worker signed it
