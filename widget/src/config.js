@@ -3,7 +3,8 @@ import { pickLanguage } from "./i18n.js";
 const SCRIPT_PATH_RE = /\/widget\/widget(\.min|\.[0-9a-f]{10})?\.js$/; // the stable name or the content-hashed one
 
 // Reads the widget's settings from the attributes of its own <script> tag:
-//   data-lang="es|en"      UI and assistant language (default: the page's <html lang>, then the browser's)
+//   data-lang="es|en|pt"   UI and assistant language (default: the page's <html lang>, then the browser's)
+//   data-tone="tuteo|usted|voseo"   how the widget's Spanish addresses the visitor (operations.yml assistant.tone)
 //   data-title="..."       header title
 //   data-server="https://chat.example.com[/prefix]"   the front door service (default: where widget.js came from)
 //   data-socket-path="/socket.io"                     Socket.IO path on that server
@@ -28,6 +29,7 @@ export function readConfig(script) {
     server: origin,
     socketPath: ds.socketPath || `${prefix}/socket.io`,
     lang,
+    tone: ["tuteo", "usted", "voseo"].includes(ds.tone) ? ds.tone : "tuteo",
     title: ds.title || null,
     openOnLoad: ds.open === "true" || ds.open === "",
     identityToken: ds.identityToken || null,

@@ -95,6 +95,42 @@ export const STRINGS = {
   },
 };
 
+// Spanish in the operation's tone (operations.yml assistant.tone, given as data-tone): what differs from tuteo.
+export const TONE_STRINGS = {
+  usted: {
+    launcher: "Escríbanos",
+    placeholder: "Escriba su mensaje…",
+    you: "Usted",
+    errors: {
+      rate_limited: "Está enviando mensajes demasiado rápido. Espere un momento e inténtelo de nuevo.",
+      message_too_large: "El mensaje es demasiado largo. Acórtelo e inténtelo de nuevo.",
+      unknown_session: "Su sesión ha caducado; empezamos una nueva conversación.",
+      invalid_identity: "No pudimos confirmar su identidad con este sitio; puede seguir escribiendo sin iniciar sesión.",
+      generic: "Algo ha fallado. Inténtelo de nuevo.",
+    },
+  },
+  voseo: {
+    launcher: "Chateá con nosotros",
+    placeholder: "Escribí tu mensaje…",
+    you: "Vos",
+    errors: {
+      rate_limited: "Estás mandando mensajes demasiado rápido. Esperá un momento y probá de nuevo.",
+      message_too_large: "El mensaje es demasiado largo. Acortalo y probá de nuevo.",
+      unknown_session: "Tu sesión expiró; empezamos una nueva conversación.",
+      invalid_identity: "No pudimos confirmar tu identidad con este sitio; podés seguir escribiendo sin iniciar sesión.",
+      generic: "Algo falló. Probá de nuevo.",
+    },
+  },
+};
+
+// The strings of a language; Spanish in `tone` (tuteo unless usted or voseo).
+export function stringsFor(lang, tone) {
+  const base = STRINGS[lang] || STRINGS.es;
+  const override = lang === "es" ? TONE_STRINGS[tone] : null;
+  if (!override) return base;
+  return { ...base, ...override, errors: { ...base.errors, ...(override.errors || {}) } };
+}
+
 export function pickLanguage(requested) {
   const candidates = [requested, document.documentElement.lang, ...(navigator.languages || [navigator.language])];
   for (const c of candidates) {

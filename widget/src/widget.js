@@ -1,5 +1,5 @@
 import { io } from "socket.io-client";
-import { STRINGS, format } from "./i18n.js";
+import { format, stringsFor } from "./i18n.js";
 import { el, storageGet, storageSet } from "./dom.js";
 import { messageNode, quickReplies } from "./message.js";
 import { CSS } from "./styles.js";
@@ -11,7 +11,7 @@ const TYPING_TIMEOUT_MS = 20000; // a typing indicator nobody switched off disap
 export class Widget {
   constructor(config) {
     this.cfg = config;
-    this.t = STRINGS[config.lang];
+    this.t = stringsFor(config.lang, config.tone);
     this.sessionId = storageGet(config.storageKey);
     this.socket = null;
     this.confirmed = false; // session_confirm received on the current connection

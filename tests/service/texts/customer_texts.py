@@ -93,14 +93,23 @@ def _templates(variant: str) -> Iterator[Text]:
             yield Text(f"operations.yml template {template.get('name')}", str(template.get("body") or ""))
 
 
+def _widget_block(source: str, name: str) -> dict[str, str]:
+    """One block of i18n.js ("  es: {" … "  },"): its strings by key, nested errors included."""
+    block = re.search(rf"^  {name}: {{\n(.*?)^  }},", source, re.S | re.M)
+    found = re.findall(r'^\s+(\w+): ("(?:[^"\\]|\\.)*"),?$', block.group(1), re.M) if block else []
+    return {key: json.loads(text) for key, text in found}
+
+
 def widget_texts(variant: str) -> Iterator[Text]:
+    """The widget's strings in a variant: Spanish tuteo's with what usted or voseo change (TONE_STRINGS)."""
     language = language_of(variant)
     source = (REPO_ROOT / "widget" / "src" / "i18n.js").read_text(encoding="utf-8")
-    block = re.search(rf"^  {language}: {{\n(.*?)^  }},", source, re.S | re.M)
-    if block is None:
-        return
-    for key, text in re.findall(r'^\s+(\w+): ("(?:[^"\\]|\\.)*"),?$', block.group(1), re.M):
-        yield Text(f"widget/src/i18n.js {language}.{key}", json.loads(text))
+    strings = _widget_block(source, language)
+    tone = variant.partition("-")[2]
+    if tone in ("usted", "voseo"):
+        strings.update(_widget_block(source, tone))
+    for key, text in strings.items():
+        yield Text(f"widget/src/i18n.js {variant}.{key}", text)
 
 
 def customer_texts(variant: str) -> list[Text]:

@@ -20,8 +20,8 @@ PACKAGES = {"es-tuteo": "hunspell-es", "es-usted": "hunspell-es", "es-voseo": "h
 SPANISH = {"Ok", "Mmm", "min", "WhatsApp", "Acórtalo", "Escríbelo", "márcalo", "Revísalo", "Reconectando"}
 ALLOWED = {
     "es-tuteo": SPANISH,
-    "es-usted": SPANISH | {"Escríbalo", "márquelo"},
-    "es-voseo": SPANISH | {"podés", "Podés", "Revisalo", "Escribilo", "marcalo"},  # Debian's es_AR lacks these
+    "es-usted": SPANISH | {"Escríbalo", "márquelo", "Acórtelo"},
+    "es-voseo": SPANISH | {"podés", "Podés", "Revisalo", "Escribilo", "marcalo", "Acortalo"},  # es_AR lacks these
     "en": {"WhatsApp", "Hmm"},
     "pt": {"WhatsApp", "Hmm", "Ok", "min", "mail"},  # "e-mail" reads as two words
 }

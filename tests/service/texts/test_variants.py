@@ -99,8 +99,12 @@ def test_the_service_speaks_the_tone_and_portuguese() -> None:
     assert service_text("csat_thanks", "fr") == service_text("csat_thanks", "es")  # unknown: Spanish (tuteo)
 
 
-def test_the_widget_speaks_portuguese_with_every_string_spanish_has() -> None:
+def test_the_widget_speaks_portuguese_and_every_tone_with_every_string_spanish_has() -> None:
     def keys(language: str) -> set[str]:
         return {text.where.rsplit(".", 1)[1] for text in widget_texts(language)}
 
-    assert keys("pt") == keys("es") == keys("en") and len(keys("pt")) > 20
+    assert keys("pt") == keys("es-tuteo") == keys("es-usted") == keys("es-voseo") == keys("en")
+    assert len(keys("pt")) > 20
+    said = {variant: {t.where.rsplit(".", 1)[1]: t.text for t in widget_texts(variant)} for variant in VARIANTS}
+    assert [said[v]["placeholder"] for v in ("es-tuteo", "es-usted", "es-voseo")] == [
+        "Escribe tu mensaje…", "Escriba su mensaje…", "Escribí tu mensaje…"]
