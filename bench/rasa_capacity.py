@@ -6,7 +6,8 @@ latency, as customers do; each turn goes to the customer who has waited longest 
 so at R turns/s about R x GAP customers converse at once. Customers follow realistic scripts in both languages
 (greeting, opening hours, the order form asking for a number, an order look-up, a callback form, a handoff;
 every turn calls the action server for its slot mappings) and leave after ~12 turns, new ones taking their place.
-A rate is sustained when p95 < 500 ms, no turn failed and the achieved rate is >= 95 % of the offered one.
+A rate is sustained when p95 < 500 ms, no turn failed (an answer after 10 s fails) and the achieved rate is
+>= 95 % of the offered one; the sweep stops at the first rate not sustained.
 
 `--before DIR` runs the same sweep first against another checkout (its models/current.tar.gz, endpoints.yml,
 actions/), e.g. a worktree of the commit before a change, and prints both: before/after in one command.
@@ -176,11 +177,17 @@ async def sweep(checkout: Path, rates: list[float], seconds: float) -> list[Swee
     processes, url = start_replica(checkout, Path(tempfile.mkdtemp(prefix="bench-capacity-")))
     try:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        async with httpx.AsyncClient(timeout=10, limits=limits) as client:  # slower counts as failed
             webhook = f"{url}/webhooks/rest/webhook"
             pids = {"rasa": processes[0].popen.pid, "actions": processes[1].popen.pid}
             await run_rate(client, webhook, 4, 8, 1, pids)  # warm-up: TensorFlow's first calls, the SQLite file
-            return [await run_rate(client, webhook, rate, seconds, 7, pids) for rate in rates]
+            sweeps: list[Sweep] = []
+            for rate in rates:  # rising: past the first rate not sustained the backlog only grows
+                sweeps.append(await run_rate(client, webhook, rate, seconds, 7, pids))
+                if not sweeps[-1].sustained:
+                    break
+                await asyncio.sleep(2)
+            return sweeps
     finally:
         for process in processes:
             process.stop()
