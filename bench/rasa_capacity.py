@@ -169,7 +169,12 @@ def start_replica(checkout: Path, workdir: Path) -> tuple[list[Process], str]:
                    env={**env, "ACTION_SERVER_URL": action_url, "RASA_TRACKER_DB": str(workdir / "trackers.sqlite3")},
                    cwd=checkout)
     url = f"http://127.0.0.1:{rasa_port}"
-    rasa.wait_until(lambda: bool(httpx.get(f"{url}/status", timeout=2).json().get("model_file")), 300, "serving")
+    try:  # loading the model takes 30 s on a quiet machine, minutes on a busy one
+        rasa.wait_until(lambda: bool(httpx.get(f"{url}/status", timeout=2).json().get("model_file")), 900, "serving")
+    except BaseException:
+        rasa.stop()
+        actions.stop()
+        raise
     return [rasa, actions], url
 
 
