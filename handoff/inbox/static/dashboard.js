@@ -7,6 +7,7 @@ import { table } from "./tables.js";
 import { mountStaffing } from "./staffing.js";
 import { formatDate, formatDuration, formatNumber, formatPercent, label, t } from "./i18n.js";
 import { renderService } from "./service.js";
+import { loadNotifications, rerenderNotifications } from "./notifications.js";
 
 const DIMENSIONS = ["day", "channel", "team", "intent"];
 const KPI_COLUMNS = ["cases", "contained", "containment_rate", "handed_off", "handoff_rate", "handoffs",
@@ -81,6 +82,7 @@ export async function loadDashboard() {
     render(report, start, end);
     $("#dashboard-view").dataset.state = "ready";
     $("#dashboard-view").dataset.range = `${start}/${end}`;
+    loadNotifications(start, end);  // its own request: the counts per template
   } catch (err) {
     if (ticket !== requested) return;
     error.textContent = err.message;
@@ -109,4 +111,5 @@ export async function openDashboard() {
 // After a language change: the report on screen in the new language (no new request).
 export function rerenderDashboard() {
   if (shown) render(shown.report, shown.start, shown.end);
+  rerenderNotifications();
 }

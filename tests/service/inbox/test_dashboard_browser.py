@@ -122,6 +122,10 @@ def supervisor_uses_the_dashboard(inbox_service, boss: Page, dialogs: list[str])
         "0 / 30 / 0 (+0 within target)")
     expect(boss.locator("#dash-spread polyline")).to_have_count(2)
     expect(boss.locator("[data-table=service] tbody tr")).to_have_count(4)  # three channels and the total
+    expect(boss.locator("#dash-notifications")).to_have_attribute("data-state", "ready")  # none asked that month
+    expect(boss.locator("[data-table=notifications] tbody tr")).to_have_count(1)  # the total alone
+    expect(boss.locator("[data-table=notifications] th[data-column=customer_answered]")).to_have_text(
+        "answered by the customer")
 
     total = downloaded_csv(boss, "total")
     assert len(total) == 1
