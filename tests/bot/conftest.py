@@ -157,3 +157,11 @@ def run_action() -> Any:
 def backend_patches(backend_url: str) -> list[dict[str, Any]]:
     """PATCH requests the loopback backend received (path and JSON body)."""
     return Backend.patches
+
+
+@pytest.fixture(scope="session")
+def trained_agent() -> Any:
+    """The trained model (models/current.tar.gz) loaded once for every test that reads it."""
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(ROOT / "models" / "current.tar.gz"))

@@ -13,7 +13,6 @@ from actions.commitments import ActionCommitmentStatus, commitment_answer
 from actions.session import ActionRefreshFromMetadata, refreshed_slots, slots_from_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "models" / "current.tar.gz"
 NOW = datetime(2026, 12, 1, 15, tzinfo=timezone.utc)
 ZONE = "America/Mexico_City"
 REFUND = {"id": 7, "text": "Reembolso de $450 a tu tarjeta", "due_at": "2026-12-05T18:00:00.000000Z",
@@ -69,12 +68,9 @@ def test_the_promises_come_with_every_turn_and_follow_the_service(dispatcher, ma
     assert run_action(ActionRefreshFromMetadata(), dispatcher, tracker) == [SlotSet("commitments", [CALL])]
 
 
-def test_the_trained_model_tells_a_promise_from_an_order_and_a_refund_request() -> None:
-    from rasa.core.agent import Agent
-
+def test_the_trained_model_tells_a_promise_from_an_order_and_a_refund_request(trained_agent: Any) -> None:
     async def parse(texts: list[str]) -> list[str]:
-        agent = Agent.load(str(MODEL))
-        return [(await agent.parse_message(text))["intent"]["name"] for text in texts]
+        return [(await trained_agent.parse_message(text))["intent"]["name"] for text in texts]
 
     asked = ["¿y mi reembolso?", "what about my refund?", "¿dónde está mi pedido?", "where is my order?",
              "quiero un reembolso", "i want a refund"]

@@ -15,7 +15,6 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.components.email_masker import EMAIL, EmailMasker
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "models" / "current.tar.gz"
 
 
 def tokenized(text: str) -> Message:
@@ -47,12 +46,9 @@ def test_only_the_email_tokens_change() -> None:
         [["mi", "correo", "es", "__email__"], ["hola"]]
 
 
-def test_the_trained_model_reads_a_claim_whatever_the_address() -> None:
-    from rasa.core.agent import Agent
-
+def test_the_trained_model_reads_a_claim_whatever_the_address(trained_agent: Any) -> None:
     async def parse(texts: list[str]) -> list[dict[str, Any]]:
-        agent = Agent.load(str(MODEL))
-        return [await agent.parse_message(text) for text in texts]
+        return [await trained_agent.parse_message(text) for text in texts]
 
     addresses = ["ana.lopez@example.com", "jgarcia77@yahoo.com.mx", "jose.m@correo.com", "kate.miller@gmail.com"]
     results = asyncio.run(parse([f"soy cliente, mi correo es {a}" for a in addresses]

@@ -349,3 +349,24 @@ async def test_with_nobody_online_a_web_visitor_is_offered_the_ways_out_and_choo
         return await overflow_of(service, case_id) if case_id else None
     assert await until(waiting, "the visitor's choice recorded") == ("overflow", "wait")
     await visitor.close()
+
+
+async def test_a_brazilian_on_whatsapp_is_answered_handed_off_and_asked_for_csat_in_portuguese(
+        service: Service, graph: GraphStandIn) -> None:
+    """Issue 19's end to end: the trained assistant tells Portuguese from the first message and answers in it; the
+    handoff's notice and the CSAT question after the agent resolves the case are Portuguese too."""
+    customer = "5511912345678"
+    bia = await online(service, f"bia-{uuid.uuid4().hex[:6]}@example.com", capacity=3)
+    writes(service, customer, "oi! quero falar com um atendente")
+    case = await assigned_case(service, customer)
+    assert case.language == "pt" and case.assignee_id == bia.me["id"]
+    graph.wait_for(lambda: any("já está com o seu atendimento" in text for text in graph.texts_to(customer)),
+                   what="the Portuguese handoff notice")
+    assert any(text.startswith("Vou te passar para uma pessoa da equipe de Atendimento ao cliente")
+               for text in graph.texts_to(customer)), graph.texts_to(customer)
+    assert (await bia.post(f"/cases/{case.id}/resolve", {"disposition": "resolved"})).status_code == 200
+    graph.wait_for(lambda: any([b["title"] for b in buttons] == ["Bom", "Regular", "Ruim"]
+                               for buttons in buttons_to(graph, customer)), what="the CSAT buttons in Portuguese")
+    assert "Seu atendimento foi concluído. Como você avalia o atendimento que recebeu?" in graph.texts_to(customer)
+    assert (await bia.post("/presence", {"presence": "offline"})).status_code == 200
+    await bia.close()
