@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -161,6 +163,13 @@ async def test_digit_2_hands_the_case_to_people_with_the_notification(app: Voice
     assert kinds[:2] == [("notification", "Notification appointment_reminder sent for clinic"), ("message", WORDS)]
     assert ("notify_answer", "Pressed 2 on the appointment_reminder call: asked to talk to a person") in kinds
     assert view["handoff"]["reason"] == "notification_person"
+    today = datetime.now(ZoneInfo(app.operations.timezone)).date()  # the days around it: never across midnight
+    around = f"start={today - timedelta(days=1)}&end={today + timedelta(days=1)}"
+    counts = await app.client.get(f"/inbox/api/reports/notifications?{around}")
+    assert counts.status_code == 200, counts.text
+    assert counts.json()["templates"] == [{  # by hand: one call, picked up, 2 pressed, handed to people
+        "template": "appointment_reminder", "asked": 1, "sent": 1, "delivered": 1, "read": 0, "answered": 1,
+        "failed": 0, "refused": 0, "opt_outs": 0, "reached_people": 1}]
 
 
 async def test_a_call_nobody_answers_fails_with_twilios_reason(app: VoiceApp, twilio: TwilioStandIn) -> None:
