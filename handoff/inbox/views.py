@@ -32,7 +32,8 @@ SAFE_PAYLOAD = ("quick_replies", "image", "reason", "intent", "confidence", "tea
                 # routing events (core/assignment.route_case, core/opening.py): the decision and why
                 "decision", "hold_seconds", "position", "wait_seconds", "opens_at", "offers", "verify_identity",
                 "reached",
-                "from_language", "to_language")  # a change of the language the customer writes in
+                "from_language", "to_language",  # a change of the language the customer writes in
+                "integration", "sent_as")  # a notification: at whose request, template or free text
 
 
 def iso(moment: datetime | None) -> str | None:
