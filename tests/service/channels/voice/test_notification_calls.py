@@ -21,7 +21,7 @@ import yaml
 from handoff.core.agents import NewAgent, create_agent
 from handoff.integrations.registry import Integrations
 from handoff.settings import REPO_ROOT
-from handoff.store.models import Case, Handoff, Notification, Outbox, TimelineEvent
+from handoff.store.models import Case, Customer, Handoff, Notification, Outbox, TimelineEvent, utcnow
 from tests.service.channels.voice.conftest import PUBLIC, VoiceApp, running, voice_settings
 from tests.service.support.graph_api import GraphStandIn
 from tests.service.support.polling import until
@@ -193,3 +193,15 @@ async def test_a_call_nobody_answers_fails_with_twilios_reason(app: VoiceApp, tw
     await until(failed, "Twilio's refusal shown")
     assert (await state(app, headers, refused))["reason"] == (
         "Not delivered: Twilio answered HTTP 400: Account not authorized to call +525512345678")
+    async with app.sessions() as session, session.begin():  # the customer says STOP: no more calls either
+        [customer] = await app.rows(Customer)
+        (await session.get_one(Customer, customer.id)).whatsapp_opted_out_at = utcnow()
+    calls = len(twilio.calls)
+    body = {"to": {"phone": CALLER}, "template": "appointment_reminder", "language": "es", "values": REMINDER,
+            "channel": "voice", "idempotency_key": "cita-5"}
+    opted_out = await app.client.post("/api/v1/notifications", json=body, headers=headers)
+    assert opted_out.status_code == 409 and opted_out.json()["detail"].endswith("opted out of WhatsApp messages")
+    no_template = await app.client.post("/api/v1/notifications", headers=headers, json={
+        **body, "idempotency_key": "cita-6", "template": None, "text": "Hola", "allow_free_text": True})
+    assert no_template.status_code == 422 and no_template.json()["detail"][0]["loc"] == ["body", "template"]
+    assert len(twilio.calls) == calls
