@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from handoff.cluster.plan import (
@@ -34,6 +33,7 @@ from handoff.cluster.plan import (
 )
 from handoff.settings import REPO_ROOT
 from handoff.stack import announce_readiness
+from handoff.store.db import database_away
 from handoff.supervisor import Supervisor
 
 # Set for the workers by the cluster itself; one inherited from the shell would contradict it (RASA_URL and
@@ -91,8 +91,8 @@ async def wait_for_postgres(plan: ClusterPlan, timeout: float = 60.0) -> None:
                 async with engine.connect() as connection:
                     await connection.execute(text("SELECT 1"))
                 return
-            except (OSError, DBAPIError):
-                if time.monotonic() > deadline:
+            except Exception as exc:  # refused, or asyncpg's own "the database system is starting up"
+                if not database_away(exc) or time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.3)
     finally:
