@@ -6,12 +6,10 @@ from typing import Any, Dict, Optional, Text
 from rasa.core.channels.rest import RestInput
 from sanic.request import Request
 
-from bot.runtime import action_results, event_types, sqlite_trackers
+from bot.runtime import sqlite_trackers
 
 # `rasa run` imports this channel (credentials.yml) before it serves: the one place our code runs in the server.
-action_results.install()
 sqlite_trackers.install()
-event_types.install()
 
 
 class RestWithMetadataInput(RestInput):
