@@ -79,7 +79,7 @@ class NotificationView(BaseModel):
 
 
 @router.post("/notifications", response_model=NotificationAccepted, status_code=202,
-             responses={**TOO_LARGE, **TOKEN_REFUSALS, **errors(409)})
+             responses={**TOO_LARGE, **TOKEN_REFUSALS, **errors(400, 409)})
 async def send(body: NotificationIn, caller: NotificationSender, notifier: NotifierDep) -> NotificationAccepted:
     """Accepted (202) with its id and state; 409 when refused (opted out, daily limit), the same answer again for
     the same idempotency_key; 422 for free text alone while the customer's 24-hour window is closed."""
