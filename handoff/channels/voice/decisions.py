@@ -25,7 +25,10 @@ CODE_TIMEOUT_SECONDS = 15  # while a code is awaited: time to find it in WhatsAp
 FINISH_KEY = "#"
 DIGIT_WORDS = {"cero": "0", "uno": "1", "una": "1", "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5",
                "seis": "6", "siete": "7", "ocho": "8", "nueve": "9", "zero": "0", "oh": "0", "one": "1", "two": "2",
-               "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+               "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+               # Brazilian Portuguese ("meia" is six when reading numbers out; not "um", an English filler)
+               "dois": "2", "duas": "2", "três": "3", "quatro": "4", "meia": "6", "sete": "7",
+               "oito": "8", "nove": "9"}
 
 CALL_STATUSES = ("ringing", "in-progress", "queued", "completed", "busy", "no-answer", "canceled", "failed",
                  "abandoned")

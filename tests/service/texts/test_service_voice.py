@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from handoff.channels.voice.codes import code_twiml
-from handoff.channels.voice.decisions import numbered_options, voice_locale
+from handoff.channels.voice.decisions import numbered_options, spoken_digits, voice_locale
 from handoff.channels.voice.twiml import say_locale
 from handoff.channels.whatsapp.graph_bodies import render
 from handoff.core.after_hours import after_hours_notice, hours_at
@@ -83,3 +83,8 @@ def test_whatsapp_lists_are_labelled_in_the_customers_variant() -> None:
     assert body["interactive"]["body"]["text"] == "Elegí una opción:"
     [body] = render(OutboundMessage(actor="bot", text="", quick_replies=choices), "5511912345678", "pt")
     assert body["interactive"]["action"]["button"] == "Ver opções"
+
+
+def test_a_code_said_in_portuguese_is_read() -> None:
+    assert spoken_digits("quatro dois nove meia oito sete") == "429687"
+    assert spoken_digits("três, sete, oito, nove, zero, dois") == "378902"
