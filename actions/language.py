@@ -79,8 +79,15 @@ def accent_language(text: str) -> Optional[str]:
     return "es" if spanish and not portuguese else "pt" if portuguese and not spanish else None
 
 
+def is_payload(text: Optional[str]) -> bool:
+    """A button's or a phone digit's payload (`/intent{...}`): its intent and slot names are English words."""
+    return (text or "").lstrip().startswith("/")
+
+
 def detect_language(text: Optional[str]) -> Optional[str]:
-    """"es", "en", "pt", or None when the text does not say (e.g. "ok", "100002", an emoji)."""
+    """"es", "en", "pt", or None when the text does not say (e.g. "ok", "100002", an emoji, a button's payload)."""
+    if is_payload(text):
+        return None
     text = NOISE.sub(" ", text or "")
     words = [w.lower() for w in WORD.findall(text)]
     meaningful = [w for w in words if w not in AMBIGUOUS]
@@ -107,6 +114,8 @@ def clearly_written_in(text: Optional[str]) -> Optional[str]:
     """The language of a message that leaves no doubt, else None: SWITCH_MIN_WORDS meaningful words, lingua's first
     choice, and either lingua sure of it or two marker words of that language and none of another, with the
     letters and words not saying otherwise (detect_language)."""
+    if is_payload(text):
+        return None
     cleaned = NOISE.sub(" ", text or "")
     meaningful = [w for w in (w.lower() for w in WORD.findall(cleaned)) if w not in AMBIGUOUS and len(w) > 1]
     detector = _lingua()

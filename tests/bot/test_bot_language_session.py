@@ -83,10 +83,17 @@ def test_choose_language_precedence() -> None:
         ("en", "100002", None),
         ("pt", "gracias por todo amigo", None),  # one marker word, lingua unsure: not clear enough
         ("en", "my name is José Muñoz and i need help", None),  # a name's ñ does not make it Spanish
+        # a button's or a phone digit's payload: its intent and slot names are English words, never the customer's
+        ("es", '/request_callback{"callback_window":"this_afternoon"}', None),
+        ("pt", "/affirm", None),
     ],
 )
 def test_a_clear_message_in_another_language_switches_it(current: str, text: str, switched: str | None) -> None:
     assert switched_language(current, text) == switched
+
+
+def test_a_payload_tells_no_language() -> None:
+    assert detect_language('/request_callback{"callback_window":"tomorrow_morning"}') is None
 
 
 def test_default_language_comes_from_operations_file(isolated_env: Path) -> None:
