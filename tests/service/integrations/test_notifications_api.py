@@ -1,7 +1,7 @@
 """`POST /api/v1/notifications` and `GET /api/v1/notifications/{id}` over a served app and the Graph API stand-in:
 202 with an id, the same idempotency key answered with the same id and sent once, an unknown template 422, an
 opted-out customer 409, free text alone outside the customer's window 422, a token without
-`notifications:send` 403, none 401.
+`notifications:send` 403, none or a revoked one 401.
 
 Before: other systems had no way to write to a customer first.
 """
@@ -45,6 +45,9 @@ async def served(workdir: Path, graph: GraphStandIn) -> AsyncIterator[tuple[str,
         registry = Integrations(sessions, load_secret_key(settings.secret_key, workdir / "unused"))
         tokens = {scope: (await registry.create("cli", f"shop {scope}", [scope])).token
                   for scope in ("notifications:send", "cases:read")}
+        revoked = await registry.create("cli", "old shop", ["notifications:send"])
+        await registry.revoke("cli", revoked.integration["id"])
+        tokens["revoked"] = revoked.token
         await engine.dispose()
         async with served_app(settings) as base_url:
             yield base_url, tokens
@@ -91,5 +94,7 @@ async def test_sent_once_per_key_refusals_and_scopes(served, graph: GraphStandIn
         assert denied.status_code == 403 and denied.json()["detail"] == "this token lacks the scope notifications:send"
         assert (await http.get(f"/api/v1/notifications/{notification}", headers=wrong)).status_code == 403
         assert (await http.post("/api/v1/notifications", json=shipped("G"))).status_code == 401
+        gone = {"Authorization": f"Bearer {tokens['revoked']}"}
+        assert (await http.post("/api/v1/notifications", headers=gone, json=shipped("H"))).status_code == 401
         assert (await http.get("/api/v1/notifications/nothere", headers=sender)).status_code == 404
     assert len(graph.sends()) == 1  # the same key twice, the refused and invalid ones: one message
