@@ -116,6 +116,13 @@ def parse_rest_response(items: Any) -> BotTurn:
     return BotTurn(tuple(messages), handoff, tuple(asked), verification, callback)
 
 
+def said_nothing(turn: BotTurn) -> bool:
+    """Rasa's REST channel answers 200 with no reply when its turn failed inside (its tracker store on a database
+    that is away, its lock store): no message and no signal leaves the customer unanswered, so it is a failure."""
+    return not turn.messages and turn.handoff is None and not turn.asked and turn.verification is None \
+        and turn.callback is None
+
+
 @dataclass(frozen=True)
 class UserTurn:
     """One customer message as Rasa parsed it."""
@@ -231,9 +238,12 @@ class RasaClient:
                 if response.status_code != 200:
                     raise BotUnavailable(f"Rasa answered HTTP {response.status_code}")
                 try:
-                    return parse_rest_response(response.json())
+                    answer = parse_rest_response(response.json())
                 except ValueError as exc:
                     raise BotUnavailable("Rasa answered with invalid JSON") from exc
+                if said_nothing(answer):  # processed, maybe partly: never sent to a second replica
+                    raise BotUnavailable("Rasa answered nothing (its turn failed inside: tracker or lock store)")
+                return answer
         raise BotUnavailable(reason)
 
     async def _tracker(self, sender: str, include_events: str) -> dict[str, Any] | None:

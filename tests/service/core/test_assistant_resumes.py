@@ -3,6 +3,7 @@ the assistant answers; still down, the message stays with people (no second hold
 a case a person took, or handed off for another reason, is never taken back."""
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from handoff.core.bot_client import RasaClient
 from handoff.core.claims import LEASE
 from handoff.core.conversation import Conversations
 from handoff.core.events import CaseChanged, CaseEvent, MessageStored, Subscription
-from handoff.core.handoffs import resumes_with_assistant
+from handoff.core.handoffs import current_handoff, resumes_with_assistant, withdraw_handoff
 from handoff.core.messages import InboundMessage, OutboundMessage
 from handoff.core.operations import load_operations
 from handoff.core.timeline import case_events, verify_case
@@ -35,6 +36,7 @@ class Assistant:
     down: bool = False
     asked: list[str] = field(default_factory=list)
     answer: list[dict[str, Any]] | None = None  # instead of echoing the message
+    silent: bool = False  # Rasa's REST channel when its tracker store's database is away: 200, no reply
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         if self.down:
@@ -43,6 +45,8 @@ class Assistant:
             return httpx.Response(200, json={"slots": {"language": "es"}})
         message = json.loads(request.content)["message"]
         self.asked.append(message)
+        if self.silent:
+            return httpx.Response(200, json=[])
         return httpx.Response(200, json=self.answer or [{"text": f"Recibido: {message}"}])
 
 
@@ -274,3 +278,48 @@ async def test_each_answer_names_the_message_it_answers_the_holding_message_too(
                  and "answers" in e.payload]
     assert answering == [("bot", asked["hola"]), ("system", asked["donde esta mi pedido?"]),
                          ("bot", asked["sigo esperando"])]
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+async def test_a_message_arriving_while_the_assistant_takes_the_case_back_still_gets_its_turn(door: Door) -> None:
+    """Another worker's turn takes the case back while this message waits for the case's lock (PostgreSQL's row
+    lock; SQLite's writer lock from BEGIN has no such window): the message is the assistant's, not no one's."""
+    case_id = await held_by_people(door)
+    door.assistant.down = False
+    async with door.conversations.sessions() as session:
+        await session.begin()
+        case = await session.get_one(Case, case_id, with_for_update=True)
+        held = await current_handoff(session, case_id)
+        assert held is not None
+        await withdraw_handoff(session, case, held)  # the take-back, not committed yet
+        receiving = asyncio.create_task(door.conversations.receive(InboundMessage(
+            channel="webchat", identity_kind="webchat", identity_value=VISITOR, address=VISITOR, text="sigo aqui",
+            bot_input="sigo aqui", language="es")))
+        await asyncio.sleep(1.0)
+        assert not receiving.done()  # read the case as queued, now waiting for its lock
+        await session.commit()
+    received = await asyncio.wait_for(receiving, 30)
+    assert received.to_bot and received.turn is not None and not received.turn.resuming
+    door.widget.delivered.clear()
+    assert received.event_id is not None
+    await door.conversations.process(received.event_id, received.turn)
+    assert [(m.actor, m.text) for m in door.widget.delivered] == [("bot", "Recibido: sigo aqui")]
+    assert await status(door, case_id) == "bot"
+
+
+async def test_a_turn_rasa_failed_inside_is_answered_with_the_holding_message_not_dropped(door: Door) -> None:
+    """What the store-restart drill lost: Rasa answered 200 and nothing while PostgreSQL (its tracker store) was
+    away, and the turn was recorded as answered with no message. Now the customer is told and people hold it."""
+    case_id = await door.say("hola")
+    door.assistant.silent = True
+    await door.say("donde esta mi pedido?")
+    assert [m.actor for m in door.widget.delivered] == ["system", "system"]  # holding message + queue notice
+    assert await transitions(door, case_id) == [("to_human", "bot_unavailable", None)]
+    async with door.conversations.sessions() as session:
+        assert (await session.scalars(select(PendingTurn))).all() == []
+        events = await case_events(session, case_id)
+    asked = [e.id for e in events if e.direction == "in"][-1]
+    assert [e.actor for e in events if e.direction == "out" and e.payload.get("answers") == asked][:1] == ["system"]
+    door.assistant.silent = False  # the store is back: the next message returns the case to the assistant
+    await door.say("hola?")
+    assert [m.text for m in door.widget.delivered] == ["Recibido: hola?"] and await status(door, case_id) == "bot"

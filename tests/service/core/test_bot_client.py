@@ -55,6 +55,7 @@ def test_garbage_from_rasa_is_unavailability() -> None:
 
 class _SlowHandler(BaseHTTPRequestHandler):
     delay = 0.0
+    silent = False  # Rasa's REST channel when its turn failed inside: 200 and no reply
     calls: list[dict] = []
 
     def do_POST(self) -> None:  # noqa: N802 - http.server API
@@ -63,7 +64,7 @@ class _SlowHandler(BaseHTTPRequestHandler):
         import time
 
         time.sleep(type(self).delay)
-        data = json.dumps([{"recipient_id": body["sender"], "text": "ok"}]).encode()
+        data = json.dumps([] if type(self).silent else [{"recipient_id": body["sender"], "text": "ok"}]).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -79,7 +80,7 @@ def slow_rasa():
     port = free_port()
     server = ThreadingHTTPServer(("127.0.0.1", port), _SlowHandler)
     Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    _SlowHandler.calls = []
+    _SlowHandler.calls, _SlowHandler.silent = [], False
     yield port
     server.shutdown()
 
@@ -108,3 +109,16 @@ async def test_a_closed_port_is_retried_then_unavailable() -> None:
     with pytest.raises(BotUnavailable):
         await client.turn("case-1", "hola", {})
     await client.aclose()
+
+
+async def test_a_turn_rasa_answers_with_nothing_is_unavailability_and_not_sent_again(slow_rasa: int) -> None:
+    """Rasa 3.6's REST channel logs a failure inside the turn (its tracker store's database away) and answers 200
+    with an empty list: taken as an answer, the customer's message would be answered by no one."""
+    _SlowHandler.delay, _SlowHandler.silent = 0, True
+    client = RasaClient([f"http://127.0.0.1:{slow_rasa}", f"http://127.0.0.1:{slow_rasa}/b"], timeout=2, retries=1,
+                        backoff=0.01)
+    with pytest.raises(BotUnavailable, match="answered nothing"):
+        await client.turn("case-1", "hola", {})
+    await client.aclose()
+    assert len(_SlowHandler.calls) == 1  # processed, maybe partly: neither retried nor sent to the next replica
+    assert parse_rest_response([{"custom": {"asked": "email"}}]).asked == ("email",)  # a signal is an answer
