@@ -16,7 +16,7 @@ from bot.scripts.retrain import report
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "current.tar.gz"
-ROW = re.compile(r"^(es|en)\s+(\d+)\s+([\d.]+) -> ([\d.]+)(?: \([+-][\d.]+\))?\s+([\d.]+) -> ([\d.]+)", re.M)
+ROW = re.compile(r"^(es|en|pt)\s+(\d+)\s+([\d.]+) -> ([\d.]+)(?: \([+-][\d.]+\))?\s+([\d.]+) -> ([\d.]+)", re.M)
 
 
 def test_scores_match_sklearn_and_count_only_gold_intents_for_macro_f1() -> None:

@@ -21,7 +21,7 @@ from tests.service.support.project import MODEL, project_copy
 
 BOT_PYTHON = REPO / ".venv-bot" / "bin" / "python"
 SERVICE_PYTHON = REPO / ".venv" / "bin" / "python"
-ROW = re.compile(r"^(es|en)\s+(\d+)\s+([\d.]+) -> ([\d.]+)(?: \([+-][\d.]+\))?\s+([\d.]+) -> ([\d.]+)", re.M)
+ROW = re.compile(r"^(es|en|pt)\s+(\d+)\s+([\d.]+) -> ([\d.]+)(?: \([+-][\d.]+\))?\s+([\d.]+) -> ([\d.]+)", re.M)
 NEW_EXAMPLES = ("oigan mi caja llego toda aplastada, la regreso", "el pedido vino abierto y quiero mi dinero")
 
 
