@@ -90,11 +90,12 @@ async def test_a_returning_customers_turn_takes_few_statements_to_store_and_to_a
     await conversations.bot.aclose()
 
     # (PostgreSQL: the identity's advisory lock, so two workers never open two cases for one customer),
-    # contact+case+identities, the case write (its lock), head and duplicate check, the event, the pending turn;
+    # contact+case+identities, the case write (its lock), head and duplicate check, the event, (PostgreSQL: the
+    # case's status re-read under that lock, as another worker's turn may have taken it back), the pending turn;
     # SQLite holds the write lock from BEGIN, so the case write's RETURNING reads the head and the duplicate check
     sqlite = engine.dialect.name == "sqlite"
     assert stored == (["SELECT", "UPDATE", "INSERT", "INSERT"] if sqlite else
-                      ["SELECT", "SELECT", "UPDATE", "SELECT", "INSERT", "INSERT"])
+                      ["SELECT", "SELECT", "UPDATE", "SELECT", "INSERT", "SELECT", "INSERT"])
     # claim the pending turn (SQLite: returning the head), (PostgreSQL: lock the case row, the head), the answer
     assert answered == (["DELETE", "INSERT"] if sqlite else ["DELETE", "SELECT", "SELECT", "INSERT"])
     assert rasa.asked[-1]["metadata"]["case"] == {"id": received.case_id, "status": "bot"}
