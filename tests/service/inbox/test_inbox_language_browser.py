@@ -165,7 +165,9 @@ def test_a_mexican_browser_gets_spanish_and_the_english_choice_is_kept(chromium,
     expect(french.locator("#me")).to_have_text("Lupe (supervisor)")
     expect(french.locator("#supervisor h2")).to_have_text("Supervisão")
     french.context.clear_cookies()  # the session is gone: the next request is refused in the agent's language
-    french.click("#my-phone-form button[type=submit]")
+    with french.expect_response(lambda response: response.url.endswith("/inbox/api/me/phone")) as refused:
+        french.click("#my-phone-form button[type=submit]")
+    assert refused.value.status == 401  # waited for (a loaded machine answered after expect's 5 s)
     expect(french.locator("#my-phone-result")).to_have_text("Sua sessão terminou: entre novamente.")
     assert dialogs == []
     for opened in (page, elsewhere, french):

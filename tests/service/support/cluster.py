@@ -98,8 +98,8 @@ class Cluster:
 
 def start_cluster(workdir: Path, graph: GraphStandIn, workers: int = 2, replicas: int = 2) -> Cluster:
     """Starts the cluster on free ports with its state in `workdir`; returns once /readyz answers 200 through the
-    balancer (PostgreSQL initialised and migrated, both replicas loading the trained model: minutes on a busy
-    machine)."""
+    balancer and the balancer has every worker UP (PostgreSQL initialised and migrated, both replicas loading the
+    trained model: minutes on a busy machine)."""
     directory = Path(tempfile.mkdtemp(prefix="frontdoor-cluster-"))
     directory.chmod(0o755)  # as root, PostgreSQL runs as the postgres user, who must reach its data folder
     port, stats = free_port(), free_port()
@@ -126,7 +126,7 @@ def start_cluster(workdir: Path, graph: GraphStandIn, workers: int = 2, replicas
         cluster.register_children()
         readiness = httpx.get(f"{base_url}/readyz", timeout=5)
         return readiness.status_code == 200 and readiness.json()["checks"]["rasa"]["detail"].endswith(
-            f"{replicas} of {replicas} replicas answer")
+            f"{replicas} of {replicas} replicas answer") and set(cluster.servers().values()) == {"UP"}
 
     try:
         process.wait_until(ready, 900, "ready through the balancer, every replica answering")
