@@ -9,19 +9,14 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from handoff.channels.whatsapp.outbound import WhatsAppFollowUp
-from handoff.channels.whatsapp.window import load_templates
 from handoff.core.handoffs import HandoffRequest, hand_to_people
-from handoff.core.notifications import NotificationRequest, Notifier
-from handoff.core.operations import load_operations
-from handoff.integrations.registry import Integrations
+from handoff.core.notifications import NotificationRequest
 from handoff.reports.notifications import notification_report
-from handoff.settings import REPO_ROOT
 from handoff.store.models import Case, Notification, utcnow
 from tests.service.channels.whatsapp.test_notifications import wamid_of
+from tests.service.support.notifications import OPERATIONS, integration, notifier
 from tests.service.support.whatsapp_webhooks import status_webhook, text_webhook
 
-OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
 SHIPPED = {"customer_name": "Ana", "order_number": "A-1", "tracking_url": "https://t.example/A-1"}
 PHONES = {name: f"1650555{number:04d}" for number, name in enumerate(["ana", "beto", "caro", "dani", "eva"])}
 
@@ -36,13 +31,8 @@ def reply(wa_id: str, text: str, wamid: str) -> bytes:
 
 
 async def test_counts_per_template_match_the_hand_count(channel) -> None:
-    settings = OPERATIONS.notifications.model_copy(update={"quiet_hours": None, "max_per_customer_per_day": 9})
-    operations = OPERATIONS.model_copy(update={"notifications": settings})
-    notify = Notifier(channel.sessions, operations, WhatsAppFollowUp(load_templates(settings.templates),
-                                                                     channel.deliverer),
-                      {"whatsapp": channel.deliverer})
-    shop = str((await Integrations(channel.sessions, b"k" * 32).create("cli", "shop", ["notifications:send"]))
-               .integration["id"])
+    notify = notifier(channel, max_per_customer_per_day=9)
+    shop = await integration(channel)
     ids = {}
     for name, wa_id in PHONES.items():
         template, values = ("appointment_reminder", {"customer_name": "Eva", "when": "el lunes"}) if name == "eva" \
@@ -63,7 +53,7 @@ async def test_counts_per_template_match_the_hand_count(channel) -> None:
     async with channel.sessions() as session, session.begin():
         row = await session.get_one(Notification, ids["ana"])
         case = await session.get_one(Case, row.case_id)
-        await hand_to_people(session, case, HandoffRequest(reason="explicit_request"), operations, actor="system")
+        await hand_to_people(session, case, HandoffRequest(reason="explicit_request"), OPERATIONS, actor="system")
     refused = await notify.submit(shop, NotificationRequest(to={"phone": f"+{PHONES['caro']}"},
                                                             template="order_shipped", language="es", values=SHIPPED,
                                                             idempotency_key="caro-again"))

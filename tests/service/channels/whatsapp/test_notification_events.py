@@ -8,18 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from handoff.channels.whatsapp.outbound import WhatsAppFollowUp
-from handoff.channels.whatsapp.window import load_templates
 from handoff.core.events import EventBus
-from handoff.core.notifications import NotificationRequest, Notifier
-from handoff.core.operations import load_operations
+from handoff.core.notifications import NotificationRequest
 from handoff.inbox.live_pushes import LivePushes
-from handoff.integrations.registry import Integrations
-from handoff.settings import REPO_ROOT
 from handoff.store.models import Notification
+from tests.service.support.notifications import integration, notifier
 from tests.service.support.whatsapp_webhooks import WA_ID
 
-OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
 SHIPPED = {"customer_name": "Sheena", "order_number": "A-1001", "tracking_url": "https://t.example/A-1001"}
 
 
@@ -42,14 +37,8 @@ class Live:
 
 async def test_a_new_proactive_case_and_a_notification_on_it_are_pushed_live(channel) -> None:
     live = Live()
-    settings = OPERATIONS.notifications.model_copy(update={"quiet_hours": None})
-    operations = OPERATIONS.model_copy(update={"notifications": settings})
-    notify = Notifier(channel.sessions, operations, WhatsAppFollowUp(load_templates(settings.templates),
-                                                                     channel.deliverer),
-                      {"whatsapp": channel.deliverer},
-                      events=EventBus([LivePushes(channel.sessions, live)]))  # type: ignore[arg-type]
-    shop = str((await Integrations(channel.sessions, b"k" * 32).create("cli", "shop", ["notifications:send"]))
-               .integration["id"])
+    notify = notifier(channel, events=EventBus([LivePushes(channel.sessions, live)]))  # type: ignore[arg-type]
+    shop = await integration(channel)
     first = await notify.submit(shop, NotificationRequest(to={"phone": f"+{WA_ID}"}, template="order_shipped",
                                                           language="es", values=SHIPPED, idempotency_key="one"))
     async with channel.sessions() as session:

@@ -13,32 +13,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handoff.channels.whatsapp.outbound import WhatsAppFollowUp
-from handoff.channels.whatsapp.window import load_templates
 from handoff.core.erasure import erase_customer
-from handoff.core.notifications import NotificationInvalid, NotificationRequest, Notifier
-from handoff.core.operations import load_operations
-from handoff.integrations.registry import Integrations
-from handoff.settings import REPO_ROOT
+from handoff.core.notifications import NotificationInvalid, NotificationRequest
 from handoff.store.models import Case, Notification
+from tests.service.support.notifications import integration, notifier
 from tests.service.support.whatsapp_webhooks import WA_ID, text_webhook
 
-OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
 PHONE = f"+{WA_ID}"  # the stand-in webhooks' sender (+1 650: America/Los_Angeles)
 SHIPPED = {"customer_name": "Sheena", "order_number": "100002", "tracking_url": "https://t.example/100002"}
 TEXT = "Sheena, tu pedido 100002 salió hoy y llega mañana antes de las 14:00."
-
-
-def notifier(channel, **settings: object) -> Notifier:
-    wanted = OPERATIONS.notifications.model_copy(update={"quiet_hours": None, **settings})
-    operations = OPERATIONS.model_copy(update={"notifications": wanted})
-    via = WhatsAppFollowUp(load_templates(wanted.templates), channel.deliverer)
-    return Notifier(channel.sessions, operations, via, {"whatsapp": channel.deliverer})
-
-
-async def integration(channel) -> str:
-    created = await Integrations(channel.sessions, b"k" * 32).create("cli", "shop", ["notifications:send"])
-    return str(created.integration["id"])
 
 
 def request(key: str, *, template: str | None = "order_shipped", text: str | None = TEXT,

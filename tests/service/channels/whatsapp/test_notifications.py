@@ -11,33 +11,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from handoff.channels.whatsapp.outbound import WhatsAppFollowUp
-from handoff.channels.whatsapp.window import load_templates
 from handoff.core.consent import set_whatsapp_opt_out
 from handoff.core.erasure import erase_customer
-from handoff.core.notifications import NotificationRequest, Notifier
-from handoff.core.operations import load_operations
-from handoff.integrations.registry import Integrations
-from handoff.settings import REPO_ROOT
+from handoff.core.notifications import NotificationRequest
 from handoff.store.models import Case, Customer, Notification, Outbox
+from tests.service.support.notifications import integration, notifier
 from tests.service.support.whatsapp_webhooks import WA_ID, status_webhook, text_webhook
 
-OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
 PHONE = f"+{WA_ID}"  # the stand-in webhooks' sender (+1 650: America/Los_Angeles)
 SHIPPED = {"customer_name": "Sheena", "order_number": "A-1001", "tracking_url": "https://t.example/A-1001"}
-
-
-def notifier(channel, **settings: object) -> Notifier:
-    """The notifier as the app wires it, with these notifications settings (quiet hours off unless given)."""
-    wanted = OPERATIONS.notifications.model_copy(update={"quiet_hours": None, **settings})
-    operations = OPERATIONS.model_copy(update={"notifications": wanted})
-    via = WhatsAppFollowUp(load_templates(wanted.templates), channel.deliverer)
-    return Notifier(channel.sessions, operations, via, {"whatsapp": channel.deliverer})
-
-
-async def integration(channel) -> str:
-    created = await Integrations(channel.sessions, b"k" * 32).create("cli", "shop", ["notifications:send"])
-    return str(created.integration["id"])
 
 
 def shipped(key: str, **to: str) -> NotificationRequest:
