@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import random
 import sys
@@ -38,6 +37,7 @@ from handoff.channels.whatsapp.signature import sign  # noqa: E402
 from handoff.stack import raise_fd_limit  # noqa: E402
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn, fixture  # noqa: E402
 from tests.service.support.stack import RasaStack, Service, start_service  # noqa: E402
+from tests.service.support.whatsapp_webhooks import text_webhook  # noqa: E402
 
 MESSAGES = {"es": ["hola", "a que hora abren?", "donde esta mi pedido 100002", "gracias"],
             "en": ["hi", "what time do you open?", "where is my order 100003", "thanks"]}
@@ -92,15 +92,6 @@ class TimedGraph(GraphStandIn):
             future.set_result(at)
 
 
-def whatsapp_body(wa_id: str, text: str, wamid: str) -> bytes:
-    data = fixture("webhook_text_message.json")
-    value = data["entry"][0]["changes"][0]["value"]
-    value["contacts"][0]["wa_id"] = wa_id
-    value["messages"][0].update({"id": wamid, "from": wa_id, "text": {"body": text},
-                                 "timestamp": str(int(time.time()))})
-    return json.dumps(data).encode()
-
-
 @dataclass
 class Load:
     """What every customer of a run shares."""
@@ -141,7 +132,7 @@ async def whatsapp_customer(load: Load, tally: Tally, graph: TimedGraph, wa_id: 
     for turn in range(1 << 30):
         if time.perf_counter() >= load.stop_at:
             break
-        body = whatsapp_body(wa_id, MESSAGES["es"][turn % 4], f"wamid.in.{wa_id}.{turn}")
+        body = text_webhook(MESSAGES["es"][turn % 4], f"wamid.in.{wa_id}.{turn}", sender=wa_id)
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         graph.waiting[wa_id] = future
         started = time.perf_counter()

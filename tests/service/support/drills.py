@@ -3,7 +3,6 @@ then what the cluster's database says happened to each message they sent."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections import Counter
@@ -17,8 +16,8 @@ from sqlalchemy import bindparam, text
 
 from handoff.channels.whatsapp.signature import sign
 from handoff.store.db import create_engine
-from tests.service.support.graph_api import GraphStandIn, fixture
-from tests.service.support.whatsapp_webhooks import APP_SECRET
+from tests.service.support.graph_api import GraphStandIn
+from tests.service.support.whatsapp_webhooks import APP_SECRET, text_webhook
 
 
 @dataclass
@@ -114,16 +113,6 @@ class ChatVisitor:
             await self.client.disconnect()
 
 
-def whatsapp_body(wa_id: str, wamid: str, message: str) -> bytes:
-    """The documented text webhook, from this number."""
-    data = fixture("webhook_text_message.json")
-    value = data["entry"][0]["changes"][0]["value"]
-    value["contacts"][0]["wa_id"] = wa_id
-    value["messages"][0].update({"from": wa_id, "id": wamid, "text": {"body": message},
-                                 "timestamp": str(int(time.time()))})
-    return json.dumps(data).encode()
-
-
 @dataclass
 class WhatsAppNumber:
     """Meta, for one customer: each webhook posted until answered 200 (Meta retries anything else)."""
@@ -137,7 +126,7 @@ class WhatsAppNumber:
         for index, message in enumerate(messages):
             item = Sent(f"wamid.drill.{self.wa_id}.{index}.{uuid.uuid4().hex[:6]}", "whatsapp")
             self.sent.append(item)
-            body = whatsapp_body(self.wa_id, item.provider_id, message)
+            body = text_webhook(message, item.provider_id, sender=self.wa_id)
             headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(APP_SECRET, body)}
             while time.monotonic() < deadline:
                 try:

@@ -14,10 +14,15 @@ BSUID = "MX.1502576394655843"  # the business-scoped user id of the username-onl
 APP_SECRET = "test-app-secret"
 
 
-def text_webhook(body: str = "Hola, donde esta mi pedido?", wamid: str = "wamid.TEXT1", **extra: object) -> bytes:
-    """The documented text-message webhook with another text and id, sent now."""
+def text_webhook(body: str = "Hola, donde esta mi pedido?", wamid: str = "wamid.TEXT1", sender: str | None = None,
+                 **extra: object) -> bytes:
+    """The documented text-message webhook with another text and id, sent now (from `sender`, a wa_id, if given)."""
     data = fixture("webhook_text_message.json")
-    message = data["entry"][0]["changes"][0]["value"]["messages"][0]
+    value = data["entry"][0]["changes"][0]["value"]
+    message = value["messages"][0]
+    if sender is not None:
+        value["contacts"][0]["wa_id"] = sender
+        message["from"] = sender
     message.update({"id": wamid, "text": {"body": body}, "timestamp": str(int(time.time())), **extra})
     return json.dumps(data).encode()
 
