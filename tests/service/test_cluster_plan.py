@@ -44,7 +44,8 @@ def test_every_replica_shares_the_postgresql_tracker_store_and_the_redis_lock_st
     plan = ClusterPlan(pg_port=6543, redis_port=6390, action_port=6055)
     endpoints = yaml.safe_load(render_endpoints((REPO / "deploy" / "endpoints.cluster.yml").read_text(), plan))
     assert endpoints["action_endpoint"] == {"url": "http://127.0.0.1:6055/webhook"}
-    assert endpoints["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "url": "127.0.0.1", "port": 6543,
+    assert endpoints["tracker_store"] == {"type": "bot.runtime.cached_trackers.EventCachingSQLTrackerStore",
+                                          "dialect": "postgresql", "url": "127.0.0.1", "port": 6543,
                                           "db": "rasa", "username": "postgres"}
     assert endpoints["lock_store"] == {"type": "redis", "url": "127.0.0.1", "port": 6390, "db": 1,
                                        "key_prefix": "frontdoor"}

@@ -24,7 +24,7 @@ def say(rasa_url: str, text: str) -> str:
 
 def test_a_form_continues_after_rasa_restarts(rasa_stack: RasaStack, tmp_path: Path) -> None:
     store = yaml.safe_load((REPO / "endpoints.yml").read_text())["tracker_store"]
-    assert store["type"] == "SQL"  # what `make run` uses
+    assert store["type"] == "bot.runtime.cached_trackers.EventCachingSQLTrackerStore"  # what `make run` uses
     store = {**store, "db": str(tmp_path / "trackers.sqlite3")}
     first, url = start_rasa(rasa_stack.action_url, tmp_path, tracker_store=store)
     try:
