@@ -5,6 +5,7 @@ import asyncio
 import os
 import resource
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,10 +16,33 @@ from handoff.supervisor import Program, Supervisor
 # rasa-sdk has no --host option; its Sanic server reads SANIC_HOST and would otherwise listen on every interface.
 ACTION_SERVER_ENV = {"SANIC_HOST": "127.0.0.1"}
 BOT_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
-# Every service worker's websockets (bench/idle.py measures them): no permessage-deflate, which browsers offer and
-# uvicorn accepts with zlib's full window, ~40 KB of compressor state per open widget for frames of a few hundred
-# bytes (93 KB a connection with it, 54 KB without); frames bounded like Socket.IO's polling bodies (256 KiB).
-SERVICE_WEBSOCKET_OPTIONS = ("--ws-per-message-deflate", "false", "--ws-max-size", str(256 * 1024))
+# Every service worker's websockets (bench/idle.py measures what an open widget costs): no permessage-deflate,
+# which browsers offer and uvicorn accepts with zlib's full window (~40 KB of compressor state per widget for frames
+# of a few hundred bytes); wsproto, which keeps less per connection than websockets' protocol (49 KiB against 54 at
+# 5,000); no websocket-level pings from uvicorn, as Engine.IO pings every 25 s and drops a socket silent for 45;
+# frames bounded like Socket.IO's polling bodies (256 KiB).
+
+
+class WebsocketSettings(TypedDict):
+    """uvicorn's websocket settings, as `uvicorn.Config` keywords (the tests' in-process servers take them so)."""
+
+    ws: str
+    ws_per_message_deflate: bool
+    ws_ping_interval: float
+    ws_max_size: int
+
+
+SERVICE_WEBSOCKETS: WebsocketSettings = {"ws": "wsproto", "ws_per_message_deflate": False, "ws_ping_interval": 0.0,
+                                         "ws_max_size": 256 * 1024}
+
+
+def uvicorn_options(settings: WebsocketSettings) -> tuple[str, ...]:
+    """The same settings as uvicorn's command-line options (`make run`, `make cluster`, the tests' processes)."""
+    return ("--ws", settings["ws"], "--ws-per-message-deflate", str(settings["ws_per_message_deflate"]).lower(),
+            "--ws-ping-interval", f"{settings['ws_ping_interval']:g}", "--ws-max-size", str(settings["ws_max_size"]))
+
+
+SERVICE_WEBSOCKET_OPTIONS = uvicorn_options(SERVICE_WEBSOCKETS)
 
 
 def port_of(url: str, default: int) -> int:

@@ -94,6 +94,11 @@ def clashing_ports(plan: ClusterPlan) -> list[int]:
     return sorted({port for port in ports if ports.count(port) > 1})
 
 
+def balancer_descriptors(plan: ClusterPlan) -> int:
+    """HAProxy's open files at maxconn: a customer's socket and a worker's for each connection, and its own few."""
+    return 2 * plan.maxconn + 100
+
+
 def render_haproxy(template: str, plan: ClusterPlan, run_dir: Path) -> str:
     """deploy/haproxy.cfg with the ports and one server line per worker in each backend."""
     workers = [(f"w{index}", port) for index, port in enumerate(plan.worker_ports, start=1)]

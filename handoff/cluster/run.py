@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
-import resource
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from handoff.cluster.plan import (
     Paths,
     as_postgres_user,
     assistant_programs,
+    balancer_descriptors,
     balancer_program,
     clashing_ports,
     render_endpoints,
@@ -32,7 +32,7 @@ from handoff.cluster.plan import (
     worker_programs,
 )
 from handoff.settings import REPO_ROOT
-from handoff.stack import announce_readiness
+from handoff.stack import announce_readiness, raise_fd_limit
 from handoff.store.db import database_away
 from handoff.supervisor import Supervisor
 
@@ -54,15 +54,6 @@ def postgres_bin() -> Path | None:
 def haproxy_bin() -> Path | None:
     found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
     return Path(found) if found else None
-
-
-def raise_open_files() -> int:
-    """Children inherit the limit: 5,000 idle webchats are 10,000 descriptors at the balancer alone."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        return hard
-    return soft
 
 
 def initdb(paths: Paths, root: bool) -> bool:
@@ -205,7 +196,10 @@ def run_cluster() -> int:
     except RuntimeError as exc:
         print(f"make cluster: {exc}", file=sys.stderr)
         return 1
-    limit = raise_open_files()
+    limit = raise_fd_limit()  # inherited by every part: each idle webchat is a descriptor at a worker, two at HAProxy
     env = {key: value for key, value in os.environ.items() if key.upper() not in OWN_SETTINGS}
     print(f"make cluster: open files limit {limit}")
+    if limit < (needed := balancer_descriptors(plan)) and not root:  # as root HAProxy raises its own limit
+        print(f"make cluster: HAProxy needs {needed} open files for CLUSTER_MAXCONN={plan.maxconn}, the hard limit "
+              f"is {limit}: raise it (ulimit -Hn, LimitNOFILE=) or lower CLUSTER_MAXCONN", file=sys.stderr)
     return asyncio.run(supervise(plan, paths, haproxy, {**env, **BOT_ENV}, root))

@@ -96,10 +96,11 @@ class Cluster:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_cluster(workdir: Path, graph: GraphStandIn, workers: int = 2, replicas: int = 2) -> Cluster:
+def start_cluster(workdir: Path, graph: GraphStandIn, workers: int = 2, replicas: int = 2,
+                  settings: dict[str, str] | None = None) -> Cluster:
     """Starts the cluster on free ports with its state in `workdir`; returns once /readyz answers 200 through the
     balancer and the balancer has every worker UP (PostgreSQL initialised and migrated, both replicas loading the
-    trained model: minutes on a busy machine)."""
+    trained model: minutes on a busy machine). `settings` override the environment below (bench/idle.py's limits)."""
     directory = Path(tempfile.mkdtemp(prefix="frontdoor-cluster-"))
     directory.chmod(0o755)  # as root, PostgreSQL runs as the postgres user, who must reach its data folder
     port, stats = free_port(), free_port()
@@ -117,6 +118,7 @@ def start_cluster(workdir: Path, graph: GraphStandIn, workers: int = 2, replicas
         # a shared test machine answers a turn in seconds under a burst: a slow answer is still an answer
         "BOT_TIMEOUT_SECONDS": "30",
         "PYTHONPATH": str(REPO),
+        **(settings or {}),
     }
     process = Process("cluster", [str(VENV / "bin" / "python"), "-m", "handoff", "cluster"], env=env)
     base_url = f"http://127.0.0.1:{port}"
@@ -125,8 +127,12 @@ def start_cluster(workdir: Path, graph: GraphStandIn, workers: int = 2, replicas
     def ready() -> bool:  # every replica loaded: the drills kill one of them
         cluster.register_children()
         readiness = httpx.get(f"{base_url}/readyz", timeout=5)
-        return readiness.status_code == 200 and readiness.json()["checks"]["rasa"]["detail"].endswith(
-            f"{replicas} of {replicas} replicas answer") and set(cluster.servers().values()) == {"UP"}
+        if readiness.status_code != 200:
+            return False
+        # one replica's check names its model; several say how many answer
+        detail = readiness.json()["checks"]["rasa"]["detail"]
+        every = replicas == 1 or detail.endswith(f"{replicas} of {replicas} replicas answer")
+        return every and set(cluster.servers().values()) == {"UP"}
 
     try:
         process.wait_until(ready, 900, "ready through the balancer, every replica answering")

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from handoff.app import create_app
 from handoff.settings import Settings
+from handoff.stack import SERVICE_WEBSOCKETS
 from tests.service.support.polling import until
 from tests.service.support.processes import free_port
 from tests.service.support.rasa_standin import RasaStandIn
@@ -60,7 +61,8 @@ async def served_app(settings: Settings) -> AsyncIterator[str]:
     """Serves `create_app(settings)` on a free loopback port (lifespan included) and yields its base URL."""
     port = free_port()
     settings = settings.model_copy(update={"port": port, "public_base_url": f"http://127.0.0.1:{port}"})
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           **SERVICE_WEBSOCKETS))  # the workers' websocket protocol and limits
     task = asyncio.create_task(server.serve())
 
     async def started() -> bool:
