@@ -15,9 +15,16 @@ from pathlib import Path
 
 import httpx
 import yaml
+from uvicorn.main import main as uvicorn_command
 
 from handoff.settings import Settings
-from handoff.stack import SERVICE_WEBSOCKET_OPTIONS, announce_readiness, missing_parts, stack_programs
+from handoff.stack import (
+    SERVICE_WEBSOCKET_OPTIONS,
+    SERVICE_WEBSOCKETS,
+    announce_readiness,
+    missing_parts,
+    stack_programs,
+)
 from handoff.supervisor import Backoff, Program, Supervisor, after_exit, describe_exit
 from tests.service.support.polling import until, until_sync
 from tests.service.support.processes import REPO
@@ -34,6 +41,13 @@ def survivors(marker: str) -> list[str]:
 def python(marker: str, script: str) -> tuple[str, ...]:
     """A `python -c` child whose command line carries `marker`."""
     return (sys.executable, "-c", f"# {marker}\n{textwrap.dedent(script)}")
+
+
+def test_the_workers_command_line_says_what_the_in_process_servers_are_given() -> None:
+    """uvicorn parses the options into the same settings the tests' in-process servers take as keywords."""
+    parsed = uvicorn_command.make_context("uvicorn", ["handoff.app:app", *SERVICE_WEBSOCKET_OPTIONS]).params
+    assert {name: parsed[name] for name in SERVICE_WEBSOCKETS} == SERVICE_WEBSOCKETS
+    assert parsed["ws_ping_interval"] == 0  # Engine.IO pings; uvicorn's own would be a second timer a socket
 
 
 def test_restart_delays_double_up_to_the_cap_and_start_over_after_a_stable_run() -> None:
@@ -174,7 +188,8 @@ def test_the_stack_runs_each_process_on_the_port_the_service_talks_to() -> None:
     programs = {program.name: program
                 for program in stack_programs(settings, Path(".venv-bot"), Path(".venv"), Path("/t/trackers.db"))}
     assert programs["service"].argv[-2:] == ("--port", "18000")
-    assert programs["service"].argv[3:7] == SERVICE_WEBSOCKET_OPTIONS  # no per-connection zlib state (bench/idle.py)
+    options = programs["service"].argv[3:3 + len(SERVICE_WEBSOCKET_OPTIONS)]
+    assert options == SERVICE_WEBSOCKET_OPTIONS  # wsproto, no per-connection zlib state (bench/idle.py)
     assert programs["service"].env == {"RASA_TRACKER_DB": "/t/trackers.db"}  # an erasure forgets trackers there
     assert programs["rasa"].argv[programs["rasa"].argv.index("--port") + 1] == "18005"
     assert programs["actions"].argv[-2:] == ("--port", "18055")
