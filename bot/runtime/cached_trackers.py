@@ -65,6 +65,17 @@ class EventCachingSQLTrackerStore(SQLTrackerStore):
                  **kwargs: Any) -> None:
         super().__init__(domain, **kwargs)
         self.event_rows = EventRows(int(cached_events))
+        if self.engine.dialect.name == "sqlite":
+            self.keep_sqlite_connection_open()
+
+    def keep_sqlite_connection_open(self) -> None:
+        """SQLAlchemy 1.4 opens a file's SQLite connection per session and closes it after (NullPool); closing a
+        write-ahead-log database's last connection checkpoints the log with an fsync, every read and every save.
+        A pooled connection keeps the log until SQLite's own automatic checkpoints."""
+        self.engine.dispose()
+        self.engine = sa.create_engine(self.engine.url, poolclass=sa.pool.QueuePool, pool_size=1, max_overflow=4,
+                                       connect_args={"check_same_thread": False})
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The conversation's latest session, as SQLTrackerStore.retrieve gives it."""
