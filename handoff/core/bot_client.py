@@ -69,12 +69,13 @@ class BotTurn:
     asked: tuple[str, ...] = ()  # the facts the assistant asked for (`{"asked": "order_number"}` payloads)
     verification: CodeRequest | None = None  # send a verification code (`{"verification": {...}}`)
     callback: CallbackAsk | None = None  # book a call (`{"callback": {...}}`)
+    slots: dict[str, Any] | None = None  # the slots asked for, after the turn (`{"slots": {...}}`), if reported
 
 
 def parse_rest_response(items: Any) -> BotTurn:
-    """Rasa REST replies → messages plus at most one handoff, the facts asked for, at most one code to send and one
-    call to book; unknown shapes are kept as custom. The service's own payloads (handoff, asked, verification,
-    callback) are signals, never shown to the customer."""
+    """Rasa REST replies → messages plus at most one handoff, the facts asked for, at most one code to send, one
+    call to book and the slots reported after the turn; unknown shapes are kept as custom. The service's own
+    payloads (handoff, asked, verification, callback, slots) are signals, never shown to the customer."""
     if not isinstance(items, list):
         raise BotUnavailable(f"unexpected reply from Rasa: {type(items).__name__}")
     messages: list[OutboundMessage] = []
@@ -82,6 +83,7 @@ def parse_rest_response(items: Any) -> BotTurn:
     asked: list[str] = []
     verification: CodeRequest | None = None
     callback: CallbackAsk | None = None
+    slots: dict[str, Any] | None = None
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -99,6 +101,9 @@ def parse_rest_response(items: Any) -> BotTurn:
         if isinstance(custom, dict) and set(custom) == {"callback"}:
             callback = callback or CallbackAsk.from_payload(custom["callback"])
             continue
+        if isinstance(custom, dict) and set(custom) == {"slots"}:
+            slots = custom["slots"] if isinstance(custom["slots"], dict) else slots
+            continue
         buttons = item.get("buttons") or []
         replies = tuple(
             QuickReply(title=str(button.get("title", "")), payload=str(button.get("payload", "")))
@@ -113,7 +118,7 @@ def parse_rest_response(items: Any) -> BotTurn:
         )
         if message.text or message.image or message.custom:
             messages.append(message)
-    return BotTurn(tuple(messages), handoff, tuple(asked), verification, callback)
+    return BotTurn(tuple(messages), handoff, tuple(asked), verification, callback, slots)
 
 
 def said_nothing(turn: BotTurn) -> bool:
@@ -212,9 +217,13 @@ class RasaClient:
     def _failed(self, url: str) -> None:
         self._failed_at[url] = time.monotonic()
 
-    async def turn(self, sender: str, message: str, metadata: dict[str, Any]) -> BotTurn:
-        """One customer turn; raises BotUnavailable when no replica can answer."""
-        body = {"sender": sender, "message": message, "metadata": metadata}
+    async def turn(self, sender: str, message: str, metadata: dict[str, Any],
+                   slots: Sequence[str] = ()) -> BotTurn:
+        """One customer turn; raises BotUnavailable when no replica can answer. `slots`: names whose values after
+        the turn the assistant's channel (bot/channels/rest_with_metadata.py) reports in the same answer."""
+        body: dict[str, Any] = {"sender": sender, "message": message, "metadata": metadata}
+        if slots:
+            body["slots"] = list(slots)
         order, reason = self._order(sender), "Rasa unavailable"
         for attempt in range(self.retries + 1):
             if attempt:

@@ -33,7 +33,7 @@ from handoff.core.handoffs import (
     resumes_with_assistant,
     withdraw_handoff,
 )
-from handoff.core.learnt import changed_language, learnt_facts, may_change_language, may_teach, reasked
+from handoff.core.learnt import TAUGHT_SLOTS, changed_language, learnt_facts, may_change_language, may_teach, reasked
 from handoff.core.merge_evidence import weigh_proved, weigh_told
 from handoff.core.messages import Deliverer, InboundMessage, OutboundMessage
 from handoff.core.operations import Operations
@@ -202,20 +202,21 @@ class Conversations:
         # No "assistant typing" while people hold the case: the assistant may still be down.
         typing = (asyncio.create_task(deliverer.typing(turn.address, "bot", True))
                   if deliverer and not turn.resuming else None)
+        # Only a turn that may teach something asks for the slots after it: the language (learnt, or switched on
+        # a long enough message), an order number, email or phone (kept on the customer for every door).
+        teaches = (not turn.language_known or may_teach(turn.bot_input) or may_change_language(turn.bot_input))
         asked = time.monotonic()
         try:
-            answer: BotTurn | None = await self.bot.turn(turn.case_id, turn.bot_input, turn.metadata)
+            answer: BotTurn | None = await self.bot.turn(turn.case_id, turn.bot_input, turn.metadata,
+                                                         TAUGHT_SLOTS if teaches else ())
         except BotUnavailable as exc:
             log.warning("bot_unavailable", case_id=turn.case_id, error=str(exc))
             answer = None
         self.timings.assistant_answered(turn.channel, time.monotonic() - asked)
         language, learnt = None, {}
-        if answer is not None and (not turn.language_known or may_teach(turn.bot_input)
-                                   or may_change_language(turn.bot_input)):
-            # One tracker read, only after a turn that may have taught something: the language (learnt, or
-            # switched on a long enough message), an order number, email or phone (kept on the customer for
-            # every door).
-            slots = await self.bot.slots(turn.case_id)
+        if answer is not None and teaches:
+            # Reported in the answer; a tracker read only for an assistant whose channel does not report them.
+            slots = answer.slots if answer.slots is not None else await self.bot.slots(turn.case_id)
             told = slots.get("language")
             language = (changed_language(turn.metadata.get("language"), told, self.operations.languages)
                         if turn.language_known else told)

@@ -14,6 +14,7 @@ from typing import Any
 from handoff.core.identity import InvalidIdentity, normalize_email, normalize_told_phone
 
 LEARNT_FACTS = ("order_number", "email", "phone")
+TAUGHT_SLOTS = ("language", *LEARNT_FACTS)  # the assistant's slots a turn may teach the service
 # The assistant switches a conversation's language only on a message of at least three words of two letters or
 # more (actions/language.py SWITCH_MIN_WORDS): after shorter ones the service need not ask it.
 LANGUAGE_WORD = re.compile(r"[^\W\d_]{2,}")

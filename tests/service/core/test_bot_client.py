@@ -5,7 +5,14 @@ from threading import Thread
 
 import pytest
 
-from handoff.core.bot_client import BotUnavailable, CallbackAsk, CodeRequest, RasaClient, parse_rest_response
+from handoff.core.bot_client import (
+    BotUnavailable,
+    CallbackAsk,
+    CodeRequest,
+    RasaClient,
+    parse_rest_response,
+    said_nothing,
+)
 from tests.service.support.processes import free_port
 
 
@@ -46,6 +53,17 @@ def test_a_callback_payload_is_a_signal_never_a_message() -> None:
         assert parse_rest_response([{"custom": {"callback": odd}}]).callback is None
     other = parse_rest_response([{"custom": {"callback": {"window": "asap"}, "extra": 1}}])
     assert other.callback is None and other.messages[0].custom  # not ours: kept as a custom message
+
+
+def test_reported_slots_are_a_signal_never_a_message() -> None:
+    turn = parse_rest_response([{"recipient_id": "c", "text": "Va en camino"},
+                                {"recipient_id": "c", "custom": {"slots": {"language": "es", "order_number": None}}}])
+    assert [m.text for m in turn.messages] == ["Va en camino"]
+    assert turn.slots == {"language": "es", "order_number": None}
+    assert parse_rest_response([{"text": "hola"}]).slots is None  # not reported: the service reads the tracker
+    assert parse_rest_response([{"custom": {"slots": "es"}}]).slots is None
+    only = parse_rest_response([{"custom": {"slots": {"language": "es"}}}])
+    assert only.messages == () and said_nothing(only)  # a failed turn's report alone answers no one
 
 
 def test_garbage_from_rasa_is_unavailability() -> None:

@@ -70,11 +70,12 @@ async def test_facts_told_in_a_normal_turn_are_kept_and_known_at_the_next_door(s
     rasa.reply = answers
     conversations, _ = assistant(sessions, rasa)
     case_id = await turn(conversations, webchat("hola"))
-    reads = rasa.tracker_reads  # the first turn reads the language
+    asks = rasa.slot_asks  # the first turn asks for the language
     await turn(conversations, webchat("y mi pedido?"))
-    assert rasa.tracker_reads == reads  # no digit, no '@': nothing to learn, no tracker read
+    assert rasa.slot_asks == asks  # no digit, no '@': nothing to learn, not asked
     await turn(conversations, webchat("es el 100002, ana.lopez@example.mx, tel 55 1234 5678"))
-    assert rasa.tracker_reads == reads + 1  # one read after a turn that may teach
+    assert rasa.slot_asks == asks + 1  # asked in the turn that may teach
+    assert rasa.tracker_reads == 0  # reported in the turn's own answer: no second request
 
     async with sessions() as session:
         case = await session.get_one(Case, case_id)
@@ -94,6 +95,20 @@ async def test_facts_told_in_a_normal_turn_are_kept_and_known_at_the_next_door(s
     known = rasa.asked[-1]["metadata"]["known"]
     assert known["order_number"] == "100002" and known["email"] == "ana.lopez@example.mx"
     assert rasa.asked[-1]["metadata"]["customer"]["id"] == customer.id
+
+
+async def test_an_assistant_that_does_not_report_slots_has_its_tracker_read(sessions) -> None:
+    rasa = RasaStandIn(reports_slots=False)  # a Rasa without the service's channel (e.g. mid-upgrade)
+    rasa.reply = lambda message: [{"text": "Va en camino"}]
+    conversations, _ = assistant(sessions, rasa)
+    await turn(conversations, webchat("hola"))
+    assert rasa.tracker_reads == 0  # the widget told the language; nothing to learn
+    rasa.slots["order_number"] = "100002"
+    case_id = await turn(conversations, webchat("es el 100002"))
+    assert rasa.slot_asks == 1 and rasa.tracker_reads == 1  # asked, not reported: read once
+    async with sessions() as session:
+        customer = await session.get_one(Customer, (await session.get_one(Case, case_id)).customer_id)
+    assert customer.facts == {"order_number": "100002"}
 
 
 async def test_asking_for_a_fact_already_given_is_a_reask_on_the_timeline_and_the_case(sessions) -> None:

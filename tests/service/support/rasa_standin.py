@@ -20,6 +20,8 @@ class RasaStandIn:
     asked: list[dict[str, Any]] = field(default_factory=list)
     reply: Callable[[str], list[dict[str, Any]]] = lambda message: [{"text": f"Recibido: {message}"}]
     slots: dict[str, Any] = field(default_factory=lambda: {"language": "es"})  # what the tracker answers
+    reports_slots: bool = True  # as bot/channels/rest_with_metadata.py: the slots a turn names, after it
+    slot_asks: int = 0  # turns that named slots to report
     tracker_reads: int = 0
 
     def tracker(self) -> dict[str, Any]:
@@ -33,4 +35,9 @@ class RasaStandIn:
         body = json.loads(request.content)
         self.asked.append(body)
         answers = [{"recipient_id": body["sender"], **item} for item in self.reply(body["message"])]
+        if body.get("slots"):
+            self.slot_asks += 1
+            if self.reports_slots:
+                answers.append({"recipient_id": body["sender"],
+                                "custom": {"slots": {name: self.slots.get(name) for name in body["slots"]}}})
         return httpx.Response(200, json=answers)
