@@ -62,11 +62,11 @@ class RestWithMetadataInput(RestInput):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             body = request.json if isinstance(request.json, dict) else {}
-            sender = await self._extract_sender(request)
+            sender = body.get("sender")  # the stock channel's body, read here: its readers are private methods
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(UserMessage(self._extract_message(request), collector, sender,
-                                                 input_channel=self._extract_input_channel(request),
+                await on_new_message(UserMessage(body.get("message"), collector, sender,
+                                                 input_channel=body.get("input_channel") or self.name(),
                                                  metadata=self.get_metadata(request)))
             except CancelledError:
                 logger.error("rest turn cancelled (timeout)")  # never the customer's text
