@@ -84,3 +84,14 @@ async def test_hit_all_counts_everywhere_or_nowhere() -> None:
     assert await hit_all((session, "s2"), (address, "a"))
     assert not await hit_all((session, "s3"), (address, "a"))  # now the address is full
     assert await session.allows("s3")
+
+
+async def test_a_busy_key_keeps_only_its_window() -> None:
+    """The sweep trims a key still in use to the hits inside its window, so a steady sender's list stays short."""
+    storage = limit_storage(None)
+    limit = RateLimit(storage, "messages", limit=1000, window=1)
+    for _ in range(50):
+        assert await limit.hit("steady")
+    await asyncio.sleep(1.1)
+    assert await limit.hit("steady")  # a second later: the sweep runs before this hit is counted
+    assert len(storage.events["LIMITER/messages/steady/1000/1/second"]) == 1
