@@ -2,7 +2,8 @@
 
 For each level (10, 100, 500 customers by default) every customer writes, waits for the answer, then reads for a
 few seconds (`--interval`, jittered) before writing again, for `--duration` seconds; then the same number of
-customers send the same messages straight to Rasa's REST webhook for as long. Customer-visible latency: webchat,
+customers send the same messages straight to Rasa's REST webhook (the same Rasa and tracker store, the service's
+metadata keys) for as long. Customer-visible latency: webchat,
 from sending to the assistant's typing-off after its answer; WhatsApp, from Meta's webhook POST to the answer's
 first message at the Graph API (a stand-in here). Prints p50/p95/p99, turns per second, and the ratios to Rasa.
 
@@ -150,8 +151,11 @@ async def whatsapp_customer(load: Load, tally: Tally, graph: TimedGraph, wa_id: 
 async def rasa_customer(load: Load, tally: Tally, language: str, channel: str) -> None:
     """The same turns posted straight to Rasa's REST webhook: the floor the service is compared with."""
     sender = f"load-{channel}-{random.getrandbits(64):016x}"
-    metadata = {"channel": channel, "language": language, "customer": {"id": sender, "identities": []},
-                "case": {"id": sender, "status": "bot"}, "known": {}}
+    # The service's metadata, key for key (handoff.core.conversation.turn_metadata): Rasa keeps it on every
+    # user event of the tracker, which its in-memory store re-serialises on every save.
+    metadata = {"channel": channel, "language": language,
+                "customer": {"id": sender, "name": None, "language": language, "identities": []},
+                "case": {"id": sender, "status": "bot"}, "known": {}, "commitments": [], "notification": None}
     await asyncio.sleep(load.rng.uniform(0, load.interval))
     for turn in range(1 << 30):
         if time.perf_counter() >= load.stop_at:
