@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.wire import WireVisitor  # noqa: E402
 from handoff.channels.whatsapp.signature import sign  # noqa: E402
+from handoff.core.rasa_replicas import replica_order, replica_urls  # noqa: E402
 from handoff.stack import raise_fd_limit  # noqa: E402
 from tests.service.support.graph_api import PHONE_NUMBER_ID, TOKEN, GraphStandIn, fixture  # noqa: E402
 from tests.service.support.stack import RasaStack, Service, start_service  # noqa: E402
@@ -156,13 +157,15 @@ async def rasa_customer(load: Load, tally: Tally, language: str, channel: str) -
     metadata = {"channel": channel, "language": language,
                 "customer": {"id": sender, "name": None, "language": language, "identities": []},
                 "case": {"id": sender, "status": "bot"}, "known": {}, "commitments": [], "notification": None}
+    # Several replicas (--rasa-url a,b): each conversation on the one the service's client would pick first.
+    rasa_url = replica_order(sender, replica_urls(load.base_url.split(",")))[0]
     await asyncio.sleep(load.rng.uniform(0, load.interval))
     for turn in range(1 << 30):
         if time.perf_counter() >= load.stop_at:
             break
         started = time.perf_counter()
         try:
-            async with load.http.post(f"{load.base_url}/webhooks/rest/webhook", json={
+            async with load.http.post(f"{rasa_url}/webhooks/rest/webhook", json={
                     "sender": sender, "message": MESSAGES[language][turn % 4], "metadata": metadata},
                     timeout=aiohttp.ClientTimeout(total=load.timeout)) as response:
                 answers = await response.json()
@@ -281,7 +284,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="a turn unanswered after this has failed")
     parser.add_argument("--whatsapp-share", type=float, default=0.2)
     parser.add_argument("--target", help="a deployment's base URL (else the embedded stack)")
-    parser.add_argument("--rasa-url", help="with --target: Rasa's URL for the direct baseline")
+    parser.add_argument("--rasa-url", help="with --target: Rasa's URL for the direct baseline (several: "
+                        "comma-separated, each conversation on the replica the service would pick)")
     parser.add_argument("--app-secret", help="with --target: the deployment's WHATSAPP_APP_SECRET")
     parser.add_argument("--graph-port", type=int, help="with --target: serve the Graph API stand-in here")
     parser.add_argument("--idle", type=int, help="hold this many idle webchat connections instead (bench/idle.py)")
