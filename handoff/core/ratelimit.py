@@ -6,8 +6,7 @@ import math
 import time
 
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.storage.memory import Entry
+from limits.aio.storage import MovingWindowSupport, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 KEY_PREFIX = "frontdoor:limits"
@@ -23,43 +22,99 @@ def limit_storage(redis_url: str | None) -> Storage:
     return MemoryWindows()
 
 
-class MemoryWindows(MemoryStorage):
-    """The library's memory storage, its moving windows pruned by one synchronous sweep a second at most.
+class MemoryWindows(Storage, MovingWindowSupport):
+    """Moving windows in this process's memory, on the limits library's documented storage interface.
 
-    Its own sweep ran after every hit over every key, each key through a thread (asyncio.to_thread): 6 % of a
-    worker's CPU at 100 webchat customers (py-spy, bench/load.py), growing with the keys held.
+    The library's own MemoryStorage swept every key after every hit, each key through a thread (asyncio.to_thread):
+    6 % of a worker's CPU at 100 webchat customers (py-spy, bench/load.py), growing with the keys held. Here a key
+    holds its hits' times, newest first, and one synchronous sweep a second at most drops what left its window.
     """
 
+    STORAGE_SCHEME = ["frontdoor-memory"]
     SWEEP_SECONDS = 1.0
 
     def __init__(self) -> None:
         super().__init__()
+        self.hits: dict[str, list[float]] = {}  # newest first
+        self.windows: dict[str, int] = {}  # each key's window, in seconds
+        self.counts: dict[str, int] = {}
+        self.lapses: dict[str, float] = {}  # when each count lapses
         self.swept = time.time()
 
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return ()  # memory never fails as a server would
+
     async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
-        """The library's check and record (no await in between: no other task interleaves), without its sweep."""
+        """Records `amount` hits now unless that would put more than `limit` in the last `expiry` seconds."""
         if amount > limit:
             return False
+        now = self.sweep_if_due()
+        hits = self.hits.setdefault(key, [])
+        self.windows[key] = expiry
+        if len(hits) > limit - amount and hits[limit - amount] >= now - expiry:
+            return False
+        hits[:0] = [now] * amount
+        return True
+
+    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        """The oldest hit still in the window and how many hits it holds (now and 0 when none)."""
+        now = time.time()
+        inside = [at for at in self.hits.get(key, []) if at >= now - expiry]
+        return (inside[-1], len(inside)) if inside else (now, 0)
+
+    def sweep_if_due(self) -> float:
+        """Now, after sweeping if the last sweep is a second old or more."""
         now = time.time()
         if now - self.swept >= self.SWEEP_SECONDS:
             self.sweep(now)
-        events = self.events.setdefault(key, [])
-        oldest_counted = events[limit - amount] if len(events) > limit - amount else None
-        if oldest_counted is not None and oldest_counted.atime >= now - expiry:
-            return False
-        events[:0] = [Entry(expiry)] * amount
-        return True
+        return now
 
     def sweep(self, now: float) -> None:
-        """Drops the entries whose window has passed, and the keys left with none (newest first in each list)."""
+        """Drops the hits that left their key's window, and the keys left with none."""
         self.swept = now
-        for key, events in list(self.events.items()):
-            kept = bisect.bisect_left(events, -now, key=lambda entry: -entry.expiry)
+        for key, hits in list(self.hits.items()):
+            kept = bisect.bisect_left(hits, -(now - self.windows.get(key, 0)), key=lambda at: -at)
             if kept:
-                del events[kept:]
+                del hits[kept:]
             else:
-                self.events.pop(key, None)
-                self.locks.pop(key, None)
+                del self.hits[key]
+                self.windows.pop(key, None)
+        for key in [key for key, lapse in self.lapses.items() if lapse <= now]:
+            self.counts.pop(key, None)
+            del self.lapses[key]
+
+    async def clear(self, key: str) -> None:
+        for kept in (self.hits, self.windows, self.counts, self.lapses):
+            kept.pop(key, None)
+
+    async def reset(self) -> int | None:
+        count = len(self.hits) + len(self.counts)
+        for kept in (self.hits, self.windows, self.counts, self.lapses):
+            kept.clear()
+        return count
+
+    async def check(self) -> bool:
+        return True
+
+    # The Storage interface's fixed-window counters (core.slowdown counts with them): a count and when it lapses,
+    # the window starting with the count's first increment.
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        self.sweep_if_due()
+        count = await self.get(key) + amount
+        self.counts[key] = count
+        if count == amount:
+            self.lapses[key] = time.time() + expiry
+        return count
+
+    async def get(self, key: str) -> int:
+        if self.lapses.get(key, 0) <= time.time():
+            self.counts.pop(key, None)
+            self.lapses.pop(key, None)
+        return self.counts.get(key, 0)
+
+    async def get_expiry(self, key: str) -> float:
+        return self.lapses.get(key, time.time())
 
 
 class RateLimit:

@@ -5,9 +5,8 @@ import asyncio
 import uuid
 
 import pytest
-from limits.aio.storage import MemoryStorage
 
-from handoff.core.ratelimit import RateLimit, hit_all, limit_storage
+from handoff.core.ratelimit import MemoryWindows, RateLimit, hit_all, limit_storage
 from tests.service.support.polling import until
 
 
@@ -62,18 +61,18 @@ async def test_two_workers_share_one_count_on_redis(redis_url: str) -> None:
 async def test_memory_storage_forgets_keys_once_their_window_has_passed() -> None:
     """Ids that stop sending leave nothing behind: the limiter's memory does not grow with visitors."""
     storage = limit_storage(None)
-    assert isinstance(storage, MemoryStorage)
+    assert isinstance(storage, MemoryWindows)
     limit = RateLimit(storage, "messages", limit=5, window=1)
     for visitor in range(1000):
         assert await limit.hit(f"session-{visitor}")
-    assert len(storage.events) == 1000
+    assert len(storage.hits) == 1000
 
     async def forgotten() -> bool:
-        await limit.hit("a later visitor")  # hits schedule the storage's sweep of expired entries
-        return len(storage.events) <= 1  # the later visitor's own
+        await limit.hit("a later visitor")  # a hit a second or more after the last sweep sweeps
+        return len(storage.hits) <= 1  # the later visitor's own
 
     await until(forgotten, "forgot the visitors of the last window", timeout=10)
-    assert len(storage.locks) <= 1
+    assert len(storage.windows) <= 1
 
 
 async def test_hit_all_counts_everywhere_or_nowhere() -> None:
@@ -94,4 +93,4 @@ async def test_a_busy_key_keeps_only_its_window() -> None:
         assert await limit.hit("steady")
     await asyncio.sleep(1.1)
     assert await limit.hit("steady")  # a second later: the sweep runs before this hit is counted
-    assert len(storage.events["LIMITER/messages/steady/1000/1/second"]) == 1
+    assert len(storage.hits["LIMITER/messages/steady/1000/1/second"]) == 1
