@@ -204,8 +204,8 @@ async def level(target: Target, count: int, args: argparse.Namespace, seed: int)
         customers: list[Any] = [webchat_customer(load, through, "es" if n % 2 else "en")
                                 for n in range(count - whatsapp)]
         if target.graph is not None:
-            customers += [whatsapp_customer(load, through, target.graph, f"5215{seed:03d}{n:06d}", target.secret)
-                          for n in range(whatsapp)]
+            customers += [whatsapp_customer(load, through, target.graph, f"521{args.run:03d}{seed % 10}{n:06d}",
+                                            target.secret) for n in range(whatsapp)]
         await run(customers, load, through)
         if target.rasa_url is None:
             return through, None
@@ -283,6 +283,8 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=3.0, help="seconds a customer reads between turns")
     parser.add_argument("--timeout", type=float, default=60.0, help="a turn unanswered after this has failed")
     parser.add_argument("--whatsapp-share", type=float, default=0.2)
+    # Numbers never used by an earlier run against the same deployment (whose cases may be with people by now).
+    parser.add_argument("--run", type=int, default=random.randrange(1000), help=argparse.SUPPRESS)
     parser.add_argument("--target", help="a deployment's base URL (else the embedded stack)")
     parser.add_argument("--rasa-url", help="with --target: Rasa's URL for the direct baseline (several: "
                         "comma-separated, each conversation on the replica the service would pick)")
