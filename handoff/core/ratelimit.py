@@ -22,6 +22,11 @@ def limit_storage(redis_url: str | None) -> Storage:
     return MemoryWindows()
 
 
+def hits_since(hits: list[float], since: float) -> int:
+    """How many of the hit times (newest first) are at or after `since`: they lead the list."""
+    return bisect.bisect_right(hits, -since, key=lambda at: -at)
+
+
 class MemoryWindows(Storage, MovingWindowSupport):
     """Moving windows in this process's memory, on the limits library's documented storage interface.
 
@@ -60,8 +65,9 @@ class MemoryWindows(Storage, MovingWindowSupport):
     async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         """The oldest hit still in the window and how many hits it holds (now and 0 when none)."""
         now = time.time()
-        inside = [at for at in self.hits.get(key, []) if at >= now - expiry]
-        return (inside[-1], len(inside)) if inside else (now, 0)
+        hits = self.hits.get(key, [])
+        inside = hits_since(hits, now - expiry)
+        return (hits[inside - 1], inside) if inside else (now, 0)
 
     def sweep_if_due(self) -> float:
         """Now, after sweeping if the last sweep is a second old or more."""
@@ -74,7 +80,7 @@ class MemoryWindows(Storage, MovingWindowSupport):
         """Drops the hits that left their key's window, and the keys left with none."""
         self.swept = now
         for key, hits in list(self.hits.items()):
-            kept = bisect.bisect_left(hits, -(now - self.windows.get(key, 0)), key=lambda at: -at)
+            kept = hits_since(hits, now - self.windows.get(key, 0))
             if kept:
                 del hits[kept:]
             else:

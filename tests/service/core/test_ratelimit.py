@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from handoff.core.ratelimit import MemoryWindows, RateLimit, hit_all, limit_storage
+from handoff.core.ratelimit import MemoryWindows, RateLimit, hit_all, hits_since, limit_storage
 from tests.service.support.polling import until
 
 
@@ -94,3 +94,9 @@ async def test_a_busy_key_keeps_only_its_window() -> None:
     await asyncio.sleep(1.1)
     assert await limit.hit("steady")  # a second later: the sweep runs before this hit is counted
     assert len(storage.hits["LIMITER/messages/steady/1000/1/second"]) == 1
+
+
+def test_hits_since_counts_the_newest_hits_at_or_after_the_window_start() -> None:
+    hits = [5.0, 4.0, 3.0, 3.0, 2.0]  # newest first, as MemoryWindows keeps them
+    assert [hits_since(hits, since) for since in (6.0, 3.5, 3.0, 0.0)] == [0, 2, 4, 5]
+    assert hits_since([], 1.0) == 0
