@@ -1,5 +1,5 @@
 """What an agent promised, quoted back: "¿y mi reembolso?" → the soonest open commitment and its date, from the
-service's metadata (the `commitments` slot, refreshed every turn by action_refresh_from_metadata)."""
+service's metadata (the `commitments` slot, refreshed every turn by bot/components/turn_slots.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone

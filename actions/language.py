@@ -3,11 +3,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Text
-
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 from actions.operations import SUPPORTED_LANGUAGES, default_language
 
@@ -158,26 +154,18 @@ def choose_language(
     return switched_language(settled, text) or settled
 
 
-def language_was_guessed(events: List[Dict[str, Any]]) -> bool:
-    """True when no earlier user message told the language (so the slot holds only the default)."""
-    for event in events:
-        if event.get("event") == "user":
-            if metadata_language(event.get("metadata")) or detect_language(event.get("text")):
-                return False
-    return True
+def language_was_guessed(earlier: Iterable[Tuple[Optional[Dict[str, Any]], Optional[str]]]) -> bool:
+    """True when no earlier user message (metadata, text) told the language (so the slot holds only the default)."""
+    return not any(metadata_language(metadata) or detect_language(text) for metadata, text in earlier)
 
 
-class ActionDetectLanguage(Action):
-    """Custom slot mapping for `language`, run by action_extract_slots on every user turn."""
-
-    def name(self) -> Text:
-        return "action_detect_language"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
-        current = tracker.get_slot("language")
-        message = tracker.latest_message or {}
-        guessed = current is not None and language_was_guessed(tracker.events[:-1] if tracker.events else [])
-        language = choose_language(current, message.get("metadata"), message.get("text"), guessed)
-        return [] if language == current else [SlotSet("language", language)]
+def turn_language(
+    current: Optional[str],
+    metadata: Optional[Dict[str, Any]],
+    text: Optional[str],
+    earlier: Iterable[Tuple[Optional[Dict[str, Any]], Optional[str]]],
+) -> Optional[str]:
+    """The `language` slot's new value after this user message, or None to keep it (see choose_language)."""
+    guessed = current is not None and language_was_guessed(earlier)
+    language = choose_language(current, metadata, text, guessed)
+    return None if language == current else language

@@ -1,4 +1,8 @@
-"""Fills slots with what the service knows, at session start and on every turn, so the assistant never re-asks it."""
+"""Fills slots with what the service knows, at session start and on every turn, so the assistant never re-asks it.
+
+At session start: action_session_start. On every user turn, inside Rasa: bot/components/turn_slots.py and
+bot/components/verified_entity.py, with the same decisions (refreshed_slots, slots_from_metadata).
+"""
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Text
@@ -118,26 +122,6 @@ def refreshed_slots(
         if key in fresh and key not in told and key not in changes and current.get(key) in (None, ""):
             changes[key] = fresh[key]
     return changes
-
-
-class ActionRefreshFromMetadata(Action):
-    """Custom slot mapping run by action_extract_slots on every user turn: the latest message's metadata."""
-
-    def name(self) -> Text:
-        return "action_refresh_from_metadata"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        message = tracker.latest_message or {}
-        current = {key: tracker.get_slot(key)
-                   for key in (*WHO_SLOTS, "verified", "commitments", NOTIFICATION_SLOT, *FACT_SLOTS)}
-        told = {str(entity.get("entity")) for entity in message.get("entities") or [] if isinstance(entity, Mapping)}
-        changes = refreshed_slots(current, message.get("metadata"), told)
-        tone = assistant_tone()  # operations.yml is re-read when it changes: a new tone applies on the next turn
-        if tracker.get_slot("tone") != tone:
-            changes["tone"] = tone
-        return [SlotSet(key, value) for key, value in changes.items()]
 
 
 class ActionSessionStart(Action):

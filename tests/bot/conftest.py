@@ -1,6 +1,7 @@
 """Fixtures for the assistant's action tests: real SQLite, a real loopback HTTP server, real Trackers."""
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import sys
@@ -58,6 +59,44 @@ def _make_tracker(
         active_loop={"name": active_loop} if active_loop else {},
         latest_action_name="action_listen",
     )
+
+
+def _read_turn(
+    storage: Path,
+    slots: dict[str, Any] | None = None,
+    text: str = "",
+    intent: str | None = None,
+    entities: list[dict[str, Any]] | None = None,
+    metadata: dict[str, Any] | None = None,
+    earlier: list[tuple[dict[str, Any] | None, str]] | None = None,
+) -> dict[str, Any]:
+    """The slots Rasa's TurnSlotsPolicy sets on a real tracker whose latest message is `text` (earlier: the
+    session's previous user messages, metadata and text), by name, in the order it sets them."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.components.turn_slots import TurnSlotsPolicy
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    events = [SlotSet(name, value) for name, value in {"tone": "tuteo", **(slots or {})}.items()]
+    events += [UserUttered(said, {"name": "greet"}, metadata=told) for told, said in earlier or []]
+    events.append(UserUttered(text, {"name": intent} if intent else {}, entities or [], metadata=metadata or {}))
+    tracker = DialogueStateTracker.from_events("test-case", events, slots=domain.slots)
+    policy = TurnSlotsPolicy.create(TurnSlotsPolicy.get_default_config(), LocalModelStorage(storage),
+                                    Resource("turn_slots"), ExecutionContext(GraphSchema({}), "test"))
+    prediction = policy.predict_action_probabilities(tracker, domain)
+    assert not any(prediction.probabilities)  # it never predicts an action
+    return {event.key: event.value for event in prediction.events}
+
+
+@pytest.fixture
+def read_turn(tmp_path: Path) -> Any:
+    """The slots one user turn sets inside Rasa (see _read_turn)."""
+    return functools.partial(_read_turn, tmp_path / "model-storage")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 from rasa_sdk.events import SlotSet
 
 from actions.commitments import ActionCommitmentStatus, commitment_answer
-from actions.session import ActionRefreshFromMetadata, refreshed_slots, slots_from_metadata
+from actions.session import refreshed_slots, slots_from_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 1, 15, tzinfo=timezone.utc)
@@ -58,14 +58,14 @@ def webchat(**extra: Any) -> dict[str, Any]:
             "customer": {"id": "c-1", "name": "Ana", "identities": []}, "known": {}, **extra}
 
 
-def test_the_promises_come_with_every_turn_and_follow_the_service(dispatcher, make_tracker, run_action) -> None:
+def test_the_promises_come_with_every_turn_and_follow_the_service(read_turn) -> None:
     assert slots_from_metadata(webchat(commitments=[REFUND]))["commitments"] == [REFUND]
     assert "commitments" not in slots_from_metadata(webchat())  # an older service sends none: nothing changes
     current = {"channel": "webchat", "customer_id": "c-1", "customer_name": "Ana", "verified": False}
     assert refreshed_slots({**current, "commitments": [REFUND]}, webchat(commitments=[])) == {"commitments": []}
     assert refreshed_slots({**current, "commitments": [REFUND]}, webchat(commitments=[REFUND])) == {}
-    tracker = make_tracker(current, "y mi reembolso?", "ask_commitment", metadata=webchat(commitments=[CALL]))
-    assert run_action(ActionRefreshFromMetadata(), dispatcher, tracker) == [SlotSet("commitments", [CALL])]
+    assert read_turn({**current, "language": "es"}, "y mi reembolso?", "ask_commitment",
+                     metadata=webchat(commitments=[CALL]), earlier=[({}, "hola")]) == {"commitments": [CALL]}
 
 
 def test_the_trained_model_tells_a_promise_from_an_order_and_a_refund_request(trained_agent: Any) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, SessionStarted
 
-from actions.language import ActionDetectLanguage, choose_language, detect_language, switched_language
+from actions.language import choose_language, detect_language, switched_language
 from actions.session import ActionSessionStart, slots_from_metadata
 
 METADATA = {
@@ -102,12 +102,9 @@ def test_default_language_comes_from_operations_file(isolated_env: Path) -> None
     assert choose_language(None, None, "100002") == "en"
 
 
-def test_detect_language_action(dispatcher, make_tracker, run_action) -> None:
-    action = ActionDetectLanguage()
-    assert run_action(action, dispatcher, make_tracker({}, "hola, buenas tardes")) == [SlotSet("language", "es")]
-    with_meta = make_tracker({}, "ok", metadata={"language": "en"})
-    assert run_action(action, dispatcher, with_meta) == [SlotSet("language", "en")]
-    assert dispatcher.messages == []
+def test_every_turn_detects_the_language(read_turn) -> None:
+    assert read_turn({}, "hola, buenas tardes") == {"language": "es"}
+    assert read_turn({}, "ok", metadata={"language": "en"}) == {"language": "en", "verified": False}
 
 
 def test_slots_from_metadata() -> None:
@@ -169,20 +166,12 @@ def test_session_start_carries_over_known_slots(dispatcher, make_tracker, run_ac
                      "tone": "tuteo"}
 
 
-def test_default_guess_is_replaced_once_the_customer_tells(dispatcher, run_action) -> None:
-    from rasa_sdk import Tracker
-
-    def tracker(slots, events, text):
-        latest = {"text": text, "intent": {}, "entities": [], "metadata": {}}
-        return Tracker("s", slots, latest, events + [{"event": "user", **latest}], False, None, {}, "action_listen")
-
-    guessed = tracker({"language": "es"}, [{"event": "user", "text": "100002", "metadata": {}}], "where is my order")
-    assert run_action(ActionDetectLanguage(), dispatcher, guessed) == [SlotSet("language", "en")]
-    told = tracker({"language": "es"}, [{"event": "user", "text": "hola", "metadata": {}}], "order, thanks")
-    assert run_action(ActionDetectLanguage(), dispatcher, told) == []  # too short to switch
-    switched = tracker({"language": "es"}, [{"event": "user", "text": "hola", "metadata": {"language": "es"}}],
-                       "oi, quero falar com um atendente")
-    assert run_action(ActionDetectLanguage(), dispatcher, switched) == [SlotSet("language", "pt")]
-    from_metadata = tracker({"language": "es"}, [{"event": "user", "text": "ok", "metadata": {"language": "es"}}],
-                            "hello")
-    assert run_action(ActionDetectLanguage(), dispatcher, from_metadata) == []
+def test_default_guess_is_replaced_once_the_customer_tells(read_turn) -> None:
+    guessed = read_turn({"language": "es"}, "where is my order", earlier=[({}, "100002")])
+    assert guessed == {"language": "en"}
+    told = read_turn({"language": "es"}, "order, thanks", earlier=[({}, "hola")])
+    assert told == {}  # too short to switch
+    switched = read_turn({"language": "es"}, "oi, quero falar com um atendente", earlier=[({"language": "es"}, "hola")])
+    assert switched == {"language": "pt"}
+    from_metadata = read_turn({"language": "es"}, "hello", earlier=[({"language": "es"}, "ok")])
+    assert from_metadata == {}

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk.events import SlotSet
-
-from actions.session import ActionRefreshFromMetadata, refreshed_slots
+from actions.session import refreshed_slots
 
 VERIFIED_PHONE = {"kind": "phone", "value": "+525512345678", "verified": True}
 
@@ -16,14 +14,13 @@ def webchat(*identities: dict[str, Any], **known: str) -> dict[str, Any]:
             "customer": {"id": "c-1", "name": "Ana", "identities": list(identities)}, "known": known}
 
 
-def test_the_merged_case_gets_the_new_door_and_keeps_what_it_knew(dispatcher, make_tracker, run_action) -> None:
+def test_the_merged_case_gets_the_new_door_and_keeps_what_it_knew(read_turn) -> None:
     # The WhatsApp case's tracker, now written to from the web chat after the visitor proved the phone.
     slots = {"channel": "whatsapp", "customer_id": "c-1", "customer_name": "Ana", "verified": True,
              "order_number": "100002", "phone": "+525512345678"}
     metadata = webchat(VERIFIED_PHONE, order_number="100002", phone="+525512345678")
-    tracker = make_tracker(slots, "donde esta mi pedido", "order_status", metadata=metadata)
-    assert run_action(ActionRefreshFromMetadata(), dispatcher, tracker) == [SlotSet("channel", "webchat")]
-    assert dispatcher.messages == []
+    assert read_turn({**slots, "language": "es"}, "donde esta mi pedido", "order_status", metadata=metadata,
+                     earlier=[({}, "hola")]) == {"channel": "webchat"}
 
 
 def test_a_verification_in_the_metadata_is_taken_and_never_taken_back() -> None:
@@ -45,15 +42,14 @@ def test_known_facts_fill_only_what_the_conversation_lacks() -> None:
     assert told == {"order_number": "100002"}
 
 
-def test_a_told_phone_is_not_overwritten_by_the_known_one(dispatcher, make_tracker, run_action) -> None:
-    tracker = make_tracker({"channel": "webchat", "customer_id": "c-1", "customer_name": "Ana", "verified": False},
-                           "mi numero es 55 8765 4321", "claim_identity",
-                           entities=[{"entity": "phone", "value": "55 8765 4321"}],
-                           metadata=webchat(phone="+525512345678"))
-    assert run_action(ActionRefreshFromMetadata(), dispatcher, tracker) == []
+def test_a_told_phone_is_not_overwritten_by_the_known_one(read_turn) -> None:
+    slots = {"channel": "webchat", "customer_id": "c-1", "customer_name": "Ana", "verified": False, "language": "es"}
+    assert read_turn(slots, "mi numero es 55 8765 4321", "claim_identity",
+                     entities=[{"entity": "phone", "value": "55 8765 4321"}],
+                     metadata=webchat(phone="+525512345678"), earlier=[({}, "hola")]) == {}
 
 
-def test_no_metadata_changes_nothing(dispatcher, make_tracker, run_action) -> None:
-    assert run_action(ActionRefreshFromMetadata(), dispatcher, make_tracker({}, "hola", "greet")) == []
+def test_no_metadata_changes_nothing(read_turn) -> None:
+    assert read_turn({"language": "es"}, "hola", "greet", earlier=[({}, "buenas")]) == {}
     assert refreshed_slots({"verified": None}, None) == {}
     assert refreshed_slots({}, "garbage") == {}  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from typing import Any
 from rasa_sdk.events import SlotSet
 
 from actions.order_status import ActionOrderStatus
-from actions.session import ActionRefreshFromMetadata, ActionSessionStart, refreshed_slots, slots_from_metadata
+from actions.session import ActionSessionStart, refreshed_slots, slots_from_metadata
 
 SHIPPED = {"id": "n-1", "template": "order_shipped", "sent_as": "template", "sent_at": "2026-12-01T15:00:00+00:00",
            "values": {"customer_name": "Ana", "order_number": "100002", "tracking_url": "https://t.example/2"}}
@@ -32,13 +32,11 @@ def test_a_new_conversation_starts_knowing_the_notification_and_its_order() -> N
     assert slots_from_metadata(whatsapp(None, order_number="100004"))["order_number"] == "100004"
 
 
-def test_a_notification_on_a_running_conversation_names_the_order_once(dispatcher, make_tracker,
-                                                                       run_action) -> None:
+def test_a_notification_on_a_running_conversation_names_the_order_once(read_turn) -> None:
     current = {"channel": "whatsapp", "customer_id": "c-1", "customer_name": "Ana", "verified": True,
                "order_number": "100004"}
-    tracker = make_tracker(current, "y cuando llega?", "order_status", metadata=whatsapp(SHIPPED))
-    assert run_action(ActionRefreshFromMetadata(), dispatcher, tracker) == [
-        SlotSet("notification", REMEMBERED), SlotSet("order_number", "100002")]
+    assert read_turn({**current, "language": "es"}, "y cuando llega?", "order_status", metadata=whatsapp(SHIPPED),
+                     earlier=[({}, "hola")]) == {"notification": REMEMBERED, "order_number": "100002"}
     # Seen already: the customer's later talk of another order is not overwritten on every turn.
     seen = {**current, "notification": REMEMBERED, "order_number": "100003"}
     assert refreshed_slots(seen, whatsapp(SHIPPED)) == {}

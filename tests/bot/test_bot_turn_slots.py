@@ -1,40 +1,111 @@
-"""One action server call a turn fills the language and the metadata's slots, as the two calls did."""
+"""The turn's slots are set inside Rasa, without an action server call: the policy's decisions on real trackers, and
+the trained model answering with no action server at all."""
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
+from typing import Any
 
 import yaml
-from rasa_sdk.events import SlotSet
-
-from actions.language import ActionDetectLanguage
-from actions.session import ActionRefreshFromMetadata
-from actions.turn_slots import ActionReadTurn
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_every_custom_mapping_names_the_one_action() -> None:
+def test_no_slot_mapping_calls_the_action_server() -> None:
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     named = {mapping.get("action") for slot in domain["slots"].values() for mapping in slot["mappings"]
              if mapping["type"] == "custom" and mapping.get("action")}
-    assert named == {"action_read_turn"}
-    assert "action_read_turn" in domain["actions"]
+    assert named == set()
+    assert domain["slots"]["verified"]["mappings"] == [{"type": "from_entity", "entity": "verified"}]
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    assert "bot.components.turn_slots.TurnSlotsPolicy" in [policy["name"] for policy in config["policies"]]
+    assert "bot.components.verified_entity.VerifiedFromMetadata" in [step["name"] for step in config["pipeline"]]
 
 
-def test_a_new_visitor_gets_language_and_metadata_in_one_call(dispatcher, make_tracker, run_action) -> None:
+def test_a_new_visitor_gets_language_and_metadata_in_one_prediction(read_turn) -> None:
     metadata = {"channel": "webchat", "language": None, "case": {"id": "case-1", "status": "bot"},
                 "customer": {"id": "c-1", "name": "Ana", "identities": []}, "known": {"order_number": "100002"}}
-    tracker = make_tracker({}, "where is my order", "order_status", metadata=metadata)
-    events = run_action(ActionReadTurn(), dispatcher, tracker)
-    separately = [*run_action(ActionDetectLanguage(), dispatcher, tracker),
-                  *run_action(ActionRefreshFromMetadata(), dispatcher, tracker)]
-    assert events == separately
-    assert SlotSet("language", "en") in events and SlotSet("channel", "webchat") in events
-    assert SlotSet("order_number", "100002") in events
-    assert dispatcher.messages == []
+    assert read_turn({}, "where is my order", "order_status", metadata=metadata) == {
+        "language": "en", "channel": "webchat", "customer_id": "c-1", "customer_name": "Ana", "verified": False,
+        "order_number": "100002"}
 
 
-def test_nothing_new_sets_nothing(dispatcher, make_tracker, run_action) -> None:
+def test_nothing_new_sets_nothing(read_turn) -> None:
     slots = {"language": "es", "channel": "webchat", "customer_id": "c-1", "verified": False}
     metadata = {"channel": "webchat", "customer": {"id": "c-1", "identities": []}}
-    assert run_action(ActionReadTurn(), dispatcher, make_tracker(slots, "gracias", "thanks", metadata=metadata)) == []
+    assert read_turn(slots, "gracias", "thanks", metadata=metadata, earlier=[({}, "hola")]) == {}
+
+
+def test_only_the_first_prediction_after_the_message_sets_slots(tmp_path: Path) -> None:
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.components.turn_slots import TurnSlotsPolicy
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    policy = TurnSlotsPolicy.create(TurnSlotsPolicy.get_default_config(), LocalModelStorage(tmp_path),
+                                    Resource("turn_slots"), ExecutionContext(GraphSchema({}), "test"))
+    message = UserUttered("donde esta mi pedido", {"name": "order_status"},
+                          metadata={"channel": "webchat", "known": {"order_number": "100002"}})
+
+    def slots_after(*events: Any) -> dict[str, Any]:
+        tracker = DialogueStateTracker.from_events("s", [SlotSet("tone", "tuteo"), *events], slots=domain.slots)
+        return {e.key: e.value for e in policy.predict_action_probabilities(tracker, domain).events}
+
+    first = slots_after(message)
+    assert first["order_number"] == "100002" and first["language"] == "es"
+    # An action ran (the form asked, a validation cleared the number): the known number is not put back.
+    assert slots_after(message, ActionExecuted("order_form"), SlotSet("order_number", None)) == {}
+    # A rejected action took nothing: the next prediction sets the slots again.
+    assert slots_after(message, ActionExecutionRejected("order_form")) == first
+    assert slots_after() == {}  # no message yet
+
+
+def test_the_verified_entity_comes_only_from_proving_metadata() -> None:
+    from bot.components.verified_entity import verified_entity
+
+    phone = {"kind": "phone", "value": "+525512345678"}
+    assert verified_entity({"channel": "whatsapp", "customer": {"identities": []}})[0]["value"] is True
+    assert verified_entity({"channel": "webchat", "customer": {"identities": [{**phone, "verified": True}]}})
+    assert verified_entity({"channel": "webchat", "customer": {"identities": [{**phone, "verified": False}]}}) == []
+    assert verified_entity({"channel": "voice", "customer": {"identities": [{"kind": "call", "value": "x"}]}}) == []
+    assert verified_entity({}) == [] and verified_entity(None) == [] and verified_entity("garbage") == []
+
+
+def test_the_trained_model_fills_the_turn_with_no_action_server(trained_agent: Any) -> None:
+    """No action endpoint: every slot below was set in Rasa's process, and `verified` before the prediction (the
+    rule for a verified customer's account update starts the account form, not the verification form)."""
+    from rasa.core.channels.channel import UserMessage
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    def turn(metadata: dict[str, Any]) -> Any:
+        sender = f"t-{uuid.uuid4().hex}"
+        started = [ActionExecuted("action_session_start"), SessionStarted(), SlotSet("channel", "webchat"),
+                   SlotSet("verified", False), SlotSet("tone", "tuteo"), ActionExecuted("action_listen")]
+        store = trained_agent.tracker_store
+        asyncio.run(store.save(DialogueStateTracker.from_events(sender, started, slots=trained_agent.domain.slots)))
+        message = UserMessage("quiero cambiar mi correo electronico", sender_id=sender, metadata=metadata)
+        asyncio.run(trained_agent.handle_message(message))
+        return asyncio.run(store.retrieve(sender))
+
+    # A web visitor who has just proved their phone with a code: the service's metadata says so.
+    proved = {"channel": "webchat", "known": {},
+              "customer": {"id": "c-7", "name": "Ana", "identities": [
+                  {"kind": "phone", "value": "+525512345678", "verified": True}]}}
+    tracker = turn(proved)
+    assert tracker.get_slot("verified") is True and tracker.get_slot("phone") == "+525512345678"
+    assert tracker.get_slot("language") == "es" and tracker.get_slot("customer_name") == "Ana"
+    actions = [event.action_name for event in tracker.events if isinstance(event, ActionExecuted)]
+    assert "account_form" in actions and "verification_form" not in actions
+
+    unproved = {**proved, "customer": {"id": "c-8", "identities": []}}
+    tracker = turn(unproved)
+    assert tracker.get_slot("verified") is False and tracker.get_slot("customer_id") == "c-8"
+    actions = [event.action_name for event in tracker.events if isinstance(event, ActionExecuted)]
+    assert "verification_form" in actions and "account_form" not in actions
