@@ -5,7 +5,7 @@ and its own action server. Turns arrive at a fixed offered rate (Poisson arrival
 latency, as customers do; each turn goes to the customer who has waited longest and is not waiting for an answer,
 so at R turns/s about R x GAP customers converse at once. Customers follow realistic scripts in both languages
 (greeting, opening hours, the order form asking for a number, an order look-up, a callback form, a handoff;
-every turn calls the action server for its slot mappings) and leave after ~12 turns, new ones taking their place.
+the session start and custom actions call the action server) and leave after ~12 turns, new ones taking their place.
 A rate is sustained when p95 < 500 ms, no turn failed (an answer after 10 s fails) and the achieved rate is
 >= 95 % of the offered one; the sweep stops at the first rate not sustained.
 
