@@ -30,6 +30,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.process_cpu import cluster_pids  # noqa: E402
 from bench.wire import WireVisitor  # noqa: E402
 from handoff.stack import raise_fd_limit  # noqa: E402
 from tests.service.support.cluster import start_cluster  # noqa: E402
@@ -52,12 +53,11 @@ class Target:
 
 def cluster_target(directory: Path, base_url: str) -> Target:
     """A running cluster's workers and HAProxy, from the pid files `make cluster` keeps (var/cluster/pids/)."""
-    pids = directory / "pids"
-    workers = [int(path.read_text()) for path in sorted(pids.glob("worker*.pid"))]
+    pids = cluster_pids(directory)
+    workers = [pid for name, pid in pids.items() if name.startswith("worker")]
     if not workers:
-        raise SystemExit(f"no worker pids in {pids}: is `make cluster` running (CLUSTER_DIR)?")
-    haproxy = pids / "haproxy.pid"
-    return Target(base_url, workers, int(haproxy.read_text()) if haproxy.exists() else None)
+        raise SystemExit(f"no worker pids in {directory / 'pids'}: is `make cluster` running (CLUSTER_DIR)?")
+    return Target(base_url, workers, pids.get("haproxy"))
 
 
 def balancer_maxconn(config: str) -> int | None:

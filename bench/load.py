@@ -14,6 +14,9 @@ first message at the Graph API (a stand-in here). Prints p50/p95/p99, turns per 
   must allow this many sessions from one address (WEBCHAT_RATE_LIMIT_NEW_SESSIONS, _MESSAGES, _ADDRESS_FACTOR).
 - Idle connections: `--idle 5000` (bench/idle.py) opens that many webchat sessions and prints the service
   workers' memory per connection.
+- `--cluster-dir var/cluster` with `--target` (a `make cluster` on this machine): each of its processes' CPU a turn
+  on both paths (workers, Rasa replicas with the action server, PostgreSQL with its backends, Redis, HAProxy) and
+  how many cores were busy: on a machine the cluster shares with the bench, where the service path's CPU goes.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.process_cpu import CpuMeter, cluster_pids  # noqa: E402
 from bench.wire import WireVisitor  # noqa: E402
 from handoff.channels.whatsapp.signature import sign  # noqa: E402
 from handoff.core.rasa_replicas import replica_order, replica_urls  # noqa: E402
@@ -57,6 +61,8 @@ class Tally:
     failed: int = 0
     started: float = 0.0
     ended: float = 0.0
+    meter: CpuMeter | None = None
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process while this path ran
 
     def rate(self) -> float:
         return len(self.latencies) / max(self.ended - self.started, 1e-9)
@@ -179,8 +185,12 @@ async def rasa_customer(load: Load, tally: Tally, language: str, channel: str) -
 
 async def run(customers: list[Any], load: Load, tally: Tally) -> Tally:
     tally.started = time.perf_counter()
+    if tally.meter is not None:
+        tally.meter.start()
     await asyncio.gather(*customers)
     tally.ended = min(time.perf_counter(), load.stop_at + load.timeout)
+    if tally.meter is not None:
+        tally.cpu = tally.meter.stop()
     return tally
 
 
@@ -192,6 +202,7 @@ class Target:
     rasa_url: str | None
     graph: TimedGraph | None
     secret: str
+    meter: CpuMeter | None = None  # the deployment's processes, when this machine runs them (--cluster-dir)
 
 
 async def level(target: Target, count: int, args: argparse.Namespace, seed: int) -> tuple[Tally, Tally | None]:
@@ -200,7 +211,7 @@ async def level(target: Target, count: int, args: argparse.Namespace, seed: int)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None)) as http:
         load = Load(http, target.base_url, args.interval, time.perf_counter() + args.duration, args.timeout,
                     random.Random(seed))
-        through = Tally()
+        through = Tally(meter=target.meter)
         customers: list[Any] = [webchat_customer(load, through, "es" if n % 2 else "en")
                                 for n in range(count - whatsapp)]
         if target.graph is not None:
@@ -211,7 +222,7 @@ async def level(target: Target, count: int, args: argparse.Namespace, seed: int)
             return through, None
         direct_load = Load(http, target.rasa_url, args.interval, time.perf_counter() + args.duration, args.timeout,
                            random.Random(seed))
-        direct = Tally()
+        direct = Tally(meter=target.meter)
         await run([rasa_customer(direct_load, direct, "es" if n % 2 else "en",
                                  "whatsapp" if n >= count - whatsapp else "webchat") for n in range(count)],
                   direct_load, direct)
@@ -220,8 +231,15 @@ async def level(target: Target, count: int, args: argparse.Namespace, seed: int)
 
 def row(name: str, tally: Tally) -> str:
     ms = [percentile(tally.latencies, q) * 1000 for q in (50, 95, 99)]
-    return (f"  {name:<12} turns {len(tally.latencies):6d}  {tally.rate():6.2f}/s  p50 {ms[0]:7.0f} ms  "
+    line = (f"  {name:<12} turns {len(tally.latencies):6d}  {tally.rate():6.2f}/s  p50 {ms[0]:7.0f} ms  "
             f"p95 {ms[1]:7.0f} ms  p99 {ms[2]:7.0f} ms  failed {tally.failed}")
+    if tally.cpu:  # a failed turn was worked on too
+        turns = max(1, len(tally.latencies) + tally.failed)
+        busy = sum(tally.cpu.values()) / max(tally.ended - tally.started, 1e-9)
+        line += ("\n    CPU a turn: " + ", ".join(f"{name} {seconds / turns * 1000:.1f} ms"
+                                                  for name, seconds in tally.cpu.items() if seconds > 0)
+                 + f"; cores busy {busy:.2f}")
+    return line
 
 
 async def sweep(target: Target, args: argparse.Namespace) -> None:
@@ -269,7 +287,9 @@ def remote(args: argparse.Namespace) -> None:
         graph.port = args.graph_port
         graph.start()
     try:
-        loop.run_until_complete(sweep(Target(args.target, args.rasa_url, graph, args.app_secret or ""), args))
+        meter = CpuMeter(cluster_pids(args.cluster_dir)) if args.cluster_dir else None
+        target = Target(args.target, args.rasa_url, graph, args.app_secret or "", meter)
+        loop.run_until_complete(sweep(target, args))
     finally:
         if graph is not None:
             graph.stop()
@@ -290,6 +310,8 @@ def main() -> None:
                         "comma-separated, each conversation on the replica the service would pick)")
     parser.add_argument("--app-secret", help="with --target: the deployment's WHATSAPP_APP_SECRET")
     parser.add_argument("--graph-port", type=int, help="with --target: serve the Graph API stand-in here")
+    parser.add_argument("--cluster-dir", type=Path, help="with --target: a `make cluster` on this machine "
+                        "(its CLUSTER_DIR): print each of its processes' CPU a turn on both paths")
     parser.add_argument("--idle", type=int, help="hold this many idle webchat connections instead (bench/idle.py)")
     args = parser.parse_args()
     raise_fd_limit()

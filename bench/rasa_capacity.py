@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
@@ -30,6 +29,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.process_cpu import cpu_seconds  # noqa: E402
 from tests.service.support.processes import REPO, Process, free_port, http_ok  # noqa: E402
 from tests.service.support.stack import BOT_VENV  # noqa: E402
 
@@ -61,13 +61,6 @@ class Customer:
         """What the service sends with each turn (bot_client.build_metadata) for a webchat visitor."""
         return {"channel": "webchat", "language": None, "customer": {"id": self.sender, "identities": []},
                 "case": {"id": self.sender, "status": "bot"}, "known": {}, "commitments": []}
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU time the processes have used so far (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum(sum(int(value) for value in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
-               for pid in pids) / ticks
 
 
 @dataclass
