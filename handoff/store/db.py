@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 import sqlite3
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,6 @@ from sqlalchemy.engine import AdaptedConnection, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import PoolResetState
-
-from handoff.store.sqlite_driver import OneTripConnection, one_trip_connector
 
 READ_ONLY = "handoff_read_only"  # an execution option: this transaction only reads
 READ_ONLY_OPTIONS = {READ_ONLY: True}
@@ -73,20 +70,17 @@ def create_engine(database_url: str) -> AsyncEngine:
     """One engine per process; SQLite gets WAL, a busy timeout, enforced foreign keys and transactions that
     begin IMMEDIATE (DEFERRED for read-only snapshots)."""
     ensure_sqlite_dir(database_url)
-    if not database_url.startswith("sqlite"):
-        return create_async_engine(database_url, pool_pre_ping=True, pool_reset_on_return="rollback")
-    connector: list[Callable[[], Awaitable[OneTripConnection]]] = []
-
-    async def connect() -> OneTripConnection:
-        return await connector[0]()
-
-    # SQLite: _sqlite_reset does the reset when needed; connections in one trip per statement (store.sqlite_driver)
-    engine = create_async_engine(database_url, async_creator=connect, pool_reset_on_return=None)
-    args, kwargs = engine.sync_engine.dialect.create_connect_args(engine.sync_engine.url)
-    connector.append(one_trip_connector(list(args), {**kwargs, "timeout": 30}))  # what aiosqlite.connect would get
-    event.listen(engine.sync_engine, "connect", _sqlite_connect)
-    event.listen(engine.sync_engine, "begin", _sqlite_begin)
-    event.listen(engine.sync_engine, "reset", _sqlite_reset)
+    is_sqlite = database_url.startswith("sqlite")
+    engine = create_async_engine(
+        database_url,
+        pool_pre_ping=not is_sqlite,
+        connect_args={"timeout": 30} if is_sqlite else {},
+        pool_reset_on_return=None if is_sqlite else "rollback",  # SQLite: _sqlite_reset does it when needed
+    )
+    if is_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "reset", _sqlite_reset)
     return engine
 
 
