@@ -70,7 +70,7 @@ async def test_sent_once_per_key_refusals_and_scopes(served, graph: GraphStandIn
         notification = first.json()["id"]
         state = (await http.get(f"/api/v1/notifications/{notification}", headers=sender)).json()
         assert state["state"] in ("queued", "sent") and state["template"] == "order_shipped"
-        graph.wait_for(lambda: len(graph.sends()) == 1, timeout=60, what="the notification's template")
+        await graph.arrived(lambda: len(graph.sends()) == 1, timeout=60, what="the notification's template")
         assert graph.sends()[0]["template"]["name"] == "order_shipped"
         assert graph.sends()[0]["to"] == "525512345678"
         refused = await http.post("/api/v1/notifications", headers=sender, json=shipped("B-1", phone=OPTED_OUT))

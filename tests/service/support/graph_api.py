@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.service.support.loopback import Loopback
-from tests.service.support.polling import until_sync
+from tests.service.support.polling import until, until_sync
 
 FIXTURES = Path(__file__).resolve().parents[1] / "channels" / "whatsapp" / "fixtures"
 TOKEN = "test-access-token"
@@ -151,6 +151,16 @@ class GraphStandIn(Loopback):
         """Polls until `check()` is true; a failure shows what was received."""
         until_sync(check, f"saw {what} at the Graph stand-in", timeout,
                    explain=lambda: f"got {[r.body for r in self.requests]}")
+
+    async def arrived(self, check: Any, timeout: float = 60, what: str = "the expected requests") -> None:
+        """`wait_for` for a test whose app runs in its own event loop (served_app): waiting yields to the app, where
+        `wait_for` would block the loop that has to send the requests."""
+
+        async def holds() -> bool:
+            return bool(check())
+
+        await until(holds, f"saw {what} at the Graph stand-in", timeout,
+                    explain=lambda: f"got {[r.body for r in self.requests]}")
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v21.0/{phone}/messages", self.messages)
