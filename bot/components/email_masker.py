@@ -8,16 +8,15 @@ CountVectorsFeaturizer (`__NUMBER__`), so phone numbers need nothing here.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.stateless import StatelessComponent
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 PLACEHOLDER = "__email__"
@@ -32,19 +31,8 @@ def mask_email_tokens(message: Message) -> None:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class EmailMasker(GraphComponent):
+class EmailMasker(StatelessComponent):
     """Runs right after the tokenizer, before every featurizer (see config.yml)."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "EmailMasker":
-        """No configuration, nothing to train."""
-        return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Masks the training examples as parsed messages will be."""

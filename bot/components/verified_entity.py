@@ -7,16 +7,14 @@ verification is never taken back by a later message that does not mention it.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, METADATA
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.session import slots_from_metadata
+from bot.components.stateless import StatelessComponent
 
 ENTITY = "verified"
 
@@ -29,19 +27,8 @@ def verified_entity(metadata: Any) -> List[Dict[str, Any]]:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class VerifiedFromMetadata(GraphComponent):
+class VerifiedFromMetadata(StatelessComponent):
     """Runs after the entity extractors (see config.yml); training examples carry no metadata and are left alone."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "VerifiedFromMetadata":
-        """No configuration, nothing to train."""
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Adds the entity to each parsed message whose metadata proves the customer."""
