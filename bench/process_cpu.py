@@ -23,8 +23,8 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
-def with_children(pid: int) -> list[int]:
-    """The process and all its descendants (PostgreSQL's backends under `runuser`, uvicorn's or Sanic's workers)."""
+def children_by_parent() -> dict[int, list[int]]:
+    """Every running process's children, from one pass over /proc."""
     parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -32,6 +32,11 @@ def with_children(pid: int) -> list[int]:
                 parents.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
             except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
                 continue
+    return parents
+
+
+def with_children(pid: int, parents: dict[int, list[int]]) -> list[int]:
+    """The process and all its descendants (PostgreSQL's backends under `runuser`, uvicorn's or Sanic's workers)."""
     found, pending = [], [pid]
     while pending:
         current = pending.pop()
@@ -53,7 +58,8 @@ class CpuMeter:
         self.started: dict[str, float] = {}
 
     def _now(self) -> dict[str, float]:
-        return {name: cpu_seconds(with_children(pid)) for name, pid in self.pids.items()}
+        parents = children_by_parent()
+        return {name: cpu_seconds(with_children(pid, parents)) for name, pid in self.pids.items()}
 
     def start(self) -> None:
         self.started = self._now()
