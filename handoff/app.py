@@ -141,6 +141,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     checkpoints = Checkpoints(sessions, load_private_key(settings.audit_signing_key)) \
         if settings.audit_signing_key else None
 
+    readiness = health.ReadinessProbe(settings, sessions)  # the balancer's probe, every second
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         replay = asyncio.create_task(conversations.run_replays())  # pending turns nobody holds (a dead worker's)
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         await harvester.stop()
         await webhooks.stop()
         await bot.aclose()
+        await readiness.aclose()
         await twilio_rest.aclose()
         await call_lock.aclose()
         await engine.dispose()
@@ -200,7 +203,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                                   Integrations(sessions, secret),
                                   Erasures(sessions, settings.media_dir, AssistantTrackers(
                                       tracker_url(settings.rasa_tracker_db_url, settings.rasa_tracker_db))),
-                                  instruments, notifier, notification_calls)
+                                  instruments, notifier, notification_calls, readiness)
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
 
 

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.web.deps import SessionsDep, SettingsDep
+from handoff.settings import Settings
+from handoff.web.deps import provided
 
 router = APIRouter()
 
@@ -75,17 +77,38 @@ async def _check_actions(client: httpx.AsyncClient, action_url: str) -> tuple[bo
         return False, type(exc).__name__
 
 
-@router.get("/readyz", responses={503: {"model": Readiness, "description": "Not ready"}})
-async def readyz(response: Response, settings: SettingsDep, sessions: SessionsDep) -> Readiness:
-    """200 only when the database, Rasa with a model (one replica is enough) and the action server answer."""
-    async with httpx.AsyncClient(timeout=2.0) as client:
+class ReadinessProbe:
+    """Asks the database, the replicas and the action server, over one HTTP client kept for the process: the
+    balancer probes every worker each second, and a client per probe cost a TLS context (~5 % of a busy worker)."""
+
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.rasa_urls = settings.rasa_replicas
+        self.rasa_token = settings.rasa_token
+        self.action_url = settings.action_server_url.rstrip("/")
+        self._client = httpx.AsyncClient(timeout=2.0)
+
+    async def check(self) -> Readiness:
         database, rasa, actions = await asyncio.gather(
-            _check_database(sessions),
-            check_rasa_replicas(client, settings.rasa_replicas, settings.rasa_token),
-            _check_actions(client, settings.action_server_url.rstrip("/")),
+            _check_database(self.sessions),
+            check_rasa_replicas(self._client, self.rasa_urls, self.rasa_token),
+            _check_actions(self._client, self.action_url),
         )
-    checks = {name: Check(ok=ok, detail=detail)
-              for name, (ok, detail) in {"database": database, "rasa": rasa, "action_server": actions}.items()}
-    missing = [name for name, check in checks.items() if not check.ok]
-    response.status_code = 503 if missing else 200
-    return Readiness(ready=not missing, missing=missing, checks=checks)
+        checks = {name: Check(ok=ok, detail=detail)
+                  for name, (ok, detail) in {"database": database, "rasa": rasa, "action_server": actions}.items()}
+        missing = [name for name, check in checks.items() if not check.ok]
+        return Readiness(ready=not missing, missing=missing, checks=checks)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+ProbeDep = Annotated[ReadinessProbe, Depends(provided(ReadinessProbe))]
+
+
+@router.get("/readyz", responses={503: {"model": Readiness, "description": "Not ready"}})
+async def readyz(response: Response, probe: ProbeDep) -> Readiness:
+    """200 only when the database, Rasa with a model (one replica is enough) and the action server answer."""
+    readiness = await probe.check()
+    response.status_code = 200 if readiness.ready else 503
+    return readiness
