@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     operations = load_operations(settings.operations_file)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = session_factory(engine)
     bot = RasaClient(settings.rasa_replicas, timeout=settings.bot_timeout_seconds, retries=settings.bot_retries,
                      backoff=settings.bot_retry_backoff_seconds, token=settings.rasa_token)

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
 
     port: int = 8000
     database_url: str = f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'frontdoor.sqlite3'}"
+    # Connections each worker keeps open to a server database (PostgreSQL), and as many again in bursts.
+    database_pool_size: int = Field(20, ge=1)
     redis_url: str | None = None
     rasa_url: str = "http://127.0.0.1:5005"
     # Several Rasa replicas sharing one tracker store and one lock store, comma-separated; set this or RASA_URL.

@@ -66,16 +66,18 @@ def _sqlite_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) ->
         dbapi_connection.rollback()
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+def create_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
     """One engine per process; SQLite gets WAL, a busy timeout, enforced foreign keys and transactions that
-    begin IMMEDIATE (DEFERRED for read-only snapshots)."""
+    begin IMMEDIATE (DEFERRED for read-only snapshots). A server database keeps `pool_size` connections open (as
+    many again in bursts): a connection closed after a burst takes its prepared statements with it."""
     ensure_sqlite_dir(database_url)
     is_sqlite = database_url.startswith("sqlite")
+    pool: dict[str, Any] = {} if is_sqlite else {"pool_size": pool_size, "max_overflow": pool_size}
     engine = create_async_engine(
         database_url,
-        pool_pre_ping=not is_sqlite,
         connect_args={"timeout": 30} if is_sqlite else {},
         pool_reset_on_return=None if is_sqlite else "rollback",  # SQLite: _sqlite_reset does it when needed
+        **pool,
     )
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
