@@ -36,7 +36,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.process_cpu import CpuMeter, cluster_pids  # noqa: E402
+from bench.process_cpu import MACHINE, CpuMeter, cluster_pids  # noqa: E402
 from bench.wire import WireVisitor  # noqa: E402
 from handoff.channels.whatsapp.signature import sign  # noqa: E402
 from handoff.core.rasa_replicas import replica_order, replica_urls  # noqa: E402
@@ -235,10 +235,12 @@ def row(name: str, tally: Tally) -> str:
             f"p95 {ms[1]:7.0f} ms  p99 {ms[2]:7.0f} ms  failed {tally.failed}")
     if tally.cpu:  # a failed turn was worked on too
         turns = max(1, len(tally.latencies) + tally.failed)
-        busy = sum(tally.cpu.values()) / max(tally.ended - tally.started, 1e-9)
+        elapsed = max(tally.ended - tally.started, 1e-9)
+        processes = {name: seconds for name, seconds in tally.cpu.items() if name != MACHINE}
         line += ("\n    CPU a turn: " + ", ".join(f"{name} {seconds / turns * 1000:.1f} ms"
-                                                  for name, seconds in tally.cpu.items() if seconds > 0)
-                 + f"; cores busy {busy:.2f}")
+                                                  for name, seconds in processes.items() if seconds > 0)
+                 + f"; cores busy {sum(processes.values()) / elapsed:.2f} (these processes), "
+                 + f"{tally.cpu.get(MACHINE, 0.0) / elapsed:.2f} (the machine: with this bench)")
     return line
 
 

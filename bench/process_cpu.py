@@ -23,6 +23,12 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy so far, all cores (/proc/stat: everything but idle and iowait)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # guest time is in user already
+
+
 def children_by_parent() -> dict[int, list[int]]:
     """Every running process's children, from one pass over /proc."""
     parents: dict[int, list[int]] = {}
@@ -50,8 +56,12 @@ def cluster_pids(directory: Path) -> dict[str, int]:
     return {path.stem: int(path.read_text().split()[0]) for path in sorted((directory / "pids").glob("*.pid"))}
 
 
+MACHINE = "machine"
+
+
 class CpuMeter:
-    """CPU seconds each named process (with its children, read at each reading) used between start() and stop()."""
+    """CPU seconds each named process (with its children, read at each reading) used between start() and stop(),
+    and the whole machine's under `MACHINE`: what else ran on the same cores."""
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
@@ -59,7 +69,8 @@ class CpuMeter:
 
     def _now(self) -> dict[str, float]:
         parents = children_by_parent()
-        return {name: cpu_seconds(with_children(pid, parents)) for name, pid in self.pids.items()}
+        return {**{name: cpu_seconds(with_children(pid, parents)) for name, pid in self.pids.items()},
+                MACHINE: machine_busy_seconds()}
 
     def start(self) -> None:
         self.started = self._now()
