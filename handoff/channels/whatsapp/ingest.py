@@ -35,7 +35,7 @@ from handoff.channels.whatsapp.numbers import phone_of
 from handoff.channels.whatsapp.opt_out import WhatsAppOptOuts, asks_to_stop
 from handoff.channels.whatsapp.schema import RefusedItem
 from handoff.core.claims import LEASE, claim, release
-from handoff.core.conversation import Conversations, Received
+from handoff.core.conversation import Conversations, Received, Turn
 from handoff.core.customers import follow_merges, link_identities
 from handoff.core.delivery import record_delivery
 from handoff.core.identity import InvalidIdentity
@@ -122,7 +122,7 @@ class WhatsAppIngest:
         """Persists a verified body (group commit) and schedules it; the caller then acknowledges."""
         self._accepted_at.append(time.monotonic())
         row_id = await self.writer.store(CHANNEL, body)
-        self.schedule(row_id)
+        self.schedule(row_id, body)
         return row_id
 
     async def _let_acknowledgements_pass(self) -> None:
@@ -131,20 +131,21 @@ class WhatsAppIngest:
         while in_burst(self._accepted_at, time.monotonic()) and time.monotonic() < deadline:
             await asyncio.sleep(BURST_WINDOW / 5)
 
-    def schedule(self, row_id: int) -> None:
-        """Processes a stored webhook this worker holds in the background, after the request was acknowledged."""
+    def schedule(self, row_id: int, body: bytes | None = None) -> None:
+        """Processes a stored webhook this worker holds in the background, after the request was acknowledged
+        (`body`: the one it just stored, so it is not read back)."""
         if row_id in self._inflight:
             return
         self._inflight.add(row_id)
-        task = asyncio.create_task(self._guarded(row_id))
+        task = asyncio.create_task(self._guarded(row_id, body))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _guarded(self, row_id: int) -> None:
+    async def _guarded(self, row_id: int, body: bytes | None) -> None:
         try:
             async with self._limit:  # storing is database-bound: a few at a time keep acknowledgements fast
                 await self._let_acknowledgements_pass()
-                turns = await self.store_row(row_id)
+                turns = await self.store_row(row_id, body)
         finally:
             self._inflight.discard(row_id)
         if turns:
@@ -200,29 +201,37 @@ class WhatsAppIngest:
         """Stores every message and status of one webhook, marks it processed, then runs the assistant's turns."""
         await self.run_turns(await self.store_row(row_id))
 
-    async def run_turns(self, event_ids: list[int]) -> None:
-        """The assistant's turns of stored messages; a failure leaves the pending turn for the next start."""
-        for event_id in event_ids:
+    async def run_turns(self, turns: Sequence[int | Turn]) -> None:
+        """The assistant's turns of stored messages (an event id, or the turn `receive` gathered); a failure
+        leaves the pending turn for the next start."""
+        for turn in turns:
+            event_id = turn if isinstance(turn, int) else turn.event_id
             try:
-                await self.conversations.process(event_id)
+                await self.conversations.process(event_id, None if isinstance(turn, int) else turn)
             except Exception:
                 log.exception("whatsapp_turn_failed", event_id=event_id)
 
-    async def store_row(self, row_id: int) -> list[int]:
-        """Every message and status of one stored webhook onto the timeline; returns the turns to run."""
-        async with self.sessions() as session:
-            row = await session.get(InboundWebhook, row_id)
-        if row is None or row.processed_at is not None:
-            return []
-        turns: list[int] = []
+    async def store_row(self, row_id: int, body: bytes | None = None) -> list[int | Turn]:
+        """Every message and status of one stored webhook onto the timeline; returns the turns to run.
+
+        `body` is the row's, when the worker that stored it processes it: then it is not read back. The first
+        turn keeps what receiving gathered for it; a later one of the same webhook is read again when its turn
+        comes, as the turns before it may have handed the case to people or taught the assistant something."""
+        if body is None:
+            async with self.sessions() as session:
+                row = await session.get(InboundWebhook, row_id)
+            if row is None or row.processed_at is not None:
+                return []
+            body = row.body
+        turns: list[int | Turn] = []
         try:
-            batch = parse_webhook(row.body)
+            batch = parse_webhook(body)
             for message in batch.messages:
                 received = await self.receive(message)
                 if asks_to_stop(message):  # also for a repeat: a retried webhook finishes what a failure left
                     await self.opt_outs.record(message.wamid)
                 if received.to_bot and received.event_id is not None:
-                    turns.append(received.event_id)
+                    turns.append(received.turn if received.turn is not None and not turns else received.event_id)
             for status in batch.statuses:
                 await self.apply_status(status)
             for error in batch.errors:
@@ -254,11 +263,17 @@ class WhatsAppIngest:
                 await keep_refused(session, row_id, CHANNEL, [(i.path, i.error, i.raw) for i in refused])
 
     async def receive(self, message: ParsedMessage) -> Received:
-        """One customer message onto the timeline (media fetched first); a repeated wamid is ignored."""
-        async with self.sessions() as session:
-            if await provider_id_seen(session, CHANNEL, message.wamid):
-                return Received(None, None, duplicate=True)
-            links = await self._links(session, message)
+        """One customer message onto the timeline (media fetched first); a repeated wamid is ignored.
+
+        A repeat is looked for first only when reading the message costs more than storing it (a media download,
+        a context to look up); otherwise storing finds it (core.timeline.append_event), in the same statement that
+        reads the case's head."""
+        links: dict[str, Any] = {}
+        if message.media is not None or message.context_id:
+            async with self.sessions() as session:
+                if await provider_id_seen(session, CHANNEL, message.wamid):
+                    return Received(None, None, duplicate=True)
+                links = await self._links(session, message)
         inbound = inbound_message(message)
         extra: dict[str, Any] = dict(links)
         text = inbound.text
