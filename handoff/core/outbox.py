@@ -146,16 +146,14 @@ class OutboxWorker:
         )).all())
 
     async def _claim(self, row_id: int) -> Outbox | None:
-        """pending → sending, only if nobody else did it first."""
+        """pending → sending, only if nobody else did it first; the claimed row comes back with the write."""
         async with self.sessions() as session, session.begin():
-            claimed = await session.execute(
+            claimed = await session.scalars(
                 update(Outbox).where(Outbox.id == row_id, Outbox.status == "pending")
                 .values(status="sending", attempts=Outbox.attempts + 1, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
+                .returning(Outbox).execution_options(synchronize_session=False)
             )
-            if cast("CursorResult[Any]", claimed).rowcount != 1:
-                return None
-            return await session.get(Outbox, row_id)
+            return claimed.one_or_none()
 
     async def _attempt(self, row_id: int) -> None:
         async with self._limit:
@@ -170,15 +168,12 @@ class OutboxWorker:
         """Success, a retry later, or a failure shown on the message."""
         # The timeline event a message row delivers (None for other kinds): its status follows the send.
         event_id = row.event_id if row.payload.get("kind", "message") == "message" else None
+        if result.ok:
+            await self._sent(row, result, event_id)
+            return
         async with self.sessions() as session, session.begin():
             current = await session.get(Outbox, row.id, with_for_update=True)
             if current is None or current.status != "sending":
-                return
-            if result.ok:
-                current.status, current.provider_message_id, current.last_error = "sent", result.message_id, None
-                if event_id is not None:
-                    await advance_status(session, event_id, "accepted")
-                log.info("outbox_sent", outbox_id=row.id, attempts=current.attempts)
                 return
             error = result.error.summary if result.error else "unknown error"
             current.last_error = error
@@ -194,6 +189,21 @@ class OutboxWorker:
             log.warning("outbox_failed", outbox_id=row.id, attempts=current.attempts, error=error)
             if event_id is not None:
                 await self._show_failure(session, current, error, result)
+
+    async def _sent(self, row: Outbox, result: SendResult, event_id: int | None) -> None:
+        """sending → sent with the provider's id (one conditional write: still ours, not marked failed meanwhile),
+        and the message it delivers shown as accepted."""
+        async with self.sessions() as session, session.begin():
+            sent = await session.execute(
+                update(Outbox).where(Outbox.id == row.id, Outbox.status == "sending")
+                .values(status="sent", provider_message_id=result.message_id, last_error=None, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if cast("CursorResult[Any]", sent).rowcount != 1:
+                return
+            if event_id is not None:
+                await advance_status(session, event_id, "accepted")
+        log.info("outbox_sent", outbox_id=row.id, attempts=row.attempts)
 
     async def _show_failure(self, session: AsyncSession, row: Outbox, error: str, result: SendResult | None) -> None:
         event = await session.get(TimelineEvent, row.event_id)
