@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.channels.whatsapp import CHANNEL
@@ -27,6 +27,15 @@ from handoff.core.timeline import append_event
 from handoff.store.models import Case, Identity, Outbox, TimelineEvent, utcnow
 
 WRITABLE_KINDS = ("whatsapp", "phone", BSUID_KIND)  # identities a WhatsApp message can be sent to
+# The case's latest WhatsApp message from the customer, and whether the outbox has a row for it (its read receipt):
+# one statement, built once (every answer asks).
+_LATEST_INBOUND = (
+    select(TimelineEvent.id, TimelineEvent.provider_id,
+           exists().where(Outbox.event_id == TimelineEvent.id).label("receipted"))
+    .where(TimelineEvent.case_id == bindparam("case_id"), TimelineEvent.channel == CHANNEL,
+           TimelineEvent.direction == "in", TimelineEvent.kind == "message", TimelineEvent.provider_id.is_not(None))
+    .order_by(TimelineEvent.seq.desc()).limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -151,14 +160,8 @@ class WhatsAppDeliverer:
 
     async def _stage_read_receipt(self, session: AsyncSession, event: TimelineEvent, address: str) -> None:
         """Blue ticks on the customer's latest message, once, when someone answers it."""
-        latest = await session.scalar(
-            select(TimelineEvent)
-            .where(TimelineEvent.case_id == event.case_id, TimelineEvent.channel == CHANNEL,
-                   TimelineEvent.direction == "in", TimelineEvent.kind == "message",
-                   TimelineEvent.provider_id.is_not(None))
-            .order_by(TimelineEvent.seq.desc()).limit(1)
-        )
-        if latest is None or await session.scalar(select(Outbox.id).where(Outbox.event_id == latest.id).limit(1)):
+        latest = (await session.execute(_LATEST_INBOUND, {"case_id": event.case_id})).first()
+        if latest is None or latest.receipted:
             return
         session.add(Outbox(case_id=event.case_id, event_id=latest.id, channel=CHANNEL, recipient=address,
                            payload={"kind": "read", "body": read_body(str(latest.provider_id))}))
