@@ -44,7 +44,6 @@ from handoff.core.sending import Staged, deliver_staged, stage_to_customer
 from handoff.core.texts import text as service_text
 from handoff.core.timeline import CaseRef, DuplicateProviderMessage, append_event, returning_head, write_reading_head
 from handoff.core.typed_codes import TypedCodes
-from handoff.store.db import write_lock_at_begin
 from handoff.store.models import Case, Customer, Identity, PendingTurn, TimelineEvent, utcnow
 
 log = structlog.get_logger(__name__)
@@ -158,10 +157,9 @@ class Conversations:
                         case_updates={"last_customer_message_at": utcnow()},
                         payload={"bot_input": inbound.bot_input, "address": inbound.address, **inbound.payload},
                     )
-                    if not write_lock_at_begin(session.get_bind()):
-                        # The case was read before append_event locked its row: a turn of another worker may have
-                        # taken it back (or handed it off) meanwhile. Decide on the case as it is under the lock.
-                        await session.refresh(case, ["status", "assignee_id"])
+                    # The case was read before append_event locked its row: a turn of another worker may have taken
+                    # it back (or handed it off) meanwhile. append_event's write brought its status and assignee up
+                    # to date under the lock: the decisions below are on the case as it is.
                     if csat:  # the answer to "how did we do?", not a new conversation
                         thanks = await self.csat.record(session, case, csat[1], inbound.channel, inbound.address)
                         happened.append(CsatReceived(case.id, csat[1]))

@@ -8,6 +8,7 @@ from sqlalchemy import CursorResult, Delete, Row, bindparam, insert, select, upd
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import ReturningDelete
 
 from handoff.core.hashchain import GENESIS, ChainCheck, content_digest, event_hash, new_salt, verify_chain
@@ -22,6 +23,9 @@ HEADS = "timeline_heads"
 _EVENTS = TimelineEvent.__table__
 _CASES = Case.__table__
 _UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("case_key"))
+# Who holds the case, as it is once the write has its lock: a loaded case is brought up to date without a read.
+_OWNERSHIP = ("status", "assignee_id")
+_UPDATE_CASE_OWNERSHIP = _UPDATE_CASE.returning(*(_CASES.c[name] for name in _OWNERSHIP))
 _LOCK_CASE = select(_CASES.c.id).where(_CASES.c.id == bindparam("case_key")).with_for_update(key_share=True)
 _SEEN = select(_EVENTS.c.id).where(_EVENTS.c.channel == bindparam("channel"),
                                    _EVENTS.c.provider_id == bindparam("provider_id"))
@@ -105,6 +109,20 @@ async def _write_case_read_head(session: AsyncSession, case_id: str, channel: st
     return _head_of(row), row.seen is not None
 
 
+async def _update_case(session: AsyncSession, case: CaseKey, case_updates: dict[str, Any]) -> None:
+    """The case's write; a Case loaded in this session gets its status and assignee as they are under the lock
+    this write took (another worker's turn may have changed them since the case was read), from the same
+    statement."""
+    parameters = {"case_key": case.id, "updated_at": utcnow(), **case_updates}
+    if not (isinstance(case, Case) and case in session.sync_session):
+        await session.execute(_UPDATE_CASE, parameters)
+        return
+    row = (await session.execute(_UPDATE_CASE_OWNERSHIP, parameters)).first()
+    if row is not None:
+        for name, value in zip(_OWNERSHIP, row, strict=True):
+            set_committed_value(case, name, value)
+
+
 def returning_head(statement: Delete) -> ReturningDelete[Any]:
     """The statement, also returning the head of the case bound as `head_case` (for `write_reading_head`)."""
     return statement.returning(*_HEAD_COLUMNS)
@@ -156,7 +174,7 @@ async def append_event(
         head, seen = await _write_case_read_head(session, case.id, channel, provider_id, case_updates)
     else:
         if case_updates:
-            await session.execute(_UPDATE_CASE, {"case_key": case.id, "updated_at": utcnow(), **case_updates})
+            await _update_case(session, case, case_updates)
         elif known is None and not locked_at_begin:
             await session.execute(_LOCK_CASE, {"case_key": case.id})
         if known is None:
