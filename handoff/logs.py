@@ -39,6 +39,12 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    access = logging.getLogger("uvicorn.access")  # uvicorn's --no-access-log leaves it without handlers
+    access_on = bool(access.handlers) or access.propagate
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+        logging.getLogger(name).propagate = name != "uvicorn.access" or access_on
+    # httpx logs each request's URL at INFO, query string included (Rasa's ?token=): a line per Rasa turn, per
+    # message sent, per readiness probe. Failures are logged by the service with what it knows.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -29,3 +29,18 @@ def test_a_module_logger_follows_a_second_configuration_and_capture_logs_sees_it
     with structlog.testing.capture_logs() as logs:
         MODULE_LOG.info("seen")
     assert [entry["event"] for entry in logs] == ["seen"]
+
+
+def test_request_urls_and_a_disabled_access_log_stay_out_of_the_logs(capsys) -> None:
+    """httpx's INFO line carries the URL with its query (Rasa's ?token=); uvicorn's --no-access-log must hold."""
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:], access.propagate = [], False  # what uvicorn --no-access-log leaves before the app starts
+    configure_logging("INFO", json_output=True)
+    logging.getLogger("httpx").info("HTTP Request: GET http://rasa:5005/status?token=s3cret \"HTTP/1.1 200 OK\"")
+    access.info('127.0.0.1:1 - "GET /readyz HTTP/1.0" 200')
+    logging.getLogger("httpx").warning("kept")
+    assert [json.loads(line)["event"] for line in capsys.readouterr().out.splitlines() if line.strip()] == ["kept"]
+    access.addHandler(logging.NullHandler())  # uvicorn's own access log, when it is on
+    configure_logging("INFO", json_output=True)
+    access.info("seen")
+    assert [json.loads(line)["event"] for line in capsys.readouterr().out.splitlines() if line.strip()] == ["seen"]
