@@ -75,6 +75,11 @@ def list_body(to: str, text: str, replies: tuple[QuickReply, ...], language: str
                                                                                   "rows": rows}]}})
 
 
+def speaks(message: OutboundMessage) -> bool:
+    """Whether rendering the message writes words of ours (a list's prompt and button), so needs the language."""
+    return bool(message.quick_replies) and not isinstance((message.custom or {}).get("whatsapp_template"), dict)
+
+
 def render(message: OutboundMessage, to: str, language: str = "es", tone: str = "tuteo") -> list[dict[str, Any]]:
     """Graph API bodies for one outbound message, in sending order."""
     template = message.custom.get("whatsapp_template") if message.custom else None

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.channels.whatsapp import CHANNEL
 from handoff.channels.whatsapp.addresses import BSUID_KIND, bsuid_address
-from handoff.channels.whatsapp.graph_bodies import read_body, render
+from handoff.channels.whatsapp.graph_bodies import read_body, render, speaks
 from handoff.channels.whatsapp.numbers import wa_id_of
 from handoff.channels.whatsapp.window import (
     OutsideWindow,
@@ -128,6 +128,9 @@ class WhatsAppFollowUp:
 class WhatsAppDeliverer:
     """The Deliverer of the WhatsApp channel: rows in the outbox, sent by the outbox worker after the commit."""
 
+    # Every message staged waits in the outbox: core.sending stores its event with this status (no second write).
+    staged_status = "pending"
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession], templates: list[Template],
                  wake: Callable[[], None], default_language: str = "es", tone: str = "tuteo") -> None:
         self.sessions = sessions
@@ -150,13 +153,15 @@ class WhatsAppDeliverer:
             last = await last_inbound_at(session, event.customer_id)
             if not can_send_free_text(last, utcnow()):
                 raise OutsideWindow(last, self.templates)
-        case = await session.get(Case, event.case_id)
-        language = (case.language if case else None) or self.default_language
+        language = self.default_language
+        if speaks(message):  # the case's language, read only for the words of ours a list carries
+            case = await session.get(Case, event.case_id)
+            language = (case.language if case else None) or language
         await self._stage_read_receipt(session, event, address)
         for body in render(message, address, language, self.tone):
             session.add(Outbox(case_id=event.case_id, event_id=event.id, channel=CHANNEL, recipient=address,
                                payload={"kind": "message", "body": body}))
-        event.delivery_status = "pending"
+        event.delivery_status = self.staged_status  # stored so by append_event when stage_to_customer asked it
 
     async def _stage_read_receipt(self, session: AsyncSession, event: TimelineEvent, address: str) -> None:
         """Blue ticks on the customer's latest message, once, when someone answers it."""
