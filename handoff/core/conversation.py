@@ -42,7 +42,14 @@ from handoff.core.rounds import repeat
 from handoff.core.routing_notice import RoutingNotices
 from handoff.core.sending import Staged, deliver_staged, stage_to_customer
 from handoff.core.texts import text as service_text
-from handoff.core.timeline import CaseRef, DuplicateProviderMessage, append_event, returning_head, write_reading_head
+from handoff.core.timeline import (
+    CaseRef,
+    DuplicateProviderMessage,
+    append_event,
+    locking_case,
+    returning_head,
+    write_reading_head,
+)
 from handoff.core.typed_codes import TypedCodes
 from handoff.store.models import Case, Customer, Identity, PendingTurn, TimelineEvent, utcnow
 
@@ -52,7 +59,8 @@ log = structlog.get_logger(__name__)
 _PENDING = PendingTurn.__table__
 _ADD_PENDING = insert(_PENDING)
 _CLAIM_PENDING = delete(_PENDING).where(_PENDING.c.event_id == bindparam("event_id"))
-_CLAIM_PENDING_READ_HEAD = returning_head(_CLAIM_PENDING)
+_CLAIM_PENDING_READ_HEAD = returning_head(_CLAIM_PENDING)  # SQLite: the claim reads the case's head
+_CLAIM_PENDING_LOCK_CASE = locking_case(_CLAIM_PENDING)  # PostgreSQL: the claim locks the case for the answer
 
 
 @dataclass(frozen=True)
@@ -271,16 +279,19 @@ class Conversations:
         Facts the turn taught are kept on the customer; a question for a fact known when the turn began is a
         re-ask: flagged on the turn's last bot message (`reask` in its payload) and counted on the case.
         None when nothing was recorded: another worker finished the turn, or it is left to people."""
+        reask = reasked(turn.asked, pending.metadata.get("known") or {}) if turn is not None else []
+        # The usual turn: only answers, on a case the assistant holds. Its claim also takes the case's lock for
+        # the answers (PostgreSQL); past it, the case is locked for update below, as before.
+        usual = (turn is not None and turn.handoff is None and language is None and not pending.resuming
+                 and not learnt and not reask)
         async with self.sessions() as session, session.begin():
             claimed = await write_reading_head(session, _CLAIM_PENDING, _CLAIM_PENDING_READ_HEAD,
-                                               {"event_id": pending.event_id}, pending.case_id)
+                                               {"event_id": pending.event_id}, pending.case_id,
+                                               _CLAIM_PENDING_LOCK_CASE if usual else None)
             if claimed == 0:  # another worker finished this turn first
                 return None
             answers = {"answers": pending.event_id}  # on each answer: the customer message it answers
-            reask = reasked(turn.asked, pending.metadata.get("known") or {}) if turn is not None else []
-            # The usual turn: only answers, on a case the assistant holds.
-            if (turn is not None and turn.handoff is None and language is None and not pending.resuming
-                    and not learnt and not reask):
+            if usual and turn is not None:
                 case_ref = CaseRef(pending.case_id, pending.customer_id)  # no need to load the case row
                 for message in turn.messages:
                     await stage_to_customer(session, case_ref, self.deliverers, channel=pending.channel,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, Delete, Row, bindparam, insert, select, update
+from sqlalchemy import CursorResult, Delete, Row, Select, bindparam, exists, insert, literal_column, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
@@ -18,6 +18,8 @@ from handoff.store.models import Case, TimelineEvent, utcnow
 
 # The (seq, hash) each case's chain ends at, known inside the current transaction once its lock is held.
 HEADS = "timeline_heads"
+# Cases whose row lock the current transaction already holds (PostgreSQL), taken by a caller's statement.
+LOCKED = "timeline_locked"
 
 # Built once: every append runs these same Core statements (no per-call statement building or ORM flush).
 _EVENTS = TimelineEvent.__table__
@@ -50,6 +52,7 @@ _INSERT = insert(_EVENTS)
 def _forget_heads(session: Session, _transaction: SessionTransaction) -> None:
     """A head is only trustworthy while the transaction that read it holds the case's lock."""
     session.info.pop(HEADS, None)
+    session.info.pop(LOCKED, None)
 
 
 class DuplicateProviderMessage(Exception):
@@ -128,13 +131,28 @@ def returning_head(statement: Delete) -> ReturningDelete[Any]:
     return statement.returning(*_HEAD_COLUMNS)
 
 
+def locking_case(statement: Delete) -> Select[Any]:
+    """The statement, then the lock append_event takes on the case bound as `head_case` (FOR NO KEY UPDATE) if it
+    matched a row, in one statement (a data-modifying WITH; PostgreSQL, for `write_reading_head`)."""
+    written = statement.returning(literal_column("1").label("written")).cte("written")
+    return (select(_CASES.c.id).where(_CASES.c.id == bindparam("head_case"), exists(select(written.c.written)))
+            .with_for_update(key_share=True, of=_CASES))
+
+
 async def write_reading_head(session: AsyncSession, statement: Delete, reading_head: ReturningDelete[Any],
-                             parameters: dict[str, Any], case_id: str) -> int:
-    """Runs a write of the caller's and returns how many rows it matched. Where the transaction holds the write
-    lock from BEGIN (SQLite), `reading_head` runs instead and the case's head it returns spares the next
-    append_event of the transaction its own read."""
+                             parameters: dict[str, Any], case_id: str, locking: Select[Any] | None = None) -> int:
+    """Runs a write of the caller's and returns how many rows it matched (0 or 1 for `locking`). Where the
+    transaction holds the write lock from BEGIN (SQLite), `reading_head` runs instead and the case's head it returns
+    spares the next append_event of the transaction its own read; elsewhere `locking` (see `locking_case`), if
+    given, runs instead and the case's lock it takes spares append_event its own locking statement (the head is
+    still read after the lock, by a statement of its own)."""
     if not write_lock_at_begin(session.get_bind()):
-        return cast("CursorResult[Any]", await session.execute(statement, parameters)).rowcount
+        if locking is None:
+            return cast("CursorResult[Any]", await session.execute(statement, parameters)).rowcount
+        locked = (await session.execute(locking, {**parameters, "head_case": case_id})).all()
+        if locked:
+            session.info.setdefault(LOCKED, set()).add(case_id)
+        return len(locked)
     rows = (await session.execute(reading_head, {**parameters, "head_case": case_id})).all()
     if rows:
         session.info.setdefault(HEADS, {})[case_id] = _head_of(rows[0])
@@ -175,7 +193,7 @@ async def append_event(
     else:
         if case_updates:
             await _update_case(session, case, case_updates)
-        elif known is None and not locked_at_begin:
+        elif known is None and not locked_at_begin and case.id not in session.info.get(LOCKED, ()):
             await session.execute(_LOCK_CASE, {"case_key": case.id})
         if known is None:
             head, seen = await _read_head(session, case.id, channel, provider_id)

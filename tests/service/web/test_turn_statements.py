@@ -17,8 +17,8 @@ from tests.service.support.whatsapp_webhooks import APP_SECRET
 # A later message's turn (the customer and case exist), per channel: (statements, transactions), PostgreSQL's
 # figures (SQLite's are lower: no advisory lock, the head read by the case's write). Each webhook's sends are counted
 # (its answer and read receipt: claim and record each), not the outbox's scans, whose number depends on timing.
-WEBCHAT_BOUND = (10, 2)
-WHATSAPP_BOUND = (21, 8)
+WEBCHAT_BOUND = (9, 2)
+WHATSAPP_BOUND = (18, 8)
 WHATSAPP_PATHS = ("channels/whatsapp/ingest:_guarded", "core/webhook_store:_write", "core/outbox:_attempt")
 
 
