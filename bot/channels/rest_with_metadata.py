@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from contextlib import nullcontext
+from typing import Any, Awaitable, Callable, ContextManager, Dict, List, Mapping, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -13,6 +14,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.runtime import sqlite_trackers
+from bot.runtime.saved_slots import SAVED_SLOTS, Watch
 
 # `rasa run` imports this channel (credentials.yml) before it serves: the one place our code runs in the server.
 sqlite_trackers.install()
@@ -28,11 +30,16 @@ def slot_names(value: Any) -> List[Text]:
     return [name for name in value if isinstance(name, str)][:MAX_REPORTED_SLOTS]
 
 
-def slot_report(tracker: Optional[DialogueStateTracker], names: List[Text]) -> Optional[Dict[Text, Any]]:
-    """The custom payload `{"slots": {name: value}}` for the slots the tracker has; None without a tracker."""
-    if tracker is None:
+def tracker_slots(tracker: Optional[DialogueStateTracker]) -> Optional[Dict[Text, Any]]:
+    """The tracker's slot values by name; None without a tracker."""
+    return None if tracker is None else {name: slot.value for name, slot in tracker.slots.items()}
+
+
+def slot_report(slots: Optional[Mapping[Text, Any]], names: List[Text]) -> Optional[Dict[Text, Any]]:
+    """The custom payload `{"slots": {name: value}}` for the named slots the domain has; None without slots."""
+    if slots is None:
         return None
-    return {"slots": {name: tracker.slots[name].value for name in names if name in tracker.slots}}
+    return {"slots": {name: slots[name] for name in names if name in slots}}
 
 
 class RestWithMetadataInput(RestInput):
@@ -63,22 +70,29 @@ class RestWithMetadataInput(RestInput):
         async def receive(request: Request) -> HTTPResponse:
             body = request.json if isinstance(request.json, dict) else {}
             sender = body.get("sender")  # the stock channel's body, read here: its readers are private methods
-            collector = CollectingOutputChannel()
-            try:
-                await on_new_message(UserMessage(body.get("message"), collector, sender,
-                                                 input_channel=body.get("input_channel") or self.name(),
-                                                 metadata=self.get_metadata(request)))
-            except CancelledError:
-                logger.error("rest turn cancelled (timeout)")  # never the customer's text
-                return response.json(collector.messages)
-            except Exception:  # as the stock channel: what was said so far (nothing: the service hands off)
-                logger.exception("rest turn failed")
-                return response.json(collector.messages)
             names = slot_names(body.get("slots"))
-            if names:
-                report = slot_report(await request.app.ctx.agent.tracker_store.retrieve(sender), names)
-                if report is not None:
-                    await collector.send_custom_json(sender, report)
+            collector = CollectingOutputChannel()
+            # The turn's own save hands over its slots (bot/runtime/saved_slots.py): no second tracker read.
+            watching: ContextManager[Optional[Watch]] = (
+                SAVED_SLOTS.watching(sender) if names and isinstance(sender, str) else nullcontext())
+            with watching as watch:
+                try:
+                    await on_new_message(UserMessage(body.get("message"), collector, sender,
+                                                     input_channel=body.get("input_channel") or self.name(),
+                                                     metadata=self.get_metadata(request)))
+                except CancelledError:
+                    logger.error("rest turn cancelled (timeout)")  # never the customer's text
+                    return response.json(collector.messages)
+                except Exception:  # as the stock channel: what was said so far (nothing: the service hands off)
+                    logger.exception("rest turn failed")
+                    return response.json(collector.messages)
+                if names:
+                    slots = watch.slots if watch is not None else None
+                    if slots is None:  # no save seen (another tracker store, or it failed): read the tracker
+                        slots = tracker_slots(await request.app.ctx.agent.tracker_store.retrieve(sender))
+                    report = slot_report(slots, names)
+                    if report is not None:
+                        await collector.send_custom_json(sender, report)
             return response.json(collector.messages)
 
         return webhook

@@ -9,6 +9,9 @@ rows not seen before are parsed. What is served is always what the database hold
 database stay consistent, and an erased row is never served again (its copy leaves memory at the conversation's
 next read, or when the conversation is forgotten). Trackers get copies of the kept events, never the kept ones.
 
+Each save also hands the saved tracker's slots to the REST channel when it waits for them (bot/runtime/saved_slots.py),
+so a turn's slot report needs no second read.
+
 Use it in endpoints.yml as `type: bot.runtime.cached_trackers.EventCachingSQLTrackerStore` with the SQL store's
 settings (`dialect`, `db`, `url`, ...), and optionally `cached_events` (default 20,000 events, ~2 KB each).
 """
@@ -24,6 +27,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.runtime.saved_slots import SAVED_SLOTS
 
 DEFAULT_CACHED_EVENTS = 20_000
 
@@ -76,6 +81,11 @@ class EventCachingSQLTrackerStore(SQLTrackerStore):
         self.engine = sa.create_engine(self.engine.url, poolclass=sa.pool.QueuePool, pool_size=1, max_overflow=4,
                                        connect_args={"check_same_thread": False})
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """SQLTrackerStore's save; once stored, its slots go to the REST channel's watches (runtime/saved_slots.py)."""
+        await super().save(tracker)
+        SAVED_SLOTS.saved(tracker)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The conversation's latest session, as SQLTrackerStore.retrieve gives it."""

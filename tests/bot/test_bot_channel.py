@@ -11,7 +11,7 @@ from rasa.shared.core.slots import TextSlot
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import class_from_module_path
 
-from bot.channels.rest_with_metadata import RestWithMetadataInput, slot_names, slot_report
+from bot.channels.rest_with_metadata import RestWithMetadataInput, slot_names, slot_report, tracker_slots
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,6 +38,6 @@ def test_the_slots_a_turn_names_are_reported_from_its_tracker() -> None:
     tracker.update(SlotSet("language", "es"))
     assert slot_names(["language", "order_number", "other", 3]) == ["language", "order_number", "other"]
     assert slot_names("language") == [] and slot_names(None) == [] and len(slot_names(["x"] * 99)) == 16
-    assert slot_report(tracker, ["language", "order_number", "other"]) == {
+    assert slot_report(tracker_slots(tracker), ["language", "order_number", "other"]) == {
         "slots": {"language": "es", "order_number": None}}  # a slot the domain lacks is left out
-    assert slot_report(None, ["language"]) is None  # no tracker (the turn failed before saving it): no report
+    assert slot_report(tracker_slots(None), ["language"]) is None  # no tracker (the turn failed before saving it)
