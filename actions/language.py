@@ -69,6 +69,14 @@ def _lingua() -> Optional[Any]:
     return LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.SPANISH, Language.PORTUGUESE).build()
 
 
+def warm_up() -> None:
+    """Loads lingua's models now: the first detection loads them (~0.6 s of CPU, once a process), and inside a turn
+    that stalls every turn the process is serving. Rasa's process calls it when it loads the model."""
+    detector = _lingua()
+    if detector is not None:
+        detector.compute_language_confidence_values("where is my order, please")
+
+
 def accent_language(text: str) -> Optional[str]:
     """The language only one of ours writes these letters in: ñ ¿ ¡ Spanish, ã õ ç â ê ô à Portuguese."""
     spanish, portuguese = any(ch in SPANISH_ONLY for ch in text), any(ch in PORTUGUESE_ONLY for ch in text.lower())

@@ -11,14 +11,16 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Text, Tuple
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.language import turn_language
+from actions.language import turn_language, warm_up
 from actions.operations import assistant_tone
 from actions.session import FACT_SLOTS, NOTIFICATION_SLOT, WHO_SLOTS, refreshed_slots
 
@@ -80,6 +82,13 @@ class TurnSlotsPolicy(Policy):
     def get_default_config() -> Dict[Text, Any]:
         """The lowest priority: it should never win even a tie."""
         return {**Policy.get_default_config(), "priority": 0}
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> Policy:
+        """Policy.load, with the language detector's models loaded before the first turn instead of inside it."""
+        warm_up()
+        return super().load(config, model_storage, resource, execution_context, **kwargs)
 
     def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         """Nothing to learn."""
