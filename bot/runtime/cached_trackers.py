@@ -12,11 +12,17 @@ next read, or when the conversation is forgotten). Trackers get copies of the ke
 Each save also hands the saved tracker's slots to the REST channel when it waits for them (bot/runtime/saved_slots.py),
 so a turn's slot report needs no second read.
 
+The database's own work runs in a thread, off Rasa's event loop: Rasa's SQL store blocks the loop for every query
+and commit, so on a server database that other processes keep busy each round trip stalled every other turn of
+the replica, and a replica with its CPU a fifth used answered in seconds (`make cluster`, bench/load.py). Reading
+and parsing events stays on the loop, so the kept events are only ever touched by one thread.
+
 Use it in endpoints.yml as `type: bot.runtime.cached_trackers.EventCachingSQLTrackerStore` with the SQL store's
 settings (`dialect`, `db`, `url`, ...), and optionally `cached_events` (default 20,000 events, ~2 KB each).
 """
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections import OrderedDict
@@ -24,6 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -82,27 +89,45 @@ class EventCachingSQLTrackerStore(SQLTrackerStore):
                                        connect_args={"check_same_thread": False})
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        """SQLTrackerStore's save; once stored, its slots go to the REST channel's watches (runtime/saved_slots.py)."""
-        await super().save(tracker)
-        SAVED_SLOTS.saved(tracker)
-
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The conversation's latest session, as SQLTrackerStore.retrieve gives it."""
-        return self.rebuild(sender_id, all_sessions=False)
+        return self.rebuild(sender_id, await asyncio.to_thread(self.stored_rows, sender_id, False))
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         """Every session of the conversation, as SQLTrackerStore.retrieve_full_tracker gives it."""
-        return self.rebuild(conversation_id, all_sessions=True)
+        return self.rebuild(conversation_id, await asyncio.to_thread(self.stored_rows, conversation_id, True))
 
-    def rebuild(self, sender_id: Text, all_sessions: bool) -> Optional[DialogueStateTracker]:
-        """The tracker replayed from the rows the database holds now; None when it holds none (as Rasa's)."""
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Stores the events the database does not hold yet, as SQLTrackerStore.save does, in a thread; once stored,
+        its slots go to the REST channel's watches (runtime/saved_slots.py)."""
+        await self.stream_events(tracker)
+        await asyncio.to_thread(self.store_new_events, tracker)
+        SAVED_SLOTS.saved(tracker)
+
+    def stored_rows(self, sender_id: Text, all_sessions: bool) -> List[Tuple[int, str]]:
+        """The conversation's rows (id, JSON) in Rasa's window and order (blocking: run in a thread)."""
         with self.session_scope() as session:
-            rows = [(row_id, data) for row_id, data in session.execute(self.event_rows_query(sender_id, all_sessions))]
+            return [(row_id, data) for row_id, data in session.execute(self.event_rows_query(sender_id, all_sessions))]
+
+    def rebuild(self, sender_id: Text, rows: List[Tuple[int, str]]) -> Optional[DialogueStateTracker]:
+        """The tracker replayed from these rows; None when there are none (as Rasa's)."""
         events = self.event_rows.events(sender_id, rows)  # also forgets rows no longer stored
         if not self.domain or not events:
             return None
         return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+
+    def store_new_events(self, tracker: DialogueStateTracker) -> None:
+        """Appends the tracker's events past the ones its latest session has stored, in Rasa's row format
+        (blocking: run in a thread)."""
+        stored = sa.select(sa.func.count()).select_from(self.event_rows_query(tracker.sender_id, False).order_by(None).subquery())
+        with self.session_scope() as session:
+            for event in list(tracker.events)[session.execute(stored).scalar_one():]:
+                data = event.as_dict()
+                session.add(self.SQLEvent(
+                    sender_id=tracker.sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
+                    intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    action_name=data.get("name"), data=json.dumps(data)))
+            session.commit()
 
     def event_rows_query(self, sender_id: Text, all_sessions: bool) -> Any:
         """Rasa's window: rows from the latest `session_started` on (by timestamp, every row if none), by id."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import time
+from collections.abc import Awaitable
 from pathlib import Path
 
+import sqlalchemy as sa
 import yaml
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
@@ -70,6 +73,54 @@ def test_rows_another_replica_adds_or_an_erasure_deletes_are_seen_at_the_next_re
         erasure.execute("DELETE FROM events WHERE sender_id = 'c1'")
     assert read(cached, "c1") is None
     assert cached.event_rows.size == 0
+
+
+def stored(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute("SELECT sender_id, type_name, timestamp, intent_name, action_name, data "
+                                  "FROM events ORDER BY id").fetchall()
+
+
+def test_its_saves_store_the_rows_rasas_store_stores_turn_after_turn(tmp_path: Path) -> None:
+    ours_db, theirs_db = tmp_path / "ours.sqlite3", tmp_path / "theirs.sqlite3"
+    ours = EventCachingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(ours_db))
+    theirs = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(theirs_db))
+    for store in (ours, theirs):
+        asyncio.run(store.save(two_sessions("c1")))
+        tracker = read(store, "c1")  # as Rasa reads it for the next turn: the latest session
+        assert tracker is not None
+        for event in turn("obrigado", "pt", 13.0):  # only the next turn's events are new
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+        asyncio.run(store.save(tracker))  # nothing new: nothing stored twice
+    assert stored(ours_db) == stored(theirs_db) and len(stored(ours_db)) == 26
+
+
+def test_other_turns_go_on_while_it_waits_for_the_database(tmp_path: Path) -> None:
+    cached = EventCachingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "trackers.sqlite3"))
+    asyncio.run(cached.save(two_sessions("c1")))
+
+    def slow_database(*_args: object) -> None:
+        time.sleep(0.05)  # a server database busy with other processes' work: each statement waits
+
+    sa.event.listen(cached.engine, "before_cursor_execute", slow_database)
+
+    async def ticks_while(work: Awaitable[object]) -> int:
+        waiting, ticks = asyncio.ensure_future(work), 0
+        while not waiting.done():  # the event loop serves other turns meanwhile
+            ticks += 1
+            await asyncio.sleep(0.005)
+        await waiting
+        return ticks
+
+    tracker = read(cached, "c1")
+    assert tracker is not None
+    for event in turn("obrigado", "pt", 13.0):
+        tracker.update(event)
+    assert asyncio.run(ticks_while(cached.retrieve("c1"))) >= 5
+    assert asyncio.run(ticks_while(cached.save(tracker))) >= 5
+    again = read(cached, "c1")
+    assert again is not None and again.get_slot("language") == "pt"
 
 
 def test_trackers_get_copies_and_the_kept_events_stay_within_their_bound(tmp_path: Path) -> None:
