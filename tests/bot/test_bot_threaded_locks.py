@@ -54,15 +54,18 @@ def rasas(port: int) -> RedisLockStore:
 def test_a_conversation_is_served_one_turn_at_a_time_across_both_stores(redis_port: int) -> None:
     order: list[str] = []
 
-    async def turn(store: LockStore, name: str, hold: float) -> None:
+    async def turn(store: LockStore, name: str, hold: float, entered: asyncio.Event | None = None) -> None:
         async with store.lock("c1", wait_time_in_seconds=0.02):
             order.append(f"{name} in")
+            if entered is not None:
+                entered.set()
             await asyncio.sleep(hold)
             order.append(f"{name} out")
 
     async def main() -> None:
-        first = asyncio.ensure_future(turn(ours(redis_port), "ours", 0.3))
-        await asyncio.sleep(0.05)  # ours holds the lock: Rasa's store (another replica) and a second turn wait
+        entered = asyncio.Event()
+        first = asyncio.ensure_future(turn(ours(redis_port), "ours", 0.3, entered))
+        await entered.wait()  # ours holds the lock: Rasa's store (another replica) and a second turn wait
         await asyncio.gather(first, turn(rasas(redis_port), "rasa", 0.1), turn(ours(redis_port), "ours again", 0))
 
     asyncio.run(main())
@@ -73,9 +76,10 @@ def test_a_conversation_is_served_one_turn_at_a_time_across_both_stores(redis_po
 
 def test_the_loop_serves_other_turns_while_redis_is_slow(redis_port: int) -> None:
     async def ticks_while_redis_sleeps(store: LockStore) -> int:
-        slow = redis.Redis(port=redis_port)
-        sleeper = asyncio.get_running_loop().run_in_executor(None, slow.execute_command, "DEBUG", "SLEEP", "0.3")
-        await asyncio.sleep(0.05)  # Redis is single-threaded: every client waits out the sleep
+        # Redis is single-threaded: once it reads this command, every client waits out the sleep
+        sleeper = socket.create_connection(("127.0.0.1", redis_port))
+        sleeper.sendall(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$3\r\n0.3\r\n")
+        await asyncio.sleep(0.01)
 
         async def take() -> None:
             async with store.lock("c2"):
@@ -86,7 +90,8 @@ def test_the_loop_serves_other_turns_while_redis_is_slow(redis_port: int) -> Non
             ticks += 1
             await asyncio.sleep(0.005)
         await taking
-        await sleeper
+        assert sleeper.recv(16) == b"+OK\r\n"
+        sleeper.close()
         return ticks
 
     assert asyncio.run(ticks_while_redis_sleeps(ours(redis_port))) >= 10
