@@ -7,6 +7,9 @@ from typing import Any, Dict, Iterable, Optional, Tuple
 
 from actions.operations import SUPPORTED_LANGUAGES, default_language
 
+# An earlier user message of the session: its metadata and its text (the turn's slots look back over them).
+EarlierMessage = Tuple[Optional[Dict[str, Any]], Optional[str]]
+
 MIN_CONFIDENCE = 0.75
 # Mid-conversation a language changes only on a message long enough (words of two letters or more; the service
 # reads the assistant's language after such messages only: handoff/core/learnt.py) and plainly written in another
@@ -162,7 +165,7 @@ def choose_language(
     return switched_language(settled, text) or settled
 
 
-def language_was_guessed(earlier: Iterable[Tuple[Optional[Dict[str, Any]], Optional[str]]]) -> bool:
+def language_was_guessed(earlier: Iterable[EarlierMessage]) -> bool:
     """True when no earlier user message (metadata, text) told the language (so the slot holds only the default)."""
     return not any(metadata_language(metadata) or detect_language(text) for metadata, text in earlier)
 
@@ -171,7 +174,7 @@ def turn_language(
     current: Optional[str],
     metadata: Optional[Dict[str, Any]],
     text: Optional[str],
-    earlier: Iterable[Tuple[Optional[Dict[str, Any]], Optional[str]]],
+    earlier: Iterable[EarlierMessage],
 ) -> Optional[str]:
     """The `language` slot's new value after this user message, or None to keep it (see choose_language)."""
     guessed = current is not None and language_was_guessed(earlier)

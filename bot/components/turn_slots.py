@@ -8,7 +8,7 @@ mandatory `events` to the tracker before the predicted action runs, whichever po
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Text, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Text
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.graph import ExecutionContext
@@ -20,12 +20,11 @@ from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.language import turn_language, warm_up
+from actions.language import EarlierMessage, turn_language, warm_up
 from actions.operations import assistant_tone
 from actions.session import FACT_SLOTS, NOTIFICATION_SLOT, WHO_SLOTS, refreshed_slots
 
 READ_SLOTS = ("language", "tone", *WHO_SLOTS, "verified", "commitments", NOTIFICATION_SLOT, *FACT_SLOTS)
-Message = Tuple[Optional[Dict[str, Any]], Optional[str]]  # a user message's metadata and text
 
 
 def read_turn(
@@ -33,7 +32,7 @@ def read_turn(
     text: Optional[str],
     metadata: Optional[Dict[str, Any]],
     told: Iterable[str],
-    earlier: Iterable[Message],
+    earlier: Iterable[EarlierMessage],
     tone: str,
 ) -> Dict[str, Any]:
     """The slot changes one user message brings: its language, what the service's metadata says, the tone."""
@@ -57,7 +56,7 @@ def unanswered_message(tracker: DialogueStateTracker) -> Optional[UserUttered]:
     return None
 
 
-def earlier_messages(tracker: DialogueStateTracker, latest: UserUttered) -> Iterator[Message]:
+def earlier_messages(tracker: DialogueStateTracker, latest: UserUttered) -> Iterator[EarlierMessage]:
     """The metadata and text of the session's user messages before `latest`."""
     return ((event.metadata, event.text) for event in tracker.events
             if isinstance(event, UserUttered) and event is not latest)

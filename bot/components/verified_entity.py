@@ -21,7 +21,7 @@ ENTITY = "verified"
 
 def verified_entity(metadata: Any) -> List[Dict[str, Any]]:
     """The `verified` entity when the metadata proves the customer (slots_from_metadata decides), else none."""
-    if not isinstance(metadata, dict) or not metadata or not slots_from_metadata(metadata)["verified"]:
+    if not isinstance(metadata, dict) or not slots_from_metadata(metadata)["verified"]:
         return []
     return [{"entity": ENTITY, "value": True, "extractor": VerifiedFromMetadata.__name__}]
 

@@ -61,6 +61,18 @@ def _make_tracker(
     )
 
 
+def new_turn_policy(storage: Path) -> Any:
+    """Rasa's TurnSlotsPolicy as Rasa creates it for a model, with its model storage in `storage`."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from bot.components.turn_slots import TurnSlotsPolicy
+
+    return TurnSlotsPolicy.create(TurnSlotsPolicy.get_default_config(), LocalModelStorage(storage),
+                                  Resource("turn_slots"), ExecutionContext(GraphSchema({}), "test"))
+
+
 def _read_turn(
     storage: Path,
     slots: dict[str, Any] | None = None,
@@ -72,23 +84,16 @@ def _read_turn(
 ) -> dict[str, Any]:
     """The slots Rasa's TurnSlotsPolicy sets on a real tracker whose latest message is `text` (earlier: the
     session's previous user messages, metadata and text), by name, in the order it sets them."""
-    from rasa.engine.graph import ExecutionContext, GraphSchema
-    from rasa.engine.storage.local_model_storage import LocalModelStorage
-    from rasa.engine.storage.resource import Resource
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
-
-    from bot.components.turn_slots import TurnSlotsPolicy
 
     domain = Domain.load(str(ROOT / "domain.yml"))
     events = [SlotSet(name, value) for name, value in {"tone": "tuteo", **(slots or {})}.items()]
     events += [UserUttered(said, {"name": "greet"}, metadata=told) for told, said in earlier or []]
     events.append(UserUttered(text, {"name": intent} if intent else {}, entities or [], metadata=metadata or {}))
     tracker = DialogueStateTracker.from_events("test-case", events, slots=domain.slots)
-    policy = TurnSlotsPolicy.create(TurnSlotsPolicy.get_default_config(), LocalModelStorage(storage),
-                                    Resource("turn_slots"), ExecutionContext(GraphSchema({}), "test"))
-    prediction = policy.predict_action_probabilities(tracker, domain)
+    prediction = new_turn_policy(storage).predict_action_probabilities(tracker, domain)
     assert not any(prediction.probabilities)  # it never predicts an action
     return {event.key: event.value for event in prediction.events}
 
@@ -97,6 +102,12 @@ def _read_turn(
 def read_turn(tmp_path: Path) -> Any:
     """The slots one user turn sets inside Rasa (see _read_turn)."""
     return functools.partial(_read_turn, tmp_path / "model-storage")
+
+
+@pytest.fixture
+def turn_policy(tmp_path: Path) -> Any:
+    """A TurnSlotsPolicy as Rasa creates it (see new_turn_policy)."""
+    return new_turn_policy(tmp_path / "model-storage")
 
 
 @pytest.fixture

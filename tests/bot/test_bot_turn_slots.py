@@ -37,19 +37,13 @@ def test_nothing_new_sets_nothing(read_turn) -> None:
     assert read_turn(slots, "gracias", "thanks", metadata=metadata, earlier=[({}, "hola")]) == {}
 
 
-def test_only_the_first_prediction_after_the_message_sets_slots(tmp_path: Path) -> None:
-    from rasa.engine.graph import ExecutionContext, GraphSchema
-    from rasa.engine.storage.local_model_storage import LocalModelStorage
-    from rasa.engine.storage.resource import Resource
+def test_only_the_first_prediction_after_the_message_sets_slots(turn_policy: Any) -> None:
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.components.turn_slots import TurnSlotsPolicy
-
     domain = Domain.load(str(ROOT / "domain.yml"))
-    policy = TurnSlotsPolicy.create(TurnSlotsPolicy.get_default_config(), LocalModelStorage(tmp_path),
-                                    Resource("turn_slots"), ExecutionContext(GraphSchema({}), "test"))
+    policy = turn_policy
     message = UserUttered("donde esta mi pedido", {"name": "order_status"},
                           metadata={"channel": "webchat", "known": {"order_number": "100002"}})
 
