@@ -47,8 +47,8 @@ def test_every_replica_shares_the_postgresql_tracker_store_and_the_redis_lock_st
     assert endpoints["tracker_store"] == {"type": "bot.runtime.cached_trackers.EventCachingSQLTrackerStore",
                                           "dialect": "postgresql", "url": "127.0.0.1", "port": 6543,
                                           "db": "rasa", "username": "postgres"}
-    assert endpoints["lock_store"] == {"type": "bot.runtime.threaded_locks.ThreadedRedisLockStore", "url": "127.0.0.1", "port": 6390, "db": 1,
-                                       "key_prefix": "frontdoor"}
+    assert endpoints["lock_store"] == {"type": "bot.runtime.threaded_locks.ThreadedRedisLockStore",
+                                       "url": "127.0.0.1", "port": 6390, "db": 1, "key_prefix": "frontdoor"}
 
 
 def test_workers_share_the_database_redis_and_every_replica() -> None:
