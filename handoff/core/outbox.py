@@ -66,22 +66,30 @@ def aware(moment: datetime) -> datetime:
 
 def due_rows(rows: list[Any], now: datetime) -> tuple[list[int], datetime | None]:
     """The head row of each recipient if it is due, and when the next one falls due (pure, ordered by id)."""
-    blocked: set[tuple[str, str]] = set()
-    due: list[int] = []
+    runs, next_due = due_runs(rows, now)
+    return [run[0] for run in runs], next_due
+
+
+def due_runs(rows: list[Any], now: datetime) -> tuple[list[list[int]], datetime | None]:
+    """Each recipient's due rows from its head on, in order, up to the first one not pending or not yet due (sent
+    one after the other, each once the one before went out); and when the next head falls due (pure, ordered by
+    id)."""
+    runs: dict[tuple[str, str], list[int]] = {}
+    ended: set[tuple[str, str]] = set()
     next_due: datetime | None = None
     for row in rows:
         key = (row.channel, row.recipient)
-        if key in blocked:
+        if key in ended:
             continue
-        blocked.add(key)  # later messages wait for this one: the customer reads them in order
-        if row.status != "pending":
-            continue
+        head = key not in runs
         at = aware(row.next_attempt_at)
-        if at <= now:
-            due.append(row.id)
-        elif next_due is None or at < next_due:
-            next_due = at
-    return due, next_due
+        if row.status != "pending" or at > now:  # later messages wait for this one: the customer reads them in order
+            ended.add(key)
+            if head and row.status == "pending" and (next_due is None or at < next_due):
+                next_due = at
+            continue
+        runs.setdefault(key, []).append(row.id)
+    return list(runs.values()), next_due
 
 
 class OutboxWorker:
@@ -132,10 +140,10 @@ class OutboxWorker:
                 await self._interrupted(row_id)
             if interrupted:  # the messages behind them go out now, not at the next poll
                 continue
-            due, next_due = due_rows(rows, now)
-            if not due:
+            runs, next_due = due_runs(rows, now)
+            if not runs:
                 return next_due
-            await asyncio.gather(*(self._attempt(row_id) for row_id in due))
+            await asyncio.gather(*(self._send_in_order(run) for run in runs))
 
     async def unsent(self, session: AsyncSession) -> list[Any]:
         """Pending and sending rows of this worker's channels, oldest first (the first SCAN_LIMIT)."""
@@ -155,14 +163,22 @@ class OutboxWorker:
             )
             return claimed.one_or_none()
 
-    async def _attempt(self, row_id: int) -> None:
+    async def _send_in_order(self, run: list[int]) -> None:
+        """One recipient's due rows, each once the one before went out (a scan of the outbox less per row)."""
+        for row_id in run:
+            if not await self._attempt(row_id):
+                return  # a retry or failure: the next scan decides what follows
+
+    async def _attempt(self, row_id: int) -> bool:
+        """Claims and sends one row; True when the provider took it."""
         async with self._limit:
             row = await self._claim(row_id)
             if row is None:
-                return
+                return False
             sender = self.senders[row.channel]
             result = await sender.send(row.payload.get("body") or {})
             await self._record(row, result)
+            return result.ok
 
     async def _record(self, row: Outbox, result: SendResult) -> None:
         """Success, a retry later, or a failure shown on the message."""
