@@ -34,6 +34,9 @@ def test_a_module_logger_follows_a_second_configuration_and_capture_logs_sees_it
 def test_request_urls_and_a_disabled_access_log_stay_out_of_the_logs(capsys) -> None:
     """httpx's INFO line carries the URL with its query (Rasa's ?token=); uvicorn's --no-access-log must hold."""
     access = logging.getLogger("uvicorn.access")
+    before = (list(access.handlers), access.propagate, access.level, access.disabled)
+    access.setLevel(logging.INFO)
+    access.disabled = False  # as uvicorn sets it (an in-process server of another test may have raised it)
     access.handlers[:], access.propagate = [], False  # what uvicorn --no-access-log leaves before the app starts
     configure_logging("INFO", json_output=True)
     logging.getLogger("httpx").info("HTTP Request: GET http://rasa:5005/status?token=s3cret \"HTTP/1.1 200 OK\"")
@@ -43,4 +46,7 @@ def test_request_urls_and_a_disabled_access_log_stay_out_of_the_logs(capsys) -> 
     access.addHandler(logging.NullHandler())  # uvicorn's own access log, when it is on
     configure_logging("INFO", json_output=True)
     access.info("seen")
+    access.handlers[:], access.propagate = before[0], before[1]
+    access.setLevel(before[2])
+    access.disabled = before[3]
     assert [json.loads(line)["event"] for line in capsys.readouterr().out.splitlines() if line.strip()] == ["seen"]

@@ -75,7 +75,7 @@ async def test_a_returning_customers_turn_takes_few_statements_to_store_and_to_a
     engine = conversations.sessions.kw["bind"].sync_engine
 
     def count(_conn, _cursor, statement: str, *_args) -> None:
-        if statement.split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+        if statement.split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH"):
             statements.append(statement.split()[0])
 
     event.listen(engine, "before_cursor_execute", count)
@@ -90,14 +90,15 @@ async def test_a_returning_customers_turn_takes_few_statements_to_store_and_to_a
     await conversations.bot.aclose()
 
     # (PostgreSQL: the identity's advisory lock, so two workers never open two cases for one customer),
-    # contact+case+identities, the case write (its lock), head and duplicate check, the event, (PostgreSQL: the
-    # case's status re-read under that lock, as another worker's turn may have taken it back), the pending turn;
-    # SQLite holds the write lock from BEGIN, so the case write's RETURNING reads the head and the duplicate check
+    # contact+case+identities, the case write (its lock; it returns the case's status and assignee as they are under
+    # that lock, as another worker's turn may have taken it back), head and duplicate check, the event, the pending
+    # turn; SQLite holds the write lock from BEGIN, so the case write's RETURNING reads the head and the duplicate check
     sqlite = engine.dialect.name == "sqlite"
     assert stored == (["SELECT", "UPDATE", "INSERT", "INSERT"] if sqlite else
-                      ["SELECT", "SELECT", "UPDATE", "SELECT", "INSERT", "SELECT", "INSERT"])
-    # claim the pending turn (SQLite: returning the head), (PostgreSQL: lock the case row, the head), the answer
-    assert answered == (["DELETE", "INSERT"] if sqlite else ["DELETE", "SELECT", "SELECT", "INSERT"])
+                      ["SELECT", "SELECT", "UPDATE", "SELECT", "INSERT", "INSERT"])
+    # claim the pending turn (SQLite: returning the head; PostgreSQL: locking the case row in the same statement, a
+    # data-modifying WITH, then the head), the answer
+    assert answered == (["DELETE", "INSERT"] if sqlite else ["WITH", "SELECT", "INSERT"])
     assert rasa.asked[-1]["metadata"]["case"] == {"id": received.case_id, "status": "bot"}
     async with sessions() as session:
         events = await case_events(session, received.case_id)
