@@ -64,12 +64,6 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def due_rows(rows: list[Any], now: datetime) -> tuple[list[int], datetime | None]:
-    """The head row of each recipient if it is due, and when the next one falls due (pure, ordered by id)."""
-    runs, next_due = due_runs(rows, now)
-    return [run[0] for run in runs], next_due
-
-
 def due_runs(rows: list[Any], now: datetime) -> tuple[list[list[int]], datetime | None]:
     """Each recipient's due rows from its head on, in order, up to the first one not pending or not yet due (sent
     one after the other, each once the one before went out); and when the next head falls due (pure, ordered by
