@@ -8,13 +8,12 @@ from typing import Any, Awaitable, Callable, ContextManager, Dict, List, Mapping
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.runtime import sqlite_trackers
-from bot.runtime.saved_slots import SAVED_SLOTS, Watch
+from bot.runtime.saved_slots import SAVED_SLOTS, Watch, tracker_slots
 
 # `rasa run` imports this channel (credentials.yml) before it serves: the one place our code runs in the server.
 sqlite_trackers.install()
@@ -28,11 +27,6 @@ def slot_names(value: Any) -> List[Text]:
     if not isinstance(value, list):
         return []
     return [name for name in value if isinstance(name, str)][:MAX_REPORTED_SLOTS]
-
-
-def tracker_slots(tracker: Optional[DialogueStateTracker]) -> Optional[Dict[Text, Any]]:
-    """The tracker's slot values by name; None without a tracker."""
-    return None if tracker is None else {name: slot.value for name, slot in tracker.slots.items()}
 
 
 def slot_report(slots: Optional[Mapping[Text, Any]], names: List[Text]) -> Optional[Dict[Text, Any]]:

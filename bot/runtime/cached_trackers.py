@@ -30,10 +30,10 @@ from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.runtime.saved_slots import SAVED_SLOTS
 
@@ -119,7 +119,8 @@ class EventCachingSQLTrackerStore(SQLTrackerStore):
     def store_new_events(self, tracker: DialogueStateTracker) -> None:
         """Appends the tracker's events past the ones its latest session has stored, in Rasa's row format
         (blocking: run in a thread)."""
-        stored = sa.select(sa.func.count()).select_from(self.event_rows_query(tracker.sender_id, False).order_by(None).subquery())
+        window = self.event_rows_query(tracker.sender_id, False).order_by(None).subquery()
+        stored = sa.select(sa.func.count()).select_from(window)
         with self.session_scope() as session:
             for event in list(tracker.events)[session.execute(stored).scalar_one():]:
                 data = event.as_dict()

@@ -19,6 +19,11 @@ from typing import Any, Dict, Iterator, List, Optional, Text
 from rasa.shared.core.trackers import DialogueStateTracker
 
 
+def tracker_slots(tracker: Optional[DialogueStateTracker]) -> Optional[Dict[Text, Any]]:
+    """The tracker's slot values by name; None without a tracker."""
+    return None if tracker is None else {name: slot.value for name, slot in tracker.slots.items()}
+
+
 class Watch:
     """One request's view of its conversation: the slot values of the latest save since it began, if any."""
 
@@ -51,7 +56,7 @@ class SavedSlots:
         watches = self.watches.get(tracker.sender_id)
         if not watches:
             return
-        values = {name: slot.value for name, slot in tracker.slots.items()}
+        values = tracker_slots(tracker)
         for watch in watches:
             watch.slots = values
 

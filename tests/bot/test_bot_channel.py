@@ -11,7 +11,8 @@ from rasa.shared.core.slots import TextSlot
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import class_from_module_path
 
-from bot.channels.rest_with_metadata import RestWithMetadataInput, slot_names, slot_report, tracker_slots
+from bot.channels.rest_with_metadata import RestWithMetadataInput, slot_names, slot_report
+from bot.runtime.saved_slots import tracker_slots
 
 ROOT = Path(__file__).resolve().parents[2]
 

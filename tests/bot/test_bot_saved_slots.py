@@ -17,9 +17,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 from sqlalchemy import event
 
-from bot.channels.rest_with_metadata import RestWithMetadataInput, slot_report, tracker_slots
+from bot.channels.rest_with_metadata import RestWithMetadataInput, slot_report
 from bot.runtime.cached_trackers import EventCachingSQLTrackerStore
-from bot.runtime.saved_slots import SAVED_SLOTS, SavedSlots
+from bot.runtime.saved_slots import SAVED_SLOTS, SavedSlots, tracker_slots
 
 DOMAIN = Domain.from_dict({"intents": ["greet"],
                            "slots": {"language": {"type": "text", "mappings": [{"type": "custom"}]},
