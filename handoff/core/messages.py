@@ -78,8 +78,13 @@ class Deliverer(Protocol):
     (only the channel knows its providers' address formats); `stage` runs inside the transaction that stores
     the outbound event (store-and-forward channels put it in the outbox there, so a crash cannot lose it) and
     raises ChannelRefused for a message the channel cannot carry now;
-    `deliver` runs after the commit (live pushes).
+    `deliver` runs after the commit (live pushes). `staged_status` is the delivery status a staged message's event
+    starts with: a store-and-forward channel's "pending", stored with the event (no second write); None for a
+    live channel.
     """
+
+    @property
+    def staged_status(self) -> str | None: ...
 
     def address_for(self, identity_kind: str, value: str) -> str | None: ...
 

@@ -32,14 +32,12 @@ async def stage_to_customer(session: AsyncSession, case: CaseKey, deliverers: Ma
                             note: Mapping[str, Any] | None = None) -> Staged:
     """Stores the message on the case's timeline and stages it on the channel; the caller commits.
 
-    `note` is kept with the event for the record (e.g. the assistant's re-ask), never sent. A deliverer that
-    queues everything it stages names the status its events start with (`staged_status`): stored with the event,
-    instead of written after it."""
+    `note` is kept with the event for the record (e.g. the assistant's re-ask), never sent; the event starts with
+    its deliverer's `staged_status`."""
     deliverer = deliverers.get(channel)
-    status = getattr(deliverer, "staged_status", None)
     event = await append_event(session, case, channel=channel, direction="out", actor=actor, kind="message",
                                text=message.text, payload={**message.as_payload(), **(note or {})},
-                               delivery_status=status if isinstance(status, str) else None)
+                               delivery_status=deliverer.staged_status if deliverer is not None else None)
     if deliverer is not None:
         await deliverer.stage(session, event, address, message)
     return Staged(channel, address, message, event.id)

@@ -52,6 +52,8 @@ PEOPLE = ("queued", "assigned")
 class VoiceDeliverer:
     """Reaches a caller only while Twilio waits for our TwiML: messages said then are collected for it."""
 
+    staged_status: str | None = None  # pushed live after the commit
+
     def __init__(self) -> None:
         self._collecting: dict[str, list[OutboundMessage]] = {}
 

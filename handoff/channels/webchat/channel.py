@@ -94,6 +94,8 @@ def language_hint(data: dict[str, Any]) -> str | None:
 class WebchatDeliverer:
     """Reaches a visitor by emitting to their room, whichever worker holds the socket."""
 
+    staged_status: str | None = None  # pushed live after the commit
+
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
 

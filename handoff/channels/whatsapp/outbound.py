@@ -128,8 +128,7 @@ class WhatsAppFollowUp:
 class WhatsAppDeliverer:
     """The Deliverer of the WhatsApp channel: rows in the outbox, sent by the outbox worker after the commit."""
 
-    # Every message staged waits in the outbox: core.sending stores its event with this status (no second write).
-    staged_status = "pending"
+    staged_status: str | None = "pending"  # every message staged waits in the outbox
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], templates: list[Template],
                  wake: Callable[[], None], default_language: str = "es", tone: str = "tuteo") -> None:

@@ -54,6 +54,8 @@ class Assistant:
 class Widget:
     """The webchat door as the service sees it: what was pushed to the visitor, typing included."""
 
+    staged_status = None
+
     delivered: list[OutboundMessage] = field(default_factory=list)
     typing_on: int = 0
 

@@ -64,6 +64,8 @@ class Clock:
 class Widget:
     """The web chat door as a deliverer that keeps what the customer was told."""
 
+    staged_status = None
+
     def __init__(self) -> None:
         self.told: list[str] = []
 

@@ -39,6 +39,8 @@ ITEMS = 12
 class Visitors:
     """A webchat deliverer stand-in: what each visitor was told."""
 
+    staged_status = None
+
     def __init__(self) -> None:
         self.told: list[tuple[str, str]] = []
 

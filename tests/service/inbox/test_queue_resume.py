@@ -31,6 +31,8 @@ class Live:
 
 
 class Silent:
+    staged_status = None
+
     def address_for(self, identity_kind: str, value: str) -> str | None:
         return value
 

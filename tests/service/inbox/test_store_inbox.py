@@ -39,6 +39,8 @@ HANDOFF = {"handoff": {"reason": "complex_intent", "intent": "return_request", "
 
 
 class Recorder:
+    staged_status = None
+
     def __init__(self) -> None:
         self.delivered: list[tuple[str, OutboundMessage]] = []
         self.refusing: str | None = None  # set: stage refuses agents' messages, as WhatsApp does after 24 hours

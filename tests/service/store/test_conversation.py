@@ -17,6 +17,8 @@ OPERATIONS = load_operations(REPO_ROOT / "operations.yml")
 class RecordingDeliverer:
     """Collects what the service would emit to a visitor."""
 
+    staged_status = None
+
     def __init__(self) -> None:
         self.delivered: list[tuple[str, OutboundMessage]] = []
         self.typing_states: list[bool] = []

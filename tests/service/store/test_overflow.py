@@ -43,6 +43,8 @@ def assistant(message: str) -> list[dict[str, Any]]:
 class Widget:
     """The webchat door as the service sees it: what was pushed to each visitor."""
 
+    staged_status = None
+
     delivered: list[tuple[str, OutboundMessage]] = field(default_factory=list)
 
     def address_for(self, identity_kind: str, value: str) -> str | None:
