@@ -58,6 +58,7 @@ class Tally:
     """One path's turns at one level."""
 
     latencies: list[float] = field(default_factory=list)
+    channels: dict[str, list[float]] = field(default_factory=dict)  # the same latencies, by the customer's door
     failed: int = 0
     started: float = 0.0
     ended: float = 0.0
@@ -66,6 +67,10 @@ class Tally:
 
     def rate(self) -> float:
         return len(self.latencies) / max(self.ended - self.started, 1e-9)
+
+    def answered(self, channel: str, seconds: float) -> None:
+        self.latencies.append(seconds)
+        self.channels.setdefault(channel, []).append(seconds)
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -127,7 +132,7 @@ async def webchat_customer(load: Load, tally: Tally, language: str) -> None:
             if seconds is None:
                 tally.failed += 1
             else:
-                tally.latencies.append(seconds)
+                tally.answered("webchat", seconds)
             await asyncio.sleep(load.think())
     except (OSError, ConnectionError, asyncio.TimeoutError, aiohttp.ClientError):
         tally.failed += 1
@@ -149,7 +154,7 @@ async def whatsapp_customer(load: Load, tally: Tally, graph: TimedGraph, wa_id: 
                     "Content-Type": "application/json", "X-Hub-Signature-256": sign(secret, body)}) as response:
                 if response.status != 200:
                     raise ConnectionError(response.status)
-            tally.latencies.append(await asyncio.wait_for(future, load.timeout) - started)
+            tally.answered("whatsapp", await asyncio.wait_for(future, load.timeout) - started)
         except (OSError, ConnectionError, asyncio.TimeoutError, aiohttp.ClientError):
             tally.failed += 1
         await asyncio.sleep(load.think())
@@ -177,7 +182,7 @@ async def rasa_customer(load: Load, tally: Tally, language: str, channel: str) -
                 answers = await response.json()
                 if response.status != 200 or not answers:
                     raise ConnectionError(response.status)
-            tally.latencies.append(time.perf_counter() - started)
+            tally.answered(channel, time.perf_counter() - started)
         except (OSError, ConnectionError, asyncio.TimeoutError, aiohttp.ClientError):
             tally.failed += 1
         await asyncio.sleep(load.think())
@@ -233,6 +238,10 @@ def row(name: str, tally: Tally) -> str:
     ms = [percentile(tally.latencies, q) * 1000 for q in (50, 95, 99)]
     line = (f"  {name:<12} turns {len(tally.latencies):6d}  {tally.rate():6.2f}/s  p50 {ms[0]:7.0f} ms  "
             f"p95 {ms[1]:7.0f} ms  p99 {ms[2]:7.0f} ms  failed {tally.failed}")
+    if len(tally.channels) > 1:
+        line += "\n    by door: " + "; ".join(
+            f"{door} {len(seconds)} turns, p50 {percentile(seconds, 50) * 1000:.0f} ms, "
+            f"p95 {percentile(seconds, 95) * 1000:.0f} ms" for door, seconds in sorted(tally.channels.items()))
     if tally.cpu:  # a failed turn was worked on too
         turns = max(1, len(tally.latencies) + tally.failed)
         elapsed = max(tally.ended - tally.started, 1e-9)

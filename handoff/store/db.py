@@ -5,7 +5,8 @@ DDL"): the driver's own implicit BEGIN is switched off (`isolation_level = None`
 the first write, after the reads that decided it) and a `begin` event emits our BEGIN. Writers begin IMMEDIATE:
 the database write lock is held from the first statement, so a transaction's reads and writes are one unit and
 two writers (tasks or worker processes) queue on busy_timeout instead of one reading a stale "last event" and
-failing at commit. A transaction that only reads (the dashboard, exports) asks for it with `read_only` and
+failing at commit; within this process they queue in arrival order (`sqlite_writers`), not in SQLite's naps. A
+transaction that only reads (the dashboard, exports) asks for it with `read_only` and
 begins DEFERRED: in WAL mode it reads a snapshot without the write lock, so a long report never makes customer
 messages wait. PostgreSQL engines get none of this.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import importlib
 import sqlite3
+import weakref
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +23,15 @@ from sqlalchemy import event
 from sqlalchemy.engine import AdaptedConnection, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import PoolResetState
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
+
+from handoff.store.sqlite_writers import HOLDS_TURN, WriterQueue
 
 READ_ONLY = "handoff_read_only"  # an execution option: this transaction only reads
 READ_ONLY_OPTIONS = {READ_ONLY: True}
 BEGIN_WRITER, BEGIN_READER = "BEGIN IMMEDIATE", "BEGIN DEFERRED"
+BUSY_TIMEOUT_SECONDS = 30
+_WRITERS: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
 
 
 def ensure_sqlite_dir(database_url: str) -> None:
@@ -41,29 +48,65 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
     cursor.close()
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    """Writers take the write lock at BEGIN; a transaction started with READ_ONLY reads a snapshot without it.
+    """Writers take the write lock at BEGIN, after this process's earlier writers; a transaction started with
+    READ_ONLY reads a snapshot without it.
 
     Sent through aiosqlite's own execute (AdaptedConnection.run_async), one call on its thread, where a cursor
     would take three; a failure (a database still busy after busy_timeout) is raised as SQLAlchemy's error."""
-    sql = BEGIN_READER if connection.get_execution_options().get(READ_ONLY) else BEGIN_WRITER
+    reader = bool(connection.get_execution_options().get(READ_ONLY))
+    sql = BEGIN_READER if reader else BEGIN_WRITER
     adapted = connection.connection.dbapi_connection
     assert isinstance(adapted, AdaptedConnection)
+    writers = None if reader else _WRITERS.get(connection.engine)
     try:
-        adapted.run_async(lambda driver: driver.execute(sql))
+        if writers is None:
+            adapted.run_async(lambda driver: driver.execute(sql))
+        else:
+            adapted.run_async(lambda driver: writers.begin(driver, sql, connection.info))
     except sqlite3.Error as error:
         raise DBAPIError.instance(sql, None, error, sqlite3.Error, dialect=connection.dialect) from error
 
 
-def _sqlite_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+def _sqlite_ended(sql: str, ending: Callable[[Any], Awaitable[None]]) -> Callable[[Connection], None]:
+    """A writer's COMMIT or ROLLBACK, sent here and awaited before the next writer of this process is let in (in
+    the commit and rollback events, which come before the driver's own call: that one then finds no transaction
+    and does nothing). Letting the next writer in first would make it meet the lock still held, and nap."""
+
+    def ended(connection: Connection) -> None:
+        if connection.invalidated or HOLDS_TURN not in connection.info:
+            return  # a reader's transaction, or a connection that gave its turn back when it was invalidated
+        adapted = connection.connection.dbapi_connection
+        assert isinstance(adapted, AdaptedConnection)
+        try:
+            adapted.run_async(ending)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(sql, None, error, sqlite3.Error, dialect=connection.dialect) from error
+        finally:
+            WriterQueue.end(connection.info)
+
+    return ended
+
+
+_SQLITE_COMMIT = _sqlite_ended("COMMIT", lambda driver: driver.commit())
+_SQLITE_ROLLBACK = _sqlite_ended("ROLLBACK", lambda driver: driver.rollback())
+
+
+def _sqlite_discarded(_dbapi_connection: Any, record: ConnectionPoolEntry, *_: Any) -> None:
+    """A connection invalidated or closed in its transaction gives its writer's turn back too."""
+    WriterQueue.end(record.info)
+
+
+def _sqlite_reset(dbapi_connection: Any, record: ConnectionPoolEntry, state: PoolResetState) -> None:
     """A connection back in the pool rolls back only a transaction left open: SQLAlchemy's default reset would
     send a ROLLBACK after every commit, one more trip to the SQLite thread per transaction."""
     if state.asyncio_safe and not state.transaction_was_reset and dbapi_connection.driver_connection.in_transaction:
         dbapi_connection.rollback()
+    WriterQueue.end(record.info)
 
 
 def create_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
@@ -80,9 +123,14 @@ def create_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
         **pool,
     )
     if is_sqlite:
+        _WRITERS[engine.sync_engine] = WriterQueue(BUSY_TIMEOUT_SECONDS)
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "commit", _SQLITE_COMMIT)
+        event.listen(engine.sync_engine, "rollback", _SQLITE_ROLLBACK)
         event.listen(engine.sync_engine, "reset", _sqlite_reset)
+        for discarded in ("invalidate", "soft_invalidate", "close"):
+            event.listen(engine.sync_engine, discarded, _sqlite_discarded)
     return engine
 
 
