@@ -6,15 +6,12 @@ that commit, so a 200 always means the body is on disk.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, func, insert, select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.store.db import create_engine, session_factory
 from handoff.store.models import InboundWebhook, RefusedWebhookItem, utcnow
 
 MAX_REFUSED_KEPT = 100  # per body: a batch of thousands of broken items keeps the first ones and a count
@@ -101,36 +98,14 @@ async def count_refused(session: AsyncSession, since: datetime | None = None) ->
     return int(await session.scalar(query) or 0)
 
 
-def sqlite_writer_sessions(database_url: str) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]] | None:
-    """On SQLite, the writer's own connections fail fast on a busy database instead of SQLite's sleeping
-    busy handler (1, 2, 5 … 100 ms naps), so it retries every millisecond and wins the lock right away."""
-    if not database_url.startswith("sqlite"):
-        return None
-    engine = create_engine(database_url)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _no_busy_sleep(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=0")
-        cursor.close()
-
-    return engine, session_factory(engine)
-
-
-def _locked(exc: OperationalError) -> bool:
-    return "database is locked" in str(exc) or "database is busy" in str(exc)
-
-
 class WebhookWriter:
     """Batches the bodies of concurrent requests into one commit; a burst gets cheaper per request."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = 128,
-                 fast_retry: bool = False, retry_for: float = 30.0, hold: timedelta | None = None) -> None:
+                 hold: timedelta | None = None) -> None:
         self.sessions = sessions
         self.hold = hold  # the lease the accepting worker takes on processing what it stored
         self.max_batch = max_batch
-        self.fast_retry = fast_retry  # the sessions fail fast when the database is busy: retry here
-        self.retry_for = retry_for
         self._waiting: list[tuple[str, bytes, asyncio.Future[int]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -157,12 +132,4 @@ class WebhookWriter:
                     future.set_result(row_id)
 
     async def _store(self, batch: list[tuple[str, bytes, asyncio.Future[int]]]) -> list[int]:
-        items = [(channel, body) for channel, body, _ in batch]
-        deadline = time.monotonic() + self.retry_for
-        while True:
-            try:
-                return await store_webhooks(self.sessions, items, self.hold)
-            except OperationalError as exc:
-                if not (self.fast_retry and _locked(exc)) or time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.001)
+        return await store_webhooks(self.sessions, [(channel, body) for channel, body, _ in batch], self.hold)

@@ -17,7 +17,7 @@ from handoff.core.conversation import Conversations
 from handoff.core.operations import Operations
 from handoff.core.outbox import OutboxWorker
 from handoff.core.recovery import ChatRecovery
-from handoff.core.webhook_store import WebhookWriter, sqlite_writer_sessions
+from handoff.core.webhook_store import WebhookWriter
 from handoff.settings import Settings
 
 
@@ -48,10 +48,8 @@ class WhatsAppRuntime:
                  conversations: Conversations) -> None:
         self.sending = sending
         self.media = MediaStore(settings.media_dir, sending.graph, settings.media_max_bytes)
-        self._writer_store = sqlite_writer_sessions(settings.database_url)
         lease = timedelta(seconds=settings.work_lease_seconds)  # on what this worker accepted (core/claims.py)
-        self.writer = WebhookWriter(self._writer_store[1] if self._writer_store else sessions,
-                                    fast_retry=self._writer_store is not None, hold=lease)
+        self.writer = WebhookWriter(sessions, hold=lease)
         self.ingest = WhatsAppIngest(sessions, conversations, self.media, writer=self.writer, lease=lease)
         after = settings.abandoned_chat_recovery_seconds
         sends = bool(settings.whatsapp_access_token and settings.whatsapp_phone_number_id)
@@ -77,5 +75,3 @@ class WhatsAppRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.ingest.close()
         await self.sending.graph.aclose()
-        if self._writer_store is not None:
-            await self._writer_store[0].dispose()

@@ -1,38 +1,56 @@
-"""The webhook writer on SQLite: its sessions fail fast on a busy database (at BEGIN IMMEDIATE) and it retries
-until the lock is free, so a burst never waits on SQLite's sleeping busy handler."""
+"""The webhook writer on SQLite: on the service's own sessions, a body waits for a database another process holds
+(SQLite's busy_timeout) and is stored once it is free; concurrent bodies share one commit."""
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from pathlib import Path
 
-import pytest
-from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import event, select
 
-from handoff.core.webhook_store import WebhookWriter, sqlite_writer_sessions
+from handoff.core.webhook_store import WebhookWriter
+from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Base, InboundWebhook
 
 
-async def test_the_writer_waits_for_a_busy_database_and_a_writer_without_retries_fails(tmp_path: Path) -> None:
+async def test_the_writer_waits_for_a_database_another_process_holds(tmp_path: Path) -> None:
     path = tmp_path / "webhooks.sqlite3"
-    made = sqlite_writer_sessions(f"sqlite+aiosqlite:///{path}")
-    assert made is not None
-    engine, sessions = made
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    sessions = session_factory(engine)
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
     other = sqlite3.connect(path, isolation_level=None, timeout=0)  # another worker holds the write lock
     other.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(OperationalError, match="locked"):  # SQLAlchemy's error, which the writer retries on
-            await WebhookWriter(sessions).store("whatsapp", b"{}")
-        stored = asyncio.create_task(WebhookWriter(sessions, fast_retry=True, retry_for=10).store("whatsapp", b"{}"))
+        stored = asyncio.create_task(WebhookWriter(sessions).store("whatsapp", b"{}"))
         await asyncio.sleep(0.2)
-        assert not stored.done()  # still retrying, not failed
+        assert not stored.done()  # still waiting, not failed
     finally:
         other.execute("ROLLBACK")
         other.close()
     row_id = await asyncio.wait_for(stored, 10)
     async with sessions() as session:
         assert list(await session.scalars(select(InboundWebhook.id))) == [row_id]
+    await engine.dispose()
+
+
+async def test_bodies_that_arrive_together_are_stored_in_one_commit(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'burst.sqlite3'}")
+    sessions = session_factory(engine)
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    commits: list[str] = []
+
+    def traced(dbapi_connection: object, _record: object) -> None:
+        dbapi_connection.run_async(  # type: ignore[attr-defined]
+            lambda driver: driver.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None))
+
+    await engine.dispose()
+    event.listen(engine.sync_engine, "connect", traced)
+    writer = WebhookWriter(sessions)
+    ids = await asyncio.wait_for(asyncio.gather(*(writer.store("whatsapp", b'{"n": %d}' % n) for n in range(20))), 10)
+    assert len(set(ids)) == 20
+    assert len(commits) <= 2  # the first body's commit, then the other nineteen together
+    async with sessions() as session:
+        assert len(list(await session.scalars(select(InboundWebhook.id)))) == 20
     await engine.dispose()
