@@ -7,12 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from handoff.stack import SERVICE_WEBSOCKET_OPTIONS
+from handoff.stack import ACTION_SERVER_ENV, BOT_ENV, SERVICE_WEBSOCKET_OPTIONS
 from handoff.supervisor import Program
 
-# rasa-sdk has no --host option; its Sanic server reads SANIC_HOST (as in `make run`).
-ACTION_SERVER_ENV = {"SANIC_HOST": "127.0.0.1"}
-BOT_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 SERVICE_DB = "frontdoor"
 TRACKER_DB = "rasa"
 PG_USER = "postgres"

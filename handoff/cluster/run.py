@@ -15,7 +15,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from handoff.cluster.plan import (
-    BOT_ENV,
     PG_USER,
     SERVICE_DB,
     TRACKER_DB,
@@ -32,7 +31,7 @@ from handoff.cluster.plan import (
     worker_programs,
 )
 from handoff.settings import REPO_ROOT
-from handoff.stack import announce_readiness, raise_fd_limit
+from handoff.stack import BOT_ENV, announce_readiness, raise_fd_limit
 from handoff.store.db import database_away
 from handoff.supervisor import Supervisor
 

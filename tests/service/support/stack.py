@@ -11,13 +11,12 @@ from pathlib import Path
 import httpx
 import yaml
 
-from handoff.stack import ACTION_SERVER_ENV, SERVICE_WEBSOCKET_OPTIONS
+from handoff.stack import ACTION_SERVER_ENV, BOT_ENV, SERVICE_WEBSOCKET_OPTIONS
 from tests.service.support.processes import REPO, Process, free_port, http_ok
 
 BOT_VENV = Path(os.environ.get("BOT_VENV", REPO / ".venv-bot")).resolve()
 VENV = Path(os.environ.get("VENV", REPO / ".venv")).resolve()
 MODEL = REPO / "models" / "current.tar.gz"
-BOT_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 SQLITE = "sqlite+aiosqlite:///"
 
 
