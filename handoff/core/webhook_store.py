@@ -121,7 +121,7 @@ class WebhookWriter:
         while self._waiting:
             batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch:]
             try:
-                ids = await self._store(batch)
+                ids = await store_webhooks(self.sessions, [(channel, body) for channel, body, _ in batch], self.hold)
             except Exception as exc:  # every request of the batch gets the error: none is acknowledged
                 for *_, future in batch:
                     if not future.done():
@@ -130,6 +130,3 @@ class WebhookWriter:
             for (*_, future), row_id in zip(batch, ids, strict=False):
                 if not future.done():
                     future.set_result(row_id)
-
-    async def _store(self, batch: list[tuple[str, bytes, asyncio.Future[int]]]) -> list[int]:
-        return await store_webhooks(self.sessions, [(channel, body) for channel, body, _ in batch], self.hold)
