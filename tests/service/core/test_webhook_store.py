@@ -6,19 +6,18 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from handoff.core.webhook_store import WebhookWriter
-from handoff.store.db import create_engine, session_factory
-from handoff.store.models import Base, InboundWebhook
+from handoff.store.db import session_factory
+from handoff.store.models import InboundWebhook
+from tests.service.support.sqlite_files import sqlite_engine, traced
 
 
 async def test_the_writer_waits_for_a_database_another_process_holds(tmp_path: Path) -> None:
     path = tmp_path / "webhooks.sqlite3"
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    engine = await sqlite_engine(path)
     sessions = session_factory(engine)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
     other = sqlite3.connect(path, isolation_level=None, timeout=0)  # another worker holds the write lock
     other.execute("BEGIN IMMEDIATE")
     try:
@@ -35,22 +34,13 @@ async def test_the_writer_waits_for_a_database_another_process_holds(tmp_path: P
 
 
 async def test_bodies_that_arrive_together_are_stored_in_one_commit(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'burst.sqlite3'}")
+    engine = await sqlite_engine(tmp_path / "burst.sqlite3")
     sessions = session_factory(engine)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    commits: list[str] = []
-
-    def traced(dbapi_connection: object, _record: object) -> None:
-        dbapi_connection.run_async(  # type: ignore[attr-defined]
-            lambda driver: driver.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None))
-
-    await engine.dispose()
-    event.listen(engine.sync_engine, "connect", traced)
+    statements = await traced(engine)
     writer = WebhookWriter(sessions)
     ids = await asyncio.wait_for(asyncio.gather(*(writer.store("whatsapp", b'{"n": %d}' % n) for n in range(20))), 10)
     assert len(set(ids)) == 20
-    assert len(commits) <= 2  # the first body's commit, then the other nineteen together
+    assert statements.count("COMMIT") <= 2  # the first body's commit, then the other nineteen together
     async with sessions() as session:
         assert len(list(await session.scalars(select(InboundWebhook.id)))) == 20
     await engine.dispose()

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from handoff.store.db import create_engine, read_only, session_factory, write_lock_at_begin
-from handoff.store.models import Base, Customer
+from handoff.store.db import read_only, session_factory, write_lock_at_begin
+from handoff.store.models import Customer
+from tests.service.support.sqlite_files import sqlite_engine, traced
 
 CUSTOMERS = Customer.__table__
 
@@ -27,9 +28,7 @@ def path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def engine(path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+    engine = await sqlite_engine(path)
     yield engine
     await engine.dispose()
 
@@ -37,21 +36,6 @@ async def engine(path: Path) -> AsyncIterator[AsyncEngine]:
 def other_process(path: Path) -> sqlite3.Connection:
     """A second connection that never waits, standing for another worker process."""
     return sqlite3.connect(path, timeout=0, isolation_level=None)
-
-
-async def traced(engine: AsyncEngine) -> list[str]:
-    """Every statement SQLite runs for the engine from now on (BEGIN and COMMIT too): first word, whole BEGINs."""
-    statements: list[str] = []
-
-    def trace(sql: str) -> None:
-        statements.append(sql if sql.startswith("BEGIN") else sql.split()[0])
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.run_async(lambda driver: driver.set_trace_callback(trace))
-
-    await engine.dispose()  # connections made from now on are traced
-    event.listen(engine.sync_engine, "connect", on_connect)
-    return statements
 
 
 async def test_the_engine_is_the_stock_aiosqlite_dialect(engine: AsyncEngine) -> None:
@@ -163,11 +147,8 @@ async def test_a_read_only_snapshot_does_not_block_a_writer(engine: AsyncEngine,
 
 
 async def test_a_busy_database_fails_at_begin_and_the_next_session_works(path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    event.listen(engine.sync_engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout=50"))
+    engine = await sqlite_engine(path, busy_timeout_ms=50)
     sessions = session_factory(engine)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
     other = other_process(path)
     other.execute("BEGIN IMMEDIATE")
     try:

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from handoff.store.db import create_engine, read_only, session_factory
-from handoff.store.models import Base, Customer
+from handoff.store.db import read_only, session_factory
+from handoff.store.models import Customer
 from handoff.store.sqlite_writers import HOLDS_TURN, WriterQueue
+from tests.service.support.sqlite_files import sqlite_engine
 
 CUSTOMERS = Customer.__table__
 GUARD = 10.0  # seconds: a writer still waiting after this was never given its turn
@@ -22,9 +23,7 @@ GUARD = 10.0  # seconds: a writer still waiting after this was never given its t
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'writers.sqlite3'}")
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+    engine = await sqlite_engine(tmp_path / "writers.sqlite3")
     yield engine
     await engine.dispose()
 
@@ -58,10 +57,7 @@ async def test_waiting_writers_begin_in_the_order_they_came(engine: AsyncEngine)
 async def test_the_next_writer_begins_once_the_commit_before_is_done(tmp_path: Path) -> None:
     """With SQLite's busy handler off, a writer let in while the one before was still committing would fail at
     once ("database is locked"): fifty at a time, none does."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'no-naps.sqlite3'}")
-    event.listen(engine.sync_engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout=0"))
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+    engine = await sqlite_engine(tmp_path / "no-naps.sqlite3", busy_timeout_ms=0)
     sessions = session_factory(engine)
     try:
         await asyncio.wait_for(asyncio.gather(*(write(sessions, f"c{n}") for n in range(50))), GUARD)
