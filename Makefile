@@ -75,7 +75,8 @@ cluster: setup train
 	$(PY) -m handoff cluster
 
 # The markers of tests/service/conftest.py name what a test needs; the fast set needs none of it.
-FAST := not e2e and not browser and not postgres and not redis and not cluster
+NEEDS_SERVERS := e2e or browser or postgres or redis or cluster
+FAST := not ($(NEEDS_SERVERS))
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check handoff tests bench
@@ -92,8 +93,9 @@ test-bot: setup train
 	bot/scripts/story-tests.sh
 	$(BOT_VENV)/bin/pytest -q tests/bot
 
-test-service: setup train tests/service/browser/node_modules/.installed
-	$(VENV)/bin/pytest -q tests/service
+# The fast set on both cores; the tests with servers one at a time (they share a Rasa, and some time failovers).
+test-service: setup train tests/service/browser/node_modules/.installed test-fast
+	$(VENV)/bin/pytest -q tests/service -m "$(NEEDS_SERVERS)" -p no:cacheprovider
 
 screenshots: setup
 	$(PY) -m tests.service.browser.screenshots

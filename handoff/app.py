@@ -155,7 +155,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
             rounds.append(asyncio.create_task(retention.run_forever(settings.retention_interval_seconds)))
         if checkpoints is not None and settings.audit_checkpoint_minutes > 0:
             rounds.append(asyncio.create_task(checkpoints.run_forever(settings.audit_checkpoint_minutes * 60)))
-        notifying = asyncio.create_task(notifier.run())  # held and scheduled notifications, when due
+        # held and scheduled notifications, when due
+        notifying = asyncio.create_task(notifier.run(settings.notification_release_seconds))
         calling = asyncio.create_task(call_outbox.run())  # voice notifications' calls
         log.info("service_started", port=settings.port, redis=bool(settings.redis_url))
         yield

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     inbox_login_max_delay_seconds: float = Field(300.0, gt=0)  # at most this
     inbox_abandon_after_hours: float = 24.0  # a waiting case whose customer is silent this long is abandoned
     commitments_due_check_seconds: float = Field(30.0, gt=0)  # how often due commitments are looked for and alerted
+    notification_release_seconds: float = Field(30.0, gt=0)  # how often held and scheduled notifications are sent
     # A website chat left without an answer this long continues once on the customer's verified WhatsApp; 0: off
     abandoned_chat_recovery_seconds: float = Field(600.0, ge=0)
 

@@ -87,10 +87,10 @@ def database_url(request: pytest.FixtureRequest, workdir: Path) -> str:
     name = f"t{uuid.uuid4().hex[:12]}"
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{workdir / f'{name}.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database(name)
-    migrate(url)
-    return url
+        migrate(url)
+        return url
+    postgres: Postgres = request.getfixturevalue("postgres_server")
+    return postgres.migrated_database(name)
 
 
 @pytest.fixture

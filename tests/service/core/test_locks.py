@@ -13,7 +13,6 @@ from handoff.core import audit
 from handoff.core.locks import KeyedLock, xact_lock
 from handoff.store.db import create_engine, session_factory
 from tests.service.support.servers import Postgres
-from tests.service.support.stack import migrate
 
 
 async def overlaps(locks: list[KeyedLock], keys: list[str]) -> int:
@@ -100,8 +99,7 @@ async def test_concurrent_audit_records_on_two_workers_keep_one_chain(two_engine
 
 @pytest.mark.postgres
 async def test_a_transaction_lock_waits_for_the_other_workers_commit(postgres_server: Postgres) -> None:
-    url = postgres_server.create_database(f"t{uuid.uuid4().hex[:12]}")
-    migrate(url)
+    url = postgres_server.migrated_database(f"t{uuid.uuid4().hex[:12]}")
     engines = [create_engine(url), create_engine(url)]
     first, second = (session_factory(engine) for engine in engines)
     order: list[str] = []

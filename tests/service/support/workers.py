@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.store.db import create_engine, session_factory
 from tests.service.support.servers import Postgres
-from tests.service.support.stack import migrate
 
 WORKERS = 3
 
@@ -21,8 +20,7 @@ Sessions = async_sessionmaker[AsyncSession]
 @pytest.fixture
 async def worker_sessions(postgres_server: Postgres) -> AsyncIterator[list[Sessions]]:
     """One migrated database and WORKERS session factories on it, each over its own engine."""
-    url = postgres_server.create_database(f"t{uuid.uuid4().hex[:12]}")
-    migrate(url)
+    url = postgres_server.migrated_database(f"t{uuid.uuid4().hex[:12]}")
     engines = [create_engine(url) for _ in range(WORKERS)]
     yield [session_factory(engine) for engine in engines]
     for engine in engines:

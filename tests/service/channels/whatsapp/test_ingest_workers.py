@@ -27,7 +27,6 @@ from handoff.store.db import create_engine, session_factory
 from handoff.store.models import Case, Customer, TimelineEvent
 from tests.service.support.rasa_standin import RasaStandIn
 from tests.service.support.servers import Postgres
-from tests.service.support.stack import migrate
 from tests.service.support.whatsapp_webhooks import text_webhook
 
 pytestmark = pytest.mark.postgres
@@ -36,8 +35,7 @@ MESSAGES = 12
 
 @pytest.fixture
 async def engines(postgres_server: Postgres) -> AsyncIterator[list[AsyncEngine]]:
-    url = postgres_server.create_database(f"t{uuid.uuid4().hex[:12]}")
-    migrate(url)
+    url = postgres_server.migrated_database(f"t{uuid.uuid4().hex[:12]}")
     pair = [create_engine(url), create_engine(url)]
     yield pair
     for engine in pair:
