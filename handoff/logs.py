@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -9,8 +10,14 @@ import structlog
 
 from handoff.pii import mask
 
+# What an agent typed into a search (a customer's phone, words a customer wrote) in a request line's query string.
+TYPED_QUERY = re.compile(r"([?&]q=)[^&\s\"]*")
+
 
 def _mask_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    event = event_dict.get("event")
+    if isinstance(event, str) and "q=" in event:  # uvicorn's access line: `"GET /inbox/api/search?q=… HTTP/1.1"`
+        event_dict = {**event_dict, "event": TYPED_QUERY.sub(r"\1[withheld]", event)}
     return {key: mask(value) for key, value in event_dict.items()}
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from handoff.core.contact_import import ContactConflict, upsert_contact
 from handoff.core.contact_rows import CRM_MAX, LANGUAGE, NAME_MAX, BadRow, contact_row
 from handoff.integrations.deps import TOKEN_REFUSALS, ContactsWriter
+from handoff.web.body_limit import TOO_LARGE
 from handoff.web.deps import OperationsDep, SessionsDep
 from handoff.web.errors import errors, invalid
 
@@ -40,8 +41,8 @@ class ContactOut(BaseModel):
 
 
 @router.put("/contacts/{crm_id}", response_model=ContactOut, status_code=200,
-            responses={201: {"model": ContactOut, "description": "A new customer"}, **TOKEN_REFUSALS,
-                       **errors(409)})
+            responses={201: {"model": ContactOut, "description": "A new customer"}, **TOO_LARGE, **TOKEN_REFUSALS,
+                       **errors(400, 409)})
 async def upsert(crm_id: CrmId, body: ContactIn, caller: ContactsWriter, sessions: SessionsDep,
                  operations: OperationsDep, response: Response) -> ContactOut:
     """Creates (201) or completes (200) the customer with this crm_id; 409 when that would make two customers one."""

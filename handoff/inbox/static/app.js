@@ -57,6 +57,8 @@ async function enter(me) {
     mountContactsImport();
     if (!customerInHash()) showView(location.hash === "#dashboard" ? "dashboard" : "inbox");
   }
+  // Before the first await: a search typed as soon as the page shows must not submit the bare form (a reload).
+  mountSearch(openCase);
   const options = await api("/options");
   fillSelect($("#disposition"), options.dispositions);
   fillSelect($("#transfer-team"), options.teams);
@@ -66,7 +68,6 @@ async function enter(me) {
   connect();
   await refreshLists();
   await mountCallbacks(me.agent, openCase, () => state.caseId);
-  mountSearch(openCase);
   if (supervises) await refreshSupervisor();
   await mountCustomerPage({ openCase: (caseId) => { history.pushState(null, "", location.pathname); leaveCustomer(); openCase(caseId); }, leave: leaveCustomer });
 }

@@ -50,3 +50,21 @@ def test_request_urls_and_a_disabled_access_log_stay_out_of_the_logs(capsys) -> 
     access.setLevel(before[2])
     access.disabled = before[3]
     assert [json.loads(line)["event"] for line in capsys.readouterr().out.splitlines() if line.strip()] == ["seen"]
+
+
+def test_what_an_agent_searched_for_stays_out_of_the_access_log(capsys) -> None:
+    """A search's query is a customer's phone (written with '+' for spaces, which the phone mask does not read) or
+    words a customer wrote: uvicorn's access line keeps the path and withholds the query."""
+    configure_logging("INFO", json_output=True)
+    access = logging.getLogger("uvicorn.access")
+    before = (access.disabled, access.level)
+    access.disabled = False
+    access.setLevel(logging.INFO)
+    try:
+        for query in ("q=55+1234+5678", "q=REEMBOLS%C3%93+tarjeta&team=care"):
+            access.info('%s - "%s %s HTTP/1.1" %d', "127.0.0.1:5000", "GET", f"/inbox/api/search?{query}", 200)
+    finally:
+        access.disabled, _ = before[0], access.setLevel(before[1])
+    events = [json.loads(line)["event"] for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert events == ['127.0.0.1:5000 - "GET /inbox/api/search?q=[withheld] HTTP/1.1" 200',
+                      '127.0.0.1:5000 - "GET /inbox/api/search?q=[withheld]&team=care HTTP/1.1" 200'], events

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -99,3 +101,28 @@ def test_an_agent_finds_a_customer_by_phone_and_a_conversation_by_a_word(chromiu
     expect(page.locator("#case-browser")).to_be_hidden()
     expect(page.locator("#case-title")).to_have_text("María José Pérez")
     assert page.locator("#search-results b, #timeline b").count() == 0 and dialogs == []
+
+
+CALLBACKS = re.compile(r"/inbox/api/callbacks\?")
+
+
+def test_a_search_sent_while_the_inbox_still_loads_is_answered(chromium, search_service) -> None:
+    """The search box works from the moment the inbox shows: its handler was mounted after the lists loaded, so a
+    search sent before then submitted the bare form and reloaded the page (seen once in CI, on a busy machine)."""
+    service, _cases = search_service
+    held: list[Any] = []
+    page = new_page(chromium, [])
+    page.route(CALLBACKS, lambda route: held.append(route))  # the lists are still loading until these go on
+    signs_in(page, service.base_url, "carla@example.com")
+    for _ in range(200):  # Playwright calls the route handler while it is asked something
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the inbox asked for no callbacks: the test no longer holds its loading"
+
+    page.fill("#search-q", "55 1234 5678")
+    page.click("#search-submit")
+    expect(page.locator("#search-results .search-hit", has_text="María José Pérez")).to_be_visible()
+    for route in held:
+        route.continue_()
+    page.unroute(CALLBACKS)
