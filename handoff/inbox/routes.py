@@ -246,7 +246,8 @@ class OptOut(BaseModel):
     opted_out: bool
 
 
-@router.post("/api/cases/{case_id}/whatsapp-opt-out", response_model=Done, responses={**TOO_LARGE, **errors(*WORK)})
+@router.post("/api/cases/{case_id}/whatsapp-opt-out", response_model=Done,
+             responses={**TOO_LARGE, **errors(400, *WORK)})  # 400: a body that is not JSON
 async def whatsapp_opt_out(case_id: CaseId, body: OptOut, principal: Worker, actions: ActionsDep) -> dict[str, Any]:
     """The case's customer opts out of WhatsApp messages the service starts (or back in); `event_ids` is empty
     when nothing changed."""
