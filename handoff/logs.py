@@ -15,10 +15,10 @@ TYPED_QUERY = re.compile(r"([?&]q=)[^&\s\"]*")
 
 
 def _mask_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    event = event_dict.get("event")
-    if isinstance(event, str) and "q=" in event:  # uvicorn's access line: `"GET /inbox/api/search?q=… HTTP/1.1"`
-        event_dict = {**event_dict, "event": TYPED_QUERY.sub(r"\1[withheld]", event)}
-    return {key: mask(value) for key, value in event_dict.items()}
+    masked = {key: mask(value) for key, value in event_dict.items()}
+    if isinstance(masked.get("event"), str):  # uvicorn's access line: `"GET /inbox/api/search?q=… HTTP/1.1"`
+        masked["event"] = TYPED_QUERY.sub(r"\1[withheld]", masked["event"])
+    return masked
 
 
 def configure_logging(level: str = "INFO", json_output: bool = True) -> None:

@@ -6,12 +6,13 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.service.support.processes import Process, free_port
 from tests.service.support.stack import upgrade
 
+SCHEMA_TEMPLATE = "frontdoor_schema"  # each server's database at the latest schema, copied by migrated_database
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
 
@@ -36,7 +37,7 @@ class Postgres:
     process: Process
     port: int
     socket_dir: str
-    schema_template: str | None = field(default=None, init=False)
+    schema_migrated: bool = False
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
@@ -55,10 +56,10 @@ class Postgres:
     def migrated_database(self, name: str) -> str:
         """A new database at the latest schema: a copy of one migrated once per server (a migration run costs
         more than a second; PostgreSQL copies a template in milliseconds)."""
-        if self.schema_template is None:
-            upgrade(self.create_database("frontdoor_schema"))
-            self.schema_template = "frontdoor_schema"
-        return self.create_database(name, template=self.schema_template)
+        if not self.schema_migrated:
+            upgrade(self.create_database(SCHEMA_TEMPLATE))
+            self.schema_migrated = True
+        return self.create_database(name, template=SCHEMA_TEMPLATE)
 
 
 def start_postgres() -> Postgres:
